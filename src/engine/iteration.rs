@@ -1,0 +1,724 @@
+//! One Monte Carlo iteration: draw the scenario-level parameters, then walk
+//! the months, moving counts of participants between states and money
+//! between parties.
+//!
+//! **Invariants:** no allocation (every buffer lives in [`Scratch`], sized
+//! once per model); every draw comes from the two streams of
+//! `rng::stream(seed, iteration, ..)`, in a fixed order; money moves only
+//! through [`Ledger::transfer`], so what one party pays another receives.
+
+use super::plan::Plan;
+use crate::model::*;
+use crate::rng::{ChaCha8Rng, Purpose, stream};
+use crate::sample::{binomial, normal_quantile, open_unit, poisson};
+
+/// The scenario-level draws of one iteration.
+#[derive(Clone, Debug, Default)]
+pub struct Draws {
+    /// Volume multiplier.
+    pub volume: f64,
+    /// Cost multiplier.
+    pub cost: f64,
+    /// Macro multiplier per calendar contract year.
+    pub macro_by_year: Vec<f64>,
+    /// Effect per segment.
+    pub effect: Vec<f64>,
+}
+
+/// Per-party results of one iteration (money in pence).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PartyResult {
+    /// Everything received from other parties.
+    pub revenue: Pence,
+    /// Everything paid out: delivery costs and payments to other parties.
+    pub cost: Pence,
+    /// Net present value of the monthly net cash flows.
+    pub npv: f64,
+    /// Lowest cash balance (reserves plus cumulative net flow).
+    pub lowest_cash: Pence,
+    /// Largest cumulative net outflow: the working capital the contract needs.
+    pub peak_funding_need: Pence,
+    /// Month of failure, if the party failed.
+    pub failure_month: Option<usize>,
+}
+
+impl PartyResult {
+    /// Revenue less cost.
+    pub fn net(&self) -> Pence {
+        self.revenue - self.cost
+    }
+}
+
+/// Amounts by payment rule (commissioner and co-funder together).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ByRule {
+    /// Attachment (per referral) fees.
+    pub attachment: Pence,
+    /// Fixed service fee.
+    pub service_fee: Pence,
+    /// Outcome payments.
+    pub outcome: Pence,
+    /// Sustainment payments.
+    pub sustainment: Pence,
+}
+
+impl ByRule {
+    /// Sum over rules.
+    pub fn total(&self) -> Pence {
+        self.attachment + self.service_fee + self.outcome + self.sustainment
+    }
+}
+
+/// The commissioner's view of one iteration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CommissionerResult {
+    /// Paid to the prime within the horizon, by rule (both payers).
+    pub paid: ByRule,
+    /// Part of `paid` that the co-funder paid.
+    pub co_funded: Pence,
+    /// Removed by per-participant caps.
+    pub removed_by_participant_cap: Pence,
+    /// Removed by the yearly and whole-contract caps.
+    pub removed_by_contract_cap: Pence,
+    /// Due at or after the horizon (not paid within it).
+    pub beyond_horizon: Pence,
+    /// Due after the prime failed (never paid).
+    pub cancelled: Pence,
+    /// Contract management and re-procurement costs.
+    pub own_costs: Pence,
+    /// Referrals made.
+    pub referrals: u64,
+    /// Outcome events within the horizon.
+    pub outcomes: u64,
+    /// Expected outcome events for the same referrals without the
+    /// intervention (closed form).
+    pub counterfactual_outcomes: f64,
+    /// Outcome and sustainment payments the counterfactual would have
+    /// earned (closed form, capped at what was paid for outcomes).
+    pub deadweight: f64,
+    /// Months in outcome counted for savings, realised.
+    pub outcome_months: u64,
+    /// The same, expected without the intervention.
+    pub counterfactual_outcome_months: f64,
+    /// Fiscal savings from attributable months in outcome, in pence.
+    pub savings: f64,
+    /// NPV of savings, in pence.
+    pub savings_npv: f64,
+    /// Management fees the prime kept from what it passed down.
+    pub management_fees: Pence,
+}
+
+/// Everything one iteration yields.
+#[derive(Clone, Debug, Default)]
+pub struct IterationResult {
+    /// Scenario-level draws.
+    pub draws: Draws,
+    /// One per ledger account (commissioner, co-funder, providers).
+    pub parties: Vec<PartyResult>,
+    /// Commissioner figures.
+    pub commissioner: CommissionerResult,
+    /// Net cash flow per account and month, row-major `[account][month]`.
+    pub monthly: Vec<Pence>,
+    /// Paid to delivery staff and suppliers outside the contract (costs,
+    /// re-procurement); closes the ledger.
+    pub external: Pence,
+}
+
+/// Double-entry money: every amount leaves one account and enters another.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    accounts: usize,
+    horizon: usize,
+    /// `[account][month]` net flow.
+    flows: Vec<Pence>,
+    revenue: Vec<Pence>,
+    cost: Vec<Pence>,
+}
+
+impl Ledger {
+    fn new(accounts: usize, horizon: usize) -> Self {
+        Ledger { accounts, horizon, flows: vec![0; (accounts + 1) * horizon], revenue: vec![0; accounts + 1], cost: vec![0; accounts + 1] }
+    }
+
+    fn clear(&mut self) {
+        self.flows.fill(0);
+        self.revenue.fill(0);
+        self.cost.fill(0);
+    }
+
+    /// The account for money leaving the contract (delivery costs).
+    pub fn external(&self) -> usize {
+        self.accounts
+    }
+
+    /// Moves `amount` from `from` to `to` in `month`.
+    #[inline]
+    pub fn transfer(&mut self, from: usize, to: usize, month: usize, amount: Pence) {
+        if amount == 0 {
+            return;
+        }
+        self.flows[from * self.horizon + month] -= amount;
+        self.flows[to * self.horizon + month] += amount;
+        self.cost[from] += amount;
+        self.revenue[to] += amount;
+    }
+
+    fn cash(&self, account: usize, month: usize) -> Pence {
+        self.flows[account * self.horizon + month]
+    }
+}
+
+/// State of a delivery group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GroupStatus {
+    /// Served by its provider.
+    Active,
+    /// Its provider failed; the prime serves it.
+    Transferred,
+    /// Nobody serves it (provider failed with lose_service, or the contract ended).
+    Unserved,
+}
+
+/// Per-group participant counts.
+#[derive(Clone, Debug)]
+struct GroupState {
+    status: GroupStatus,
+    /// Waiting (in programme, not yet in outcome) per cohort slot `m % window`.
+    waiting: Vec<u64>,
+    /// Cohort size per slot, for programme-month costs.
+    size: Vec<u64>,
+    /// In outcome, `[pool][age]`, ages 1..=L at index 1..=L.
+    in_outcome: Vec<u64>,
+    /// Highest occupied age per pool.
+    top: Vec<usize>,
+    /// Entrants this month per pool.
+    entrants: Vec<u64>,
+    /// Payments due per month (attachment, outcome+sustainment), pence.
+    due_attachment: Vec<Pence>,
+    due_outcome: Vec<Pence>,
+    due_sustainment: Vec<Pence>,
+}
+
+/// Every buffer an iteration needs, allocated once and reused.
+pub struct Scratch {
+    groups: Vec<GroupState>,
+    ledger: Ledger,
+    due_service_fee: Vec<Pence>,
+    referrals: Vec<u64>,
+    cost_raw: Vec<Pence>,
+    p_effect: Vec<f64>,
+    p_base: Vec<f64>,
+    factor_scores: Vec<f64>,
+    realised_months: Vec<u64>,
+    cf_entrants: Vec<f64>,
+    paid_in_year: Vec<Pence>,
+    failed: Vec<Option<usize>>,
+    cash: Vec<Pence>,
+    /// Paid outcome+sustainment per group this month (for pass-through).
+    group_paid: Vec<Pence>,
+    /// The result, reused between iterations.
+    pub result: IterationResult,
+}
+
+impl Scratch {
+    /// Buffers sized for `model`.
+    pub fn new(model: &Model, plan: &Plan) -> Scratch {
+        let h = model.horizon;
+        let groups = plan
+            .groups
+            .iter()
+            .map(|g| {
+                let seg = &model.segments[g.segment];
+                let pools = plan.pools[g.segment].len();
+                let ages = plan.ages[g.segment];
+                GroupState {
+                    status: GroupStatus::Active,
+                    waiting: vec![0; seg.outcome.window],
+                    size: vec![0; seg.outcome.window],
+                    in_outcome: vec![0; pools * (ages + 1)],
+                    top: vec![0; pools],
+                    entrants: vec![0; pools],
+                    due_attachment: vec![0; h],
+                    due_outcome: vec![0; h],
+                    due_sustainment: vec![0; h],
+                }
+            })
+            .collect();
+        let accounts = model.accounts();
+        let max_pools = plan.pools.iter().map(|p| p.len()).max().unwrap_or(1);
+        Scratch {
+            groups,
+            ledger: Ledger::new(accounts, h),
+            due_service_fee: vec![0; h],
+            referrals: vec![0; model.segments.len() * model.referral_months],
+            cost_raw: vec![0; model.providers.len()],
+            p_effect: vec![0.0; model.segments.len() * model.years()],
+            p_base: vec![0.0; model.segments.len() * model.years()],
+            factor_scores: vec![0.0; model.factors.len()],
+            realised_months: vec![0; model.segments.len() * h],
+            cf_entrants: vec![0.0; max_pools * h],
+            paid_in_year: vec![0; model.years()],
+            failed: vec![None; model.providers.len()],
+            cash: vec![0; model.providers.len()],
+            group_paid: vec![0; plan.groups.len()],
+            result: IterationResult {
+                draws: Draws { macro_by_year: vec![0.0; model.years()], effect: vec![0.0; model.segments.len()], ..Default::default() },
+                parties: vec![PartyResult::default(); accounts],
+                commissioner: CommissionerResult::default(),
+                monthly: vec![0; accounts * h],
+                external: 0,
+            },
+        }
+    }
+
+    fn reset(&mut self) {
+        for g in &mut self.groups {
+            g.status = GroupStatus::Active;
+            g.waiting.fill(0);
+            g.size.fill(0);
+            g.in_outcome.fill(0);
+            g.top.fill(0);
+            g.due_attachment.fill(0);
+            g.due_outcome.fill(0);
+            g.due_sustainment.fill(0);
+        }
+        self.ledger.clear();
+        self.due_service_fee.fill(0);
+        self.referrals.fill(0);
+        self.realised_months.fill(0);
+        self.paid_in_year.fill(0);
+        self.failed.fill(None);
+        self.result.commissioner = CommissionerResult::default();
+        for p in &mut self.result.parties {
+            *p = PartyResult::default();
+        }
+    }
+}
+
+/// Draws the scenario-level parameters of one iteration into `draws`.
+///
+/// Order (fixed): factor scores; then one normal score per parameter slot,
+/// volume, cost, macro per year, shared effect, each segment's effect. A
+/// slot consumes its score even when its value is fixed, so adding
+/// uncertainty to one parameter never shifts another's draw.
+pub fn draw_parameters(model: &Model, rng: &mut ChaCha8Rng, factors: &mut [f64], draws: &mut Draws) {
+    for f in factors.iter_mut() {
+        *f = normal_quantile(open_unit(rng));
+    }
+    let mut next = |p: &crate::param::Param| p.draw(normal_quantile(open_unit(rng)), factors);
+    draws.volume = next(&model.volume);
+    draws.cost = next(&model.cost);
+    for (y, p) in model.macro_by_year.iter().enumerate() {
+        draws.macro_by_year[y] = next(p);
+    }
+    let shared = next(&model.shared_effect);
+    for (s, seg) in model.segments.iter().enumerate() {
+        let own = seg.effect.as_ref().map(&mut next);
+        draws.effect[s] = own.unwrap_or(shared);
+    }
+}
+
+/// Runs iteration `iteration` of a run with `seed`; the result is in
+/// `scratch.result`.
+pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: &mut Scratch) {
+    scratch.reset();
+    let mut params = stream(seed, iteration, Purpose::Parameters);
+    draw_parameters(model, &mut params, &mut scratch.factor_scores, &mut scratch.result.draws);
+    let mut rng = stream(seed, iteration, Purpose::Participants);
+    let Scratch { groups, ledger, due_service_fee, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, result, .. } = scratch;
+    let draws = &result.draws;
+    let years = model.years();
+    let h = model.horizon;
+    for (s, seg) in model.segments.iter().enumerate() {
+        for y in 0..years {
+            let base = seg.outcome.baseline_hazard * draws.macro_by_year[y];
+            p_base[s * years + y] = 1.0 - (-base).exp();
+            p_effect[s * years + y] = 1.0 - (-base * (1.0 + draws.effect[s]).max(0.0)).exp();
+        }
+    }
+    let c = &mut result.commissioner;
+    let ext = ledger.external();
+    let lags = model.payments.lags;
+    let co_share = model.co_funder.as_ref().map_or(0.0, |f| f.share);
+    let mut contract_live = true;
+    for (d, p) in model.providers.iter().enumerate() {
+        cash[d] = p.reserves;
+    }
+
+    for t in 0..h {
+        let year = t / 12;
+        // A cohort referred in month m is in the programme in m..m+window-1;
+        // the slot of cohort t-window is free from month t.
+        for (g, gp) in groups.iter_mut().zip(&plan.groups) {
+            let w = model.segments[gp.segment].outcome.window;
+            g.waiting[t % w] = 0;
+            g.size[t % w] = 0;
+        }
+        cost_raw.fill(0);
+
+        // 1. Referrals, attachment fees, fees per referral.
+        if contract_live && t < model.referral_months {
+            for (s, seg) in model.segments.iter().enumerate() {
+                let lambda = draws.volume * seg.referrals[t];
+                for (d, &share) in seg.allocation.iter().enumerate() {
+                    if share <= 0.0 {
+                        continue;
+                    }
+                    let n = match seg.referral_process {
+                        ReferralProcess::Poisson => poisson(&mut rng, lambda * share),
+                        ReferralProcess::Fixed => (lambda * share).round() as u64,
+                    };
+                    if n == 0 {
+                        continue;
+                    }
+                    // A failed subcontractor's new referrals go to the prime.
+                    let d = if failed[d].is_some() { 0 } else { d };
+                    let gi = plan.group_of[s][d].expect("prime group exists for every segment");
+                    let w = seg.outcome.window;
+                    groups[gi].waiting[t % w] += n;
+                    groups[gi].size[t % w] += n;
+                    referrals[s * model.referral_months + t] += n;
+                    c.referrals += n;
+                    cost_raw[d] += n as Pence * model.providers[d].cost_per_referral;
+                    let fee = n as Pence * plan.attachment[s][year];
+                    c.removed_by_participant_cap += n as Pence * plan.attachment_removed[s][year];
+                    schedule(&mut groups[gi].due_attachment, t + lags.attachment, fee, &mut c.beyond_horizon);
+                    if let Some(terms) = &model.providers[d].terms {
+                        let gross = n as Pence * terms.fee_per_referral;
+                        pass_down(ledger, c, model.account_of(d), t, gross, terms.management_fee);
+                    }
+                }
+            }
+        }
+
+        // 2. Entries into outcome, 3. ageing in outcome, outcome events.
+        for (gi, gp) in plan.groups.iter().enumerate() {
+            let s = gp.segment;
+            let seg = &model.segments[s];
+            let proc_ = &seg.outcome;
+            let g = &mut groups[gi];
+            let served = contract_live && g.status != GroupStatus::Unserved;
+            let p = if served { p_effect[s * years + year] } else { p_base[s * years + year] };
+            g.entrants.fill(0);
+            let first = (t + 1).saturating_sub(proc_.window);
+            for m in first..=t.min(model.referral_months.saturating_sub(1)) {
+                let slot = m % proc_.window;
+                let waiting = g.waiting[slot];
+                if waiting == 0 {
+                    continue;
+                }
+                let e = binomial(&mut rng, waiting, p);
+                g.waiting[slot] = waiting - e;
+                g.entrants[plan.pool_of(s, m)] += e;
+            }
+            let ages = plan.ages[s];
+            let stay = 1.0 - proc_.dropout;
+            let q = proc_.qualifying_months;
+            let owner_paid = contract_live;
+            for (pool, prices) in plan.pools[s].iter().enumerate() {
+                let v = &mut g.in_outcome[pool * (ages + 1)..(pool + 1) * (ages + 1)];
+                let top = g.top[pool];
+                for a in (1..=top).rev() {
+                    let n = v[a];
+                    v[a] = 0;
+                    if n > 0 && a < ages {
+                        v[a + 1] = binomial(&mut rng, n, stay);
+                    }
+                }
+                v[1] = g.entrants[pool];
+                let mut new_top = 0;
+                for a in (1..=(top + 1).min(ages)).rev() {
+                    if v[a] > 0 {
+                        new_top = a;
+                        break;
+                    }
+                }
+                g.top[pool] = new_top;
+                // Payments for this month's events.
+                let event_year = if model.payments.price_year == PriceYear::Event { Some(year) } else { None };
+                if q <= new_top && v[q] > 0 {
+                    let n = v[q] as Pence;
+                    c.outcomes += v[q];
+                    let (price, removed) = match event_year {
+                        Some(y) => (seg.tariff.outcome[y], 0),
+                        None => (prices.outcome, prices.outcome_removed),
+                    };
+                    if owner_paid {
+                        c.removed_by_participant_cap += n * removed;
+                        schedule(&mut g.due_outcome, t + lags.outcome, n * price, &mut c.beyond_horizon);
+                    }
+                }
+                let mut sust = 0;
+                for k in 1..=proc_.max_sustainment_months.min(new_top.saturating_sub(q)) {
+                    let n = v[q + k] as Pence;
+                    if n == 0 {
+                        continue;
+                    }
+                    let (price, removed) = match event_year {
+                        Some(y) => (seg.tariff.sustainment[y], 0),
+                        None => (prices.sustainment[k - 1], prices.sustainment_removed[k - 1]),
+                    };
+                    sust += n * price;
+                    if owner_paid {
+                        c.removed_by_participant_cap += n * removed;
+                    }
+                }
+                if owner_paid {
+                    schedule(&mut g.due_sustainment, t + lags.sustainment, sust, &mut c.beyond_horizon);
+                }
+                let counted: u64 = v[1..=seg.savings_months.min(ages).min(new_top.max(1))].iter().sum();
+                realised_months[s * h + t] += counted;
+            }
+
+            // Programme-month costs, borne by whoever serves the group.
+            if contract_live && g.status != GroupStatus::Unserved {
+                let in_programme: u64 = g.size.iter().sum();
+                let bearer = if g.status == GroupStatus::Transferred { 0 } else { gp.provider };
+                cost_raw[bearer] += in_programme as Pence * model.providers[bearer].cost_per_participant_month;
+            }
+        }
+
+        // 4. Delivery costs, fixed fees.
+        if contract_live {
+            for (d, p) in model.providers.iter().enumerate() {
+                if failed[d].is_some() {
+                    continue;
+                }
+                if t < p.overhead_months {
+                    cost_raw[d] += p.overhead_per_month;
+                }
+                let cost = (cost_raw[d] as f64 * draws.cost).round() as Pence;
+                ledger.transfer(model.account_of(d), ext, t, cost);
+                if let Some(terms) = &p.terms {
+                    if t < model.delivery_months {
+                        pass_down(ledger, c, model.account_of(d), t, terms.monthly_fee, terms.management_fee);
+                    }
+                }
+            }
+            if t < model.payments.service_fee_months {
+                schedule(due_service_fee, t + lags.service_fee, model.payments.service_fee, &mut c.beyond_horizon);
+            }
+            if t < model.delivery_months {
+                ledger.transfer(COMMISSIONER, ext, t, model.commissioner.own_costs_per_month);
+                c.own_costs += model.commissioner.own_costs_per_month;
+            }
+        }
+
+        // 5. Payments falling due this month, under the contract caps.
+        let due_fee = due_service_fee[t];
+        let due_att: Pence = groups.iter().map(|g| g.due_attachment[t]).sum();
+        let due_out: Pence = groups.iter().map(|g| g.due_outcome[t]).sum();
+        let due_sust: Pence = groups.iter().map(|g| g.due_sustainment[t]).sum();
+        if !contract_live {
+            c.cancelled += due_fee + due_att + due_out + due_sust;
+        } else {
+            let mut allowance = Pence::MAX;
+            if let Some(cap) = model.payments.cap_per_year {
+                allowance = allowance.min(cap - paid_in_year[year]);
+            }
+            if let Some(cap) = model.payments.cap_total {
+                allowance = allowance.min(cap - paid_in_year.iter().sum::<Pence>());
+            }
+            let mut pay = |due: Pence| {
+                let paid = due.min(allowance.max(0));
+                allowance -= paid;
+                paid
+            };
+            let fee = pay(due_fee);
+            let att = pay(due_att);
+            let out = pay(due_out);
+            let sust = pay(due_sust);
+            c.removed_by_contract_cap += (due_fee - fee) + (due_att - att) + (due_out - out) + (due_sust - sust);
+            c.paid.service_fee += fee;
+            c.paid.attachment += att;
+            c.paid.outcome += out;
+            c.paid.sustainment += sust;
+            let total = fee + att + out + sust;
+            paid_in_year[year] += total;
+            let results = out + sust;
+            let co = (results as f64 * co_share).round() as Pence;
+            c.co_funded += co;
+            ledger.transfer(COMMISSIONER, PRIME, t, total - co);
+            ledger.transfer(CO_FUNDER, PRIME, t, co);
+            // Pass-through of what was actually paid for each active
+            // subcontractor's participants (pro rata under a contract cap).
+            for (gi, gp) in plan.groups.iter().enumerate() {
+                let g = &groups[gi];
+                let due = g.due_outcome[t] + g.due_sustainment[t];
+                group_paid[gi] = if due_out + due_sust > 0 {
+                    ((due as i128 * results as i128) / (due_out + due_sust) as i128) as Pence
+                } else {
+                    0
+                };
+                if g.status != GroupStatus::Active || failed[gp.provider].is_some() {
+                    continue;
+                }
+                if let Some(terms) = &model.providers[gp.provider].terms {
+                    let gross = (group_paid[gi] as f64 * terms.pass_through).round() as Pence;
+                    pass_down(ledger, c, model.account_of(gp.provider), t, gross, terms.management_fee);
+                }
+            }
+        }
+
+        // 6. Failures: cash below minus the credit line at the end of the month.
+        if contract_live {
+            for (d, p) in model.providers.iter().enumerate() {
+                if failed[d].is_some() {
+                    continue;
+                }
+                cash[d] += ledger.cash(model.account_of(d), t);
+                if cash[d] < -p.credit_line {
+                    failed[d] = Some(t);
+                    ledger.transfer(COMMISSIONER, ext, t, p.reprocurement_cost);
+                    c.own_costs += p.reprocurement_cost;
+                    let new_status = match p.terms.as_ref().map(|t| t.on_failure) {
+                        None => None,
+                        Some(OnFailure::Transfer) => Some(GroupStatus::Transferred),
+                        Some(OnFailure::LoseService) => Some(GroupStatus::Unserved),
+                    };
+                    for (g, gp) in groups.iter_mut().zip(&plan.groups) {
+                        if gp.provider == d {
+                            if let Some(st) = new_status {
+                                g.status = st;
+                            }
+                        }
+                    }
+                }
+            }
+            if failed[0].is_some() {
+                contract_live = false;
+                for g in groups.iter_mut() {
+                    g.status = GroupStatus::Unserved;
+                }
+            }
+        }
+    }
+
+    // Per-party figures from the ledger.
+    let accounts = model.accounts();
+    let reserves = |a: usize| if a >= PRIME { model.providers[a - PRIME].reserves } else { 0 };
+    for a in 0..accounts {
+        let mut cum: Pence = 0;
+        let mut low: Pence = 0;
+        let mut npv = 0.0;
+        for t in 0..h {
+            let f = ledger.cash(a, t);
+            result.monthly[a * h + t] = f;
+            cum += f;
+            low = low.min(cum);
+            npv += f as f64 * plan.discount[t];
+        }
+        let pr = &mut result.parties[a];
+        pr.revenue = ledger.revenue[a];
+        pr.cost = ledger.cost[a];
+        pr.npv = npv;
+        pr.lowest_cash = reserves(a) + low;
+        pr.peak_funding_need = -low;
+        pr.failure_month = if a >= PRIME { failed[a - PRIME] } else { None };
+    }
+    result.external = ledger.revenue[ext] - ledger.cost[ext];
+    counterfactual(model, plan, referrals, realised_months, cf_entrants, &mut result.commissioner, p_base);
+}
+
+/// Adds a payment due at `month`, or counts it as beyond the horizon.
+#[inline]
+fn schedule(due: &mut [Pence], month: usize, amount: Pence, beyond: &mut Pence) {
+    if amount == 0 {
+        return;
+    }
+    match due.get_mut(month) {
+        Some(slot) => *slot += amount,
+        None => *beyond += amount,
+    }
+}
+
+/// The prime pays a subcontractor `gross` less its management fee.
+#[inline]
+fn pass_down(ledger: &mut Ledger, c: &mut CommissionerResult, sub_account: usize, t: usize, gross: Pence, management_fee: f64) {
+    let kept = (gross as f64 * management_fee).round() as Pence;
+    c.management_fees += kept;
+    ledger.transfer(PRIME, sub_account, t, gross - kept);
+}
+
+/// Closed-form expectations without the intervention, for the referrals
+/// actually made: outcome events, months in outcome counted for savings,
+/// and the outcome and sustainment payments they would have earned.
+fn counterfactual(model: &Model, plan: &Plan, referrals: &[u64], realised_months: &[u64], cf_entrants: &mut [f64], c: &mut CommissionerResult, p_base: &[f64]) {
+    let h = model.horizon;
+    let years = model.years();
+    let lags = model.payments.lags;
+    let (mut outcomes, mut months_cf, mut payments, mut savings, mut savings_npv) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut months_real: u64 = 0;
+    for (s, seg) in model.segments.iter().enumerate() {
+        let proc_ = &seg.outcome;
+        let pools = plan.pools[s].len();
+        let cf = &mut cf_entrants[..pools * h];
+        cf.fill(0.0);
+        for m in 0..model.referral_months {
+            let n = referrals[s * model.referral_months + m];
+            if n == 0 {
+                continue;
+            }
+            let pool = plan.pool_of(s, m);
+            let mut surv = n as f64;
+            for t in m..(m + proc_.window).min(h) {
+                let p = p_base[s * years + t / 12];
+                cf[pool * h + t] += surv * p;
+                surv *= 1.0 - p;
+            }
+        }
+        let stay = 1.0 - proc_.dropout;
+        let q = proc_.qualifying_months;
+        let ages = plan.ages[s];
+        for pool in 0..pools {
+            let prices = &plan.pools[s][pool];
+            for e in 0..h {
+                let entrants = cf[pool * h + e];
+                if entrants == 0.0 {
+                    continue;
+                }
+                let mut in_outcome = entrants;
+                for a in 1..=ages {
+                    let t = e + a - 1;
+                    if t >= h {
+                        break;
+                    }
+                    if a <= seg.savings_months {
+                        months_cf += in_outcome;
+                        let saving = in_outcome * seg.savings_per_outcome_month as f64;
+                        savings -= saving;
+                        savings_npv -= saving * plan.discount[t];
+                    }
+                    let price = if a == q {
+                        outcomes += in_outcome;
+                        let price = if model.payments.price_year == PriceYear::Event { seg.tariff.outcome[t / 12] } else { prices.outcome };
+                        (t + lags.outcome < h).then_some(price)
+                    } else if a > q && a - q <= proc_.max_sustainment_months {
+                        let k = a - q;
+                        let price = if model.payments.price_year == PriceYear::Event { seg.tariff.sustainment[t / 12] } else { prices.sustainment[k - 1] };
+                        (t + lags.sustainment < h).then_some(price)
+                    } else {
+                        None
+                    };
+                    if let Some(price) = price {
+                        payments += in_outcome * price as f64;
+                    }
+                    in_outcome *= stay;
+                }
+            }
+        }
+        for t in 0..h {
+            let n = realised_months[s * h + t];
+            months_real += n;
+            let saving = n as f64 * seg.savings_per_outcome_month as f64;
+            savings += saving;
+            savings_npv += saving * plan.discount[t];
+        }
+    }
+    c.counterfactual_outcomes = outcomes;
+    c.outcome_months = months_real;
+    c.counterfactual_outcome_months = months_cf;
+    c.savings = savings;
+    c.savings_npv = savings_npv;
+    c.deadweight = payments.min((c.paid.outcome + c.paid.sustainment) as f64);
+}

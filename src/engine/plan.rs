@@ -1,0 +1,111 @@
+//! What the engine precomputes once per model: delivery groups, price
+//! tables per pool, and buffer sizes. Shared read-only by every iteration.
+
+use crate::model::*;
+
+/// Participants of one segment delivered by one provider.
+#[derive(Clone, Debug)]
+pub struct GroupPlan {
+    /// Segment index.
+    pub segment: usize,
+    /// Provider index (0 = prime).
+    pub provider: usize,
+}
+
+/// Prices of one segment for one pool (a referral year, or all years).
+#[derive(Clone, Debug)]
+pub struct PoolPrices {
+    /// Outcome payment after the per-participant cap.
+    pub outcome: Pence,
+    /// What the per-participant cap removed from the outcome payment.
+    pub outcome_removed: Pence,
+    /// Payment for sustainment month `k` (index `k - 1`) after the cap.
+    pub sustainment: Vec<Pence>,
+    /// What the cap removed from sustainment month `k`.
+    pub sustainment_removed: Vec<Pence>,
+}
+
+/// Per-model precomputation.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Delivery groups; the prime's group of every segment always exists.
+    pub groups: Vec<GroupPlan>,
+    /// Group index of each (segment, provider), if it exists.
+    pub group_of: Vec<Vec<Option<usize>>>,
+    /// Price pools per segment: one per referral year where prices or caps
+    /// differ by year, else one.
+    pub pools: Vec<Vec<PoolPrices>>,
+    /// Ages in outcome tracked per segment: enough for payments and savings.
+    pub ages: Vec<usize>,
+    /// Attachment fee per segment and referral year, after the cap.
+    pub attachment: Vec<Vec<Pence>>,
+    /// What the per-participant cap removed from the attachment fee.
+    pub attachment_removed: Vec<Vec<Pence>>,
+    /// Monthly discount factors for NPVs.
+    pub discount: Vec<f64>,
+}
+
+impl Plan {
+    /// Precomputes everything the iterations share.
+    pub fn new(model: &Model) -> Plan {
+        let mut groups = Vec::new();
+        let mut group_of = Vec::new();
+        for (s, seg) in model.segments.iter().enumerate() {
+            let mut row = vec![None; model.providers.len()];
+            for (d, &share) in seg.allocation.iter().enumerate() {
+                if d == 0 || share > 0.0 {
+                    row[d] = Some(groups.len());
+                    groups.push(GroupPlan { segment: s, provider: d });
+                }
+            }
+            group_of.push(row);
+        }
+        let years = model.years();
+        let mut pools = Vec::new();
+        let mut attachment = Vec::new();
+        let mut attachment_removed = Vec::new();
+        for seg in &model.segments {
+            let by_year: Vec<(Pence, Pence, PoolPrices)> = (0..years).map(|y| capped_prices(&seg.tariff, &seg.outcome, y)).collect();
+            attachment.push(by_year.iter().map(|p| p.0).collect());
+            attachment_removed.push(by_year.iter().map(|p| p.1).collect());
+            let all: Vec<PoolPrices> = by_year.into_iter().map(|p| p.2).collect();
+            let same = model.payments.price_year == PriceYear::Event || all.iter().all(|p| same_prices(p, &all[0]));
+            pools.push(if same { vec![all[0].clone()] } else { all });
+        }
+        let ages = model
+            .segments
+            .iter()
+            .map(|s| (s.outcome.qualifying_months + s.outcome.max_sustainment_months).max(s.savings_months).max(1))
+            .collect();
+        let r = model.commissioner.discount_rate;
+        let discount = (0..model.horizon).map(|t| (1.0 + r).powf(-(t as f64) / 12.0)).collect();
+        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount }
+    }
+
+    /// The pool a cohort referred in `month` belongs to.
+    #[inline]
+    pub fn pool_of(&self, segment: usize, month: usize) -> usize {
+        if self.pools[segment].len() == 1 { 0 } else { month / 12 }
+    }
+}
+
+fn same_prices(a: &PoolPrices, b: &PoolPrices) -> bool {
+    a.outcome == b.outcome && a.sustainment == b.sustainment && a.outcome_removed == b.outcome_removed && a.sustainment_removed == b.sustainment_removed
+}
+
+/// One participant's prices for referral year `y`, with the per-participant
+/// cap applied in payment order (attachment, outcome, sustainment months):
+/// returns (attachment, attachment removed, outcome and sustainment prices).
+pub fn capped_prices(tariff: &Tariff, process: &Sustained, y: usize) -> (Pence, Pence, PoolPrices) {
+    let cap = tariff.cap_per_participant.unwrap_or(Pence::MAX);
+    let mut left = cap;
+    let mut take = |price: Pence| {
+        let paid = price.min(left);
+        left -= paid;
+        (paid, price - paid)
+    };
+    let (att, att_removed) = take(tariff.attachment[y]);
+    let (outcome, outcome_removed) = take(tariff.outcome[y]);
+    let (sustainment, sustainment_removed) = (0..process.max_sustainment_months).map(|_| take(tariff.sustainment[y])).unzip();
+    (att, att_removed, PoolPrices { outcome, outcome_removed, sustainment, sustainment_removed })
+}

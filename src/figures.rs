@@ -1,0 +1,198 @@
+//! The named per-iteration figures: what every output reports, by stable
+//! name (`party.figure`), unit and meaning.
+
+use crate::engine::iteration::IterationResult;
+use crate::model::{Model, PRIME, to_pounds};
+
+/// Unit of a figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Money in the scenario's currency.
+    Money,
+    /// A count (participants, outcomes).
+    Count,
+    /// A 0/1 indicator: its mean is a probability.
+    Probability,
+    /// A month index.
+    Month,
+    /// A multiplier or rate drawn from the scenario's uncertainty.
+    Draw,
+}
+
+impl Unit {
+    /// Name used in outputs.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Unit::Money => "money",
+            Unit::Count => "count",
+            Unit::Probability => "probability",
+            Unit::Month => "month",
+            Unit::Draw => "draw",
+        }
+    }
+}
+
+/// One figure.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    /// Party id (`commissioner`, `co_funder`, `prime`, subcontractor id) or `draw`.
+    pub party: String,
+    /// Name within the party, e.g. `net` or `paid.outcome`.
+    pub name: String,
+    /// Unit.
+    pub unit: Unit,
+}
+
+impl Figure {
+    /// `party.name`.
+    pub fn key(&self) -> String {
+        format!("{}.{}", self.party, self.name)
+    }
+}
+
+/// The figures of a model, in output order.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    /// Every figure.
+    pub figures: Vec<Figure>,
+    /// Account indices reported as parties, with their ids and labels.
+    pub parties: Vec<(usize, String, String)>,
+    /// Index of `commissioner.paid.total` and of
+    /// `commissioner.attributable_outcomes`: the ratio pair.
+    pub ratio_pair: (usize, usize),
+}
+
+const PARTY_FIGURES: [(&str, Unit); 8] = [
+    ("revenue", Unit::Money),
+    ("cost", Unit::Money),
+    ("net", Unit::Money),
+    ("npv", Unit::Money),
+    ("lowest_cash", Unit::Money),
+    ("peak_funding_need", Unit::Money),
+    ("loss", Unit::Probability),
+    ("failed", Unit::Probability),
+];
+
+const COMMISSIONER_FIGURES: [(&str, Unit); 22] = [
+    ("paid.attachment", Unit::Money),
+    ("paid.service_fee", Unit::Money),
+    ("paid.outcome", Unit::Money),
+    ("paid.sustainment", Unit::Money),
+    ("paid.total", Unit::Money),
+    ("co_funded", Unit::Money),
+    ("removed_by_participant_cap", Unit::Money),
+    ("removed_by_contract_cap", Unit::Money),
+    ("beyond_horizon", Unit::Money),
+    ("cancelled", Unit::Money),
+    ("own_costs", Unit::Money),
+    ("referrals", Unit::Count),
+    ("outcomes", Unit::Count),
+    ("counterfactual_outcomes", Unit::Count),
+    ("attributable_outcomes", Unit::Count),
+    ("deadweight", Unit::Money),
+    ("outcome_months", Unit::Count),
+    ("attributable_outcome_months", Unit::Count),
+    ("savings", Unit::Money),
+    ("net_value", Unit::Money),
+    ("net_value_npv", Unit::Money),
+    ("management_fees", Unit::Money),
+];
+
+impl Catalog {
+    /// The figures of `model`.
+    pub fn new(model: &Model) -> Catalog {
+        let mut parties = vec![(0, "commissioner".to_string(), model.commissioner.label.clone())];
+        if let Some(f) = &model.co_funder {
+            parties.push((1, "co_funder".to_string(), f.label.clone()));
+        }
+        for (d, p) in model.providers.iter().enumerate() {
+            parties.push((PRIME + d, p.id.clone(), p.label.clone()));
+        }
+        let mut figures = Vec::new();
+        for (account, id, _) in &parties {
+            for (name, unit) in PARTY_FIGURES {
+                if name == "failed" && *account < PRIME {
+                    continue;
+                }
+                figures.push(Figure { party: id.clone(), name: name.into(), unit });
+            }
+            if *account >= PRIME {
+                figures.push(Figure { party: id.clone(), name: "failure_month".into(), unit: Unit::Month });
+            }
+        }
+        for (name, unit) in COMMISSIONER_FIGURES {
+            figures.push(Figure { party: "commissioner".into(), name: name.into(), unit });
+        }
+        let mut draw = |name: String| figures.push(Figure { party: "draw".into(), name, unit: Unit::Draw });
+        draw("volume".into());
+        draw("cost".into());
+        for y in 0..model.years() {
+            draw(format!("macro.year{}", y + 1));
+        }
+        for s in &model.segments {
+            draw(format!("effect.{}", s.id));
+        }
+        let find = |k: &str| figures.iter().position(|f| f.key() == k).expect("figure exists");
+        let ratio_pair = (find("commissioner.paid.total"), find("commissioner.attributable_outcomes"));
+        Catalog { figures, parties, ratio_pair }
+    }
+
+    /// Writes the figures of one iteration into `row` (money in currency
+    /// units), in catalog order.
+    pub fn fill(&self, model: &Model, r: &IterationResult, row: &mut Vec<f64>) {
+        row.clear();
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        for (account, _, _) in &self.parties {
+            let p = &r.parties[*account];
+            row.extend_from_slice(&[
+                to_pounds(p.revenue),
+                to_pounds(p.cost),
+                to_pounds(p.net()),
+                p.npv / 100.0,
+                to_pounds(p.lowest_cash),
+                to_pounds(p.peak_funding_need),
+                flag(p.net() < 0),
+            ]);
+            if *account >= PRIME {
+                row.push(flag(p.failure_month.is_some()));
+                row.push(p.failure_month.map_or(f64::NAN, |m| m as f64));
+            }
+        }
+        let c = &r.commissioner;
+        let paid = c.paid.total();
+        let attributable = c.outcomes as f64 - c.counterfactual_outcomes;
+        let net_value = c.savings - (paid + c.own_costs) as f64;
+        let payer_npv = r.parties[0].npv + r.parties[1].npv;
+        row.extend_from_slice(&[
+            to_pounds(c.paid.attachment),
+            to_pounds(c.paid.service_fee),
+            to_pounds(c.paid.outcome),
+            to_pounds(c.paid.sustainment),
+            to_pounds(paid),
+            to_pounds(c.co_funded),
+            to_pounds(c.removed_by_participant_cap),
+            to_pounds(c.removed_by_contract_cap),
+            to_pounds(c.beyond_horizon),
+            to_pounds(c.cancelled),
+            to_pounds(c.own_costs),
+            c.referrals as f64,
+            c.outcomes as f64,
+            c.counterfactual_outcomes,
+            attributable,
+            c.deadweight / 100.0,
+            c.outcome_months as f64,
+            c.outcome_months as f64 - c.counterfactual_outcome_months,
+            c.savings / 100.0,
+            net_value / 100.0,
+            (c.savings_npv + payer_npv) / 100.0,
+            to_pounds(c.management_fees),
+        ]);
+        let d = &r.draws;
+        row.push(d.volume);
+        row.push(d.cost);
+        row.extend_from_slice(&d.macro_by_year);
+        row.extend_from_slice(&d.effect);
+        debug_assert_eq!(row.len(), self.figures.len());
+        let _ = model;
+    }
+}

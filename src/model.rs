@@ -1,0 +1,259 @@
+//! The validated contract: checked, precomputed, ready to simulate.
+//!
+//! **Invariant:** a `Model` only comes out of `scenario::validate`, so every
+//! probability is in [0, 1], every share sums to one, every price is in
+//! integer pence (after the bid discount), every per-year vector covers
+//! every contract year, and the engine can run it without any check.
+
+use crate::param::Param;
+
+/// Money in integer minor units (pence), so sums are exact.
+pub type Pence = i64;
+
+/// Converts pounds to pence, rounding to the nearest penny.
+pub fn to_pence(pounds: f64) -> Pence {
+    (pounds * 100.0).round() as Pence
+}
+
+/// Converts pence to pounds for reporting.
+pub fn to_pounds(pence: Pence) -> f64 {
+    pence as f64 / 100.0
+}
+
+/// Party indices in the ledger. Providers follow: the prime at [`PRIME`],
+/// subcontractors after it, in the order the scenario lists them.
+pub const COMMISSIONER: usize = 0;
+/// The second outcome payer (zero flows when the scenario has none).
+pub const CO_FUNDER: usize = 1;
+/// The prime contractor.
+pub const PRIME: usize = 2;
+
+/// A validated scenario.
+#[derive(Clone, Debug)]
+pub struct Model {
+    /// Scenario name.
+    pub name: String,
+    /// Free text from the scenario.
+    pub description: String,
+    /// Currency label for reports.
+    pub currency: String,
+    /// Months simulated, `0..horizon`.
+    pub horizon: usize,
+    /// Referrals arrive in `0..referral_months`.
+    pub referral_months: usize,
+    /// Last month (exclusive) in which any participant is in the programme:
+    /// the default end of overheads and fixed monthly fees.
+    pub delivery_months: usize,
+    /// Named shared factors (standard normal scores).
+    pub factors: Vec<String>,
+    /// Multiplier on expected referrals.
+    pub volume: Param,
+    /// Multiplier on baseline hazards by calendar contract year (length =
+    /// contract years in the horizon).
+    pub macro_by_year: Vec<Param>,
+    /// Multiplier on delivery costs.
+    pub cost: Param,
+    /// Effect shared by segments that do not set their own.
+    pub shared_effect: Param,
+    /// Segments of participants.
+    pub segments: Vec<Segment>,
+    /// Contract-level payment terms.
+    pub payments: PaymentTerms,
+    /// The commissioner.
+    pub commissioner: Commissioner,
+    /// The co-funder, if any.
+    pub co_funder: Option<CoFunder>,
+    /// Providers: the prime first, then subcontractors.
+    pub providers: Vec<Provider>,
+}
+
+impl Model {
+    /// Contract years covered by the horizon.
+    pub fn years(&self) -> usize {
+        self.horizon.div_ceil(12)
+    }
+
+    /// Number of ledger accounts: commissioner, co-funder, providers.
+    pub fn accounts(&self) -> usize {
+        PRIME + self.providers.len()
+    }
+
+    /// The account index of provider `d`.
+    pub fn account_of(&self, provider: usize) -> usize {
+        PRIME + provider
+    }
+}
+
+/// A group of participants priced and modelled alike.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    /// Identifier (the key in the scenario file).
+    pub id: String,
+    /// Human-readable name.
+    pub label: String,
+    /// Expected referrals per referral month, before the volume multiplier.
+    pub referrals: Vec<f64>,
+    /// Poisson referrals, or the expected count rounded (for teaching and
+    /// exact tests).
+    pub referral_process: ReferralProcess,
+    /// The segment's own effect, or `None` for the shared effect.
+    pub effect: Option<Param>,
+    /// How participants reach outcomes.
+    pub outcome: Sustained,
+    /// Prices in pence after the bid discount.
+    pub tariff: Tariff,
+    /// Share of referrals allocated to each provider (sums to one).
+    pub allocation: Vec<f64>,
+    /// Fiscal saving per attributable month in outcome, in pence.
+    pub savings_per_outcome_month: Pence,
+    /// Months in outcome per participant that count towards savings.
+    pub savings_months: usize,
+}
+
+/// How referral counts are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReferralProcess {
+    /// `N ~ Poisson(volume * lambda)` (the reference model).
+    Poisson,
+    /// `N = round(volume * lambda)`.
+    Fixed,
+}
+
+/// The sustained-outcome process (reference model 4a).
+#[derive(Clone, Debug)]
+pub struct Sustained {
+    /// Monthly hazard of entering outcome without the intervention.
+    pub baseline_hazard: f64,
+    /// Months in the programme from referral.
+    pub window: usize,
+    /// Consecutive months in outcome that make the outcome event.
+    pub qualifying_months: usize,
+    /// Monthly probability of leaving outcome.
+    pub dropout: f64,
+    /// Maximum paid sustainment months after the outcome event.
+    pub max_sustainment_months: usize,
+}
+
+/// Prices of one segment, in pence after discount, one entry per contract
+/// year (year of referral, or of the event, per [`PriceYear`]).
+#[derive(Clone, Debug)]
+pub struct Tariff {
+    /// Paid on referral.
+    pub attachment: Vec<Pence>,
+    /// Paid on the outcome event.
+    pub outcome: Vec<Pence>,
+    /// Paid per sustainment month.
+    pub sustainment: Vec<Pence>,
+    /// Most the commissioner pays for one participant, over all rules.
+    pub cap_per_participant: Option<Pence>,
+}
+
+/// Which contract year selects a price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PriceYear {
+    /// The year the participant was referred (the Work Programme rule).
+    Referral,
+    /// The year the paid event happens.
+    Event,
+}
+
+/// Payment lags in months, per rule.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lags {
+    /// Attachment fee lag.
+    pub attachment: usize,
+    /// Outcome payment lag.
+    pub outcome: usize,
+    /// Sustainment payment lag.
+    pub sustainment: usize,
+    /// Service fee lag.
+    pub service_fee: usize,
+}
+
+/// Contract-level payment terms.
+#[derive(Clone, Debug)]
+pub struct PaymentTerms {
+    /// Bid discount applied to every tariff (already in the prices).
+    pub price_discount: f64,
+    /// Which year selects prices.
+    pub price_year: PriceYear,
+    /// Fixed service fee per month, in pence.
+    pub service_fee: Pence,
+    /// Months `0..service_fee_months` in which the service fee is due.
+    pub service_fee_months: usize,
+    /// Lags per rule.
+    pub lags: Lags,
+    /// Cap on payments falling due in one contract year, in pence.
+    pub cap_per_year: Option<Pence>,
+    /// Cap on all payments over the contract, in pence.
+    pub cap_total: Option<Pence>,
+}
+
+/// The commissioner (outcome payer).
+#[derive(Clone, Debug)]
+pub struct Commissioner {
+    /// Name.
+    pub label: String,
+    /// Annual discount rate for NPVs.
+    pub discount_rate: f64,
+    /// The commissioner's own contract-management cost per delivery month.
+    pub own_costs_per_month: Pence,
+}
+
+/// A second public payer sharing outcome payments.
+#[derive(Clone, Debug)]
+pub struct CoFunder {
+    /// Name.
+    pub label: String,
+    /// Share of outcome and sustainment payments it pays.
+    pub share: f64,
+}
+
+/// What happens to a failed subcontractor's participants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The prime takes them over, with their costs and payments.
+    Transfer,
+    /// Nobody serves them: the effect is zero from then on.
+    LoseService,
+}
+
+/// A delivering party: the prime or a subcontractor.
+#[derive(Clone, Debug)]
+pub struct Provider {
+    /// Identifier (`prime` or the subcontractor's key).
+    pub id: String,
+    /// Name.
+    pub label: String,
+    /// Cash at month 0, in pence.
+    pub reserves: Pence,
+    /// Overdraft before the party fails, in pence.
+    pub credit_line: Pence,
+    /// Delivery cost per referral, in pence.
+    pub cost_per_referral: Pence,
+    /// Delivery cost per participant per programme month, in pence.
+    pub cost_per_participant_month: Pence,
+    /// Fixed overhead per month, in pence.
+    pub overhead_per_month: Pence,
+    /// Months `0..overhead_months` in which the overhead is incurred.
+    pub overhead_months: usize,
+    /// The commissioner's cost of replacing this party if it fails.
+    pub reprocurement_cost: Pence,
+    /// Terms from the prime (`None` for the prime itself).
+    pub terms: Option<SubcontractTerms>,
+}
+
+/// What the prime pays a subcontractor.
+#[derive(Clone, Debug)]
+pub struct SubcontractTerms {
+    /// Fee per referral, in pence.
+    pub fee_per_referral: Pence,
+    /// Share of outcome and sustainment payments received for its participants.
+    pub pass_through: f64,
+    /// Fixed fee per month, in pence.
+    pub monthly_fee: Pence,
+    /// Share the prime keeps of everything it passes down.
+    pub management_fee: f64,
+    /// Fate of its participants if it fails.
+    pub on_failure: OnFailure,
+}

@@ -1,0 +1,61 @@
+//! Everything a run writes: the terminal report, `summary.json`, tidy CSV
+//! tables, and optional raw draws.
+//!
+//! **Invariant:** a file appears complete or not at all. Each is written to
+//! a temporary file in the output directory and renamed into place, and
+//! nothing is created before the scenario has validated.
+
+mod report;
+mod tables;
+
+pub use report::{fmt_pounds, render_report};
+pub use tables::{DrawsWriter, write_outputs};
+
+use crate::error::Error;
+use std::io::Write;
+use std::path::Path;
+
+/// Identifies a run in every output.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    /// Scenario name.
+    pub scenario_name: String,
+    /// Where the scenario came from.
+    pub scenario_origin: String,
+    /// SHA-256 of scenario text and overrides.
+    pub scenario_hash: String,
+    /// Seed.
+    pub seed: u64,
+    /// Iterations run.
+    pub iterations: u64,
+    /// pbrsim version.
+    pub version: String,
+    /// The `--set` overrides, as typed.
+    pub overrides: Vec<String>,
+}
+
+/// Writes `path` atomically: a temporary file beside it, then a rename.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), Error> {
+    let err = |source| Error::Write { path: path.to_path_buf(), source };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    {
+        let mut buf = std::io::BufWriter::new(tmp.as_file_mut());
+        write(&mut buf).map_err(err)?;
+        buf.flush().map_err(err)?;
+    }
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    publish_permissions(path).map_err(err)
+}
+
+/// Temporary files are created private; results are ordinary files.
+pub(crate) fn publish_permissions(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))?;
+    }
+    let _ = path;
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! The terminal summary: grouped, aligned, rounded for reading.
+
+use super::RunInfo;
+use super::tables::cost_per_attributable_outcome;
+use crate::engine::RunResult;
+use crate::model::Model;
+use std::fmt::Write;
+
+/// Thousands separators and sensible rounding for money and counts.
+pub fn fmt_pounds(x: f64) -> String {
+    if !x.is_finite() {
+        return "-".into();
+    }
+    let neg = x < 0.0;
+    let r = x.abs().round() as u128;
+    let digits = r.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if neg { format!("-{out}") } else { out }
+}
+
+fn fmt_prob(p: f64, se: f64) -> String {
+    format!("{:5.1}% ±{:.1}", 100.0 * p, 100.0 * se)
+}
+
+/// Renders the report printed by `pbrsim run`.
+pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> String {
+    let cat = &result.catalog;
+    let s = &result.summary;
+    let idx = |party: &str, name: &str| cat.figures.iter().position(|f| f.party == party && f.name == name);
+    let mean = |k: usize| s.moments[k].mean;
+    let mut o = String::new();
+    let _ = writeln!(o, "{} · {} iterations · seed {} · pbrsim {} · scenario {}", info.scenario_name, fmt_pounds(info.iterations as f64), info.seed, info.version, &info.scenario_hash[..12]);
+    let _ = writeln!(o, "Money in {}; mean ±standard error, then 5th / 50th / 95th percentiles over iterations.\n", model.currency);
+    let _ = writeln!(o, "{:<22} {:<18} {:>16} {:>10} {:>15} {:>15} {:>15}", "party", "figure", "mean", "±se", "p5", "p50", "p95");
+    for (account, id, _) in &cat.parties {
+        for name in ["revenue", "cost", "net", "npv", "peak_funding_need"] {
+            if *account < crate::model::PRIME && name == "revenue" {
+                continue;
+            }
+            let Some(k) = idx(id, name) else { continue };
+            let (m, q) = (&s.moments[k], &s.sketches[k]);
+            let _ = writeln!(
+                o,
+                "{:<22} {:<18} {:>16} {:>10} {:>15} {:>15} {:>15}",
+                id,
+                name,
+                fmt_pounds(m.mean),
+                fmt_pounds(m.se()),
+                fmt_pounds(q.quantile(0.05)),
+                fmt_pounds(q.quantile(0.5)),
+                fmt_pounds(q.quantile(0.95))
+            );
+        }
+    }
+    let _ = writeln!(o, "\n{:<22} {:>14} {:>14} {:>22}", "provider", "P(loss)", "P(failure)", "failure month (median)");
+    let n = s.iterations as f64;
+    for (account, id, _) in cat.parties.iter().filter(|(a, _, _)| *a >= crate::model::PRIME) {
+        let _ = account;
+        let loss = idx(id, "loss").map_or(f64::NAN, mean);
+        let fail = idx(id, "failed").map_or(f64::NAN, mean);
+        let month = idx(id, "failure_month").map(|k| s.sketches[k].quantile(0.5)).unwrap_or(f64::NAN);
+        let se = |p: f64| (p * (1.0 - p) / n).sqrt();
+        let _ = writeln!(o, "{:<22} {:>14} {:>14} {:>22}", id, fmt_prob(loss, se(loss)), fmt_prob(fail, se(fail)), if month.is_finite() { format!("{month:.0}") } else { "-".into() });
+    }
+    let _ = writeln!(o, "\nCommissioner{}", model.co_funder.as_ref().map_or(String::new(), |f| format!(" (with co-funder {})", f.label)));
+    let rows: [(&str, &str); 17] = [
+        ("paid.attachment", "paid: attachment fees"),
+        ("paid.service_fee", "paid: service fee"),
+        ("paid.outcome", "paid: outcome payments"),
+        ("paid.sustainment", "paid: sustainment payments"),
+        ("paid.total", "paid: total"),
+        ("co_funded", "  of which co-funder"),
+        ("removed_by_participant_cap", "removed by participant cap"),
+        ("removed_by_contract_cap", "removed by contract caps"),
+        ("beyond_horizon", "due beyond the horizon"),
+        ("referrals", "referrals"),
+        ("outcomes", "outcomes"),
+        ("counterfactual_outcomes", "expected without programme"),
+        ("attributable_outcomes", "attributable outcomes"),
+        ("deadweight", "deadweight payments"),
+        ("savings", "fiscal savings"),
+        ("net_value", "net value to the public"),
+        ("net_value_npv", "  NPV of net value"),
+    ];
+    for (name, label) in rows {
+        let Some(k) = idx("commissioner", name) else { continue };
+        let (m, q) = (&s.moments[k], &s.sketches[k]);
+        if name == "co_funded" && model.co_funder.is_none() {
+            continue;
+        }
+        let _ = writeln!(o, "  {:<30} {:>16} ±{:<10} [{} .. {}]", label, fmt_pounds(m.mean), fmt_pounds(m.se()), fmt_pounds(q.quantile(0.05)), fmt_pounds(q.quantile(0.95)));
+    }
+    match cost_per_attributable_outcome(result) {
+        Some((r, se)) => {
+            let _ = writeln!(o, "  {:<30} {:>16} ±{:<10} (ratio of means)", "cost per attributable outcome", fmt_pounds(r), fmt_pounds(se));
+        }
+        None => {
+            let _ = writeln!(o, "  {:<30} {:>16}  (no attributable outcomes on average)", "cost per attributable outcome", "undefined");
+        }
+    }
+    o
+}

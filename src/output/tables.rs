@@ -1,0 +1,223 @@
+//! Machine-readable outputs: `summary.json`, `figures.csv`, `monthly.csv`,
+//! and `draws.csv` (one row per iteration, on request).
+//!
+//! CSVs are tidy (one observation per row, snake_case headers) and every
+//! row carries the run's identity columns, so files can be concatenated
+//! across runs and still be told apart.
+
+use super::{RunInfo, write_atomic};
+use crate::engine::RunResult;
+use crate::error::Error;
+use crate::figures::Unit;
+use crate::stats::ratio_of_means;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// Quantile levels reported for every figure.
+pub const FIGURE_QUANTILES: [f64; 3] = [0.05, 0.5, 0.95];
+/// Quantile levels of the monthly fan tables.
+pub const MONTHLY_QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+fn id_columns(info: &RunInfo) -> [String; 4] {
+    [info.scenario_hash.clone(), info.seed.to_string(), info.iterations.to_string(), info.version.clone()]
+}
+
+const ID_HEADERS: [&str; 4] = ["scenario_hash", "seed", "iterations", "pbrsim_version"];
+
+fn num(x: f64) -> String {
+    if x.is_finite() { format!("{x}") } else { String::new() }
+}
+
+fn jnum(x: f64) -> Value {
+    if x.is_finite() { json!(x) } else { Value::Null }
+}
+
+/// The summary of every figure as JSON-ready records.
+pub fn figure_records(result: &RunResult) -> Vec<Value> {
+    let s = &result.summary;
+    result
+        .catalog
+        .figures
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let m = &s.moments[k];
+            let q = &s.sketches[k];
+            let mut rec = json!({
+                "party": f.party,
+                "figure": f.name,
+                "unit": f.unit.as_str(),
+                "n": m.n,
+                "mean": jnum(m.mean),
+                "mean_se": jnum(m.se()),
+                "sd": jnum(m.sd()),
+                "min": jnum(m.min),
+                "max": jnum(m.max),
+            });
+            for p in FIGURE_QUANTILES {
+                let name = format!("p{}", (p * 100.0).round());
+                rec[&name] = jnum(q.quantile(p));
+                rec[format!("{name}_se")] = jnum(q.quantile_se(p));
+            }
+            if f.unit == Unit::Probability && m.n > 0 {
+                rec["mean_se"] = jnum((m.mean * (1.0 - m.mean) / m.n as f64).sqrt());
+            }
+            rec
+        })
+        .collect()
+}
+
+/// The ratio `E[payments] / E[attributable outcomes]`, or null.
+pub fn cost_per_attributable_outcome(result: &RunResult) -> Option<(f64, f64)> {
+    let (x, y) = result.catalog.ratio_pair;
+    ratio_of_means(&result.summary.moments[x], &result.summary.moments[y], &result.summary.ratio)
+}
+
+/// Writes `summary.json`, `figures.csv` and `monthly.csv` into `dir`.
+pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &crate::model::Model) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
+    let records = figure_records(result);
+    let ratio = cost_per_attributable_outcome(result);
+    let h = model.horizon;
+    let s = &result.summary;
+    let failures: Vec<Value> = result
+        .catalog
+        .parties
+        .iter()
+        .enumerate()
+        .filter(|(_, (a, _, _))| *a >= crate::model::PRIME)
+        .map(|(p, (_, id, _))| {
+            let mut cum = 0;
+            let by_month: Vec<f64> = (0..h)
+                .map(|t| {
+                    cum += s.failures_by_month[p * h + t];
+                    cum as f64 / s.iterations as f64
+                })
+                .collect();
+            json!({ "party": id, "cumulative_probability_by_month": by_month })
+        })
+        .collect();
+    let summary = json!({
+        "pbrsim_version": info.version,
+        "scenario": { "name": info.scenario_name, "origin": info.scenario_origin, "hash": info.scenario_hash, "overrides": info.overrides },
+        "seed": info.seed,
+        "iterations": info.iterations,
+        "currency": model.currency,
+        "horizon_months": h,
+        "parties": result.catalog.parties.iter().map(|(_, id, label)| json!({"id": id, "label": label})).collect::<Vec<_>>(),
+        "cost_per_attributable_outcome": ratio.map(|(r, se)| json!({"estimate": r, "se": se, "method": "ratio of means, delta-method standard error"})),
+        "figures": records,
+        "failure": failures,
+        "notes": {
+            "mean_se": "Monte Carlo standard error of the mean (binomial for probabilities)",
+            "quantile_se": "half-width of a distribution-free 95% order-statistic interval divided by 1.96",
+            "quantiles": "exact (type 7) up to 20000 iterations, then within 0.2% relative error",
+        },
+    });
+    let mut written = Vec::new();
+    let path = dir.join("summary.json");
+    write_atomic(&path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &summary)?;
+        writeln!(w)
+    })?;
+    written.push(path);
+
+    let path = dir.join("figures.csv");
+    write_atomic(&path, |w| {
+        let mut c = csv::Writer::from_writer(w);
+        let mut header = vec!["party", "figure", "unit", "n", "mean", "mean_se", "sd", "p5", "p5_se", "p50", "p50_se", "p95", "p95_se", "min", "max"];
+        header.extend(ID_HEADERS);
+        c.write_record(&header)?;
+        for r in &records {
+            let g = |k: &str| r[k].as_f64().map_or(String::new(), num);
+            let mut row = vec![r["party"].as_str().unwrap_or("").to_string(), r["figure"].as_str().unwrap_or("").to_string(), r["unit"].as_str().unwrap_or("").to_string(), r["n"].to_string()];
+            for k in ["mean", "mean_se", "sd", "p5", "p5_se", "p50", "p50_se", "p95", "p95_se", "min", "max"] {
+                row.push(g(k));
+            }
+            row.extend(id_columns(info));
+            c.write_record(&row)?;
+        }
+        c.flush()
+    })?;
+    written.push(path);
+
+    let path = dir.join("monthly.csv");
+    write_atomic(&path, |w| {
+        let mut c = csv::Writer::from_writer(w);
+        let mut header = vec!["party", "month", "series", "mean", "p5", "p25", "p50", "p75", "p95", "cumulative_failure_probability"];
+        header.extend(ID_HEADERS);
+        c.write_record(&header)?;
+        for (p, (account, id, _)) in result.catalog.parties.iter().enumerate() {
+            let mut cum = 0;
+            for t in 0..h {
+                cum += s.failures_by_month[p * h + t];
+                let fail = if *account >= crate::model::PRIME { num(cum as f64 / s.iterations as f64) } else { String::new() };
+                for (series, sk, mm) in [("cash_flow", &s.flow, &s.flow_mean), ("cumulative_cash", &s.cash, &s.cash_mean)] {
+                    let cell = p * h + t;
+                    let mut row = vec![id.clone(), t.to_string(), series.to_string(), num(mm[cell].mean)];
+                    row.extend(MONTHLY_QUANTILES.iter().map(|&q| num(sk[cell].quantile(q))));
+                    row.push(fail.clone());
+                    row.extend(id_columns(info));
+                    c.write_record(&row)?;
+                }
+            }
+        }
+        c.flush()
+    })?;
+    written.push(path);
+    Ok(written)
+}
+
+/// Streams `draws.csv` (one row per iteration, wide) to a temporary file and
+/// renames it into place on [`DrawsWriter::finish`]; dropped unfinished, it
+/// leaves nothing behind.
+pub struct DrawsWriter {
+    tmp: tempfile::NamedTempFile,
+    out: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    path: PathBuf,
+    width: usize,
+    ids: [String; 4],
+}
+
+impl DrawsWriter {
+    /// Opens `dir/draws.csv` for the figures of `result`'s catalog.
+    pub fn create(dir: &Path, catalog: &crate::figures::Catalog, info: &RunInfo) -> Result<DrawsWriter, Error> {
+        let path = dir.join("draws.csv");
+        let err = |source| Error::Write { path: path.clone(), source };
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+        let file = tmp.reopen().map_err(err)?;
+        let mut out = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        let mut header = vec!["iteration".to_string()];
+        header.extend(catalog.figures.iter().map(|f| f.key()));
+        header.extend(ID_HEADERS.iter().map(|s| s.to_string()));
+        out.write_record(&header).map_err(|e| err(e.into()))?;
+        Ok(DrawsWriter { tmp, out, width: catalog.figures.len(), path, ids: id_columns(info) })
+    }
+
+    /// Appends the rows of iterations `first..`.
+    pub fn write_rows(&mut self, first: u64, rows: &[f64]) -> std::io::Result<()> {
+        for (i, row) in rows.chunks(self.width).enumerate() {
+            self.out.write_field((first + i as u64).to_string())?;
+            for &x in row {
+                self.out.write_field(num(x))?;
+            }
+            for id in &self.ids {
+                self.out.write_field(id)?;
+            }
+            self.out.write_record(None::<&[u8]>)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and renames into place.
+    pub fn finish(mut self) -> Result<PathBuf, Error> {
+        let err = |source| Error::Write { path: self.path.clone(), source };
+        self.out.flush().map_err(err)?;
+        drop(self.out);
+        self.tmp.as_file().sync_all().map_err(err)?;
+        self.tmp.persist(&self.path).map_err(|e| Error::Write { path: self.path.clone(), source: e.error })?;
+        super::publish_permissions(&self.path).map_err(|source| Error::Write { path: self.path.clone(), source })?;
+        Ok(self.path)
+    }
+}

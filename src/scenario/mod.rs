@@ -1,0 +1,224 @@
+//! From a scenario file (plus `--set` overrides) to a validated [`Model`].
+//!
+//! Three steps, each reporting errors by file, line, column and key:
+//! 1. parse the TOML text (syntax errors come with toml's own span);
+//! 2. apply `--set PATH=VALUE` overrides to the parsed tree, then
+//!    deserialize into the raw types of [`raw`] (unknown keys, wrong types);
+//! 3. [`validate`] the raw scenario into the model (ranges, sums, references).
+//!
+//! Errors of steps 2 and 3 carry a key path; [`locate`] maps it back to a
+//! line and column in the original text.
+//!
+//! **Invariant:** this module and `output` are the only ones that know the
+//! file format; the engine sees only [`Model`].
+
+mod locate;
+#[allow(missing_docs)] // mirrors the file format, documented in docs/scenario-format.md
+pub mod raw;
+mod validate;
+
+use crate::error::{Error, ScenarioError, ScenarioErrors};
+use crate::model::Model;
+use std::path::Path;
+
+pub use validate::validate;
+
+/// The scenario shipped inside the binary, used when `run` is given no file.
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/work_programme.toml");
+/// The name reported for the embedded scenario.
+pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/work_programme.toml (embedded)";
+
+/// A `--set PATH=VALUE` override, as typed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    /// Dotted path, e.g. `segments.jsa_25_plus.referrals_per_month`.
+    pub path: String,
+    /// A TOML value (`1200`, `[1, 2]`, `{ dist = "uniform", min = 0, max = 1 }`),
+    /// or bare text taken as a string.
+    pub value: String,
+}
+
+impl std::str::FromStr for Override {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (path, value) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}` is not PATH=VALUE, e.g. segments.jsa_25_plus.referrals_per_month=1200"))?;
+        let path = path.trim();
+        if path.is_empty() {
+            return Err(format!("`{s}` has an empty path"));
+        }
+        Ok(Override { path: path.to_string(), value: value.trim().to_string() })
+    }
+}
+
+/// A loaded scenario: the model plus what identifies it in outputs.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The validated model.
+    pub model: Model,
+    /// Where it came from.
+    pub origin: String,
+    /// SHA-256 of the scenario text and the overrides, hex.
+    pub hash: String,
+}
+
+/// Reads, parses and validates a scenario file.
+pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Loaded, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let origin = path.display().to_string();
+    let text = String::from_utf8(bytes).map_err(|e| {
+        ScenarioErrors(vec![ScenarioError {
+            file: origin.clone(),
+            line: None,
+            column: None,
+            key: None,
+            message: format!("not a UTF-8 text file (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            help: Some("a scenario is a TOML text file; see docs/scenario-format.md".into()),
+        }])
+    })?;
+    Ok(load_str(&text, &origin, overrides)?)
+}
+
+/// Parses and validates scenario text; `origin` names it in errors.
+pub fn load_str(text: &str, origin: &str, overrides: &[Override]) -> Result<Loaded, ScenarioErrors> {
+    let fail = |line, column, key: Option<String>, message: String, help: Option<String>| {
+        ScenarioErrors(vec![ScenarioError { file: origin.to_string(), line, column, key, message, help }])
+    };
+    if text.trim().is_empty() {
+        return Err(fail(None, None, None, "the scenario is empty".into(), Some("start from scenarios/minimal.toml; docs/scenario-format.md lists every key".into())));
+    }
+    if text.contains('\0') {
+        return Err(fail(None, None, None, "not a text file (it contains NUL bytes)".into(), Some("a scenario is a TOML text file; see docs/scenario-format.md".into())));
+    }
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let (line, col) = e.span().map(|s| locate::line_col(text, s.start)).unzip();
+        fail(line, col, None, format!("invalid TOML: {}", e.message().trim()), None)
+    })?;
+    for o in overrides {
+        apply_override(&mut table, o).map_err(|(message, help)| {
+            ScenarioErrors(vec![ScenarioError {
+                file: format!("--set {}={}", o.path, o.value),
+                line: None,
+                column: None,
+                key: Some(o.path.clone()),
+                message,
+                help,
+            }])
+        })?;
+    }
+    let raw: raw::RawScenario = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let path = clean_path(&e.path().to_string());
+        let inner = e.into_inner();
+        ScenarioErrors(vec![locate::serde_error(text, origin, &path, &inner.to_string(), overrides)])
+    })?;
+    let model = validate(&raw).map_err(|errors| {
+        ScenarioErrors(
+            errors
+                .into_iter()
+                .map(|(key, message, help)| locate::at_key(text, origin, &key, message, help, overrides))
+                .collect(),
+        )
+    })?;
+    Ok(Loaded { model, origin: origin.to_string(), hash: scenario_hash(text, overrides) })
+}
+
+/// SHA-256 over the scenario text and each override, in order.
+pub fn scenario_hash(text: &str, overrides: &[Override]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    for o in overrides {
+        h.update(b"\0--set\0");
+        h.update(o.path.as_bytes());
+        h.update(b"=");
+        h.update(o.value.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// serde_path_to_error prints `.` for the root and `segments.x` otherwise.
+fn clean_path(p: &str) -> String {
+    if p == "." { String::new() } else { p.to_string() }
+}
+
+/// Tables keyed by identifiers: a `--set` below them must name an existing id.
+const ID_TABLES: [&str; 2] = ["segments", "subcontractors"];
+
+fn apply_override(root: &mut toml::Table, o: &Override) -> Result<(), (String, Option<String>)> {
+    let value = parse_value(&o.value);
+    let parts: Vec<&str> = o.path.split('.').collect();
+    let mut table = root;
+    for (i, part) in parts.iter().enumerate() {
+        let (key, index) = split_index(part).ok_or_else(|| (format!("`{part}` is not a key or key[index]"), None))?;
+        let last = i + 1 == parts.len();
+        let under_ids = i > 0 && ID_TABLES.contains(&parts[i - 1]) && i == 1;
+        if !table.contains_key(key) && (under_ids || index.is_some()) {
+            let keys: Vec<&str> = table.keys().map(|k| k.as_str()).collect();
+            return Err((format!("`{key}` does not exist at `{}`", parts[..i].join(".")), locate::suggest(key, &keys)));
+        }
+        if last && index.is_none() {
+            table.insert(key.to_string(), value);
+            return Ok(());
+        }
+        let entry = table.entry(key.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = match index {
+            Some(ix) => match entry {
+                toml::Value::Array(items) => {
+                    let n = items.len();
+                    items.get_mut(ix).ok_or_else(|| (format!("index {ix} is out of range: `{key}` has {n} entries"), None))?
+                }
+                _ => return Err((format!("`{key}` is not an array"), None)),
+            },
+            None => entry,
+        };
+        if last {
+            *entry = value;
+            return Ok(());
+        }
+        table = match entry {
+            toml::Value::Table(t) => t,
+            _ => return Err((format!("`{}` is a value, not a table", parts[..=i].join(".")), None)),
+        };
+    }
+    Ok(())
+}
+
+fn split_index(part: &str) -> Option<(&str, Option<usize>)> {
+    match part.split_once('[') {
+        None => Some((part, None)),
+        Some((key, rest)) => {
+            let ix = rest.strip_suffix(']')?.parse().ok()?;
+            Some((key, Some(ix)))
+        }
+    }
+}
+
+/// A TOML value, or the text itself as a string when it is not one.
+fn parse_value(text: &str) -> toml::Value {
+    match format!("v = {text}").parse::<toml::Table>() {
+        Ok(mut t) => t.remove("v").unwrap_or(toml::Value::String(text.into())),
+        Err(_) => toml::Value::String(text.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_parse_values_and_reject_bad_paths() {
+        let o: Override = "a.b=12".parse().unwrap();
+        assert_eq!(o, Override { path: "a.b".into(), value: "12".into() });
+        assert!("novalue".parse::<Override>().is_err());
+        let mut t: toml::Table = "[segments.x]\nv = 1\n[payments]\nlags = [1, 2]".parse().unwrap();
+        apply_override(&mut t, &"segments.x.v=2.5".parse().unwrap()).unwrap();
+        assert_eq!(t["segments"]["x"]["v"].as_float(), Some(2.5));
+        apply_override(&mut t, &"payments.lags[1]=7".parse().unwrap()).unwrap();
+        assert_eq!(t["payments"]["lags"][1].as_integer(), Some(7));
+        let err = apply_override(&mut t, &"segments.y.v=1".parse().unwrap()).unwrap_err();
+        assert!(err.0.contains("`y` does not exist"), "{err:?}");
+        apply_override(&mut t, &"commissioner.label=Department".parse().unwrap()).unwrap();
+        assert_eq!(t["commissioner"]["label"].as_str(), Some("Department"));
+    }
+}

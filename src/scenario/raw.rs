@@ -1,0 +1,298 @@
+//! Serde types that mirror the scenario file, key for key.
+//!
+//! Every struct denies unknown keys; nothing here is checked beyond its
+//! type. `validate` turns these into a [`crate::model::Model`].
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    pub time: RawTime,
+    #[serde(default)]
+    pub uncertainty: RawUncertainty,
+    pub segments: IndexMap<String, RawSegment>,
+    #[serde(default)]
+    pub payments: RawPayments,
+    #[serde(default)]
+    pub commissioner: RawCommissioner,
+    pub co_funder: Option<RawCoFunder>,
+    pub prime: RawPrime,
+    #[serde(default)]
+    pub subcontractors: IndexMap<String, RawSubcontractor>,
+}
+
+fn default_currency() -> String {
+    "GBP".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTime {
+    pub horizon_months: u32,
+    pub referral_months: u32,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUncertainty {
+    #[serde(default)]
+    pub factors: Vec<String>,
+    pub volume: Option<RawParam>,
+    #[serde(rename = "macro")]
+    pub macro_: Option<RawParam>,
+    pub macro_by_year: Option<Vec<RawParam>>,
+    pub cost: Option<RawParam>,
+    pub effect: Option<RawParam>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSegment {
+    pub label: Option<String>,
+    pub referrals_per_month: NumOrList,
+    pub referral_process: Option<String>,
+    pub effect: Option<RawParam>,
+    pub sustained: Option<RawSustained>,
+    #[serde(default)]
+    pub tariff: RawTariff,
+    pub allocation: IndexMap<String, f64>,
+    #[serde(default)]
+    pub savings_per_outcome_month: f64,
+    pub savings_months: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSustained {
+    pub baseline_hazard: f64,
+    pub window_months: u32,
+    #[serde(default = "one")]
+    pub qualifying_months: u32,
+    #[serde(default)]
+    pub dropout: f64,
+    #[serde(default)]
+    pub max_sustainment_months: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTariff {
+    pub attachment: Option<NumOrList>,
+    pub outcome: Option<NumOrList>,
+    pub sustainment: Option<NumOrList>,
+    pub cap_per_participant: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPayments {
+    #[serde(default)]
+    pub price_discount: f64,
+    pub price_year: Option<String>,
+    #[serde(default)]
+    pub service_fee_per_month: f64,
+    pub service_fee_months: Option<u32>,
+    #[serde(default)]
+    pub lag_months: RawLags,
+    pub cap_per_year: Option<f64>,
+    pub cap_total: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLags {
+    #[serde(default)]
+    pub attachment: u32,
+    #[serde(default)]
+    pub outcome: u32,
+    #[serde(default)]
+    pub sustainment: u32,
+    #[serde(default)]
+    pub service_fee: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCommissioner {
+    #[serde(default = "commissioner_label")]
+    pub label: String,
+    #[serde(default = "green_book_rate")]
+    pub discount_rate: f64,
+    #[serde(default)]
+    pub own_costs_per_month: f64,
+}
+
+impl Default for RawCommissioner {
+    fn default() -> Self {
+        RawCommissioner { label: commissioner_label(), discount_rate: green_book_rate(), own_costs_per_month: 0.0 }
+    }
+}
+
+fn commissioner_label() -> String {
+    "Commissioner".into()
+}
+
+fn green_book_rate() -> f64 {
+    0.035
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCoFunder {
+    #[serde(default = "co_funder_label")]
+    pub label: String,
+    pub share: f64,
+}
+
+fn co_funder_label() -> String {
+    "Co-funder".into()
+}
+
+/// The prime's keys: a provider without subcontract terms.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrime {
+    pub label: Option<String>,
+    #[serde(default)]
+    pub reserves: f64,
+    #[serde(default)]
+    pub credit_line: f64,
+    #[serde(default)]
+    pub cost_per_referral: f64,
+    #[serde(default)]
+    pub cost_per_participant_month: f64,
+    #[serde(default)]
+    pub overhead_per_month: f64,
+    pub overhead_months: Option<u32>,
+    #[serde(default)]
+    pub reprocurement_cost: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSubcontractor {
+    pub label: Option<String>,
+    #[serde(default)]
+    pub reserves: f64,
+    #[serde(default)]
+    pub credit_line: f64,
+    #[serde(default)]
+    pub cost_per_referral: f64,
+    #[serde(default)]
+    pub cost_per_participant_month: f64,
+    #[serde(default)]
+    pub overhead_per_month: f64,
+    pub overhead_months: Option<u32>,
+    #[serde(default)]
+    pub reprocurement_cost: f64,
+    #[serde(default)]
+    pub fee_per_referral: f64,
+    #[serde(default)]
+    pub pass_through: f64,
+    #[serde(default)]
+    pub monthly_fee: f64,
+    #[serde(default)]
+    pub management_fee: f64,
+    pub on_failure: Option<String>,
+}
+
+/// A number, or a list of numbers (a monthly profile or a price by year).
+#[derive(Debug, Clone)]
+pub enum NumOrList {
+    One(f64),
+    Many(Vec<f64>),
+}
+
+impl<'de> Deserialize<'de> for NumOrList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = NumOrList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or an array of numbers")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumOrList, E> {
+                Ok(NumOrList::One(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumOrList, E> {
+                Ok(NumOrList::One(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumOrList, E> {
+                Ok(NumOrList::One(v as f64))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NumOrList, A::Error> {
+                let mut out = Vec::new();
+                while let Some(x) = seq.next_element::<f64>()? {
+                    out.push(x);
+                }
+                Ok(NumOrList::Many(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An uncertain parameter: a number, or a table naming a distribution.
+#[derive(Debug, Clone)]
+pub enum RawParam {
+    Fixed(f64),
+    Dist(RawDist),
+}
+
+/// The keys a distribution table may have; which are required depends on
+/// `dist`, checked in validation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDist {
+    pub dist: String,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    pub sd: Option<f64>,
+    pub median: Option<f64>,
+    pub sigma: Option<f64>,
+    pub mode: Option<f64>,
+    pub alpha: Option<f64>,
+    pub beta: Option<f64>,
+    pub lambda: Option<f64>,
+    pub factor: Option<String>,
+    pub loading: Option<f64>,
+}
+
+impl<'de> Deserialize<'de> for RawParam {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawParam;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or a distribution table such as { dist = \"uniform\", min = 0.8, max = 1.2 }")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawParam, E> {
+                Ok(RawParam::Fixed(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawParam, E> {
+                Ok(RawParam::Fixed(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawParam, E> {
+                Ok(RawParam::Fixed(v as f64))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawParam, A::Error> {
+                RawDist::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawParam::Dist)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

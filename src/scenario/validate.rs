@@ -1,0 +1,463 @@
+//! Raw scenario to [`Model`]: every range, sum and cross-reference checked,
+//! every problem reported (not just the first), each with its key path.
+
+use super::locate::suggest;
+use super::raw::*;
+use crate::model::*;
+use crate::param::{Dist, FactorLink, Param};
+
+/// A problem: key path, message, optional help.
+pub type Problem = (String, String, Option<String>);
+
+/// Checks a raw scenario and builds the model.
+pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
+    let mut c = Checker::default();
+    let horizon = raw.time.horizon_months as usize;
+    let referral_months = raw.time.referral_months as usize;
+    if horizon == 0 || horizon > 1200 {
+        c.err("time.horizon_months", format!("must be between 1 and 1200 months, got {horizon}"));
+    }
+    if referral_months == 0 || referral_months > horizon {
+        c.err("time.referral_months", format!("must be between 1 and horizon_months ({horizon}), got {referral_months}"));
+    }
+    let years = horizon.max(1).div_ceil(12);
+
+    // Shared factors and uncertain parameters.
+    let factors = raw.uncertainty.factors.clone();
+    for (i, f) in factors.iter().enumerate() {
+        if factors[..i].contains(f) {
+            c.err(&format!("uncertainty.factors[{i}]"), format!("factor `{f}` is listed twice"));
+        }
+    }
+    let u = &raw.uncertainty;
+    let nonneg = (0.0, f64::INFINITY);
+    let volume = c.param_or("uncertainty.volume", u.volume.as_ref(), 1.0, nonneg, &factors);
+    let cost = c.param_or("uncertainty.cost", u.cost.as_ref(), 1.0, nonneg, &factors);
+    let effect_range = (-1.0, f64::INFINITY);
+    let shared_effect = c.param_or("uncertainty.effect", u.effect.as_ref(), 0.0, effect_range, &factors);
+    let macro_by_year = match (&u.macro_, &u.macro_by_year) {
+        (Some(_), Some(_)) => {
+            c.err("uncertainty.macro_by_year", "give either `macro` or `macro_by_year`, not both".into());
+            vec![Param::fixed(1.0); years]
+        }
+        (_, Some(list)) if list.is_empty() => {
+            c.err("uncertainty.macro_by_year", "must list at least one year".into());
+            vec![Param::fixed(1.0); years]
+        }
+        (_, Some(list)) => (0..years)
+            .map(|y| {
+                let i = y.min(list.len() - 1);
+                c.param(&format!("uncertainty.macro_by_year[{i}]"), &list[i], nonneg, &factors)
+            })
+            .collect(),
+        (m, None) => vec![c.param_or("uncertainty.macro", m.as_ref(), 1.0, nonneg, &factors); years],
+    };
+
+    // Parties.
+    let p = &raw.prime;
+    let mut providers = vec![Provider {
+        id: "prime".into(),
+        label: p.label.clone().unwrap_or_else(|| "Prime".into()),
+        reserves: c.money("prime.reserves", p.reserves),
+        credit_line: c.money("prime.credit_line", p.credit_line),
+        cost_per_referral: c.money("prime.cost_per_referral", p.cost_per_referral),
+        cost_per_participant_month: c.money("prime.cost_per_participant_month", p.cost_per_participant_month),
+        overhead_per_month: c.money("prime.overhead_per_month", p.overhead_per_month),
+        overhead_months: p.overhead_months.map_or(usize::MAX, |m| m as usize),
+        reprocurement_cost: c.money("prime.reprocurement_cost", p.reprocurement_cost),
+        terms: None,
+    }];
+    for (id, s) in &raw.subcontractors {
+        let k = |f: &str| format!("subcontractors.{id}.{f}");
+        if id == "prime" {
+            c.err(&format!("subcontractors.{id}"), "`prime` is reserved for the prime contractor".into());
+        }
+        let on_failure = match s.on_failure.as_deref() {
+            None | Some("transfer") => OnFailure::Transfer,
+            Some("lose_service") => OnFailure::LoseService,
+            Some(other) => {
+                c.err_help(&k("on_failure"), format!("must be \"transfer\" or \"lose_service\", got \"{other}\""), suggest(other, &["transfer", "lose_service"]));
+                OnFailure::Transfer
+            }
+        };
+        providers.push(Provider {
+            id: id.clone(),
+            label: s.label.clone().unwrap_or_else(|| id.clone()),
+            reserves: c.money(&k("reserves"), s.reserves),
+            credit_line: c.money(&k("credit_line"), s.credit_line),
+            cost_per_referral: c.money(&k("cost_per_referral"), s.cost_per_referral),
+            cost_per_participant_month: c.money(&k("cost_per_participant_month"), s.cost_per_participant_month),
+            overhead_per_month: c.money(&k("overhead_per_month"), s.overhead_per_month),
+            overhead_months: s.overhead_months.map_or(usize::MAX, |m| m as usize),
+            reprocurement_cost: c.money(&k("reprocurement_cost"), s.reprocurement_cost),
+            terms: Some(SubcontractTerms {
+                fee_per_referral: c.money(&k("fee_per_referral"), s.fee_per_referral),
+                pass_through: c.prob(&k("pass_through"), s.pass_through),
+                monthly_fee: c.money(&k("monthly_fee"), s.monthly_fee),
+                management_fee: c.prob(&k("management_fee"), s.management_fee),
+                on_failure,
+            }),
+        });
+    }
+    let provider_ids: Vec<&str> = providers.iter().map(|p| p.id.as_str()).collect();
+
+    // Payment terms.
+    let pay = &raw.payments;
+    let price_discount = pay.price_discount;
+    if !(0.0..1.0).contains(&price_discount) {
+        c.err("payments.price_discount", format!("must be a fraction in [0, 1), got {price_discount} (a 6% discount is 0.06)"));
+    }
+    let price_year = match pay.price_year.as_deref() {
+        None | Some("referral") => PriceYear::Referral,
+        Some("event") => PriceYear::Event,
+        Some(other) => {
+            c.err_help("payments.price_year", format!("must be \"referral\" or \"event\", got \"{other}\""), suggest(other, &["referral", "event"]));
+            PriceYear::Referral
+        }
+    };
+
+    // Segments.
+    if raw.segments.is_empty() {
+        c.err("segments", "at least one segment is required".into());
+    }
+    let mut segments = Vec::new();
+    let mut max_window = 0;
+    for (id, s) in &raw.segments {
+        let k = |f: &str| format!("segments.{id}.{f}");
+        let referrals = match &s.referrals_per_month {
+            NumOrList::One(v) => vec![*v; referral_months],
+            NumOrList::Many(list) => {
+                if list.len() != referral_months {
+                    c.err(&k("referrals_per_month"), format!("a monthly profile needs one value per referral month ({referral_months}), got {}", list.len()));
+                }
+                let mut l = list.clone();
+                l.resize(referral_months, 0.0);
+                l
+            }
+        };
+        for (i, v) in referrals.iter().enumerate() {
+            if !(v.is_finite() && *v >= 0.0) {
+                c.err(&k("referrals_per_month"), format!("expected referrals must be non-negative, got {v} in month {i}"));
+                break;
+            }
+        }
+        let referral_process = match s.referral_process.as_deref() {
+            None | Some("poisson") => ReferralProcess::Poisson,
+            Some("fixed") => ReferralProcess::Fixed,
+            Some(other) => {
+                c.err_help(&k("referral_process"), format!("must be \"poisson\" or \"fixed\", got \"{other}\""), suggest(other, &["poisson", "fixed"]));
+                ReferralProcess::Poisson
+            }
+        };
+        let effect = s.effect.as_ref().map(|e| c.param(&k("effect"), e, effect_range, &factors));
+        let outcome = match &s.sustained {
+            Some(o) => {
+                let ks = |f: &str| format!("segments.{id}.sustained.{f}");
+                if !(o.baseline_hazard.is_finite() && o.baseline_hazard >= 0.0) {
+                    c.err(&ks("baseline_hazard"), format!("a monthly hazard must be non-negative, got {}", o.baseline_hazard));
+                }
+                if o.window_months == 0 {
+                    c.err(&ks("window_months"), "must be at least 1 month".into());
+                }
+                if o.qualifying_months == 0 {
+                    c.err(&ks("qualifying_months"), "must be at least 1 month (1 = the outcome is the first month in outcome)".into());
+                }
+                let dropout = c.prob(&ks("dropout"), o.dropout);
+                max_window = max_window.max(o.window_months as usize);
+                Sustained {
+                    baseline_hazard: o.baseline_hazard,
+                    window: o.window_months as usize,
+                    qualifying_months: o.qualifying_months.max(1) as usize,
+                    dropout,
+                    max_sustainment_months: o.max_sustainment_months as usize,
+                }
+            }
+            None => {
+                c.err_help(&format!("segments.{id}"), "missing the outcome process table".into(), Some(format!("add [segments.{id}.sustained] with baseline_hazard, window_months, qualifying_months, dropout")));
+                Sustained { baseline_hazard: 0.0, window: 1, qualifying_months: 1, dropout: 0.0, max_sustainment_months: 0 }
+            }
+        };
+        let t = &s.tariff;
+        let mut prices = |name: &str, v: &Option<NumOrList>| c.prices(&k(&format!("tariff.{name}")), v.as_ref(), years, price_discount);
+        let tariff = Tariff {
+            attachment: prices("attachment", &t.attachment),
+            outcome: prices("outcome", &t.outcome),
+            sustainment: prices("sustainment", &t.sustainment),
+            cap_per_participant: t.cap_per_participant.map(|v| c.money(&k("tariff.cap_per_participant"), v)),
+        };
+        if tariff.cap_per_participant.is_some() && price_year == PriceYear::Event {
+            c.err(&k("tariff.cap_per_participant"), "a per-participant cap needs prices by referral year (payments.price_year = \"referral\")".into());
+        }
+        let mut allocation = vec![0.0; providers.len()];
+        for (who, share) in &s.allocation {
+            match provider_ids.iter().position(|p| p == who) {
+                Some(i) => allocation[i] = c.prob(&k(&format!("allocation.{who}")), *share),
+                None => c.err_help(&k(&format!("allocation.{who}")), format!("`{who}` is not a provider (the prime or a subcontractor)"), suggest(who, &provider_ids)),
+            }
+        }
+        let total: f64 = allocation.iter().sum();
+        if (total - 1.0).abs() > 1e-9 {
+            c.err_help(&k("allocation"), format!("allocation shares must sum to 1, got {total}"), Some("list every provider's share of this segment's referrals, the prime included".into()));
+        }
+        segments.push(Segment {
+            id: id.clone(),
+            label: s.label.clone().unwrap_or_else(|| id.clone()),
+            referrals,
+            referral_process,
+            effect,
+            savings_per_outcome_month: c.money(&k("savings_per_outcome_month"), s.savings_per_outcome_month),
+            savings_months: s.savings_months.map_or(outcome.window + outcome.qualifying_months + outcome.max_sustainment_months, |m| m as usize),
+            outcome,
+            tariff,
+            allocation,
+        });
+    }
+    let delivery_months = (referral_months + max_window).saturating_sub(1).clamp(1, horizon.max(1));
+    // Overheads run while anyone is in the programme unless the party says otherwise.
+    for (pr, months) in providers.iter_mut().zip(std::iter::once(&raw.prime.overhead_months).chain(raw.subcontractors.values().map(|s| &s.overhead_months))) {
+        pr.overhead_months = months.map_or(delivery_months, |m| (m as usize).min(horizon));
+    }
+
+    let cap = |c: &mut Checker, key: &str, v: Option<f64>| v.map(|v| c.money(key, v));
+    let payments = PaymentTerms {
+        price_discount,
+        price_year,
+        service_fee: c.money("payments.service_fee_per_month", pay.service_fee_per_month),
+        service_fee_months: pay.service_fee_months.map_or(delivery_months, |m| (m as usize).min(horizon)),
+        lags: Lags {
+            attachment: pay.lag_months.attachment as usize,
+            outcome: pay.lag_months.outcome as usize,
+            sustainment: pay.lag_months.sustainment as usize,
+            service_fee: pay.lag_months.service_fee as usize,
+        },
+        cap_per_year: cap(&mut c, "payments.cap_per_year", pay.cap_per_year),
+        cap_total: cap(&mut c, "payments.cap_total", pay.cap_total),
+    };
+    let cm = &raw.commissioner;
+    if !(cm.discount_rate.is_finite() && cm.discount_rate > -1.0 && cm.discount_rate < 1.0) {
+        c.err("commissioner.discount_rate", format!("an annual rate such as 0.035 is expected, got {}", cm.discount_rate));
+    }
+    let commissioner = Commissioner {
+        label: cm.label.clone(),
+        discount_rate: cm.discount_rate,
+        own_costs_per_month: c.money("commissioner.own_costs_per_month", cm.own_costs_per_month),
+    };
+    let co_funder = raw.co_funder.as_ref().map(|f| CoFunder { label: f.label.clone(), share: c.prob("co_funder.share", f.share) });
+
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    Ok(Model {
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        currency: raw.currency.clone(),
+        horizon,
+        referral_months,
+        delivery_months,
+        factors,
+        volume,
+        macro_by_year,
+        cost,
+        shared_effect,
+        segments,
+        payments,
+        commissioner,
+        co_funder,
+        providers,
+    })
+}
+
+#[derive(Default)]
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn err(&mut self, key: &str, msg: String) {
+        self.problems.push((key.to_string(), msg, None));
+    }
+
+    fn err_help(&mut self, key: &str, msg: String, help: Option<String>) {
+        self.problems.push((key.to_string(), msg, help));
+    }
+
+    fn prob(&mut self, key: &str, v: f64) -> f64 {
+        if !(0.0..=1.0).contains(&v) {
+            self.err(key, format!("must be a probability or share in [0, 1], got {v}"));
+        }
+        v.clamp(0.0, 1.0)
+    }
+
+    fn money(&mut self, key: &str, v: f64) -> Pence {
+        if !(v.is_finite() && v >= 0.0 && v < 1e15) {
+            self.err(key, format!("must be a non-negative amount of money, got {v}"));
+            return 0;
+        }
+        to_pence(v)
+    }
+
+    /// Prices by contract year: a number for every year, or a list whose
+    /// last entry repeats; discounted and rounded to the penny.
+    fn prices(&mut self, key: &str, v: Option<&NumOrList>, years: usize, discount: f64) -> Vec<Pence> {
+        let list = match v {
+            None => vec![0.0],
+            Some(NumOrList::One(x)) => vec![*x],
+            Some(NumOrList::Many(l)) if l.is_empty() => {
+                self.err(key, "a price list needs at least one year".into());
+                vec![0.0]
+            }
+            Some(NumOrList::Many(l)) => l.clone(),
+        };
+        (0..years)
+            .map(|y| {
+                let x = list[y.min(list.len() - 1)];
+                if !(x.is_finite() && x >= 0.0) {
+                    self.err(key, format!("prices must be non-negative, got {x}"));
+                    return 0;
+                }
+                to_pence(x * (1.0 - discount))
+            })
+            .collect()
+    }
+
+    fn param_or(&mut self, key: &str, raw: Option<&RawParam>, default: f64, range: (f64, f64), factors: &[String]) -> Param {
+        raw.map_or_else(|| Param::fixed(default), |r| self.param(key, r, range, factors))
+    }
+
+    fn param(&mut self, key: &str, raw: &RawParam, range: (f64, f64), factors: &[String]) -> Param {
+        let param = match raw {
+            RawParam::Fixed(v) => Param::fixed(*v),
+            RawParam::Dist(d) => match self.dist(key, d, factors) {
+                Some(p) => p,
+                None => return Param::fixed(range.0.max(0.0)),
+            },
+        };
+        let (lo, hi) = param.dist.support();
+        if lo < range.0 || hi > range.1 || lo.is_nan() || hi.is_nan() {
+            let what = if range.0 == 0.0 { "non-negative".to_string() } else { format!("at least {}", range.0) };
+            let help = match param.dist {
+                Dist::Normal { .. } => Some(format!("truncate it: add min = {}", range.0)),
+                _ => None,
+            };
+            self.err_help(key, format!("must be {what}, but its range is [{lo}, {hi}]"), help);
+        }
+        param
+    }
+
+    fn dist(&mut self, key: &str, d: &RawDist, factors: &[String]) -> Option<Param> {
+        let before = self.problems.len();
+        let allowed: &[&str] = match d.dist.as_str() {
+            "uniform" => &["min", "max"],
+            "normal" => &["mean", "sd", "min", "max"],
+            "lognormal" => &["median", "sigma", "mean", "sd"],
+            "beta" => &["alpha", "beta", "min", "max"],
+            "triangular" => &["min", "mode", "max"],
+            "pert" => &["min", "mode", "max", "lambda"],
+            other => {
+                let kinds = ["uniform", "normal", "lognormal", "beta", "triangular", "pert"];
+                self.err_help(&format!("{key}.dist"), format!("unknown distribution \"{other}\"; expected one of {}", kinds.join(", ")), suggest(other, &kinds));
+                return None;
+            }
+        };
+        let given = [
+            ("min", d.min), ("max", d.max), ("mean", d.mean), ("sd", d.sd), ("median", d.median), ("sigma", d.sigma),
+            ("mode", d.mode), ("alpha", d.alpha), ("beta", d.beta), ("lambda", d.lambda),
+        ];
+        for (name, v) in given {
+            if let Some(v) = v {
+                if !allowed.contains(&name) {
+                    self.err(&format!("{key}.{name}"), format!("`{name}` does not apply to a {} distribution (it takes {})", d.dist, allowed.join(", ")));
+                } else if !v.is_finite() {
+                    self.err(&format!("{key}.{name}"), format!("must be a finite number, got {v}"));
+                }
+            }
+        }
+        let mut need = |name: &str, v: Option<f64>| -> f64 {
+            v.unwrap_or_else(|| {
+                self.err(&format!("{key}.{name}"), format!("a {} distribution needs `{name}`", d.dist));
+                f64::NAN
+            })
+        };
+        let dist = match d.dist.as_str() {
+            "uniform" => Dist::Uniform { min: need("min", d.min), max: need("max", d.max) },
+            "normal" => Dist::Normal {
+                mean: need("mean", d.mean),
+                sd: need("sd", d.sd),
+                min: d.min.unwrap_or(f64::NEG_INFINITY),
+                max: d.max.unwrap_or(f64::INFINITY),
+            },
+            "lognormal" => match (d.median, d.sigma, d.mean, d.sd) {
+                (Some(median), Some(sigma), None, None) => {
+                    if median <= 0.0 {
+                        self.err(&format!("{key}.median"), format!("must be positive, got {median}"));
+                    }
+                    Dist::LogNormal { mu: median.ln(), sigma }
+                }
+                (None, None, Some(mean), Some(sd)) => {
+                    if mean <= 0.0 {
+                        self.err(&format!("{key}.mean"), format!("must be positive, got {mean}"));
+                    }
+                    let s2 = (1.0 + (sd / mean).powi(2)).ln();
+                    Dist::LogNormal { mu: mean.ln() - 0.5 * s2, sigma: s2.sqrt() }
+                }
+                _ => {
+                    self.err(key, "a lognormal distribution takes either `median` and `sigma` (sd of the log) or `mean` and `sd`".into());
+                    return None;
+                }
+            },
+            "beta" => Dist::Beta { alpha: need("alpha", d.alpha), beta: need("beta", d.beta), min: d.min.unwrap_or(0.0), max: d.max.unwrap_or(1.0) },
+            "triangular" => Dist::Triangular { min: need("min", d.min), mode: need("mode", d.mode), max: need("max", d.max) },
+            _ => Dist::Pert { min: need("min", d.min), mode: need("mode", d.mode), max: need("max", d.max), lambda: d.lambda.unwrap_or(4.0) },
+        };
+        if self.problems.len() > before {
+            return None;
+        }
+        // Shape checks once every required key is present.
+        let bad = |msg: &str| Some(msg.to_string());
+        let problem = match dist {
+            Dist::Uniform { min, max } if min >= max => bad("needs min < max"),
+            Dist::Normal { sd, .. } if sd <= 0.0 => bad("needs sd > 0"),
+            Dist::Normal { min, max, .. } if min >= max => bad("needs min < max"),
+            Dist::Normal { mean, sd, min, max } if crate::sample::normal_cdf((max - mean) / sd) - crate::sample::normal_cdf((min - mean) / sd) < 1e-12 => {
+                bad("the truncation range holds almost none of the distribution; move min/max nearer the mean")
+            }
+            Dist::LogNormal { sigma, .. } if !(sigma > 0.0) => bad("needs sigma (or sd) > 0"),
+            Dist::Beta { alpha, beta, .. } if alpha <= 0.0 || beta <= 0.0 => bad("needs alpha > 0 and beta > 0"),
+            Dist::Beta { min, max, .. } if min >= max => bad("needs min < max"),
+            Dist::Triangular { min, mode, max } | Dist::Pert { min, mode, max, .. } if !(min <= mode && mode <= max && min < max) => {
+                bad("needs min <= mode <= max and min < max")
+            }
+            Dist::Pert { lambda, .. } if lambda <= 0.0 => bad("needs lambda > 0"),
+            _ => None,
+        };
+        if let Some(msg) = problem {
+            self.err(key, format!("{} distribution {msg}", d.dist));
+            return None;
+        }
+        let factor = match (&d.factor, d.loading) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                self.err(&format!("{key}.loading"), "`loading` needs a `factor`".into());
+                None
+            }
+            (Some(_), None) => {
+                self.err(&format!("{key}.loading"), "a `factor` needs a `loading` in [-1, 1] (its correlation with the factor)".into());
+                None
+            }
+            (Some(name), Some(loading)) => {
+                if !(-1.0..=1.0).contains(&loading) {
+                    self.err(&format!("{key}.loading"), format!("must be in [-1, 1], got {loading}"));
+                }
+                match factors.iter().position(|f| f == name) {
+                    Some(i) => Some(FactorLink { factor: i, loading }),
+                    None => {
+                        let names: Vec<&str> = factors.iter().map(|s| s.as_str()).collect();
+                        self.err_help(&format!("{key}.factor"), format!("`{name}` is not a factor listed in uncertainty.factors"), suggest(name, &names).or(Some("declare it: [uncertainty] factors = [\"...\"]".into())));
+                        None
+                    }
+                }
+            }
+        };
+        Some(Param { dist, factor })
+    }
+}
