@@ -16,7 +16,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The scenario is malformed or out of range.
-    #[error("{0}")]
+    #[error(transparent)]
     Scenario(#[from] ScenarioErrors),
     /// An output file could not be written.
     #[error("cannot write {path}: {source}")]

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {e}");
             let bad_input = matches!(e.downcast_ref::<pbrsim::Error>(), Some(pbrsim::Error::Scenario(_) | pbrsim::Error::Read { .. } | pbrsim::Error::Option(_)));
             ExitCode::from(if bad_input { 2 } else { 1 })
         }

@@ -45,11 +45,14 @@ pub fn binomial<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
 }
 
 /// BINV (Kachitvichyanukul and Schmeiser 1988) for `p <= 0.5`, `n*p` small.
+///
+/// `q^n` by repeated squaring and reciprocals from a table keep the walk
+/// free of `exp`, `ln` and division: the walk is the hot loop of a run.
 fn binomial_inversion<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
     let q = 1.0 - p;
     let s = p / q;
     let a = (n as f64 + 1.0) * s;
-    let r0 = (n as f64 * q.ln()).exp();
+    let r0 = if n <= i32::MAX as u64 { q.powi(n as i32) } else { (n as f64 * q.ln()).exp() };
     loop {
         let mut u = rng.random::<f64>();
         let mut r = r0;
@@ -62,10 +65,22 @@ fn binomial_inversion<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
             }
             u -= r;
             x += 1;
-            r *= a / x as f64 - s;
+            let inv = RECIPROCALS.get(x as usize).copied().unwrap_or_else(|| 1.0 / x as f64);
+            r *= a * inv - s;
         }
     }
 }
+
+/// `1/x` for small `x` (index 0 unused).
+static RECIPROCALS: [f64; 128] = {
+    let mut t = [0.0; 128];
+    let mut i = 1;
+    while i < 128 {
+        t[i] = 1.0 / i as f64;
+        i += 1;
+    }
+    t
+};
 
 /// A Poisson count with mean `lambda` (0 when `lambda` is 0).
 #[inline]

@@ -187,10 +187,6 @@ struct GroupState {
     waiting: Vec<u64>,
     /// Cohort size per slot, for programme-month costs.
     size: Vec<u64>,
-    /// In outcome, `[pool][age]`, ages 1..=L at index 1..=L.
-    in_outcome: Vec<u64>,
-    /// Highest occupied age per pool.
-    top: Vec<usize>,
     /// Entrants this month per pool.
     entrants: Vec<u64>,
     /// Payments due per month (attachment, outcome+sustainment), pence.
@@ -214,6 +210,8 @@ pub struct Scratch {
     paid_in_year: Vec<Pence>,
     failed: Vec<Option<usize>>,
     cash: Vec<Pence>,
+    /// Participants leaving outcome after exactly `L` months (index `L`).
+    stay_lengths: Vec<u64>,
     /// Paid outcome+sustainment per group this month (for pass-through).
     group_paid: Vec<Pence>,
     /// The result, reused between iterations.
@@ -230,13 +228,10 @@ impl Scratch {
             .map(|g| {
                 let seg = &model.segments[g.segment];
                 let pools = plan.pools[g.segment].len();
-                let ages = plan.ages[g.segment];
                 GroupState {
                     status: GroupStatus::Active,
                     waiting: vec![0; seg.outcome.window],
                     size: vec![0; seg.outcome.window],
-                    in_outcome: vec![0; pools * (ages + 1)],
-                    top: vec![0; pools],
                     entrants: vec![0; pools],
                     due_attachment: vec![0; h],
                     due_outcome: vec![0; h],
@@ -261,6 +256,7 @@ impl Scratch {
             failed: vec![None; model.providers.len()],
             cash: vec![0; model.providers.len()],
             group_paid: vec![0; plan.groups.len()],
+            stay_lengths: vec![0; plan.ages.iter().max().copied().unwrap_or(1) + 1],
             result: IterationResult {
                 draws: Draws { macro_by_year: vec![0.0; model.years()], effect: vec![0.0; model.segments.len()], ..Default::default() },
                 parties: vec![PartyResult::default(); accounts],
@@ -276,8 +272,6 @@ impl Scratch {
             g.status = GroupStatus::Active;
             g.waiting.fill(0);
             g.size.fill(0);
-            g.in_outcome.fill(0);
-            g.top.fill(0);
             g.due_attachment.fill(0);
             g.due_outcome.fill(0);
             g.due_sustainment.fill(0);
@@ -325,7 +319,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
     let mut params = stream(seed, iteration, Purpose::Parameters);
     draw_parameters(model, &mut params, &mut scratch.factor_scores, &mut scratch.result.draws);
     let mut rng = stream(seed, iteration, Purpose::Participants);
-    let Scratch { groups, ledger, due_service_fee, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, result, .. } = scratch;
+    let Scratch { groups, ledger, due_service_fee, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, result, .. } = scratch;
     let draws = &result.draws;
     let years = model.years();
     let h = model.horizon;
@@ -345,8 +339,11 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
         cash[d] = p.reserves;
     }
 
-    for t in 0..h {
-        let year = t / 12;
+    for t in 0..plan.months_simulated {
+        // Past the horizon only participants move, so that payments they
+        // would earn are counted in `beyond_horizon`.
+        let within = t < h;
+        let year = (t / 12).min(years - 1);
         // A cohort referred in month m is in the programme in m..m+window-1;
         // the slot of cohort t-window is free from month t.
         for (g, gp) in groups.iter_mut().zip(&plan.groups) {
@@ -411,73 +408,64 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                 g.waiting[slot] = waiting - e;
                 g.entrants[plan.pool_of(s, m)] += e;
             }
+            // Each month's entrants are followed through their whole stay in
+            // outcome at once: dropout does not depend on service, so their
+            // outcome, sustainment and savings months are known now.
             let ages = plan.ages[s];
-            let stay = 1.0 - proc_.dropout;
             let q = proc_.qualifying_months;
-            let owner_paid = contract_live;
             for (pool, prices) in plan.pools[s].iter().enumerate() {
-                let v = &mut g.in_outcome[pool * (ages + 1)..(pool + 1) * (ages + 1)];
-                let top = g.top[pool];
-                for a in (1..=top).rev() {
-                    let n = v[a];
-                    v[a] = 0;
-                    if n > 0 && a < ages {
-                        v[a + 1] = binomial(&mut rng, n, stay);
-                    }
+                let entrants = g.entrants[pool];
+                if entrants == 0 {
+                    continue;
                 }
-                v[1] = g.entrants[pool];
-                let mut new_top = 0;
-                for a in (1..=(top + 1).min(ages)).rev() {
-                    if v[a] > 0 {
-                        new_top = a;
+                let stays = &mut stay_lengths[..=ages];
+                sample_stays(&mut rng, entrants, proc_.dropout, ages, stays);
+                // in_outcome = entrants still in outcome at age a (month t + a - 1)
+                let mut in_outcome = entrants;
+                for a in 1..=ages {
+                    if in_outcome == 0 {
                         break;
                     }
-                }
-                g.top[pool] = new_top;
-                // Payments for this month's events.
-                let event_year = if model.payments.price_year == PriceYear::Event { Some(year) } else { None };
-                if q <= new_top && v[q] > 0 {
-                    let n = v[q] as Pence;
-                    c.outcomes += v[q];
-                    let (price, removed) = match event_year {
-                        Some(y) => (seg.tariff.outcome[y], 0),
-                        None => (prices.outcome, prices.outcome_removed),
-                    };
-                    if owner_paid {
+                    let month = t + a - 1;
+                    let n = in_outcome as Pence;
+                    let price_year = (month / 12).min(years - 1);
+                    if a == q {
+                        if month < h {
+                            c.outcomes += in_outcome;
+                        }
+                        let (price, removed) = match model.payments.price_year {
+                            PriceYear::Event => (seg.tariff.outcome[price_year], 0),
+                            PriceYear::Referral => (prices.outcome, prices.outcome_removed),
+                        };
                         c.removed_by_participant_cap += n * removed;
-                        schedule(&mut g.due_outcome, t + lags.outcome, n * price, &mut c.beyond_horizon);
-                    }
-                }
-                let mut sust = 0;
-                for k in 1..=proc_.max_sustainment_months.min(new_top.saturating_sub(q)) {
-                    let n = v[q + k] as Pence;
-                    if n == 0 {
-                        continue;
-                    }
-                    let (price, removed) = match event_year {
-                        Some(y) => (seg.tariff.sustainment[y], 0),
-                        None => (prices.sustainment[k - 1], prices.sustainment_removed[k - 1]),
-                    };
-                    sust += n * price;
-                    if owner_paid {
+                        schedule(&mut g.due_outcome, month + lags.outcome, n * price, &mut c.beyond_horizon);
+                    } else if a > q && a - q <= proc_.max_sustainment_months {
+                        let k = a - q;
+                        let (price, removed) = match model.payments.price_year {
+                            PriceYear::Event => (seg.tariff.sustainment[price_year], 0),
+                            PriceYear::Referral => (prices.sustainment[k - 1], prices.sustainment_removed[k - 1]),
+                        };
                         c.removed_by_participant_cap += n * removed;
+                        schedule(&mut g.due_sustainment, month + lags.sustainment, n * price, &mut c.beyond_horizon);
                     }
+                    if a <= seg.savings_months && month < h {
+                        realised_months[s * h + month] += in_outcome;
+                    }
+                    in_outcome -= stays[a];
                 }
-                if owner_paid {
-                    schedule(&mut g.due_sustainment, t + lags.sustainment, sust, &mut c.beyond_horizon);
-                }
-                let counted: u64 = v[1..=seg.savings_months.min(ages).min(new_top.max(1))].iter().sum();
-                realised_months[s * h + t] += counted;
             }
 
             // Programme-month costs, borne by whoever serves the group.
-            if contract_live && g.status != GroupStatus::Unserved {
+            if within && contract_live && g.status != GroupStatus::Unserved {
                 let in_programme: u64 = g.size.iter().sum();
                 let bearer = if g.status == GroupStatus::Transferred { 0 } else { gp.provider };
                 cost_raw[bearer] += in_programme as Pence * model.providers[bearer].cost_per_participant_month;
             }
         }
 
+        if !within {
+            continue;
+        }
         // 4. Delivery costs, fixed fees.
         if contract_live {
             for (d, p) in model.providers.iter().enumerate() {
@@ -618,6 +606,46 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
     }
     result.external = ledger.revenue[ext] - ledger.cost[ext];
     counterfactual(model, plan, referrals, realised_months, cf_entrants, &mut result.commissioner, p_base);
+}
+
+/// How long each of `n` participants entering outcome together stays in
+/// it: `stays[L]` counts those in outcome for exactly `L` months (`L` <
+/// `ages`), `stays[ages]` those still in outcome at age `ages`.
+///
+/// Each month in outcome after the first is kept with probability
+/// `1 - dropout`, so `L - 1` is geometric. Few participants draw their own
+/// geometric length by inversion; many go through conditional binomials
+/// (how many of those still in outcome at age `L` leave then), so the cost
+/// is bounded by `min(n, ages)` draws whatever the volume.
+fn sample_stays<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, dropout: f64, ages: usize, stays: &mut [u64]) {
+    stays.fill(0);
+    if dropout <= 0.0 {
+        stays[ages] = n;
+        return;
+    }
+    if dropout >= 1.0 {
+        stays[1.min(ages)] = n;
+        return;
+    }
+    if n as usize <= ages / 2 {
+        let log_stay = (1.0 - dropout).ln();
+        for _ in 0..n {
+            let extra = (open_unit(rng).ln() / log_stay).floor();
+            let l = if extra >= (ages - 1) as f64 { ages } else { 1 + extra as usize };
+            stays[l] += 1;
+        }
+        return;
+    }
+    let mut remaining = n;
+    for l in 1..ages {
+        let leave = binomial(rng, remaining, dropout);
+        stays[l] = leave;
+        remaining -= leave;
+        if remaining == 0 {
+            return;
+        }
+    }
+    stays[ages] = remaining;
 }
 
 /// Adds a payment due at `month`, or counts it as beyond the horizon.

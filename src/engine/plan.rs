@@ -43,6 +43,9 @@ pub struct Plan {
     pub attachment_removed: Vec<Vec<Pence>>,
     /// Monthly discount factors for NPVs.
     pub discount: Vec<f64>,
+    /// Months the entry process runs: past the horizon while anyone can
+    /// still enter outcome, so that payments beyond it are counted.
+    pub months_simulated: usize,
 }
 
 impl Plan {
@@ -79,7 +82,14 @@ impl Plan {
             .collect();
         let r = model.commissioner.discount_rate;
         let discount = (0..model.horizon).map(|t| (1.0 + r).powf(-(t as f64) / 12.0)).collect();
-        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount }
+        let last_event = model
+            .segments
+            .iter()
+            .map(|s| model.referral_months + s.outcome.window)
+            .max()
+            .unwrap_or(0);
+        let months_simulated = model.horizon.max(last_event);
+        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount, months_simulated }
     }
 
     /// The pool a cohort referred in `month` belongs to.

@@ -9,7 +9,7 @@ mod report;
 mod tables;
 
 pub use report::{fmt_pounds, render_report};
-pub use tables::{DrawsWriter, write_outputs};
+pub use tables::{DrawsWriter, cost_per_attributable_outcome, figure_records, write_outputs};
 
 use crate::error::Error;
 use std::io::Write;

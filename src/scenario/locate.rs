@@ -26,6 +26,11 @@ pub fn suggest(typed: &str, candidates: &[&str]) -> Option<String> {
 /// An error at `key`, located in `text` when the key is there, or attributed
 /// to the `--set` that supplied it.
 pub fn at_key(text: &str, origin: &str, key: &str, message: String, help: Option<String>, overrides: &[Override]) -> ScenarioError {
+    located(text, origin, key, message, help, overrides, false)
+}
+
+/// As [`at_key`]; `at_name` points at the key's name rather than its value.
+fn located(text: &str, origin: &str, key: &str, message: String, help: Option<String>, overrides: &[Override], at_name: bool) -> ScenarioError {
     if let Some(o) = overrides.iter().rev().find(|o| key == o.path || key.starts_with(&format!("{}.", o.path)) || o.path.starts_with(&format!("{key}."))) {
         return ScenarioError {
             file: format!("--set {}={}", o.path, o.value),
@@ -36,7 +41,7 @@ pub fn at_key(text: &str, origin: &str, key: &str, message: String, help: Option
             help,
         };
     }
-    let (line, column) = span_of(text, key).map(|s| line_col(text, s)).unzip();
+    let (line, column) = span_of(text, key, at_name).map(|s| line_col(text, s)).unzip();
     ScenarioError {
         file: origin.to_string(),
         line,
@@ -56,7 +61,8 @@ pub fn serde_error(text: &str, origin: &str, path: &str, message: &str, override
             let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
             let help = suggest(field, &candidates)
                 .or_else(|| (!candidates.is_empty()).then(|| format!("allowed here: {}", candidates.join(", "))));
-            return at_key(text, origin, &join(field), format!("unknown key `{field}`"), help, overrides);
+            let key = if path == field || path.ends_with(&format!(".{field}")) { path.to_string() } else { join(field) };
+            return located(text, origin, &key, format!("unknown key `{field}`"), help, overrides, true);
         }
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
@@ -71,7 +77,7 @@ pub fn serde_error(text: &str, origin: &str, path: &str, message: &str, override
 
 /// Byte offset of the value at `key` (or of the deepest part of it that
 /// exists).
-fn span_of(text: &str, key: &str) -> Option<usize> {
+fn span_of(text: &str, key: &str, at_name: bool) -> Option<usize> {
     let doc = DeTable::parse(text).ok()?;
     let mut best = None;
     let mut table: Option<&DeTable> = Some(doc.get_ref());
@@ -91,7 +97,9 @@ fn span_of(text: &str, key: &str) -> Option<usize> {
             }
         }
         // a value's span; for a table opened by a header this is the header
-        best = Some(value.span().start.max(best.unwrap_or(0)));
+        if !at_name {
+            best = Some(value.span().start.max(best.unwrap_or(0)));
+        }
         table = match value.get_ref() {
             DeValue::Table(t) => Some(t),
             _ => None,
@@ -107,9 +115,9 @@ mod tests {
     #[test]
     fn finds_nested_keys_and_array_items() {
         let text = "name = \"x\"\n[segments.a]\nrate = 0.5\nlist = [1, 2, 3]\n";
-        assert_eq!(span_of(text, "segments.a.rate").map(|s| line_col(text, s)), Some((3, 8)));
-        assert_eq!(span_of(text, "segments.a.list[2]").map(|s| line_col(text, s)), Some((4, 15)));
-        assert_eq!(span_of(text, "name").map(|s| line_col(text, s)), Some((1, 8)));
+        assert_eq!(span_of(text, "segments.a.rate", false).map(|s| line_col(text, s)), Some((3, 8)));
+        assert_eq!(span_of(text, "segments.a.list[2]", false).map(|s| line_col(text, s)), Some((4, 15)));
+        assert_eq!(span_of(text, "name", false).map(|s| line_col(text, s)), Some((1, 8)));
     }
 
     #[test]

@@ -110,7 +110,7 @@ pub fn load_str(text: &str, origin: &str, overrides: &[Override]) -> Result<Load
     let raw: raw::RawScenario = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
         let path = clean_path(&e.path().to_string());
         let inner = e.into_inner();
-        ScenarioErrors(vec![locate::serde_error(text, origin, &path, &inner.to_string(), overrides)])
+        ScenarioErrors(vec![locate::serde_error(text, origin, &path, inner.message(), overrides)])
     })?;
     let model = validate(&raw).map_err(|errors| {
         ScenarioErrors(

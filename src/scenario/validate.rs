@@ -197,7 +197,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         }
         let total: f64 = allocation.iter().sum();
         if (total - 1.0).abs() > 1e-9 {
-            c.err_help(&k("allocation"), format!("allocation shares must sum to 1, got {total}"), Some("list every provider's share of this segment's referrals, the prime included".into()));
+            c.err_help(&k("allocation"), format!("allocation shares must sum to 1, got {}", (total * 1e9).round() / 1e9), Some("list every provider's share of this segment's referrals, the prime included".into()));
         }
         segments.push(Segment {
             id: id.clone(),

@@ -1,0 +1,58 @@
+//! The hot loop: one iteration of the shipped Work Programme scenario, at
+//! its own volume and at ten times it (cost should grow far less than 10x,
+//! since participants are simulated as counts), and a whole 1,024-iteration
+//! run on 1 and 2 threads.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use pbrsim::engine::iteration::{Scratch, simulate};
+use pbrsim::engine::plan::Plan;
+use pbrsim::engine::{RunConfig, run};
+use pbrsim::scenario::{DEFAULT_SCENARIO, load_str};
+use std::hint::black_box;
+
+fn model(volume: &str) -> pbrsim::model::Model {
+    // Scale every segment's referral profile, keeping the scenario's own
+    // volume uncertainty.
+    let mut m = load_str(DEFAULT_SCENARIO, "work_programme", &[]).unwrap().model;
+    let k: f64 = volume.parse().unwrap();
+    for s in &mut m.segments {
+        for r in &mut s.referrals {
+            *r *= k;
+        }
+    }
+    m
+}
+
+fn iteration(c: &mut Criterion) {
+    let mut g = c.benchmark_group("iteration");
+    g.throughput(Throughput::Elements(1));
+    for (name, k) in [("work_programme", "1"), ("work_programme_x10_volume", "10")] {
+        let m = model(k);
+        let plan = Plan::new(&m);
+        let mut scratch = Scratch::new(&m, &plan);
+        let mut i = 0u64;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                simulate(black_box(&m), &plan, 1, i, &mut scratch);
+                i += 1;
+                black_box(scratch.result.commissioner.outcomes)
+            })
+        });
+    }
+    g.finish();
+}
+
+fn whole_run(c: &mut Criterion) {
+    let mut g = c.benchmark_group("run_1024_iterations");
+    g.throughput(Throughput::Elements(1024));
+    g.sample_size(10);
+    let m = model("1");
+    for threads in [1, 2] {
+        let cfg = RunConfig { iterations: 1024, seed: 1, threads };
+        g.bench_function(format!("{threads}_threads"), |b| b.iter(|| black_box(run(&m, &cfg, &|_| {}, None).unwrap().summary.iterations)));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, iteration, whole_run);
+criterion_main!(benches);

@@ -1,0 +1,68 @@
+//! The command line as a user meets it.
+
+use std::process::Command;
+
+fn pbrsim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pbrsim")).args(args).output().expect("binary runs")
+}
+
+#[test]
+fn run_without_a_scenario_uses_the_embedded_work_programme() {
+    let out = pbrsim(&["run", "-n", "64"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Work Programme") && stdout.contains("cost per attributable outcome"), "{stdout}");
+    // Not a terminal: no progress bar drawn on stderr.
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("iterations ["));
+}
+
+#[test]
+fn outputs_are_written_and_record_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("res");
+    let o = out_dir.to_str().unwrap();
+    let out = pbrsim(&["run", "scenarios/work_programme.toml", "-n", "130", "--seed", "7", "--out", o, "--draws", "-q"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["seed"], 7);
+    assert_eq!(summary["iterations"], 130);
+    assert_eq!(summary["scenario"]["hash"].as_str().unwrap().len(), 64);
+    let draws = std::fs::read_to_string(out_dir.join("draws.csv")).unwrap();
+    assert_eq!(draws.lines().count(), 131);
+    assert!(draws.lines().next().unwrap().starts_with("iteration,commissioner.revenue"));
+    let figures = std::fs::read_to_string(out_dir.join("figures.csv")).unwrap();
+    assert!(figures.starts_with("party,figure,unit,n,mean,mean_se"));
+    let monthly = std::fs::read_to_string(out_dir.join("monthly.csv")).unwrap();
+    assert!(monthly.lines().nth(1).unwrap().starts_with("commissioner,0,cash_flow,"));
+    let leftovers: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| !n.ends_with(".csv") && !n.ends_with(".json")).collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn set_overrides_change_the_run_and_the_hash() {
+    let base = pbrsim(&["run", "scenarios/work_programme.toml", "-n", "64"]);
+    let less = pbrsim(&["run", "scenarios/work_programme.toml", "-n", "64", "--set", "uncertainty.volume=0.5"]);
+    assert!(base.status.success() && less.status.success());
+    let hash = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).lines().next().unwrap().to_string();
+    assert_ne!(hash(&base), hash(&less));
+}
+
+#[test]
+fn validate_and_explain_describe_the_contract() {
+    for f in ["scenarios/work_programme.toml", "scenarios/minimal.toml", "scenarios/supply_chain.toml"] {
+        let v = pbrsim(&["validate", f]);
+        assert!(v.status.success(), "{f}: {}", String::from_utf8_lossy(&v.stderr));
+        let e = pbrsim(&["explain", f]);
+        let text = String::from_utf8_lossy(&e.stdout);
+        assert!(text.contains("Who pays whom") && text.contains("What is uncertain"), "{f}: {text}");
+    }
+}
+
+#[test]
+fn help_teaches_the_commands() {
+    let h = String::from_utf8_lossy(&pbrsim(&["--help"]).stdout).to_string();
+    assert!(h.contains("run") && h.contains("validate") && h.contains("explain") && h.contains("Examples"));
+    let h = String::from_utf8_lossy(&pbrsim(&["run", "--help"]).stdout).to_string();
+    assert!(h.contains("--iterations") && h.contains("--set") && h.contains("summary.json"));
+}

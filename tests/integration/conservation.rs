@@ -1,0 +1,38 @@
+//! Money is conserved in every iteration, to the penny, and caps hold.
+
+use crate::common::{SUPPLY_CHAIN, each_iteration, model};
+use pbrsim::model::{CO_FUNDER, COMMISSIONER, PRIME, Pence};
+
+#[test]
+fn every_payment_out_is_someone_elses_income() {
+    let m = model(SUPPLY_CHAIN, &[]);
+    let h = m.horizon;
+    let mut failures = 0;
+    each_iteration(&m, 21, 400, |r| {
+        let c = &r.commissioner;
+        // The ledger closes: what leaves the contract is the external account.
+        let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
+        assert_eq!(nets + r.external, 0);
+        // Monthly flows add up to each party's net.
+        for (a, p) in r.parties.iter().enumerate() {
+            assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net());
+        }
+        // Payers' outflows are the rule tallies plus own costs; the prime
+        // receives exactly what the payers paid.
+        assert_eq!(r.parties[COMMISSIONER].cost + r.parties[CO_FUNDER].cost, c.paid.total() + c.own_costs);
+        assert_eq!(r.parties[CO_FUNDER].cost, c.co_funded);
+        assert_eq!(r.parties[PRIME].revenue, c.paid.total());
+        assert_eq!(r.parties[COMMISSIONER].revenue + r.parties[CO_FUNDER].revenue, 0);
+        // Caps are respected.
+        assert!(c.paid.total() <= 5_500_000 * 100);
+        for y in 0..m.years() {
+            let year: Pence = (y * 12..((y + 1) * 12).min(h)).map(|t| -(r.monthly[COMMISSIONER * h + t] + r.monthly[CO_FUNDER * h + t])).sum();
+            let own: Pence = (y * 12..((y + 1) * 12).min(h)).filter(|&t| t < m.delivery_months).count() as Pence * 3_000 * 100;
+            assert!(year - own <= 2_500_000 * 100 + 250_000 * 100 * 3, "year {y}: {year}");
+        }
+        // Deadweight lies between zero and what was paid for outcomes.
+        assert!(c.deadweight >= 0.0 && c.deadweight <= (c.paid.outcome + c.paid.sustainment) as f64);
+        failures += r.parties.iter().filter(|p| p.failure_month.is_some()).count();
+    });
+    assert!(failures > 0, "the scenario should exercise failures");
+}

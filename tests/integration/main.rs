@@ -1,0 +1,10 @@
+//! Integration tests: one binary, one module per concern.
+
+mod bad_input;
+mod cli;
+mod common;
+mod conservation;
+mod determinism;
+mod failure;
+mod mechanics;
+mod statistics;

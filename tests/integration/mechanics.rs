@@ -1,0 +1,136 @@
+//! Exact tests of the payment mechanics on single, deterministic participants.
+
+use crate::common::{ONE_SEGMENT, each_iteration, model};
+use pbrsim::engine::plan::capped_prices;
+use pbrsim::model::{COMMISSIONER, Pence};
+
+/// One participant referred in month 0 who enters outcome in their first
+/// programme month (hazard so large that p = 1) and never leaves.
+const ONE_PARTICIPANT: [&str; 6] = [
+    "segments.jsa.referrals_per_month=[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+    "segments.jsa.referral_process=\"fixed\"",
+    "segments.jsa.sustained.baseline_hazard=60.0",
+    "segments.jsa.sustained.dropout=0.0",
+    "segments.jsa.sustained.window_months=1",
+    "time.referral_months=12",
+];
+
+/// Commissioner payments by month for one iteration.
+fn payments_by_month(sets: &[&str]) -> Vec<Pence> {
+    let mut all: Vec<&str> = ONE_PARTICIPANT.to_vec();
+    all.extend_from_slice(sets);
+    let m = model(ONE_SEGMENT, &all);
+    let mut out = vec![];
+    each_iteration(&m, 1, 1, |r| {
+        out = (0..m.horizon).map(|t| -r.monthly[COMMISSIONER * m.horizon + t]).collect();
+    });
+    out
+}
+
+#[test]
+fn work_programme_jsa_25_plus_maximum_is_4395_and_4131_30_after_discount() {
+    let paid = payments_by_month(&[]);
+    assert_eq!(paid.iter().sum::<Pence>(), 439_500);
+    let discounted = payments_by_month(&["payments.price_discount=0.06"]);
+    assert_eq!(discounted.iter().sum::<Pence>(), 413_130);
+}
+
+#[test]
+fn timing_convention_outcome_in_e_plus_q_minus_1_then_sustainment_past_the_window() {
+    // Entry in month e = 0 (the referral month), q = 6: the outcome event is
+    // in month 5; sustainment months 6..=18 although the window was 1 month.
+    let paid = payments_by_month(&[]);
+    let mut expected = vec![0; 60];
+    expected[0] = 40_000;
+    expected[5] = 120_000;
+    for t in 6..=18 {
+        expected[t] = 21_500;
+    }
+    assert_eq!(paid, expected);
+}
+
+#[test]
+fn lags_shift_each_rule() {
+    let paid = payments_by_month(&["payments.lag_months.attachment=1", "payments.lag_months.outcome=2", "payments.lag_months.sustainment=1"]);
+    // attachment 0 -> 1; outcome 5 -> 7; sustainment months 6..=18 -> 7..=19
+    assert_eq!(paid[1], 40_000);
+    assert_eq!(paid[7], 120_000 + 21_500);
+    assert!(paid[8..=19].iter().all(|&p| p == 21_500));
+    assert_eq!(paid[20], 0);
+    assert_eq!(paid.iter().sum::<Pence>(), 439_500);
+}
+
+#[test]
+fn no_attachment_fee_for_a_cohort_whose_contract_year_price_is_zero() {
+    // Referred in month 36 (contract year 4), attachment [400, 400, 400, 0].
+    let mut profile = vec!["0"; 40];
+    profile[36] = "1";
+    let refs = format!("segments.jsa.referrals_per_month=[{}]", profile.join(", "));
+    let paid = payments_by_month(&["time.referral_months=40", &refs, "segments.jsa.tariff.attachment=[400, 400, 400, 0]"]);
+    assert_eq!(paid[36], 0);
+    assert_eq!(paid[41], 120_000);
+    assert_eq!(paid.iter().sum::<Pence>(), 120_000 + 13 * 21_500);
+}
+
+#[test]
+fn prices_follow_the_referral_year_by_default_and_the_event_year_on_request() {
+    // Referred in month 11 (year 1), outcome in month 16 (year 2).
+    let mut profile = vec!["0"; 12];
+    profile[11] = "1";
+    let refs = format!("segments.jsa.referrals_per_month=[{}]", profile.join(", "));
+    let by_referral = payments_by_month(&[&refs, "segments.jsa.tariff.outcome=[1000, 2000]"]);
+    assert_eq!(by_referral[16], 100_000);
+    let by_event = payments_by_month(&[&refs, "segments.jsa.tariff.outcome=[1000, 2000]", "payments.price_year=\"event\""]);
+    assert_eq!(by_event[16], 200_000);
+}
+
+#[test]
+fn per_participant_cap_cuts_in_payment_order() {
+    // Cap 2,000: attachment 400, outcome 1,200, then 400 of sustainment
+    // (215 + 185), nothing after.
+    let paid = payments_by_month(&["segments.jsa.tariff.cap_per_participant=2000"]);
+    assert_eq!(paid.iter().sum::<Pence>(), 200_000);
+    assert_eq!(paid[6], 21_500);
+    assert_eq!(paid[7], 18_500);
+    assert_eq!(paid[8], 0);
+    let m = model(ONE_SEGMENT, &["segments.jsa.tariff.cap_per_participant=2000"]);
+    let (att, removed, prices) = capped_prices(&m.segments[0].tariff, &m.segments[0].outcome, 0);
+    assert_eq!((att, removed, prices.outcome), (40_000, 0, 120_000));
+    assert_eq!(prices.sustainment_removed.iter().sum::<Pence>(), 13 * 21_500 - 40_000);
+}
+
+#[test]
+fn contract_caps_limit_payments_and_report_what_they_removed() {
+    let paid = payments_by_month(&["payments.cap_total=1500"]);
+    assert_eq!(paid.iter().sum::<Pence>(), 150_000);
+    assert_eq!(paid[5], 110_000);
+    let m = model(ONE_SEGMENT, &[ONE_PARTICIPANT[0], ONE_PARTICIPANT[1], ONE_PARTICIPANT[2], ONE_PARTICIPANT[3], ONE_PARTICIPANT[4], "payments.cap_per_year=1000"]);
+    each_iteration(&m, 1, 1, |r| {
+        // Year 1 (months 0-11) has 400 + 1,200 + 6 x 215 due, year 2 has
+        // 7 x 215: each pays 1,000.
+        assert_eq!(r.commissioner.paid.total(), 200_000);
+        assert_eq!(r.commissioner.removed_by_contract_cap, 439_500 - 200_000);
+    });
+}
+
+#[test]
+fn payments_due_at_or_after_the_horizon_are_counted_not_lost() {
+    let paid = payments_by_month(&["time.horizon_months=12"]);
+    assert_eq!(paid.iter().sum::<Pence>(), 40_000 + 120_000 + 6 * 21_500);
+    let m = model(ONE_SEGMENT, &[ONE_PARTICIPANT[0], ONE_PARTICIPANT[1], ONE_PARTICIPANT[2], ONE_PARTICIPANT[3], ONE_PARTICIPANT[4], "time.horizon_months=12"]);
+    each_iteration(&m, 1, 1, |r| assert_eq!(r.commissioner.beyond_horizon, 7 * 21_500));
+}
+
+#[test]
+fn co_funder_pays_its_share_of_outcome_payments_only() {
+    let text = format!("{ONE_SEGMENT}\n[co_funder]\nlabel = \"Fund\"\nshare = 0.25\n");
+    let mut sets = ONE_PARTICIPANT.to_vec();
+    sets.pop();
+    let m = model(&text, &sets);
+    each_iteration(&m, 1, 1, |r| {
+        let results: Pence = 120_000 + 13 * 21_500;
+        assert_eq!(r.commissioner.co_funded, results / 4);
+        assert_eq!(r.parties[1].cost, results / 4);
+        assert_eq!(r.parties[0].cost, 439_500 - results / 4);
+    });
+}
