@@ -7,7 +7,7 @@
 //! validated where the model is built.
 
 use rand::{Rng, RngExt};
-use rand_distr::{Binomial, Distribution, Poisson};
+use rand_distr::{Distribution, Poisson};
 
 /// A uniform draw in the open interval (0, 1): safe for inverse CDFs.
 #[inline]
@@ -19,54 +19,84 @@ pub fn open_unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 
 /// Number of successes in `n` independent trials with probability `p`.
 ///
-/// Exact in distribution. Small `n` counts Bernoulli trials; small `n*p`
-/// inverts the CDF (BINV, expected O(np)); otherwise BTPE from `rand_distr`
-/// (expected O(1)), so the cost does not grow with `n`.
+/// Exact in distribution; see [`Binomial`] for the methods.
 #[inline]
 pub fn binomial<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
-    if n == 0 || p <= 0.0 {
-        return 0;
-    }
-    if p >= 1.0 {
-        return n;
-    }
-    if p > 0.5 {
-        return n - binomial(rng, n, 1.0 - p);
-    }
-    if n <= 8 {
-        return (0..n).filter(|_| rng.random::<f64>() < p).count() as u64;
-    }
-    if (n as f64) * p < 12.0 {
-        return binomial_inversion(rng, n, p);
-    }
-    Binomial::new(n, p)
-        .map(|d| d.sample(rng))
-        .unwrap_or_else(|_| (n as f64 * p).round() as u64)
+    Binomial::new(p).sample(rng, n)
 }
 
-/// BINV (Kachitvichyanukul and Schmeiser 1988) for `p <= 0.5`, `n*p` small.
+/// A binomial sampler for one success probability and any number of trials,
+/// with the per-probability work done once.
 ///
-/// `q^n` by repeated squaring and reciprocals from a table keep the walk
-/// free of `exp`, `ln` and division: the walk is the hot loop of a run.
-fn binomial_inversion<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
-    let q = 1.0 - p;
-    let s = p / q;
-    let a = (n as f64 + 1.0) * s;
-    let r0 = if n <= i32::MAX as u64 { q.powi(n as i32) } else { (n as f64 * q.ln()).exp() };
-    loop {
-        let mut u = rng.random::<f64>();
-        let mut r = r0;
-        let mut x = 0u64;
-        // The walk ends within a few multiples of n*p; the bound only guards
-        // against rounding leaving `u` above the total mass.
-        while x <= n {
-            if u < r {
-                return x;
+/// Small `n` counts Bernoulli trials; small `n*p` inverts the CDF (BINV,
+/// Kachitvichyanukul and Schmeiser 1988, expected O(np)); otherwise BTPE
+/// from `rand_distr` (expected O(1)), so no draw costs more than a bounded
+/// amount whatever `n`.
+#[derive(Clone, Copy, Debug)]
+pub struct Binomial {
+    /// min(p, 1 - p): the walk always runs on the rarer outcome.
+    p: f64,
+    flip: bool,
+    ln_q: f64,
+    s: f64,
+}
+
+/// Below this `n * p`, inversion beats BTPE's setup.
+const INVERSION_LIMIT: f64 = 24.0;
+
+impl Binomial {
+    /// A sampler for success probability `p` (clamped to [0, 1]).
+    #[inline]
+    pub fn new(p: f64) -> Self {
+        let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+        let flip = p > 0.5;
+        let p = if flip { 1.0 - p } else { p };
+        let q = 1.0 - p;
+        Binomial { p, flip, ln_q: q.ln(), s: p / q }
+    }
+
+    /// Successes in `n` trials.
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R, n: u64) -> u64 {
+        let x = self.rare(rng, n);
+        if self.flip { n - x } else { x }
+    }
+
+    #[inline]
+    fn rare<R: Rng + ?Sized>(&self, rng: &mut R, n: u64) -> u64 {
+        let p = self.p;
+        if n == 0 || p <= 0.0 {
+            return 0;
+        }
+        if n <= 8 {
+            return (0..n).filter(|_| rng.random::<f64>() < p).count() as u64;
+        }
+        if (n as f64) * p < INVERSION_LIMIT {
+            return self.inversion(rng, n);
+        }
+        rand_distr::Binomial::new(n, p).map(|d| d.sample(rng)).unwrap_or_else(|_| (n as f64 * p).round() as u64)
+    }
+
+    /// BINV: walk the CDF from 0; `q^n` from the precomputed `ln q` and
+    /// reciprocals from a table keep the walk free of division.
+    fn inversion<R: Rng + ?Sized>(&self, rng: &mut R, n: u64) -> u64 {
+        let a = (n as f64 + 1.0) * self.s;
+        let r0 = (n as f64 * self.ln_q).exp();
+        loop {
+            let mut u = rng.random::<f64>();
+            let mut r = r0;
+            let mut x = 0u64;
+            // The walk ends within a few multiples of n*p; the bound only
+            // guards against rounding leaving `u` above the total mass.
+            while x <= n {
+                if u < r {
+                    return x;
+                }
+                u -= r;
+                x += 1;
+                let inv = RECIPROCALS.get(x as usize).copied().unwrap_or_else(|| 1.0 / x as f64);
+                r *= a * inv - self.s;
             }
-            u -= r;
-            x += 1;
-            let inv = RECIPROCALS.get(x as usize).copied().unwrap_or_else(|| 1.0 / x as f64);
-            r *= a * inv - s;
         }
     }
 }
@@ -143,7 +173,7 @@ mod tests {
     #[test]
     fn binomial_matches_exact_pmf_on_every_code_path() {
         // Bernoulli counting, inversion, BTPE, and the p > 0.5 reflection.
-        for &(n, p) in &[(5, 0.3), (40, 0.1), (200, 0.03), (500, 0.4), (60, 0.93), (3000, 0.97)] {
+        for &(n, p) in &[(5, 0.3), (40, 0.1), (200, 0.03), (300, 0.07), (500, 0.4), (60, 0.93), (3000, 0.97)] {
             let (stat, df) = chi_square(n, p, 40_000, n + 11);
             // Chi-square with df degrees of freedom: mean df, sd sqrt(2 df);
             // 5 sd above the mean is a false alarm well under 1e-4.

@@ -10,7 +10,7 @@
 use super::plan::Plan;
 use crate::model::*;
 use crate::rng::{ChaCha8Rng, Purpose, stream};
-use crate::sample::{binomial, normal_quantile, open_unit, poisson};
+use crate::sample::{Binomial, normal_quantile, open_unit, poisson};
 
 /// The scenario-level draws of one iteration.
 #[derive(Clone, Debug, Default)]
@@ -396,6 +396,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
             let g = &mut groups[gi];
             let served = contract_live && g.status != GroupStatus::Unserved;
             let p = if served { p_effect[s * years + year] } else { p_base[s * years + year] };
+            let entry = Binomial::new(p);
             g.entrants.fill(0);
             let first = (t + 1).saturating_sub(proc_.window);
             for m in first..=t.min(model.referral_months.saturating_sub(1)) {
@@ -404,7 +405,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                 if waiting == 0 {
                     continue;
                 }
-                let e = binomial(&mut rng, waiting, p);
+                let e = entry.sample(&mut rng, waiting);
                 g.waiting[slot] = waiting - e;
                 g.entrants[plan.pool_of(s, m)] += e;
             }
@@ -419,7 +420,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                     continue;
                 }
                 let stays = &mut stay_lengths[..=ages];
-                sample_stays(&mut rng, entrants, proc_.dropout, ages, stays);
+                sample_stays(&mut rng, entrants, proc_.dropout, &plan.leave[s], ages, stays);
                 // in_outcome = entrants still in outcome at age a (month t + a - 1)
                 let mut in_outcome = entrants;
                 for a in 1..=ages {
@@ -617,7 +618,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
 /// geometric length by inversion; many go through conditional binomials
 /// (how many of those still in outcome at age `L` leave then), so the cost
 /// is bounded by `min(n, ages)` draws whatever the volume.
-fn sample_stays<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, dropout: f64, ages: usize, stays: &mut [u64]) {
+fn sample_stays<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, dropout: f64, leave: &Binomial, ages: usize, stays: &mut [u64]) {
     stays.fill(0);
     if dropout <= 0.0 {
         stays[ages] = n;
@@ -638,9 +639,9 @@ fn sample_stays<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, dropout: f64, ages: 
     }
     let mut remaining = n;
     for l in 1..ages {
-        let leave = binomial(rng, remaining, dropout);
-        stays[l] = leave;
-        remaining -= leave;
+        let left = leave.sample(rng, remaining);
+        stays[l] = left;
+        remaining -= left;
         if remaining == 0 {
             return;
         }

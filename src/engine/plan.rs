@@ -43,6 +43,8 @@ pub struct Plan {
     pub attachment_removed: Vec<Vec<Pence>>,
     /// Monthly discount factors for NPVs.
     pub discount: Vec<f64>,
+    /// Per segment, the sampler of leaving outcome in a month (dropout).
+    pub leave: Vec<crate::sample::Binomial>,
     /// Months the entry process runs: past the horizon while anyone can
     /// still enter outcome, so that payments beyond it are counted.
     pub months_simulated: usize,
@@ -89,7 +91,8 @@ impl Plan {
             .max()
             .unwrap_or(0);
         let months_simulated = model.horizon.max(last_event);
-        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount, months_simulated }
+        let leave = model.segments.iter().map(|s| crate::sample::Binomial::new(s.outcome.dropout)).collect();
+        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount, leave, months_simulated }
     }
 
     /// The pool a cohort referred in `month` belongs to.
