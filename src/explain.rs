@@ -27,7 +27,7 @@ fn by_year(v: &[Pence]) -> String {
         return money(v[0]);
     }
     let parts: Vec<String> = v[..last].iter().enumerate().map(|(y, p)| format!("year {}: {}", y + 1, money(*p))).collect();
-    format!("{} (then {})", parts.join(", "), money(v[last - 1]))
+    format!("{} and after", parts.join(", "))
 }
 
 /// Describes `model` in plain words.
@@ -139,17 +139,13 @@ pub fn explain(model: &Model) -> String {
     let f = &model.factors;
     let _ = writeln!(o, "- Volume multiplier: {}.", param(&model.volume, f));
     let _ = writeln!(o, "- Cost multiplier: {}.", param(&model.cost, f));
-    let distinct: Vec<&Param> = model.macro_by_year.iter().fold(Vec::new(), |mut acc, p| {
-        if acc.last() != Some(&p) {
-            acc.push(p);
-        }
-        acc
-    });
-    if distinct.len() == 1 {
-        let _ = writeln!(o, "- Economy (multiplier on baseline hazards): {}.", param(distinct[0], f));
+    if model.macro_params.len() == 1 {
+        let _ = writeln!(o, "- Economy (multiplier on baseline hazards, one draw for every year): {}.", param(&model.macro_params[0], f));
     } else {
-        for (y, p) in model.macro_by_year.iter().enumerate() {
-            let _ = writeln!(o, "- Economy in contract year {}: {}.", y + 1, param(p, f));
+        let last = model.macro_params.len();
+        for (y, p) in model.macro_params.iter().enumerate() {
+            let when = if y + 1 == last { format!("contract year {} onwards", y + 1) } else { format!("contract year {}", y + 1) };
+            let _ = writeln!(o, "- Economy in {when}: {}.", param(p, f));
         }
     }
     for s in &model.segments {

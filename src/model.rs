@@ -48,9 +48,12 @@ pub struct Model {
     pub factors: Vec<String>,
     /// Multiplier on expected referrals.
     pub volume: Param,
-    /// Multiplier on baseline hazards by calendar contract year (length =
-    /// contract years in the horizon).
-    pub macro_by_year: Vec<Param>,
+    /// Distinct macro multipliers on baseline hazards: one for `macro`, one
+    /// per listed year for `macro_by_year`. Each is drawn once per iteration.
+    pub macro_params: Vec<Param>,
+    /// For each calendar contract year in the horizon, the index of its
+    /// multiplier in `macro_params` (the last listed year repeats).
+    pub macro_of_year: Vec<usize>,
     /// Multiplier on delivery costs.
     pub cost: Param,
     /// Effect shared by segments that do not set their own.
@@ -115,7 +118,7 @@ pub struct Segment {
 pub enum ReferralProcess {
     /// `N ~ Poisson(volume * lambda)` (the reference model).
     Poisson,
-    /// `N = round(volume * lambda)`.
+    /// Each provider's count is `round(volume * lambda * share)`.
     Fixed,
 }
 

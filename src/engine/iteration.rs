@@ -21,6 +21,8 @@ pub struct Draws {
     pub cost: f64,
     /// Macro multiplier per calendar contract year.
     pub macro_by_year: Vec<f64>,
+    /// The distinct macro draws (one per `macro_params` entry).
+    pub macro_draws: Vec<f64>,
     /// Effect per segment.
     pub effect: Vec<f64>,
 }
@@ -94,7 +96,8 @@ pub struct CommissionerResult {
     /// intervention (closed form).
     pub counterfactual_outcomes: f64,
     /// Outcome and sustainment payments the counterfactual would have
-    /// earned (closed form, capped at what was paid for outcomes).
+    /// earned (closed form, capped at what was paid for outcomes and
+    /// sustainment).
     pub deadweight: f64,
     /// Months in outcome counted for savings, realised.
     pub outcome_months: u64,
@@ -258,7 +261,12 @@ impl Scratch {
             group_paid: vec![0; plan.groups.len()],
             stay_lengths: vec![0; plan.ages.iter().max().copied().unwrap_or(1) + 1],
             result: IterationResult {
-                draws: Draws { macro_by_year: vec![0.0; model.years()], effect: vec![0.0; model.segments.len()], ..Default::default() },
+                draws: Draws {
+                    macro_by_year: vec![0.0; model.years()],
+                    macro_draws: vec![0.0; model.macro_params.len()],
+                    effect: vec![0.0; model.segments.len()],
+                    ..Default::default()
+                },
                 parties: vec![PartyResult::default(); accounts],
                 commissioner: CommissionerResult::default(),
                 monthly: vec![0; accounts * h],
@@ -291,10 +299,11 @@ impl Scratch {
 
 /// Draws the scenario-level parameters of one iteration into `draws`.
 ///
-/// Order (fixed): factor scores; then one normal score per parameter slot,
-/// volume, cost, macro per year, shared effect, each segment's effect. A
-/// slot consumes its score even when its value is fixed, so adding
-/// uncertainty to one parameter never shifts another's draw.
+/// Order (fixed): factor scores; then one normal score per parameter slot:
+/// volume, cost, each distinct macro multiplier, the shared effect, then one
+/// slot per segment for its own effect. A slot consumes its score even when
+/// its value is fixed or the segment uses the shared effect, so making one
+/// parameter uncertain never shifts another's draw.
 pub fn draw_parameters(model: &Model, rng: &mut ChaCha8Rng, factors: &mut [f64], draws: &mut Draws) {
     for f in factors.iter_mut() {
         *f = normal_quantile(open_unit(rng));
@@ -302,13 +311,16 @@ pub fn draw_parameters(model: &Model, rng: &mut ChaCha8Rng, factors: &mut [f64],
     let mut next = |p: &crate::param::Param| p.draw(normal_quantile(open_unit(rng)), factors);
     draws.volume = next(&model.volume);
     draws.cost = next(&model.cost);
-    for (y, p) in model.macro_by_year.iter().enumerate() {
-        draws.macro_by_year[y] = next(p);
+    for (k, p) in model.macro_params.iter().enumerate() {
+        draws.macro_draws[k] = next(p);
+    }
+    for (y, &k) in model.macro_of_year.iter().enumerate() {
+        draws.macro_by_year[y] = draws.macro_draws[k];
     }
     let shared = next(&model.shared_effect);
     for (s, seg) in model.segments.iter().enumerate() {
-        let own = seg.effect.as_ref().map(&mut next);
-        draws.effect[s] = own.unwrap_or(shared);
+        let own = next(seg.effect.as_ref().unwrap_or(&model.shared_effect));
+        draws.effect[s] = if seg.effect.is_some() { own } else { shared };
     }
 }
 
@@ -438,7 +450,9 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                             PriceYear::Event => (seg.tariff.outcome[price_year], 0),
                             PriceYear::Referral => (prices.outcome, prices.outcome_removed),
                         };
-                        c.removed_by_participant_cap += n * removed;
+                        if month + lags.outcome < h {
+                            c.removed_by_participant_cap += n * removed;
+                        }
                         schedule(&mut g.due_outcome, month + lags.outcome, n * price, &mut c.beyond_horizon);
                     } else if a > q && a - q <= proc_.max_sustainment_months {
                         let k = a - q;
@@ -446,7 +460,9 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                             PriceYear::Event => (seg.tariff.sustainment[price_year], 0),
                             PriceYear::Referral => (prices.sustainment[k - 1], prices.sustainment_removed[k - 1]),
                         };
-                        c.removed_by_participant_cap += n * removed;
+                        if month + lags.sustainment < h {
+                            c.removed_by_participant_cap += n * removed;
+                        }
                         schedule(&mut g.due_sustainment, month + lags.sustainment, n * price, &mut c.beyond_horizon);
                     }
                     if a <= seg.savings_months && month < h {

@@ -35,23 +35,19 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
     let cost = c.param_or("uncertainty.cost", u.cost.as_ref(), 1.0, nonneg, &factors);
     let effect_range = (-1.0, f64::INFINITY);
     let shared_effect = c.param_or("uncertainty.effect", u.effect.as_ref(), 0.0, effect_range, &factors);
-    let macro_by_year = match (&u.macro_, &u.macro_by_year) {
+    let macro_params: Vec<Param> = match (&u.macro_, &u.macro_by_year) {
         (Some(_), Some(_)) => {
             c.err("uncertainty.macro_by_year", "give either `macro` or `macro_by_year`, not both".into());
-            vec![Param::fixed(1.0); years]
+            vec![Param::fixed(1.0)]
         }
         (_, Some(list)) if list.is_empty() => {
             c.err("uncertainty.macro_by_year", "must list at least one year".into());
-            vec![Param::fixed(1.0); years]
+            vec![Param::fixed(1.0)]
         }
-        (_, Some(list)) => (0..years)
-            .map(|y| {
-                let i = y.min(list.len() - 1);
-                c.param(&format!("uncertainty.macro_by_year[{i}]"), &list[i], nonneg, &factors)
-            })
-            .collect(),
-        (m, None) => vec![c.param_or("uncertainty.macro", m.as_ref(), 1.0, nonneg, &factors); years],
+        (_, Some(list)) => list.iter().enumerate().map(|(i, p)| c.param(&format!("uncertainty.macro_by_year[{i}]"), p, nonneg, &factors)).collect(),
+        (m, None) => vec![c.param_or("uncertainty.macro", m.as_ref(), 1.0, nonneg, &factors)],
     };
+    let macro_of_year = (0..years).map(|y| y.min(macro_params.len() - 1)).collect();
 
     // Parties.
     let p = &raw.prime;
@@ -69,8 +65,8 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
     }];
     for (id, s) in &raw.subcontractors {
         let k = |f: &str| format!("subcontractors.{id}.{f}");
-        if id == "prime" {
-            c.err(&format!("subcontractors.{id}"), "`prime` is reserved for the prime contractor".into());
+        if RESERVED_IDS.contains(&id.as_str()) {
+            c.err(&format!("subcontractors.{id}"), format!("`{id}` is reserved (it names a party or figure group in the outputs); choose another id"));
         }
         let on_failure = match s.on_failure.as_deref() {
             None | Some("transfer") => OnFailure::Transfer,
@@ -206,7 +202,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
             referral_process,
             effect,
             savings_per_outcome_month: c.money(&k("savings_per_outcome_month"), s.savings_per_outcome_month),
-            savings_months: s.savings_months.map_or(outcome.window + outcome.qualifying_months + outcome.max_sustainment_months, |m| m as usize),
+            savings_months: s.savings_months.map_or(outcome.qualifying_months + outcome.max_sustainment_months, |m| m as usize),
             outcome,
             tariff,
             allocation,
@@ -256,7 +252,8 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         delivery_months,
         factors,
         volume,
-        macro_by_year,
+        macro_params,
+        macro_of_year,
         cost,
         shared_effect,
         segments,
@@ -266,6 +263,9 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         providers,
     })
 }
+
+/// Ids that name parties or figure groups in outputs.
+const RESERVED_IDS: [&str; 5] = ["prime", "commissioner", "co_funder", "draw", "external"];
 
 #[derive(Default)]
 struct Checker {
@@ -308,16 +308,19 @@ impl Checker {
             }
             Some(NumOrList::Many(l)) => l.clone(),
         };
-        (0..years)
-            .map(|y| {
-                let x = list[y.min(list.len() - 1)];
+        let pence: Vec<Pence> = list
+            .iter()
+            .enumerate()
+            .map(|(y, &x)| {
                 if !(x.is_finite() && x >= 0.0) {
-                    self.err(key, format!("prices must be non-negative, got {x}"));
+                    let at = if matches!(v, Some(NumOrList::Many(_))) { format!("{key}[{y}]") } else { key.to_string() };
+                    self.err(&at, format!("prices must be non-negative, got {x}"));
                     return 0;
                 }
                 to_pence(x * (1.0 - discount))
             })
-            .collect()
+            .collect();
+        (0..years).map(|y| pence[y.min(pence.len() - 1)]).collect()
     }
 
     fn param_or(&mut self, key: &str, raw: Option<&RawParam>, default: f64, range: (f64, f64), factors: &[String]) -> Param {

@@ -7,4 +7,5 @@ mod conservation;
 mod determinism;
 mod failure;
 mod mechanics;
+mod parameters;
 mod statistics;
