@@ -149,7 +149,7 @@ impl Dist {
     /// A short plain-words description, for `explain`.
     pub fn describe(&self) -> String {
         match *self {
-            Dist::Fixed(v) => format!("{}", fmt_num(v)),
+            Dist::Fixed(v) => fmt_num(v).to_string(),
             Dist::Uniform { min, max } => format!("uniform between {} and {}", fmt_num(min), fmt_num(max)),
             Dist::Normal { mean, sd, min, max } => {
                 let mut s = format!("normal, mean {}, sd {}", fmt_num(mean), fmt_num(sd));

@@ -101,6 +101,90 @@ impl Binomial {
     }
 }
 
+/// A binomial sampler for one success probability, with the cumulative
+/// distribution of every `n` up to [`BinomialTable::MAX_N`] tabulated once:
+/// a draw is one uniform, a guide-table jump and a step or two of search,
+/// whatever `n * p`. For probabilities that never change within a run (the
+/// monthly dropout).
+#[derive(Clone, Debug)]
+pub struct BinomialTable {
+    /// `cdf[start[n]..start[n + 1]]` is the CDF of Binomial(n, p') at 0, 1, …
+    cdf: Vec<f64>,
+    /// `guide[start[n] + i]`: the smallest `x` with `cdf > i / len` (Chen
+    /// and Asau's guide table), where the search for `u` in bucket `i` starts.
+    guide: Vec<u32>,
+    start: Vec<usize>,
+    flip: bool,
+    fallback: Binomial,
+}
+
+impl BinomialTable {
+    /// Largest `n` tabulated; larger `n` use [`Binomial`].
+    pub const MAX_N: u64 = 256;
+
+    /// Tabulates Binomial(n, p) for every `n <= MAX_N`.
+    pub fn new(p: f64) -> Self {
+        let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+        let flip = p > 0.5;
+        let pr = if flip { 1.0 - p } else { p };
+        let mut cdf = Vec::new();
+        let mut start = Vec::with_capacity(Self::MAX_N as usize + 2);
+        for n in 0..=Self::MAX_N {
+            start.push(cdf.len());
+            if pr <= 0.0 {
+                cdf.push(1.0);
+                continue;
+            }
+            let ratio = pr / (1.0 - pr);
+            let mut f = (1.0 - pr).powi(n as i32);
+            let mut total = 0.0;
+            for x in 0..=n {
+                total += f;
+                cdf.push(total);
+                // The rest of the mass is below one double's resolution of 1.
+                if 1.0 - total < 1e-17 {
+                    break;
+                }
+                f *= (n - x) as f64 / (x + 1) as f64 * ratio;
+            }
+            *cdf.last_mut().expect("at least one entry") = f64::INFINITY;
+        }
+        start.push(cdf.len());
+        let mut guide = vec![0u32; cdf.len()];
+        for n in 0..=Self::MAX_N as usize {
+            let (lo, hi) = (start[n], start[n + 1]);
+            let len = hi - lo;
+            let mut x = 0;
+            for i in 0..len {
+                let level = i as f64 / len as f64;
+                while cdf[lo + x] <= level {
+                    x += 1;
+                }
+                guide[lo + i] = x as u32;
+            }
+        }
+        BinomialTable { cdf, guide, start, flip, fallback: Binomial::new(p) }
+    }
+
+    /// Successes in `n` trials.
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R, n: u64) -> u64 {
+        if n > Self::MAX_N {
+            return self.fallback.sample(rng, n);
+        }
+        let (lo, hi) = (self.start[n as usize], self.start[n as usize + 1]);
+        let cdf = &self.cdf[lo..hi];
+        let u = rng.random::<f64>();
+        let mut x = self.guide[lo + (u * (hi - lo) as f64) as usize] as usize;
+        // The last entry is infinite, so the search always stops.
+        while cdf[x] <= u {
+            x += 1;
+        }
+        let x = x as u64;
+        if self.flip { n - x } else { x }
+    }
+}
+
 /// `1/x` for small `x` (index 0 unused).
 static RECIPROCALS: [f64; 128] = {
     let mut t = [0.0; 128];
@@ -177,6 +261,35 @@ mod tests {
             let (stat, df) = chi_square(n, p, 40_000, n + 11);
             // Chi-square with df degrees of freedom: mean df, sd sqrt(2 df);
             // 5 sd above the mean is a false alarm well under 1e-4.
+            let limit = df as f64 + 5.0 * (2.0 * df as f64).sqrt();
+            assert!(stat < limit, "n={n} p={p}: chi2 {stat:.1} on {df} df");
+        }
+    }
+
+    #[test]
+    fn tabulated_binomial_matches_exact_pmf() {
+        for &(n, p) in &[(20u64, 0.09), (200, 0.09), (256, 0.3), (100, 0.8), (1000, 0.09)] {
+            let table = BinomialTable::new(p);
+            let mut rng = stream(n, 1, Purpose::Participants);
+            let draws = 40_000;
+            let mut counts = vec![0usize; n as usize + 1];
+            for _ in 0..draws {
+                counts[table.sample(&mut rng, n) as usize] += 1;
+            }
+            let exact = SBinomial::new(p, n).unwrap();
+            let (mut stat, mut df) = (0.0, 0usize);
+            let (mut po, mut pe) = (0.0, 0.0);
+            for (k, &obs) in counts.iter().enumerate() {
+                let e = exact.pmf(k as u64) * draws as f64;
+                if e >= 5.0 {
+                    stat += (obs as f64 - e).powi(2) / e;
+                    df += 1;
+                } else {
+                    po += obs as f64;
+                    pe += e;
+                }
+            }
+            stat += (po - pe).powi(2) / pe.max(1e-12);
             let limit = df as f64 + 5.0 * (2.0 * df as f64).sqrt();
             assert!(stat < limit, "n={n} p={p}: chi2 {stat:.1} on {df} df");
         }

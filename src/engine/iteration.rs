@@ -494,11 +494,10 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                 }
                 let cost = (cost_raw[d] as f64 * draws.cost).round() as Pence;
                 ledger.transfer(model.account_of(d), ext, t, cost);
-                if let Some(terms) = &p.terms {
-                    if t < model.delivery_months {
+                if let Some(terms) = &p.terms
+                    && t < model.delivery_months {
                         pass_down(ledger, c, model.account_of(d), t, terms.monthly_fee, terms.management_fee);
                     }
-                }
             }
             if t < model.payments.service_fee_months {
                 schedule(due_service_fee, t + lags.service_fee, model.payments.service_fee, &mut c.beyond_horizon);
@@ -582,11 +581,10 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                         Some(OnFailure::LoseService) => Some(GroupStatus::Unserved),
                     };
                     for (g, gp) in groups.iter_mut().zip(&plan.groups) {
-                        if gp.provider == d {
-                            if let Some(st) = new_status {
+                        if gp.provider == d
+                            && let Some(st) = new_status {
                                 g.status = st;
                             }
-                        }
                     }
                 }
             }
@@ -634,7 +632,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
 /// geometric length by inversion; many go through conditional binomials
 /// (how many of those still in outcome at age `L` leave then), so the cost
 /// is bounded by `min(n, ages)` draws whatever the volume.
-fn sample_stays<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, dropout: f64, leave: &Binomial, ages: usize, stays: &mut [u64]) {
+fn sample_stays<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, dropout: f64, leave: &crate::sample::BinomialTable, ages: usize, stays: &mut [u64]) {
     stays.fill(0);
     if dropout <= 0.0 {
         stays[ages] = n;

@@ -112,6 +112,9 @@ pub struct RunResult {
     pub summary: Summary,
 }
 
+/// Receives each block's per-iteration figure rows: first iteration, rows.
+pub type RowSink<'a> = &'a mut dyn FnMut(u64, &[f64]) -> std::io::Result<()>;
+
 /// Runs `config.iterations` iterations of `model`.
 ///
 /// `on_progress` is called with the number of iterations finished so far;
@@ -121,7 +124,7 @@ pub fn run(
     model: &Model,
     config: &RunConfig,
     on_progress: &(dyn Fn(u64) + Sync),
-    mut on_rows: Option<&mut dyn FnMut(u64, &[f64]) -> std::io::Result<()>>,
+    mut on_rows: Option<RowSink<'_>>,
 ) -> Result<RunResult, crate::Error> {
     let plan = Plan::new(model);
     let catalog = Catalog::new(model);

@@ -44,7 +44,7 @@ pub struct Plan {
     /// Monthly discount factors for NPVs.
     pub discount: Vec<f64>,
     /// Per segment, the sampler of leaving outcome in a month (dropout).
-    pub leave: Vec<crate::sample::Binomial>,
+    pub leave: Vec<crate::sample::BinomialTable>,
     /// Months the entry process runs: past the horizon while anyone can
     /// still enter outcome, so that payments beyond it are counted.
     pub months_simulated: usize,
@@ -91,7 +91,7 @@ impl Plan {
             .max()
             .unwrap_or(0);
         let months_simulated = model.horizon.max(last_event);
-        let leave = model.segments.iter().map(|s| crate::sample::Binomial::new(s.outcome.dropout)).collect();
+        let leave = model.segments.iter().map(|s| crate::sample::BinomialTable::new(s.outcome.dropout)).collect();
         Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount, leave, months_simulated }
     }
 

@@ -56,15 +56,14 @@ fn located(text: &str, origin: &str, key: &str, message: String, help: Option<St
 /// suggestion for a misspelled key.
 pub fn serde_error(text: &str, origin: &str, path: &str, message: &str, overrides: &[Override]) -> ScenarioError {
     let join = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        if let Some((field, expected)) = rest.split_once('`') {
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((field, expected)) = rest.split_once('`') {
             let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
             let help = suggest(field, &candidates)
                 .or_else(|| (!candidates.is_empty()).then(|| format!("allowed here: {}", candidates.join(", "))));
             let key = if path == field || path.ends_with(&format!(".{field}")) { path.to_string() } else { join(field) };
             return located(text, origin, &key, format!("unknown key `{field}`"), help, overrides, true);
         }
-    }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or(rest);
         let where_ = if path.is_empty() { "the top level".to_string() } else { format!("[{path}]") };

@@ -249,7 +249,7 @@ impl<'de> Deserialize<'de> for NumOrList {
 #[derive(Debug, Clone)]
 pub enum RawParam {
     Fixed(f64),
-    Dist(RawDist),
+    Dist(Box<RawDist>),
 }
 
 /// The keys a distribution table may have; which are required depends on
@@ -290,7 +290,7 @@ impl<'de> Deserialize<'de> for RawParam {
                 Ok(RawParam::Fixed(v as f64))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawParam, A::Error> {
-                RawDist::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawParam::Dist)
+                RawDist::deserialize(de::value::MapAccessDeserializer::new(map)).map(|d| RawParam::Dist(Box::new(d)))
             }
         }
         d.deserialize_any(V)

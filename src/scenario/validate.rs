@@ -289,7 +289,7 @@ impl Checker {
     }
 
     fn money(&mut self, key: &str, v: f64) -> Pence {
-        if !(v.is_finite() && v >= 0.0 && v < 1e15) {
+        if !(v.is_finite() && (0.0..1e15).contains(&v)) {
             self.err(key, format!("must be a non-negative amount of money, got {v}"));
             return 0;
         }
@@ -424,7 +424,7 @@ impl Checker {
             Dist::Normal { mean, sd, min, max } if crate::sample::normal_cdf((max - mean) / sd) - crate::sample::normal_cdf((min - mean) / sd) < 1e-12 => {
                 bad("the truncation range holds almost none of the distribution; move min/max nearer the mean")
             }
-            Dist::LogNormal { sigma, .. } if !(sigma > 0.0) => bad("needs sigma (or sd) > 0"),
+            Dist::LogNormal { sigma, .. } if sigma.is_nan() || sigma <= 0.0 => bad("needs sigma (or sd) > 0"),
             Dist::Beta { alpha, beta, .. } if alpha <= 0.0 || beta <= 0.0 => bad("needs alpha > 0 and beta > 0"),
             Dist::Beta { min, max, .. } if min >= max => bad("needs min < max"),
             Dist::Triangular { min, mode, max } | Dist::Pert { min, mode, max, .. } if !(min <= mode && mode <= max && min < max) => {

@@ -60,7 +60,7 @@ impl QuantileSketch {
             None => {
                 self.exact.push(x);
                 if self.exact.len() > self.cap {
-                    self.to_buckets();
+                    self.make_bucketed();
                 }
             }
         }
@@ -75,7 +75,7 @@ impl QuantileSketch {
                 }
             }
             Some(ob) => {
-                self.to_buckets();
+                self.make_bucketed();
                 let b = self.buckets.as_mut().expect("just converted");
                 for (k, c) in ob {
                     *b.entry(*k).or_insert(0) += c;
@@ -85,7 +85,7 @@ impl QuantileSketch {
         }
     }
 
-    fn to_buckets(&mut self) {
+    fn make_bucketed(&mut self) {
         if self.buckets.is_some() {
             return;
         }

@@ -75,7 +75,7 @@ fn no_attachment_fee_for_a_cohort_whose_contract_year_price_is_zero() {
 #[test]
 fn prices_follow_the_referral_year_by_default_and_the_event_year_on_request() {
     // Referred in month 11 (year 1), outcome in month 16 (year 2).
-    let mut profile = vec!["0"; 12];
+    let mut profile = ["0"; 12];
     profile[11] = "1";
     let refs = format!("segments.jsa.referrals_per_month=[{}]", profile.join(", "));
     let by_referral = payments_by_month(&[&refs, "segments.jsa.tariff.outcome=[1000, 2000]"]);

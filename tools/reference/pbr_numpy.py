@@ -1,0 +1,707 @@
+#!/usr/bin/env python3
+"""Independent, vectorised NumPy implementation of the pbrsim reference model.
+
+Written from /work/shared/MODEL.md (sections 1-7, 9, 10) and the engine's
+documented conventions in docs/model.md and docs/scenario-format.md only,
+never from pbrsim's source. It is used to check pbrsim in distribution and as
+a speed baseline.
+
+Layout: every state array has the iterations as its first axis; the
+simulation loops over months (and, inside a month, over segments and ages in
+outcome), never over iterations. Money is integer pence (int64) wherever the
+docs say amounts are rounded; figures are reported in currency units.
+
+Usage:
+    python3 pbr_numpy.py SCENARIO.toml -n 20000 --seed 1 [--out draws.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+import time
+import tomllib
+
+import numpy as np
+from scipy import special
+
+PROVIDER_KEYS = (
+    "label", "reserves", "credit_line", "cost_per_referral",
+    "cost_per_participant_month", "overhead_per_month", "overhead_months",
+    "reprocurement_cost",
+)
+
+
+# --------------------------------------------------------------------------
+# Scenario
+# --------------------------------------------------------------------------
+
+def pence(x) -> int:
+    """Money in the file -> integer pence (nearest hundredth)."""
+    return int(math.floor(float(x) * 100.0 + 0.5))
+
+
+def round_half_away(x):
+    """Rust's f64::round (half away from zero), for arrays or scalars."""
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+def per_year(value, years: int):
+    """A number or a list by contract year (last entry repeats) -> list of len `years`."""
+    if isinstance(value, list):
+        if not value:
+            raise ValueError("empty per-year list")
+        return [value[min(y, len(value) - 1)] for y in range(years)]
+    return [value] * years
+
+
+class Provider:
+    def __init__(self, pid, tab, D, H, is_sub):
+        self.id = pid
+        self.reserves = pence(tab.get("reserves", 0))
+        self.credit_line = pence(tab.get("credit_line", 0))
+        self.cpr = pence(tab.get("cost_per_referral", 0))
+        self.cppm = pence(tab.get("cost_per_participant_month", 0))
+        self.overhead = pence(tab.get("overhead_per_month", 0))
+        self.overhead_months = min(int(tab.get("overhead_months", D)), H)
+        self.reprocurement = pence(tab.get("reprocurement_cost", 0))
+        self.fee_per_referral = pence(tab.get("fee_per_referral", 0)) if is_sub else 0
+        self.pass_through = float(tab.get("pass_through", 0.0)) if is_sub else 0.0
+        self.monthly_fee = pence(tab.get("monthly_fee", 0)) if is_sub else 0
+        self.mgmt = float(tab.get("management_fee", 0.0)) if is_sub else 0.0
+        self.on_failure = tab.get("on_failure", "transfer") if is_sub else "transfer"
+        if self.on_failure not in ("transfer", "lose_service"):
+            raise ValueError(f"{pid}: bad on_failure {self.on_failure!r}")
+
+
+class Segment:
+    pass
+
+
+class Scenario:
+    def __init__(self, path: str):
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+        self.raw = raw
+        self.name = raw["name"]
+        H = self.H = int(raw["time"]["horizon_months"])
+        R = self.R = int(raw["time"]["referral_months"])
+        Y = self.Y = -(-H // 12)
+
+        unc = raw.get("uncertainty", {})
+        self.factors = list(unc.get("factors", []))
+        self.volume = unc.get("volume", 1.0)
+        self.cost = unc.get("cost", 1.0)
+        self.effect = unc.get("effect", 0.0)
+        if "macro" in unc and "macro_by_year" in unc:
+            raise ValueError("macro and macro_by_year are exclusive")
+        if "macro_by_year" in unc:
+            self.macro_years = per_year(list(unc["macro_by_year"]), Y)
+        else:
+            self.macro_years = [unc.get("macro", 1.0)] * Y
+
+        pay = raw.get("payments", {})
+        disc = float(pay.get("price_discount", 0.0))
+        self.price_year = pay.get("price_year", "referral")
+        lags = pay.get("lag_months", {})
+        self.lag_att = int(lags.get("attachment", 0))
+        self.lag_out = int(lags.get("outcome", 0))
+        self.lag_sus = int(lags.get("sustainment", 0))
+        self.lag_sf = int(lags.get("service_fee", 0))
+        self.cap_year = pence(pay["cap_per_year"]) if "cap_per_year" in pay else None
+        self.cap_total = pence(pay["cap_total"]) if "cap_total" in pay else None
+        self.sf = pence(pay.get("service_fee_per_month", 0))
+
+        com = raw.get("commissioner", {})
+        self.r = float(com.get("discount_rate", 0.035))
+        self.own_costs = pence(com.get("own_costs_per_month", 0))
+        self.co_share = float(raw["co_funder"]["share"]) if "co_funder" in raw else None
+
+        # segments (file order)
+        self.segments = []
+        subs_raw = raw.get("subcontractors", {})
+        self.sub_ids = list(subs_raw.keys())
+        prov_index = {"prime": 0}
+        for j, sid in enumerate(self.sub_ids):
+            prov_index[sid] = j + 1
+        for sid, st in raw["segments"].items():
+            sg = Segment()
+            sg.id = sid
+            sus = st["sustained"]
+            sg.h = float(sus["baseline_hazard"])
+            sg.w = int(sus["window_months"])
+            sg.q = int(sus.get("qualifying_months", 1))
+            sg.d = float(sus.get("dropout", 0.0))
+            sg.M = int(sus.get("max_sustainment_months", 0))
+            sg.S = int(st.get("savings_months", sg.w + sg.q + sg.M))
+            sg.L = max(sg.q + sg.M, sg.S, 1)
+            sg.V = pence(st.get("savings_per_outcome_month", 0))
+            rpm = st["referrals_per_month"]
+            if isinstance(rpm, list):
+                if len(rpm) != R:
+                    raise ValueError(f"{sid}: profile must have {R} entries")
+                sg.lam = np.array(rpm, dtype=float)
+            else:
+                sg.lam = np.full(R, float(rpm))
+            sg.process = st.get("referral_process", "poisson")
+            sg.effect = st.get("effect", None)
+            alloc = st["allocation"]
+            sg.shares = [(prov_index[k], float(v)) for k, v in alloc.items() if float(v) > 0]
+            # delivery groups: prime's group always first, then subs with share > 0
+            sg.group_prov = [0] + sorted({p for p, _ in sg.shares if p != 0})
+            tar = st.get("tariff", {})
+            # Prices by contract year, discounted, rounded to the penny.
+            def tariff(key):
+                return [int(round_half_away(pence(v) * (1.0 - disc)))
+                        for v in per_year(tar.get(key, 0), Y)]
+            sg.att = tariff("attachment")
+            sg.out = tariff("outcome")
+            sg.sus = tariff("sustainment")
+            cap = pence(tar["cap_per_participant"]) if "cap_per_participant" in tar else None
+            if cap is not None and self.price_year != "referral":
+                raise ValueError("cap_per_participant needs price_year = referral")
+            # Per referral year: capped prices and what the cap removes.
+            sg.att_c, sg.att_rm = [], []
+            pool_vecs = []
+            for y in range(Y):
+                if cap is None:
+                    a, o, s_ = sg.att[y], sg.out[y], [sg.sus[y]] * sg.M
+                else:
+                    left = cap
+                    a = min(sg.att[y], left); left -= a
+                    o = min(sg.out[y], left); left -= o
+                    s_ = []
+                    for _ in range(sg.M):
+                        v = min(sg.sus[y], left); left -= v
+                        s_.append(v)
+                sg.att_c.append(a)
+                sg.att_rm.append(sg.att[y] - a)
+                pool_vecs.append((o, tuple(s_), sg.out[y] - o,
+                                  tuple(sg.sus[y] - v for v in s_)))
+            # Price pools: referral years with identical outcome/sustainment prices
+            # are merged (stay lengths are i.i.d., so this is exact in distribution).
+            if self.price_year == "referral":
+                uniq = []
+                sg.pool_of_year = []
+                for v in pool_vecs:
+                    if v not in uniq:
+                        uniq.append(v)
+                    sg.pool_of_year.append(uniq.index(v))
+                sg.P = len(uniq)
+                # price[pool, age-1] and participant-cap removal by age
+                sg.price = np.zeros((sg.P, sg.L + 1), dtype=np.int64)
+                sg.prm = np.zeros((sg.P, sg.L + 1), dtype=np.int64)
+                for p, (o, s_, orm, srm) in enumerate(uniq):
+                    if sg.q <= sg.L:
+                        sg.price[p, sg.q] = o
+                        sg.prm[p, sg.q] = orm
+                    for k in range(1, sg.M + 1):
+                        sg.price[p, sg.q + k] = s_[k - 1]
+                        sg.prm[p, sg.q + k] = srm[k - 1]
+            else:
+                sg.pool_of_year = [0] * Y
+                sg.P = 1
+            sg.pool_of_month = np.array([sg.pool_of_year[m // 12] for m in range(R)])
+            self.segments.append(sg)
+
+        maxw = max(s.w for s in self.segments)
+        D = self.D = min(R + maxw - 1, H)
+        self.sf_months = min(int(pay.get("service_fee_months", D)), H)
+        self.T_end = max(H, max(R + s.w for s in self.segments))
+        self.providers = [Provider("prime", raw.get("prime", {}), D, H, False)]
+        for sid in self.sub_ids:
+            self.providers.append(Provider(sid, subs_raw[sid], D, H, True))
+
+    def event_price(self, sg, rule, month):
+        """Event-year tariff for a payment event in `month` (clamped to the last year)."""
+        y = min(month // 12, self.Y - 1)
+        return (sg.out if rule == "out" else sg.sus)[y]
+
+
+# --------------------------------------------------------------------------
+# Uncertain parameters: Gaussian copula, marginal by inversion
+# --------------------------------------------------------------------------
+
+def quantile(spec: dict, u: np.ndarray) -> np.ndarray:
+    dist = spec["dist"]
+    if dist == "uniform":
+        return spec["min"] + u * (spec["max"] - spec["min"])
+    if dist == "normal":
+        mu, sd = float(spec["mean"]), float(spec["sd"])
+        lo, hi = float(spec.get("min", -np.inf)), float(spec.get("max", np.inf))
+        if np.isinf(lo) and np.isinf(hi):
+            return mu + sd * special.ndtri(u)
+        fa, fb = special.ndtr((lo - mu) / sd), special.ndtr((hi - mu) / sd)
+        return np.clip(mu + sd * special.ndtri(fa + u * (fb - fa)), lo, hi)
+    if dist == "lognormal":
+        if "median" in spec:
+            mu, sigma = math.log(spec["median"]), float(spec["sigma"])
+        else:
+            m, sd = float(spec["mean"]), float(spec["sd"])
+            s2 = math.log(1.0 + (sd / m) ** 2)
+            mu, sigma = math.log(m) - s2 / 2.0, math.sqrt(s2)
+        return np.exp(mu + sigma * special.ndtri(u))
+    if dist == "beta":
+        lo, hi = float(spec.get("min", 0.0)), float(spec.get("max", 1.0))
+        return lo + (hi - lo) * special.betaincinv(spec["alpha"], spec["beta"], u)
+    if dist == "triangular":
+        a, c, b = float(spec["min"]), float(spec["mode"]), float(spec["max"])
+        fc = (c - a) / (b - a)
+        left = a + np.sqrt(u * (b - a) * (c - a))
+        right = b - np.sqrt((1.0 - u) * (b - a) * (b - c))
+        return np.where(u < fc, left, right)
+    if dist == "pert":
+        a, c, b = float(spec["min"]), float(spec["mode"]), float(spec["max"])
+        lam = float(spec.get("lambda", 4.0))
+        al = 1.0 + lam * (c - a) / (b - a)
+        be = 1.0 + lam * (b - c) / (b - a)
+        return a + (b - a) * special.betaincinv(al, be, u)
+    raise ValueError(f"unknown dist {dist!r}")
+
+
+def draw_param(spec, n, rng, F, factor_names):
+    if not isinstance(spec, dict):
+        return np.full(n, float(spec))
+    e = rng.standard_normal(n)
+    if "factor" in spec:
+        l = float(spec["loading"])
+        z = l * F[:, factor_names.index(spec["factor"])] + math.sqrt(max(0.0, 1.0 - l * l)) * e
+    else:
+        z = e
+    u = np.clip(special.ndtr(z), 2.0 ** -53, 1.0 - 2.0 ** -53)
+    return quantile(spec, u)
+
+
+# --------------------------------------------------------------------------
+# One batch of iterations
+# --------------------------------------------------------------------------
+
+def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
+    I = n
+    H, R, Y, D, T_end = sc.H, sc.R, sc.Y, sc.D, sc.T_end
+    segs, provs = sc.segments, sc.providers
+    NP = len(provs)
+    i64 = np.int64
+
+    # ---- scenario-level draws
+    F = rng.standard_normal((I, len(sc.factors)))
+    volume = draw_param(sc.volume, I, rng, F, sc.factors)
+    costm = draw_param(sc.cost, I, rng, F, sc.factors)
+    macro = np.stack([draw_param(m, I, rng, F, sc.factors) for m in sc.macro_years], axis=1)
+    eff_shared = draw_param(sc.effect, I, rng, F, sc.factors)
+    eff = np.stack([eff_shared if sg.effect is None else
+                    draw_param(sg.effect, I, rng, F, sc.factors) for sg in segs], axis=1)
+
+    # ---- state
+    failed = np.zeros((I, NP), dtype=bool)
+    fail_month = np.full((I, NP), np.nan)
+    live = np.ones(I, dtype=bool)
+    transfer = np.array([p.on_failure == "transfer" for p in provs])
+
+    coh = [np.zeros((I, len(sg.group_prov), R), dtype=i64) for sg in segs]
+    wait = [np.zeros((I, len(sg.group_prov), R), dtype=i64) for sg in segs]
+    gprov = [np.array(sg.group_prov) for sg in segs]
+
+    # payments due by month (only months < H are ever paid)
+    due_sf = np.zeros((I, H), dtype=i64)
+    due_att = np.zeros((I, H), dtype=i64)
+    due_out = np.zeros((I, H), dtype=i64)
+    due_sus = np.zeros((I, H), dtype=i64)
+    # outcome+sustainment due per (subcontractor, month), for pass-through
+    due_sub = np.zeros((I, NP, H), dtype=i64)
+
+    # realised months counted for savings, per segment and month (< H)
+    real_months = np.zeros((I, len(segs), H), dtype=i64)
+    outcomes = np.zeros(I, dtype=i64)
+    referrals = np.zeros(I, dtype=i64)
+
+    paid_sf = np.zeros(I, dtype=i64)
+    paid_att = np.zeros(I, dtype=i64)
+    paid_out = np.zeros(I, dtype=i64)
+    paid_sus = np.zeros(I, dtype=i64)
+    co_funded = np.zeros(I, dtype=i64)
+    rm_pcap = np.zeros(I, dtype=i64)
+    rm_ccap = np.zeros(I, dtype=i64)
+    beyond = np.zeros(I, dtype=i64)
+    cancelled = np.zeros(I, dtype=i64)
+    own = np.zeros(I, dtype=i64)
+    mgmt_fees = np.zeros(I, dtype=i64)
+    paid_cum = np.zeros(I, dtype=i64)
+    paid_year = np.zeros(I, dtype=i64)
+
+    # parties: 0 commissioner, 1 co-funder, 2.. providers
+    NA = 2 + NP
+    rev = np.zeros((I, NA), dtype=i64)
+    cst = np.zeros((I, NA), dtype=i64)
+    cum = np.zeros((I, NA), dtype=i64)
+    mincum = np.zeros((I, NA), dtype=i64)
+    npv = np.zeros((I, NA))
+    reserves = np.array([0, 0] + [p.reserves for p in provs], dtype=i64)
+    disc = (1.0 + sc.r) ** (-np.arange(H) / 12.0)
+
+    def schedule(arr, due, amount):
+        """Schedule `amount` [I] for month `due`, or count it beyond the horizon."""
+        if due < H:
+            arr[:, due] += amount
+        else:
+            beyond[:] += amount
+
+    for t in range(T_end):
+        inH = t < H
+        y_cal = min(t // 12, Y - 1)
+        if inH:
+            m_rev = np.zeros((I, NA), dtype=i64)
+            m_cst = np.zeros((I, NA), dtype=i64)
+            raw_cost = np.zeros((I, NP), dtype=i64)     # pence, before the cost draw
+        sub_active = live[:, None] & ~failed           # column 0 (prime) = live
+
+        # ---- 2. referrals
+        if t < R:
+            yr = t // 12
+            for si, sg in enumerate(segs):
+                ntot = np.zeros(I, dtype=i64)
+                for d, share in sg.shares:
+                    mean = volume * sg.lam[t] * share
+                    if sg.process == "fixed":
+                        N = round_half_away(mean).astype(i64)
+                    else:
+                        N = rng.poisson(mean).astype(i64)
+                    N = np.where(live, N, 0)
+                    ntot += N
+                    if d == 0:
+                        to_prime = N
+                    else:
+                        act = ~failed[:, d]
+                        to_sub = np.where(act, N, 0)
+                        to_prime = N - to_sub
+                        gi = sg.group_prov.index(d)
+                        coh[si][:, gi, t] += to_sub
+                        wait[si][:, gi, t] += to_sub
+                        raw_cost[:, d] += to_sub * provs[d].cpr
+                        gross = to_sub * provs[d].fee_per_referral
+                        kept = round_half_away(gross * provs[d].mgmt).astype(i64)
+                        mgmt_fees += kept
+                        m_cst[:, 2] += gross - kept
+                        m_rev[:, 2 + d] += gross - kept
+                    coh[si][:, 0, t] += to_prime
+                    wait[si][:, 0, t] += to_prime
+                    raw_cost[:, 0] += to_prime * provs[0].cpr
+                referrals += ntot
+                schedule(due_att, t + sc.lag_att, ntot * sg.att_c[yr])
+                rm_pcap += ntot * sg.att_rm[yr]
+
+        # ---- 3. entries into outcome, stays, programme-month costs
+        for si, sg in enumerate(segs):
+            m0, m1 = max(0, t - sg.w + 1), min(t, R - 1)
+            if m0 > m1:
+                continue
+            gp = gprov[si]
+            served = live[:, None] & (~failed[:, gp] | transfer[gp][None, :])
+            base = sg.h * macro[:, y_cal]
+            hz = base[:, None] * np.where(served, 1.0 + eff[:, si][:, None], 1.0)
+            p = -np.expm1(-hz)
+            wt = wait[si][:, :, m0:m1 + 1]
+            new = rng.binomial(wt, p[:, :, None])
+            wt -= new
+            # entrants by price pool [I, G, P]
+            pools = sg.pool_of_month[m0:m1 + 1]
+            if sg.P == 1:
+                ent = new.sum(axis=2)[:, :, None]
+            else:
+                ent = np.stack([new[:, :, pools == k].sum(axis=2) for k in range(sg.P)], axis=2)
+            if ent.any():
+                stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus,
+                      due_sub, gp, beyond, rm_pcap)
+            if inH:
+                inprog = coh[si][:, :, m0:m1 + 1].sum(axis=2)           # [I, G]
+                for gi, d in enumerate(sg.group_prov):
+                    if d == 0:
+                        raw_cost[:, 0] += np.where(live, inprog[:, gi], 0) * provs[0].cppm
+                    else:
+                        act = live & ~failed[:, d]
+                        raw_cost[:, d] += np.where(act, inprog[:, gi], 0) * provs[d].cppm
+                        if transfer[d]:
+                            tr = live & failed[:, d]
+                            raw_cost[:, 0] += np.where(tr, inprog[:, gi], 0) * provs[0].cppm
+
+        if not inH:
+            continue
+
+        # ---- 4. overheads, delivery costs, monthly fees, service fee, own costs
+        for d, pv in enumerate(provs):
+            if t < pv.overhead_months:
+                raw_cost[:, d] += pv.overhead
+        act_all = sub_active                               # live & not failed
+        dcost = np.where(act_all, round_half_away(raw_cost * costm[:, None]), 0).astype(i64)
+        m_cst[:, 2:] += dcost
+        for d in range(1, NP):
+            pv = provs[d]
+            if pv.monthly_fee and t < D:
+                gross = np.where(act_all[:, d], pv.monthly_fee, 0).astype(i64)
+                kept = round_half_away(gross * pv.mgmt).astype(i64)
+                mgmt_fees += kept
+                m_cst[:, 2] += gross - kept
+                m_rev[:, 2 + d] += gross - kept
+        if sc.sf and t < sc.sf_months:
+            schedule(due_sf, t + sc.lag_sf, np.where(live, sc.sf, 0).astype(i64))
+        if sc.own_costs and t < D:
+            oc = np.where(live, sc.own_costs, 0).astype(i64)
+            own += oc
+            m_cst[:, 0] += oc
+
+        # ---- 5. payments falling due
+        dsf, dat, dou, dsu = due_sf[:, t], due_att[:, t], due_out[:, t], due_sus[:, t]
+        alldue = dsf + dat + dou + dsu
+        cancelled += np.where(live, 0, alldue)
+        if t % 12 == 0:
+            paid_year[:] = 0
+        big = np.iinfo(i64).max // 4
+        allow = np.full(I, big, dtype=i64)
+        if sc.cap_year is not None:
+            allow = np.minimum(allow, sc.cap_year - paid_year)
+        if sc.cap_total is not None:
+            allow = np.minimum(allow, sc.cap_total - paid_cum)
+        allow = np.where(live, np.maximum(allow, 0), 0)
+        got = []
+        for due in (dsf, dat, dou, dsu):
+            g = np.where(live, np.minimum(due, allow), 0)
+            allow -= g
+            rm_ccap += np.where(live, due - g, 0)
+            got.append(g)
+        gsf, gat, gou, gsu = got
+        paid_sf += gsf; paid_att += gat; paid_out += gou; paid_sus += gsu
+        tot = gsf + gat + gou + gsu
+        paid_cum += tot
+        paid_year += tot
+        os_paid = gou + gsu
+        os_due = dou + dsu
+        if sc.co_share is not None:
+            cof = round_half_away(sc.co_share * os_paid).astype(i64)
+        else:
+            cof = np.zeros(I, dtype=i64)
+        co_funded += cof
+        m_cst[:, 1] += cof
+        m_cst[:, 0] += tot - cof
+        m_rev[:, 2] += tot
+        # pass-through, pro rata to what was actually paid
+        for d in range(1, NP):
+            pv = provs[d]
+            if pv.pass_through <= 0:
+                continue
+            dg = due_sub[:, d, t]
+            safe = np.where(os_due > 0, os_due, 1)
+            gpaid = np.where(os_due > 0, (dg * os_paid) // safe, 0)
+            gross = round_half_away(gpaid * pv.pass_through).astype(i64)
+            gross = np.where(act_all[:, d], gross, 0)
+            kept = round_half_away(gross * pv.mgmt).astype(i64)
+            mgmt_fees += kept
+            m_cst[:, 2] += gross - kept
+            m_rev[:, 2 + d] += gross - kept
+
+        # ---- end of month: flows; then 6. failures
+        rev += m_rev
+        cst += m_cst
+        flow = m_rev - m_cst
+        cum += flow
+        for d, pv in enumerate(provs):
+            cash = pv.reserves + cum[:, 2 + d]
+            newf = live & ~failed[:, d] & (cash < -pv.credit_line)
+            if newf.any():
+                failed[:, d] |= newf
+                fail_month[newf, d] = t
+                rc = np.where(newf, pv.reprocurement, 0).astype(i64)
+                if pv.reprocurement:
+                    own += rc
+                    cst[:, 0] += rc
+                    cum[:, 0] -= rc
+                    flow[:, 0] -= rc
+        np.minimum(mincum, cum, out=mincum)
+        npv += flow * disc[t]
+        live &= ~failed[:, 0]
+
+    # ---- counterfactual (closed form) and savings
+    cf_out = np.zeros(I)
+    cf_pay = np.zeros(I)
+    cf_months_tot = np.zeros(I)
+    savings = np.zeros(I)
+    savings_npv = np.zeros(I)
+    tgrid = np.arange(H)
+    mac_t = macro[:, np.minimum(tgrid // 12, Y - 1)]          # [I, H]
+    for si, sg in enumerate(segs):
+        Ntot = coh[si].sum(axis=1).astype(float)              # [I, R] referrals per cohort
+        hz = sg.h * mac_t                                     # [I, H]
+        p0 = -np.expm1(-hz)
+        C = np.concatenate([np.zeros((I, 1)), np.cumsum(-hz, axis=1)], axis=1)  # log prod (1-p0)
+        E = np.zeros((I, sg.P, H))
+        for m in range(R):
+            e1 = min(m + sg.w, H)
+            if e1 <= m:
+                continue
+            ratio = np.exp(C[:, m:e1] - C[:, m:m + 1])        # prod_{u=m}^{e-1}(1-p0)
+            E[:, sg.pool_of_month[m], m:e1] += Ntot[:, m:m + 1] * p0[:, m:e1] * ratio
+        surv = (1.0 - sg.d) ** np.arange(sg.L + 1 - 1 + 1)    # surv[a-1] = (1-d)^(a-1)
+        # outcomes at age q, month e+q-1 < H
+        Etot = E.sum(axis=1)
+        ok = tgrid + sg.q - 1 < H
+        cf_out += (Etot[:, ok] * surv[sg.q - 1]).sum(axis=1)
+        # payments: weights per pool and entry month
+        for pidx in range(sg.P):
+            W = np.zeros(H)
+            for e in range(H):
+                mo = e + sg.q - 1
+                if mo + sc.lag_out < H:
+                    price = sg.price[pidx, sg.q] if sc.price_year == "referral" else sc.event_price(sg, "out", mo)
+                    W[e] += surv[sg.q - 1] * price
+                for k in range(1, sg.M + 1):
+                    ms = e + sg.q + k - 1
+                    if ms + sc.lag_sus < H:
+                        price = sg.price[pidx, sg.q + k] if sc.price_year == "referral" else sc.event_price(sg, "sus", ms)
+                        W[e] += surv[sg.q + k - 1] * price
+            cf_pay += E[:, pidx, :] @ W
+        # counterfactual months by calendar month, ages 1..S
+        cfm = np.zeros((I, H))
+        for a in range(1, sg.S + 1):
+            if a - 1 < H:
+                cfm[:, a - 1:] += Etot[:, :H - a + 1] * surv[a - 1]
+        cf_months_tot += cfm.sum(axis=1)
+        diff = real_months[:, si, :] - cfm
+        savings += sg.V * diff.sum(axis=1)
+        savings_npv += sg.V * (diff @ disc)
+
+    # ---- figures (currency units)
+    out = {}
+    names = ["commissioner"] + (["co_funder"] if sc.co_share is not None else []) + \
+            [p.id for p in provs]
+    idx = [0] + ([1] if sc.co_share is not None else []) + [2 + d for d in range(NP)]
+    for nm, a in zip(names, idx):
+        res = reserves[a]
+        out[f"{nm}.revenue"] = rev[:, a] / 100.0
+        out[f"{nm}.cost"] = cst[:, a] / 100.0
+        net = rev[:, a] - cst[:, a]
+        out[f"{nm}.net"] = net / 100.0
+        out[f"{nm}.npv"] = npv[:, a] / 100.0
+        out[f"{nm}.lowest_cash"] = (res + mincum[:, a]) / 100.0
+        out[f"{nm}.peak_funding_need"] = -mincum[:, a] / 100.0
+        out[f"{nm}.loss"] = (net < 0).astype(float)
+        if a >= 2:
+            out[f"{nm}.failed"] = failed[:, a - 2].astype(float)
+            out[f"{nm}.failure_month"] = fail_month[:, a - 2]
+    c = "commissioner."
+    paid_total = paid_sf + paid_att + paid_out + paid_sus
+    out[c + "paid.attachment"] = paid_att / 100.0
+    out[c + "paid.service_fee"] = paid_sf / 100.0
+    out[c + "paid.outcome"] = paid_out / 100.0
+    out[c + "paid.sustainment"] = paid_sus / 100.0
+    out[c + "paid.total"] = paid_total / 100.0
+    out[c + "co_funded"] = co_funded / 100.0
+    out[c + "removed_by_participant_cap"] = rm_pcap / 100.0
+    out[c + "removed_by_contract_cap"] = rm_ccap / 100.0
+    out[c + "beyond_horizon"] = beyond / 100.0
+    out[c + "cancelled"] = cancelled / 100.0
+    out[c + "own_costs"] = own / 100.0
+    out[c + "referrals"] = referrals.astype(float)
+    out[c + "outcomes"] = outcomes.astype(float)
+    out[c + "counterfactual_outcomes"] = cf_out
+    out[c + "attributable_outcomes"] = outcomes - cf_out
+    out[c + "deadweight"] = np.minimum(cf_pay, paid_out + paid_sus) / 100.0
+    om = real_months.sum(axis=(1, 2))
+    out[c + "outcome_months"] = om.astype(float)
+    out[c + "attributable_outcome_months"] = om - cf_months_tot
+    out[c + "savings"] = savings / 100.0
+    out[c + "net_value"] = (savings - paid_total - own) / 100.0
+    out[c + "net_value_npv"] = (savings_npv + npv[:, 0] + npv[:, 1]) / 100.0
+    out[c + "management_fees"] = mgmt_fees / 100.0
+    out["draw.volume"] = volume
+    out["draw.cost"] = costm
+    for y in range(Y):
+        out[f"draw.macro.year{y + 1}"] = macro[:, y]
+    for si, sg in enumerate(segs):
+        out[f"draw.effect.{sg.id}"] = eff[:, si]
+    return out
+
+
+def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_sub, gp,
+          beyond, rm_pcap):
+    """Sample the stays in outcome of month t's entrants ent[I, G, P] and schedule
+    everything they cause: outcome events, sustainment payments, savings months."""
+    H = sc.H
+    alive = ent
+    keep = 1.0 - sg.d
+    for a in range(1, sg.L + 1):
+        if a > 1:
+            alive = rng.binomial(alive, keep)
+        month = t + a - 1
+        if a <= sg.S and month < H:
+            real_months[:, si, month] += alive.sum(axis=(1, 2))
+        if a < sg.q or a > sg.q + sg.M:
+            continue
+        if a == sg.q:
+            if month < H:
+                outcomes += alive.sum(axis=(1, 2))
+            due = month + sc.lag_out
+            arr = due_out
+            rule = "out"
+        else:
+            due = month + sc.lag_sus
+            arr = due_sus
+            rule = "sus"
+        if sc.price_year == "referral":
+            amt = alive @ sg.price[:, a]                     # [I, G]
+            if sg.prm[:, a].any():
+                rm_pcap += (alive @ sg.prm[:, a]).sum(axis=1)
+        else:
+            amt = alive[:, :, 0] * sc.event_price(sg, rule, month)
+        tot = amt.sum(axis=1)
+        if due < H:
+            arr[:, due] += tot
+            for gi, d in enumerate(gp):
+                if d != 0:
+                    due_sub[:, d, due] += amt[:, gi]
+        else:
+            beyond += tot
+
+
+def run(sc: Scenario, n: int, seed: int, chunk: int = 5000) -> dict:
+    rng = np.random.Generator(np.random.PCG64(seed))
+    parts = []
+    for start in range(0, n, chunk):
+        parts.append(simulate(sc, min(chunk, n - start), rng))
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def write_csv(path, figs):
+    names = list(figs)
+    n = len(figs[names[0]])
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["iteration"] + names)
+        for i in range(n):
+            w.writerow([i] + [repr(float(figs[k][i])) if not np.isnan(figs[k][i]) else ""
+                              for k in names])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scenario")
+    ap.add_argument("-n", "--iterations", type=int, default=10000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--chunk", type=int, default=5000, help="iterations per vectorised batch")
+    ap.add_argument("--out", help="write one row per iteration to this CSV file")
+    a = ap.parse_args(argv)
+    sc = Scenario(a.scenario)
+    t0 = time.perf_counter()
+    figs = run(sc, a.iterations, a.seed, a.chunk)
+    dt = time.perf_counter() - t0
+    print(f"{sc.name}: {a.iterations} iterations in {dt:.2f} s "
+          f"({a.iterations / dt:,.0f} it/s)", file=sys.stderr)
+    if a.out:
+        write_csv(a.out, figs)
+    else:
+        for k, v in figs.items():
+            print(f"{k:50s} {np.nanmean(v):16.4f}")
+
+
+if __name__ == "__main__":
+    main()
