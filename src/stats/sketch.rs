@@ -10,7 +10,32 @@
 //! Its state depends only on the multiset of values pushed, never on their
 //! order, so merging blocks in any order gives the same quantiles.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Bucket counts by key. A hash map keeps a push O(1); order is restored by
+/// sorting keys when a quantile is asked for, so iteration order never
+/// matters.
+type Buckets = HashMap<i32, u64, BuildHasherDefault<KeyHasher>>;
+
+/// A multiplicative hash for bucket keys (small integers): fast, and
+/// deterministic across runs.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_i32(&mut self, k: i32) {
+        self.0 = (k as u32 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// Relative accuracy of the bucketed form.
 pub const ALPHA: f64 = 0.002;
@@ -23,7 +48,7 @@ const OFFSET: i32 = 20_000;
 pub struct QuantileSketch {
     cap: usize,
     exact: Vec<f64>,
-    buckets: Option<BTreeMap<i32, u64>>,
+    buckets: Option<Buckets>,
     n: u64,
 }
 
@@ -89,7 +114,7 @@ impl QuantileSketch {
         if self.buckets.is_some() {
             return;
         }
-        let mut b = BTreeMap::new();
+        let mut b = Buckets::default();
         for &x in &self.exact {
             *b.entry(key(x)).or_insert(0) += 1;
         }
@@ -127,15 +152,17 @@ impl QuantileSketch {
         }
     }
 
-    fn value_at_rank(&self, b: &BTreeMap<i32, u64>, r: u64) -> f64 {
+    fn value_at_rank(&self, b: &Buckets, r: u64) -> f64 {
+        let mut sorted: Vec<(i32, u64)> = b.iter().map(|(&k, &c)| (k, c)).collect();
+        sorted.sort_unstable_by_key(|&(k, _)| k);
         let mut seen = 0;
-        for (&k, &c) in b {
+        for &(k, c) in &sorted {
             seen += c;
             if seen > r {
                 return value(k);
             }
         }
-        b.keys().next_back().map_or(f64::NAN, |&k| value(k))
+        sorted.last().map_or(f64::NAN, |&(k, _)| value(k))
     }
 
     /// Standard error of the `p`-quantile from a distribution-free 95%

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import re
 import sys
 import time
 import tomllib
@@ -80,10 +81,38 @@ class Segment:
     pass
 
 
+def apply_set(raw: dict, assignment: str) -> None:
+    """pbrsim-style override PATH=VALUE (dotted path, `key[index]` parts)."""
+    path, _, value = assignment.partition("=")
+    path, value = path.strip(), value.strip()
+    try:
+        val = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        val = value
+    parts = path.split(".")
+    node = raw
+    for i, part in enumerate(parts):
+        m = re.fullmatch(r"([^\[\]]+)(?:\[(\d+)\])?", part)
+        key, index = m.group(1), m.group(2)
+        last = i == len(parts) - 1
+        if index is not None:
+            lst = node[key]
+            if last:
+                lst[int(index)] = val
+            else:
+                node = lst[int(index)]
+        elif last:
+            node[key] = val
+        else:
+            node = node.setdefault(key, {})
+
+
 class Scenario:
-    def __init__(self, path: str):
+    def __init__(self, path: str, overrides=()):
         with open(path, "rb") as f:
             raw = tomllib.load(f)
+        for o in overrides:
+            apply_set(raw, o)
         self.raw = raw
         self.name = raw["name"]
         H = self.H = int(raw["time"]["horizon_months"])
@@ -97,10 +126,14 @@ class Scenario:
         self.effect = unc.get("effect", 0.0)
         if "macro" in unc and "macro_by_year" in unc:
             raise ValueError("macro and macro_by_year are exclusive")
+        # Macro: one draw for a single `macro` (the same value every year); for
+        # `macro_by_year`, one draw per listed year, later years repeating the
+        # last listed year's draw (docs/model.md section 2).
         if "macro_by_year" in unc:
-            self.macro_years = per_year(list(unc["macro_by_year"]), Y)
+            self.macro_list = list(unc["macro_by_year"])
         else:
-            self.macro_years = [unc.get("macro", 1.0)] * Y
+            self.macro_list = [unc.get("macro", 1.0)]
+        self.macro_year_index = [min(y, len(self.macro_list) - 1) for y in range(Y)]
 
         pay = raw.get("payments", {})
         disc = float(pay.get("price_discount", 0.0))
@@ -135,7 +168,7 @@ class Scenario:
             sg.q = int(sus.get("qualifying_months", 1))
             sg.d = float(sus.get("dropout", 0.0))
             sg.M = int(sus.get("max_sustainment_months", 0))
-            sg.S = int(st.get("savings_months", sg.w + sg.q + sg.M))
+            sg.S = int(st.get("savings_months", sg.q + sg.M))
             sg.L = max(sg.q + sg.M, sg.S, 1)
             sg.V = pence(st.get("savings_per_outcome_month", 0))
             rpm = st["referrals_per_month"]
@@ -289,7 +322,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     F = rng.standard_normal((I, len(sc.factors)))
     volume = draw_param(sc.volume, I, rng, F, sc.factors)
     costm = draw_param(sc.cost, I, rng, F, sc.factors)
-    macro = np.stack([draw_param(m, I, rng, F, sc.factors) for m in sc.macro_years], axis=1)
+    macro_listed = np.stack([draw_param(m, I, rng, F, sc.factors) for m in sc.macro_list], axis=1)
+    macro = macro_listed[:, sc.macro_year_index]          # [I, Y]
     eff_shared = draw_param(sc.effect, I, rng, F, sc.factors)
     eff = np.stack([eff_shared if sg.effect is None else
                     draw_param(sg.effect, I, rng, F, sc.factors) for sg in segs], axis=1)
@@ -390,7 +424,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     raw_cost[:, 0] += to_prime * provs[0].cpr
                 referrals += ntot
                 schedule(due_att, t + sc.lag_att, ntot * sg.att_c[yr])
-                rm_pcap += ntot * sg.att_rm[yr]
+                if t + sc.lag_att < H:
+                    rm_pcap += ntot * sg.att_rm[yr]
 
         # ---- 3. entries into outcome, stays, programme-month costs
         for si, sg in enumerate(segs):
@@ -649,7 +684,8 @@ def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_
             rule = "sus"
         if sc.price_year == "referral":
             amt = alive @ sg.price[:, a]                     # [I, G]
-            if sg.prm[:, a].any():
+            # what the participant cap removes is counted for payments due before H
+            if due < H and sg.prm[:, a].any():
                 rm_pcap += (alive @ sg.prm[:, a]).sum(axis=1)
         else:
             amt = alive[:, :, 0] * sc.event_price(sg, rule, month)
@@ -689,8 +725,10 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--chunk", type=int, default=5000, help="iterations per vectorised batch")
     ap.add_argument("--out", help="write one row per iteration to this CSV file")
+    ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a scenario value, as pbrsim's --set (repeatable)")
     a = ap.parse_args(argv)
-    sc = Scenario(a.scenario)
+    sc = Scenario(a.scenario, a.set)
     t0 = time.perf_counter()
     figs = run(sc, a.iterations, a.seed, a.chunk)
     dt = time.perf_counter() - t0
