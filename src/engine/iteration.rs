@@ -411,15 +411,9 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
             let entry = Binomial::new(p);
             g.entrants.fill(0);
             let first = (t + 1).saturating_sub(proc_.window);
-            for m in first..=t.min(model.referral_months.saturating_sub(1)) {
-                let slot = m % proc_.window;
-                let waiting = g.waiting[slot];
-                if waiting == 0 {
-                    continue;
-                }
-                let e = entry.sample(&mut rng, waiting);
-                g.waiting[slot] = waiting - e;
-                g.entrants[plan.pool_of(s, m)] += e;
+            let last = t.min(model.referral_months.saturating_sub(1));
+            if first <= last {
+                enter(g, &entry, p, first, last, proc_.window, |m| plan.pool_of(s, m), &mut rng);
             }
             // Each month's entrants are followed through their whole stay in
             // outcome at once: dropout does not depend on service, so their
@@ -621,6 +615,67 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
     }
     result.external = ledger.revenue[ext] - ledger.cost[ext];
     counterfactual(model, plan, referrals, realised_months, cf_entrants, &mut result.commissioner, p_base);
+}
+
+/// Expected entrants below which a group's entries are drawn as one total
+/// and then assigned to cohorts; above it, cohort by cohort.
+const POOLED_ENTRY_LIMIT: f64 = 2.0;
+
+/// This month's entries into outcome of the group's cohorts `first..=last`
+/// (all waiting participants share the probability `p`), added to
+/// `g.entrants` by price pool and removed from the cohorts' waiting counts.
+///
+/// Two exact methods. When few entries are expected, one binomial draw over
+/// everyone waiting gives the total, and each entrant is then assigned to a
+/// cohort by drawing without replacement among those waiting (every
+/// subset of that size is equally likely, as the binomial model implies).
+/// Otherwise each cohort gets its own binomial draw, so the cost never
+/// grows with the number of participants.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn enter<R: rand::Rng + ?Sized>(g: &mut GroupState, entry: &Binomial, p: f64, first: usize, last: usize, window: usize, pool_of: impl Fn(usize) -> usize, rng: &mut R) {
+    // Cohort m lives in slot m % window; walk the slots without dividing.
+    let first_slot = first % window;
+    let next = |slot: usize| if slot + 1 == window { 0 } else { slot + 1 };
+    let mut total = 0;
+    let mut slot = first_slot;
+    for _ in first..=last {
+        total += g.waiting[slot];
+        slot = next(slot);
+    }
+    if total == 0 {
+        return;
+    }
+    if (total as f64) * p < POOLED_ENTRY_LIMIT {
+        let entrants = entry.sample(rng, total);
+        let mut left = total;
+        for _ in 0..entrants {
+            let mut pick = ((open_unit(rng) * left as f64) as u64).min(left - 1);
+            let mut slot = first_slot;
+            for m in first..=last {
+                let w = g.waiting[slot];
+                if pick < w {
+                    g.waiting[slot] = w - 1;
+                    g.entrants[pool_of(m)] += 1;
+                    break;
+                }
+                pick -= w;
+                slot = next(slot);
+            }
+            left -= 1;
+        }
+        return;
+    }
+    let mut slot = first_slot;
+    for m in first..=last {
+        let waiting = g.waiting[slot];
+        if waiting > 0 {
+            let e = entry.sample(rng, waiting);
+            g.waiting[slot] = waiting - e;
+            g.entrants[pool_of(m)] += e;
+        }
+        slot = next(slot);
+    }
 }
 
 /// How long each of `n` participants entering outcome together stays in

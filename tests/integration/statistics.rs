@@ -86,3 +86,18 @@ fn uncertain_volume_scales_expected_referrals_by_its_mean() {
     // uniform mixture is lighter-tailed, so this is conservative.
     assert!((var - var_truth).abs() < 5.0 * var_truth * (2.0 / N as f64).sqrt(), "{var} vs {var_truth}");
 }
+
+#[test]
+fn rare_entries_drawn_as_one_total_then_assigned_match_the_closed_form() {
+    // Few expected entries per month (about 0.3) take the pooled path: one
+    // binomial over everyone waiting, then assignment to cohorts. The
+    // window still closes per cohort: P(entry) = 1 - exp(-24 h).
+    let m = model(ONE_SEGMENT, &["segments.jsa.referrals_per_month=3", "segments.jsa.sustained.baseline_hazard=0.004", "segments.jsa.sustained.qualifying_months=1"]);
+    let mut outcomes = vec![];
+    each_iteration(&m, 12, 20_000, |r| {
+        outcomes.push(r.commissioner.outcomes as f64);
+    });
+    let entered = 1.0 - (-24.0f64 * 0.004).exp();
+    let (mean, se) = mean_se(&outcomes);
+    assert_within("rare entries", mean, se, 36.0 * entered, 5.0);
+}
