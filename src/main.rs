@@ -69,7 +69,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         overrides: args.overrides.iter().map(|o| format!("{}={}", o.path, o.value)).collect(),
     };
     let bar = ProgressBar::with_draw_target(Some(args.iterations), ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template("{spinner} {pos}/{len} iterations [{bar:30}] {per_sec} eta {eta}").expect("valid template").progress_chars("=> "));
+    bar.set_style(ProgressStyle::with_template("{spinner} {human_pos}/{human_len} iterations [{bar:30}] {percent}% elapsed {elapsed} eta {eta}").expect("valid template").progress_chars("=> "));
     let progress = |done: u64| bar.set_position(done);
     let mut draws = match (&args.out, args.draws) {
         (Some(dir), true) => Some(DrawsWriter::create(dir, &pbrsim::figures::Catalog::new(&loaded.model), &info)?),

@@ -134,3 +134,36 @@ fn co_funder_pays_its_share_of_outcome_payments_only() {
         assert_eq!(r.parties[0].cost, 439_500 - results / 4);
     });
 }
+
+#[test]
+fn outcome_falls_in_month_e_plus_q_minus_1_for_later_entries_too() {
+    // One cohort of 1,000 in month 0, p = 1 - exp(-0.1) a month, no
+    // dropout, outcome price only: the outcome payment in month t is 1,000
+    // x P(first month in outcome e = t - q + 1) x price, with q = 6.
+    let sets = [
+        "segments.jsa.referrals_per_month=[1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+        "segments.jsa.referral_process=\"fixed\"",
+        "segments.jsa.sustained.baseline_hazard=0.1",
+        "segments.jsa.sustained.dropout=0.0",
+        "segments.jsa.tariff.attachment=0",
+        "segments.jsa.tariff.sustainment=0",
+    ];
+    let m = model(ONE_SEGMENT, &sets);
+    let n = 4000;
+    let mut by_month = vec![vec![]; 12];
+    each_iteration(&m, 3, n, |r| {
+        for t in 0..12 {
+            by_month[t].push(-r.monthly[COMMISSIONER * m.horizon + t] as f64 / 100.0);
+        }
+    });
+    let p = 1.0 - (-0.1f64).exp();
+    for (t, paid) in by_month.iter().enumerate() {
+        let truth = if t < 5 { 0.0 } else { 1000.0 * p * (1.0 - p).powi(t as i32 - 5) * 1200.0 };
+        let (mean, se) = crate::common::mean_se(paid);
+        if truth == 0.0 {
+            assert_eq!(mean, 0.0, "month {t}");
+        } else {
+            crate::common::assert_within(&format!("outcome payments in month {t}"), mean, se, truth, 5.0);
+        }
+    }
+}
