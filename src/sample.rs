@@ -227,16 +227,18 @@ mod tests {
     use crate::rng::{Purpose, stream};
     use statrs::distribution::{Binomial as SBinomial, Discrete};
 
-    /// Pearson chi-square of `draws` against the exact binomial pmf, over
-    /// cells with expected count >= 5 (the rest pooled).
-    fn chi_square(n: u64, p: f64, draws: usize, seed: u64) -> (f64, usize) {
+    /// Pearson chi-square of `draws` samples of `sample(n)` against the
+    /// exact Binomial(n, p) pmf, over cells with expected count >= 5 (the
+    /// rest pooled); asserts it is below df + 5 sd (false alarm < 1e-4).
+    fn assert_binomial(n: u64, p: f64, seed: u64, mut sample: impl FnMut(&mut crate::rng::ChaCha8Rng) -> u64) {
+        let draws = 40_000;
         let mut rng = stream(seed, 0, Purpose::Participants);
         let mut counts = vec![0usize; n as usize + 1];
         for _ in 0..draws {
-            counts[binomial(&mut rng, n, p) as usize] += 1;
+            counts[sample(&mut rng) as usize] += 1;
         }
         let exact = SBinomial::new(p, n).unwrap();
-        let (mut stat, mut cells, mut pooled_obs, mut pooled_exp) = (0.0, 0, 0.0, 0.0);
+        let (mut stat, mut cells, mut pooled_obs, mut pooled_exp) = (0.0, 0usize, 0.0, 0.0);
         for (k, &obs) in counts.iter().enumerate() {
             let e = exact.pmf(k as u64) * draws as f64;
             if e >= 5.0 {
@@ -251,18 +253,15 @@ mod tests {
             stat += (pooled_obs - pooled_exp).powi(2) / pooled_exp.max(1e-12);
             cells += 1;
         }
-        (stat, cells - 1)
+        let df = (cells - 1) as f64;
+        assert!(stat < df + 5.0 * (2.0 * df).sqrt(), "n={n} p={p}: chi2 {stat:.1} on {df} df");
     }
 
     #[test]
     fn binomial_matches_exact_pmf_on_every_code_path() {
         // Bernoulli counting, inversion, BTPE, and the p > 0.5 reflection.
         for &(n, p) in &[(5, 0.3), (40, 0.1), (200, 0.03), (300, 0.07), (500, 0.4), (60, 0.93), (3000, 0.97)] {
-            let (stat, df) = chi_square(n, p, 40_000, n + 11);
-            // Chi-square with df degrees of freedom: mean df, sd sqrt(2 df);
-            // 5 sd above the mean is a false alarm well under 1e-4.
-            let limit = df as f64 + 5.0 * (2.0 * df as f64).sqrt();
-            assert!(stat < limit, "n={n} p={p}: chi2 {stat:.1} on {df} df");
+            assert_binomial(n, p, n + 11, |rng| binomial(rng, n, p));
         }
     }
 
@@ -270,28 +269,7 @@ mod tests {
     fn tabulated_binomial_matches_exact_pmf() {
         for &(n, p) in &[(20u64, 0.09), (200, 0.09), (256, 0.3), (100, 0.8), (1000, 0.09)] {
             let table = BinomialTable::new(p);
-            let mut rng = stream(n, 1, Purpose::Participants);
-            let draws = 40_000;
-            let mut counts = vec![0usize; n as usize + 1];
-            for _ in 0..draws {
-                counts[table.sample(&mut rng, n) as usize] += 1;
-            }
-            let exact = SBinomial::new(p, n).unwrap();
-            let (mut stat, mut df) = (0.0, 0usize);
-            let (mut po, mut pe) = (0.0, 0.0);
-            for (k, &obs) in counts.iter().enumerate() {
-                let e = exact.pmf(k as u64) * draws as f64;
-                if e >= 5.0 {
-                    stat += (obs as f64 - e).powi(2) / e;
-                    df += 1;
-                } else {
-                    po += obs as f64;
-                    pe += e;
-                }
-            }
-            stat += (po - pe).powi(2) / pe.max(1e-12);
-            let limit = df as f64 + 5.0 * (2.0 * df as f64).sqrt();
-            assert!(stat < limit, "n={n} p={p}: chi2 {stat:.1} on {df} df");
+            assert_binomial(n, p, n + 7, |rng| table.sample(rng, n));
         }
     }
 
