@@ -120,7 +120,7 @@ pub struct BinomialTable {
 
 impl BinomialTable {
     /// Largest `n` tabulated; larger `n` use [`Binomial`].
-    pub const MAX_N: u64 = 256;
+    pub const MAX_N: u64 = 512;
 
     /// Tabulates Binomial(n, p) for every `n <= MAX_N`.
     pub fn new(p: f64) -> Self {

@@ -426,7 +426,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                     continue;
                 }
                 let stays = &mut stay_lengths[..=ages];
-                sample_stays(&mut rng, entrants, proc_.dropout, &plan.leave[s], ages, stays);
+                sample_stays(&mut rng, entrants, proc_.dropout, &plan.leave_tables[plan.leave[s]], ages, stays);
                 // in_outcome = entrants still in outcome at age a (month t + a - 1)
                 let mut in_outcome = entrants;
                 for a in 1..=ages {

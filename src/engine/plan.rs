@@ -43,8 +43,10 @@ pub struct Plan {
     pub attachment_removed: Vec<Vec<Pence>>,
     /// Monthly discount factors for NPVs.
     pub discount: Vec<f64>,
-    /// Per segment, the sampler of leaving outcome in a month (dropout).
-    pub leave: Vec<crate::sample::BinomialTable>,
+    /// Samplers of leaving outcome in a month, one per distinct dropout.
+    pub leave_tables: Vec<crate::sample::BinomialTable>,
+    /// Per segment, its index in `leave_tables`.
+    pub leave: Vec<usize>,
     /// Months the entry process runs: past the horizon while anyone can
     /// still enter outcome, so that payments beyond it are counted.
     pub months_simulated: usize,
@@ -91,8 +93,22 @@ impl Plan {
             .max()
             .unwrap_or(0);
         let months_simulated = model.horizon.max(last_event);
-        let leave = model.segments.iter().map(|s| crate::sample::BinomialTable::new(s.outcome.dropout)).collect();
-        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount, leave, months_simulated }
+        // Segments usually share a dropout; one table each would only crowd
+        // the cache.
+        let mut dropouts: Vec<f64> = Vec::new();
+        let leave = model
+            .segments
+            .iter()
+            .map(|s| match dropouts.iter().position(|&d| d == s.outcome.dropout) {
+                Some(i) => i,
+                None => {
+                    dropouts.push(s.outcome.dropout);
+                    dropouts.len() - 1
+                }
+            })
+            .collect();
+        let leave_tables = dropouts.into_iter().map(crate::sample::BinomialTable::new).collect();
+        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount, leave_tables, leave, months_simulated }
     }
 
     /// The pool a cohort referred in `month` belongs to.
