@@ -76,30 +76,28 @@ impl Summary {
         }
     }
 
-    fn merge(&mut self, o: &Summary) {
-        self.iterations += o.iterations;
-        for (a, b) in self.moments.iter_mut().zip(&o.moments) {
-            a.merge(b);
+    /// Merges the summaries of consecutive blocks, in order. Each statistic
+    /// only ever sees the blocks in block order, so spreading statistics
+    /// over threads changes nothing in the result.
+    fn merge_blocks(&mut self, parts: &[&Summary]) {
+        fn each<T: Send + Sync>(total: &mut [T], parts: &[&Summary], field: impl Fn(&Summary) -> &[T] + Sync, merge: impl Fn(&mut T, &T) + Sync) {
+            total.par_iter_mut().enumerate().with_min_len(16).for_each(|(i, t)| {
+                for p in parts {
+                    merge(t, &field(p)[i]);
+                }
+            });
         }
-        for (a, b) in self.sketches.iter_mut().zip(&o.sketches) {
-            a.merge(b);
+        for p in parts {
+            self.iterations += p.iterations;
+            self.ratio.merge(&p.ratio);
         }
-        self.ratio.merge(&o.ratio);
-        for (a, b) in self.flow.iter_mut().zip(&o.flow) {
-            a.merge(b);
-        }
-        for (a, b) in self.cash.iter_mut().zip(&o.cash) {
-            a.merge(b);
-        }
-        for (a, b) in self.flow_mean.iter_mut().zip(&o.flow_mean) {
-            a.merge(b);
-        }
-        for (a, b) in self.cash_mean.iter_mut().zip(&o.cash_mean) {
-            a.merge(b);
-        }
-        for (a, b) in self.failures_by_month.iter_mut().zip(&o.failures_by_month) {
-            *a += b;
-        }
+        each(&mut self.moments, parts, |p| &p.moments, Moments::merge);
+        each(&mut self.sketches, parts, |p| &p.sketches, QuantileSketch::merge);
+        each(&mut self.flow, parts, |p| &p.flow, QuantileSketch::merge);
+        each(&mut self.cash, parts, |p| &p.cash, QuantileSketch::merge);
+        each(&mut self.flow_mean, parts, |p| &p.flow_mean, Moments::merge);
+        each(&mut self.cash_mean, parts, |p| &p.cash_mean, Moments::merge);
+        each(&mut self.failures_by_month, parts, |p| &p.failures_by_month, |a, b| *a += b);
     }
 }
 
@@ -150,14 +148,15 @@ pub fn run(
                 })
                 .collect()
         });
-        for (b, (part, rows)) in (start..end).zip(parts) {
-            total.merge(&part);
+        let summaries: Vec<&Summary> = parts.iter().map(|(s, _)| s).collect();
+        pool.install(|| total.merge_blocks(&summaries));
+        for (b, (part, rows)) in (start..end).zip(&parts) {
             if let Some(f) = on_rows.as_mut() {
-                f(b * BLOCK, &rows).map_err(|source| crate::Error::Write { path: "draws".into(), source })?;
+                f(b * BLOCK, rows).map_err(|source| crate::Error::Write { path: "draws".into(), source })?;
             }
             done += part.iterations;
-            on_progress(done);
         }
+        on_progress(done);
         start = end;
     }
     Ok(RunResult { catalog, summary: total })

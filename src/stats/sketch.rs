@@ -94,6 +94,10 @@ impl QuantileSketch {
     /// Adds all values of another sketch.
     pub fn merge(&mut self, o: &QuantileSketch) {
         match &o.buckets {
+            None if self.buckets.is_none() && self.exact.len() + o.exact.len() <= self.cap => {
+                self.exact.extend_from_slice(&o.exact);
+                self.n += o.n;
+            }
             None => {
                 for &x in &o.exact {
                     self.push(x);
