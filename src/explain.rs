@@ -85,7 +85,9 @@ pub fn explain(model: &Model) -> String {
 
     let _ = writeln!(o, "\nWhat is paid for, by segment");
     for s in &model.segments {
-        let oc = &s.outcome;
+        let Some(oc) = s.sustained() else {
+            continue;
+        };
         let total: f64 = s.referrals.iter().sum();
         let _ = writeln!(o, "- {} ({}): about {} referrals a month ({} over the contract, before the volume multiplier).", s.label, s.id, crate::output::fmt_pounds(total / s.referrals.len() as f64), crate::output::fmt_pounds(total));
         let _ = writeln!(

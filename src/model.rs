@@ -102,7 +102,7 @@ pub struct Segment {
     /// The segment's own effect, or `None` for the shared effect.
     pub effect: Option<Param>,
     /// How participants reach outcomes.
-    pub outcome: Sustained,
+    pub outcome: OutcomeProcess,
     /// Prices in pence after the bid discount.
     pub tariff: Tariff,
     /// Share of referrals allocated to each provider (sums to one).
@@ -111,6 +111,57 @@ pub struct Segment {
     pub savings_per_outcome_month: Pence,
     /// Months in outcome per participant that count towards savings.
     pub savings_months: usize,
+    /// Fiscal saving per adverse event avoided, in pence.
+    pub savings_per_event_avoided: Pence,
+}
+
+impl Segment {
+    /// Months a participant is in the programme (and costs money) from
+    /// referral.
+    pub fn service_months(&self) -> usize {
+        match &self.outcome {
+            OutcomeProcess::Sustained(s) => s.window,
+            OutcomeProcess::AdverseEvents(a) => a.service_months,
+        }
+    }
+
+    /// The sustained-outcome process, if that is the segment's kind.
+    pub fn sustained(&self) -> Option<&Sustained> {
+        match &self.outcome {
+            OutcomeProcess::Sustained(s) => Some(s),
+            OutcomeProcess::AdverseEvents(_) => None,
+        }
+    }
+
+    /// The adverse-event process, if that is the segment's kind.
+    pub fn adverse_events(&self) -> Option<&AdverseEvents> {
+        match &self.outcome {
+            OutcomeProcess::AdverseEvents(a) => Some(a),
+            OutcomeProcess::Sustained(_) => None,
+        }
+    }
+}
+
+/// How a segment's participants reach outcomes.
+#[derive(Clone, Debug)]
+pub enum OutcomeProcess {
+    /// A positive outcome that must be sustained (reference model 4a).
+    Sustained(Sustained),
+    /// Counted adverse events in a follow-up period (reference model 4b).
+    AdverseEvents(AdverseEvents),
+}
+
+/// Counted adverse events, e.g. reoffending (reference model 4b).
+#[derive(Clone, Debug)]
+pub struct AdverseEvents {
+    /// Expected events per person over the follow-up without the programme.
+    pub rate: f64,
+    /// Months of follow-up from referral.
+    pub follow_up: usize,
+    /// Shape `k` of the gamma frailty (mean 1); `None` for no frailty.
+    pub frailty_shape: Option<f64>,
+    /// Months in the programme (receiving, and costing, the service).
+    pub service_months: usize,
 }
 
 /// How referral counts are drawn.

@@ -233,8 +233,8 @@ impl Scratch {
                 let pools = plan.pools[g.segment].len();
                 GroupState {
                     status: GroupStatus::Active,
-                    waiting: vec![0; seg.outcome.window],
-                    size: vec![0; seg.outcome.window],
+                    waiting: vec![0; seg.service_months()],
+                    size: vec![0; seg.service_months()],
                     entrants: vec![0; pools],
                     due_attachment: vec![0; h],
                     due_outcome: vec![0; h],
@@ -337,7 +337,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
     let h = model.horizon;
     for (s, seg) in model.segments.iter().enumerate() {
         for y in 0..years {
-            let base = seg.outcome.baseline_hazard * draws.macro_by_year[y];
+            let base = seg.sustained().map_or(0.0, |o| o.baseline_hazard) * draws.macro_by_year[y];
             p_base[s * years + y] = 1.0 - (-base).exp();
             p_effect[s * years + y] = 1.0 - (-base * (1.0 + draws.effect[s]).max(0.0)).exp();
         }
@@ -359,7 +359,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
         // A cohort referred in month m is in the programme in m..m+window-1;
         // the slot of cohort t-window is free from month t.
         for (g, gp) in groups.iter_mut().zip(&plan.groups) {
-            let w = model.segments[gp.segment].outcome.window;
+            let w = model.segments[gp.segment].service_months();
             g.waiting[t % w] = 0;
             g.size[t % w] = 0;
         }
@@ -383,7 +383,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                     // A failed subcontractor's new referrals go to the prime.
                     let d = if failed[d].is_some() { 0 } else { d };
                     let gi = plan.group_of[s][d].expect("prime group exists for every segment");
-                    let w = seg.outcome.window;
+                    let w = seg.service_months();
                     groups[gi].waiting[t % w] += n;
                     groups[gi].size[t % w] += n;
                     referrals[s * model.referral_months + t] += n;
@@ -404,7 +404,9 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
         for (gi, gp) in plan.groups.iter().enumerate() {
             let s = gp.segment;
             let seg = &model.segments[s];
-            let proc_ = &seg.outcome;
+            let Some(proc_) = seg.sustained() else {
+                continue;
+            };
             let g = &mut groups[gi];
             let served = contract_live && g.status != GroupStatus::Unserved;
             let p = if served { p_effect[s * years + year] } else { p_base[s * years + year] };
@@ -748,7 +750,9 @@ fn counterfactual(model: &Model, plan: &Plan, referrals: &[u64], realised_months
     let (mut outcomes, mut months_cf, mut payments, mut savings, mut savings_npv) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let mut months_real: u64 = 0;
     for (s, seg) in model.segments.iter().enumerate() {
-        let proc_ = &seg.outcome;
+        let Some(proc_) = seg.sustained() else {
+            continue;
+        };
         let pools = plan.pools[s].len();
         let cf = &mut cf_entrants[..pools * h];
         cf.fill(0.0);

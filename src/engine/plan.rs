@@ -72,7 +72,9 @@ impl Plan {
         let mut attachment = Vec::new();
         let mut attachment_removed = Vec::new();
         for seg in &model.segments {
-            let by_year: Vec<(Pence, Pence, PoolPrices)> = (0..years).map(|y| capped_prices(&seg.tariff, &seg.outcome, y)).collect();
+            let no_sustainment = Sustained { baseline_hazard: 0.0, window: 1, qualifying_months: 1, dropout: 0.0, max_sustainment_months: 0 };
+            let process = seg.sustained().unwrap_or(&no_sustainment);
+            let by_year: Vec<(Pence, Pence, PoolPrices)> = (0..years).map(|y| capped_prices(&seg.tariff, process, y)).collect();
             attachment.push(by_year.iter().map(|p| p.0).collect());
             attachment_removed.push(by_year.iter().map(|p| p.1).collect());
             let all: Vec<PoolPrices> = by_year.into_iter().map(|p| p.2).collect();
@@ -82,14 +84,14 @@ impl Plan {
         let ages = model
             .segments
             .iter()
-            .map(|s| (s.outcome.qualifying_months + s.outcome.max_sustainment_months).max(s.savings_months).max(1))
+            .map(|s| s.sustained().map_or(1, |o| (o.qualifying_months + o.max_sustainment_months).max(s.savings_months).max(1)))
             .collect();
         let r = model.commissioner.discount_rate;
         let discount = (0..model.horizon).map(|t| (1.0 + r).powf(-(t as f64) / 12.0)).collect();
         let last_event = model
             .segments
             .iter()
-            .map(|s| model.referral_months + s.outcome.window)
+            .map(|s| model.referral_months + s.service_months())
             .max()
             .unwrap_or(0);
         let months_simulated = model.horizon.max(last_event);
@@ -99,10 +101,11 @@ impl Plan {
         let leave = model
             .segments
             .iter()
-            .map(|s| match dropouts.iter().position(|&d| d == s.outcome.dropout) {
+            .map(|s| s.sustained().map_or(0.0, |o| o.dropout))
+            .map(|dropout| match dropouts.iter().position(|&d| d == dropout) {
                 Some(i) => i,
                 None => {
-                    dropouts.push(s.outcome.dropout);
+                    dropouts.push(dropout);
                     dropouts.len() - 1
                 }
             })

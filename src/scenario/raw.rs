@@ -62,12 +62,24 @@ pub struct RawSegment {
     pub referral_process: Option<String>,
     pub effect: Option<RawParam>,
     pub sustained: Option<RawSustained>,
+    pub adverse_events: Option<RawAdverseEvents>,
     #[serde(default)]
     pub tariff: RawTariff,
     pub allocation: IndexMap<String, f64>,
     #[serde(default)]
     pub savings_per_outcome_month: f64,
     pub savings_months: Option<u32>,
+    #[serde(default)]
+    pub savings_per_event_avoided: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdverseEvents {
+    pub rate: f64,
+    pub follow_up_months: u32,
+    pub frailty_shape: Option<f64>,
+    pub service_months: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -145,9 +145,45 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
                 ReferralProcess::Poisson
             }
         };
-        let effect = s.effect.as_ref().map(|e| c.param(&k("effect"), e, effect_range, &factors));
-        let outcome = match &s.sustained {
-            Some(o) => {
+        let adverse = s.adverse_events.is_some();
+        // An effect raises a hazard (h (1 + effect) >= 0) or reduces an
+        // event rate (rate (1 - effect) >= 0).
+        let own_range = if adverse { (f64::NEG_INFINITY, 1.0) } else { effect_range };
+        let effect = s.effect.as_ref().map(|e| c.param(&k("effect"), e, own_range, &factors));
+        if adverse && s.effect.is_none() && model_effect_hi(&shared_effect) > 1.0 {
+            c.err_help(&k("effect"), "the shared effect can exceed 1, which would make this segment's event rate negative".into(), Some("give this segment its own effect, at most 1".into()));
+        }
+        let outcome = match (&s.sustained, &s.adverse_events) {
+            (Some(_), Some(_)) => {
+                c.err(&format!("segments.{id}"), "give one outcome process: `sustained` or `adverse_events`, not both".into());
+                OutcomeProcess::Sustained(Sustained { baseline_hazard: 0.0, window: 1, qualifying_months: 1, dropout: 0.0, max_sustainment_months: 0 })
+            }
+            (None, Some(a)) => {
+                let ka = |f: &str| format!("segments.{id}.adverse_events.{f}");
+                if !(a.rate.is_finite() && a.rate >= 0.0) {
+                    c.err(&ka("rate"), format!("expected events per person must be non-negative, got {}", a.rate));
+                }
+                if a.follow_up_months == 0 {
+                    c.err(&ka("follow_up_months"), "must be at least 1 month".into());
+                }
+                if let Some(k) = a.frailty_shape {
+                    if !(k.is_finite() && k > 0.0) {
+                        c.err_help(&ka("frailty_shape"), format!("a gamma shape must be positive, got {k}"), Some("leave it out for no frailty".into()));
+                    }
+                }
+                let service = a.service_months.unwrap_or(a.follow_up_months).max(1) as usize;
+                if a.service_months == Some(0) {
+                    c.err(&ka("service_months"), "must be at least 1 month".into());
+                }
+                max_window = max_window.max(service);
+                OutcomeProcess::AdverseEvents(AdverseEvents {
+                    rate: a.rate,
+                    follow_up: a.follow_up_months.max(1) as usize,
+                    frailty_shape: a.frailty_shape,
+                    service_months: service,
+                })
+            }
+            (Some(o), None) => {
                 let ks = |f: &str| format!("segments.{id}.sustained.{f}");
                 if !(o.baseline_hazard.is_finite() && o.baseline_hazard >= 0.0) {
                     c.err(&ks("baseline_hazard"), format!("a monthly hazard must be non-negative, got {}", o.baseline_hazard));
@@ -160,17 +196,17 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
                 }
                 let dropout = c.prob(&ks("dropout"), o.dropout);
                 max_window = max_window.max(o.window_months as usize);
-                Sustained {
+                OutcomeProcess::Sustained(Sustained {
                     baseline_hazard: o.baseline_hazard,
                     window: o.window_months as usize,
                     qualifying_months: o.qualifying_months.max(1) as usize,
                     dropout,
                     max_sustainment_months: o.max_sustainment_months as usize,
-                }
+                })
             }
-            None => {
-                c.err_help(&format!("segments.{id}"), "missing the outcome process table".into(), Some(format!("add [segments.{id}.sustained] with baseline_hazard, window_months, qualifying_months, dropout")));
-                Sustained { baseline_hazard: 0.0, window: 1, qualifying_months: 1, dropout: 0.0, max_sustainment_months: 0 }
+            (None, None) => {
+                c.err_help(&format!("segments.{id}"), "missing the outcome process table".into(), Some(format!("add [segments.{id}.sustained] (a sustained outcome) or [segments.{id}.adverse_events] (counted adverse events)")));
+                OutcomeProcess::Sustained(Sustained { baseline_hazard: 0.0, window: 1, qualifying_months: 1, dropout: 0.0, max_sustainment_months: 0 })
             }
         };
         let t = &s.tariff;
@@ -202,7 +238,14 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
             referral_process,
             effect,
             savings_per_outcome_month: c.money(&k("savings_per_outcome_month"), s.savings_per_outcome_month),
-            savings_months: s.savings_months.map_or(outcome.qualifying_months + outcome.max_sustainment_months, |m| m as usize),
+            savings_months: s.savings_months.map_or(
+                match &outcome {
+                    OutcomeProcess::Sustained(o) => o.qualifying_months + o.max_sustainment_months,
+                    OutcomeProcess::AdverseEvents(_) => 0,
+                },
+                |m| m as usize,
+            ),
+            savings_per_event_avoided: c.money(&k("savings_per_event_avoided"), s.savings_per_event_avoided),
             outcome,
             tariff,
             allocation,
@@ -262,6 +305,11 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         co_funder,
         providers,
     })
+}
+
+/// The largest value the shared effect can take.
+fn model_effect_hi(p: &Param) -> f64 {
+    p.dist.support().1
 }
 
 /// Ids that name parties or figure groups in outputs.
