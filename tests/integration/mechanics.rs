@@ -94,7 +94,7 @@ fn per_participant_cap_cuts_in_payment_order() {
     assert_eq!(paid[7], 18_500);
     assert_eq!(paid[8], 0);
     let m = model(ONE_SEGMENT, &["segments.jsa.tariff.cap_per_participant=2000"]);
-    let (att, removed, prices) = capped_prices(&m.segments[0].tariff, &m.segments[0].outcome, 0);
+    let (att, removed, prices) = capped_prices(&m.segments[0].tariff, m.segments[0].sustained().unwrap(), 0);
     assert_eq!((att, removed, prices.outcome), (40_000, 0, 120_000));
     assert_eq!(prices.sustainment_removed.iter().sum::<Pence>(), 13 * 21_500 - 40_000);
 }
