@@ -73,11 +73,12 @@ const PARTY_FIGURES: [(&str, Unit); 8] = [
     ("failed", Unit::Probability),
 ];
 
-const COMMISSIONER_FIGURES: [(&str, Unit); 22] = [
+const COMMISSIONER_FIGURES: [(&str, Unit); 27] = [
     ("paid.attachment", Unit::Money),
     ("paid.service_fee", Unit::Money),
     ("paid.outcome", Unit::Money),
     ("paid.sustainment", Unit::Money),
+    ("paid.improvement", Unit::Money),
     ("paid.total", Unit::Money),
     ("co_funded", Unit::Money),
     ("removed_by_participant_cap", Unit::Money),
@@ -96,6 +97,10 @@ const COMMISSIONER_FIGURES: [(&str, Unit); 22] = [
     ("net_value", Unit::Money),
     ("net_value_npv", Unit::Money),
     ("management_fees", Unit::Money),
+    ("adverse_events", Unit::Count),
+    ("people_with_event", Unit::Count),
+    ("counterfactual_adverse_events", Unit::Count),
+    ("adverse_events_avoided", Unit::Count),
 ];
 
 impl Catalog {
@@ -122,6 +127,16 @@ impl Catalog {
         }
         for (name, unit) in COMMISSIONER_FIGURES {
             figures.push(Figure { party: "commissioner".into(), name: name.into(), unit });
+        }
+        for r in &model.payments.improvement {
+            let label = &r.label;
+            let mut measurements: Vec<String> = (1..=r.cohorts.len()).map(|k| format!("cohort{k}")).collect();
+            measurements.push("final".into());
+            for m in measurements {
+                figures.push(Figure { party: "improvement".into(), name: format!("{label}.{m}.relative_improvement"), unit: Unit::Draw });
+                figures.push(Figure { party: "improvement".into(), name: format!("{label}.{m}.met"), unit: Unit::Probability });
+            }
+            figures.push(Figure { party: "improvement".into(), name: format!("{label}.earned"), unit: Unit::Money });
         }
         let mut draw = |name: String| figures.push(Figure { party: "draw".into(), name, unit: Unit::Draw });
         draw("volume".into());
@@ -168,6 +183,7 @@ impl Catalog {
             to_pounds(c.paid.service_fee),
             to_pounds(c.paid.outcome),
             to_pounds(c.paid.sustainment),
+            to_pounds(c.paid.improvement),
             to_pounds(paid),
             to_pounds(c.co_funded),
             to_pounds(c.removed_by_participant_cap),
@@ -186,13 +202,25 @@ impl Catalog {
             net_value / 100.0,
             (c.savings_npv + payer_npv) / 100.0,
             to_pounds(c.management_fees),
+            c.adverse_events as f64,
+            c.people_with_event as f64,
+            c.counterfactual_adverse_events,
+            c.counterfactual_adverse_events - c.adverse_events as f64,
         ]);
+        let mut v = r.verdicts.iter();
+        for (rule, earned) in model.payments.improvement.iter().zip(&r.improvement_earned) {
+            for _ in 0..=rule.cohorts.len() {
+                let verdict = v.next().expect("one verdict per measurement");
+                row.push(verdict.relative);
+                row.push(flag(verdict.met));
+            }
+            row.push(to_pounds(*earned));
+        }
         let d = &r.draws;
         row.push(d.volume);
         row.push(d.cost);
         row.extend_from_slice(&d.macro_by_year);
         row.extend_from_slice(&d.effect);
         debug_assert_eq!(row.len(), self.figures.len());
-        let _ = model;
     }
 }

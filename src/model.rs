@@ -241,6 +241,81 @@ pub struct PaymentTerms {
     pub cap_per_year: Option<Pence>,
     /// Cap on all payments over the contract, in pence.
     pub cap_total: Option<Pence>,
+    /// Payments for improvement over a comparison (reference model 5).
+    pub improvement: Vec<ImprovementRule>,
+}
+
+/// What an improvement rule measures on a cohort of adverse-event segments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Share of people with at least one event.
+    Binary,
+    /// Events per person.
+    Frequency,
+    /// Events per person with at least one event (Transforming
+    /// Rehabilitation's "reoffences per reoffender").
+    FrequencyPerPersonWithEvent,
+}
+
+/// What the treated cohort is compared with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Comparison {
+    /// An independent group of `per_participant` people per treated
+    /// participant, simulated without the intervention.
+    Simulated {
+        /// Comparison people per treated participant.
+        per_participant: f64,
+    },
+    /// A fixed historical value of the measure, moving by `drift_per_year`
+    /// (relative) each contract year after year 1.
+    Baseline {
+        /// The measure's historical value.
+        value: f64,
+        /// Relative change per contract year.
+        drift_per_year: f64,
+    },
+}
+
+/// A measurement cohort: participants referred in `from..to`.
+#[derive(Clone, Debug)]
+pub struct MeasurementCohort {
+    /// First referral month.
+    pub from: usize,
+    /// Referral months end before this one.
+    pub to: usize,
+    /// Relative improvement that triggers payment, in millionths.
+    pub threshold_ppm: i64,
+    /// Month of measurement: the cohort's last follow-up month plus the
+    /// measurement lag.
+    pub measured_in: usize,
+}
+
+/// Pay for an improvement over a comparison (SIB and Transforming
+/// Rehabilitation style).
+#[derive(Clone, Debug)]
+pub struct ImprovementRule {
+    /// Name, unique among the rules.
+    pub label: String,
+    /// Segments measured together (adverse-event segments).
+    pub segments: Vec<usize>,
+    /// The measure.
+    pub measure: Measure,
+    /// The comparison.
+    pub comparison: Comparison,
+    /// Cohorts, each measured and paid on its own.
+    pub cohorts: Vec<MeasurementCohort>,
+    /// Threshold of the final measurement over all cohorts (millionths),
+    /// which pays the excess over what the cohorts earned.
+    pub final_threshold_ppm: Option<i64>,
+    /// Month of the final measurement (the last cohort's).
+    pub final_measured_in: usize,
+    /// Price per unit improved (person or event), by contract year of the
+    /// measurement, in pence after discount.
+    pub price_per_unit: Vec<Pence>,
+    /// Months from measurement to payment.
+    pub lag: usize,
+    /// A rule whose threshold the same cohort must also meet (a hurdle).
+    pub requires: Option<usize>,
 }
 
 /// The commissioner (outcome payer).

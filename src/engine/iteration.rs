@@ -7,6 +7,7 @@
 //! `rng::stream(seed, iteration, ..)`, in a fixed order; money moves only
 //! through [`Ledger::transfer`], so what one party pays another receives.
 
+use super::improvement::{Tally, Verdict, draw_events, event_pmf, judge, payment};
 use super::plan::Plan;
 use crate::model::*;
 use crate::rng::{ChaCha8Rng, Purpose, stream};
@@ -62,12 +63,14 @@ pub struct ByRule {
     pub outcome: Pence,
     /// Sustainment payments.
     pub sustainment: Pence,
+    /// Payments for improvement over a comparison.
+    pub improvement: Pence,
 }
 
 impl ByRule {
     /// Sum over rules.
     pub fn total(&self) -> Pence {
-        self.attachment + self.service_fee + self.outcome + self.sustainment
+        self.attachment + self.service_fee + self.outcome + self.sustainment + self.improvement
     }
 }
 
@@ -109,6 +112,13 @@ pub struct CommissionerResult {
     pub savings_npv: f64,
     /// Management fees the prime kept from what it passed down.
     pub management_fees: Pence,
+    /// Adverse events of the treated participants over their follow-up.
+    pub adverse_events: u64,
+    /// Treated participants with at least one adverse event.
+    pub people_with_event: u64,
+    /// Expected adverse events of the same participants without the
+    /// intervention (closed form).
+    pub counterfactual_adverse_events: f64,
 }
 
 /// Everything one iteration yields.
@@ -125,6 +135,12 @@ pub struct IterationResult {
     /// Paid to delivery staff and suppliers outside the contract (costs,
     /// re-procurement); closes the ledger.
     pub external: Pence,
+    /// Per improvement rule, per cohort then the final measurement: the
+    /// verdict (NaN relative improvement and not met if never measured).
+    pub verdicts: Vec<Verdict>,
+    /// Per improvement rule, the payments it scheduled (due before or after
+    /// the horizon).
+    pub improvement_earned: Vec<Pence>,
 }
 
 /// Double-entry money: every amount leaves one account and enters another.
@@ -196,6 +212,7 @@ struct GroupState {
     due_attachment: Vec<Pence>,
     due_outcome: Vec<Pence>,
     due_sustainment: Vec<Pence>,
+    due_improvement: Vec<Pence>,
 }
 
 /// Every buffer an iteration needs, allocated once and reused.
@@ -213,6 +230,15 @@ pub struct Scratch {
     paid_in_year: Vec<Pence>,
     failed: Vec<Option<usize>>,
     cash: Vec<Pence>,
+    /// Event-count distributions of one person, treated and without effect.
+    pmf: Vec<f64>,
+    pmf_base: Vec<f64>,
+    /// Per improvement rule, per cohort then final: the counts.
+    tallies: Vec<Tally>,
+    /// The same, treated participants per delivery group (for pass-through).
+    tally_groups: Vec<u64>,
+    /// Per improvement rule: offset of its tallies, and cohort payments made.
+    rule_offset: Vec<usize>,
     /// Participants leaving outcome after exactly `L` months (index `L`).
     stay_lengths: Vec<u64>,
     /// Paid outcome+sustainment per group this month (for pass-through).
@@ -239,10 +265,17 @@ impl Scratch {
                     due_attachment: vec![0; h],
                     due_outcome: vec![0; h],
                     due_sustainment: vec![0; h],
+                    due_improvement: vec![0; h],
                 }
             })
             .collect();
         let accounts = model.accounts();
+        let mut rule_offset = Vec::new();
+        let mut measurements = 0;
+        for r in &model.payments.improvement {
+            rule_offset.push(measurements);
+            measurements += r.cohorts.len() + 1;
+        }
         let max_pools = plan.pools.iter().map(|p| p.len()).max().unwrap_or(1);
         Scratch {
             groups,
@@ -260,6 +293,11 @@ impl Scratch {
             cash: vec![0; model.providers.len()],
             group_paid: vec![0; plan.groups.len()],
             stay_lengths: vec![0; plan.ages.iter().max().copied().unwrap_or(1) + 1],
+            pmf: Vec::with_capacity(512),
+            pmf_base: Vec::with_capacity(512),
+            tallies: vec![Tally::default(); measurements],
+            tally_groups: vec![0; measurements * plan.groups.len()],
+            rule_offset,
             result: IterationResult {
                 draws: Draws {
                     macro_by_year: vec![0.0; model.years()],
@@ -271,6 +309,8 @@ impl Scratch {
                 commissioner: CommissionerResult::default(),
                 monthly: vec![0; accounts * h],
                 external: 0,
+                verdicts: vec![Verdict { relative: f64::NAN, met: false, units: 0.0 }; measurements],
+                improvement_earned: vec![0; model.payments.improvement.len()],
             },
         }
     }
@@ -283,6 +323,7 @@ impl Scratch {
             g.due_attachment.fill(0);
             g.due_outcome.fill(0);
             g.due_sustainment.fill(0);
+            g.due_improvement.fill(0);
         }
         self.ledger.clear();
         self.due_service_fee.fill(0);
@@ -294,6 +335,10 @@ impl Scratch {
         for p in &mut self.result.parties {
             *p = PartyResult::default();
         }
+        self.tallies.fill(Tally::default());
+        self.tally_groups.fill(0);
+        self.result.verdicts.fill(Verdict { relative: f64::NAN, met: false, units: 0.0 });
+        self.result.improvement_earned.fill(0);
     }
 }
 
@@ -331,7 +376,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
     let mut params = stream(seed, iteration, Purpose::Parameters);
     draw_parameters(model, &mut params, &mut scratch.factor_scores, &mut scratch.result.draws);
     let mut rng = stream(seed, iteration, Purpose::Participants);
-    let Scratch { groups, ledger, due_service_fee, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, result, .. } = scratch;
+    let Scratch { groups, ledger, due_service_fee, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, result, .. } = scratch;
     let draws = &result.draws;
     let years = model.years();
     let h = model.horizon;
@@ -396,6 +441,52 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                         let gross = n as Pence * terms.fee_per_referral;
                         pass_down(ledger, c, model.account_of(d), t, gross, terms.management_fee);
                     }
+                    if let Some(ev) = seg.adverse_events() {
+                        // The cohort's events over its follow-up, drawn now;
+                        // the effect is that of its provider's status at referral.
+                        let served = groups[gi].status != GroupStatus::Unserved;
+                        let base_mean = ev.rate * draws.macro_by_year[year];
+                        let mean = if served { base_mean * (1.0 - draws.effect[s]) } else { base_mean };
+                        event_pmf(mean, ev.frailty_shape, pmf);
+                        let (people, events) = draw_events(&mut rng, n, pmf);
+                        c.adverse_events += events;
+                        c.people_with_event += people;
+                        c.counterfactual_adverse_events += n as f64 * base_mean;
+                        let end = t + ev.follow_up - 1;
+                        if end < h {
+                            let saving = (n as f64 * base_mean - events as f64) * seg.savings_per_event_avoided as f64;
+                            c.savings += saving;
+                            c.savings_npv += saving * plan.discount[end];
+                        }
+                        let rules = &plan.rules_of_segment[s];
+                        if !rules.is_empty() {
+                            event_pmf(base_mean, ev.frailty_shape, pmf_base);
+                        }
+                        for &r in rules {
+                            let Some(cohort) = plan.cohort_of[r][t] else { continue };
+                            let rule = &model.payments.improvement[r];
+                            let comparison = match rule.comparison {
+                                Comparison::Simulated { per_participant } => {
+                                    let size = (n as f64 * per_participant).round() as u64;
+                                    let (cp, ce) = draw_events(&mut rng, size, pmf_base);
+                                    [size, cp, ce]
+                                }
+                                Comparison::Baseline { .. } => [0, 0, 0],
+                            };
+                            let final_ix = rule.cohorts.len();
+                            for m in [cohort, final_ix] {
+                                let k = rule_offset[r] + m;
+                                let tally = &mut tallies[k];
+                                for (acc, x) in tally.treated.iter_mut().zip([n, people, events]) {
+                                    *acc += x;
+                                }
+                                for (acc, x) in tally.comparison.iter_mut().zip(comparison) {
+                                    *acc += x;
+                                }
+                                tally_groups[k * plan.groups.len() + gi] += n;
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -404,10 +495,16 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
         for (gi, gp) in plan.groups.iter().enumerate() {
             let s = gp.segment;
             let seg = &model.segments[s];
+            let g = &mut groups[gi];
+            // Programme-month costs, borne by whoever serves the group.
+            if within && contract_live && g.status != GroupStatus::Unserved {
+                let in_programme: u64 = g.size.iter().sum();
+                let bearer = if g.status == GroupStatus::Transferred { 0 } else { gp.provider };
+                cost_raw[bearer] += in_programme as Pence * model.providers[bearer].cost_per_participant_month;
+            }
             let Some(proc_) = seg.sustained() else {
                 continue;
             };
-            let g = &mut groups[gi];
             let served = contract_live && g.status != GroupStatus::Unserved;
             let p = if served { p_effect[s * years + year] } else { p_base[s * years + year] };
             let entry = Binomial::new(p);
@@ -467,12 +564,41 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                     in_outcome -= stays[a];
                 }
             }
+        }
 
-            // Programme-month costs, borne by whoever serves the group.
-            if within && contract_live && g.status != GroupStatus::Unserved {
-                let in_programme: u64 = g.size.iter().sum();
-                let bearer = if g.status == GroupStatus::Transferred { 0 } else { gp.provider };
-                cost_raw[bearer] += in_programme as Pence * model.providers[bearer].cost_per_participant_month;
+        // Improvement measurements falling in this month (cohorts first,
+        // then the final one, which pays the excess over the cohorts).
+        for (r, rule) in model.payments.improvement.iter().enumerate() {
+            let price = rule.price_per_unit[year];
+            for (ci, cohort) in rule.cohorts.iter().enumerate().map(|(i, co)| (i, (co.measured_in, co.threshold_ppm, co.from))).chain(
+                rule.final_threshold_ppm.map(|th| (rule.cohorts.len(), (rule.final_measured_in, th, 0))),
+            ) {
+                let (measured_in, threshold, from) = cohort;
+                if measured_in != t {
+                    continue;
+                }
+                let k = rule_offset[r] + ci;
+                let mut verdict = judge(rule, &tallies[k], (from / 12).min(years - 1), threshold);
+                if let Some(hurdle) = rule.requires {
+                    verdict.met &= result.verdicts[rule_offset[hurdle] + ci].met;
+                }
+                result.verdicts[k] = verdict;
+                if !verdict.met {
+                    continue;
+                }
+                let earned = result.improvement_earned[r];
+                let amount = if ci == rule.cohorts.len() { (payment(verdict.units, price) - earned).max(0) } else { payment(verdict.units, price) };
+                result.improvement_earned[r] += amount;
+                // Shared between delivery groups by their treated participants.
+                let weights = &tally_groups[k * plan.groups.len()..(k + 1) * plan.groups.len()];
+                let total: u64 = weights.iter().sum();
+                let first = weights.iter().position(|&w| w > 0).unwrap_or(0);
+                let mut left = amount;
+                for (gi, &w) in weights.iter().enumerate().rev() {
+                    let share = if gi == first { left } else { ((amount as i128 * w as i128) / total.max(1) as i128) as Pence };
+                    left -= share;
+                    schedule(&mut groups[gi].due_improvement, t + rule.lag, share, &mut c.beyond_horizon);
+                }
             }
         }
 
@@ -509,8 +635,9 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
         let due_att: Pence = groups.iter().map(|g| g.due_attachment[t]).sum();
         let due_out: Pence = groups.iter().map(|g| g.due_outcome[t]).sum();
         let due_sust: Pence = groups.iter().map(|g| g.due_sustainment[t]).sum();
+        let due_imp: Pence = groups.iter().map(|g| g.due_improvement[t]).sum();
         if !contract_live {
-            c.cancelled += due_fee + due_att + due_out + due_sust;
+            c.cancelled += due_fee + due_att + due_out + due_sust + due_imp;
         } else {
             let mut allowance = Pence::MAX;
             if let Some(cap) = model.payments.cap_per_year {
@@ -528,14 +655,16 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
             let att = pay(due_att);
             let out = pay(due_out);
             let sust = pay(due_sust);
-            c.removed_by_contract_cap += (due_fee - fee) + (due_att - att) + (due_out - out) + (due_sust - sust);
+            let imp = pay(due_imp);
+            c.removed_by_contract_cap += (due_fee - fee) + (due_att - att) + (due_out - out) + (due_sust - sust) + (due_imp - imp);
             c.paid.service_fee += fee;
             c.paid.attachment += att;
             c.paid.outcome += out;
             c.paid.sustainment += sust;
-            let total = fee + att + out + sust;
+            c.paid.improvement += imp;
+            let total = fee + att + out + sust + imp;
             paid_in_year[year] += total;
-            let results = out + sust;
+            let results = out + sust + imp;
             let co = (results as f64 * co_share).round() as Pence;
             c.co_funded += co;
             ledger.transfer(COMMISSIONER, PRIME, t, total - co);
@@ -544,9 +673,9 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
             // subcontractor's participants (pro rata under a contract cap).
             for (gi, gp) in plan.groups.iter().enumerate() {
                 let g = &groups[gi];
-                let due = g.due_outcome[t] + g.due_sustainment[t];
-                group_paid[gi] = if due_out + due_sust > 0 {
-                    ((due as i128 * results as i128) / (due_out + due_sust) as i128) as Pence
+                let due = g.due_outcome[t] + g.due_sustainment[t] + g.due_improvement[t];
+                group_paid[gi] = if due_out + due_sust + due_imp > 0 {
+                    ((due as i128 * results as i128) / (due_out + due_sust + due_imp) as i128) as Pence
                 } else {
                     0
                 };

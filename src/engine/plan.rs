@@ -47,6 +47,10 @@ pub struct Plan {
     pub leave_tables: Vec<crate::sample::BinomialTable>,
     /// Per segment, its index in `leave_tables`.
     pub leave: Vec<usize>,
+    /// Per improvement rule, the measurement cohort of each referral month.
+    pub cohort_of: Vec<Vec<Option<usize>>>,
+    /// Per segment, the improvement rules that measure it.
+    pub rules_of_segment: Vec<Vec<usize>>,
     /// Months the entry process runs: past the horizon while anyone can
     /// still enter outcome, so that payments beyond it are counted.
     pub months_simulated: usize,
@@ -94,7 +98,17 @@ impl Plan {
             .map(|s| model.referral_months + s.service_months())
             .max()
             .unwrap_or(0);
-        let months_simulated = model.horizon.max(last_event);
+        let last_measurement = model.payments.improvement.iter().map(|r| r.final_measured_in + 1).max().unwrap_or(0);
+        let months_simulated = model.horizon.max(last_event).max(last_measurement);
+        let cohort_of = model
+            .payments
+            .improvement
+            .iter()
+            .map(|r| (0..model.referral_months).map(|m| r.cohorts.iter().position(|c| c.from <= m && m < c.to)).collect())
+            .collect();
+        let rules_of_segment = (0..model.segments.len())
+            .map(|s| model.payments.improvement.iter().enumerate().filter(|(_, r)| r.segments.contains(&s)).map(|(i, _)| i).collect())
+            .collect();
         // Segments usually share a dropout; one table each would only crowd
         // the cache.
         let mut dropouts: Vec<f64> = Vec::new();
@@ -111,7 +125,7 @@ impl Plan {
             })
             .collect();
         let leave_tables = dropouts.into_iter().map(crate::sample::BinomialTable::new).collect();
-        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount, leave_tables, leave, months_simulated }
+        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount, leave_tables, leave, cohort_of, rules_of_segment, months_simulated }
     }
 
     /// The pool a cohort referred in `month` belongs to.

@@ -121,6 +121,44 @@ pub struct RawPayments {
     pub lag_months: RawLags,
     pub cap_per_year: Option<f64>,
     pub cap_total: Option<f64>,
+    #[serde(default)]
+    pub improvement: Vec<RawImprovement>,
+}
+
+/// `[[payments.improvement]]`: pay for an improvement over a comparison.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawImprovement {
+    pub label: String,
+    pub segments: Option<Vec<String>>,
+    pub measure: String,
+    pub comparison: RawComparison,
+    pub cohorts: Vec<RawMeasurementCohort>,
+    pub final_threshold: Option<f64>,
+    pub price_per_unit: NumOrList,
+    #[serde(default)]
+    pub measurement_lag_months: u32,
+    #[serde(default)]
+    pub lag_months: u32,
+    pub requires: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawComparison {
+    pub kind: String,
+    pub per_participant: Option<f64>,
+    pub value: Option<f64>,
+    #[serde(default)]
+    pub drift_per_year: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeasurementCohort {
+    pub from_month: u32,
+    pub to_month: u32,
+    pub threshold: f64,
 }
 
 #[derive(Debug, Default, Deserialize)]

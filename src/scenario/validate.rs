@@ -257,6 +257,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         pr.overhead_months = months.map_or(delivery_months, |m| (m as usize).min(horizon));
     }
 
+    let improvement = improvement_rules(&mut c, &pay.improvement, &segments, referral_months, years, price_discount);
     let cap = |c: &mut Checker, key: &str, v: Option<f64>| v.map(|v| c.money(key, v));
     let payments = PaymentTerms {
         price_discount,
@@ -271,6 +272,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         },
         cap_per_year: cap(&mut c, "payments.cap_per_year", pay.cap_per_year),
         cap_total: cap(&mut c, "payments.cap_total", pay.cap_total),
+        improvement,
     };
     let cm = &raw.commissioner;
     if !(cm.discount_rate.is_finite() && cm.discount_rate > -1.0 && cm.discount_rate < 1.0) {
@@ -305,6 +307,136 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         co_funder,
         providers,
     })
+}
+
+/// Checks `[[payments.improvement]]` rules and resolves their references.
+fn improvement_rules(c: &mut Checker, raw: &[RawImprovement], segments: &[Segment], referral_months: usize, years: usize, discount: f64) -> Vec<ImprovementRule> {
+    let labels: Vec<&str> = raw.iter().map(|r| r.label.as_str()).collect();
+    let adverse_ids: Vec<&str> = segments.iter().filter(|s| s.adverse_events().is_some()).map(|s| s.id.as_str()).collect();
+    let mut rules = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let k = |f: &str| format!("payments.improvement[{i}].{f}");
+        if labels[..i].contains(&r.label.as_str()) {
+            c.err(&k("label"), format!("rule label `{}` is used twice", r.label));
+        }
+        let names: Vec<String> = r.segments.clone().unwrap_or_else(|| adverse_ids.iter().map(|s| s.to_string()).collect());
+        if names.is_empty() {
+            c.err_help(&k("segments"), "no segment to measure".into(), Some("improvement rules measure adverse-event segments ([segments.<id>.adverse_events])".into()));
+        }
+        let mut measured = Vec::new();
+        for (j, name) in names.iter().enumerate() {
+            match segments.iter().position(|s| &s.id == name) {
+                Some(s) if segments[s].adverse_events().is_some() => measured.push(s),
+                Some(_) => c.err(&format!("{}[{j}]", k("segments")), format!("segment `{name}` has a sustained outcome; improvement rules measure adverse-event segments")),
+                None => {
+                    let ids: Vec<&str> = segments.iter().map(|s| s.id.as_str()).collect();
+                    c.err_help(&format!("{}[{j}]", k("segments")), format!("`{name}` is not a segment"), suggest(name, &ids));
+                }
+            }
+        }
+        let follow_up = measured.iter().filter_map(|&s| segments[s].adverse_events()).map(|a| a.follow_up).max().unwrap_or(1);
+        let measure = match r.measure.as_str() {
+            "binary" => Measure::Binary,
+            "frequency" => Measure::Frequency,
+            "frequency_per_person_with_event" => Measure::FrequencyPerPersonWithEvent,
+            other => {
+                let kinds = ["binary", "frequency", "frequency_per_person_with_event"];
+                c.err_help(&k("measure"), format!("unknown measure \"{other}\"; expected one of {}", kinds.join(", ")), suggest(other, &kinds));
+                Measure::Binary
+            }
+        };
+        let rc = &r.comparison;
+        let comparison = match rc.kind.as_str() {
+            "simulated" => {
+                let per = rc.per_participant.unwrap_or_else(|| {
+                    c.err(&k("comparison.per_participant"), "a simulated comparison needs `per_participant` (comparison people per treated participant)".into());
+                    1.0
+                });
+                if !(per.is_finite() && per > 0.0 && per <= 1000.0) {
+                    c.err(&k("comparison.per_participant"), format!("must be in (0, 1000], got {per}"));
+                }
+                if rc.value.is_some() {
+                    c.err(&k("comparison.value"), "`value` belongs to a baseline comparison".into());
+                }
+                Comparison::Simulated { per_participant: per }
+            }
+            "baseline" => {
+                let value = rc.value.unwrap_or_else(|| {
+                    c.err(&k("comparison.value"), "a baseline comparison needs the measure's historical `value`".into());
+                    1.0
+                });
+                if !(value.is_finite() && value > 0.0) {
+                    c.err(&k("comparison.value"), format!("must be positive, got {value}"));
+                }
+                if measure == Measure::Binary && value > 1.0 {
+                    c.err(&k("comparison.value"), format!("a binary measure is a share in (0, 1], got {value}"));
+                }
+                if !(rc.drift_per_year.is_finite() && rc.drift_per_year > -1.0) {
+                    c.err(&k("comparison.drift_per_year"), format!("must be above -1, got {}", rc.drift_per_year));
+                }
+                Comparison::Baseline { value, drift_per_year: rc.drift_per_year }
+            }
+            other => {
+                c.err_help(&k("comparison.kind"), format!("unknown comparison \"{other}\"; expected simulated or baseline"), suggest(other, &["simulated", "baseline"]));
+                Comparison::Simulated { per_participant: 1.0 }
+            }
+        };
+        let lag = r.measurement_lag_months as usize;
+        let mut threshold = |c: &mut Checker, key: String, v: f64| {
+            if !(0.0..=1.0).contains(&v) {
+                c.err(&key, format!("a relative improvement in [0, 1] is expected (10% is 0.10), got {v}"));
+            }
+            (v * 1e6).round() as i64
+        };
+        if r.cohorts.is_empty() {
+            c.err(&k("cohorts"), "at least one measurement cohort is required".into());
+        }
+        let mut cohorts = Vec::new();
+        for (j, mc) in r.cohorts.iter().enumerate() {
+            let kc = format!("{}[{j}]", k("cohorts"));
+            let (from, to) = (mc.from_month as usize, mc.to_month as usize);
+            if from >= to || to > referral_months {
+                c.err(&format!("{kc}.to_month"), format!("a cohort is referral months from_month..to_month with from_month < to_month <= referral_months ({referral_months}); got {from}..{to}"));
+            }
+            if j > 0 && from < r.cohorts[j - 1].to_month as usize {
+                c.err(&format!("{kc}.from_month"), "cohorts must not overlap and must be in order".into());
+            }
+            let threshold_ppm = threshold(c, format!("{kc}.threshold"), mc.threshold);
+            cohorts.push(MeasurementCohort { from, to, threshold_ppm, measured_in: to.max(1) - 1 + follow_up + lag });
+        }
+        let final_threshold_ppm = r.final_threshold.map(|v| threshold(c, k("final_threshold"), v));
+        let final_measured_in = cohorts.iter().map(|m| m.measured_in).max().unwrap_or(0);
+        let price_per_unit = c.prices(&k("price_per_unit"), Some(&r.price_per_unit), years, discount);
+        let requires = r.requires.as_ref().and_then(|name| match labels.iter().position(|l| l == name) {
+            Some(j) if j < i => Some(j),
+            Some(_) => {
+                c.err(&k("requires"), format!("`{name}` must be listed before the rule that requires it"));
+                None
+            }
+            None => {
+                c.err_help(&k("requires"), format!("`{name}` is not the label of an improvement rule"), suggest(name, &labels));
+                None
+            }
+        });
+        if let Some(j) = requires {
+            if raw[j].cohorts.len() != r.cohorts.len() {
+                c.err(&k("requires"), format!("a hurdle rule must have the same cohorts; `{}` has {} and this rule {}", raw[j].label, raw[j].cohorts.len(), r.cohorts.len()));
+            }
+        }
+        rules.push(ImprovementRule {
+            label: r.label.clone(),
+            segments: measured,
+            measure,
+            comparison,
+            cohorts,
+            final_threshold_ppm,
+            final_measured_in,
+            price_per_unit,
+            lag: r.lag_months as usize,
+            requires,
+        });
+    }
+    rules
 }
 
 /// The largest value the shared effect can take.

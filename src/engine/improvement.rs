@@ -1,0 +1,127 @@
+//! Counted adverse events (reference model 4b) and payments for an
+//! improvement over a comparison (reference model 5).
+//!
+//! A referral month's cohort of `n` people in an adverse-event segment is
+//! drawn as counts: how many people have 0, 1, 2, … events over the
+//! follow-up, a multinomial over the (negative binomial, or Poisson without
+//! frailty) distribution of one person's events, by conditional binomials.
+//! That gives both measures at once: people with an event and events, at a
+//! cost that grows with the spread of the distribution, not with `n`. A
+//! simulated comparison group is drawn the same way without the effect.
+//!
+//! Thresholds are decided in exact integer arithmetic on the counts, so a
+//! relative improvement of exactly the threshold pays.
+
+use crate::model::{Comparison, ImprovementRule, Measure, Pence};
+use crate::sample::Binomial;
+use rand::Rng;
+
+/// Largest number of events per person tabulated; the mass beyond it is
+/// below 1e-16 for any realistic mean, and is counted at the last entry.
+const MAX_EVENTS: usize = 400;
+
+/// Probabilities of 0, 1, 2, … events for one person with mean `mean` and
+/// gamma frailty of shape `shape` (negative binomial), or none (Poisson),
+/// into `pmf` (cleared first); stops once the tail is below 1e-16.
+pub fn event_pmf(mean: f64, shape: Option<f64>, pmf: &mut Vec<f64>) {
+    pmf.clear();
+    if mean <= 0.0 {
+        pmf.push(1.0);
+        return;
+    }
+    let mut f = match shape {
+        Some(k) => (k / (k + mean)).powf(k),
+        None => (-mean).exp(),
+    };
+    let mut total = 0.0;
+    for j in 0..MAX_EVENTS {
+        pmf.push(f);
+        total += f;
+        if 1.0 - total < 1e-16 && j as f64 > mean {
+            break;
+        }
+        let next = j as f64 + 1.0;
+        f *= match shape {
+            Some(k) => (k + j as f64) / next * (mean / (k + mean)),
+            None => mean / next,
+        };
+    }
+}
+
+/// People with at least one event and total events among `n` people whose
+/// event counts follow `pmf`.
+pub fn draw_events<R: Rng + ?Sized>(rng: &mut R, n: u64, pmf: &[f64]) -> (u64, u64) {
+    let mut remaining = n;
+    let mut tail = 1.0;
+    let (mut none, mut events) = (0, 0);
+    for (j, &p) in pmf.iter().enumerate() {
+        if remaining == 0 {
+            break;
+        }
+        let k = if j + 1 == pmf.len() || tail <= p { remaining } else { Binomial::new(p / tail).sample(rng, remaining) };
+        if j == 0 {
+            none = k;
+        }
+        events += k * j as u64;
+        remaining -= k;
+        tail -= p;
+    }
+    (n - none, events)
+}
+
+/// Counts of one measurement (a cohort, or all cohorts for the final one).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tally {
+    /// Treated people, people with an event, events.
+    pub treated: [u64; 3],
+    /// Simulated comparison people, people with an event, events.
+    pub comparison: [u64; 3],
+}
+
+/// The outcome of one measurement.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Verdict {
+    /// Relative improvement `d` (NaN when a measure is undefined).
+    pub relative: f64,
+    /// Whether `d` reached the threshold (and any hurdle was met).
+    pub met: bool,
+    /// Units improved: (comparison - treated) x treated denominator.
+    pub units: f64,
+}
+
+/// Measures a tally under `rule`, in contract year `year` (for a drifting
+/// baseline), against `threshold_ppm`.
+pub fn judge(rule: &ImprovementRule, tally: &Tally, year: usize, threshold_ppm: i64) -> Verdict {
+    let pick = |c: &[u64; 3]| -> (i128, i128) {
+        match rule.measure {
+            Measure::Binary => (c[1] as i128, c[0] as i128),
+            Measure::Frequency => (c[2] as i128, c[0] as i128),
+            Measure::FrequencyPerPersonWithEvent => (c[2] as i128, c[1] as i128),
+        }
+    };
+    let (t_num, t_den) = pick(&tally.treated);
+    // The comparison as a fraction a / b.
+    let (a, b) = match rule.comparison {
+        Comparison::Simulated { .. } => pick(&tally.comparison),
+        Comparison::Baseline { value, drift_per_year } => {
+            let v = value * (1.0 + drift_per_year).powi(year as i32);
+            ((v * 1e9).round() as i128, 1_000_000_000)
+        }
+    };
+    let undefined = Verdict { relative: f64::NAN, met: false, units: 0.0 };
+    if t_den == 0 || b == 0 || a <= 0 {
+        return undefined;
+    }
+    // Lower is better: d = (a/b - t/e) / (a/b) = (a e - t b) / (a e).
+    let gain = a * t_den - t_num * b;
+    let base = a * t_den;
+    let met = gain * 1_000_000 >= threshold_ppm as i128 * base;
+    let relative = gain as f64 / base as f64;
+    let units = (a as f64 / b as f64 - t_num as f64 / t_den as f64) * t_den as f64;
+    Verdict { relative, met, units }
+}
+
+/// The payment for `units` at `price`, in pence (never negative).
+pub fn payment(units: f64, price: Pence) -> Pence {
+    (units * price as f64).round().max(0.0) as Pence
+}
