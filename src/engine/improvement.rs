@@ -125,3 +125,9 @@ pub fn judge(rule: &ImprovementRule, tally: &Tally, year: usize, threshold_ppm: 
 pub fn payment(units: f64, price: Pence) -> Pence {
     (units * price as f64).round().max(0.0) as Pence
 }
+
+/// The final measurement's payment: what all cohorts together earn, less
+/// what the cohort measurements already paid (never negative).
+pub fn final_payment(units: f64, price: Pence, already_paid: Pence) -> Pence {
+    (payment(units, price) - already_paid).max(0)
+}

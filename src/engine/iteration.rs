@@ -7,7 +7,7 @@
 //! `rng::stream(seed, iteration, ..)`, in a fixed order; money moves only
 //! through [`Ledger::transfer`], so what one party pays another receives.
 
-use super::improvement::{Tally, Verdict, draw_events, event_pmf, judge, payment};
+use super::improvement::{Tally, Verdict, draw_events, event_pmf, final_payment, judge, payment};
 use super::plan::Plan;
 use crate::model::*;
 use crate::rng::{ChaCha8Rng, Purpose, stream};
@@ -587,7 +587,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                     continue;
                 }
                 let earned = result.improvement_earned[r];
-                let amount = if ci == rule.cohorts.len() { (payment(verdict.units, price) - earned).max(0) } else { payment(verdict.units, price) };
+                let amount = if ci == rule.cohorts.len() { final_payment(verdict.units, price, earned) } else { payment(verdict.units, price) };
                 result.improvement_earned[r] += amount;
                 // Shared between delivery groups by their treated participants.
                 let weights = &tally_groups[k * plan.groups.len()..(k + 1) * plan.groups.len()];

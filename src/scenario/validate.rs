@@ -166,11 +166,10 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
                 if a.follow_up_months == 0 {
                     c.err(&ka("follow_up_months"), "must be at least 1 month".into());
                 }
-                if let Some(k) = a.frailty_shape {
-                    if !(k.is_finite() && k > 0.0) {
+                if let Some(k) = a.frailty_shape
+                    && !(k.is_finite() && k > 0.0) {
                         c.err_help(&ka("frailty_shape"), format!("a gamma shape must be positive, got {k}"), Some("leave it out for no frailty".into()));
                     }
-                }
                 let service = a.service_months.unwrap_or(a.follow_up_months).max(1) as usize;
                 if a.service_months == Some(0) {
                     c.err(&ka("service_months"), "must be at least 1 month".into());
@@ -382,7 +381,7 @@ fn improvement_rules(c: &mut Checker, raw: &[RawImprovement], segments: &[Segmen
             }
         };
         let lag = r.measurement_lag_months as usize;
-        let mut threshold = |c: &mut Checker, key: String, v: f64| {
+        let threshold = |c: &mut Checker, key: String, v: f64| {
             if !(0.0..=1.0).contains(&v) {
                 c.err(&key, format!("a relative improvement in [0, 1] is expected (10% is 0.10), got {v}"));
             }
@@ -418,11 +417,10 @@ fn improvement_rules(c: &mut Checker, raw: &[RawImprovement], segments: &[Segmen
                 None
             }
         });
-        if let Some(j) = requires {
-            if raw[j].cohorts.len() != r.cohorts.len() {
+        if let Some(j) = requires
+            && raw[j].cohorts.len() != r.cohorts.len() {
                 c.err(&k("requires"), format!("a hurdle rule must have the same cohorts; `{}` has {} and this rule {}", raw[j].label, raw[j].cohorts.len(), r.cohorts.len()));
             }
-        }
         rules.push(ImprovementRule {
             label: r.label.clone(),
             segments: measured,

@@ -6,6 +6,7 @@ mod common;
 mod conservation;
 mod determinism;
 mod failure;
+mod improvement;
 mod mechanics;
 mod parameters;
 mod statistics;

@@ -1,0 +1,171 @@
+//! Counted adverse events and payments for improvement over a comparison:
+//! Peterborough's arithmetic exactly, a null programme's chance of being
+//! paid against its sampling distribution, and the event process against
+//! closed forms.
+
+use crate::common::{assert_within, each_iteration, mean_se, model};
+use pbrsim::engine::improvement::{Tally, final_payment, judge, payment};
+use pbrsim::model::{Comparison, ImprovementRule, Measure};
+use statrs::distribution::{Discrete, DiscreteCDF, Poisson};
+
+fn rule(measure: Measure) -> ImprovementRule {
+    ImprovementRule {
+        label: "r".into(),
+        segments: vec![0],
+        measure,
+        comparison: Comparison::Simulated { per_participant: 1.0 },
+        cohorts: vec![],
+        final_threshold_ppm: None,
+        final_measured_in: 0,
+        price_per_unit: vec![100],
+        lag: 0,
+        requires: None,
+    }
+}
+
+/// A frequency tally: `treated` events among `n` people against
+/// `comparison` events among `m`.
+fn frequency(n: u64, treated: u64, m: u64, comparison: u64) -> Tally {
+    Tally { treated: [n, 0, treated], comparison: [m, 0, comparison] }
+}
+
+#[test]
+fn peterborough_thresholds_exactly() {
+    let r = rule(Measure::Frequency);
+    // Cohort 1: 142 against 155 reconviction events per 100, an 8.39%
+    // reduction: no payment at the 10% cohort threshold.
+    let v = judge(&r, &frequency(100, 142, 100, 155), 0, 100_000);
+    assert!((v.relative - 13.0 / 155.0).abs() < 1e-15);
+    assert!(!v.met);
+    // A final 9.0% reduction pays at 7.5%.
+    assert!(judge(&r, &frequency(1000, 910, 1000, 1000), 0, 75_000).met);
+    // 9.99% does not pay at 10%; exactly 7.5% pays at 7.5%, and exactly 10% at 10%.
+    assert!(!judge(&r, &frequency(10_000, 9_001, 10_000, 10_000), 0, 100_000).met);
+    assert!(judge(&r, &frequency(1000, 925, 1000, 1000), 0, 75_000).met);
+    assert!(judge(&r, &frequency(100, 90, 1000, 1000), 0, 100_000).met);
+    // Different group sizes: 1.42 per person against 15.5 events per 10 people.
+    let v = judge(&r, &frequency(1000, 1420, 10_000, 15_500), 0, 75_000);
+    assert!(v.met && (v.relative - 0.13 / 1.55).abs() < 1e-12);
+    // Units improved: (1.55 - 1.42) per person x 1,000 people = 130 events.
+    assert!((v.units - 130.0).abs() < 1e-9);
+    assert_eq!(payment(v.units, 100), 13_000);
+}
+
+#[test]
+fn the_final_measurement_pays_only_the_excess_over_cohort_payments() {
+    assert_eq!(final_payment(130.0, 100, 5_000), 8_000);
+    assert_eq!(final_payment(130.0, 100, 20_000), 0);
+}
+
+#[test]
+fn binary_and_per_person_with_event_measures_and_baselines() {
+    // Binary: 40 of 100 against a 47.5% baseline share.
+    let r = ImprovementRule { comparison: Comparison::Baseline { value: 0.475, drift_per_year: 0.0 }, ..rule(Measure::Binary) };
+    let t = Tally { treated: [100, 40, 70], comparison: [0, 0, 0] };
+    let v = judge(&r, &t, 0, 150_000);
+    assert!(v.met && (v.relative - 0.075 / 0.475).abs() < 1e-12 && (v.units - 7.5).abs() < 1e-9);
+    // A baseline drifting down 10% a year is 0.4275 in year 2.
+    let drifting = ImprovementRule { comparison: Comparison::Baseline { value: 0.475, drift_per_year: -0.1 }, ..r.clone() };
+    assert!((judge(&drifting, &t, 1, 0).units - 2.75).abs() < 1e-9);
+    // Events per person with an event: 70 / 40 = 1.75 against 2.0.
+    let f = ImprovementRule { comparison: Comparison::Baseline { value: 2.0, drift_per_year: 0.0 }, ..rule(Measure::FrequencyPerPersonWithEvent) };
+    let v = judge(&f, &t, 0, 125_000);
+    assert!(v.met && (v.units - 10.0).abs() < 1e-9);
+    // Nobody with an event: the measure is undefined and nothing is paid.
+    let none = Tally { treated: [100, 0, 0], comparison: [0, 0, 0] };
+    assert!(!judge(&f, &none, 0, 0).met && judge(&f, &none, 0, 0).relative.is_nan());
+}
+
+const SIB: &str = r#"
+name = "reoffending"
+[time]
+horizon_months = 40
+referral_months = 2
+[segments.prisoners]
+referrals_per_month = [1000, 0]
+referral_process = "fixed"
+[segments.prisoners.adverse_events]
+rate = 1.5
+follow_up_months = 12
+[segments.prisoners.allocation]
+prime = 1.0
+[[payments.improvement]]
+label = "events"
+measure = "frequency"
+comparison = { kind = "simulated", per_participant = 10 }
+cohorts = [{ from_month = 0, to_month = 2, threshold = 0.05 }]
+price_per_unit = 1000
+measurement_lag_months = 6
+lag_months = 2
+[prime]
+reserves = 100000000
+"#;
+
+/// P(d >= threshold) with no effect: treated events ~ Poisson(n mu),
+/// comparison ~ Poisson(m mu), summed exactly over the comparison count.
+fn null_trigger_probability(n: u64, m: u64, mu: f64, threshold: f64) -> f64 {
+    let treated = Poisson::new(n as f64 * mu).unwrap();
+    let comparison = Poisson::new(m as f64 * mu).unwrap();
+    let centre = m as f64 * mu;
+    let spread = 12.0 * centre.sqrt();
+    let (lo, hi) = ((centre - spread).max(0.0) as u64, (centre + spread) as u64);
+    (lo..=hi)
+        .map(|c| {
+            // d >= threshold  <=>  t / n <= (1 - threshold) c / m
+            let limit = ((1.0 - threshold) * c as f64 * n as f64 / m as f64 + 1e-9).floor();
+            comparison.pmf(c) * treated.cdf(limit as u64)
+        })
+        .sum()
+}
+
+#[test]
+fn a_null_programme_is_paid_as_often_as_sampling_noise_says() {
+    let m = model(SIB, &[]);
+    let iterations = 20_000;
+    let mut met = vec![];
+    each_iteration(&m, 17, iterations, |r| met.push(if r.verdicts[0].met { 1.0 } else { 0.0 }));
+    let truth = null_trigger_probability(1000, 10_000, 1.5, 0.05);
+    let (p, _) = mean_se(&met);
+    let se = (truth * (1.0 - truth) / iterations as f64).sqrt();
+    assert_within("null trigger probability", p, se, truth, 5.0);
+    assert!(truth > 0.01, "the test needs a probability that is not negligible: {truth}");
+}
+
+#[test]
+fn payments_follow_measurement_and_lag() {
+    // Measured in month 1 + 12 + 6 = 19, paid in 21, at 1,000 per event avoided.
+    let m = model(SIB, &["segments.prisoners.effect=0.3"]);
+    each_iteration(&m, 2, 50, |r| {
+        let v = r.verdicts[0];
+        let expected = (v.units * 100_000.0).round() as i64;
+        if v.met {
+            assert_eq!(r.commissioner.paid.improvement, expected);
+            assert_eq!(-r.monthly[21], expected);
+        } else {
+            assert_eq!(r.commissioner.paid.improvement, 0);
+        }
+    });
+}
+
+#[test]
+fn events_and_people_with_an_event_match_closed_forms_with_frailty() {
+    // Gamma frailty of shape 2: per person negative binomial with mean mu,
+    // variance mu + mu^2 / 2, and P(no event) = (k / (k + mu))^k.
+    let m = model(SIB, &["segments.prisoners.adverse_events.frailty_shape=2.0", "segments.prisoners.effect=0.2"]);
+    let (mut events, mut people) = (vec![], vec![]);
+    each_iteration(&m, 5, 4000, |r| {
+        events.push(r.commissioner.adverse_events as f64);
+        people.push(r.commissioner.people_with_event as f64);
+        assert!((r.commissioner.counterfactual_adverse_events - 1500.0).abs() < 1e-9);
+    });
+    let mu: f64 = 1.5 * 0.8;
+    let (mean, se) = mean_se(&events);
+    assert_within("events", mean, se, 1000.0 * mu, 5.0);
+    // A sum of 1,000 people is close to normal: the sample variance has
+    // standard error var * sqrt(2 / iterations).
+    let var = se * se * 4000.0;
+    let var_truth = 1000.0 * (mu + mu * mu / 2.0);
+    assert!((var - var_truth).abs() < 5.0 * var_truth * (2.0f64 / 4000.0).sqrt(), "{var} vs {var_truth}");
+    let (mean, se) = mean_se(&people);
+    assert_within("people with an event", mean, se, 1000.0 * (1.0 - (2.0 / (2.0 + mu)).powf(2.0)), 5.0);
+}
