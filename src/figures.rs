@@ -113,16 +113,24 @@ impl Catalog {
         for (d, p) in model.providers.iter().enumerate() {
             parties.push((PRIME + d, p.id.clone(), p.label.clone()));
         }
+        for (i, inv) in model.investors.iter().enumerate() {
+            parties.push((model.investor_account(i), inv.id.clone(), inv.label.clone()));
+        }
         let mut figures = Vec::new();
         for (account, id, _) in &parties {
             for (name, unit) in PARTY_FIGURES {
-                if name == "failed" && *account < PRIME {
+                if name == "failed" && model.provider_of_account(*account).is_none() {
                     continue;
                 }
                 figures.push(Figure { party: id.clone(), name: name.into(), unit });
             }
-            if *account >= PRIME {
+            if model.provider_of_account(*account).is_some() {
                 figures.push(Figure { party: id.clone(), name: "failure_month".into(), unit: Unit::Month });
+            }
+            if *account >= model.investor_account(0) {
+                for (name, unit) in [("capital_drawn", Unit::Money), ("repaid", Unit::Money), ("money_multiple", Unit::Draw), ("irr", Unit::Draw)] {
+                    figures.push(Figure { party: id.clone(), name: name.into(), unit });
+                }
             }
         }
         for (name, unit) in COMMISSIONER_FIGURES {
@@ -168,9 +176,17 @@ impl Catalog {
                 to_pounds(p.peak_funding_need),
                 flag(p.net() < 0),
             ]);
-            if *account >= PRIME {
+            if model.provider_of_account(*account).is_some() {
                 row.push(flag(p.failure_month.is_some()));
                 row.push(p.failure_month.map_or(f64::NAN, |m| m as f64));
+            }
+            if *account >= model.investor_account(0) {
+                let (drawn, repaid) = r.investors[*account - model.investor_account(0)];
+                let h = model.horizon;
+                row.push(to_pounds(drawn));
+                row.push(to_pounds(repaid));
+                row.push(if drawn > 0 { repaid as f64 / drawn as f64 } else { f64::NAN });
+                row.push(crate::finance::irr(&r.monthly[*account * h..(*account + 1) * h]).unwrap_or(f64::NAN));
             }
         }
         let c = &r.commissioner;

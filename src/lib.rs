@@ -27,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod figures;
+pub mod finance;
 pub mod model;
 pub mod output;
 pub mod param;

@@ -68,6 +68,36 @@ pub struct Model {
     pub co_funder: Option<CoFunder>,
     /// Providers: the prime first, then subcontractors.
     pub providers: Vec<Provider>,
+    /// Social investors, each funding one provider.
+    pub investors: Vec<Investor>,
+}
+
+/// How much an investor may receive back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReturnCap {
+    /// At most this multiple of the capital drawn.
+    Multiple(f64),
+    /// At most the capital drawn growing at this annual rate until repaid.
+    AnnualRate(f64),
+}
+
+/// An investor funding a provider's costs against its outcome payments
+/// (reference model 8).
+#[derive(Clone, Debug)]
+pub struct Investor {
+    /// Identifier (the key in the scenario file).
+    pub id: String,
+    /// Name.
+    pub label: String,
+    /// The provider funded.
+    pub funds: usize,
+    /// Capital committed, in pence.
+    pub committed: Pence,
+    /// The return cap.
+    pub cap: ReturnCap,
+    /// Share of the provider's outcome receipts above the cap that still
+    /// goes to the investor.
+    pub excess_share: f64,
 }
 
 impl Model {
@@ -78,7 +108,22 @@ impl Model {
 
     /// Number of ledger accounts: commissioner, co-funder, providers.
     pub fn accounts(&self) -> usize {
-        PRIME + self.providers.len()
+        PRIME + self.providers.len() + self.investors.len()
+    }
+
+    /// The provider whose account this is, if any.
+    pub fn provider_of_account(&self, account: usize) -> Option<usize> {
+        (PRIME..PRIME + self.providers.len()).contains(&account).then(|| account - PRIME)
+    }
+
+    /// Cash an account starts with (providers' reserves; zero otherwise).
+    pub fn reserves_of(&self, account: usize) -> Pence {
+        self.provider_of_account(account).map_or(0, |d| self.providers[d].reserves)
+    }
+
+    /// The account index of investor `i`.
+    pub fn investor_account(&self, investor: usize) -> usize {
+        PRIME + self.providers.len() + investor
     }
 
     /// The account index of provider `d`.

@@ -141,6 +141,8 @@ pub struct IterationResult {
     /// Per improvement rule, the payments it scheduled (due before or after
     /// the horizon).
     pub improvement_earned: Vec<Pence>,
+    /// Per investor: capital drawn and money received back.
+    pub investors: Vec<(Pence, Pence)>,
 }
 
 /// Double-entry money: every amount leaves one account and enters another.
@@ -239,6 +241,10 @@ pub struct Scratch {
     tally_groups: Vec<u64>,
     /// Per improvement rule: offset of its tallies, and cohort payments made.
     rule_offset: Vec<usize>,
+    /// Per investor, what it is still owed under an annual-rate cap (pence).
+    owed: Vec<f64>,
+    /// Per provider, outcome-related payments received this month.
+    results_received: Vec<Pence>,
     /// Participants leaving outcome after exactly `L` months (index `L`).
     stay_lengths: Vec<u64>,
     /// Paid outcome+sustainment per group this month (for pass-through).
@@ -311,7 +317,10 @@ impl Scratch {
                 external: 0,
                 verdicts: vec![Verdict { relative: f64::NAN, met: false, units: 0.0 }; measurements],
                 improvement_earned: vec![0; model.payments.improvement.len()],
+                investors: vec![(0, 0); model.investors.len()],
             },
+            owed: vec![0.0; model.investors.len()],
+            results_received: vec![0; model.providers.len()],
         }
     }
 
@@ -339,6 +348,8 @@ impl Scratch {
         self.tally_groups.fill(0);
         self.result.verdicts.fill(Verdict { relative: f64::NAN, met: false, units: 0.0 });
         self.result.improvement_earned.fill(0);
+        self.result.investors.fill((0, 0));
+        self.owed.fill(0.0);
     }
 }
 
@@ -376,7 +387,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
     let mut params = stream(seed, iteration, Purpose::Parameters);
     draw_parameters(model, &mut params, &mut scratch.factor_scores, &mut scratch.result.draws);
     let mut rng = stream(seed, iteration, Purpose::Participants);
-    let Scratch { groups, ledger, due_service_fee, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, result, .. } = scratch;
+    let Scratch { groups, ledger, due_service_fee, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, owed, results_received, result, .. } = scratch;
     let draws = &result.draws;
     let years = model.years();
     let h = model.horizon;
@@ -409,6 +420,11 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
             g.size[t % w] = 0;
         }
         cost_raw.fill(0);
+        for (i, inv) in model.investors.iter().enumerate() {
+            if let ReturnCap::AnnualRate(r) = inv.cap {
+                owed[i] *= (1.0 + r).powf(1.0 / 12.0);
+            }
+        }
 
         // 1. Referrals, attachment fees, fees per referral.
         if contract_live && t < model.referral_months {
@@ -669,6 +685,8 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
             c.co_funded += co;
             ledger.transfer(COMMISSIONER, PRIME, t, total - co);
             ledger.transfer(CO_FUNDER, PRIME, t, co);
+            results_received.fill(0);
+            results_received[0] = results;
             // Pass-through of what was actually paid for each active
             // subcontractor's participants (pro rata under a contract cap).
             for (gi, gp) in plan.groups.iter().enumerate() {
@@ -684,13 +702,48 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                 }
                 if let Some(terms) = &model.providers[gp.provider].terms {
                     let gross = (group_paid[gi] as f64 * terms.pass_through).round() as Pence;
-                    pass_down(ledger, c, model.account_of(gp.provider), t, gross, terms.management_fee);
+                    let kept = pass_down(ledger, c, model.account_of(gp.provider), t, gross, terms.management_fee);
+                    results_received[gp.provider] += gross - kept;
                 }
+            }
+            // Investors are repaid first from their provider's outcome
+            // receipts, up to their cap; beyond it they take `excess_share`.
+            for (i, inv) in model.investors.iter().enumerate() {
+                if failed[inv.funds].is_some() {
+                    continue;
+                }
+                let receipts = results_received[inv.funds];
+                let (drawn, repaid) = result.investors[i];
+                let cap_left = match inv.cap {
+                    ReturnCap::Multiple(m) => (m * drawn as f64).floor() as Pence - repaid,
+                    ReturnCap::AnnualRate(_) => owed[i].floor() as Pence,
+                }
+                .max(0);
+                let repay = receipts.min(cap_left);
+                let excess = if repay == cap_left { ((receipts - repay) as f64 * inv.excess_share).round() as Pence } else { 0 };
+                ledger.transfer(model.account_of(inv.funds), model.investor_account(i), t, repay + excess);
+                result.investors[i].1 += repay + excess;
+                owed[i] -= repay as f64;
             }
         }
 
-        // 6. Failures: cash below minus the credit line at the end of the month.
+        // 6. Investors fund their provider's shortfall, then failures: cash
+        // below minus the credit line at the end of the month.
         if contract_live {
+            for (i, inv) in model.investors.iter().enumerate() {
+                let d = inv.funds;
+                if failed[d].is_some() {
+                    continue;
+                }
+                let projected = cash[d] + ledger.cash(model.account_of(d), t);
+                let (drawn, _) = result.investors[i];
+                let draw = (-projected).min(inv.committed - drawn);
+                if draw > 0 {
+                    ledger.transfer(model.investor_account(i), model.account_of(d), t, draw);
+                    result.investors[i].0 += draw;
+                    owed[i] += draw as f64;
+                }
+            }
             for (d, p) in model.providers.iter().enumerate() {
                 if failed[d].is_some() {
                     continue;
@@ -724,7 +777,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
 
     // Per-party figures from the ledger.
     let accounts = model.accounts();
-    let reserves = |a: usize| if a >= PRIME { model.providers[a - PRIME].reserves } else { 0 };
+    let reserves = |a: usize| model.reserves_of(a);
     for a in 0..accounts {
         let mut cum: Pence = 0;
         let mut low: Pence = 0;
@@ -742,7 +795,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
         pr.npv = npv;
         pr.lowest_cash = reserves(a) + low;
         pr.peak_funding_need = -low;
-        pr.failure_month = if a >= PRIME { failed[a - PRIME] } else { None };
+        pr.failure_month = model.provider_of_account(a).and_then(|d| failed[d]);
     }
     result.external = ledger.revenue[ext] - ledger.cost[ext];
     counterfactual(model, plan, referrals, realised_months, cf_entrants, &mut result.commissioner, p_base);
@@ -861,12 +914,14 @@ fn schedule(due: &mut [Pence], month: usize, amount: Pence, beyond: &mut Pence) 
     }
 }
 
-/// The prime pays a subcontractor `gross` less its management fee.
+/// The prime pays a subcontractor `gross` less its management fee, which it
+/// keeps (and returns).
 #[inline]
-fn pass_down(ledger: &mut Ledger, c: &mut CommissionerResult, sub_account: usize, t: usize, gross: Pence, management_fee: f64) {
+fn pass_down(ledger: &mut Ledger, c: &mut CommissionerResult, sub_account: usize, t: usize, gross: Pence, management_fee: f64) -> Pence {
     let kept = (gross as f64 * management_fee).round() as Pence;
     c.management_fees += kept;
     ledger.transfer(PRIME, sub_account, t, gross - kept);
+    kept
 }
 
 /// Closed-form expectations without the intervention, for the referrals

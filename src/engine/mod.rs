@@ -188,7 +188,7 @@ pub fn simulate_block(
         }
         summary.ratio.push(row[xi], row[yi]);
         for (p, (account, _, _)) in catalog.parties.iter().enumerate() {
-            let reserves = if *account >= crate::model::PRIME { model.providers[account - crate::model::PRIME].reserves } else { 0 };
+            let reserves = model.reserves_of(*account);
             let mut cash = reserves;
             for t in 0..h {
                 let f = r.monthly[account * h + t];

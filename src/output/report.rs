@@ -60,7 +60,7 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
     }
     let _ = writeln!(o, "\n{:<22} {:>14} {:>14} {:>22}", "provider", "P(loss)", "P(failure)", "failure month (median)");
     let n = s.iterations as f64;
-    for (account, id, _) in cat.parties.iter().filter(|(a, _, _)| *a >= crate::model::PRIME) {
+    for (account, id, _) in cat.parties.iter().filter(|(a, _, _)| model.provider_of_account(*a).is_some()) {
         let _ = account;
         let loss = idx(id, "loss").map_or(f64::NAN, mean);
         let fail = idx(id, "failed").map_or(f64::NAN, mean);
@@ -68,12 +68,22 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
         let se = |p: f64| (p * (1.0 - p) / n).sqrt();
         let _ = writeln!(o, "{:<22} {:>14} {:>14} {:>22}", id, fmt_prob(loss, se(loss)), fmt_prob(fail, se(fail)), if month.is_finite() { format!("{month:.0}") } else { "-".into() });
     }
+    if !model.investors.is_empty() {
+        let _ = writeln!(o, "\n{:<22} {:>16} {:>16} {:>14} {:>14}", "investor", "capital drawn", "repaid", "money multiple", "IRR (median)");
+        for inv in &model.investors {
+            let k = |name: &str| idx(&inv.id, name);
+            let m = |name: &str| k(name).map_or(f64::NAN, mean);
+            let irr = k("irr").map_or(f64::NAN, |i| s.sketches[i].quantile(0.5));
+            let _ = writeln!(o, "{:<22} {:>16} {:>16} {:>14.2} {:>13.1}%", inv.id, fmt_pounds(m("capital_drawn")), fmt_pounds(m("repaid")), m("money_multiple"), 100.0 * irr);
+        }
+    }
     let _ = writeln!(o, "\nCommissioner{}", model.co_funder.as_ref().map_or(String::new(), |f| format!(" (with co-funder {})", f.label)));
-    let rows: [(&str, &str); 17] = [
+    let rows: [(&str, &str); 18] = [
         ("paid.attachment", "paid: attachment fees"),
         ("paid.service_fee", "paid: service fee"),
         ("paid.outcome", "paid: outcome payments"),
         ("paid.sustainment", "paid: sustainment payments"),
+        ("paid.improvement", "paid: improvement payments"),
         ("paid.total", "paid: total"),
         ("co_funded", "  of which co-funder"),
         ("removed_by_participant_cap", "removed by participant cap"),

@@ -85,7 +85,7 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
         .parties
         .iter()
         .enumerate()
-        .filter(|(_, (a, _, _))| *a >= crate::model::PRIME)
+        .filter(|(_, (a, _, _))| model.provider_of_account(*a).is_some())
         .map(|(p, (_, id, _))| {
             let mut cum = 0;
             let by_month: Vec<f64> = (0..h)
@@ -151,7 +151,7 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
             let mut cum = 0;
             for t in 0..h {
                 cum += s.failures_by_month[p * h + t];
-                let fail = if *account >= crate::model::PRIME { num(cum as f64 / s.iterations as f64) } else { String::new() };
+                let fail = if model.provider_of_account(*account).is_some() { num(cum as f64 / s.iterations as f64) } else { String::new() };
                 for (series, sk, mm) in [("cash_flow", &s.flow, &s.flow_mean), ("cumulative_cash", &s.cash, &s.cash_mean)] {
                     let cell = p * h + t;
                     let mut row = vec![id.clone(), t.to_string(), series.to_string(), num(mm[cell].mean)];

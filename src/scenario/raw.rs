@@ -28,6 +28,21 @@ pub struct RawScenario {
     pub prime: RawPrime,
     #[serde(default)]
     pub subcontractors: IndexMap<String, RawSubcontractor>,
+    #[serde(default)]
+    pub investors: IndexMap<String, RawInvestor>,
+}
+
+/// `[investors.<id>]`: social-impact-bond capital for one provider.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInvestor {
+    pub label: Option<String>,
+    pub funds: String,
+    pub committed_capital: f64,
+    pub return_cap_multiple: Option<f64>,
+    pub return_cap_annual_rate: Option<f64>,
+    #[serde(default)]
+    pub excess_share: f64,
 }
 
 fn default_currency() -> String {

@@ -283,6 +283,45 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         own_costs_per_month: c.money("commissioner.own_costs_per_month", cm.own_costs_per_month),
     };
     let co_funder = raw.co_funder.as_ref().map(|f| CoFunder { label: f.label.clone(), share: c.prob("co_funder.share", f.share) });
+    let provider_ids: Vec<&str> = providers.iter().map(|p| p.id.as_str()).collect();
+    let mut investors = Vec::new();
+    for (id, inv) in &raw.investors {
+        let k = |f: &str| format!("investors.{id}.{f}");
+        let used: Vec<&str> = providers.iter().map(|p| p.id.as_str()).chain(raw.investors.keys().take(investors.len()).map(|s| s.as_str())).collect();
+        if RESERVED_IDS.contains(&id.as_str()) || used.contains(&id.as_str()) {
+            c.err(&format!("investors.{id}"), format!("`{id}` is already the id of a party; choose another id"));
+        }
+        let funds = provider_ids.iter().position(|p| *p == inv.funds).unwrap_or_else(|| {
+            c.err_help(&k("funds"), format!("`{}` is not a provider", inv.funds), suggest(&inv.funds, &provider_ids));
+            0
+        });
+        let cap = match (inv.return_cap_multiple, inv.return_cap_annual_rate) {
+            (Some(m), None) => {
+                if !(m.is_finite() && m >= 0.0) {
+                    c.err(&k("return_cap_multiple"), format!("must be a non-negative multiple of capital, got {m}"));
+                }
+                ReturnCap::Multiple(m)
+            }
+            (None, Some(r)) => {
+                if !(r.is_finite() && r > -1.0 && r < 10.0) {
+                    c.err(&k("return_cap_annual_rate"), format!("an annual rate such as 0.13 is expected, got {r}"));
+                }
+                ReturnCap::AnnualRate(r)
+            }
+            _ => {
+                c.err(&format!("investors.{id}"), "give exactly one of `return_cap_multiple` and `return_cap_annual_rate`".into());
+                ReturnCap::Multiple(1.0)
+            }
+        };
+        investors.push(Investor {
+            id: id.clone(),
+            label: inv.label.clone().unwrap_or_else(|| id.clone()),
+            funds,
+            committed: c.money(&k("committed_capital"), inv.committed_capital),
+            cap,
+            excess_share: c.prob(&k("excess_share"), inv.excess_share),
+        });
+    }
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -305,6 +344,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         commissioner,
         co_funder,
         providers,
+        investors,
     })
 }
 

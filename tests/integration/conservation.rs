@@ -3,9 +3,17 @@
 use crate::common::{SUPPLY_CHAIN, each_iteration, model};
 use pbrsim::model::{CO_FUNDER, COMMISSIONER, PRIME, Pence};
 
+const INVESTOR: &str = "\n[investors.fund]\nfunds = \"big\"\ncommitted_capital = 200000\nreturn_cap_annual_rate = 0.08\nexcess_share = 0.25\n";
+
 #[test]
 fn every_payment_out_is_someone_elses_income() {
-    let m = model(SUPPLY_CHAIN, &[]);
+    for text in [SUPPLY_CHAIN.to_string(), format!("{SUPPLY_CHAIN}{INVESTOR}")] {
+        conserved(&text);
+    }
+}
+
+fn conserved(text: &str) {
+    let m = model(text, &[]);
     let h = m.horizon;
     let mut failures = 0;
     each_iteration(&m, 21, 400, |r| {
@@ -32,6 +40,12 @@ fn every_payment_out_is_someone_elses_income() {
         }
         // Deadweight lies between zero and what was paid for outcomes.
         assert!(c.deadweight >= 0.0 && c.deadweight <= (c.paid.outcome + c.paid.sustainment) as f64);
+        // Investors: what they paid in is what was drawn, what they got is
+        // what was repaid.
+        for (i, &(drawn, repaid)) in r.investors.iter().enumerate() {
+            let p = &r.parties[m.investor_account(i)];
+            assert_eq!((p.cost, p.revenue), (drawn, repaid));
+        }
         failures += r.parties.iter().filter(|p| p.failure_month.is_some()).count();
     });
     assert!(failures > 0, "the scenario should exercise failures");

@@ -7,6 +7,7 @@ mod conservation;
 mod determinism;
 mod failure;
 mod improvement;
+mod investors;
 mod mechanics;
 mod parameters;
 mod statistics;
