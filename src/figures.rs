@@ -73,12 +73,13 @@ const PARTY_FIGURES: [(&str, Unit); 8] = [
     ("failed", Unit::Probability),
 ];
 
-const COMMISSIONER_FIGURES: [(&str, Unit); 27] = [
+const COMMISSIONER_FIGURES: [(&str, Unit); 28] = [
     ("paid.attachment", Unit::Money),
     ("paid.service_fee", Unit::Money),
     ("paid.outcome", Unit::Money),
     ("paid.sustainment", Unit::Money),
     ("paid.improvement", Unit::Money),
+    ("paid.fee_for_service", Unit::Money),
     ("paid.total", Unit::Money),
     ("co_funded", Unit::Money),
     ("removed_by_participant_cap", Unit::Money),
@@ -200,6 +201,7 @@ impl Catalog {
             to_pounds(c.paid.outcome),
             to_pounds(c.paid.sustainment),
             to_pounds(c.paid.improvement),
+            to_pounds(c.paid.fee_for_service),
             to_pounds(paid),
             to_pounds(c.co_funded),
             to_pounds(c.removed_by_participant_cap),

@@ -288,6 +288,26 @@ pub struct PaymentTerms {
     pub cap_total: Option<Pence>,
     /// Payments for improvement over a comparison (reference model 5).
     pub improvement: Vec<ImprovementRule>,
+    /// A fee for service with volume reconciliation, if any.
+    pub fee_for_service: Option<FeeForService>,
+}
+
+/// Transforming Rehabilitation's fee for service: an annual fee for a
+/// baseline volume paid in monthly instalments during the referral months,
+/// and at the end of each contract year a top-up (volume above the band) or
+/// clawback (volume below it) per referral outside the band.
+#[derive(Clone, Debug)]
+pub struct FeeForService {
+    /// Annual fee by contract year, in pence (not discounted: not a tariff).
+    pub annual_fee: Vec<Pence>,
+    /// Referrals a year the fee is for (all segments).
+    pub baseline_referrals_per_year: f64,
+    /// Relative band around the baseline without reconciliation.
+    pub band: f64,
+    /// Top-up or clawback per referral outside the band, in pence.
+    pub reconciliation_price: Pence,
+    /// Months from the instalment's or reconciliation's month to payment.
+    pub lag: usize,
 }
 
 /// What an improvement rule measures on a cohort of adverse-event segments.

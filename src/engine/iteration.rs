@@ -65,12 +65,14 @@ pub struct ByRule {
     pub sustainment: Pence,
     /// Payments for improvement over a comparison.
     pub improvement: Pence,
+    /// Fee for service: instalments and top-ups, less clawbacks.
+    pub fee_for_service: Pence,
 }
 
 impl ByRule {
     /// Sum over rules.
     pub fn total(&self) -> Pence {
-        self.attachment + self.service_fee + self.outcome + self.sustainment + self.improvement
+        self.attachment + self.service_fee + self.outcome + self.sustainment + self.improvement + self.fee_for_service
     }
 }
 
@@ -222,6 +224,9 @@ pub struct Scratch {
     groups: Vec<GroupState>,
     ledger: Ledger,
     due_service_fee: Vec<Pence>,
+    /// Fee-for-service instalments and top-ups, and clawbacks, by month due.
+    due_fee_for_service: Vec<Pence>,
+    due_clawback: Vec<Pence>,
     referrals: Vec<u64>,
     cost_raw: Vec<Pence>,
     p_effect: Vec<f64>,
@@ -287,6 +292,8 @@ impl Scratch {
             groups,
             ledger: Ledger::new(accounts, h),
             due_service_fee: vec![0; h],
+            due_fee_for_service: vec![0; h],
+            due_clawback: vec![0; h],
             referrals: vec![0; model.segments.len() * model.referral_months],
             cost_raw: vec![0; model.providers.len()],
             p_effect: vec![0.0; model.segments.len() * model.years()],
@@ -336,6 +343,8 @@ impl Scratch {
         }
         self.ledger.clear();
         self.due_service_fee.fill(0);
+        self.due_fee_for_service.fill(0);
+        self.due_clawback.fill(0);
         self.referrals.fill(0);
         self.realised_months.fill(0);
         self.paid_in_year.fill(0);
@@ -387,7 +396,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
     let mut params = stream(seed, iteration, Purpose::Parameters);
     draw_parameters(model, &mut params, &mut scratch.factor_scores, &mut scratch.result.draws);
     let mut rng = stream(seed, iteration, Purpose::Participants);
-    let Scratch { groups, ledger, due_service_fee, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, owed, results_received, result, .. } = scratch;
+    let Scratch { groups, ledger, due_service_fee, due_fee_for_service, due_clawback, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, owed, results_received, result, .. } = scratch;
     let draws = &result.draws;
     let years = model.years();
     let h = model.horizon;
@@ -640,6 +649,27 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
             if t < model.payments.service_fee_months {
                 schedule(due_service_fee, t + lags.service_fee, model.payments.service_fee, &mut c.beyond_horizon);
             }
+            if let Some(ffs) = &model.payments.fee_for_service
+                && t < model.referral_months
+            {
+                let instalment = (ffs.annual_fee[year] as f64 / 12.0).round() as Pence;
+                schedule(due_fee_for_service, t + ffs.lag, instalment, &mut c.beyond_horizon);
+                // Year end (or the last referral month): reconcile the
+                // year's volume against the band around its baseline.
+                if t % 12 == 11 || t + 1 == model.referral_months {
+                    let first = t - t % 12;
+                    let actual: u64 = (0..model.segments.len()).map(|s| referrals[s * model.referral_months + first..=s * model.referral_months + t].iter().sum::<u64>()).sum();
+                    let amount = reconciliation(ffs, actual, t + 1 - first);
+                    if amount >= 0 {
+                        schedule(due_fee_for_service, t + ffs.lag, amount, &mut c.beyond_horizon);
+                    } else {
+                        match due_clawback.get_mut(t + ffs.lag) {
+                            Some(slot) => *slot -= amount,
+                            None => c.beyond_horizon += amount,
+                        }
+                    }
+                }
+            }
             if t < model.delivery_months {
                 ledger.transfer(COMMISSIONER, ext, t, model.commissioner.own_costs_per_month);
                 c.own_costs += model.commissioner.own_costs_per_month;
@@ -647,7 +677,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
         }
 
         // 5. Payments falling due this month, under the contract caps.
-        let due_fee = due_service_fee[t];
+        let due_fee = due_service_fee[t] + due_fee_for_service[t];
         let due_att: Pence = groups.iter().map(|g| g.due_attachment[t]).sum();
         let due_out: Pence = groups.iter().map(|g| g.due_outcome[t]).sum();
         let due_sust: Pence = groups.iter().map(|g| g.due_sustainment[t]).sum();
@@ -673,7 +703,14 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
             let sust = pay(due_sust);
             let imp = pay(due_imp);
             c.removed_by_contract_cap += (due_fee - fee) + (due_att - att) + (due_out - out) + (due_sust - sust) + (due_imp - imp);
-            c.paid.service_fee += fee;
+            // Split what was paid of the fixed fees between the two rules.
+            let ffs_paid = if due_fee > 0 { ((fee as i128 * due_fee_for_service[t] as i128) / due_fee as i128) as Pence } else { 0 };
+            c.paid.service_fee += fee - ffs_paid;
+            c.paid.fee_for_service += ffs_paid;
+            if due_clawback[t] > 0 {
+                ledger.transfer(PRIME, COMMISSIONER, t, due_clawback[t]);
+                c.paid.fee_for_service -= due_clawback[t];
+            }
             c.paid.attachment += att;
             c.paid.outcome += out;
             c.paid.sustainment += sust;
@@ -900,6 +937,24 @@ fn sample_stays<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, dropout: f64, leave:
         }
     }
     stays[ages] = remaining;
+}
+
+/// The year-end volume reconciliation of a fee for service, in pence:
+/// positive (a top-up) for each referral above the band, negative (a
+/// clawback) for each below it, nothing inside; `months` is the length of
+/// the contract year so far (a short last year gets a pro-rata baseline).
+pub fn reconciliation(ffs: &FeeForService, actual: u64, months: usize) -> Pence {
+    let baseline = ffs.baseline_referrals_per_year * months as f64 / 12.0;
+    let (low, high) = (baseline * (1.0 - ffs.band), baseline * (1.0 + ffs.band));
+    let a = actual as f64;
+    let referrals_outside = if a > high {
+        a - high
+    } else if a < low {
+        a - low
+    } else {
+        0.0
+    };
+    (referrals_outside * ffs.reconciliation_price as f64).round() as Pence
 }
 
 /// Adds a payment due at `month`, or counts it as beyond the horizon.

@@ -78,12 +78,13 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
         }
     }
     let _ = writeln!(o, "\nCommissioner{}", model.co_funder.as_ref().map_or(String::new(), |f| format!(" (with co-funder {})", f.label)));
-    let rows: [(&str, &str); 18] = [
+    let rows: [(&str, &str); 19] = [
         ("paid.attachment", "paid: attachment fees"),
         ("paid.service_fee", "paid: service fee"),
         ("paid.outcome", "paid: outcome payments"),
         ("paid.sustainment", "paid: sustainment payments"),
         ("paid.improvement", "paid: improvement payments"),
+        ("paid.fee_for_service", "paid: fee for service"),
         ("paid.total", "paid: total"),
         ("co_funded", "  of which co-funder"),
         ("removed_by_participant_cap", "removed by participant cap"),

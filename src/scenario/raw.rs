@@ -138,6 +138,22 @@ pub struct RawPayments {
     pub cap_total: Option<f64>,
     #[serde(default)]
     pub improvement: Vec<RawImprovement>,
+    pub fee_for_service: Option<RawFeeForService>,
+}
+
+/// `[payments.fee_for_service]`: an annual fee for a baseline volume, paid
+/// monthly, reconciled each contract year when volume leaves a band.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeeForService {
+    pub annual_fee: NumOrList,
+    pub baseline_referrals_per_year: f64,
+    #[serde(default)]
+    pub band: f64,
+    #[serde(default)]
+    pub reconciliation_price_per_referral: f64,
+    #[serde(default)]
+    pub lag_months: u32,
 }
 
 /// `[[payments.improvement]]`: pay for an improvement over a comparison.

@@ -272,6 +272,18 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         cap_per_year: cap(&mut c, "payments.cap_per_year", pay.cap_per_year),
         cap_total: cap(&mut c, "payments.cap_total", pay.cap_total),
         improvement,
+        fee_for_service: pay.fee_for_service.as_ref().map(|f| {
+            if !(f.baseline_referrals_per_year.is_finite() && f.baseline_referrals_per_year > 0.0) {
+                c.err("payments.fee_for_service.baseline_referrals_per_year", format!("must be positive, got {}", f.baseline_referrals_per_year));
+            }
+            FeeForService {
+                annual_fee: c.prices("payments.fee_for_service.annual_fee", Some(&f.annual_fee), years, 0.0),
+                baseline_referrals_per_year: f.baseline_referrals_per_year,
+                band: c.prob("payments.fee_for_service.band", f.band),
+                reconciliation_price: c.money("payments.fee_for_service.reconciliation_price_per_referral", f.reconciliation_price_per_referral),
+                lag: f.lag_months as usize,
+            }
+        }),
     };
     let cm = &raw.commissioner;
     if !(cm.discount_rate.is_finite() && cm.discount_rate > -1.0 && cm.discount_rate < 1.0) {

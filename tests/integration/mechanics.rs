@@ -167,3 +167,32 @@ fn outcome_falls_in_month_e_plus_q_minus_1_for_later_entries_too() {
         }
     }
 }
+
+/// Fee for service: 12,000 a year for a baseline of 120 referrals, paid
+/// monthly in arrears; outside a 10% band each referral is topped up or
+/// clawed back at 100.
+fn fee_for_service(referrals_per_month: u64) -> Vec<Pence> {
+    let text = format!(
+        "{ONE_SEGMENT}\n[payments.fee_for_service]\nannual_fee = 12000\nbaseline_referrals_per_year = 120\nband = 0.1\nreconciliation_price_per_referral = 100\nlag_months = 1\n"
+    );
+    let refs = format!("segments.jsa.referrals_per_month={referrals_per_month}");
+    let m = model(&text, &[&refs, "segments.jsa.referral_process=\"fixed\"", "segments.jsa.tariff.attachment=0", "segments.jsa.tariff.outcome=0", "segments.jsa.tariff.sustainment=0"]);
+    let mut out = vec![];
+    each_iteration(&m, 1, 1, |r| out = (0..m.horizon).map(|t| -r.monthly[COMMISSIONER * m.horizon + t]).collect());
+    out
+}
+
+#[test]
+fn fee_for_service_is_paid_monthly_and_reconciled_outside_its_band() {
+    // On baseline: 1,000 a month in months 1-12 (one month in arrears).
+    let on = fee_for_service(10);
+    assert_eq!(on[0], 0);
+    assert!(on[1..=11].iter().all(|&p| p == 100_000));
+    assert_eq!(on[12], 100_000);
+    assert!(on[13..].iter().all(|&p| p == 0));
+    // 168 referrals against a ceiling of 132: 36 x 100 topped up in month 12.
+    assert_eq!(fee_for_service(14)[12], 100_000 + 360_000);
+    // 96 against a floor of 108: 12 x 100 clawed back in month 12.
+    assert_eq!(fee_for_service(8)[12], 100_000 - 120_000);
+    assert_eq!(fee_for_service(8).iter().sum::<Pence>(), 1_200_000 - 120_000);
+}
