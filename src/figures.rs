@@ -147,6 +147,9 @@ impl Catalog {
             }
             figures.push(Figure { party: "improvement".into(), name: format!("{label}.earned"), unit: Unit::Money });
         }
+        for r in &model.payments.additional_outcomes {
+            figures.push(Figure { party: "additional".into(), name: format!("{}.earned", r.label), unit: Unit::Money });
+        }
         let mut draw = |name: String| figures.push(Figure { party: "draw".into(), name, unit: Unit::Draw });
         draw("volume".into());
         draw("cost".into());
@@ -232,6 +235,9 @@ impl Catalog {
                 row.push(verdict.relative);
                 row.push(flag(verdict.met));
             }
+            row.push(to_pounds(*earned));
+        }
+        for earned in &r.additional_earned {
             row.push(to_pounds(*earned));
         }
         let d = &r.draws;

@@ -290,6 +290,27 @@ pub struct PaymentTerms {
     pub improvement: Vec<ImprovementRule>,
     /// A fee for service with volume reconciliation, if any.
     pub fee_for_service: Option<FeeForService>,
+    /// Payments per outcome above a yearly baseline.
+    pub additional_outcomes: Vec<AdditionalOutcomes>,
+}
+
+/// Pay per outcome event in a contract year above a baseline count (the
+/// DfID results-based aid pilots): `price x max(0, outcomes - baseline)`,
+/// due at the end of the year plus a lag.
+#[derive(Clone, Debug)]
+pub struct AdditionalOutcomes {
+    /// Name, unique among these rules.
+    pub label: String,
+    /// Sustained-outcome segments whose outcome events count.
+    pub segments: Vec<usize>,
+    /// Baseline count by contract year (with `rolling`, year 1's only).
+    pub baseline: Vec<f64>,
+    /// The baseline is the previous contract year's realised count.
+    pub rolling: bool,
+    /// Price per additional outcome by contract year, in pence after discount.
+    pub price_per_unit: Vec<Pence>,
+    /// Months from the year's end to payment.
+    pub lag: usize,
 }
 
 /// Transforming Rehabilitation's fee for service: an annual fee for a

@@ -145,6 +145,8 @@ pub struct IterationResult {
     pub improvement_earned: Vec<Pence>,
     /// Per investor: capital drawn and money received back.
     pub investors: Vec<(Pence, Pence)>,
+    /// Per additional-outcome rule, the payments it scheduled.
+    pub additional_earned: Vec<Pence>,
 }
 
 /// Double-entry money: every amount leaves one account and enters another.
@@ -246,6 +248,8 @@ pub struct Scratch {
     tally_groups: Vec<u64>,
     /// Per improvement rule: offset of its tallies, and cohort payments made.
     rule_offset: Vec<usize>,
+    /// Per additional-outcome rule, contract year and group: outcome events.
+    yearly_outcomes: Vec<u64>,
     /// Per investor, what it is still owed under an annual-rate cap (pence).
     owed: Vec<f64>,
     /// Per provider, outcome-related payments received this month.
@@ -325,7 +329,9 @@ impl Scratch {
                 verdicts: vec![Verdict { relative: f64::NAN, met: false, units: 0.0 }; measurements],
                 improvement_earned: vec![0; model.payments.improvement.len()],
                 investors: vec![(0, 0); model.investors.len()],
+                additional_earned: vec![0; model.payments.additional_outcomes.len()],
             },
+            yearly_outcomes: vec![0; model.payments.additional_outcomes.len() * model.years() * plan.groups.len()],
             owed: vec![0.0; model.investors.len()],
             results_received: vec![0; model.providers.len()],
         }
@@ -358,6 +364,8 @@ impl Scratch {
         self.result.verdicts.fill(Verdict { relative: f64::NAN, met: false, units: 0.0 });
         self.result.improvement_earned.fill(0);
         self.result.investors.fill((0, 0));
+        self.result.additional_earned.fill(0);
+        self.yearly_outcomes.fill(0);
         self.owed.fill(0.0);
     }
 }
@@ -396,7 +404,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
     let mut params = stream(seed, iteration, Purpose::Parameters);
     draw_parameters(model, &mut params, &mut scratch.factor_scores, &mut scratch.result.draws);
     let mut rng = stream(seed, iteration, Purpose::Participants);
-    let Scratch { groups, ledger, due_service_fee, due_fee_for_service, due_clawback, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, owed, results_received, result, .. } = scratch;
+    let Scratch { groups, ledger, due_service_fee, due_fee_for_service, due_clawback, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, owed, results_received, yearly_outcomes, result, .. } = scratch;
     let draws = &result.draws;
     let years = model.years();
     let h = model.horizon;
@@ -563,6 +571,9 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                     if a == q {
                         if month < h {
                             c.outcomes += in_outcome;
+                            for &r in &plan.additional_of_segment[s] {
+                                yearly_outcomes[(r * years + month / 12) * plan.groups.len() + gi] += in_outcome;
+                            }
                         }
                         let (price, removed) = match model.payments.price_year {
                             PriceYear::Event => (seg.tariff.outcome[price_year], 0),
@@ -616,14 +627,20 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                 result.improvement_earned[r] += amount;
                 // Shared between delivery groups by their treated participants.
                 let weights = &tally_groups[k * plan.groups.len()..(k + 1) * plan.groups.len()];
-                let total: u64 = weights.iter().sum();
-                let first = weights.iter().position(|&w| w > 0).unwrap_or(0);
-                let mut left = amount;
-                for (gi, &w) in weights.iter().enumerate().rev() {
-                    let share = if gi == first { left } else { ((amount as i128 * w as i128) / total.max(1) as i128) as Pence };
-                    left -= share;
-                    schedule(&mut groups[gi].due_improvement, t + rule.lag, share, &mut c.beyond_horizon);
-                }
+                share_by_weight(groups, weights, amount, t + rule.lag, &mut c.beyond_horizon);
+            }
+        }
+
+        // Additional outcomes over each contract year, at its last month.
+        if within && (t % 12 == 11 || t + 1 == h) {
+            let groups_n = plan.groups.len();
+            for (r, rule) in model.payments.additional_outcomes.iter().enumerate() {
+                let at = |y: usize| &yearly_outcomes[(r * years + y) * groups_n..(r * years + y + 1) * groups_n];
+                let count: u64 = at(year).iter().sum();
+                let baseline = if rule.rolling && year > 0 { at(year - 1).iter().sum::<u64>() as f64 } else { rule.baseline[year] };
+                let amount = payment(count as f64 - baseline, rule.price_per_unit[year]);
+                result.additional_earned[r] += amount;
+                share_by_weight(groups, at(year), amount, t + rule.lag, &mut c.beyond_horizon);
             }
         }
 
@@ -937,6 +954,20 @@ fn sample_stays<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, dropout: f64, leave:
         }
     }
     stays[ages] = remaining;
+}
+
+/// Schedules `amount` as improvement payments due in `month`, shared
+/// between delivery groups in proportion to `weights` (the remainder of the
+/// rounding to the first group with weight).
+fn share_by_weight(groups: &mut [GroupState], weights: &[u64], amount: Pence, month: usize, beyond: &mut Pence) {
+    let total: u64 = weights.iter().sum();
+    let first = weights.iter().position(|&w| w > 0).unwrap_or(0);
+    let mut left = amount;
+    for (gi, &w) in weights.iter().enumerate().rev() {
+        let share = if gi == first { left } else { ((amount as i128 * w as i128) / total.max(1) as i128) as Pence };
+        left -= share;
+        schedule(&mut groups[gi].due_improvement, month, share, beyond);
+    }
 }
 
 /// The year-end volume reconciliation of a fee for service, in pence:

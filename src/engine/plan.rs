@@ -51,6 +51,8 @@ pub struct Plan {
     pub cohort_of: Vec<Vec<Option<usize>>>,
     /// Per segment, the improvement rules that measure it.
     pub rules_of_segment: Vec<Vec<usize>>,
+    /// Per segment, the additional-outcome rules that count its outcomes.
+    pub additional_of_segment: Vec<Vec<usize>>,
     /// Months the entry process runs: past the horizon while anyone can
     /// still enter outcome, so that payments beyond it are counted.
     pub months_simulated: usize,
@@ -125,7 +127,10 @@ impl Plan {
             })
             .collect();
         let leave_tables = dropouts.into_iter().map(crate::sample::BinomialTable::new).collect();
-        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount, leave_tables, leave, cohort_of, rules_of_segment, months_simulated }
+        let additional_of_segment = (0..model.segments.len())
+            .map(|s| model.payments.additional_outcomes.iter().enumerate().filter(|(_, r)| r.segments.contains(&s)).map(|(i, _)| i).collect())
+            .collect();
+        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount, leave_tables, leave, cohort_of, rules_of_segment, additional_of_segment, months_simulated }
     }
 
     /// The pool a cohort referred in `month` belongs to.

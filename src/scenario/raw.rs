@@ -139,6 +139,23 @@ pub struct RawPayments {
     #[serde(default)]
     pub improvement: Vec<RawImprovement>,
     pub fee_for_service: Option<RawFeeForService>,
+    #[serde(default)]
+    pub additional_outcomes: Vec<RawAdditionalOutcomes>,
+}
+
+/// `[[payments.additional_outcomes]]`: pay per outcome in a contract year
+/// above a baseline count (results-based aid).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdditionalOutcomes {
+    pub label: String,
+    pub segments: Option<Vec<String>>,
+    pub baseline: Option<NumOrList>,
+    #[serde(default)]
+    pub rolling: bool,
+    pub price_per_unit: NumOrList,
+    #[serde(default)]
+    pub lag_months: u32,
 }
 
 /// `[payments.fee_for_service]`: an annual fee for a baseline volume, paid

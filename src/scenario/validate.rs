@@ -257,6 +257,58 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
     }
 
     let improvement = improvement_rules(&mut c, &pay.improvement, &segments, referral_months, years, price_discount);
+    let additional_outcomes = pay
+        .additional_outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let k = |f: &str| format!("payments.additional_outcomes[{i}].{f}");
+            let sustained: Vec<&str> = segments.iter().filter(|s| s.sustained().is_some()).map(|s| s.id.as_str()).collect();
+            let names: Vec<String> = r.segments.clone().unwrap_or_else(|| sustained.iter().map(|s| s.to_string()).collect());
+            let measured: Vec<usize> = names
+                .iter()
+                .enumerate()
+                .filter_map(|(j, name)| match segments.iter().position(|s| &s.id == name) {
+                    Some(s) if segments[s].sustained().is_some() => Some(s),
+                    Some(_) => {
+                        c.err(&format!("{}[{j}]", k("segments")), format!("segment `{name}` counts adverse events; additional outcomes count sustained outcomes"));
+                        None
+                    }
+                    None => {
+                        let ids: Vec<&str> = segments.iter().map(|s| s.id.as_str()).collect();
+                        c.err_help(&format!("{}[{j}]", k("segments")), format!("`{name}` is not a segment"), suggest(name, &ids));
+                        None
+                    }
+                })
+                .collect();
+            if pay.additional_outcomes[..i].iter().any(|o| o.label == r.label) {
+                c.err(&k("label"), format!("rule label `{}` is used twice", r.label));
+            }
+            let baseline: Vec<f64> = match &r.baseline {
+                None => {
+                    c.err(&k("baseline"), "a baseline count of outcomes per contract year is required (with `rolling = true`, year 1's)".into());
+                    vec![0.0]
+                }
+                Some(NumOrList::One(v)) => vec![*v],
+                Some(NumOrList::Many(l)) if l.is_empty() => {
+                    c.err(&k("baseline"), "needs at least one year".into());
+                    vec![0.0]
+                }
+                Some(NumOrList::Many(l)) => l.clone(),
+            };
+            if baseline.iter().any(|b| !(b.is_finite() && *b >= 0.0)) {
+                c.err(&k("baseline"), "baseline counts must be non-negative".into());
+            }
+            AdditionalOutcomes {
+                label: r.label.clone(),
+                segments: measured,
+                baseline: (0..years).map(|y| baseline[y.min(baseline.len() - 1)]).collect(),
+                rolling: r.rolling,
+                price_per_unit: c.prices(&k("price_per_unit"), Some(&r.price_per_unit), years, price_discount),
+                lag: r.lag_months as usize,
+            }
+        })
+        .collect();
     let cap = |c: &mut Checker, key: &str, v: Option<f64>| v.map(|v| c.money(key, v));
     let payments = PaymentTerms {
         price_discount,
@@ -272,6 +324,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         cap_per_year: cap(&mut c, "payments.cap_per_year", pay.cap_per_year),
         cap_total: cap(&mut c, "payments.cap_total", pay.cap_total),
         improvement,
+        additional_outcomes,
         fee_for_service: pay.fee_for_service.as_ref().map(|f| {
             if !(f.baseline_referrals_per_year.is_finite() && f.baseline_referrals_per_year > 0.0) {
                 c.err("payments.fee_for_service.baseline_referrals_per_year", format!("must be positive, got {}", f.baseline_referrals_per_year));

@@ -196,3 +196,39 @@ fn fee_for_service_is_paid_monthly_and_reconciled_outside_its_band() {
     assert_eq!(fee_for_service(8)[12], 100_000 - 120_000);
     assert_eq!(fee_for_service(8).iter().sum::<Pence>(), 1_200_000 - 120_000);
 }
+
+/// Ten completers a month for two years (entry at once, q = 1), paid 50 per
+/// completer above a yearly baseline of 100.
+fn additional_outcomes(rule: &str) -> (Vec<Pence>, Pence) {
+    let text = format!("{ONE_SEGMENT}\n[[payments.additional_outcomes]]\nlabel = \"completers\"\nprice_per_unit = 50\nlag_months = 2\n{rule}\n");
+    let m = model(
+        &text,
+        &[
+            "time.referral_months=24",
+            "segments.jsa.referrals_per_month=10",
+            "segments.jsa.referral_process=\"fixed\"",
+            "segments.jsa.sustained.baseline_hazard=60.0",
+            "segments.jsa.sustained.qualifying_months=1",
+            "segments.jsa.tariff.attachment=0",
+            "segments.jsa.tariff.outcome=0",
+            "segments.jsa.tariff.sustainment=0",
+        ],
+    );
+    let mut out = (vec![], 0);
+    each_iteration(&m, 1, 1, |r| out = ((0..m.horizon).map(|t| -r.monthly[COMMISSIONER * m.horizon + t]).collect(), r.additional_earned[0]));
+    out
+}
+
+#[test]
+fn additional_outcomes_pay_above_a_fixed_or_rolling_baseline() {
+    // 120 completers a year against 100: 20 x 50 after each year, 2 months late.
+    let (paid, earned) = additional_outcomes("baseline = 100");
+    assert_eq!((paid[13], paid[25], earned), (100_000, 100_000, 200_000));
+    assert_eq!(paid.iter().sum::<Pence>(), 200_000);
+    // Rolling: year 2's baseline is year 1's 120 completers, so it pays nothing.
+    let (paid, earned) = additional_outcomes("baseline = 100\nrolling = true");
+    assert_eq!((paid[13], paid[25], earned), (100_000, 0, 100_000));
+    // Below the baseline nothing is paid (and nothing is clawed back).
+    let (_, earned) = additional_outcomes("baseline = [150, 100]");
+    assert_eq!(earned, 100_000);
+}
