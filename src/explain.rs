@@ -85,26 +85,37 @@ pub fn explain(model: &Model) -> String {
 
     let _ = writeln!(o, "\nWhat is paid for, by segment");
     for s in &model.segments {
-        let Some(oc) = s.sustained() else {
-            continue;
-        };
         let total: f64 = s.referrals.iter().sum();
         let _ = writeln!(o, "- {} ({}): about {} referrals a month ({} over the contract, before the volume multiplier).", s.label, s.id, crate::output::fmt_pounds(total / s.referrals.len() as f64), crate::output::fmt_pounds(total));
-        let _ = writeln!(
-            o,
-            "    Each is in the programme for {} months; without the programme {:.1}% a month would start an outcome (hazard {}); once in outcome {:.1}% leave each month.",
-            oc.window,
-            100.0 * (1.0 - (-oc.baseline_hazard).exp()),
-            oc.baseline_hazard,
-            100.0 * oc.dropout
-        );
-        let _ = writeln!(
-            o,
-            "    The outcome is paid after {} consecutive month(s) in outcome; then up to {} sustainment months are paid.",
-            oc.qualifying_months, oc.max_sustainment_months
-        );
+        match &s.outcome {
+            OutcomeProcess::Sustained(oc) => {
+                let _ = writeln!(
+                    o,
+                    "    Each is in the programme for {} months; without the programme {:.1}% a month would start an outcome (hazard {}); once in outcome {:.1}% leave each month.",
+                    oc.window,
+                    100.0 * (1.0 - (-oc.baseline_hazard).exp()),
+                    oc.baseline_hazard,
+                    100.0 * oc.dropout
+                );
+                let _ = writeln!(
+                    o,
+                    "    The outcome is paid after {} consecutive month(s) in outcome; then up to {} sustainment months are paid.",
+                    oc.qualifying_months, oc.max_sustainment_months
+                );
+            }
+            OutcomeProcess::AdverseEvents(ev) => {
+                let frailty = ev.frailty_shape.map_or("the same for everyone (Poisson)".to_string(), |k| format!("varying between people (gamma frailty, shape {k})"));
+                let _ = writeln!(
+                    o,
+                    "    Each is served for {} months and followed for {} months; without the programme a person has {} adverse events on average in the follow-up, at a rate {}.",
+                    ev.service_months, ev.follow_up, ev.rate, frailty
+                );
+            }
+        }
         let t = &s.tariff;
-        let _ = writeln!(o, "    Prices (after discount): attachment {}; outcome {}; sustainment {} a month.", by_year(&t.attachment), by_year(&t.outcome), by_year(&t.sustainment));
+        if t.attachment.iter().chain(&t.outcome).chain(&t.sustainment).any(|&p| p > 0) {
+            let _ = writeln!(o, "    Prices (after discount): attachment {}; outcome {}; sustainment {} a month.", by_year(&t.attachment), by_year(&t.outcome), by_year(&t.sustainment));
+        }
         if let Some(c) = t.cap_per_participant {
             let _ = writeln!(o, "    At most {} is paid for one participant.", money(c));
         }
@@ -113,6 +124,71 @@ pub fn explain(model: &Model) -> String {
         if s.savings_per_outcome_month > 0 {
             let _ = writeln!(o, "    Each attributable month in outcome saves the public purse {} (up to {} months per person).", money(s.savings_per_outcome_month), s.savings_months);
         }
+        if s.savings_per_event_avoided > 0 {
+            let _ = writeln!(o, "    Each adverse event avoided saves the public purse {}.", money(s.savings_per_event_avoided));
+        }
+    }
+    let segment_names = |ids: &[usize]| ids.iter().map(|&i| model.segments[i].id.clone()).collect::<Vec<_>>().join(", ");
+    for r in &model.payments.improvement {
+        let measure = match r.measure {
+            Measure::Binary => "the share of people with at least one event",
+            Measure::Frequency => "events per person",
+            Measure::FrequencyPerPersonWithEvent => "events per person with an event",
+        };
+        let against = match r.comparison {
+            Comparison::Simulated { per_participant } => format!("a comparison group of {per_participant} people per participant, simulated without the programme"),
+            Comparison::Baseline { value, drift_per_year } if drift_per_year != 0.0 => format!("a historical baseline of {value}, changing {:+.1}% a year", 100.0 * drift_per_year),
+            Comparison::Baseline { value, .. } => format!("a historical baseline of {value}"),
+        };
+        let _ = writeln!(o, "- Improvement rule \"{}\" on {}: {measure}, against {against}.", r.label, segment_names(&r.segments));
+        for (k, c) in r.cohorts.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "    Cohort {} (referred in months {}-{}) is measured in month {} and paid {} months later if it improves by at least {:.2}%.",
+                k + 1,
+                c.from,
+                c.to - 1,
+                c.measured_in,
+                r.lag,
+                c.threshold_ppm as f64 / 1e4
+            );
+        }
+        if let Some(th) = r.final_threshold_ppm {
+            let _ = writeln!(o, "    A final measurement over all cohorts in month {} pays, at an improvement of at least {:.2}%, what they earn together less what the cohorts were paid.", r.final_measured_in, th as f64 / 1e4);
+        }
+        if let Some(h) = r.requires {
+            let _ = writeln!(o, "    It pays only for cohorts that also meet rule \"{}\".", model.payments.improvement[h].label);
+        }
+        let _ = writeln!(o, "    Price per unit improved: {}.", by_year(&r.price_per_unit));
+    }
+    for r in &model.payments.additional_outcomes {
+        let baseline = if r.rolling { format!("the previous year's outcomes ({} in year 1)", r.baseline[0]) } else { format!("a baseline of {} a year", r.baseline[0]) };
+        let _ = writeln!(o, "- \"{}\": {} per outcome in {} above {baseline}, paid {} months after each contract year.", r.label, by_year(&r.price_per_unit), segment_names(&r.segments), r.lag);
+    }
+    if let Some(f) = &model.payments.fee_for_service {
+        let _ = writeln!(
+            o,
+            "- Fee for service: {} a year for {} referrals, paid monthly; at each year's end each referral beyond ±{:.0}% of that volume is topped up or clawed back at {}.",
+            by_year(&f.annual_fee),
+            f.baseline_referrals_per_year,
+            100.0 * f.band,
+            money(f.reconciliation_price)
+        );
+    }
+    for inv in &model.investors {
+        let cap = match inv.cap {
+            ReturnCap::Multiple(m) => format!("{m} times the capital drawn"),
+            ReturnCap::AnnualRate(r) => format!("the capital drawn plus {:.1}% a year", 100.0 * r),
+        };
+        let excess = if inv.excess_share > 0.0 { format!(", then {:.0}% of the rest", 100.0 * inv.excess_share) } else { String::new() };
+        let _ = writeln!(
+            o,
+            "- Investor {} ({}) commits {} to cover {}'s cash shortfalls and is repaid first from its outcome payments, up to {cap}{excess}.",
+            inv.label,
+            inv.id,
+            money(inv.committed),
+            model.providers[inv.funds].id
+        );
     }
 
     let _ = writeln!(o, "\nWho bears which costs");
