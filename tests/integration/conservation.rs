@@ -50,3 +50,42 @@ fn conserved(text: &str) {
     });
     assert!(failures > 0, "the scenario should exercise failures");
 }
+
+#[test]
+fn every_shipped_scenario_conserves_money_and_respects_its_caps() {
+    use pbrsim::model::ReturnCap;
+    let mut files: Vec<_> = std::fs::read_dir("scenarios").unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    files.sort();
+    for path in files {
+        let m = pbrsim::scenario::load_file(&path, &[]).unwrap_or_else(|e| panic!("{}: {e}", path.display())).model;
+        let h = m.horizon;
+        each_iteration(&m, 3, 200, |r| {
+            let c = &r.commissioner;
+            let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
+            assert_eq!(nets + r.external, 0, "{}", path.display());
+            for (a, p) in r.parties.iter().enumerate() {
+                assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net(), "{}", path.display());
+            }
+            // The payers pay the rule tallies (clawbacks come back to the
+            // commissioner), and the prime receives them plus its investors' capital.
+            let clawed_back = r.parties[COMMISSIONER].revenue;
+            assert_eq!(r.parties[COMMISSIONER].cost + r.parties[CO_FUNDER].cost - clawed_back, c.paid.total() + c.own_costs, "{}", path.display());
+            let prime_capital: Pence = m.investors.iter().zip(&r.investors).filter(|(inv, _)| inv.funds == 0).map(|(_, &(d, _))| d).sum();
+            assert_eq!(r.parties[PRIME].revenue, c.paid.total() + clawed_back + prime_capital, "{}", path.display());
+            if let Some(cap) = m.payments.cap_total {
+                assert!(c.paid.total() <= cap);
+            }
+            assert!(c.deadweight >= 0.0 && c.deadweight <= (c.paid.outcome + c.paid.sustainment) as f64 + 1e-6);
+            for (inv, &(drawn, repaid)) in m.investors.iter().zip(&r.investors) {
+                assert!(drawn <= inv.committed);
+                if inv.excess_share == 0.0 {
+                    let cap = match inv.cap {
+                        ReturnCap::Multiple(k) => k * drawn as f64,
+                        ReturnCap::AnnualRate(rate) => drawn as f64 * (1.0 + rate).powf(h as f64 / 12.0),
+                    };
+                    assert!(repaid as f64 <= cap + 1.0, "{}: repaid {repaid} above cap {cap}", path.display());
+                }
+            }
+        });
+    }
+}
