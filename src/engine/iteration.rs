@@ -1090,7 +1090,7 @@ fn counterfactual(model: &Model, plan: &Plan, referrals: &[u64], realised_months
     c.counterfactual_outcomes = outcomes;
     c.outcome_months = months_real;
     c.counterfactual_outcome_months = months_cf;
-    c.savings = savings;
-    c.savings_npv = savings_npv;
+    c.savings += savings;
+    c.savings_npv += savings_npv;
     c.deadweight = payments.min((c.paid.outcome + c.paid.sustainment) as f64);
 }

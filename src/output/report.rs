@@ -78,7 +78,7 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
         }
     }
     let _ = writeln!(o, "\nCommissioner{}", model.co_funder.as_ref().map_or(String::new(), |f| format!(" (with co-funder {})", f.label)));
-    let rows: [(&str, &str); 19] = [
+    let rows: [(&str, &str); 22] = [
         ("paid.attachment", "paid: attachment fees"),
         ("paid.service_fee", "paid: service fee"),
         ("paid.outcome", "paid: outcome payments"),
@@ -96,6 +96,9 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
         ("attributable_outcomes", "attributable outcomes"),
         ("deadweight", "deadweight payments"),
         ("savings", "fiscal savings"),
+        ("adverse_events", "adverse events"),
+        ("counterfactual_adverse_events", "  expected without programme"),
+        ("adverse_events_avoided", "  events avoided"),
         ("net_value", "net value to the public"),
         ("net_value_npv", "  NPV of net value"),
     ];
@@ -105,14 +108,34 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
         if name == "co_funded" && model.co_funder.is_none() {
             continue;
         }
+        // A figure that is zero in every world says nothing about this contract.
+        if name != "paid.total" && m.min == 0.0 && m.max == 0.0 {
+            continue;
+        }
         let _ = writeln!(o, "  {:<30} {:>16} ±{:<10} [{} .. {}]", label, fmt_pounds(m.mean), fmt_pounds(m.se()), fmt_pounds(q.quantile(0.05)), fmt_pounds(q.quantile(0.95)));
     }
+    let has_sustained = model.segments.iter().any(|s| s.sustained().is_some());
     match cost_per_attributable_outcome(result) {
         Some((r, se)) => {
             let _ = writeln!(o, "  {:<30} {:>16} ±{:<10} (ratio of means)", "cost per attributable outcome", fmt_pounds(r), fmt_pounds(se));
         }
-        None => {
+        None if has_sustained => {
             let _ = writeln!(o, "  {:<30} {:>16}  (no attributable outcomes on average)", "cost per attributable outcome", "undefined");
+        }
+        None => {}
+    }
+    if !model.payments.improvement.is_empty() {
+        let _ = writeln!(o, "\nImprovement payments: P(paid) ±se, mean relative improvement, per measurement");
+        for r in &model.payments.improvement {
+            let mut names: Vec<String> = (1..=r.cohorts.len()).map(|k| format!("cohort{k}")).collect();
+            if r.final_threshold_ppm.is_some() {
+                names.push("final".into());
+            }
+            for m in names {
+                let met = idx("improvement", &format!("{}.{m}.met", r.label)).map_or(f64::NAN, mean);
+                let rel = idx("improvement", &format!("{}.{m}.relative_improvement", r.label)).map_or(f64::NAN, mean);
+                let _ = writeln!(o, "  {:<30} {:>14} {:>12.2}%", format!("{} {m}", r.label), fmt_prob(met, (met * (1.0 - met) / n).sqrt()), 100.0 * rel);
+            }
         }
     }
     o

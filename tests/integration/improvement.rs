@@ -151,9 +151,12 @@ fn payments_follow_measurement_and_lag() {
 fn events_and_people_with_an_event_match_closed_forms_with_frailty() {
     // Gamma frailty of shape 2: per person negative binomial with mean mu,
     // variance mu + mu^2 / 2, and P(no event) = (k / (k + mu))^k.
-    let m = model(SIB, &["segments.prisoners.adverse_events.frailty_shape=2.0", "segments.prisoners.effect=0.2"]);
+    let m = model(SIB, &["segments.prisoners.adverse_events.frailty_shape=2.0", "segments.prisoners.effect=0.2", "segments.prisoners.savings_per_event_avoided=10"]);
     let (mut events, mut people) = (vec![], vec![]);
     each_iteration(&m, 5, 4000, |r| {
+        // Savings: 10 per event avoided against the closed-form expectation.
+        let avoided = 1500.0 - r.commissioner.adverse_events as f64;
+        assert!((r.commissioner.savings - avoided * 1000.0).abs() < 1e-6);
         events.push(r.commissioner.adverse_events as f64);
         people.push(r.commissioner.people_with_event as f64);
         assert!((r.commissioner.counterfactual_adverse_events - 1500.0).abs() < 1e-9);
