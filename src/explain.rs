@@ -48,7 +48,7 @@ pub fn explain(model: &Model) -> String {
     let prime = &model.providers[0];
     let _ = writeln!(o, "\nWho pays whom");
     let payer = match &model.co_funder {
-        Some(f) => format!("{} (with {} paying {:.0}% of outcome and sustainment payments)", model.commissioner.label, f.label, 100.0 * f.share),
+        Some(f) => format!("{} (with {} paying {:.0}% of outcome, sustainment and improvement payments)", model.commissioner.label, f.label, 100.0 * f.share),
         None => model.commissioner.label.clone(),
     };
     let _ = writeln!(o, "- {payer} pays the prime, {}, under the tariff below{}.", prime.label, if model.payments.price_discount > 0.0 {
@@ -229,7 +229,8 @@ pub fn explain(model: &Model) -> String {
     for s in &model.segments {
         let p = s.effect.as_ref().unwrap_or(&model.shared_effect);
         let shared = if s.effect.is_none() { " (shared)" } else { "" };
-        let _ = writeln!(o, "- Effect on {} (uplift of the hazard){shared}: {}.", s.id, param(p, f));
+        let what = if s.adverse_events().is_some() { "reduction of the event rate" } else { "uplift of the hazard" };
+        let _ = writeln!(o, "- Effect on {} ({what}){shared}: {}.", s.id, param(p, f));
     }
     if !f.is_empty() {
         let _ = writeln!(o, "- Shared factors: {}.", f.join(", "));
