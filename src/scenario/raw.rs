@@ -307,6 +307,22 @@ pub struct RawSubcontractor {
     pub on_failure: Option<String>,
 }
 
+/// The visitor methods that accept any TOML number as an `f64`, wrapped by
+/// `$wrap`: shared by the number-or-something-else types below.
+macro_rules! number_visits {
+    ($wrap:path) => {
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok($wrap(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok($wrap(v as f64))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok($wrap(v as f64))
+        }
+    };
+}
+
 /// A number, or a list of numbers (a monthly profile or a price by year).
 #[derive(Debug, Clone)]
 pub enum NumOrList {
@@ -322,15 +338,7 @@ impl<'de> Deserialize<'de> for NumOrList {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a number or an array of numbers")
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumOrList, E> {
-                Ok(NumOrList::One(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumOrList, E> {
-                Ok(NumOrList::One(v as f64))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumOrList, E> {
-                Ok(NumOrList::One(v as f64))
-            }
+            number_visits!(NumOrList::One);
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NumOrList, A::Error> {
                 let mut out = Vec::new();
                 while let Some(x) = seq.next_element::<f64>()? {
@@ -378,15 +386,7 @@ impl<'de> Deserialize<'de> for RawParam {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a number or a distribution table such as { dist = \"uniform\", min = 0.8, max = 1.2 }")
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawParam, E> {
-                Ok(RawParam::Fixed(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawParam, E> {
-                Ok(RawParam::Fixed(v as f64))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawParam, E> {
-                Ok(RawParam::Fixed(v as f64))
-            }
+            number_visits!(RawParam::Fixed);
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawParam, A::Error> {
                 RawDist::deserialize(de::value::MapAccessDeserializer::new(map)).map(|d| RawParam::Dist(Box::new(d)))
             }
