@@ -60,6 +60,8 @@ pub struct Catalog {
     /// Index of `commissioner.paid.total` and of
     /// `commissioner.attributable_outcomes`: the ratio pair.
     pub ratio_pair: (usize, usize),
+    /// Index of `commissioner.adverse_events_avoided`.
+    pub events_avoided: usize,
 }
 
 const PARTY_FIGURES: [(&str, Unit); 8] = [
@@ -161,7 +163,8 @@ impl Catalog {
         }
         let find = |k: &str| figures.iter().position(|f| f.key() == k).expect("figure exists");
         let ratio_pair = (find("commissioner.paid.total"), find("commissioner.attributable_outcomes"));
-        Catalog { figures, parties, ratio_pair }
+        let events_avoided = find("commissioner.adverse_events_avoided");
+        Catalog { figures, parties, ratio_pair, events_avoided }
     }
 
     /// Writes the figures of one iteration into `row` (money in currency

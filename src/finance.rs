@@ -2,7 +2,7 @@
 
 /// The annual internal rate of return of monthly cash flows (month `t` at
 /// index `t`), or `None` when there is none: no flows of both signs, or no
-/// rate in (-99.98%, +5,900,000%) a year at which their present value is zero.
+/// rate in (-99.98%, +5,960,000%) a year at which their present value is zero.
 ///
 /// Solved by bisection on the monthly rate; for the usual investor pattern
 /// (money out first, back later) the present value falls as the rate rises

@@ -246,11 +246,14 @@ pub struct Scratch {
     tallies: Vec<Tally>,
     /// The same, treated participants per delivery group (for pass-through).
     tally_groups: Vec<u64>,
-    /// Per improvement rule: offset of its tallies, and cohort payments made.
+    /// Per improvement rule: offset of its tallies.
     rule_offset: Vec<usize>,
+    /// Per improvement rule: the fraction of a comparison person carried over.
+    comparison_carry: Vec<f64>,
     /// Per additional-outcome rule, contract year and group: outcome events.
     yearly_outcomes: Vec<u64>,
-    /// Per investor, what it is still owed under an annual-rate cap (pence).
+    /// Per investor, what its cap still allows it to receive (pence): a
+    /// multiple of each draw, or the draws growing at the annual rate.
     owed: Vec<f64>,
     /// Per provider, outcome-related payments received this month.
     results_received: Vec<Pence>,
@@ -315,6 +318,7 @@ impl Scratch {
             tallies: vec![Tally::default(); measurements],
             tally_groups: vec![0; measurements * plan.groups.len()],
             rule_offset,
+            comparison_carry: vec![0.0; model.payments.improvement.len()],
             result: IterationResult {
                 draws: Draws {
                     macro_by_year: vec![0.0; model.years()],
@@ -361,6 +365,7 @@ impl Scratch {
         }
         self.tallies.fill(Tally::default());
         self.tally_groups.fill(0);
+        self.comparison_carry.fill(0.0);
         self.result.verdicts.fill(Verdict { relative: f64::NAN, met: false, units: 0.0 });
         self.result.improvement_earned.fill(0);
         self.result.investors.fill((0, 0));
@@ -404,7 +409,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
     let mut params = stream(seed, iteration, Purpose::Parameters);
     draw_parameters(model, &mut params, &mut scratch.factor_scores, &mut scratch.result.draws);
     let mut rng = stream(seed, iteration, Purpose::Participants);
-    let Scratch { groups, ledger, due_service_fee, due_fee_for_service, due_clawback, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, owed, results_received, yearly_outcomes, result, .. } = scratch;
+    let Scratch { groups, ledger, due_service_fee, due_fee_for_service, due_clawback, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, comparison_carry, owed, results_received, yearly_outcomes, result, .. } = scratch;
     let draws = &result.draws;
     let years = model.years();
     let h = model.horizon;
@@ -500,7 +505,11 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                             let rule = &model.payments.improvement[r];
                             let comparison = match rule.comparison {
                                 Comparison::Simulated { per_participant } => {
-                                    let size = (n as f64 * per_participant).round() as u64;
+                                    // Fractions of a comparison person carry over, so the
+                                    // group is per_participant x referrals in total.
+                                    let exact = n as f64 * per_participant + comparison_carry[r];
+                                    let size = exact.floor() as u64;
+                                    comparison_carry[r] = exact - size as f64;
                                     let (cp, ce) = draw_events(&mut rng, size, pmf_base);
                                     [size, cp, ce]
                                 }
@@ -761,22 +770,24 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                 }
             }
             // Investors are repaid first from their provider's outcome
-            // receipts, up to their cap; beyond it they take `excess_share`.
+            // receipts, up to what their cap still allows; once the cap is
+            // reached they take `excess_share` of the rest. They are paid
+            // only from cash the provider has, so a repayment never creates
+            // a shortfall that capital would then refill; investors in the
+            // same provider are paid in turn from what is left.
             for (i, inv) in model.investors.iter().enumerate() {
-                if failed[inv.funds].is_some() {
+                let d = inv.funds;
+                if failed[d].is_some() || result.investors[i].0 == 0 {
                     continue;
                 }
-                let receipts = results_received[inv.funds];
-                let (drawn, repaid) = result.investors[i];
-                let cap_left = match inv.cap {
-                    ReturnCap::Multiple(m) => (m * drawn as f64).floor() as Pence - repaid,
-                    ReturnCap::AnnualRate(_) => owed[i].floor() as Pence,
-                }
-                .max(0);
-                let repay = receipts.min(cap_left);
-                let excess = if repay == cap_left { ((receipts - repay) as f64 * inv.excess_share).round() as Pence } else { 0 };
-                ledger.transfer(model.account_of(inv.funds), model.investor_account(i), t, repay + excess);
+                let cash_now = (cash[d] + ledger.cash(model.account_of(d), t)).max(0);
+                let available = results_received[d].min(cash_now);
+                let cap_left = (owed[i].floor() as Pence).max(0);
+                let repay = available.min(cap_left);
+                let excess = if repay == cap_left { ((available - repay) as f64 * inv.excess_share).round() as Pence } else { 0 };
+                ledger.transfer(model.account_of(d), model.investor_account(i), t, repay + excess);
                 result.investors[i].1 += repay + excess;
+                results_received[d] -= repay + excess;
                 owed[i] -= repay as f64;
             }
         }
@@ -795,7 +806,11 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                 if draw > 0 {
                     ledger.transfer(model.investor_account(i), model.account_of(d), t, draw);
                     result.investors[i].0 += draw;
-                    owed[i] += draw as f64;
+                    // What the cap allows grows with each draw.
+                    owed[i] += match inv.cap {
+                        ReturnCap::Multiple(m) => m * draw as f64,
+                        ReturnCap::AnnualRate(_) => draw as f64,
+                    };
                 }
             }
             for (d, p) in model.providers.iter().enumerate() {

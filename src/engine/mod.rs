@@ -48,6 +48,8 @@ pub struct Summary {
     pub sketches: Vec<QuantileSketch>,
     /// Co-moment of the commissioner's payments and attributable outcomes.
     pub ratio: CoMoments,
+    /// Co-moment of the commissioner's payments and adverse events avoided.
+    pub ratio_events: CoMoments,
     /// Monthly net cash flow per reported party: `[party][month]`.
     pub flow: Vec<QuantileSketch>,
     /// Monthly cumulative cash (reserves plus flows) per party.
@@ -69,6 +71,7 @@ impl Summary {
             moments: vec![Moments::default(); n],
             sketches: vec![QuantileSketch::new(FIGURE_SKETCH_CAP); n],
             ratio: CoMoments::default(),
+            ratio_events: CoMoments::default(),
             flow: vec![QuantileSketch::new(monthly_cap); cells],
             cash: vec![QuantileSketch::new(monthly_cap); cells],
             flow_mean: vec![Moments::default(); cells],
@@ -91,6 +94,7 @@ impl Summary {
         for p in parts {
             self.iterations += p.iterations;
             self.ratio.merge(&p.ratio);
+            self.ratio_events.merge(&p.ratio_events);
         }
         each(&mut self.moments, parts, |p| &p.moments, Moments::merge);
         each(&mut self.sketches, parts, |p| &p.sketches, QuantileSketch::merge);
@@ -187,6 +191,7 @@ pub fn simulate_block(
             summary.sketches[k].push(x);
         }
         summary.ratio.push(row[xi], row[yi]);
+        summary.ratio_events.push(row[xi], row[catalog.events_avoided]);
         for (p, (account, _, _)) in catalog.parties.iter().enumerate() {
             let reserves = model.reserves_of(*account);
             let mut cash = reserves;

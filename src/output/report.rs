@@ -1,7 +1,7 @@
 //! The terminal summary: grouped, aligned, rounded for reading.
 
 use super::RunInfo;
-use super::tables::cost_per_attributable_outcome;
+use super::tables::{cost_per_attributable_outcome, cost_per_event_avoided};
 use crate::engine::RunResult;
 use crate::model::Model;
 use std::fmt::Write;
@@ -123,6 +123,16 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             let _ = writeln!(o, "  {:<30} {:>16}  (no attributable outcomes on average)", "cost per attributable outcome", "undefined");
         }
         None => {}
+    }
+    if model.segments.iter().any(|s| s.adverse_events().is_some()) {
+        match cost_per_event_avoided(result) {
+            Some((r, se)) => {
+                let _ = writeln!(o, "  {:<30} {:>16} ±{:<10} (ratio of means)", "cost per adverse event avoided", fmt_pounds(r), fmt_pounds(se));
+            }
+            None => {
+                let _ = writeln!(o, "  {:<30} {:>16}  (no events avoided on average)", "cost per adverse event avoided", "undefined");
+            }
+        }
     }
     if !model.payments.improvement.is_empty() {
         let _ = writeln!(o, "\nImprovement payments: P(paid) ±se, mean relative improvement, per measurement");

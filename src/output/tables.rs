@@ -73,6 +73,12 @@ pub fn cost_per_attributable_outcome(result: &RunResult) -> Option<(f64, f64)> {
     ratio_of_means(&result.summary.moments[x], &result.summary.moments[y], &result.summary.ratio)
 }
 
+/// The ratio `E[payments] / E[adverse events avoided]`, or null.
+pub fn cost_per_event_avoided(result: &RunResult) -> Option<(f64, f64)> {
+    let (x, _) = result.catalog.ratio_pair;
+    ratio_of_means(&result.summary.moments[x], &result.summary.moments[result.catalog.events_avoided], &result.summary.ratio_events)
+}
+
 /// Writes `summary.json`, `figures.csv` and `monthly.csv` into `dir`.
 pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &crate::model::Model) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
@@ -106,6 +112,7 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
         "horizon_months": h,
         "parties": result.catalog.parties.iter().map(|(_, id, label)| json!({"id": id, "label": label})).collect::<Vec<_>>(),
         "cost_per_attributable_outcome": ratio.map(|(r, se)| json!({"estimate": r, "se": se, "method": "ratio of means, delta-method standard error"})),
+        "cost_per_adverse_event_avoided": cost_per_event_avoided(result).map(|(r, se)| json!({"estimate": r, "se": se, "method": "ratio of means, delta-method standard error"})),
         "figures": records,
         "failure": failures,
         "notes": {

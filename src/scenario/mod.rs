@@ -143,7 +143,7 @@ fn clean_path(p: &str) -> String {
 }
 
 /// Tables keyed by identifiers: a `--set` below them must name an existing id.
-const ID_TABLES: [&str; 2] = ["segments", "subcontractors"];
+const ID_TABLES: [&str; 3] = ["segments", "subcontractors", "investors"];
 
 fn apply_override(root: &mut toml::Table, o: &Override) -> Result<(), (String, Option<String>)> {
     let value = parse_value(&o.value);

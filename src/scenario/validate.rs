@@ -160,8 +160,8 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
             }
             (None, Some(a)) => {
                 let ka = |f: &str| format!("segments.{id}.adverse_events.{f}");
-                if !(a.rate.is_finite() && a.rate >= 0.0) {
-                    c.err(&ka("rate"), format!("expected events per person must be non-negative, got {}", a.rate));
+                if !(a.rate.is_finite() && (0.0..=100.0).contains(&a.rate)) {
+                    c.err(&ka("rate"), format!("expected events per person over the follow-up must be between 0 and 100, got {}", a.rate));
                 }
                 if a.follow_up_months == 0 {
                     c.err(&ka("follow_up_months"), "must be at least 1 month".into());
@@ -284,6 +284,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
             if pay.additional_outcomes[..i].iter().any(|o| o.label == r.label) {
                 c.err(&k("label"), format!("rule label `{}` is used twice", r.label));
             }
+            check_label(&mut c, &k("label"), &r.label);
             let baseline: Vec<f64> = match &r.baseline {
                 None => {
                     c.err(&k("baseline"), "a baseline count of outcomes per contract year is required (with `rolling = true`, year 1's)".into());
@@ -417,12 +418,13 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
 fn improvement_rules(c: &mut Checker, raw: &[RawImprovement], segments: &[Segment], referral_months: usize, years: usize, discount: f64) -> Vec<ImprovementRule> {
     let labels: Vec<&str> = raw.iter().map(|r| r.label.as_str()).collect();
     let adverse_ids: Vec<&str> = segments.iter().filter(|s| s.adverse_events().is_some()).map(|s| s.id.as_str()).collect();
-    let mut rules = Vec::new();
+    let mut rules: Vec<ImprovementRule> = Vec::new();
     for (i, r) in raw.iter().enumerate() {
         let k = |f: &str| format!("payments.improvement[{i}].{f}");
         if labels[..i].contains(&r.label.as_str()) {
             c.err(&k("label"), format!("rule label `{}` is used twice", r.label));
         }
+        check_label(c, &k("label"), &r.label);
         let names: Vec<String> = r.segments.clone().unwrap_or_else(|| adverse_ids.iter().map(|s| s.to_string()).collect());
         if names.is_empty() {
             c.err_help(&k("segments"), "no segment to measure".into(), Some("improvement rules measure adverse-event segments ([segments.<id>.adverse_events])".into()));
@@ -462,6 +464,9 @@ fn improvement_rules(c: &mut Checker, raw: &[RawImprovement], segments: &[Segmen
                 if rc.value.is_some() {
                     c.err(&k("comparison.value"), "`value` belongs to a baseline comparison".into());
                 }
+                if rc.drift_per_year != 0.0 {
+                    c.err(&k("comparison.drift_per_year"), "`drift_per_year` belongs to a baseline comparison".into());
+                }
                 Comparison::Simulated { per_participant: per }
             }
             "baseline" => {
@@ -474,6 +479,9 @@ fn improvement_rules(c: &mut Checker, raw: &[RawImprovement], segments: &[Segmen
                 }
                 if measure == Measure::Binary && value > 1.0 {
                     c.err(&k("comparison.value"), format!("a binary measure is a share in (0, 1], got {value}"));
+                }
+                if rc.per_participant.is_some() {
+                    c.err(&k("comparison.per_participant"), "`per_participant` belongs to a simulated comparison".into());
                 }
                 if !(rc.drift_per_year.is_finite() && rc.drift_per_year > -1.0) {
                     c.err(&k("comparison.drift_per_year"), format!("must be above -1, got {}", rc.drift_per_year));
@@ -522,10 +530,16 @@ fn improvement_rules(c: &mut Checker, raw: &[RawImprovement], segments: &[Segmen
                 None
             }
         });
-        if let Some(j) = requires
-            && raw[j].cohorts.len() != r.cohorts.len() {
-                c.err(&k("requires"), format!("a hurdle rule must have the same cohorts; `{}` has {} and this rule {}", raw[j].label, raw[j].cohorts.len(), r.cohorts.len()));
+        if let Some(j) = requires {
+            let hurdle: &ImprovementRule = &rules[j];
+            let same = hurdle.cohorts.len() == cohorts.len() && hurdle.cohorts.iter().zip(&cohorts).all(|(a, b): (&MeasurementCohort, &MeasurementCohort)| a.from == b.from && a.to == b.to && a.measured_in == b.measured_in);
+            if !same {
+                c.err(&k("requires"), format!("a hurdle rule must measure the same cohorts in the same months; `{}` does not", raw[j].label));
             }
+            if final_threshold_ppm.is_some() && hurdle.final_threshold_ppm.is_none() {
+                c.err(&k("requires"), format!("this rule has a final measurement but its hurdle `{}` has none to meet", raw[j].label));
+            }
+        }
         rules.push(ImprovementRule {
             label: r.label.clone(),
             segments: measured,
@@ -548,7 +562,15 @@ fn model_effect_hi(p: &Param) -> f64 {
 }
 
 /// Ids that name parties or figure groups in outputs.
-const RESERVED_IDS: [&str; 5] = ["prime", "commissioner", "co_funder", "draw", "external"];
+const RESERVED_IDS: [&str; 7] = ["prime", "commissioner", "co_funder", "draw", "external", "improvement", "additional"];
+
+/// Labels become parts of figure names: letters, digits, `_` and `-` only.
+fn check_label(c: &mut Checker, key: &str, label: &str) {
+    if label.is_empty() || !label.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
+        let suggestion: String = label.chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' { ch.to_ascii_lowercase() } else { '_' }).collect();
+        c.err_help(key, format!("`{label}` is not a usable label: letters, digits, `_` and `-` only (it names figures in the outputs)"), Some(format!("for example `{suggestion}`")));
+    }
+}
 
 #[derive(Default)]
 struct Checker {
@@ -620,9 +642,15 @@ impl Checker {
         };
         let (lo, hi) = param.dist.support();
         if lo < range.0 || hi > range.1 || lo.is_nan() || hi.is_nan() {
-            let what = if range.0 == 0.0 { "non-negative".to_string() } else { format!("at least {}", range.0) };
+            let what = match (range.0, range.1) {
+                (lo, hi) if lo.is_finite() && hi.is_finite() => format!("between {lo} and {hi}"),
+                (lo, _) if lo == 0.0 => "non-negative".to_string(),
+                (lo, _) if lo.is_finite() => format!("at least {lo}"),
+                (_, hi) => format!("at most {hi}"),
+            };
             let help = match param.dist {
-                Dist::Normal { .. } => Some(format!("truncate it: add min = {}", range.0)),
+                Dist::Normal { .. } if range.0.is_finite() && lo < range.0 => Some(format!("truncate it: add min = {}", range.0)),
+                Dist::Normal { .. } if range.1.is_finite() && hi > range.1 => Some(format!("truncate it: add max = {}", range.1)),
                 _ => None,
             };
             self.err_help(key, format!("must be {what}, but its range is [{lo}, {hi}]"), help);

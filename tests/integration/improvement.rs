@@ -172,3 +172,24 @@ fn events_and_people_with_an_event_match_closed_forms_with_frailty() {
     let (mean, se) = mean_se(&people);
     assert_within("people with an event", mean, se, 1000.0 * (1.0 - (2.0 / (2.0 + mu)).powf(2.0)), 5.0);
 }
+
+#[test]
+fn malformed_improvement_rules_and_adverse_segments_are_refused() {
+    let cases: [(&str, &str, &str); 6] = [
+        ("label = \"events\"", "label = \"reconviction events\"", "not a usable label"),
+        ("comparison = { kind = \"simulated\", per_participant = 10 }", "comparison = { kind = \"baseline\", value = 1.5, per_participant = 10 }", "`per_participant` belongs to a simulated comparison"),
+        ("comparison = { kind = \"simulated\", per_participant = 10 }", "comparison = { kind = \"simulatd\", per_participant = 10 }", "did you mean `simulated`?"),
+        ("threshold = 0.05", "threshold = 5", "a relative improvement in [0, 1]"),
+        ("rate = 1.5", "rate = 1.5\nfrailty_shape = 0", "a gamma shape must be positive"),
+        ("referral_process = \"fixed\"", "referral_process = \"fixed\"\neffect = { dist = \"normal\", mean = 0.5, sd = 0.5 }", "must be at most 1"),
+    ];
+    for (from, to, expected) in cases {
+        assert!(SIB.contains(from), "test bug: {from}");
+        let err = pbrsim::scenario::load_str(&SIB.replacen(from, to, 1), "t.toml", &[]).unwrap_err().to_string();
+        assert!(err.contains(expected), "{to}: expected `{expected}` in\n{err}");
+    }
+    // A hurdle must measure the same cohorts.
+    let hurdle = format!("{SIB}\n[[payments.improvement]]\nlabel = \"people\"\nmeasure = \"binary\"\nrequires = \"events\"\ncomparison = {{ kind = \"baseline\", value = 0.5 }}\ncohorts = [{{ from_month = 0, to_month = 1, threshold = 0.05 }}]\nprice_per_unit = 10\n");
+    let err = pbrsim::scenario::load_str(&hurdle, "t.toml", &[]).unwrap_err().to_string();
+    assert!(err.contains("must measure the same cohorts"), "{err}");
+}
