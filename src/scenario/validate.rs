@@ -644,7 +644,7 @@ impl Checker {
         if lo < range.0 || hi > range.1 || lo.is_nan() || hi.is_nan() {
             let what = match (range.0, range.1) {
                 (lo, hi) if lo.is_finite() && hi.is_finite() => format!("between {lo} and {hi}"),
-                (lo, _) if lo == 0.0 => "non-negative".to_string(),
+                (0.0, _) => "non-negative".to_string(),
                 (lo, _) if lo.is_finite() => format!("at least {lo}"),
                 (_, hi) => format!("at most {hi}"),
             };
