@@ -141,9 +141,21 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             if r.final_threshold_ppm.is_some() {
                 names.push("final".into());
             }
-            for m in names {
+            let row = |m: &str| {
                 let met = idx("improvement", &format!("{}.{m}.met", r.label)).map_or(f64::NAN, mean);
                 let rel = idx("improvement", &format!("{}.{m}.relative_improvement", r.label)).map_or(f64::NAN, mean);
+                (met, rel)
+            };
+            // Many cohorts: their range, then the final measurement.
+            if r.cohorts.len() > 6 {
+                let rows: Vec<(f64, f64)> = (1..=r.cohorts.len()).map(|k| row(&format!("cohort{k}"))).collect();
+                let (lo, hi) = rows.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(m, _)| (lo.min(m), hi.max(m)));
+                let rel = rows.iter().map(|&(_, r)| r).sum::<f64>() / rows.len() as f64;
+                let _ = writeln!(o, "  {:<30} {:>5.1}%-{:.1}% {:>10.2}%  (each of {} cohorts)", format!("{} cohorts", r.label), 100.0 * lo, 100.0 * hi, 100.0 * rel, rows.len());
+                names.retain(|m| m == "final");
+            }
+            for m in names {
+                let (met, rel) = row(&m);
                 let _ = writeln!(o, "  {:<30} {:>14} {:>12.2}%", format!("{} {m}", r.label), fmt_prob(met, (met * (1.0 - met) / n).sqrt()), 100.0 * rel);
             }
         }

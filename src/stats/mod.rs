@@ -117,10 +117,11 @@ impl CoMoments {
 }
 
 /// Ratio of means `E[x] / E[y]` with its delta-method standard error;
-/// `None` when `E[y]` is not clearly positive (the ratio is then undefined,
-/// not a number to report).
+/// `None` when `E[y]` is not clearly positive, that is when its mean is
+/// not above 1.96 standard errors (the ratio is then undefined, not a
+/// number to report: the denominator could be zero).
 pub fn ratio_of_means(x: &Moments, y: &Moments, xy: &CoMoments) -> Option<(f64, f64)> {
-    if y.n < 2 || y.mean <= 0.0 {
+    if y.n < 2 || y.mean <= 0.0 || y.mean <= 1.96 * y.se() {
         return None;
     }
     let r = x.mean / y.mean;
