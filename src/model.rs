@@ -382,8 +382,11 @@ pub struct MeasurementCohort {
 pub struct ImprovementRule {
     /// Name, unique among the rules.
     pub label: String,
-    /// Segments measured together (adverse-event segments).
+    /// Segments measured together, all of one kind.
     pub segments: Vec<usize>,
+    /// Sustained-outcome segments (higher is better) rather than adverse
+    /// events (lower is better).
+    pub higher_is_better: bool,
     /// The measure.
     pub measure: Measure,
     /// The comparison.

@@ -112,12 +112,14 @@ pub fn judge(rule: &ImprovementRule, tally: &Tally, year: usize, threshold_ppm: 
     if t_den == 0 || b == 0 || a <= 0 {
         return undefined;
     }
-    // Lower is better: d = (a/b - t/e) / (a/b) = (a e - t b) / (a e).
-    let gain = a * t_den - t_num * b;
+    // Lower is better: d = (a/b - t/e) / (a/b) = (a e - t b) / (a e);
+    // higher is better: the sign turns.
+    let sign = if rule.higher_is_better { -1 } else { 1 };
+    let gain = sign * (a * t_den - t_num * b);
     let base = a * t_den;
     let met = gain * 1_000_000 >= threshold_ppm as i128 * base;
     let relative = gain as f64 / base as f64;
-    let units = (a as f64 / b as f64 - t_num as f64 / t_den as f64) * t_den as f64;
+    let units = sign as f64 * (a as f64 / b as f64 - t_num as f64 / t_den as f64) * t_den as f64;
     Verdict { relative, met, units }
 }
 

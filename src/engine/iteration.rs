@@ -11,7 +11,7 @@ use super::improvement::{Tally, Verdict, draw_events, event_pmf, final_payment, 
 use super::plan::Plan;
 use crate::model::*;
 use crate::rng::{ChaCha8Rng, Purpose, stream};
-use crate::sample::{Binomial, normal_quantile, open_unit, poisson};
+use crate::sample::{Binomial, binomial, normal_quantile, open_unit, poisson};
 
 /// The scenario-level draws of one iteration.
 #[derive(Clone, Debug, Default)]
@@ -212,6 +212,8 @@ struct GroupState {
     waiting: Vec<u64>,
     /// Cohort size per slot, for programme-month costs.
     size: Vec<u64>,
+    /// This month's entrants into outcome per slot.
+    entered: Vec<u64>,
     /// Entrants this month per pool.
     entrants: Vec<u64>,
     /// Payments due per month (attachment, outcome+sustainment), pence.
@@ -248,6 +250,8 @@ pub struct Scratch {
     tally_groups: Vec<u64>,
     /// Per improvement rule: offset of its tallies.
     rule_offset: Vec<usize>,
+    /// Per price pool: this month's entrants who reach the outcome event.
+    reached: Vec<u64>,
     /// Per improvement rule: the fraction of a comparison person carried over.
     comparison_carry: Vec<f64>,
     /// Per additional-outcome rule, contract year and group: outcome events.
@@ -279,6 +283,7 @@ impl Scratch {
                     status: GroupStatus::Active,
                     waiting: vec![0; seg.service_months()],
                     size: vec![0; seg.service_months()],
+                    entered: vec![0; seg.service_months()],
                     entrants: vec![0; pools],
                     due_attachment: vec![0; h],
                     due_outcome: vec![0; h],
@@ -319,6 +324,7 @@ impl Scratch {
             tally_groups: vec![0; measurements * plan.groups.len()],
             rule_offset,
             comparison_carry: vec![0.0; model.payments.improvement.len()],
+            reached: vec![0; max_pools],
             result: IterationResult {
                 draws: Draws {
                     macro_by_year: vec![0.0; model.years()],
@@ -409,7 +415,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
     let mut params = stream(seed, iteration, Purpose::Parameters);
     draw_parameters(model, &mut params, &mut scratch.factor_scores, &mut scratch.result.draws);
     let mut rng = stream(seed, iteration, Purpose::Participants);
-    let Scratch { groups, ledger, due_service_fee, due_fee_for_service, due_clawback, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, comparison_carry, owed, results_received, yearly_outcomes, result, .. } = scratch;
+    let Scratch { groups, ledger, due_service_fee, due_fee_for_service, due_clawback, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, comparison_carry, reached, owed, results_received, yearly_outcomes, result, .. } = scratch;
     let draws = &result.draws;
     let years = model.years();
     let h = model.horizon;
@@ -528,6 +534,41 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                                 tally_groups[k * plan.groups.len() + gi] += n;
                             }
                         }
+                    } else if let Some(proc_) = seg.sustained().filter(|_| !plan.rules_of_segment[s].is_empty()) {
+                        // Measured sustained outcomes: the treated cohort is
+                        // counted now, its outcome events as they are drawn; a
+                        // simulated comparison reaches an outcome with the
+                        // closed-form probability without the programme.
+                        let mut p_outcome = 0.0;
+                        let mut waiting = 1.0;
+                        for j in 0..proc_.window {
+                            let p = p_base[s * years + ((t + j) / 12).min(years - 1)];
+                            p_outcome += waiting * p;
+                            waiting *= 1.0 - p;
+                        }
+                        p_outcome *= (1.0 - proc_.dropout).powi(proc_.qualifying_months as i32 - 1);
+                        for &r in &plan.rules_of_segment[s] {
+                            let Some(cohort) = plan.cohort_of[r][t] else { continue };
+                            let rule = &model.payments.improvement[r];
+                            let comparison = match rule.comparison {
+                                Comparison::Simulated { per_participant } => {
+                                    let exact = n as f64 * per_participant + comparison_carry[r];
+                                    let size = exact.floor() as u64;
+                                    comparison_carry[r] = exact - size as f64;
+                                    let outcomes = binomial(&mut rng, size, p_outcome);
+                                    [size, outcomes, outcomes]
+                                }
+                                Comparison::Baseline { .. } => [0, 0, 0],
+                            };
+                            for ci in [cohort, rule.cohorts.len()] {
+                                let k = rule_offset[r] + ci;
+                                tallies[k].treated[0] += n;
+                                for (acc, x) in tallies[k].comparison.iter_mut().zip(comparison) {
+                                    *acc += x;
+                                }
+                                tally_groups[k * plan.groups.len() + gi] += n;
+                            }
+                        }
                     }
                 }
             }
@@ -556,6 +597,31 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
             if first <= last {
                 enter(g, &entry, p, first, last, proc_.window, |m| plan.pool_of(s, m), &mut rng);
             }
+            // Measured by an improvement rule: which cohort's entrants reach
+            // the outcome event, drawn per cohort (then the stays below are
+            // drawn given how many reach it).
+            let measured = !plan.rules_of_segment[s].is_empty();
+            if measured {
+                reached.fill(0);
+                let reach = (1.0 - proc_.dropout).powi(proc_.qualifying_months as i32 - 1);
+                for m in first..=last {
+                    let e = g.entered[m % proc_.window];
+                    if e == 0 {
+                        continue;
+                    }
+                    let r_c = binomial(&mut rng, e, reach);
+                    reached[plan.pool_of(s, m)] += r_c;
+                    for &r in &plan.rules_of_segment[s] {
+                        let Some(cohort) = plan.cohort_of[r][m] else { continue };
+                        let rule = &model.payments.improvement[r];
+                        for ci in [cohort, rule.cohorts.len()] {
+                            let tally = &mut tallies[rule_offset[r] + ci];
+                            tally.treated[1] += r_c;
+                            tally.treated[2] += r_c;
+                        }
+                    }
+                }
+            }
             // Each month's entrants are followed through their whole stay in
             // outcome at once: dropout does not depend on service, so their
             // outcome, sustainment and savings months are known now.
@@ -567,7 +633,11 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                     continue;
                 }
                 let stays = &mut stay_lengths[..=ages];
-                sample_stays(&mut rng, entrants, proc_.dropout, &plan.leave_tables[plan.leave[s]], ages, stays);
+                if measured {
+                    sample_stays_given_reached(&mut rng, entrants, reached[pool], proc_, &plan.leave_tables[plan.leave[s]], ages, stays);
+                } else {
+                    sample_stays(&mut rng, entrants, proc_.dropout, &plan.leave_tables[plan.leave[s]], ages, stays);
+                }
                 // in_outcome = entrants still in outcome at age a (month t + a - 1)
                 let mut in_outcome = entrants;
                 for a in 1..=ages {
@@ -896,6 +966,11 @@ fn enter<R: rand::Rng + ?Sized>(g: &mut GroupState, entry: &Binomial, p: f64, fi
         total += g.waiting[slot];
         slot = next(slot);
     }
+    let mut slot = first_slot;
+    for _ in first..=last {
+        g.entered[slot] = 0;
+        slot = next(slot);
+    }
     if total == 0 {
         return;
     }
@@ -909,6 +984,7 @@ fn enter<R: rand::Rng + ?Sized>(g: &mut GroupState, entry: &Binomial, p: f64, fi
                 let w = g.waiting[slot];
                 if pick < w {
                     g.waiting[slot] = w - 1;
+                    g.entered[slot] += 1;
                     g.entrants[pool_of(m)] += 1;
                     break;
                 }
@@ -925,6 +1001,7 @@ fn enter<R: rand::Rng + ?Sized>(g: &mut GroupState, entry: &Binomial, p: f64, fi
         if waiting > 0 {
             let e = entry.sample(rng, waiting);
             g.waiting[slot] = waiting - e;
+            g.entered[slot] = e;
             g.entrants[pool_of(m)] += e;
         }
         slot = next(slot);
@@ -1001,6 +1078,43 @@ pub fn reconciliation(ffs: &FeeForService, actual: u64, months: usize) -> Pence 
         0.0
     };
     (referrals_outside * ffs.reconciliation_price as f64).round() as Pence
+}
+
+/// As [`sample_stays`], given that exactly `reached` of the `n` entrants
+/// stay the `q` months that make the outcome event: the others' stays are
+/// drawn from lengths 1..q-1 (conditional binomials on the truncated
+/// geometric), and the reached ones' from q on, which is the same
+/// memoryless process as [`sample_stays`] shifted by q - 1 months.
+#[allow(clippy::too_many_arguments)]
+fn sample_stays_given_reached<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, reached: u64, process: &Sustained, leave: &crate::sample::BinomialTable, ages: usize, stays: &mut [u64]) {
+    let q = process.qualifying_months;
+    let stay = 1.0 - process.dropout;
+    stays.fill(0);
+    // Those who leave before the outcome: P(L = l | l <= L < q) = dropout / (1 - stay^(q - l)).
+    let mut short = n - reached;
+    for l in 1..q {
+        if short == 0 {
+            break;
+        }
+        let left = if l + 1 == q { short } else { binomial(rng, short, process.dropout / (1.0 - stay.powi((q - l) as i32))) };
+        stays[l] += left;
+        short -= left;
+    }
+    // Those who reach it: from age q on, each month kept with probability `stay`.
+    let mut remaining = reached;
+    if process.dropout <= 0.0 {
+        stays[ages] += remaining;
+        return;
+    }
+    for l in q..ages {
+        if remaining == 0 {
+            return;
+        }
+        let left = leave.sample(rng, remaining);
+        stays[l] += left;
+        remaining -= left;
+    }
+    stays[ages] += remaining;
 }
 
 /// Adds a payment due at `month`, or counts it as beyond the horizon.

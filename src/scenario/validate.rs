@@ -427,20 +427,31 @@ fn improvement_rules(c: &mut Checker, raw: &[RawImprovement], segments: &[Segmen
         check_label(c, &k("label"), &r.label);
         let names: Vec<String> = r.segments.clone().unwrap_or_else(|| adverse_ids.iter().map(|s| s.to_string()).collect());
         if names.is_empty() {
-            c.err_help(&k("segments"), "no segment to measure".into(), Some("improvement rules measure adverse-event segments ([segments.<id>.adverse_events])".into()));
+            c.err_help(&k("segments"), "no segment to measure".into(), Some("name the segments: adverse-event segments (lower is better) or sustained-outcome segments (higher is better)".into()));
         }
         let mut measured = Vec::new();
         for (j, name) in names.iter().enumerate() {
             match segments.iter().position(|s| &s.id == name) {
-                Some(s) if segments[s].adverse_events().is_some() => measured.push(s),
-                Some(_) => c.err(&format!("{}[{j}]", k("segments")), format!("segment `{name}` has a sustained outcome; improvement rules measure adverse-event segments")),
+                Some(s) => measured.push(s),
                 None => {
                     let ids: Vec<&str> = segments.iter().map(|s| s.id.as_str()).collect();
                     c.err_help(&format!("{}[{j}]", k("segments")), format!("`{name}` is not a segment"), suggest(name, &ids));
                 }
             }
         }
-        let follow_up = measured.iter().filter_map(|&s| segments[s].adverse_events()).map(|a| a.follow_up).max().unwrap_or(1);
+        let higher_is_better = measured.first().is_some_and(|&s| segments[s].sustained().is_some());
+        if measured.iter().any(|&s| segments[s].sustained().is_some() != higher_is_better) {
+            c.err(&k("segments"), "a rule measures segments of one kind: all adverse events or all sustained outcomes".into());
+        }
+        // Months after referral by which every measured event has happened.
+        let follow_up = measured
+            .iter()
+            .map(|&s| match &segments[s].outcome {
+                OutcomeProcess::AdverseEvents(a) => a.follow_up,
+                OutcomeProcess::Sustained(o) => o.window + o.qualifying_months - 1,
+            })
+            .max()
+            .unwrap_or(1);
         let measure = match r.measure.as_str() {
             "binary" => Measure::Binary,
             "frequency" => Measure::Frequency,
@@ -451,6 +462,9 @@ fn improvement_rules(c: &mut Checker, raw: &[RawImprovement], segments: &[Segmen
                 Measure::Binary
             }
         };
+        if higher_is_better && measure != Measure::Binary {
+            c.err(&k("measure"), "sustained-outcome segments are measured by \"binary\": the share of the cohort with an outcome event".into());
+        }
         let rc = &r.comparison;
         let comparison = match rc.kind.as_str() {
             "simulated" => {
@@ -543,6 +557,7 @@ fn improvement_rules(c: &mut Checker, raw: &[RawImprovement], segments: &[Segmen
         rules.push(ImprovementRule {
             label: r.label.clone(),
             segments: measured,
+            higher_is_better,
             measure,
             comparison,
             cohorts,

@@ -12,6 +12,7 @@ fn rule(measure: Measure) -> ImprovementRule {
     ImprovementRule {
         label: "r".into(),
         segments: vec![0],
+        higher_is_better: false,
         measure,
         comparison: Comparison::Simulated { per_participant: 1.0 },
         cohorts: vec![],
@@ -192,4 +193,75 @@ fn malformed_improvement_rules_and_adverse_segments_are_refused() {
     let hurdle = format!("{SIB}\n[[payments.improvement]]\nlabel = \"people\"\nmeasure = \"binary\"\nrequires = \"events\"\ncomparison = {{ kind = \"baseline\", value = 0.5 }}\ncohorts = [{{ from_month = 0, to_month = 1, threshold = 0.05 }}]\nprice_per_unit = 10\n");
     let err = pbrsim::scenario::load_str(&hurdle, "t.toml", &[]).unwrap_err().to_string();
     assert!(err.contains("must measure the same cohorts"), "{err}");
+}
+
+/// The one-segment sustained scenario (JSA 25+ prices) with an improvement
+/// rule on its outcome rate: higher is better.
+fn positive(rule: &str, sets: &[&str]) -> pbrsim::model::Model {
+    let text = format!(
+        "{}\n[[payments.improvement]]\nlabel = \"jobs\"\nsegments = [\"jsa\"]\nmeasure = \"binary\"\ncohorts = [{{ from_month = 0, to_month = 12, threshold = 0.05 }}]\nprice_per_unit = 1000\n{rule}\n",
+        crate::common::ONE_SEGMENT
+    );
+    model(&text, sets)
+}
+
+#[test]
+fn positive_outcomes_counted_per_cohort_match_the_outcome_events() {
+    // Against a baseline share v, units = outcomes - v x referrals: the
+    // rule's treated count is exactly the outcome events of the cohort.
+    let m = positive("comparison = { kind = \"baseline\", value = 0.4 }", &[]);
+    each_iteration(&m, 8, 200, |r| {
+        let v = r.verdicts[0];
+        let outcomes = v.units + 0.4 * r.commissioner.referrals as f64;
+        assert!((outcomes - r.commissioner.outcomes as f64).abs() < 1e-6, "{outcomes} vs {}", r.commissioner.outcomes);
+    });
+}
+
+#[test]
+fn measuring_outcomes_leaves_their_distribution_and_payments_unchanged() {
+    // The stays are drawn given who reaches the outcome; outcomes and
+    // payments must keep their closed forms (as in statistics.rs).
+    let m = positive("comparison = { kind = \"baseline\", value = 0.9 }", &[]);
+    let (mut outcomes, mut paid) = (vec![], vec![]);
+    each_iteration(&m, 9, 4000, |r| {
+        outcomes.push(r.commissioner.outcomes as f64);
+        paid.push((r.commissioner.paid.outcome + r.commissioner.paid.sustainment) as f64 / 100.0);
+    });
+    let entered = 1.0 - (-24.0f64 * 0.03).exp();
+    let survive = 0.95f64.powi(5);
+    let (mean, se) = mean_se(&outcomes);
+    assert_within("outcomes", mean, se, 1200.0 * entered * survive, 5.0);
+    let sustainment: f64 = (1..=13).map(|k| entered * 0.95f64.powi(5 + k)).sum();
+    let (mean, se) = mean_se(&paid);
+    assert_within("outcome and sustainment payments", mean, se, 1200.0 * (entered * survive * 1200.0 + 215.0 * sustainment), 5.0);
+}
+
+#[test]
+fn a_null_programme_on_a_positive_outcome_is_paid_as_sampling_noise_says() {
+    use statrs::distribution::{Binomial as SBinomial, Discrete, DiscreteCDF};
+    // 1,200 fixed referrals, comparison 5 per participant, no effect:
+    // pays when treated share >= 1.05 x comparison share.
+    let m = positive(
+        "comparison = { kind = \"simulated\", per_participant = 5 }",
+        &["segments.jsa.referral_process=\"fixed\""],
+    );
+    let iterations = 20_000;
+    let mut met = vec![];
+    each_iteration(&m, 21, iterations, |r| met.push(if r.verdicts[0].met { 1.0 } else { 0.0 }));
+    let p = (1.0 - (-24.0f64 * 0.03).exp()) * 0.95f64.powi(5);
+    let (n, nc) = (1200u64, 6000u64);
+    let treated = SBinomial::new(p, n).unwrap();
+    let comparison = SBinomial::new(p, nc).unwrap();
+    let truth: f64 = (0..=nc)
+        .map(|c| {
+            // t / n >= 1.05 c / nc  <=>  t >= ceil(1.05 c n / nc)
+            let need = (1.05 * c as f64 * n as f64 / nc as f64 - 1e-9).ceil();
+            let tail = if need <= 0.0 { 1.0 } else { 1.0 - treated.cdf(need as u64 - 1) };
+            comparison.pmf(c) * tail
+        })
+        .sum();
+    let (rate, _) = mean_se(&met);
+    let se = (truth * (1.0 - truth) / iterations as f64).sqrt();
+    assert_within("null trigger probability, positive outcome", rate, se, truth, 5.0);
+    assert!(truth > 0.01, "{truth}");
 }
