@@ -56,8 +56,8 @@ pub fn explain(model: &Model) -> String {
     } else {
         String::new()
     });
-    if model.payments.service_fee > 0 {
-        let _ = writeln!(o, "- A fixed service fee of {} a month for months 0-{}.", money(model.payments.service_fee), model.payments.service_fee_months.saturating_sub(1));
+    if model.payments.service_fee.iter().any(|&f| f > 0) {
+        let _ = writeln!(o, "- A fixed service fee of {} a month for months 0-{}.", by_year(&model.payments.service_fee), model.payments.service_fee_months.saturating_sub(1));
     }
     let l = model.payments.lags;
     let _ = writeln!(o, "- Payment lags (months after the event): attachment {}, outcome {}, sustainment {}, service fee {}.", l.attachment, l.outcome, l.sustainment, l.service_fee);

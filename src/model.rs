@@ -276,8 +276,9 @@ pub struct PaymentTerms {
     pub price_discount: f64,
     /// Which year selects prices.
     pub price_year: PriceYear,
-    /// Fixed service fee per month, in pence.
-    pub service_fee: Pence,
+    /// Fixed service fee per month by contract year, in pence (a fee, not a
+    /// tariff: not discounted).
+    pub service_fee: Vec<Pence>,
     /// Months `0..service_fee_months` in which the service fee is due.
     pub service_fee_months: usize,
     /// Lags per rule.

@@ -743,7 +743,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                     }
             }
             if t < model.payments.service_fee_months {
-                schedule(due_service_fee, t + lags.service_fee, model.payments.service_fee, &mut c.beyond_horizon);
+                schedule(due_service_fee, t + lags.service_fee, model.payments.service_fee[year], &mut c.beyond_horizon);
             }
             if let Some(ffs) = &model.payments.fee_for_service
                 && t < model.referral_months

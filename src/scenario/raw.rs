@@ -129,8 +129,7 @@ pub struct RawPayments {
     #[serde(default)]
     pub price_discount: f64,
     pub price_year: Option<String>,
-    #[serde(default)]
-    pub service_fee_per_month: f64,
+    pub service_fee_per_month: Option<NumOrList>,
     pub service_fee_months: Option<u32>,
     #[serde(default)]
     pub lag_months: RawLags,

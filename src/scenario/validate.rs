@@ -314,7 +314,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
     let payments = PaymentTerms {
         price_discount,
         price_year,
-        service_fee: c.money("payments.service_fee_per_month", pay.service_fee_per_month),
+        service_fee: c.prices("payments.service_fee_per_month", pay.service_fee_per_month.as_ref(), years, 0.0),
         service_fee_months: pay.service_fee_months.map_or(delivery_months, |m| (m as usize).min(horizon)),
         lags: Lags {
             attachment: pay.lag_months.attachment as usize,

@@ -232,3 +232,13 @@ fn additional_outcomes_pay_above_a_fixed_or_rolling_baseline() {
     let (_, earned) = additional_outcomes("baseline = [150, 100]");
     assert_eq!(earned, 100_000);
 }
+
+#[test]
+fn the_service_fee_can_change_by_contract_year() {
+    let m = model(ONE_SEGMENT, &["payments.service_fee_per_month=[100, 50]", "payments.service_fee_months=30", "segments.jsa.referrals_per_month=0"]);
+    each_iteration(&m, 1, 1, |r| {
+        let paid: Vec<Pence> = (0..m.horizon).map(|t| -r.monthly[COMMISSIONER * m.horizon + t]).collect();
+        assert_eq!((paid[0], paid[11], paid[12], paid[29], paid[30]), (10_000, 10_000, 5_000, 5_000, 0));
+        assert_eq!(r.commissioner.paid.service_fee, 12 * 10_000 + 18 * 5_000);
+    });
+}
