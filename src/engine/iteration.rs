@@ -506,34 +506,8 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                         if !rules.is_empty() {
                             event_pmf(base_mean, ev.frailty_shape, pmf_base);
                         }
-                        for &r in rules {
-                            let Some(cohort) = plan.cohort_of[r][t] else { continue };
-                            let rule = &model.payments.improvement[r];
-                            let comparison = match rule.comparison {
-                                Comparison::Simulated { per_participant } => {
-                                    // Fractions of a comparison person carry over, so the
-                                    // group is per_participant x referrals in total.
-                                    let exact = n as f64 * per_participant + comparison_carry[r];
-                                    let size = exact.floor() as u64;
-                                    comparison_carry[r] = exact - size as f64;
-                                    let (cp, ce) = draw_events(&mut rng, size, pmf_base);
-                                    [size, cp, ce]
-                                }
-                                Comparison::Baseline { .. } => [0, 0, 0],
-                            };
-                            let final_ix = rule.cohorts.len();
-                            for m in [cohort, final_ix] {
-                                let k = rule_offset[r] + m;
-                                let tally = &mut tallies[k];
-                                for (acc, x) in tally.treated.iter_mut().zip([n, people, events]) {
-                                    *acc += x;
-                                }
-                                for (acc, x) in tally.comparison.iter_mut().zip(comparison) {
-                                    *acc += x;
-                                }
-                                tally_groups[k * plan.groups.len() + gi] += n;
-                            }
-                        }
+                        let mut tally = Tally { treated: [n, people, events], comparison: [0; 3] };
+                        tally_referrals(model, plan, s, t, gi, &mut tally, tallies, tally_groups, rule_offset, comparison_carry, |size| draw_events(&mut rng, size, pmf_base));
                     } else if let Some(proc_) = seg.sustained().filter(|_| !plan.rules_of_segment[s].is_empty()) {
                         // Measured sustained outcomes: the treated cohort is
                         // counted now, its outcome events as they are drawn; a
@@ -547,28 +521,11 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                             waiting *= 1.0 - p;
                         }
                         p_outcome *= (1.0 - proc_.dropout).powi(proc_.qualifying_months as i32 - 1);
-                        for &r in &plan.rules_of_segment[s] {
-                            let Some(cohort) = plan.cohort_of[r][t] else { continue };
-                            let rule = &model.payments.improvement[r];
-                            let comparison = match rule.comparison {
-                                Comparison::Simulated { per_participant } => {
-                                    let exact = n as f64 * per_participant + comparison_carry[r];
-                                    let size = exact.floor() as u64;
-                                    comparison_carry[r] = exact - size as f64;
-                                    let outcomes = binomial(&mut rng, size, p_outcome);
-                                    [size, outcomes, outcomes]
-                                }
-                                Comparison::Baseline { .. } => [0, 0, 0],
-                            };
-                            for ci in [cohort, rule.cohorts.len()] {
-                                let k = rule_offset[r] + ci;
-                                tallies[k].treated[0] += n;
-                                for (acc, x) in tallies[k].comparison.iter_mut().zip(comparison) {
-                                    *acc += x;
-                                }
-                                tally_groups[k * plan.groups.len() + gi] += n;
-                            }
-                        }
+                        let mut tally = Tally { treated: [n, 0, 0], comparison: [0; 3] };
+                        tally_referrals(model, plan, s, t, gi, &mut tally, tallies, tally_groups, rule_offset, comparison_carry, |size| {
+                            let outcomes = binomial(&mut rng, size, p_outcome);
+                            (outcomes, outcomes)
+                        });
                     }
                 }
             }
@@ -938,6 +895,53 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
     }
     result.external = ledger.revenue[ext] - ledger.cost[ext];
     counterfactual(model, plan, referrals, realised_months, cf_entrants, &mut result.commissioner, p_base);
+}
+
+/// Adds one referral month's treated counts (`tally.treated`) to every
+/// measurement of the improvement rules that measure segment `s`, with a
+/// simulated comparison group drawn by `draw(size) -> (people with an
+/// outcome or event, events)`; fractions of a comparison person carry over
+/// to the rule's next draw, so its groups total `per_participant` times its
+/// referrals.
+#[allow(clippy::too_many_arguments)]
+fn tally_referrals(
+    model: &Model,
+    plan: &Plan,
+    s: usize,
+    t: usize,
+    group: usize,
+    tally: &mut Tally,
+    tallies: &mut [Tally],
+    tally_groups: &mut [u64],
+    rule_offset: &[usize],
+    carry: &mut [f64],
+    mut draw: impl FnMut(u64) -> (u64, u64),
+) {
+    let n = tally.treated[0];
+    for &r in &plan.rules_of_segment[s] {
+        let Some(cohort) = plan.cohort_of[r][t] else { continue };
+        let rule = &model.payments.improvement[r];
+        tally.comparison = match rule.comparison {
+            Comparison::Simulated { per_participant } => {
+                let exact = n as f64 * per_participant + carry[r];
+                let size = exact.floor() as u64;
+                carry[r] = exact - size as f64;
+                let (people, events) = draw(size);
+                [size, people, events]
+            }
+            Comparison::Baseline { .. } => [0, 0, 0],
+        };
+        for m in [cohort, rule.cohorts.len()] {
+            let k = rule_offset[r] + m;
+            for (acc, x) in tallies[k].treated.iter_mut().zip(tally.treated) {
+                *acc += x;
+            }
+            for (acc, x) in tallies[k].comparison.iter_mut().zip(tally.comparison) {
+                *acc += x;
+            }
+            tally_groups[k * plan.groups.len() + group] += n;
+        }
+    }
 }
 
 /// Expected entrants below which a group's entries are drawn as one total

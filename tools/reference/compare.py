@@ -8,10 +8,13 @@ same number of iterations, then for every figure both produce:
     a figure disagrees when |z| > 4.5;
   * probabilities (`*.failed`, `*.loss`): the same test on proportions, with
     se = sqrt(p (1 - p) / n) (pooled when both samples are constant);
-  * money figures and parameter draws: also a two-sample Kolmogorov-Smirnov
-    test; a figure disagrees when its p-value < 1e-4.
+  * money figures, parameter draws and ratios (`relative_improvement`,
+    `money_multiple`, `irr`): also a two-sample Kolmogorov-Smirnov test; a
+    figure disagrees when its p-value < 1e-4.
 
-`failure_month` is compared over the iterations in which the party failed.
+`failure_month` and the ratios are compared over the iterations in which they
+are defined (not NaN); the share of iterations in which a figure is defined
+is compared as a proportion (|z| > 4.5 disagrees).
 It also times both implementations on the same work and prints iterations
 per second. Exits 1 if any figure disagrees.
 
@@ -42,8 +45,13 @@ KS_ALPHA = 1e-4
 COUNT_FIGURES = {
     "commissioner.referrals", "commissioner.outcomes", "commissioner.counterfactual_outcomes",
     "commissioner.attributable_outcomes", "commissioner.outcome_months",
-    "commissioner.attributable_outcome_months",
+    "commissioner.attributable_outcome_months", "commissioner.adverse_events",
+    "commissioner.people_with_event", "commissioner.counterfactual_adverse_events",
+    "commissioner.adverse_events_avoided",
 }
+# ratios defined only in some iterations (NaN otherwise): z-test and KS over the
+# iterations where both define them, plus a test on the share defined
+RATIO_SUFFIXES = (".relative_improvement", ".money_multiple", ".irr")
 NON_FIGURES = {"iteration", "scenario_hash", "seed", "iterations", "pbrsim_version"}
 
 try:
@@ -53,8 +61,10 @@ except ImportError:  # pragma: no cover
 
 
 def kind_of(name: str) -> str:
-    if name.endswith(".failed") or name.endswith(".loss"):
+    if name.endswith(".failed") or name.endswith(".loss") or name.endswith(".met"):
         return "prob"
+    if name.endswith(RATIO_SUFFIXES):
+        return "ratio"
     if name.endswith(".failure_month"):
         return "month"
     if name in COUNT_FIGURES:
@@ -98,15 +108,27 @@ def mean_se(x, prob=False):
 def compare_figure(name, a, b):
     """a: pbrsim draws, b: numpy draws (1-d float arrays, NaN = missing)."""
     k = kind_of(name)
+    n1all, n2all = len(a), len(b)
     a = a[~np.isnan(a)]
     b = b[~np.isnan(b)]
     row = {"figure": name, "kind": k, "n1": len(a), "n2": len(b)}
+    # share of iterations in which the figure is defined (not NaN): a proportion test
+    dz = 0.0
+    if (len(a) < n1all or len(b) < n2all) and n1all and n2all:
+        p1, p2 = len(a) / n1all, len(b) / n2all
+        pp = (len(a) + len(b)) / (n1all + n2all)
+        sd = math.sqrt(pp * (1 - pp) * (1 / n1all + 1 / n2all))
+        dz = (p1 - p2) / sd if sd > 0 else (0.0 if p1 == p2 else float("inf"))
+    row["defined_z"] = dz
     m1, s1, _ = mean_se(a, k == "prob")
     m2, s2, _ = mean_se(b, k == "prob")
     row.update(m1=m1, se1=s1, m2=m2, se2=s2, z=float("nan"), D=float("nan"),
                p=float("nan"), ok=True, note="")
+    if abs(dz) > Z_LIMIT:
+        row["ok"] = False
+        row["note"] = f"share defined {len(a) / n1all:.4f} vs {len(b) / n2all:.4f}, z {dz:.2f}"
     if len(a) < 2 or len(b) < 2:
-        row["note"] = "too few values"
+        row["note"] = (row["note"] + "; " if row["note"] else "") + "too few values"
         return row
     se = math.sqrt(s1 * s1 + s2 * s2)
     if k == "prob" and se == 0:
@@ -116,12 +138,12 @@ def compare_figure(name, a, b):
     if se == 0 or se < 1e-12 * scale:
         same = abs(m1 - m2) <= 1e-9 * scale
         row["z"] = 0.0 if same else float("inf")
-        row["ok"] = same
-        row["note"] = "constant"
+        row["ok"] = row["ok"] and same
+        row["note"] = (row["note"] + "; " if row["note"] else "") + "constant"
     else:
         row["z"] = (m1 - m2) / se
-        row["ok"] = abs(row["z"]) <= Z_LIMIT
-    if k in ("money", "draw") and row["note"] != "constant":
+        row["ok"] = row["ok"] and abs(row["z"]) <= Z_LIMIT
+    if k in ("money", "draw", "ratio") and "constant" not in row["note"]:
         row["D"], row["p"] = ks_test(a, b)
         if row["p"] < KS_ALPHA:
             row["ok"] = False
@@ -253,7 +275,8 @@ def main(argv=None):
     print(f"\n{sc.name}  ({os.path.relpath(scen, REPO)})  N = {a.iterations}, seed {a.seed}")
     print(f"tests: |z| > {Z_LIMIT} on means/proportions; KS p < {KS_ALPHA:g} on money and draws "
           f"(KS critical D at alpha {KS_ALPHA:g}: {ks_critical(a.iterations, a.iterations):.4f})")
-    hdr = (f"{'figure':46s} {'kind':5s} {'pbrsim mean':>14s} {'(SE)':>11s} "
+    fw = max([46] + [len(r["figure"]) for r in rows])
+    hdr = (f"{'figure':{fw}s} {'kind':5s} {'pbrsim mean':>14s} {'(SE)':>11s} "
            f"{'numpy mean':>14s} {'(SE)':>11s} {'z':>7s} {'KS D':>7s} {'KS p':>8s}  verdict")
     print(hdr)
     print("-" * len(hdr))
@@ -267,7 +290,7 @@ def main(argv=None):
         verdict = "ok" if r["ok"] else "DISAGREE"
         if r["note"]:
             verdict += f" ({r['note']})"
-        print(f"{r['figure']:46s} {r['kind']:5s} {fmt(r['m1'])} {fmt(r['se1'], 11)} "
+        print(f"{r['figure']:{fw}s} {r['kind']:5s} {fmt(r['m1'])} {fmt(r['se1'], 11)} "
               f"{fmt(r['m2'])} {fmt(r['se2'], 11)} {zs} {ds} {ps}  {verdict}")
     print("-" * len(hdr))
     crows = compare_draw_correlations(A, B, common)

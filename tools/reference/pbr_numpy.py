@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Independent, vectorised NumPy implementation of the pbrsim reference model.
 
-Written from /work/shared/MODEL.md (sections 1-7, 9, 10) and the engine's
+Written from /work/shared/MODEL.md (sections 1-10) and the engine's
 documented conventions in docs/model.md and docs/scenario-format.md only,
-never from pbrsim's source. It is used to check pbrsim in distribution and as
+never from pbrsim's source. Covers sustained outcomes (4a), counted adverse
+events (4b), the closed-form counterfactual (4c), the tariff rules, improvement
+over a comparison, fee for service with volume reconciliation, additional
+outcomes above a baseline (5), the supply chain (6), failure (7), investors (8)
+and the commissioner's value (9). It is used to check pbrsim in distribution and as
 a speed baseline.
 
 Layout: every state array has the iterations as its first axis; the
@@ -26,7 +30,7 @@ import time
 import tomllib
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 PROVIDER_KEYS = (
     "label", "reserves", "credit_line", "cost_per_referral",
@@ -162,15 +166,29 @@ class Scenario:
         for sid, st in raw["segments"].items():
             sg = Segment()
             sg.id = sid
-            sus = st["sustained"]
-            sg.h = float(sus["baseline_hazard"])
-            sg.w = int(sus["window_months"])
-            sg.q = int(sus.get("qualifying_months", 1))
-            sg.d = float(sus.get("dropout", 0.0))
-            sg.M = int(sus.get("max_sustainment_months", 0))
-            sg.S = int(st.get("savings_months", sg.q + sg.M))
-            sg.L = max(sg.q + sg.M, sg.S, 1)
-            sg.V = pence(st.get("savings_per_outcome_month", 0))
+            if ("sustained" in st) == ("adverse_events" in st):
+                raise ValueError(f"{sid}: exactly one of sustained / adverse_events")
+            sg.ae = "adverse_events" in st
+            if sg.ae:
+                # 4b: counted adverse events over a follow-up; no entries into outcome
+                ae = st["adverse_events"]
+                sg.mu = float(ae["rate"])
+                sg.f = int(ae["follow_up_months"])
+                sg.k = float(ae["frailty_shape"]) if "frailty_shape" in ae else None
+                sg.w = int(ae.get("service_months", sg.f))
+                sg.h, sg.q, sg.d, sg.M, sg.S, sg.L, sg.V = 0.0, 1, 0.0, 0, 0, 1, 0
+                sg.A = pence(st.get("savings_per_event_avoided", 0))
+            else:
+                sus = st["sustained"]
+                sg.h = float(sus["baseline_hazard"])
+                sg.w = int(sus["window_months"])
+                sg.q = int(sus.get("qualifying_months", 1))
+                sg.d = float(sus.get("dropout", 0.0))
+                sg.M = int(sus.get("max_sustainment_months", 0))
+                sg.S = int(st.get("savings_months", sg.q + sg.M))
+                sg.L = max(sg.q + sg.M, sg.S, 1)
+                sg.V = pence(st.get("savings_per_outcome_month", 0))
+                sg.A = 0
             rpm = st["referrals_per_month"]
             if isinstance(rpm, list):
                 if len(rpm) != R:
@@ -242,10 +260,104 @@ class Scenario:
         maxw = max(s.w for s in self.segments)
         D = self.D = min(R + maxw - 1, H)
         self.sf_months = min(int(pay.get("service_fee_months", D)), H)
-        self.T_end = max(H, max(R + s.w for s in self.segments))
         self.providers = [Provider("prime", raw.get("prime", {}), D, H, False)]
         for sid in self.sub_ids:
             self.providers.append(Provider(sid, subs_raw[sid], D, H, True))
+        seg_index = {sg.id: i for i, sg in enumerate(self.segments)}
+        # global delivery-group index: segments in file order, then providers
+        # (prime first, then subcontractors in file order)
+        self.G_all = 0
+        for sg in self.segments:
+            sg.goff = self.G_all
+            self.G_all += len(sg.group_prov)
+
+        def disc_price(v):
+            return int(round_half_away(pence(v) * (1.0 - disc)))
+
+        # ---- [[payments.improvement]] (MODEL 5, docs/model.md 5)
+        self.rules = []
+        labels = {}
+        for rr in pay.get("improvement", []):
+            ru = Segment()
+            ru.label = rr["label"]
+            ids = rr.get("segments", [sg.id for sg in self.segments if sg.ae])
+            ru.segs = [seg_index[x] for x in ids]
+            if not all(self.segments[x].ae for x in ru.segs):
+                raise ValueError(f"improvement {ru.label}: measures adverse-event segments only")
+            ru.measure = rr["measure"]
+            if ru.measure not in ("binary", "frequency", "frequency_per_person_with_event"):
+                raise ValueError(f"bad measure {ru.measure!r}")
+            cmp_ = rr["comparison"]
+            ru.kind = cmp_["kind"]
+            if ru.kind == "simulated":
+                ru.pp = float(cmp_["per_participant"])
+            elif ru.kind == "baseline":
+                ru.value = float(cmp_["value"])
+                ru.drift = float(cmp_.get("drift_per_year", 0.0))
+            else:
+                raise ValueError(f"bad comparison kind {ru.kind!r}")
+            ru.F = max(self.segments[x].f for x in ru.segs)
+            ru.mlag = int(rr.get("measurement_lag_months", 0))
+            ru.lag = int(rr.get("lag_months", 0))
+            ru.cohorts = []          # (from, to, threshold in millionths, measurement month)
+            for c in rr["cohorts"]:
+                fr, to = int(c["from_month"]), int(c["to_month"])
+                ru.cohorts.append((fr, to, int(round_half_away(float(c["threshold"]) * 1e6)),
+                                   to - 1 + ru.F + ru.mlag))
+            ru.final_th = (int(round_half_away(float(rr["final_threshold"]) * 1e6))
+                           if "final_threshold" in rr else None)
+            ru.final_mm = max(c[3] for c in ru.cohorts)
+            ru.price = [disc_price(v) for v in per_year(rr["price_per_unit"], Y)]
+            ru.req = labels[rr["requires"]] if "requires" in rr else None
+            # cohort index of each referral month (-1: not measured)
+            ru.cohort_of = np.full(R, -1)
+            for j, (fr, to, _, _) in enumerate(ru.cohorts):
+                ru.cohort_of[fr:to] = j
+            labels[ru.label] = len(self.rules)
+            self.rules.append(ru)
+
+        # ---- [[payments.additional_outcomes]] (docs/model.md 5)
+        self.additional = []
+        for ra in pay.get("additional_outcomes", []):
+            ad = Segment()
+            ad.label = ra["label"]
+            ids = ra.get("segments", [sg.id for sg in self.segments if not sg.ae])
+            ad.segs = [seg_index[x] for x in ids]
+            ad.baseline = [float(v) for v in per_year(ra["baseline"], Y)]
+            ad.rolling = bool(ra.get("rolling", False))
+            ad.price = [disc_price(v) for v in per_year(ra["price_per_unit"], Y)]
+            ad.lag = int(ra.get("lag_months", 0))
+            self.additional.append(ad)
+
+        # ---- [payments.fee_for_service] (docs/model.md 5); not discounted
+        ff = pay.get("fee_for_service")
+        if ff is not None:
+            self.ffs = Segment()
+            self.ffs.fee = [pence(v) for v in per_year(ff["annual_fee"], Y)]
+            self.ffs.base = float(ff["baseline_referrals_per_year"])
+            self.ffs.band = float(ff.get("band", 0.0))
+            self.ffs.price = pence(ff.get("reconciliation_price_per_referral", 0))
+            self.ffs.lag = int(ff.get("lag_months", 0))
+        else:
+            self.ffs = None
+
+        # ---- [investors.<id>] (MODEL 8, docs/model.md 8)
+        self.investors = []
+        for iid, it in raw.get("investors", {}).items():
+            inv = Segment()
+            inv.id = iid
+            inv.d = prov_index[it["funds"]]
+            inv.commit = pence(it["committed_capital"])
+            if ("return_cap_multiple" in it) == ("return_cap_annual_rate" in it):
+                raise ValueError(f"investor {iid}: give exactly one return cap")
+            inv.mult = float(it["return_cap_multiple"]) if "return_cap_multiple" in it else None
+            inv.rate = float(it["return_cap_annual_rate"]) if "return_cap_annual_rate" in it else None
+            inv.xs = float(it.get("excess_share", 0.0))
+            self.investors.append(inv)
+
+        last_mm = max([0] + [ru.final_mm for ru in self.rules])
+        self.T_end = max(H, max(R + s.w for s in self.segments),
+                         (1 + last_mm) if self.rules else 0)
 
     def event_price(self, sg, rule, month):
         """Event-year tariff for a payment event in `month` (clamped to the last year)."""
@@ -308,6 +420,117 @@ def draw_param(spec, n, rng, F, factor_names):
 
 
 # --------------------------------------------------------------------------
+# Counted adverse events (4b)
+# --------------------------------------------------------------------------
+
+def event_pmf(mean: np.ndarray, k, tail: float = 1e-15, jmax: int = 5000):
+    """One person's distribution of events over the follow-up, for each mean
+    (vector): negative binomial with shape k (gamma frailty, mean 1), or Poisson
+    for k None. Returns pvals [n, J+1] whose last column holds the whole tail
+    P(X >= J) (J large enough that this is below `tail`), and the values 0..J."""
+    mean = np.asarray(mean, dtype=float)
+    mx = float(mean.max()) if mean.size else 0.0
+    if k is None:
+        dist = stats.poisson(mx)
+    else:
+        dist = stats.nbinom(k, k / (k + mx)) if mx > 0 else None
+    if dist is None or mx <= 0:
+        J = 1
+    else:
+        J = int(dist.isf(tail)) + 2
+        J = max(2, min(J, jmax))
+    j = np.arange(J)
+    if k is None:
+        pm = stats.poisson.pmf(j[None, :], mean[:, None])
+    else:
+        pm = stats.nbinom.pmf(j[None, :], k, (k / (k + mean))[:, None])
+    last = np.clip(1.0 - pm.sum(axis=1, keepdims=True), 0.0, None)
+    pv = np.concatenate([pm, last], axis=1)
+    pv /= pv.sum(axis=1, keepdims=True)
+    return pv, np.arange(J + 1)
+
+
+class PmfCache:
+    """Event distributions by (segment, mean vector id): the mean of a cohort only
+    changes with the contract year of its referral month."""
+
+    def __init__(self):
+        self.store = {}
+
+    def get(self, key, mean, k):
+        hit = self.store.get(key)
+        if hit is None:
+            hit = event_pmf(mean, k)
+            self.store[key] = hit
+        return hit
+
+
+def draw_events(rng, N, pv, vals):
+    """Histogram of a cohort of N[i] people: returns (people with an event, events)."""
+    P = np.zeros(N.shape, dtype=np.int64)
+    E = np.zeros(N.shape, dtype=np.int64)
+    nz = N > 0
+    if nz.any():
+        cnt = rng.multinomial(N[nz], pv[nz])           # [n, J+1]
+        P[nz] = N[nz] - cnt[:, 0]
+        E[nz] = cnt @ vals
+    return P, E
+
+
+def measure_counts(measure, N, P, E):
+    if measure == "binary":
+        return P, N
+    if measure == "frequency":
+        return E, N
+    return E, P                                         # frequency_per_person_with_event
+
+
+def judge(num_t, den_t, a, b, th):
+    """Verdict of one measurement, vectorised over iterations. Treated T = num_t/den_t,
+    comparison C = a/b (integers), threshold th in millionths. Exact integer test
+    (a e - t b) 10^6 >= th a e. Returns (defined, met, relative improvement, units)."""
+    defined = (den_t > 0) & (b > 0) & (a > 0)
+    ao = a.astype(object)
+    bo = b.astype(object)
+    to = num_t.astype(object)
+    eo = den_t.astype(object)
+    lhs = (ao * eo - to * bo) * 10 ** 6
+    rhs = int(th) * ao * eo
+    met = defined & np.array(lhs >= rhs, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        C = a / np.where(b > 0, b, 1)
+        T = num_t / np.where(den_t > 0, den_t, 1)
+        ri = np.where(defined, (C - T) / np.where(C != 0, C, 1), np.nan)
+        U = np.where(defined, (C - T) * den_t, 0.0)
+    return defined, met, ri, U
+
+
+def irr_annual(x: np.ndarray) -> np.ndarray:
+    """Annual IRR of monthly flows x[I, H] by bisection of the monthly rate in
+    [-0.5, 1.5] (200 halvings); NaN without flows of both signs or a sign change."""
+    I, H = x.shape
+    t = np.arange(H)
+
+    def npv(rho):
+        return (x * (1.0 + rho)[:, None] ** (-t[None, :])).sum(axis=1)
+
+    lo = np.full(I, -0.5)
+    hi = np.full(I, 1.5)
+    flo, fhi = npv(lo), npv(hi)
+    ok = (x > 0).any(axis=1) & (x < 0).any(axis=1) & (np.sign(flo) != np.sign(fhi)) \
+        & (flo != 0) & (fhi != 0)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        fm = npv(mid)
+        left = np.sign(fm) == np.sign(flo)
+        lo = np.where(left, mid, lo)
+        flo = np.where(left, fm, flo)
+        hi = np.where(left, hi, mid)
+    rho = 0.5 * (lo + hi)
+    return np.where(ok, (1.0 + rho) ** 12 - 1.0, np.nan)
+
+
+# --------------------------------------------------------------------------
 # One batch of iterations
 # --------------------------------------------------------------------------
 
@@ -315,7 +538,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     I = n
     H, R, Y, D, T_end = sc.H, sc.R, sc.Y, sc.D, sc.T_end
     segs, provs = sc.segments, sc.providers
+    rules, adds, invs, ffs = sc.rules, sc.additional, sc.investors, sc.ffs
     NP = len(provs)
+    NI = len(invs)
     i64 = np.int64
 
     # ---- scenario-level draws
@@ -337,14 +562,47 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     coh = [np.zeros((I, len(sg.group_prov), R), dtype=i64) for sg in segs]
     wait = [np.zeros((I, len(sg.group_prov), R), dtype=i64) for sg in segs]
     gprov = [np.array(sg.group_prov) for sg in segs]
+    # adverse events per segment and referral month (all groups), for savings
+    ae_E = [np.zeros((I, R), dtype=i64) if sg.ae else None for sg in segs]
+    ae_events = np.zeros(I, dtype=i64)
+    ae_people = np.zeros(I, dtype=i64)
+    ae_cf = np.zeros(I)
+    pmfs = PmfCache()
+    # outcome events by segment, group and month (< H), for additional outcomes
+    out_g = [np.zeros((I, len(sg.group_prov), H), dtype=i64) for sg in segs]
+    ref_month = np.zeros((I, R), dtype=i64)               # referrals, all segments
 
     # payments due by month (only months < H are ever paid)
     due_sf = np.zeros((I, H), dtype=i64)
+    due_ffs = np.zeros((I, H), dtype=i64)                 # instalments and top-ups
+    due_claw = np.zeros((I, H), dtype=i64)                # clawbacks (prime -> commissioner)
     due_att = np.zeros((I, H), dtype=i64)
     due_out = np.zeros((I, H), dtype=i64)
     due_sus = np.zeros((I, H), dtype=i64)
-    # outcome+sustainment due per (subcontractor, month), for pass-through
+    due_imp = np.zeros((I, H), dtype=i64)
+    # outcome+sustainment+improvement due per (subcontractor, month), for pass-through
     due_sub = np.zeros((I, NP, H), dtype=i64)
+
+    # improvement rules: treated tallies by cohort (people by global group, P, E),
+    # comparison tallies, carry, verdicts
+    nJ = [len(ru.cohorts) for ru in rules]
+    tN = [np.zeros((I, nJ[r], sc.G_all), dtype=i64) for r in range(len(rules))]
+    tP = [np.zeros((I, nJ[r]), dtype=i64) for r in range(len(rules))]
+    tE = [np.zeros((I, nJ[r]), dtype=i64) for r in range(len(rules))]
+    cN = [np.zeros((I, nJ[r]), dtype=i64) for r in range(len(rules))]
+    cP = [np.zeros((I, nJ[r]), dtype=i64) for r in range(len(rules))]
+    cE = [np.zeros((I, nJ[r]), dtype=i64) for r in range(len(rules))]
+    carry = [np.zeros(I) for _ in rules]
+    r_met = [np.zeros((I, nJ[r]), dtype=bool) for r in range(len(rules))]
+    r_ri = [np.full((I, nJ[r]), np.nan) for r in range(len(rules))]
+    r_fmet = [np.zeros(I, dtype=bool) for _ in rules]
+    r_fri = [np.full(I, np.nan) for _ in rules]
+    r_cearned = [np.zeros(I, dtype=i64) for _ in rules]
+    r_earned = [np.zeros(I, dtype=i64) for _ in rules]
+    a_earned = [np.zeros(I, dtype=i64) for _ in adds]
+    a_prev = [np.zeros(I, dtype=i64) for _ in adds]
+    # global group -> provider
+    g_prov = np.concatenate([np.array(sg.group_prov) for sg in segs])
 
     # realised months counted for savings, per segment and month (< H)
     real_months = np.zeros((I, len(segs), H), dtype=i64)
@@ -352,9 +610,11 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     referrals = np.zeros(I, dtype=i64)
 
     paid_sf = np.zeros(I, dtype=i64)
+    paid_ffs = np.zeros(I, dtype=i64)
     paid_att = np.zeros(I, dtype=i64)
     paid_out = np.zeros(I, dtype=i64)
     paid_sus = np.zeros(I, dtype=i64)
+    paid_imp = np.zeros(I, dtype=i64)
     co_funded = np.zeros(I, dtype=i64)
     rm_pcap = np.zeros(I, dtype=i64)
     rm_ccap = np.zeros(I, dtype=i64)
@@ -365,15 +625,20 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     paid_cum = np.zeros(I, dtype=i64)
     paid_year = np.zeros(I, dtype=i64)
 
-    # parties: 0 commissioner, 1 co-funder, 2.. providers
-    NA = 2 + NP
+    # parties: 0 commissioner, 1 co-funder, 2.. providers, then investors
+    NA = 2 + NP + NI
+    IV = 2 + NP                                           # first investor account
     rev = np.zeros((I, NA), dtype=i64)
     cst = np.zeros((I, NA), dtype=i64)
     cum = np.zeros((I, NA), dtype=i64)
     mincum = np.zeros((I, NA), dtype=i64)
     npv = np.zeros((I, NA))
-    reserves = np.array([0, 0] + [p.reserves for p in provs], dtype=i64)
+    reserves = np.array([0, 0] + [p.reserves for p in provs] + [0] * NI, dtype=i64)
     disc = (1.0 + sc.r) ** (-np.arange(H) / 12.0)
+    inv_drawn = np.zeros((I, NI), dtype=i64)
+    inv_repaid = np.zeros((I, NI), dtype=i64)
+    inv_allowed = np.zeros((I, NI))
+    inv_flow = np.zeros((I, NI, H))
 
     def schedule(arr, due, amount):
         """Schedule `amount` [I] for month `due`, or count it beyond the horizon."""
@@ -382,6 +647,76 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         else:
             beyond[:] += amount
 
+    def schedule_shared(due, amount, weights):
+        """An improvement-like payment `amount` [I], shared between the global
+        delivery groups in proportion to `weights` [I, G_all]: floor shares, the
+        remainder to the first group with weight."""
+        if due >= H:
+            beyond[:] += amount
+            return
+        due_imp[:, due] += amount
+        if NP == 1:
+            return
+        wsum = weights.sum(axis=1)
+        safe = np.where(wsum > 0, wsum, 1)
+        share = (amount[:, None] * weights) // safe[:, None]
+        first = np.argmax(weights > 0, axis=1)
+        rem = amount - share.sum(axis=1)
+        share[np.arange(I), first] += np.where(wsum > 0, rem, 0)
+        for g in range(sc.G_all):
+            d = g_prov[g]
+            if d != 0:
+                due_sub[:, d, due] += share[:, g]
+
+    def measure_rule(r, t):
+        """Judge rule r's measurements that fall in month t (cohorts, then final)."""
+        ru = rules[r]
+        yp = min(t // 12, Y - 1)
+        price = ru.price[yp]
+        for j, (fr, to, th, mm) in enumerate(ru.cohorts):
+            if mm != t:
+                continue
+            Nn = tN[r][:, j, :].sum(axis=1)
+            num, den = measure_counts(ru.measure, Nn, tP[r][:, j], tE[r][:, j])
+            if ru.kind == "simulated":
+                a, b = measure_counts(ru.measure, cN[r][:, j], cP[r][:, j], cE[r][:, j])
+            else:
+                C = ru.value * (1.0 + ru.drift) ** (fr // 12)
+                a = np.full(I, int(round_half_away(C * 1e9)), dtype=i64)
+                b = np.full(I, 10 ** 9, dtype=i64)
+            defined, met, ri, U = judge(num, den, a, b, th)
+            if ru.req is not None:
+                q = rules[ru.req]
+                made = q.cohorts[j][3] <= t if j < len(q.cohorts) else False
+                met = met & (r_met[ru.req][:, j] if made else False)
+            r_met[r][:, j] = met
+            r_ri[r][:, j] = ri
+            amt = np.where(met, np.maximum(0, round_half_away(U * price)), 0).astype(i64)
+            r_cearned[r] += amt
+            r_earned[r] += amt
+            schedule_shared(t + ru.lag, amt, tN[r][:, j, :])
+        if ru.final_th is not None and ru.final_mm == t:
+            Ng = tN[r].sum(axis=1)                         # [I, G_all]
+            Nn = Ng.sum(axis=1)
+            num, den = measure_counts(ru.measure, Nn, tP[r].sum(axis=1), tE[r].sum(axis=1))
+            if ru.kind == "simulated":
+                a, b = measure_counts(ru.measure, cN[r].sum(axis=1), cP[r].sum(axis=1),
+                                      cE[r].sum(axis=1))
+            else:
+                a = np.full(I, int(round_half_away(ru.value * 1e9)), dtype=i64)
+                b = np.full(I, 10 ** 9, dtype=i64)
+            defined, met, ri, U = judge(num, den, a, b, ru.final_th)
+            if ru.req is not None:
+                q = rules[ru.req]
+                made = q.final_th is not None and q.final_mm <= t
+                met = met & (r_fmet[ru.req] if made else False)
+            r_fmet[r] = met
+            r_fri[r] = ri
+            amt = np.where(met, np.maximum(0, round_half_away(U * price) - r_cearned[r]),
+                           0).astype(i64)
+            r_earned[r] += amt
+            schedule_shared(t + ru.lag, amt, Ng)
+
     for t in range(T_end):
         inH = t < H
         y_cal = min(t // 12, Y - 1)
@@ -389,6 +724,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             m_rev = np.zeros((I, NA), dtype=i64)
             m_cst = np.zeros((I, NA), dtype=i64)
             raw_cost = np.zeros((I, NP), dtype=i64)     # pence, before the cost draw
+            for ii, inv in enumerate(invs):
+                if inv.rate is not None:
+                    inv_allowed[:, ii] *= (1.0 + inv.rate) ** (1.0 / 12.0)
         sub_active = live[:, None] & ~failed           # column 0 (prime) = live
 
         # ---- 2. referrals
@@ -396,6 +734,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             yr = t // 12
             for si, sg in enumerate(segs):
                 ntot = np.zeros(I, dtype=i64)
+                if sg.ae:
+                    mean_cf = sg.mu * macro[:, yr]
+                    pv_t, vals_t = pmfs.get((si, yr, "t"), mean_cf * (1.0 - eff[:, si]), sg.k)
                 for d, share in sg.shares:
                     mean = volume * sg.lam[t] * share
                     if sg.process == "fixed":
@@ -406,6 +747,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     ntot += N
                     if d == 0:
                         to_prime = N
+                        to_sub = np.zeros(I, dtype=i64)
+                        gi = 0
                     else:
                         act = ~failed[:, d]
                         to_sub = np.where(act, N, 0)
@@ -422,10 +765,52 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     coh[si][:, 0, t] += to_prime
                     wait[si][:, 0, t] += to_prime
                     raw_cost[:, 0] += to_prime * provs[0].cpr
+                    if sg.ae:
+                        # the cohort's events over its whole follow-up, drawn now (4b)
+                        P, E = draw_events(rng, N, pv_t, vals_t)
+                        ae_events += E
+                        ae_people += P
+                        ae_E[si][:, t] += E
+                        for r, ru in enumerate(rules):
+                            j = ru.cohort_of[t]
+                            if si not in ru.segs or j < 0:
+                                continue
+                            tN[r][:, j, sg.goff + gi] += to_sub
+                            tN[r][:, j, sg.goff] += to_prime
+                            tP[r][:, j] += P
+                            tE[r][:, j] += E
+                            if ru.kind == "simulated":
+                                x = ru.pp * N + carry[r]
+                                nc = np.floor(x)
+                                carry[r] = x - nc
+                                nc = nc.astype(i64)
+                                pv_c, vals_c = pmfs.get((si, yr, "c"), mean_cf, sg.k)
+                                Pc, Ec = draw_events(rng, nc, pv_c, vals_c)
+                                cN[r][:, j] += nc
+                                cP[r][:, j] += Pc
+                                cE[r][:, j] += Ec
+                if sg.ae:
+                    ae_cf += ntot * sg.mu * macro[:, yr]
                 referrals += ntot
+                ref_month[:, t] += ntot
                 schedule(due_att, t + sc.lag_att, ntot * sg.att_c[yr])
                 if t + sc.lag_att < H:
                     rm_pcap += ntot * sg.att_rm[yr]
+            if ffs is not None:
+                # fee for service: an instalment each referral month, while live
+                inst = np.where(live, int(round_half_away(ffs.fee[yr] / 12.0)), 0).astype(i64)
+                schedule(due_ffs, t + ffs.lag, inst)
+                if t % 12 == 11 or t == R - 1:
+                    A = ref_month[:, 12 * yr:t + 1].sum(axis=1).astype(float)
+                    B = ffs.base * (t - 12 * yr + 1) / 12.0
+                    hi, lo = (1.0 + ffs.band) * B, (1.0 - ffs.band) * B
+                    top = np.where(live & (A > hi),
+                                   round_half_away(ffs.price * (A - hi)), 0).astype(i64)
+                    claw = np.where(live & (A < lo),
+                                    round_half_away(ffs.price * (lo - A)), 0).astype(i64)
+                    schedule(due_ffs, t + ffs.lag, top)
+                    if t + ffs.lag < H:
+                        due_claw[:, t + ffs.lag] += claw
 
         # ---- 3. entries into outcome, stays, programme-month costs
         for si, sg in enumerate(segs):
@@ -433,22 +818,24 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             if m0 > m1:
                 continue
             gp = gprov[si]
-            served = live[:, None] & (~failed[:, gp] | transfer[gp][None, :])
-            base = sg.h * macro[:, y_cal]
-            hz = base[:, None] * np.where(served, 1.0 + eff[:, si][:, None], 1.0)
-            p = -np.expm1(-hz)
-            wt = wait[si][:, :, m0:m1 + 1]
-            new = rng.binomial(wt, p[:, :, None])
-            wt -= new
-            # entrants by price pool [I, G, P]
-            pools = sg.pool_of_month[m0:m1 + 1]
-            if sg.P == 1:
-                ent = new.sum(axis=2)[:, :, None]
-            else:
-                ent = np.stack([new[:, :, pools == k].sum(axis=2) for k in range(sg.P)], axis=2)
-            if ent.any():
-                stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus,
-                      due_sub, gp, beyond, rm_pcap)
+            if not sg.ae:
+                served = live[:, None] & (~failed[:, gp] | transfer[gp][None, :])
+                base = sg.h * macro[:, y_cal]
+                hz = base[:, None] * np.where(served, 1.0 + eff[:, si][:, None], 1.0)
+                p = -np.expm1(-hz)
+                wt = wait[si][:, :, m0:m1 + 1]
+                new = rng.binomial(wt, p[:, :, None])
+                wt -= new
+                # entrants by price pool [I, G, P]
+                pools = sg.pool_of_month[m0:m1 + 1]
+                if sg.P == 1:
+                    ent = new.sum(axis=2)[:, :, None]
+                else:
+                    ent = np.stack([new[:, :, pools == k].sum(axis=2) for k in range(sg.P)],
+                                   axis=2)
+                if ent.any():
+                    stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus,
+                          due_sub, gp, beyond, rm_pcap, out_g[si])
             if inH:
                 inprog = coh[si][:, :, m0:m1 + 1].sum(axis=2)           # [I, G]
                 for gi, d in enumerate(sg.group_prov):
@@ -461,16 +848,33 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                             tr = live & failed[:, d]
                             raw_cost[:, 0] += np.where(tr, inprog[:, gi], 0) * provs[0].cppm
 
+        # ---- 4. improvement measurements (rules in file order); additional outcomes
+        for r in range(len(rules)):
+            measure_rule(r, t)
+        if inH and adds and (t % 12 == 11 or t == H - 1):
+            y = t // 12
+            for ai, ad in enumerate(adds):
+                Og = np.concatenate([out_g[si][:, :, 12 * y:t + 1].sum(axis=2)
+                                     if si in ad.segs else
+                                     np.zeros((I, len(segs[si].group_prov)), dtype=i64)
+                                     for si in range(len(segs))], axis=1)   # [I, G_all]
+                O = Og.sum(axis=1)
+                base = a_prev[ai].astype(float) if (ad.rolling and y > 0) else ad.baseline[y]
+                amt = round_half_away(ad.price[y] * np.maximum(0.0, O - base)).astype(i64)
+                a_prev[ai] = O
+                a_earned[ai] += amt
+                schedule_shared(t + ad.lag, amt, Og)
+
         if not inH:
             continue
 
-        # ---- 4. overheads, delivery costs, monthly fees, service fee, own costs
+        # ---- 5. overheads, delivery costs, monthly fees, service fee, own costs
         for d, pv in enumerate(provs):
             if t < pv.overhead_months:
                 raw_cost[:, d] += pv.overhead
         act_all = sub_active                               # live & not failed
         dcost = np.where(act_all, round_half_away(raw_cost * costm[:, None]), 0).astype(i64)
-        m_cst[:, 2:] += dcost
+        m_cst[:, 2:2 + NP] += dcost
         for d in range(1, NP):
             pv = provs[d]
             if pv.monthly_fee and t < D:
@@ -486,9 +890,10 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             own += oc
             m_cst[:, 0] += oc
 
-        # ---- 5. payments falling due
-        dsf, dat, dou, dsu = due_sf[:, t], due_att[:, t], due_out[:, t], due_sus[:, t]
-        alldue = dsf + dat + dou + dsu
+        # ---- 6. payments falling due
+        dsf, dff, dat = due_sf[:, t], due_ffs[:, t], due_att[:, t]
+        dou, dsu, dim = due_out[:, t], due_sus[:, t], due_imp[:, t]
+        alldue = dsf + dff + dat + dou + dsu + dim
         cancelled += np.where(live, 0, alldue)
         if t % 12 == 0:
             paid_year[:] = 0
@@ -500,18 +905,19 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             allow = np.minimum(allow, sc.cap_total - paid_cum)
         allow = np.where(live, np.maximum(allow, 0), 0)
         got = []
-        for due in (dsf, dat, dou, dsu):
+        for due in (dsf, dff, dat, dou, dsu, dim):
             g = np.where(live, np.minimum(due, allow), 0)
             allow -= g
             rm_ccap += np.where(live, due - g, 0)
             got.append(g)
-        gsf, gat, gou, gsu = got
-        paid_sf += gsf; paid_att += gat; paid_out += gou; paid_sus += gsu
-        tot = gsf + gat + gou + gsu
+        gsf, gff, gat, gou, gsu, gim = got
+        paid_sf += gsf; paid_ffs += gff; paid_att += gat
+        paid_out += gou; paid_sus += gsu; paid_imp += gim
+        tot = gsf + gff + gat + gou + gsu + gim
         paid_cum += tot
         paid_year += tot
-        os_paid = gou + gsu
-        os_due = dou + dsu
+        os_paid = gou + gsu + gim
+        os_due = dou + dsu + dim
         if sc.co_share is not None:
             cof = round_half_away(sc.co_share * os_paid).astype(i64)
         else:
@@ -520,7 +926,13 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         m_cst[:, 1] += cof
         m_cst[:, 0] += tot - cof
         m_rev[:, 2] += tot
+        # clawback: the prime pays back to the commissioner, if the contract is live
+        claw = np.where(live, due_claw[:, t], 0)
+        paid_ffs -= claw
+        m_cst[:, 2] += claw
+        m_rev[:, 0] += claw
         # pass-through, pro rata to what was actually paid
+        pt_net = np.zeros((I, NP), dtype=i64)
         for d in range(1, NP):
             pv = provs[d]
             if pv.pass_through <= 0:
@@ -534,8 +946,43 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             mgmt_fees += kept
             m_cst[:, 2] += gross - kept
             m_rev[:, 2 + d] += gross - kept
+            pt_net[:, d] = gross - kept
 
-        # ---- end of month: flows; then 6. failures
+        # ---- investors: repayment from the month's outcome-related receipts (8)
+        if NI:
+            receipts = pt_net.copy()
+            receipts[:, 0] = os_paid
+            for ii, inv in enumerate(invs):
+                d = inv.d
+                act = act_all[:, d] & (inv_drawn[:, ii] > 0)
+                proj = reserves[2 + d] + cum[:, 2 + d] + m_rev[:, 2 + d] - m_cst[:, 2 + d]
+                avail = np.minimum(receipts[:, d], np.maximum(0, proj))
+                fl = np.floor(inv_allowed[:, ii]).astype(i64)
+                repay = np.minimum(avail, fl)
+                excess = np.where(repay == fl,
+                                  round_half_away(inv.xs * (avail - repay)), 0).astype(i64)
+                repay = np.where(act, repay, 0)
+                x = np.where(act, repay + excess, 0)
+                m_cst[:, 2 + d] += x
+                m_rev[:, IV + ii] += x
+                inv_allowed[:, ii] -= repay
+                inv_repaid[:, ii] += x
+                inv_flow[:, ii, t] += x
+                receipts[:, d] -= x
+            # ---- 7. investors fund their provider's shortfall (before the check)
+            for ii, inv in enumerate(invs):
+                d = inv.d
+                act = act_all[:, d]
+                proj = reserves[2 + d] + cum[:, 2 + d] + m_rev[:, 2 + d] - m_cst[:, 2 + d]
+                draw = np.minimum(-proj, inv.commit - inv_drawn[:, ii])
+                draw = np.where(act, np.maximum(draw, 0), 0).astype(i64)
+                m_rev[:, 2 + d] += draw
+                m_cst[:, IV + ii] += draw
+                inv_drawn[:, ii] += draw
+                inv_allowed[:, ii] += draw * (inv.mult if inv.mult is not None else 1.0)
+                inv_flow[:, ii, t] -= draw
+
+        # ---- end of month: flows; then failures
         rev += m_rev
         cst += m_cst
         flow = m_rev - m_cst
@@ -566,6 +1013,16 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     mac_t = macro[:, np.minimum(tgrid // 12, Y - 1)]          # [I, H]
     for si, sg in enumerate(segs):
         Ntot = coh[si].sum(axis=1).astype(float)              # [I, R] referrals per cohort
+        if sg.ae:
+            # savings per event avoided, booked in each cohort's last follow-up month
+            for m in range(R):
+                e = m + sg.f - 1
+                if e >= H:
+                    continue
+                sv = sg.A * (Ntot[:, m] * sg.mu * macro[:, m // 12] - ae_E[si][:, m])
+                savings += sv
+                savings_npv += sv * disc[e]
+            continue
         hz = sg.h * mac_t                                     # [I, H]
         p0 = -np.expm1(-hz)
         C = np.concatenate([np.zeros((I, 1)), np.cumsum(-hz, axis=1)], axis=1)  # log prod (1-p0)
@@ -608,8 +1065,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     # ---- figures (currency units)
     out = {}
     names = ["commissioner"] + (["co_funder"] if sc.co_share is not None else []) + \
-            [p.id for p in provs]
-    idx = [0] + ([1] if sc.co_share is not None else []) + [2 + d for d in range(NP)]
+            [p.id for p in provs] + [iv.id for iv in invs]
+    idx = [0] + ([1] if sc.co_share is not None else []) + [2 + d for d in range(NP)] + \
+          [IV + ii for ii in range(NI)]
     for nm, a in zip(names, idx):
         res = reserves[a]
         out[f"{nm}.revenue"] = rev[:, a] / 100.0
@@ -620,15 +1078,25 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         out[f"{nm}.lowest_cash"] = (res + mincum[:, a]) / 100.0
         out[f"{nm}.peak_funding_need"] = -mincum[:, a] / 100.0
         out[f"{nm}.loss"] = (net < 0).astype(float)
-        if a >= 2:
+        if 2 <= a < IV:
             out[f"{nm}.failed"] = failed[:, a - 2].astype(float)
             out[f"{nm}.failure_month"] = fail_month[:, a - 2]
+        if a >= IV:
+            ii = a - IV
+            dr = inv_drawn[:, ii].astype(float)
+            out[f"{nm}.capital_drawn"] = dr / 100.0
+            out[f"{nm}.repaid"] = inv_repaid[:, ii] / 100.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[f"{nm}.money_multiple"] = np.where(dr > 0, inv_repaid[:, ii] / np.where(dr > 0, dr, 1), np.nan)
+            out[f"{nm}.irr"] = irr_annual(inv_flow[:, ii, :])
     c = "commissioner."
-    paid_total = paid_sf + paid_att + paid_out + paid_sus
+    paid_total = paid_sf + paid_ffs + paid_att + paid_out + paid_sus + paid_imp
     out[c + "paid.attachment"] = paid_att / 100.0
     out[c + "paid.service_fee"] = paid_sf / 100.0
     out[c + "paid.outcome"] = paid_out / 100.0
     out[c + "paid.sustainment"] = paid_sus / 100.0
+    out[c + "paid.improvement"] = paid_imp / 100.0
+    out[c + "paid.fee_for_service"] = paid_ffs / 100.0
     out[c + "paid.total"] = paid_total / 100.0
     out[c + "co_funded"] = co_funded / 100.0
     out[c + "removed_by_participant_cap"] = rm_pcap / 100.0
@@ -648,6 +1116,20 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     out[c + "net_value"] = (savings - paid_total - own) / 100.0
     out[c + "net_value_npv"] = (savings_npv + npv[:, 0] + npv[:, 1]) / 100.0
     out[c + "management_fees"] = mgmt_fees / 100.0
+    out[c + "adverse_events"] = ae_events.astype(float)
+    out[c + "people_with_event"] = ae_people.astype(float)
+    out[c + "counterfactual_adverse_events"] = ae_cf
+    out[c + "adverse_events_avoided"] = ae_cf - ae_events
+    for r, ru in enumerate(rules):
+        pre = f"improvement.{ru.label}."
+        for j in range(nJ[r]):
+            out[pre + f"cohort{j + 1}.relative_improvement"] = r_ri[r][:, j]
+            out[pre + f"cohort{j + 1}.met"] = r_met[r][:, j].astype(float)
+        out[pre + "final.relative_improvement"] = r_fri[r]
+        out[pre + "final.met"] = r_fmet[r].astype(float)
+        out[pre + "earned"] = r_earned[r] / 100.0
+    for ai, ad in enumerate(adds):
+        out[f"additional.{ad.label}.earned"] = a_earned[ai] / 100.0
     out["draw.volume"] = volume
     out["draw.cost"] = costm
     for y in range(Y):
@@ -658,7 +1140,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
 
 
 def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_sub, gp,
-          beyond, rm_pcap):
+          beyond, rm_pcap, out_g):
     """Sample the stays in outcome of month t's entrants ent[I, G, P] and schedule
     everything they cause: outcome events, sustainment payments, savings months."""
     H = sc.H
@@ -675,6 +1157,7 @@ def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_
         if a == sg.q:
             if month < H:
                 outcomes += alive.sum(axis=(1, 2))
+                out_g[:, :, month] += alive.sum(axis=2)
             due = month + sc.lag_out
             arr = due_out
             rule = "out"
