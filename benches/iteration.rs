@@ -48,7 +48,7 @@ fn whole_run(c: &mut Criterion) {
     g.sample_size(10);
     let m = model("1");
     for threads in [1, 2] {
-        let cfg = RunConfig { iterations: 1024, seed: 1, threads };
+        let cfg = RunConfig { iterations: 1024, seed: 1, threads, ..Default::default() };
         g.bench_function(format!("{threads}_threads"), |b| b.iter(|| black_box(run(&m, &cfg, &|_| {}, None).unwrap().summary.iterations)));
     }
     g.finish();

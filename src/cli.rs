@@ -54,7 +54,8 @@ pub struct ScenarioArgs {
 pub struct RunArgs {
     /// Scenario file (TOML); without it, the embedded Work Programme scenario.
     pub scenario: Option<PathBuf>,
-    /// Number of Monte Carlo iterations (possible worlds).
+    /// Number of Monte Carlo iterations (possible worlds); with --precision,
+    /// the least number.
     #[arg(short = 'n', long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub iterations: u64,
     /// Seed for every random stream: same seed, same numbers.
@@ -66,9 +67,19 @@ pub struct RunArgs {
     /// Directory for machine-readable results (created if missing).
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Also write draws.csv: one row per iteration (needs --out).
-    #[arg(long, requires = "out")]
+    /// Also write draws.csv: one row per iteration (needs --out and a fixed
+    /// number of iterations).
+    #[arg(long, requires = "out", conflicts_with = "precision")]
     pub draws: bool,
+    /// Keep adding iterations (1,024 at a time) until FIGURE's mean has a
+    /// relative standard error of at most RSE, e.g. --precision prime.net=0.01
+    /// (repeatable: all must be met). The result equals a fixed run of the
+    /// iterations used.
+    #[arg(long, value_name = "FIGURE=RSE", value_parser = parse_precision)]
+    pub precision: Vec<(String, f64)>,
+    /// The most iterations --precision may use.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_iterations: u64,
     /// Override a scenario value by its path, e.g.
     /// --set segments.jsa_25_plus.referrals_per_month=1200 (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -76,4 +87,13 @@ pub struct RunArgs {
     /// Do not print the report (files are still written).
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+fn parse_precision(s: &str) -> Result<(String, f64), String> {
+    let (key, value) = s.split_once('=').ok_or_else(|| format!("`{s}` is not FIGURE=RSE, e.g. prime.net=0.01"))?;
+    let rse: f64 = value.trim().parse().map_err(|_| format!("`{value}` is not a number (a relative standard error such as 0.01)"))?;
+    if !(rse > 0.0 && rse < 1.0) {
+        return Err(format!("a relative standard error must be in (0, 1), got {rse}"));
+    }
+    Ok((key.trim().to_string(), rse))
 }

@@ -10,7 +10,7 @@
 //! ```no_run
 //! use pbrsim::{engine, scenario};
 //! let loaded = scenario::load_file("scenarios/work_programme.toml".as_ref(), &[])?;
-//! let config = engine::RunConfig { iterations: 2_000, seed: 1, threads: 0 };
+//! let config = engine::RunConfig { iterations: 2_000, seed: 1, ..Default::default() };
 //! let result = engine::run(&loaded.model, &config, &|_| {}, None)?;
 //! let net = &result.summary.moments[0];
 //! println!("{:.0}", net.mean);

@@ -58,8 +58,14 @@ fn explain(args: ScenarioArgs) -> anyhow::Result<()> {
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let loaded = load(args.scenario.as_deref(), &args.overrides)?;
-    let config = RunConfig { iterations: args.iterations, seed: args.seed, threads: args.threads };
-    let info = RunInfo {
+    let config = RunConfig {
+        iterations: args.iterations,
+        seed: args.seed,
+        threads: args.threads,
+        precision: args.precision.clone(),
+        max_iterations: args.max_iterations,
+    };
+    let mut info = RunInfo {
         scenario_name: loaded.model.name.clone(),
         scenario_origin: loaded.origin.clone(),
         scenario_hash: loaded.hash.clone(),
@@ -68,7 +74,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         version: pbrsim::VERSION.to_string(),
         overrides: args.overrides.iter().map(|o| format!("{}={}", o.path, o.value)).collect(),
     };
-    let bar = ProgressBar::with_draw_target(Some(args.iterations), ProgressDrawTarget::stderr());
+    let planned = if args.precision.is_empty() { args.iterations } else { args.max_iterations.max(args.iterations) };
+    let bar = ProgressBar::with_draw_target(Some(planned), ProgressDrawTarget::stderr());
     bar.set_style(ProgressStyle::with_template("{spinner} {human_pos}/{human_len} iterations [{bar:30}] {percent}% elapsed {elapsed} eta {eta}").expect("valid template").progress_chars("=> "));
     let progress = |done: u64| bar.set_position(done);
     let mut draws = match (&args.out, args.draws) {
@@ -78,6 +85,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut sink = |first: u64, rows: &[f64]| draws.as_mut().map_or(Ok(()), |w| w.write_rows(first, rows));
     let result = engine::run(&loaded.model, &config, &progress, if args.draws { Some(&mut sink) } else { None })?;
     bar.finish_and_clear();
+    info.iterations = result.summary.iterations;
+    if !args.precision.is_empty() {
+        eprintln!("--precision: {} iterations used", result.summary.iterations);
+    }
     if let Some(dir) = &args.out {
         let mut written = write_outputs(dir, &info, &result, &loaded.model)?;
         if let Some(w) = draws.take() {

@@ -27,14 +27,33 @@ pub const FIGURE_SKETCH_CAP: usize = 20_000;
 pub const MONTHLY_SKETCH_CAP: usize = 2_000;
 
 /// What to run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RunConfig {
-    /// Number of iterations.
+    /// Number of iterations (with `precision`, the least number).
     pub iterations: u64,
     /// Seed of every random stream.
     pub seed: u64,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// Keep adding iterations until every listed figure's mean has at most
+    /// this relative standard error: (figure key, target).
+    pub precision: Vec<(String, f64)>,
+    /// With `precision`, the most iterations to run.
+    pub max_iterations: u64,
+}
+
+/// With a precision target, iterations are added in steps of this many
+/// blocks and the target checked after each, so where a run stops does not
+/// depend on the thread count.
+pub const PRECISION_STEP_BLOCKS: u64 = 16;
+
+/// Whether every precision target is met by `summary`.
+pub fn precision_met(catalog: &Catalog, summary: &Summary, targets: &[(usize, f64)]) -> bool {
+    targets.iter().all(|&(k, target)| {
+        let m = &summary.moments[k];
+        let se = if catalog.figures[k].unit == crate::figures::Unit::Probability { (m.mean * (1.0 - m.mean) / m.n as f64).sqrt() } else { m.se() };
+        m.n >= 2 && se.is_finite() && se <= target * m.mean.abs()
+    })
 }
 
 /// Streaming summary of a set of iterations.
@@ -135,8 +154,23 @@ pub fn run(
         .num_threads(config.threads)
         .build()
         .map_err(|e| crate::Error::Option(format!("cannot start {} threads: {e}", config.threads)))?;
-    let blocks = config.iterations.div_ceil(BLOCK);
-    let wave = (pool.current_num_threads() as u64 * 4).max(1);
+    let targets: Vec<(usize, f64)> = config
+        .precision
+        .iter()
+        .map(|(key, target)| {
+            let k = catalog.figures.iter().position(|f| &f.key() == key).ok_or_else(|| {
+                let keys: Vec<String> = catalog.figures.iter().map(|f| f.key()).collect();
+                let refs: Vec<&str> = keys.iter().map(|s| s.as_str()).collect();
+                let hint = crate::scenario::suggest_key(key, &refs).map_or(String::new(), |s| format!("; {s}"));
+                crate::Error::Option(format!("--precision: no figure `{key}` in this scenario{hint}"))
+            })?;
+            Ok((k, *target))
+        })
+        .collect::<Result<_, crate::Error>>()?;
+    let adaptive = !targets.is_empty();
+    let limit = if adaptive { config.max_iterations.max(config.iterations) } else { config.iterations };
+    let blocks = limit.div_ceil(BLOCK);
+    let wave = if adaptive { PRECISION_STEP_BLOCKS } else { (pool.current_num_threads() as u64 * 4).max(1) };
     let keep_rows = on_rows.is_some();
     let mut total = Summary::new(&catalog, model.horizon, MONTHLY_SKETCH_CAP);
     let mut done = 0;
@@ -148,7 +182,7 @@ pub fn run(
                 .into_par_iter()
                 .map(|b| {
                     let first = b * BLOCK;
-                    let last = ((b + 1) * BLOCK).min(config.iterations);
+                    let last = ((b + 1) * BLOCK).min(limit);
                     simulate_block(model, &plan, &catalog, config.seed, first..last, keep_rows)
                 })
                 .collect()
@@ -163,6 +197,9 @@ pub fn run(
         }
         on_progress(done);
         start = end;
+        if adaptive && done >= config.iterations && precision_met(&catalog, &total, &targets) {
+            break;
+        }
     }
     Ok(RunResult { catalog, summary: total })
 }

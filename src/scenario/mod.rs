@@ -23,6 +23,11 @@ use std::path::Path;
 
 pub use validate::validate;
 
+/// "did you mean" for a key typed on the command line, among `candidates`.
+pub fn suggest_key(typed: &str, candidates: &[&str]) -> Option<String> {
+    locate::suggest(typed, candidates)
+}
+
 /// The scenario shipped inside the binary, used when `run` is given no file.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/work_programme.toml");
 /// The name reported for the embedded scenario.
