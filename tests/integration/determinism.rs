@@ -33,14 +33,14 @@ fn one_and_two_threads_agree_bit_for_bit() {
 fn a_precision_target_stops_where_a_fixed_run_of_that_length_agrees_bit_for_bit() {
     let m = model(SUPPLY_CHAIN, &[]);
     let adaptive = |threads| {
-        let cfg = RunConfig { iterations: 1, seed: 5, threads, precision: vec![("commissioner.paid.total".into(), 0.005)], max_iterations: 200_000 };
+        let cfg = RunConfig { iterations: 1, seed: 5, threads, precision: vec![("commissioner.referrals".into(), 0.005)], max_iterations: 200_000 };
         run(&m, &cfg, &|_| {}, None).unwrap()
     };
     let one = adaptive(1);
     let used = one.summary.iterations;
     assert_eq!(used % 1024, 0, "stops on a step of 1,024 iterations");
     assert!(used > 1024 && used < 200_000, "several steps, and the target is reachable: {used}");
-    let k = one.catalog.figures.iter().position(|f| f.key() == "commissioner.paid.total").unwrap();
+    let k = one.catalog.figures.iter().position(|f| f.key() == "commissioner.referrals").unwrap();
     let m_ = &one.summary.moments[k];
     assert!(m_.se() <= 0.005 * m_.mean.abs());
     // Same stop on two threads, and the same numbers as a fixed run.
