@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, RunArgs, ScenarioArgs};
+use cli::{Cli, Command, CompareArgs, RunArgs, ScenarioArgs};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pbrsim::engine::{self, RunConfig};
 use pbrsim::output::{DrawsWriter, RunInfo, render_report, write_outputs};
@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(args) => run(args),
+        Command::Compare(args) => compare(args),
         Command::Validate(args) => validate(args),
         Command::Explain(args) => explain(args),
     };
@@ -33,6 +34,19 @@ fn load(path: Option<&std::path::Path>, overrides: &[scenario::Override]) -> Res
         Some(p) => scenario::load_file(p, overrides),
         None => Ok(scenario::load_str(scenario::DEFAULT_SCENARIO, scenario::DEFAULT_SCENARIO_NAME, overrides)?),
     }
+}
+
+fn compare(args: CompareArgs) -> anyhow::Result<()> {
+    let a = load(Some(&args.a), &args.set_a)?;
+    let b = load(Some(args.b.as_deref().unwrap_or(&args.a)), &args.set_b)?;
+    let config = RunConfig { iterations: args.iterations, seed: args.seed, threads: args.threads, ..Default::default() };
+    let pairs = pbrsim::engine::compare::compare(&a.model, &b.model, &config)?;
+    if let Some(dir) = &args.out {
+        let path = pbrsim::output::write_comparison(dir, &pairs, &a.hash, &b.hash, &config)?;
+        eprintln!("wrote {}", path.display());
+    }
+    print!("{}", pbrsim::output::render_comparison(&a, &b, &pairs, &config));
+    Ok(())
 }
 
 fn validate(args: ScenarioArgs) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@
 //! **Invariant:** memory is bounded by one wave of block summaries, except
 //! for the raw rows handed to `on_rows` when the caller asks for them.
 
+pub mod compare;
 pub mod improvement;
 pub mod iteration;
 pub mod plan;

@@ -8,7 +8,8 @@
 mod report;
 mod tables;
 
-pub use report::{fmt_pounds, render_report};
+pub use report::{fmt_pounds, render_comparison, render_report};
+pub use tables::write_comparison;
 pub use tables::{DrawsWriter, cost_per_attributable_outcome, figure_records, write_outputs};
 
 use crate::error::Error;

@@ -162,3 +162,24 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
     }
     o
 }
+
+/// Renders `pbrsim compare`: headline figures of A and B with the paired
+/// difference and what independent runs would have given.
+pub fn render_comparison(a: &crate::scenario::Loaded, b: &crate::scenario::Loaded, pairs: &[crate::engine::compare::Paired], config: &crate::engine::RunConfig) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "A: {} ({})\nB: {} ({})", a.model.name, &a.hash[..12], b.model.name, &b.hash[..12]);
+    let _ = writeln!(o, "{} iterations on common random numbers, seed {}. Difference = B - A, iteration by iteration.\n", fmt_pounds(config.iterations as f64), config.seed);
+    let _ = writeln!(o, "{:<40} {:>14} {:>14} {:>14} {:>12} {:>16}", "figure", "A", "B", "B - A", "±se paired", "±se independent");
+    let headline = |key: &str| {
+        let name = key.split_once('.').map_or(key, |(_, n)| n);
+        matches!(name, "net" | "npv" | "peak_funding_need" | "loss" | "failed" | "paid.total" | "outcomes" | "attributable_outcomes" | "deadweight" | "net_value" | "adverse_events_avoided" | "capital_drawn" | "repaid")
+    };
+    // A figure that never varies in either contract says nothing here.
+    let varies = |p: &&crate::engine::compare::Paired| !(p.a.min == p.a.max && p.b.min == p.b.max && p.a.mean == p.b.mean);
+    for p in pairs.iter().filter(|p| headline(&p.key)).filter(varies) {
+        let probability = p.key.ends_with(".loss") || p.key.ends_with(".failed");
+        let show = |x: f64| if probability { format!("{:.1}%", 100.0 * x) } else { fmt_pounds(x) };
+        let _ = writeln!(o, "{:<40} {:>14} {:>14} {:>14} {:>12} {:>16}", p.key, show(p.a.mean), show(p.b.mean), show(p.difference.mean), show(p.difference.se()), show(p.independent_se()));
+    }
+    o
+}

@@ -228,3 +228,32 @@ impl DrawsWriter {
         Ok(self.path)
     }
 }
+
+/// Writes `compare.csv`: every shared figure's A, B and paired difference.
+pub fn write_comparison(dir: &Path, pairs: &[crate::engine::compare::Paired], hash_a: &str, hash_b: &str, config: &crate::engine::RunConfig) -> Result<PathBuf, Error> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
+    let path = dir.join("compare.csv");
+    write_atomic(&path, |w| {
+        let mut c = csv::Writer::from_writer(w);
+        c.write_record(["figure", "mean_a", "se_a", "mean_b", "se_b", "difference", "difference_se", "independent_se", "scenario_hash_a", "scenario_hash_b", "seed", "iterations", "pbrsim_version"])?;
+        for p in pairs {
+            c.write_record([
+                p.key.clone(),
+                num(p.a.mean),
+                num(p.a.se()),
+                num(p.b.mean),
+                num(p.b.se()),
+                num(p.difference.mean),
+                num(p.difference.se()),
+                num(p.independent_se()),
+                hash_a.to_string(),
+                hash_b.to_string(),
+                config.seed.to_string(),
+                config.iterations.to_string(),
+                crate::VERSION.to_string(),
+            ])?;
+        }
+        c.flush()
+    })?;
+    Ok(path)
+}

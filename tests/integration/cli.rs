@@ -70,3 +70,14 @@ fn help_teaches_the_commands() {
     let h = String::from_utf8_lossy(&pbrsim(&["run", "--help"]).stdout).to_string();
     assert!(h.contains("--iterations") && h.contains("--set") && h.contains("summary.json"));
 }
+
+#[test]
+fn compare_prints_paired_differences_and_writes_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pbrsim(&["compare", "scenarios/supply_chain.toml", "--set-b", "payments.price_discount=0.15", "-n", "128", "--out", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("±se paired") && text.contains("prime.net"), "{text}");
+    let csv = std::fs::read_to_string(dir.path().join("compare.csv")).unwrap();
+    assert!(csv.starts_with("figure,mean_a,se_a,mean_b,se_b,difference,difference_se,independent_se"));
+}

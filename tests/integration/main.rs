@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli;
 mod common;
+mod compare;
 mod conservation;
 mod determinism;
 mod failure;
