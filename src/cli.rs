@@ -123,6 +123,10 @@ pub struct RunArgs {
     /// --set segments.jsa_25_plus.referrals_per_month=1200 (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<Override>,
+    /// Levels of value at risk and expected shortfall, comma-separated
+    /// (0.95 = the worst 5% of worlds).
+    #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_level)]
+    pub risk_levels: Vec<f64>,
     /// Do not print the report (files are still written).
     #[arg(short, long)]
     pub quiet: bool,
@@ -135,4 +139,12 @@ fn parse_precision(s: &str) -> Result<(String, f64), String> {
         return Err(format!("a relative standard error must be in (0, 1), got {rse}"));
     }
     Ok((key.trim().to_string(), rse))
+}
+
+fn parse_level(s: &str) -> Result<f64, String> {
+    let level: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a level such as 0.95"))?;
+    if !(level > 0.0 && level < 1.0) {
+        return Err(format!("a risk level must be in (0, 1), got {level}"));
+    }
+    Ok(level)
 }

@@ -44,6 +44,17 @@ pub struct Figure {
 }
 
 impl Figure {
+    /// Whether a high value is the bad outcome (a cost, a payment made, a
+    /// funding need), so that its risk tail is the upper one.
+    pub fn worse_when_high(&self) -> bool {
+        let n = self.name.as_str();
+        n.starts_with("paid.")
+            || matches!(
+                n,
+                "cost" | "peak_funding_need" | "capital_drawn" | "co_funded" | "own_costs" | "deadweight" | "removed_by_participant_cap" | "removed_by_contract_cap" | "beyond_horizon" | "cancelled" | "management_fees"
+            )
+    }
+
     /// `party.name`.
     pub fn key(&self) -> String {
         format!("{}.{}", self.party, self.name)

@@ -10,7 +10,7 @@ mod tables;
 
 pub use report::{fmt_pounds, render_comparison, render_report};
 pub use tables::write_comparison;
-pub use tables::{DrawsWriter, cost_per_attributable_outcome, figure_records, write_outputs};
+pub use tables::{DrawsWriter, cost_per_attributable_outcome, figure_records, risk_records, write_outputs};
 
 use crate::error::Error;
 use std::io::Write;
@@ -33,6 +33,8 @@ pub struct RunInfo {
     pub version: String,
     /// The `--set` overrides, as typed.
     pub overrides: Vec<String>,
+    /// Levels of value at risk and expected shortfall, e.g. 0.95.
+    pub risk_levels: Vec<f64>,
 }
 
 /// Writes `path` atomically: a temporary file beside it, then a rename.

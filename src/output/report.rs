@@ -58,15 +58,24 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             );
         }
     }
-    let _ = writeln!(o, "\n{:<22} {:>14} {:>14} {:>22}", "provider", "P(loss)", "P(failure)", "failure month (median)");
+    let _ = writeln!(o, "\n{:<22} {:>14} {:>14} {:>22} {:>22}", "provider", "P(loss)", "P(failure)", "failure month (median)", "net, worst 5% (mean)");
     let n = s.iterations as f64;
     for (account, id, _) in cat.parties.iter().filter(|(a, _, _)| model.provider_of_account(*a).is_some()) {
         let _ = account;
         let loss = idx(id, "loss").map_or(f64::NAN, mean);
         let fail = idx(id, "failed").map_or(f64::NAN, mean);
         let month = idx(id, "failure_month").map(|k| s.sketches[k].quantile(0.5)).unwrap_or(f64::NAN);
+        let shortfall = idx(id, "net").and_then(|k| s.sketches[k].tail(0.05, false)).map_or(f64::NAN, |t| t.1);
         let se = |p: f64| (p * (1.0 - p) / n).sqrt();
-        let _ = writeln!(o, "{:<22} {:>14} {:>14} {:>22}", id, fmt_prob(loss, se(loss)), fmt_prob(fail, se(fail)), if month.is_finite() { format!("{month:.0}") } else { "-".into() });
+        let _ = writeln!(
+            o,
+            "{:<22} {:>14} {:>14} {:>22} {:>22}",
+            id,
+            fmt_prob(loss, se(loss)),
+            fmt_prob(fail, se(fail)),
+            if month.is_finite() { format!("{month:.0}") } else { "-".into() },
+            fmt_pounds(shortfall)
+        );
     }
     if !model.investors.is_empty() {
         let _ = writeln!(o, "\n{:<22} {:>16} {:>16} {:>14} {:>14}", "investor", "capital drawn", "repaid", "money multiple", "IRR (median)");

@@ -67,6 +67,40 @@ pub fn figure_records(result: &RunResult) -> Vec<Value> {
         .collect()
 }
 
+/// Value at risk and expected shortfall of every money figure at each
+/// level: per record party, figure, level, tail, estimates and standard
+/// errors.
+pub fn risk_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
+    let s = &result.summary;
+    let mut out = Vec::new();
+    for (k, f) in result.catalog.figures.iter().enumerate() {
+        if f.unit != Unit::Money {
+            continue;
+        }
+        let sketch = &s.sketches[k];
+        let upper = f.worse_when_high();
+        for &level in levels {
+            let tail = 1.0 - level;
+            let Some((var, es, tail_var)) = sketch.tail(tail, upper) else { continue };
+            let n = sketch.len() as f64;
+            // Asymptotic variance of the tail-mean estimator (Brazauskas et
+            // al. 2008): [Var(X | tail) + (1 - p) (ES - VaR)^2] / (n p).
+            let es_se = ((tail_var + (1.0 - tail) * (es - var).powi(2)) / (n * tail)).sqrt();
+            out.push(json!({
+                "party": f.party,
+                "figure": f.name,
+                "level": level,
+                "tail": if upper { "upper" } else { "lower" },
+                "value_at_risk": jnum(var),
+                "value_at_risk_se": jnum(sketch.quantile_se(if upper { level } else { tail })),
+                "expected_shortfall": jnum(es),
+                "expected_shortfall_se": jnum(es_se),
+            }));
+        }
+    }
+    out
+}
+
 /// The ratio `E[payments] / E[attributable outcomes]`, or null.
 pub fn cost_per_attributable_outcome(result: &RunResult) -> Option<(f64, f64)> {
     let (x, y) = result.catalog.ratio_pair;
@@ -114,6 +148,7 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
         "cost_per_attributable_outcome": ratio.map(|(r, se)| json!({"estimate": r, "se": se, "method": "ratio of means, delta-method standard error"})),
         "cost_per_adverse_event_avoided": cost_per_event_avoided(result).map(|(r, se)| json!({"estimate": r, "se": se, "method": "ratio of means, delta-method standard error"})),
         "figures": records,
+        "risk": risk_records(result, &info.risk_levels),
         "failure": failures,
         "notes": {
             "mean_se": "Monte Carlo standard error of the mean (binomial for probabilities)",
@@ -139,6 +174,25 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
             let g = |k: &str| r[k].as_f64().map_or(String::new(), num);
             let mut row = vec![r["party"].as_str().unwrap_or("").to_string(), r["figure"].as_str().unwrap_or("").to_string(), r["unit"].as_str().unwrap_or("").to_string(), r["n"].to_string()];
             for k in ["mean", "mean_se", "sd", "p5", "p5_se", "p50", "p50_se", "p95", "p95_se", "min", "max"] {
+                row.push(g(k));
+            }
+            row.extend(id_columns(info));
+            c.write_record(&row)?;
+        }
+        c.flush()
+    })?;
+    written.push(path);
+
+    let path = dir.join("risk.csv");
+    write_atomic(&path, |w| {
+        let mut c = csv::Writer::from_writer(w);
+        let mut header = vec!["party", "figure", "level", "tail", "value_at_risk", "value_at_risk_se", "expected_shortfall", "expected_shortfall_se"];
+        header.extend(ID_HEADERS);
+        c.write_record(&header)?;
+        for r in risk_records(result, &info.risk_levels) {
+            let g = |k: &str| r[k].as_f64().map_or(String::new(), num);
+            let mut row = vec![r["party"].as_str().unwrap_or("").to_string(), r["figure"].as_str().unwrap_or("").to_string(), g("level"), r["tail"].as_str().unwrap_or("").to_string()];
+            for k in ["value_at_risk", "value_at_risk_se", "expected_shortfall", "expected_shortfall_se"] {
                 row.push(g(k));
             }
             row.extend(id_columns(info));

@@ -169,6 +169,51 @@ impl QuantileSketch {
         sorted.last().map_or(f64::NAN, |&(k, _)| value(k))
     }
 
+    /// Value at risk and expected shortfall of the tail of probability
+    /// `tail` (e.g. 0.05): the lower tail, or the upper one with `upper`.
+    /// Returns `(VaR, ES, variance within the tail)`, where VaR is the
+    /// quantile at the tail's edge and ES the mean of the `ceil(tail * n)`
+    /// most extreme values (in bucketed form, of their bucket values).
+    /// `None` when empty.
+    pub fn tail(&self, tail: f64, upper: bool) -> Option<(f64, f64, f64)> {
+        if self.n == 0 {
+            return None;
+        }
+        let var = self.quantile(if upper { 1.0 - tail } else { tail });
+        let k = ((tail * self.n as f64).ceil() as u64).clamp(1, self.n);
+        // The k most extreme values, as (value, count) runs from the tail inward.
+        let runs: Vec<(f64, u64)> = match &self.buckets {
+            None => {
+                let mut v = self.exact.clone();
+                v.sort_by(f64::total_cmp);
+                if upper {
+                    v.reverse();
+                }
+                v.into_iter().take(k as usize).map(|x| (x, 1)).collect()
+            }
+            Some(b) => {
+                let mut sorted: Vec<(i32, u64)> = b.iter().map(|(&key, &c)| (key, c)).collect();
+                sorted.sort_unstable_by_key(|&(key, _)| key);
+                if upper {
+                    sorted.reverse();
+                }
+                sorted.into_iter().map(|(key, c)| (value(key), c)).collect()
+            }
+        };
+        let (mut sum, mut sum2, mut taken) = (0.0, 0.0, 0u64);
+        for (x, count) in runs {
+            if taken == k {
+                break;
+            }
+            let c = count.min(k - taken);
+            sum += x * c as f64;
+            sum2 += x * x * c as f64;
+            taken += c;
+        }
+        let es = sum / k as f64;
+        Some((var, es, (sum2 / k as f64 - es * es).max(0.0)))
+    }
+
     /// Standard error of the `p`-quantile from a distribution-free 95%
     /// order-statistic interval: half its width divided by 1.96.
     pub fn quantile_se(&self, p: f64) -> f64 {
@@ -215,6 +260,28 @@ mod tests {
         assert_eq!(s.quantile(0.5), 3.0);
         assert_eq!(s.quantile(0.25), 2.0);
         assert!((s.quantile(0.9) - 7.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn tails_are_the_means_of_the_most_extreme_values() {
+        let mut s = QuantileSketch::new(1000);
+        for x in 1..=100 {
+            s.push(x as f64);
+        }
+        // Lower 5%: 1..=5, mean 3, variance 2; upper 5%: 96..=100.
+        let (var, es, v) = s.tail(0.05, false).unwrap();
+        assert_eq!((es, v), (3.0, 2.0));
+        assert!((var - 5.95).abs() < 1e-12);
+        let (var, es, _) = s.tail(0.05, true).unwrap();
+        assert_eq!(es, 98.0);
+        assert!((var - 95.05).abs() < 1e-12);
+        // Bucketed: within the relative accuracy.
+        let mut b = QuantileSketch::new(10);
+        for x in 1..=100 {
+            b.push(x as f64);
+        }
+        let (_, es, _) = b.tail(0.05, true).unwrap();
+        assert!((es - 98.0).abs() <= ALPHA * 100.0);
     }
 
     #[test]

@@ -101,3 +101,31 @@ fn rare_entries_drawn_as_one_total_then_assigned_match_the_closed_form() {
     let (mean, se) = mean_se(&outcomes);
     assert_within("rare entries", mean, se, 36.0 * entered, 5.0);
 }
+
+#[test]
+fn value_at_risk_and_expected_shortfall_match_a_known_distribution() {
+    use pbrsim::engine::{RunConfig, run};
+    use statrs::distribution::{Discrete, DiscreteCDF, Poisson};
+    // Attachment fees only: 400 x N with N ~ Poisson(1,200) referrals. Its
+    // upper tail (a payment is worse when high) is known exactly.
+    let m = model(ONE_SEGMENT, &["segments.jsa.tariff.outcome=0", "segments.jsa.tariff.sustainment=0"]);
+    let result = run(&m, &RunConfig { iterations: 20_000, seed: 3, threads: 2, ..Default::default() }, &|_| {}, None).unwrap();
+    let records = pbrsim::output::risk_records(&result, &[0.95]);
+    let r = records.iter().find(|r| r["party"] == "commissioner" && r["figure"] == "paid.attachment").unwrap();
+    assert_eq!(r["tail"], "upper");
+    let poisson = Poisson::new(1200.0).unwrap();
+    // VaR: the 95% quantile; ES: the mean of the top 5% of the distribution.
+    let var_truth = 400.0 * (0..).find(|&x| poisson.cdf(x) >= 0.95).unwrap() as f64;
+    let (mut left, mut total) = (0.05, 0.0);
+    let mut x = 1600u64;
+    while left > 0.0 {
+        let mass = poisson.pmf(x).min(left);
+        total += mass * x as f64;
+        left -= mass;
+        x -= 1;
+    }
+    let es_truth = 400.0 * total / 0.05;
+    let get = |k: &str| r[k].as_f64().unwrap();
+    crate::common::assert_within("VaR 95%", get("value_at_risk"), get("value_at_risk_se"), var_truth, 5.0);
+    crate::common::assert_within("ES 95%", get("expected_shortfall"), get("expected_shortfall_se"), es_truth, 5.0);
+}
