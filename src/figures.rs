@@ -73,6 +73,10 @@ pub struct Catalog {
     pub ratio_pair: (usize, usize),
     /// Index of `commissioner.adverse_events_avoided`.
     pub events_avoided: usize,
+    /// Per reported party, the figures whose sum is its contribution to
+    /// the contract's net value: its net, and for the commissioner its
+    /// fiscal savings too.
+    pub contributions: Vec<Vec<usize>>,
 }
 
 const PARTY_FIGURES: [(&str, Unit); 8] = [
@@ -175,7 +179,17 @@ impl Catalog {
         let find = |k: &str| figures.iter().position(|f| f.key() == k).expect("figure exists");
         let ratio_pair = (find("commissioner.paid.total"), find("commissioner.attributable_outcomes"));
         let events_avoided = find("commissioner.adverse_events_avoided");
-        Catalog { figures, parties, ratio_pair, events_avoided }
+        let contributions = parties
+            .iter()
+            .map(|(_, id, _)| {
+                let mut v = vec![find(&format!("{id}.net"))];
+                if id == "commissioner" {
+                    v.push(find("commissioner.savings"));
+                }
+                v
+            })
+            .collect();
+        Catalog { figures, parties, ratio_pair, events_avoided, contributions }
     }
 
     /// Writes the figures of one iteration into `row` (money in currency

@@ -80,6 +80,8 @@ pub struct Summary {
     pub cash_mean: Vec<Moments>,
     /// Failures by month per party: `[party][month]` counts.
     pub failures_by_month: Vec<u64>,
+    /// The contract's net value split between parties.
+    pub allocation: crate::stats::AllocationSketch,
 }
 
 impl Summary {
@@ -97,6 +99,7 @@ impl Summary {
             flow_mean: vec![Moments::default(); cells],
             cash_mean: vec![Moments::default(); cells],
             failures_by_month: vec![0; cells],
+            allocation: crate::stats::AllocationSketch::new(catalog.parties.len(), FIGURE_SKETCH_CAP),
         }
     }
 
@@ -110,6 +113,9 @@ impl Summary {
                     merge(t, &field(p)[i]);
                 }
             });
+        }
+        for p in parts {
+            self.allocation.merge(&p.allocation);
         }
         for p in parts {
             self.iterations += p.iterations;
@@ -219,6 +225,7 @@ pub fn simulate_block(
     let mut scratch = Scratch::new(model, plan);
     let mut row = Vec::with_capacity(catalog.figures.len());
     let mut rows = Vec::new();
+    let mut contributions = Vec::with_capacity(catalog.parties.len());
     let (xi, yi) = catalog.ratio_pair;
     for i in iterations {
         simulate(model, plan, seed, i, &mut scratch);
@@ -230,6 +237,9 @@ pub fn simulate_block(
         }
         summary.ratio.push(row[xi], row[yi]);
         summary.ratio_events.push(row[xi], row[catalog.events_avoided]);
+        contributions.clear();
+        contributions.extend(catalog.contributions.iter().map(|ks| ks.iter().map(|&k| row[k]).sum::<f64>()));
+        summary.allocation.push(&contributions);
         for (p, (account, _, _)) in catalog.parties.iter().enumerate() {
             let reserves = model.reserves_of(*account);
             let mut cash = reserves;

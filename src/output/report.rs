@@ -86,6 +86,14 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             let _ = writeln!(o, "{:<22} {:>16} {:>16} {:>14.2} {:>13.1}%", inv.id, fmt_pounds(m("capital_drawn")), fmt_pounds(m("repaid")), m("money_multiple"), 100.0 * irr);
         }
     }
+    let shares = result.summary.allocation.shares(0.05);
+    if !shares.is_empty() {
+        let _ = writeln!(o, "\nWho bears the downside of the contract's net value (savings less all costs)");
+        let _ = writeln!(o, "{:<22} {:>26} {:>14} {:>16}", "party", "mean in worst 5% of worlds", "share there", "share of variance");
+        for ((_, id, _), s) in cat.parties.iter().zip(&shares) {
+            let _ = writeln!(o, "{:<22} {:>26} {:>13.1}% {:>15.1}%", id, fmt_pounds(s.tail_mean), 100.0 * s.tail_share, 100.0 * s.variance_share);
+        }
+    }
     let _ = writeln!(o, "\nCommissioner{}", model.co_funder.as_ref().map_or(String::new(), |f| format!(" (with co-funder {})", f.label)));
     let rows: [(&str, &str); 22] = [
         ("paid.attachment", "paid: attachment fees"),

@@ -101,6 +101,27 @@ pub fn risk_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
     out
 }
 
+/// Who bears the downside, per party and level: the mean contribution to
+/// the contract's net value in its worst `1 - level` of worlds, its share
+/// of the total there, and the party's share of the total's variance.
+pub fn allocation_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for &level in levels {
+        let shares = result.summary.allocation.shares(1.0 - level);
+        for ((_, id, _), s) in result.catalog.parties.iter().zip(shares) {
+            out.push(json!({
+                "party": id,
+                "level": level,
+                "tail_mean_contribution": jnum(s.tail_mean),
+                "tail_mean_contribution_se": jnum(s.tail_mean_se),
+                "tail_share": jnum(s.tail_share),
+                "variance_share": jnum(s.variance_share),
+            }));
+        }
+    }
+    out
+}
+
 /// The ratio `E[payments] / E[attributable outcomes]`, or null.
 pub fn cost_per_attributable_outcome(result: &RunResult) -> Option<(f64, f64)> {
     let (x, y) = result.catalog.ratio_pair;
@@ -149,6 +170,7 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
         "cost_per_adverse_event_avoided": cost_per_event_avoided(result).map(|(r, se)| json!({"estimate": r, "se": se, "method": "ratio of means, delta-method standard error"})),
         "figures": records,
         "risk": risk_records(result, &info.risk_levels),
+        "allocation": allocation_records(result, &info.risk_levels),
         "failure": failures,
         "notes": {
             "mean_se": "Monte Carlo standard error of the mean (binomial for probabilities)",
@@ -193,6 +215,25 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
             let g = |k: &str| r[k].as_f64().map_or(String::new(), num);
             let mut row = vec![r["party"].as_str().unwrap_or("").to_string(), r["figure"].as_str().unwrap_or("").to_string(), g("level"), r["tail"].as_str().unwrap_or("").to_string()];
             for k in ["value_at_risk", "value_at_risk_se", "expected_shortfall", "expected_shortfall_se"] {
+                row.push(g(k));
+            }
+            row.extend(id_columns(info));
+            c.write_record(&row)?;
+        }
+        c.flush()
+    })?;
+    written.push(path);
+
+    let path = dir.join("allocation.csv");
+    write_atomic(&path, |w| {
+        let mut c = csv::Writer::from_writer(w);
+        let mut header = vec!["party", "level", "tail_mean_contribution", "tail_mean_contribution_se", "tail_share", "variance_share"];
+        header.extend(ID_HEADERS);
+        c.write_record(&header)?;
+        for r in allocation_records(result, &info.risk_levels) {
+            let g = |k: &str| r[k].as_f64().map_or(String::new(), num);
+            let mut row = vec![r["party"].as_str().unwrap_or("").to_string()];
+            for k in ["level", "tail_mean_contribution", "tail_mean_contribution_se", "tail_share", "variance_share"] {
                 row.push(g(k));
             }
             row.extend(id_columns(info));

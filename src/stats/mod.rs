@@ -5,8 +5,10 @@
 //! block summaries in block order, so every statistic is bit-identical
 //! whatever the thread count.
 
+mod allocation;
 mod sketch;
 
+pub use allocation::{AllocationSketch, Share};
 pub use sketch::QuantileSketch;
 
 /// Count, mean, variance (Welford / Chan), extremes; NaN values are counted

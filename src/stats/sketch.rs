@@ -228,7 +228,7 @@ impl QuantileSketch {
     }
 }
 
-fn key(x: f64) -> i32 {
+pub(crate) fn key(x: f64) -> i32 {
     if x.abs() < ZERO {
         return 0;
     }
@@ -237,7 +237,7 @@ fn key(x: f64) -> i32 {
     if x > 0.0 { i } else { -i }
 }
 
-fn value(k: i32) -> f64 {
+pub(crate) fn value(k: i32) -> f64 {
     if k == 0 {
         return 0.0;
     }

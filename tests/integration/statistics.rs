@@ -129,3 +129,29 @@ fn value_at_risk_and_expected_shortfall_match_a_known_distribution() {
     crate::common::assert_within("VaR 95%", get("value_at_risk"), get("value_at_risk_se"), var_truth, 5.0);
     crate::common::assert_within("ES 95%", get("expected_shortfall"), get("expected_shortfall_se"), es_truth, 5.0);
 }
+
+#[test]
+fn the_downside_allocation_adds_up_and_matches_the_iterations() {
+    use pbrsim::engine::{RunConfig, run};
+    let m = model(crate::common::SUPPLY_CHAIN, &[]);
+    let mut rows = vec![];
+    let mut sink = |_: u64, r: &[f64]| {
+        rows.extend_from_slice(r);
+        Ok(())
+    };
+    let result = run(&m, &RunConfig { iterations: 2000, seed: 8, threads: 2, ..Default::default() }, &|_| {}, Some(&mut sink)).unwrap();
+    let cat = &result.catalog;
+    let width = cat.figures.len();
+    // Independently: each iteration's contributions from its figure row.
+    let contributions: Vec<Vec<f64>> = rows.chunks(width).map(|row| cat.contributions.iter().map(|ks| ks.iter().map(|&k| row[k]).sum()).collect()).collect();
+    let mut order: Vec<usize> = (0..contributions.len()).collect();
+    order.sort_by(|&a, &b| contributions[a].iter().sum::<f64>().total_cmp(&contributions[b].iter().sum::<f64>()));
+    let worst = &order[..100];
+    let shares = result.summary.allocation.shares(0.05);
+    for (p, s) in shares.iter().enumerate() {
+        let direct = worst.iter().map(|&i| contributions[i][p]).sum::<f64>() / 100.0;
+        assert!((s.tail_mean - direct).abs() <= 1e-9 * direct.abs().max(1.0), "party {p}: {} vs {direct}", s.tail_mean);
+    }
+    assert!((shares.iter().map(|s| s.tail_share).sum::<f64>() - 1.0).abs() < 1e-9);
+    assert!((shares.iter().map(|s| s.variance_share).sum::<f64>() - 1.0).abs() < 1e-9);
+}
