@@ -61,6 +61,18 @@ impl Figure {
     }
 }
 
+/// A run-level ratio of means, `E[sum of numerator figures] / E[sum of
+/// denominator figures]`.
+#[derive(Clone, Debug)]
+pub struct Ratio {
+    /// Name in outputs.
+    pub name: &'static str,
+    /// Figure indices summed for the numerator.
+    pub numerator: Vec<usize>,
+    /// Figure indices summed for the denominator.
+    pub denominator: Vec<usize>,
+}
+
 /// The figures of a model, in output order.
 #[derive(Clone, Debug)]
 pub struct Catalog {
@@ -68,11 +80,8 @@ pub struct Catalog {
     pub figures: Vec<Figure>,
     /// Account indices reported as parties, with their ids and labels.
     pub parties: Vec<(usize, String, String)>,
-    /// Index of `commissioner.paid.total` and of
-    /// `commissioner.attributable_outcomes`: the ratio pair.
-    pub ratio_pair: (usize, usize),
-    /// Index of `commissioner.adverse_events_avoided`.
-    pub events_avoided: usize,
+    /// Run-level ratios of means.
+    pub ratios: Vec<Ratio>,
     /// Per reported party, the figures whose sum is its contribution to
     /// the contract's net value: its net, and for the commissioner its
     /// fiscal savings too.
@@ -177,8 +186,14 @@ impl Catalog {
             draw(format!("effect.{}", s.id));
         }
         let find = |k: &str| figures.iter().position(|f| f.key() == k).expect("figure exists");
-        let ratio_pair = (find("commissioner.paid.total"), find("commissioner.attributable_outcomes"));
-        let events_avoided = find("commissioner.adverse_events_avoided");
+        let all = |keys: &[&str]| keys.iter().map(|k| find(&format!("commissioner.{k}"))).collect::<Vec<_>>();
+        let ratio = |name: &'static str, numerator: &[&str], denominator: &[&str]| Ratio { name, numerator: all(numerator), denominator: all(denominator) };
+        let ratios = vec![
+            ratio("cost_per_attributable_outcome", &["paid.total"], &["attributable_outcomes"]),
+            ratio("cost_per_adverse_event_avoided", &["paid.total"], &["adverse_events_avoided"]),
+            ratio("deadweight_share", &["deadweight"], &["paid.outcome", "paid.sustainment"]),
+            ratio("benefit_cost_ratio", &["savings"], &["paid.total", "own_costs"]),
+        ];
         let contributions = parties
             .iter()
             .map(|(_, id, _)| {
@@ -189,7 +204,7 @@ impl Catalog {
                 v
             })
             .collect();
-        Catalog { figures, parties, ratio_pair, events_avoided, contributions }
+        Catalog { figures, parties, ratios, contributions }
     }
 
     /// Writes the figures of one iteration into `row` (money in currency

@@ -66,10 +66,8 @@ pub struct Summary {
     pub moments: Vec<Moments>,
     /// Per figure, in catalog order.
     pub sketches: Vec<QuantileSketch>,
-    /// Co-moment of the commissioner's payments and attributable outcomes.
-    pub ratio: CoMoments,
-    /// Co-moment of the commissioner's payments and adverse events avoided.
-    pub ratio_events: CoMoments,
+    /// Per catalog ratio: numerator, denominator and their co-moment.
+    pub ratios: Vec<(Moments, Moments, CoMoments)>,
     /// Monthly net cash flow per reported party: `[party][month]`.
     pub flow: Vec<QuantileSketch>,
     /// Monthly cumulative cash (reserves plus flows) per party.
@@ -92,8 +90,7 @@ impl Summary {
             iterations: 0,
             moments: vec![Moments::default(); n],
             sketches: vec![QuantileSketch::new(FIGURE_SKETCH_CAP); n],
-            ratio: CoMoments::default(),
-            ratio_events: CoMoments::default(),
+            ratios: vec![(Moments::default(), Moments::default(), CoMoments::default()); catalog.ratios.len()],
             flow: vec![QuantileSketch::new(monthly_cap); cells],
             cash: vec![QuantileSketch::new(monthly_cap); cells],
             flow_mean: vec![Moments::default(); cells],
@@ -119,8 +116,11 @@ impl Summary {
         }
         for p in parts {
             self.iterations += p.iterations;
-            self.ratio.merge(&p.ratio);
-            self.ratio_events.merge(&p.ratio_events);
+            for (a, b) in self.ratios.iter_mut().zip(&p.ratios) {
+                a.0.merge(&b.0);
+                a.1.merge(&b.1);
+                a.2.merge(&b.2);
+            }
         }
         each(&mut self.moments, parts, |p| &p.moments, Moments::merge);
         each(&mut self.sketches, parts, |p| &p.sketches, QuantileSketch::merge);
@@ -226,7 +226,6 @@ pub fn simulate_block(
     let mut row = Vec::with_capacity(catalog.figures.len());
     let mut rows = Vec::new();
     let mut contributions = Vec::with_capacity(catalog.parties.len());
-    let (xi, yi) = catalog.ratio_pair;
     for i in iterations {
         simulate(model, plan, seed, i, &mut scratch);
         let r = &scratch.result;
@@ -235,8 +234,13 @@ pub fn simulate_block(
             summary.moments[k].push(x);
             summary.sketches[k].push(x);
         }
-        summary.ratio.push(row[xi], row[yi]);
-        summary.ratio_events.push(row[xi], row[catalog.events_avoided]);
+        for (acc, r) in summary.ratios.iter_mut().zip(&catalog.ratios) {
+            let x: f64 = r.numerator.iter().map(|&k| row[k]).sum();
+            let y: f64 = r.denominator.iter().map(|&k| row[k]).sum();
+            acc.0.push(x);
+            acc.1.push(y);
+            acc.2.push(x, y);
+        }
         contributions.clear();
         contributions.extend(catalog.contributions.iter().map(|ks| ks.iter().map(|&k| row[k]).sum::<f64>()));
         summary.allocation.push(&contributions);

@@ -1,7 +1,7 @@
 //! The terminal summary: grouped, aligned, rounded for reading.
 
 use super::RunInfo;
-use super::tables::{cost_per_attributable_outcome, cost_per_event_avoided};
+use super::tables::{cost_per_attributable_outcome, ratio};
 use crate::engine::RunResult;
 use crate::model::Model;
 use std::fmt::Write;
@@ -142,7 +142,7 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
         None => {}
     }
     if model.segments.iter().any(|s| s.adverse_events().is_some()) {
-        match cost_per_event_avoided(result) {
+        match ratio(result, "cost_per_adverse_event_avoided") {
             Some((r, se)) => {
                 let _ = writeln!(o, "  {:<30} {:>16} ±{:<10} (ratio of means)", "cost per adverse event avoided", fmt_pounds(r), fmt_pounds(se));
             }
@@ -150,6 +150,12 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
                 let _ = writeln!(o, "  {:<30} {:>16}  (no events avoided on average)", "cost per adverse event avoided", "undefined");
             }
         }
+    }
+    if let Some((r, se)) = ratio(result, "deadweight_share") {
+        let _ = writeln!(o, "  {:<30} {:>15.1}% ±{:<9.1} (deadweight over outcome and sustainment payments)", "deadweight share", 100.0 * r, 100.0 * se);
+    }
+    if let Some((r, se)) = ratio(result, "benefit_cost_ratio") {
+        let _ = writeln!(o, "  {:<30} {:>16.2} ±{:<10.2} (savings over payments and own costs)", "benefit-cost ratio", r, se);
     }
     if !model.payments.improvement.is_empty() {
         let _ = writeln!(o, "\nImprovement payments: P(paid) ±se, mean relative improvement, per measurement");

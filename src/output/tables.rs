@@ -122,23 +122,23 @@ pub fn allocation_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
     out
 }
 
-/// The ratio `E[payments] / E[attributable outcomes]`, or null.
-pub fn cost_per_attributable_outcome(result: &RunResult) -> Option<(f64, f64)> {
-    let (x, y) = result.catalog.ratio_pair;
-    ratio_of_means(&result.summary.moments[x], &result.summary.moments[y], &result.summary.ratio)
+/// A named run-level ratio of means with its delta-method standard error,
+/// or `None` when undefined.
+pub fn ratio(result: &RunResult, name: &str) -> Option<(f64, f64)> {
+    let i = result.catalog.ratios.iter().position(|r| r.name == name)?;
+    let (x, y, xy) = &result.summary.ratios[i];
+    ratio_of_means(x, y, xy)
 }
 
-/// The ratio `E[payments] / E[adverse events avoided]`, or null.
-pub fn cost_per_event_avoided(result: &RunResult) -> Option<(f64, f64)> {
-    let (x, _) = result.catalog.ratio_pair;
-    ratio_of_means(&result.summary.moments[x], &result.summary.moments[result.catalog.events_avoided], &result.summary.ratio_events)
+/// The ratio `E[payments] / E[attributable outcomes]`, or `None`.
+pub fn cost_per_attributable_outcome(result: &RunResult) -> Option<(f64, f64)> {
+    ratio(result, "cost_per_attributable_outcome")
 }
 
 /// Writes `summary.json`, `figures.csv` and `monthly.csv` into `dir`.
 pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &crate::model::Model) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
     let records = figure_records(result);
-    let ratio = cost_per_attributable_outcome(result);
     let h = model.horizon;
     let s = &result.summary;
     let failures: Vec<Value> = result
@@ -166,8 +166,7 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
         "currency": model.currency,
         "horizon_months": h,
         "parties": result.catalog.parties.iter().map(|(_, id, label)| json!({"id": id, "label": label})).collect::<Vec<_>>(),
-        "cost_per_attributable_outcome": ratio.map(|(r, se)| json!({"estimate": r, "se": se, "method": "ratio of means, delta-method standard error"})),
-        "cost_per_adverse_event_avoided": cost_per_event_avoided(result).map(|(r, se)| json!({"estimate": r, "se": se, "method": "ratio of means, delta-method standard error"})),
+        "ratios": result.catalog.ratios.iter().map(|r| (r.name.to_string(), ratio(result, r.name).map_or(Value::Null, |(e, se)| json!({"estimate": e, "se": se, "method": "ratio of means, delta-method standard error"})))).collect::<serde_json::Map<String, Value>>(),
         "figures": records,
         "risk": risk_records(result, &info.risk_levels),
         "allocation": allocation_records(result, &info.risk_levels),

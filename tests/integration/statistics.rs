@@ -155,3 +155,27 @@ fn the_downside_allocation_adds_up_and_matches_the_iterations() {
     assert!((shares.iter().map(|s| s.tail_share).sum::<f64>() - 1.0).abs() < 1e-9);
     assert!((shares.iter().map(|s| s.variance_share).sum::<f64>() - 1.0).abs() < 1e-9);
 }
+
+#[test]
+fn ratio_standard_errors_match_the_spread_of_replicated_runs() {
+    use pbrsim::engine::{RunConfig, run};
+    // 60 independent runs of 400 iterations: the spread of their ratio
+    // estimates should match the delta-method standard error each reports.
+    // The sample sd of 60 values has a relative standard error of about
+    // 1/sqrt(2 x 59), so 5 of those bound the comparison.
+    let m = pbrsim::scenario::load_file("scenarios/minimal.toml".as_ref(), &[]).unwrap().model;
+    for name in ["cost_per_attributable_outcome", "deadweight_share", "benefit_cost_ratio"] {
+        let (mut estimates, mut ses) = (vec![], vec![]);
+        for seed in 0..60 {
+            let r = run(&m, &RunConfig { iterations: 400, seed: 1000 + seed, threads: 1, ..Default::default() }, &|_| {}, None).unwrap();
+            let (e, se) = pbrsim::output::ratio(&r, name).unwrap_or_else(|| panic!("{name} undefined"));
+            estimates.push(e);
+            ses.push(se);
+        }
+        let (_, sem) = mean_se(&estimates);
+        let spread = sem * (estimates.len() as f64).sqrt();
+        let reported = ses.iter().sum::<f64>() / ses.len() as f64;
+        let tolerance = 5.0 / (2.0 * 59.0f64).sqrt();
+        assert!((spread / reported - 1.0).abs() < tolerance, "{name}: spread {spread} vs reported {reported}");
+    }
+}
