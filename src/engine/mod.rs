@@ -243,7 +243,7 @@ pub fn simulate_block(
         }
         contributions.clear();
         contributions.extend(catalog.contributions.iter().map(|ks| ks.iter().map(|&k| row[k]).sum::<f64>()));
-        summary.allocation.push(&contributions);
+        summary.allocation.push(i, &contributions);
         for (p, (account, _, _)) in catalog.parties.iter().enumerate() {
             let reserves = model.reserves_of(*account);
             let mut cash = reserves;

@@ -116,6 +116,7 @@ pub fn allocation_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
                 "tail_mean_contribution_se": jnum(s.tail_mean_se),
                 "tail_share": jnum(s.tail_share),
                 "variance_share": jnum(s.variance_share),
+                "variance_share_se": jnum(s.variance_share_se),
             }));
         }
     }
@@ -226,13 +227,13 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
     let path = dir.join("allocation.csv");
     write_atomic(&path, |w| {
         let mut c = csv::Writer::from_writer(w);
-        let mut header = vec!["party", "level", "tail_mean_contribution", "tail_mean_contribution_se", "tail_share", "variance_share"];
+        let mut header = vec!["party", "level", "tail_mean_contribution", "tail_mean_contribution_se", "tail_share", "variance_share", "variance_share_se"];
         header.extend(ID_HEADERS);
         c.write_record(&header)?;
         for r in allocation_records(result, &info.risk_levels) {
             let g = |k: &str| r[k].as_f64().map_or(String::new(), num);
             let mut row = vec![r["party"].as_str().unwrap_or("").to_string()];
-            for k in ["level", "tail_mean_contribution", "tail_mean_contribution_se", "tail_share", "variance_share"] {
+            for k in ["level", "tail_mean_contribution", "tail_mean_contribution_se", "tail_share", "variance_share", "variance_share_se"] {
                 row.push(g(k));
             }
             row.extend(id_columns(info));

@@ -24,7 +24,15 @@ pub struct AllocationSketch {
     pub total: Moments,
     /// Co-moment of each party's contribution with the total.
     pub with_total: Vec<CoMoments>,
+    /// The same per batch (iteration index modulo [`BATCHES`]), for the
+    /// standard error of the variance shares by batch means.
+    batches: Vec<(Moments, Vec<CoMoments>)>,
 }
+
+/// Interleaved batches for the variance shares' standard errors: a fixed
+/// number, so memory does not grow, assigned by iteration index, so the
+/// result does not depend on threads or blocks.
+pub const BATCHES: usize = 32;
 
 /// One party's share of the downside.
 #[derive(Clone, Debug)]
@@ -37,19 +45,35 @@ pub struct Share {
     pub tail_share: f64,
     /// Cov(contribution, total) / Var(total).
     pub variance_share: f64,
+    /// Its standard error, by batch means over [`BATCHES`] interleaved
+    /// batches of iterations.
+    pub variance_share_se: f64,
 }
 
 impl AllocationSketch {
     /// An empty sketch for `parties` contributions, exact up to `cap` rows.
     pub fn new(parties: usize, cap: usize) -> Self {
-        AllocationSketch { parties, cap, exact: Vec::new(), buckets: None, total: Moments::default(), with_total: vec![CoMoments::default(); parties] }
+        AllocationSketch {
+            parties,
+            cap,
+            exact: Vec::new(),
+            buckets: None,
+            total: Moments::default(),
+            with_total: vec![CoMoments::default(); parties],
+            batches: vec![(Moments::default(), vec![CoMoments::default(); parties]); BATCHES],
+        }
     }
 
-    /// Adds one iteration's contributions (their sum is the total).
-    pub fn push(&mut self, contributions: &[f64]) {
+    /// Adds iteration `iteration`'s contributions (their sum is the total).
+    pub fn push(&mut self, iteration: u64, contributions: &[f64]) {
         let total: f64 = contributions.iter().sum();
         self.total.push(total);
         for (c, &x) in self.with_total.iter_mut().zip(contributions) {
+            c.push(x, total);
+        }
+        let batch = &mut self.batches[(iteration % BATCHES as u64) as usize];
+        batch.0.push(total);
+        for (c, &x) in batch.1.iter_mut().zip(contributions) {
             c.push(x, total);
         }
         self.store(total, contributions);
@@ -83,6 +107,12 @@ impl AllocationSketch {
         self.total.merge(&o.total);
         for (a, b) in self.with_total.iter_mut().zip(&o.with_total) {
             a.merge(b);
+        }
+        for (a, b) in self.batches.iter_mut().zip(&o.batches) {
+            a.0.merge(&b.0);
+            for (x, y) in a.1.iter_mut().zip(&b.1) {
+                x.merge(y);
+            }
         }
         let mut rows: Vec<(f64, Vec<f64>, u64)> = o.exact.chunks(o.parties + 1).map(|r| (r[0], r[1..].to_vec(), 1)).collect();
         if let Some(b) = &o.buckets {
@@ -160,11 +190,17 @@ impl AllocationSketch {
             .map(|j| {
                 let mean = sums[j] / kf;
                 let var = (squares[j] / kf - mean * mean).max(0.0);
+                // Batch means: the spread of the share over the batches.
+                let per_batch: Vec<f64> = self.batches.iter().map(|(t, c)| c[j].cov() / t.sd().powi(2)).filter(|x| x.is_finite()).collect();
+                let b = per_batch.len() as f64;
+                let mean_b = per_batch.iter().sum::<f64>() / b;
+                let var_b = per_batch.iter().map(|x| (x - mean_b).powi(2)).sum::<f64>() / (b - 1.0);
                 Share {
                     tail_mean: mean,
                     tail_mean_se: (var / kf).sqrt(),
                     tail_share: mean / tail_total,
                     variance_share: self.with_total[j].cov() / var_total,
+                    variance_share_se: if b >= 2.0 { (var_b / b).sqrt() } else { f64::NAN },
                 }
             })
             .collect()
@@ -185,9 +221,9 @@ mod tests {
         }).collect();
         for cap in [10_000, 100] {
             let mut whole = AllocationSketch::new(2, cap);
-            for chunk in rows.chunks(64) {
+            for (c, chunk) in rows.chunks(64).enumerate() {
                 let mut part = AllocationSketch::new(2, cap);
-                chunk.iter().for_each(|r| part.push(r));
+                chunk.iter().enumerate().for_each(|(i, r)| part.push((c * 64 + i) as u64, r));
                 whole.merge(&part);
             }
             let shares = whole.shares(0.05);

@@ -179,3 +179,23 @@ fn ratio_standard_errors_match_the_spread_of_replicated_runs() {
         assert!((spread / reported - 1.0).abs() < tolerance, "{name}: spread {spread} vs reported {reported}");
     }
 }
+
+#[test]
+fn variance_share_standard_errors_match_the_spread_of_replicated_runs() {
+    use pbrsim::engine::{RunConfig, run};
+    // As for the ratios: 60 runs; batch-means standard errors against the
+    // spread of the 60 estimates (tolerance: 5 standard errors of a sample sd).
+    let m = pbrsim::scenario::load_file("scenarios/minimal.toml".as_ref(), &[]).unwrap().model;
+    let (mut estimates, mut ses) = (vec![], vec![]);
+    for seed in 0..60 {
+        let r = run(&m, &RunConfig { iterations: 960, seed: 2000 + seed, threads: 1, ..Default::default() }, &|_| {}, None).unwrap();
+        let prime = r.catalog.parties.iter().position(|(_, id, _)| id == "prime").unwrap();
+        let share = &r.summary.allocation.shares(0.05)[prime];
+        estimates.push(share.variance_share);
+        ses.push(share.variance_share_se);
+    }
+    let (_, sem) = mean_se(&estimates);
+    let spread = sem * (estimates.len() as f64).sqrt();
+    let reported = ses.iter().sum::<f64>() / ses.len() as f64;
+    assert!((spread / reported - 1.0).abs() < 5.0 / (2.0 * 59.0f64).sqrt(), "spread {spread} vs reported {reported}");
+}
