@@ -123,6 +123,10 @@ pub struct RunArgs {
     /// --set segments.jsa_25_plus.referrals_per_month=1200 (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<Override>,
+    /// Quantiles reported for every figure, comma-separated (columns p5,
+    /// p50, ...; p2_5 for 0.025).
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_level)]
+    pub quantiles: Vec<f64>,
     /// Levels of value at risk and expected shortfall, comma-separated
     /// (0.95 = the worst 5% of worlds).
     #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_level)]

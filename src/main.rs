@@ -88,6 +88,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         version: pbrsim::VERSION.to_string(),
         overrides: args.overrides.iter().map(|o| format!("{}={}", o.path, o.value)).collect(),
         risk_levels: args.risk_levels.clone(),
+        quantiles: args.quantiles.clone(),
     };
     let planned = if args.precision.is_empty() { args.iterations } else { args.max_iterations.max(args.iterations) };
     let bar = ProgressBar::with_draw_target(Some(planned), ProgressDrawTarget::stderr());

@@ -10,7 +10,7 @@ mod tables;
 
 pub use report::{fmt_pounds, render_comparison, render_report};
 pub use tables::write_comparison;
-pub use tables::{DrawsWriter, allocation_records, cost_per_attributable_outcome, figure_records, ratio, risk_records, write_outputs};
+pub use tables::{DrawsWriter, FIGURE_QUANTILES, allocation_records, cost_per_attributable_outcome, figure_records, ratio, risk_records, write_outputs};
 
 use crate::error::Error;
 use std::io::Write;
@@ -35,6 +35,8 @@ pub struct RunInfo {
     pub overrides: Vec<String>,
     /// Levels of value at risk and expected shortfall, e.g. 0.95.
     pub risk_levels: Vec<f64>,
+    /// Quantile levels reported for every figure.
+    pub quantiles: Vec<f64>,
 }
 
 /// Writes `path` atomically: a temporary file beside it, then a rename.

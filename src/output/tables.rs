@@ -13,8 +13,15 @@ use crate::stats::ratio_of_means;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
-/// Quantile levels reported for every figure.
+/// Quantile levels reported for every figure unless `--quantiles` says
+/// otherwise.
 pub const FIGURE_QUANTILES: [f64; 3] = [0.05, 0.5, 0.95];
+
+/// Column name of a quantile level: `p5`, `p50`, `p2_5`, `p99_9`.
+pub fn quantile_column(p: f64) -> String {
+    let pct = format!("{}", (p * 1000.0).round() / 10.0);
+    format!("p{}", pct.replace('.', "_"))
+}
 /// Quantile levels of the monthly fan tables.
 pub const MONTHLY_QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
@@ -33,7 +40,7 @@ fn jnum(x: f64) -> Value {
 }
 
 /// The summary of every figure as JSON-ready records.
-pub fn figure_records(result: &RunResult) -> Vec<Value> {
+pub fn figure_records(result: &RunResult, quantiles: &[f64]) -> Vec<Value> {
     let s = &result.summary;
     result
         .catalog
@@ -54,8 +61,8 @@ pub fn figure_records(result: &RunResult) -> Vec<Value> {
                 "min": jnum(m.min),
                 "max": jnum(m.max),
             });
-            for p in FIGURE_QUANTILES {
-                let name = format!("p{}", (p * 100.0).round());
+            for &p in quantiles {
+                let name = quantile_column(p);
                 rec[&name] = jnum(q.quantile(p));
                 rec[format!("{name}_se")] = jnum(q.quantile_se(p));
             }
@@ -139,7 +146,7 @@ pub fn cost_per_attributable_outcome(result: &RunResult) -> Option<(f64, f64)> {
 /// Writes `summary.json`, `figures.csv` and `monthly.csv` into `dir`.
 pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &crate::model::Model) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
-    let records = figure_records(result);
+    let records = figure_records(result, &info.quantiles);
     let h = model.horizon;
     let s = &result.summary;
     let failures: Vec<Value> = result
@@ -189,13 +196,20 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
     let path = dir.join("figures.csv");
     write_atomic(&path, |w| {
         let mut c = csv::Writer::from_writer(w);
-        let mut header = vec!["party", "figure", "unit", "n", "mean", "mean_se", "sd", "p5", "p5_se", "p50", "p50_se", "p95", "p95_se", "min", "max"];
-        header.extend(ID_HEADERS);
+        let mut stats: Vec<String> = ["mean", "mean_se", "sd"].iter().map(|s| s.to_string()).collect();
+        for &p in &info.quantiles {
+            stats.push(quantile_column(p));
+            stats.push(format!("{}_se", quantile_column(p)));
+        }
+        stats.extend(["min", "max"].iter().map(|s| s.to_string()));
+        let mut header: Vec<String> = ["party", "figure", "unit", "n"].iter().map(|s| s.to_string()).collect();
+        header.extend(stats.iter().cloned());
+        header.extend(ID_HEADERS.iter().map(|s| s.to_string()));
         c.write_record(&header)?;
         for r in &records {
             let g = |k: &str| r[k].as_f64().map_or(String::new(), num);
             let mut row = vec![r["party"].as_str().unwrap_or("").to_string(), r["figure"].as_str().unwrap_or("").to_string(), r["unit"].as_str().unwrap_or("").to_string(), r["n"].to_string()];
-            for k in ["mean", "mean_se", "sd", "p5", "p5_se", "p50", "p50_se", "p95", "p95_se", "min", "max"] {
+            for k in &stats {
                 row.push(g(k));
             }
             row.extend(id_columns(info));

@@ -32,7 +32,10 @@ fn outputs_are_written_and_record_the_run() {
     assert_eq!(draws.lines().count(), 131);
     assert!(draws.lines().next().unwrap().starts_with("iteration,commissioner.revenue"));
     let figures = std::fs::read_to_string(out_dir.join("figures.csv")).unwrap();
-    assert!(figures.starts_with("party,figure,unit,n,mean,mean_se"));
+    assert!(figures.starts_with("party,figure,unit,n,mean,mean_se,sd,p5,p5_se,p50,p50_se,p95,p95_se,min,max,scenario_hash"));
+    for f in ["risk.csv", "allocation.csv"] {
+        assert!(out_dir.join(f).exists(), "{f}");
+    }
     let monthly = std::fs::read_to_string(out_dir.join("monthly.csv")).unwrap();
     assert!(monthly.lines().nth(1).unwrap().starts_with("commissioner,0,cash_flow,"));
     let leftovers: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| !n.ends_with(".csv") && !n.ends_with(".json")).collect();
@@ -80,4 +83,15 @@ fn compare_prints_paired_differences_and_writes_a_table() {
     assert!(text.contains("±se paired") && text.contains("prime.net"), "{text}");
     let csv = std::fs::read_to_string(dir.path().join("compare.csv")).unwrap();
     assert!(csv.starts_with("figure,mean_a,se_a,mean_b,se_b,difference,difference_se,independent_se"));
+}
+
+#[test]
+fn chosen_quantiles_become_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pbrsim(&["run", "scenarios/minimal.toml", "-n", "64", "-q", "--quantiles", "0.025,0.5,0.999", "--out", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let figures = std::fs::read_to_string(dir.path().join("figures.csv")).unwrap();
+    assert!(figures.starts_with("party,figure,unit,n,mean,mean_se,sd,p2_5,p2_5_se,p50,p50_se,p99_9,p99_9_se,min,max"), "{}", figures.lines().next().unwrap());
+    let bad = pbrsim(&["run", "scenarios/minimal.toml", "--quantiles", "1.5"]);
+    assert_eq!(bad.status.code(), Some(2));
 }

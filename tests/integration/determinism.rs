@@ -13,7 +13,7 @@ fn summary(threads: usize, seed: u64) -> (String, Vec<u64>) {
         Ok(())
     };
     let result = run(&m, &cfg, &|_| {}, Some(&mut sink)).unwrap();
-    let json = serde_json::to_string(&figure_records(&result)).unwrap();
+    let json = serde_json::to_string(&figure_records(&result, &pbrsim::output::FIGURE_QUANTILES)).unwrap();
     let monthly: Vec<u64> = result.summary.cash.iter().map(|s| s.quantile(0.5).to_bits()).collect();
     rows.extend(monthly);
     (json, rows)
@@ -47,7 +47,7 @@ fn a_precision_target_stops_where_a_fixed_run_of_that_length_agrees_bit_for_bit(
     let two = adaptive(2);
     assert_eq!(two.summary.iterations, used);
     let fixed = run(&m, &RunConfig { iterations: used, seed: 5, threads: 2, ..Default::default() }, &|_| {}, None).unwrap();
-    let json = |r: &pbrsim::engine::RunResult| serde_json::to_string(&figure_records(r)).unwrap();
+    let json = |r: &pbrsim::engine::RunResult| serde_json::to_string(&figure_records(r, &pbrsim::output::FIGURE_QUANTILES)).unwrap();
     assert_eq!(json(&one), json(&fixed));
     assert_eq!(json(&two), json(&fixed));
     // One step fewer would not have met the target.
