@@ -63,6 +63,21 @@ pub struct ScenarioArgs {
     pub overrides: Vec<Override>,
 }
 
+/// How many worlds, from which seed, on how many threads.
+#[derive(Args, Debug)]
+pub struct Simulation {
+    /// Number of Monte Carlo iterations (possible worlds); with --precision,
+    /// the least number.
+    #[arg(short = 'n', long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(2..=100_000_000))]
+    pub iterations: u64,
+    /// Seed for every random stream: same seed, same numbers.
+    #[arg(short, long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (0 = one per core). Results do not depend on it.
+    #[arg(short = 'j', long, default_value_t = 0)]
+    pub threads: usize,
+}
+
 #[derive(Args, Debug)]
 pub struct CompareArgs {
     /// Contract A (TOML).
@@ -75,15 +90,8 @@ pub struct CompareArgs {
     /// Override a value of B (repeatable).
     #[arg(long = "set-b", value_name = "PATH=VALUE")]
     pub set_b: Vec<Override>,
-    /// Number of Monte Carlo iterations.
-    #[arg(short = 'n', long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(2..=100_000_000))]
-    pub iterations: u64,
-    /// Seed of every random stream.
-    #[arg(short, long, default_value_t = 1)]
-    pub seed: u64,
-    /// Worker threads (0 = one per core).
-    #[arg(short = 'j', long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub sim: Simulation,
     /// Directory for compare.csv.
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -93,16 +101,8 @@ pub struct CompareArgs {
 pub struct RunArgs {
     /// Scenario file (TOML); without it, the embedded Work Programme scenario.
     pub scenario: Option<PathBuf>,
-    /// Number of Monte Carlo iterations (possible worlds); with --precision,
-    /// the least number.
-    #[arg(short = 'n', long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
-    pub iterations: u64,
-    /// Seed for every random stream: same seed, same numbers.
-    #[arg(short, long, default_value_t = 1)]
-    pub seed: u64,
-    /// Worker threads (0 = one per core). Results do not depend on it.
-    #[arg(short = 'j', long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub sim: Simulation,
     /// Directory for machine-readable results (created if missing).
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -39,7 +39,7 @@ fn load(path: Option<&std::path::Path>, overrides: &[scenario::Override]) -> Res
 fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let a = load(Some(&args.a), &args.set_a)?;
     let b = load(Some(args.b.as_deref().unwrap_or(&args.a)), &args.set_b)?;
-    let config = RunConfig { iterations: args.iterations, seed: args.seed, threads: args.threads, ..Default::default() };
+    let config = RunConfig { iterations: args.sim.iterations, seed: args.sim.seed, threads: args.sim.threads, ..Default::default() };
     let pairs = pbrsim::engine::compare::compare(&a.model, &b.model, &config)?;
     if let Some(dir) = &args.out {
         let path = pbrsim::output::write_comparison(dir, &pairs, &a.hash, &b.hash, &config)?;
@@ -73,9 +73,9 @@ fn explain(args: ScenarioArgs) -> anyhow::Result<()> {
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let loaded = load(args.scenario.as_deref(), &args.overrides)?;
     let config = RunConfig {
-        iterations: args.iterations,
-        seed: args.seed,
-        threads: args.threads,
+        iterations: args.sim.iterations,
+        seed: args.sim.seed,
+        threads: args.sim.threads,
         precision: args.precision.clone(),
         max_iterations: args.max_iterations,
     };
@@ -83,14 +83,14 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         scenario_name: loaded.model.name.clone(),
         scenario_origin: loaded.origin.clone(),
         scenario_hash: loaded.hash.clone(),
-        seed: args.seed,
-        iterations: args.iterations,
+        seed: args.sim.seed,
+        iterations: args.sim.iterations,
         version: pbrsim::VERSION.to_string(),
         overrides: args.overrides.iter().map(|o| format!("{}={}", o.path, o.value)).collect(),
         risk_levels: args.risk_levels.clone(),
         quantiles: args.quantiles.clone(),
     };
-    let planned = if args.precision.is_empty() { args.iterations } else { args.max_iterations.max(args.iterations) };
+    let planned = if args.precision.is_empty() { args.sim.iterations } else { args.max_iterations.max(args.sim.iterations) };
     let bar = ProgressBar::with_draw_target(Some(planned), ProgressDrawTarget::stderr());
     bar.set_style(ProgressStyle::with_template("{spinner} {human_pos}/{human_len} iterations [{bar:30}] {percent}% elapsed {elapsed} eta {eta}").expect("valid template").progress_chars("=> "));
     let progress = |done: u64| bar.set_position(done);

@@ -143,7 +143,25 @@ pub fn cost_per_attributable_outcome(result: &RunResult) -> Option<(f64, f64)> {
     ratio(result, "cost_per_attributable_outcome")
 }
 
-/// Writes `summary.json`, `figures.csv` and `monthly.csv` into `dir`.
+/// Writes one CSV of JSON records: the named columns (text as is, numbers
+/// formatted, undefined as empty), then the run identity.
+fn write_records(path: &Path, columns: &[String], records: &[Value], info: &RunInfo) -> Result<(), Error> {
+    write_atomic(path, |w| {
+        let mut c = csv::Writer::from_writer(w);
+        c.write_record(columns.iter().map(|s| s.as_str()).chain(ID_HEADERS))?;
+        for r in records {
+            let cell = |k: &str| match &r[k] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.as_f64().map_or(String::new(), num),
+                _ => String::new(),
+            };
+            c.write_record(columns.iter().map(|k| cell(k)).chain(id_columns(info)))?;
+        }
+        c.flush()
+    })
+}
+
+/// Writes `summary.json` and the CSV tables into `dir`.
 pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &crate::model::Model) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
     let records = figure_records(result, &info.quantiles);
@@ -193,69 +211,30 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
     })?;
     written.push(path);
 
-    let path = dir.join("figures.csv");
-    write_atomic(&path, |w| {
-        let mut c = csv::Writer::from_writer(w);
-        let mut stats: Vec<String> = ["mean", "mean_se", "sd"].iter().map(|s| s.to_string()).collect();
-        for &p in &info.quantiles {
-            stats.push(quantile_column(p));
-            stats.push(format!("{}_se", quantile_column(p)));
-        }
-        stats.extend(["min", "max"].iter().map(|s| s.to_string()));
-        let mut header: Vec<String> = ["party", "figure", "unit", "n"].iter().map(|s| s.to_string()).collect();
-        header.extend(stats.iter().cloned());
-        header.extend(ID_HEADERS.iter().map(|s| s.to_string()));
-        c.write_record(&header)?;
-        for r in &records {
-            let g = |k: &str| r[k].as_f64().map_or(String::new(), num);
-            let mut row = vec![r["party"].as_str().unwrap_or("").to_string(), r["figure"].as_str().unwrap_or("").to_string(), r["unit"].as_str().unwrap_or("").to_string(), r["n"].to_string()];
-            for k in &stats {
-                row.push(g(k));
-            }
-            row.extend(id_columns(info));
-            c.write_record(&row)?;
-        }
-        c.flush()
-    })?;
-    written.push(path);
-
-    let path = dir.join("risk.csv");
-    write_atomic(&path, |w| {
-        let mut c = csv::Writer::from_writer(w);
-        let mut header = vec!["party", "figure", "level", "tail", "value_at_risk", "value_at_risk_se", "expected_shortfall", "expected_shortfall_se"];
-        header.extend(ID_HEADERS);
-        c.write_record(&header)?;
-        for r in risk_records(result, &info.risk_levels) {
-            let g = |k: &str| r[k].as_f64().map_or(String::new(), num);
-            let mut row = vec![r["party"].as_str().unwrap_or("").to_string(), r["figure"].as_str().unwrap_or("").to_string(), g("level"), r["tail"].as_str().unwrap_or("").to_string()];
-            for k in ["value_at_risk", "value_at_risk_se", "expected_shortfall", "expected_shortfall_se"] {
-                row.push(g(k));
-            }
-            row.extend(id_columns(info));
-            c.write_record(&row)?;
-        }
-        c.flush()
-    })?;
-    written.push(path);
-
-    let path = dir.join("allocation.csv");
-    write_atomic(&path, |w| {
-        let mut c = csv::Writer::from_writer(w);
-        let mut header = vec!["party", "level", "tail_mean_contribution", "tail_mean_contribution_se", "tail_share", "variance_share", "variance_share_se"];
-        header.extend(ID_HEADERS);
-        c.write_record(&header)?;
-        for r in allocation_records(result, &info.risk_levels) {
-            let g = |k: &str| r[k].as_f64().map_or(String::new(), num);
-            let mut row = vec![r["party"].as_str().unwrap_or("").to_string()];
-            for k in ["level", "tail_mean_contribution", "tail_mean_contribution_se", "tail_share", "variance_share", "variance_share_se"] {
-                row.push(g(k));
-            }
-            row.extend(id_columns(info));
-            c.write_record(&row)?;
-        }
-        c.flush()
-    })?;
-    written.push(path);
+    let mut stats: Vec<String> = ["unit", "n", "mean", "mean_se", "sd"].iter().map(|s| s.to_string()).collect();
+    for &p in &info.quantiles {
+        stats.push(quantile_column(p));
+        stats.push(format!("{}_se", quantile_column(p)));
+    }
+    stats.extend(["min", "max"].iter().map(|s| s.to_string()));
+    let tables: [(&str, Vec<String>, Vec<Value>); 3] = [
+        ("figures.csv", ["party", "figure"].iter().map(|s| s.to_string()).chain(stats).collect(), records),
+        (
+            "risk.csv",
+            ["party", "figure", "level", "tail", "value_at_risk", "value_at_risk_se", "expected_shortfall", "expected_shortfall_se"].iter().map(|s| s.to_string()).collect(),
+            risk_records(result, &info.risk_levels),
+        ),
+        (
+            "allocation.csv",
+            ["party", "level", "tail_mean_contribution", "tail_mean_contribution_se", "tail_share", "variance_share", "variance_share_se"].iter().map(|s| s.to_string()).collect(),
+            allocation_records(result, &info.risk_levels),
+        ),
+    ];
+    for (name, columns, rows) in tables {
+        let path = dir.join(name);
+        write_records(&path, &columns, &rows, info)?;
+        written.push(path);
+    }
 
     let path = dir.join("monthly.csv");
     write_atomic(&path, |w| {
