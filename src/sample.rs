@@ -58,12 +58,27 @@ impl Binomial {
     /// Successes in `n` trials.
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R, n: u64) -> u64 {
-        let x = self.rare(rng, n);
+        let x = self.rare(rng, n, None);
         if self.flip { n - x } else { x }
     }
 
+    /// `1 - p` when `p <= 0.5` (the case in which [`Binomial::sample_with_power`]
+    /// can use a caller's `(1 - p)^n`).
+    pub fn failure_probability(&self) -> Option<f64> {
+        (!self.flip).then_some(1.0 - self.p)
+    }
+
+    /// As [`Binomial::sample`], given `(1 - p)^n` (when
+    /// [`Binomial::failure_probability`] is `Some`), which saves the
+    /// inversion its `exp`.
     #[inline]
-    fn rare<R: Rng + ?Sized>(&self, rng: &mut R, n: u64) -> u64 {
+    pub fn sample_with_power<R: Rng + ?Sized>(&self, rng: &mut R, n: u64, power: f64) -> u64 {
+        debug_assert!(!self.flip);
+        self.rare(rng, n, Some(power))
+    }
+
+    #[inline]
+    fn rare<R: Rng + ?Sized>(&self, rng: &mut R, n: u64, power: Option<f64>) -> u64 {
         let p = self.p;
         if n == 0 || p <= 0.0 {
             return 0;
@@ -72,16 +87,16 @@ impl Binomial {
             return (0..n).filter(|_| rng.random::<f64>() < p).count() as u64;
         }
         if (n as f64) * p < INVERSION_LIMIT {
-            return self.inversion(rng, n);
+            return self.inversion(rng, n, power);
         }
         rand_distr::Binomial::new(n, p).map(|d| d.sample(rng)).unwrap_or_else(|_| (n as f64 * p).round() as u64)
     }
 
     /// BINV: walk the CDF from 0; `q^n` from the precomputed `ln q` and
     /// reciprocals from a table keep the walk free of division.
-    fn inversion<R: Rng + ?Sized>(&self, rng: &mut R, n: u64) -> u64 {
+    fn inversion<R: Rng + ?Sized>(&self, rng: &mut R, n: u64, power: Option<f64>) -> u64 {
         let a = (n as f64 + 1.0) * self.s;
-        let r0 = (n as f64 * self.ln_q).exp();
+        let r0 = power.unwrap_or_else(|| (n as f64 * self.ln_q).exp());
         loop {
             let mut u = rng.random::<f64>();
             let mut r = r0;

@@ -214,6 +214,10 @@ struct GroupState {
     size: Vec<u64>,
     /// This month's entrants into outcome per slot.
     entered: Vec<u64>,
+    /// Per slot, `q^waiting` for the failure probability `power_of`, so
+    /// that a month's entry draw needs no `exp`; NaN when not known.
+    power: Vec<f64>,
+    power_of: f64,
     /// Entrants this month per pool.
     entrants: Vec<u64>,
     /// Payments due per month (attachment, outcome+sustainment), pence.
@@ -284,6 +288,8 @@ impl Scratch {
                     waiting: vec![0; seg.service_months()],
                     size: vec![0; seg.service_months()],
                     entered: vec![0; seg.service_months()],
+                    power: vec![f64::NAN; seg.service_months()],
+                    power_of: f64::NAN,
                     entrants: vec![0; pools],
                     due_attachment: vec![0; h],
                     due_outcome: vec![0; h],
@@ -352,6 +358,8 @@ impl Scratch {
             g.status = GroupStatus::Active;
             g.waiting.fill(0);
             g.size.fill(0);
+            g.power.fill(f64::NAN);
+            g.power_of = f64::NAN;
             g.due_attachment.fill(0);
             g.due_outcome.fill(0);
             g.due_sustainment.fill(0);
@@ -474,6 +482,7 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
                     let gi = plan.group_of[s][d].expect("prime group exists for every segment");
                     let w = seg.service_months();
                     groups[gi].waiting[t % w] += n;
+                    groups[gi].power[t % w] = f64::NAN;
                     groups[gi].size[t % w] += n;
                     referrals[s * model.referral_months + t] += n;
                     c.referrals += n;
@@ -979,6 +988,8 @@ fn enter<R: rand::Rng + ?Sized>(g: &mut GroupState, entry: &Binomial, p: f64, fi
         return;
     }
     if (total as f64) * p < POOLED_ENTRY_LIMIT {
+        // Counts change one by one here: the cached powers no longer hold.
+        g.power_of = f64::NAN;
         let entrants = entry.sample(rng, total);
         let mut left = total;
         for _ in 0..entrants {
@@ -999,11 +1010,28 @@ fn enter<R: rand::Rng + ?Sized>(g: &mut GroupState, entry: &Binomial, p: f64, fi
         }
         return;
     }
+    // One draw per cohort. With p <= 1/2 each slot keeps q^waiting for
+    // this q, updated by q^-e after a draw, so the draws need no exp while
+    // q stays the same (a whole contract year, unless service changes).
+    let q = entry.failure_probability();
+    let cache = q.is_some_and(|q| q == g.power_of);
+    if let Some(q) = q {
+        g.power_of = q;
+    }
     let mut slot = first_slot;
     for m in first..=last {
         let waiting = g.waiting[slot];
         if waiting > 0 {
-            let e = entry.sample(rng, waiting);
+            let e = match q {
+                Some(q) => {
+                    let known = g.power[slot];
+                    let power = if cache && !known.is_nan() { known } else { q.powf(waiting as f64) };
+                    let e = entry.sample_with_power(rng, waiting, power);
+                    g.power[slot] = if e == 0 { power } else { power / q.powi(e as i32) };
+                    e
+                }
+                None => entry.sample(rng, waiting),
+            };
             g.waiting[slot] = waiting - e;
             g.entered[slot] = e;
             g.entrants[pool_of(m)] += e;
