@@ -68,6 +68,13 @@ impl Binomial {
         (!self.flip).then_some(1.0 - self.p)
     }
 
+    /// Whether a draw from `n` trials walks the CDF from 0, the only method
+    /// that uses `(1 - p)^n`.
+    #[inline]
+    pub fn inverts(&self, n: u64) -> bool {
+        n > 8 && (n as f64) * self.p < INVERSION_LIMIT
+    }
+
     /// As [`Binomial::sample`], given `(1 - p)^n` (when
     /// [`Binomial::failure_probability`] is `Some`), which saves the
     /// inversion its `exp`.

@@ -1022,7 +1022,7 @@ fn enter<R: rand::Rng + ?Sized>(g: &mut GroupState, entry: &Binomial, p: f64, fi
     for m in first..=last {
         let waiting = g.waiting[slot];
         if waiting > 0 {
-            let e = match q {
+            let e = match q.filter(|_| entry.inverts(waiting)) {
                 Some(q) => {
                     let known = g.power[slot];
                     let power = if cache && !known.is_nan() { known } else { q.powf(waiting as f64) };
@@ -1030,7 +1030,10 @@ fn enter<R: rand::Rng + ?Sized>(g: &mut GroupState, entry: &Binomial, p: f64, fi
                     g.power[slot] = if e == 0 { power } else { power / q.powi(e as i32) };
                     e
                 }
-                None => entry.sample(rng, waiting),
+                None => {
+                    g.power[slot] = f64::NAN;
+                    entry.sample(rng, waiting)
+                }
             };
             g.waiting[slot] = waiting - e;
             g.entered[slot] = e;
