@@ -68,7 +68,7 @@ pub struct ScenarioArgs {
 pub struct Simulation {
     /// Number of Monte Carlo iterations (possible worlds); with --precision,
     /// the least number.
-    #[arg(short = 'n', long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(2..=100_000_000))]
+    #[arg(short = 'n', long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub iterations: u64,
     /// Seed for every random stream: same seed, same numbers.
     #[arg(short, long, default_value_t = 1)]

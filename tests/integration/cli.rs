@@ -95,3 +95,9 @@ fn chosen_quantiles_become_columns() {
     let bad = pbrsim(&["run", "scenarios/minimal.toml", "--quantiles", "1.5"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn a_single_iteration_runs() {
+    let out = pbrsim(&["run", "scenarios/minimal.toml", "-n", "1", "-q"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
