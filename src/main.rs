@@ -78,6 +78,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         threads: args.sim.threads,
         precision: args.precision.clone(),
         max_iterations: args.max_iterations,
+        ..Default::default()
     };
     let mut info = RunInfo {
         scenario_name: loaded.model.name.clone(),

@@ -3,7 +3,9 @@
 //! Iterations run in fixed blocks of [`BLOCK`]; blocks run in parallel in
 //! waves and their summaries merge in block order. Block boundaries depend
 //! only on the iteration count, never on the thread count, so results are
-//! bit-identical on 1 or 64 threads.
+//! bit-identical on 1 or 64 threads. Block summaries merge along a tree
+//! fixed by block indices ([`partial`]), so a run split into shards of
+//! blocks merges back to the same bits.
 //!
 //! **Invariant:** memory is bounded by one wave of block summaries, except
 //! for the raw rows handed to `on_rows` when the caller asks for them.
@@ -11,6 +13,7 @@
 pub mod compare;
 pub mod improvement;
 pub mod iteration;
+pub mod partial;
 pub mod plan;
 
 use crate::figures::Catalog;
@@ -41,6 +44,14 @@ pub struct RunConfig {
     pub precision: Vec<(String, f64)>,
     /// With `precision`, the most iterations to run.
     pub max_iterations: u64,
+    /// Do not keep the monthly cash-flow distributions (a sweep reports
+    /// only figures; this keeps partial results small).
+    pub skip_monthly: bool,
+}
+
+/// Number of blocks of a run of `iterations`.
+pub fn blocks_of(iterations: u64) -> u64 {
+    iterations.div_ceil(BLOCK)
 }
 
 /// With a precision target, iterations are added in steps of this many
@@ -48,17 +59,17 @@ pub struct RunConfig {
 /// depend on the thread count.
 pub const PRECISION_STEP_BLOCKS: u64 = 16;
 
-/// Whether every precision target is met by `summary`.
-pub fn precision_met(catalog: &Catalog, summary: &Summary, targets: &[(usize, f64)]) -> bool {
+/// Whether every precision target is met by the blocks run so far.
+fn precision_met(catalog: &Catalog, stack: &partial::MergeStack, targets: &[(usize, f64)]) -> bool {
     targets.iter().all(|&(k, target)| {
-        let m = &summary.moments[k];
+        let m = &stack.figure_moments(k);
         let se = if catalog.figures[k].unit == crate::figures::Unit::Probability { (m.mean * (1.0 - m.mean) / m.n as f64).sqrt() } else { m.se() };
         m.n >= 2 && se.is_finite() && se <= target * m.mean.abs()
     })
 }
 
 /// Streaming summary of a set of iterations.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Iterations summarised.
     pub iterations: u64,
@@ -83,9 +94,15 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn new(catalog: &Catalog, horizon: usize, monthly_cap: usize) -> Summary {
+    /// An empty summary; with `monthly_cap` `None`, without the monthly
+    /// cash distributions.
+    pub fn new(catalog: &Catalog, horizon: usize, monthly_cap: Option<usize>) -> Summary {
         let n = catalog.figures.len();
-        let cells = catalog.parties.len() * horizon;
+        let failure_cells = catalog.parties.len() * horizon;
+        let (cells, monthly_cap) = match monthly_cap {
+            Some(cap) => (failure_cells, cap),
+            None => (0, 0),
+        };
         Summary {
             iterations: 0,
             moments: vec![Moments::default(); n],
@@ -95,7 +112,7 @@ impl Summary {
             cash: vec![QuantileSketch::new(monthly_cap); cells],
             flow_mean: vec![Moments::default(); cells],
             cash_mean: vec![Moments::default(); cells],
-            failures_by_month: vec![0; cells],
+            failures_by_month: vec![0; failure_cells],
             allocation: crate::stats::AllocationSketch::new(catalog.parties.len(), FIGURE_SKETCH_CAP),
         }
     }
@@ -103,7 +120,7 @@ impl Summary {
     /// Merges the summaries of consecutive blocks, in order. Each statistic
     /// only ever sees the blocks in block order, so spreading statistics
     /// over threads changes nothing in the result.
-    fn merge_blocks(&mut self, parts: &[&Summary]) {
+    pub fn merge_blocks(&mut self, parts: &[&Summary]) {
         fn each<T: Send + Sync>(total: &mut [T], parts: &[&Summary], field: impl Fn(&Summary) -> &[T] + Sync, merge: impl Fn(&mut T, &T) + Sync) {
             total.par_iter_mut().enumerate().with_min_len(16).for_each(|(i, t)| {
                 for p in parts {
@@ -149,12 +166,24 @@ pub type RowSink<'a> = &'a mut dyn FnMut(u64, &[f64]) -> std::io::Result<()>;
 /// `on_progress` is called with the number of iterations finished so far;
 /// `on_rows`, when given, receives each block's per-iteration figure rows
 /// (flattened, catalog order) in iteration order.
-pub fn run(
+pub fn run(model: &Model, config: &RunConfig, on_progress: &(dyn Fn(u64) + Sync), on_rows: Option<RowSink<'_>>) -> Result<RunResult, crate::Error> {
+    let (catalog, stack) = run_blocks(model, config, None, on_progress, on_rows)?;
+    let cap = (!config.skip_monthly).then_some(MONTHLY_SKETCH_CAP);
+    let summary = stack.finish().unwrap_or_else(|| Summary::new(&catalog, model.horizon, cap));
+    Ok(RunResult { catalog, summary })
+}
+
+/// Runs the blocks `blocks` of a run of `config.iterations` (all of them
+/// when `None`) and returns their nodes of the fixed merge tree: a shard's
+/// partial result. A range needs a fixed number of iterations (no
+/// `precision`).
+pub fn run_blocks(
     model: &Model,
     config: &RunConfig,
+    blocks: Option<std::ops::Range<u64>>,
     on_progress: &(dyn Fn(u64) + Sync),
     mut on_rows: Option<RowSink<'_>>,
-) -> Result<RunResult, crate::Error> {
+) -> Result<(Catalog, partial::MergeStack), crate::Error> {
     let plan = Plan::new(model);
     let catalog = Catalog::new(model);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -175,40 +204,43 @@ pub fn run(
         })
         .collect::<Result<_, crate::Error>>()?;
     let adaptive = !targets.is_empty();
+    if adaptive && blocks.is_some() {
+        return Err(crate::Error::Option("a precision target needs the whole run on one machine; it cannot be split into shards".into()));
+    }
     let limit = if adaptive { config.max_iterations.max(config.iterations) } else { config.iterations };
-    let blocks = limit.div_ceil(BLOCK);
+    let range = blocks.unwrap_or(0..blocks_of(limit));
     let wave = if adaptive { PRECISION_STEP_BLOCKS } else { (pool.current_num_threads() as u64 * 4).max(1) };
     let keep_rows = on_rows.is_some();
-    let mut total = Summary::new(&catalog, model.horizon, MONTHLY_SKETCH_CAP);
+    let monthly = !config.skip_monthly;
+    let mut stack = partial::MergeStack::new();
     let mut done = 0;
-    let mut start = 0;
-    while start < blocks {
-        let end = (start + wave).min(blocks);
+    let mut start = range.start;
+    while start < range.end {
+        let end = (start + wave).min(range.end);
         let parts: Vec<(Summary, Vec<f64>)> = pool.install(|| {
             (start..end)
                 .into_par_iter()
                 .map(|b| {
                     let first = b * BLOCK;
                     let last = ((b + 1) * BLOCK).min(limit);
-                    simulate_block(model, &plan, &catalog, config.seed, first..last, keep_rows)
+                    simulate_block(model, &plan, &catalog, config.seed, first..last, monthly, keep_rows)
                 })
                 .collect()
         });
-        let summaries: Vec<&Summary> = parts.iter().map(|(s, _)| s).collect();
-        pool.install(|| total.merge_blocks(&summaries));
-        for (b, (part, rows)) in (start..end).zip(&parts) {
+        for (b, (summary, rows)) in (start..end).zip(parts) {
             if let Some(f) = on_rows.as_mut() {
-                f(b * BLOCK, rows).map_err(|source| crate::Error::Write { path: "draws".into(), source })?;
+                f(b * BLOCK, &rows).map_err(|source| crate::Error::Write { path: "draws".into(), source })?;
             }
-            done += part.iterations;
+            done += summary.iterations;
+            pool.install(|| stack.push(partial::Node { first: b, len: 1, summary }));
         }
         on_progress(done);
         start = end;
-        if adaptive && done >= config.iterations && precision_met(&catalog, &total, &targets) {
+        if adaptive && done >= config.iterations && precision_met(&catalog, &stack, &targets) {
             break;
         }
     }
-    Ok(RunResult { catalog, summary: total })
+    Ok((catalog, stack))
 }
 
 /// Simulates `iterations` and summarises them.
@@ -218,10 +250,11 @@ pub fn simulate_block(
     catalog: &Catalog,
     seed: u64,
     iterations: std::ops::Range<u64>,
+    monthly: bool,
     keep_rows: bool,
 ) -> (Summary, Vec<f64>) {
     let h = model.horizon;
-    let mut summary = Summary::new(catalog, h, BLOCK as usize);
+    let mut summary = Summary::new(catalog, h, monthly.then_some(MONTHLY_SKETCH_CAP));
     let mut scratch = Scratch::new(model, plan);
     let mut row = Vec::with_capacity(catalog.figures.len());
     let mut rows = Vec::new();
@@ -245,6 +278,12 @@ pub fn simulate_block(
         contributions.extend(catalog.contributions.iter().map(|ks| ks.iter().map(|&k| row[k]).sum::<f64>()));
         summary.allocation.push(i, &contributions);
         for (p, (account, _, _)) in catalog.parties.iter().enumerate() {
+            if let Some(m) = r.parties[*account].failure_month {
+                summary.failures_by_month[p * h + m] += 1;
+            }
+            if !monthly {
+                continue;
+            }
             let reserves = model.reserves_of(*account);
             let mut cash = reserves;
             for t in 0..h {
@@ -255,9 +294,6 @@ pub fn simulate_block(
                 summary.flow_mean[cell].push(f as f64 / 100.0);
                 summary.cash[cell].push(cash as f64 / 100.0);
                 summary.cash_mean[cell].push(cash as f64 / 100.0);
-            }
-            if let Some(m) = r.parties[*account].failure_month {
-                summary.failures_by_month[p * h + m] += 1;
             }
         }
         if keep_rows {

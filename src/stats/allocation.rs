@@ -12,13 +12,14 @@ use super::{CoMoments, Moments};
 use std::collections::HashMap;
 
 /// See the module docs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AllocationSketch {
     parties: usize,
     cap: usize,
     /// Rows of `[total, c_1, .., c_P]` while exact.
     exact: Vec<f64>,
     /// Bucket of the total -> (count, sums of each contribution).
+    #[serde(with = "super::sorted_buckets")]
     buckets: Option<HashMap<i32, (u64, Vec<f64>)>>,
     /// Moments of the total, and co-moments of each contribution with it.
     pub total: Moments,

@@ -11,9 +11,31 @@ mod sketch;
 pub use allocation::{AllocationSketch, Share};
 pub use sketch::QuantileSketch;
 
+/// Serializes a bucket map in key order, so that equal sketches give equal
+/// bytes whatever their maps' insertion history.
+mod sorted_buckets {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::HashMap;
+    use std::hash::BuildHasher;
+
+    pub fn serialize<V: Serialize, H, S: Serializer>(map: &Option<HashMap<i32, V, H>>, s: S) -> Result<S::Ok, S::Error> {
+        let sorted: Option<Vec<(&i32, &V)>> = map.as_ref().map(|m| {
+            let mut v: Vec<_> = m.iter().collect();
+            v.sort_unstable_by_key(|(k, _)| **k);
+            v
+        });
+        sorted.serialize(s)
+    }
+
+    pub fn deserialize<'de, V: Deserialize<'de>, H: BuildHasher + Default, D: Deserializer<'de>>(d: D) -> Result<Option<HashMap<i32, V, H>>, D::Error> {
+        let items: Option<Vec<(i32, V)>> = Option::deserialize(d)?;
+        Ok(items.map(|v| v.into_iter().collect()))
+    }
+}
+
 /// Count, mean, variance (Welford / Chan), extremes; NaN values are counted
 /// apart and otherwise ignored (e.g. a failure month when nobody failed).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     /// Finite values seen.
     pub n: u64,
@@ -76,7 +98,7 @@ impl Moments {
 }
 
 /// Co-moment of two series, for the standard error of a ratio of means.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CoMoments {
     n: u64,
     mean_x: f64,

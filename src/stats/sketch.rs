@@ -44,10 +44,11 @@ const ZERO: f64 = 1e-6;
 const OFFSET: i32 = 20_000;
 
 /// See the module docs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QuantileSketch {
     cap: usize,
     exact: Vec<f64>,
+    #[serde(with = "super::sorted_buckets")]
     buckets: Option<Buckets>,
     n: u64,
 }
