@@ -47,6 +47,39 @@ the paired difference B - A with its standard error, and the standard error the
 difference would have from two independent runs of the same size. With --out DIR,
 compare.csv has every figure the two contracts share.")]
     Compare(CompareArgs),
+    /// Run many variants of a contract: every point of a sweep file (a list,
+    /// a grid or a Latin hypercube of scenario values), or a batch of
+    /// scenario files, on common random numbers.
+    #[command(after_help = "\
+Examples:
+  pbrsim sweep sweeps/wp_discount_grid.toml --out results/discount
+  pbrsim sweep scenarios/minimal.toml scenarios/supply_chain.toml --out results/batch
+  pbrsim sweep sweeps/wp_discount_grid.toml --out results/discount --shard 1/4
+
+Writes DIR/sweep.csv and DIR/sweep.parquet: one row per point and figure, with the
+swept values as columns. Every point uses the same seed, so the same simulated people
+and uncertain draws: differences between points are the contract's, not noise.
+
+Interrupted (Ctrl-C, a kill, a lost node), the same command resumes: finished points
+are kept and not run again. With --shard I/N only that share of the work runs; when
+all N shards are done, `pbrsim merge DIR` writes the tables, identical to one process.
+The sweep format is in docs/batch.md.")]
+    Sweep(SweepArgs),
+    /// Combine the shards of a run or sweep into its results (bit-identical
+    /// to running it in one process), or say which shards are missing.
+    Merge(MergeArgs),
+    /// Write Slurm batch scripts for a run or a sweep: an array job of
+    /// shards and a merge job that runs after it.
+    #[command(after_help = "\
+Examples:
+  pbrsim slurm sweeps/wp_discount_grid.toml --tasks 8 --out /scratch/me/discount
+  pbrsim slurm scenarios/work_programme.toml -n 1000000 --tasks 16 --out runs/wp --submit
+
+Writes DIR/slurm/shards.sbatch (an array of --tasks shards), DIR/slurm/merge.sbatch and
+DIR/slurm/submit.sh (submits both, the merge depending on the array). A failed or
+killed shard is rerun alone with `sbatch --array=I DIR/slurm/shards.sbatch`.
+See docs/batch.md for a walkthrough.")]
+    Slurm(SlurmArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
@@ -134,6 +167,121 @@ pub struct RunArgs {
     /// Do not print the report (files are still written).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Run only shard I of N of the iterations and store its partial result
+    /// in --out; `pbrsim merge DIR` combines the shards. `auto` takes the
+    /// shard from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT when
+    /// present (the whole run otherwise).
+    #[arg(long, value_name = "I/N", requires = "out", conflicts_with_all = ["draws", "precision"])]
+    pub shard: Option<ShardArg>,
+}
+
+/// `--shard I/N` or `--shard auto`.
+#[derive(Clone, Debug)]
+pub enum ShardArg {
+    /// An explicit shard.
+    Fixed(pbrsim::batch::shard::Shard),
+    /// From the scheduler's environment.
+    Auto,
+}
+
+impl std::str::FromStr for ShardArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "auto" { Ok(ShardArg::Auto) } else { s.parse().map(ShardArg::Fixed) }
+    }
+}
+
+impl ShardArg {
+    /// The shard to run (the whole job when `auto` finds no array task).
+    pub fn resolve(&self) -> Result<pbrsim::batch::shard::Shard, String> {
+        use pbrsim::batch::shard::Shard;
+        match self {
+            ShardArg::Fixed(s) => Ok(*s),
+            ShardArg::Auto => Shard::from_slurm_env().unwrap_or(Ok(Shard::WHOLE)),
+        }
+    }
+}
+
+/// The statistics reported for every figure.
+#[derive(Args, Debug, Clone)]
+pub struct Reporting {
+    /// Quantiles reported for every figure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_level)]
+    pub quantiles: Vec<f64>,
+    /// Levels of value at risk and expected shortfall, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_level)]
+    pub risk_levels: Vec<f64>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// A sweep file, or several scenario files to run as a batch.
+    #[arg(required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sim: Simulation,
+    /// Directory for the results and the resumable state (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Run only shard I of N (0-based), or `auto` (from SLURM_ARRAY_TASK_ID
+    /// and SLURM_ARRAY_TASK_COUNT when present).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<ShardArg>,
+    #[command(flatten)]
+    pub reporting: Reporting,
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The output directory the shards wrote to.
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct SlurmArgs {
+    /// A sweep file, or a scenario file for a single run.
+    pub file: PathBuf,
+    /// Override a value of a scenario run (repeatable; not for sweeps).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<Override>,
+    /// Number of array tasks (shards).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub tasks: u64,
+    /// Output directory, on a file system every node can write.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Number of Monte Carlo iterations (per point for a sweep).
+    #[arg(short = 'n', long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub iterations: u64,
+    /// Seed for every random stream.
+    #[arg(short, long, default_value_t = 1)]
+    pub seed: u64,
+    /// CPUs per task (threads of each shard).
+    #[arg(long, default_value_t = 1)]
+    pub cpus_per_task: u32,
+    /// Array tasks running at once (sbatch's %N throttle); all when omitted.
+    #[arg(long)]
+    pub max_running: Option<u32>,
+    /// Partition (queue).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Account to charge.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Time limit per task, e.g. 01:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Memory per task, e.g. 2G.
+    #[arg(long)]
+    pub mem: Option<String>,
+    #[command(flatten)]
+    pub reporting: Reporting,
+    /// Submit with sbatch after writing the scripts.
+    #[arg(long)]
+    pub submit: bool,
 }
 
 fn parse_precision(s: &str) -> Result<(String, f64), String> {

@@ -4,7 +4,8 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, CompareArgs, RunArgs, ScenarioArgs};
+use cli::{Cli, Command, CompareArgs, MergeArgs, RunArgs, ScenarioArgs, SlurmArgs, SweepArgs};
+use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pbrsim::engine::{self, RunConfig};
 use pbrsim::output::{DrawsWriter, RunInfo, render_report, write_outputs};
@@ -16,6 +17,9 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run(args),
         Command::Compare(args) => compare(args),
+        Command::Sweep(args) => sweep_command(args),
+        Command::Merge(args) => merge(args),
+        Command::Slurm(args) => slurm(args),
         Command::Validate(args) => validate(args),
         Command::Explain(args) => explain(args),
     };
@@ -70,7 +74,153 @@ fn explain(args: ScenarioArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The scenario text and origin, as a batch job records them.
+fn source(path: Option<&std::path::Path>) -> Result<sweep::Source, pbrsim::Error> {
+    match path {
+        Some(p) => Ok(sweep::Source { origin: p.display().to_string(), text: std::fs::read_to_string(p).map_err(|source| pbrsim::Error::Read { path: p.into(), source })? }),
+        None => Ok(sweep::Source { origin: scenario::DEFAULT_SCENARIO_NAME.into(), text: scenario::DEFAULT_SCENARIO.into() }),
+    }
+}
+
+fn progress_bar(total: u64, quiet: bool, unit: &str) -> ProgressBar {
+    let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    let template = format!("{{spinner}} {{msg}}{{human_pos}}/{{human_len}} {unit} [{{bar:30}}] {{percent}}% elapsed {{elapsed}} eta {{eta}}");
+    bar.set_style(ProgressStyle::with_template(&template).expect("valid template").progress_chars("=> "));
+    bar
+}
+
+fn shard_of(arg: &Option<cli::ShardArg>) -> Result<Option<Shard>, pbrsim::Error> {
+    arg.as_ref().map(|s| s.resolve().map_err(|e| pbrsim::Error::Option(format!("--shard: {e}")))).transpose()
+}
+
+/// A run split into shards: this process runs one and stores its part.
+fn run_shard(args: &RunArgs, shard: Shard) -> anyhow::Result<()> {
+    let dir = args.out.as_deref().expect("clap: --shard requires --out");
+    let src = source(args.scenario.as_deref())?;
+    scenario::load_str(&src.text, &src.origin, &args.overrides)?;
+    let options = batch::Options { iterations: args.sim.iterations, seed: args.sim.seed, threads: args.sim.threads, quantiles: args.quantiles.clone(), risk_levels: args.risk_levels.clone() };
+    let manifest = Manifest::of_run(src, &args.overrides, &options, shard.count);
+    batch::prepare(dir, &manifest)?;
+    let bar = progress_bar(batch::shard_iterations(&manifest, shard), args.quiet, "iterations");
+    let report = batch::run_shard(dir, &manifest, shard, args.sim.threads, &|_, done| bar.set_position(done))?;
+    bar.finish_and_clear();
+    eprintln!("shard {shard}: {} iterations run{}", report.iterations, if report.kept > 0 { " (already done: kept)" } else { "" });
+    if shard.count == 1 {
+        for p in batch::merge(dir)?.written {
+            eprintln!("wrote {}", p.display());
+        }
+    } else {
+        eprintln!("when all {} shards are done: pbrsim merge {}", shard.count, dir.display());
+    }
+    Ok(())
+}
+
+fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
+    let shard = shard_of(&args.shard)?.unwrap_or(Shard::WHOLE);
+    let sweep = if args.files.len() == 1 && sweep::is_sweep_text(&std::fs::read_to_string(&args.files[0]).map_err(|source| pbrsim::Error::Read { path: args.files[0].clone(), source })?) {
+        sweep::load_file(&args.files[0])?
+    } else {
+        if let Some(f) = args.files.iter().find(|f| std::fs::read_to_string(f).is_ok_and(|t| sweep::is_sweep_text(&t))) {
+            return Err(pbrsim::Error::Option(format!("{} is a sweep file: give it alone, or give only scenario files for a batch", f.display())).into());
+        }
+        sweep::batch(&args.files)?
+    };
+    let options = batch::Options { iterations: args.sim.iterations, seed: args.sim.seed, threads: args.sim.threads, quantiles: args.reporting.quantiles.clone(), risk_levels: args.reporting.risk_levels.clone() };
+    let manifest = Manifest::of_sweep(&sweep, &options, shard.count);
+    batch::prepare(&args.out, &manifest)?;
+    let points = manifest.points.len();
+    let bar = progress_bar(batch::shard_iterations(&manifest, shard), args.quiet, "iterations");
+    let report = batch::run_shard(&args.out, &manifest, shard, args.sim.threads, &|p, done| {
+        bar.set_message(format!("point {}/{points} ", p + 1));
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    let kept = if report.kept > 0 { format!(", {} already done (kept)", report.kept) } else { String::new() };
+    if shard.count > 1 {
+        eprintln!("shard {shard}: {} point(s) and {} partial point(s) run{kept}", report.points_run, report.parts_run);
+        eprintln!("when all {} shards are done: pbrsim merge {}", shard.count, args.out.display());
+        return Ok(());
+    }
+    eprintln!("{points} point(s) x {} iterations: {} run{kept}", manifest.iterations, report.points_run);
+    for p in batch::merge(&args.out)?.written {
+        eprintln!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+fn merge(args: MergeArgs) -> anyhow::Result<()> {
+    let merged = batch::merge(&args.dir)?;
+    eprintln!("merged {} point(s)", merged.points);
+    for p in merged.written {
+        eprintln!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+fn absolute(p: &std::path::Path) -> Result<std::path::PathBuf, pbrsim::Error> {
+    std::path::absolute(p).map_err(|source| pbrsim::Error::Read { path: p.into(), source })
+}
+
+fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.file).map_err(|source| pbrsim::Error::Read { path: args.file.clone(), source })?;
+    let options = batch::Options { iterations: args.iterations, seed: args.seed, threads: args.cpus_per_task as usize, quantiles: args.reporting.quantiles.clone(), risk_levels: args.reporting.risk_levels.clone() };
+    let is_sweep = sweep::is_sweep_text(&text);
+    let manifest = if is_sweep {
+        if !args.overrides.is_empty() {
+            return Err(pbrsim::Error::Option("--set applies to a scenario run; in a sweep, put the value in the sweep file".into()).into());
+        }
+        Manifest::of_sweep(&sweep::load_file(&args.file)?, &options, args.tasks)
+    } else {
+        let src = source(Some(&args.file))?;
+        scenario::load_str(&src.text, &src.origin, &args.overrides)?;
+        Manifest::of_run(src, &args.overrides, &options, args.tasks)
+    };
+    // The shards must rebuild exactly this manifest: same file path as given here.
+    batch::prepare(&args.out, &manifest)?;
+    let mut extra = vec!["--iterations".to_string(), args.iterations.to_string(), "--seed".into(), args.seed.to_string()];
+    extra.push("--quantiles".into());
+    extra.push(args.reporting.quantiles.iter().map(|q| q.to_string()).collect::<Vec<_>>().join(","));
+    extra.push("--risk-levels".into());
+    extra.push(args.reporting.risk_levels.iter().map(|q| q.to_string()).collect::<Vec<_>>().join(","));
+    for o in &args.overrides {
+        extra.push(format!("--set={}={}", o.path, o.value));
+    }
+    let job = batch::slurm::SlurmJob {
+        binary: std::env::current_exe().map_err(|source| pbrsim::Error::Read { path: "pbrsim".into(), source })?,
+        command: if is_sweep { "sweep".into() } else { "run".into() },
+        file: args.file.clone(),
+        chdir: std::env::current_dir().map_err(|source| pbrsim::Error::Read { path: ".".into(), source })?,
+        args: extra,
+        out: absolute(&args.out)?,
+        tasks: args.tasks,
+        cpus_per_task: args.cpus_per_task,
+        max_running: args.max_running,
+        partition: args.partition.clone(),
+        account: args.account.clone(),
+        time: args.time.clone(),
+        mem: args.mem.clone(),
+        name: format!("pbrsim-{}", args.file.file_stem().map_or("job".into(), |s| s.to_string_lossy().to_string())),
+    };
+    for p in job.write()? {
+        eprintln!("wrote {}", p.display());
+    }
+    let submit = job.out.join("slurm").join("submit.sh");
+    if args.submit {
+        let status = std::process::Command::new("bash").arg(&submit).current_dir(std::env::current_dir()?).status()?;
+        if !status.success() {
+            anyhow::bail!("{} failed ({status}); is sbatch on PATH and the cluster reachable?", submit.display());
+        }
+    } else {
+        eprintln!("submit with: bash {}", submit.display());
+    }
+    Ok(())
+}
+
 fn run(args: RunArgs) -> anyhow::Result<()> {
+    if let Some(shard) = shard_of(&args.shard)? {
+        return run_shard(&args, shard);
+    }
     let loaded = load(args.scenario.as_deref(), &args.overrides)?;
     let config = RunConfig {
         iterations: args.sim.iterations,

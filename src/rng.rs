@@ -23,6 +23,8 @@ pub enum Purpose {
     Parameters = 1,
     /// Referrals, outcomes and every other participant-level event.
     Participants = 2,
+    /// The points of a sampled sweep design (one stream per design).
+    Design = 3,
 }
 
 /// The generator for `iteration` of a run with `seed`, for `purpose`.

@@ -1,0 +1,570 @@
+//! Batch runs: sweeps of many points, runs split into shards, resuming,
+//! and merging shards back into the single-machine result.
+//!
+//! A job (a run, or a sweep of points) is described once by its
+//! [`Manifest`], written to `DIR/manifest.json` by whichever process starts
+//! first and checked by every other. Work is done in units of one block of
+//! one point ([`shard`]); a process writes, each atomically, into
+//! `DIR/state/`:
+//! - `point-PPPPPP.bin`: a finished point of a sweep (its figure rows);
+//! - `point-PPPPPP.blocks-AAAAAAAA-BBBBBBBB.bin`: the merge-tree nodes of
+//!   blocks `A..B` of a point (a point split across shards, or a run).
+//!
+//! A rerun skips every file already there, so an interrupted job resumes
+//! without losing or repeating work. [`merge`] checks that the files tile
+//! every point exactly and come from this job, merges split points along the
+//! fixed tree and writes the outputs: bit-identical to one process.
+//!
+//! **Invariant:** results depend on (manifest, seed, iterations) only:
+//! never on the number of shards, threads, or interruptions.
+
+pub mod shard;
+pub mod slurm;
+pub mod sweep;
+pub mod table;
+
+use crate::engine::{self, BLOCK, RunConfig, blocks_of, partial};
+use crate::error::Error;
+use crate::output::{RunInfo, write_atomic};
+use crate::scenario::{self, Override};
+use serde::{Deserialize, Serialize};
+use shard::Shard;
+use std::path::{Path, PathBuf};
+use sweep::{Source, Sweep};
+
+/// Version of the state-file layout; part of every fingerprint.
+const FORMAT: u32 = 1;
+/// First bytes of every state file.
+const MAGIC: &[u8; 8] = b"PBRSIM\x00\x01";
+
+/// What a job is: everything that determines its results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// `run` or `sweep`.
+    pub kind: String,
+    /// pbrsim version that wrote it.
+    pub pbrsim_version: String,
+    /// SHA-256 of everything below except `shards`.
+    pub fingerprint: String,
+    /// Seed of every point.
+    pub seed: u64,
+    /// Iterations of every point.
+    pub iterations: u64,
+    /// Quantile levels reported.
+    pub quantiles: Vec<f64>,
+    /// VaR / expected shortfall levels reported.
+    pub risk_levels: Vec<f64>,
+    /// Into how many shards the job is split.
+    pub shards: u64,
+    /// The sweep file, or the scenario of a run.
+    pub origin: String,
+    /// `list`, `grid`, `latin_hypercube`, `batch` or `run`.
+    pub design: String,
+    /// Parameter paths (a run: its `--set` paths).
+    pub parameters: Vec<String>,
+    /// The scenarios, with their text, so that merging needs no other file.
+    pub scenarios: Vec<Source>,
+    /// Per point: scenario index and each parameter's value as TOML text.
+    pub points: Vec<(usize, Vec<String>)>,
+}
+
+/// How to run a job.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Iterations per point.
+    pub iterations: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// Quantile levels.
+    pub quantiles: Vec<f64>,
+    /// VaR / ES levels.
+    pub risk_levels: Vec<f64>,
+}
+
+impl Manifest {
+    fn build(kind: &str, origin: String, design: String, parameters: Vec<String>, scenarios: Vec<Source>, points: Vec<(usize, Vec<String>)>, options: &Options, shards: u64) -> Manifest {
+        let mut m = Manifest {
+            kind: kind.into(),
+            pbrsim_version: crate::VERSION.into(),
+            fingerprint: String::new(),
+            seed: options.seed,
+            iterations: options.iterations,
+            quantiles: options.quantiles.clone(),
+            risk_levels: options.risk_levels.clone(),
+            shards,
+            origin,
+            design,
+            parameters,
+            scenarios,
+            points,
+        };
+        m.fingerprint = m.compute_fingerprint();
+        m
+    }
+
+    /// The manifest of a sweep.
+    pub fn of_sweep(sweep: &Sweep, options: &Options, shards: u64) -> Manifest {
+        let points = sweep.points.iter().map(|p| (p.scenario, p.values.iter().map(sweep::value_text).collect())).collect();
+        Manifest::build("sweep", sweep.origin.clone(), sweep.design.clone(), sweep.parameters.clone(), sweep.scenarios.clone(), points, options, shards)
+    }
+
+    /// The manifest of a single run of `scenario` with `--set` overrides.
+    pub fn of_run(scenario: Source, overrides: &[Override], options: &Options, shards: u64) -> Manifest {
+        let parameters = overrides.iter().map(|o| o.path.clone()).collect();
+        let values = overrides.iter().map(|o| o.value.clone()).collect();
+        Manifest::build("run", scenario.origin.clone(), "run".into(), parameters, vec![scenario], vec![(0, values)], options, shards)
+    }
+
+    fn compute_fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let identity = serde_json::json!([FORMAT, self.kind, self.pbrsim_version, self.seed, self.iterations, self.quantiles, self.risk_levels, self.origin, self.design, self.parameters, self.scenarios, self.points]);
+        Sha256::digest(identity.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Point `i`'s overrides.
+    pub fn overrides(&self, i: usize) -> Vec<Override> {
+        self.parameters.iter().zip(&self.points[i].1).map(|(p, v)| Override { path: p.clone(), value: v.clone() }).collect()
+    }
+
+    /// Loads point `i`'s model.
+    pub fn load_point(&self, i: usize) -> Result<scenario::Loaded, Error> {
+        let s = &self.scenarios[self.points[i].0];
+        Ok(scenario::load_str(&s.text, &s.origin, &self.overrides(i))?)
+    }
+
+    /// Blocks per point.
+    pub fn blocks(&self) -> u64 {
+        blocks_of(self.iterations)
+    }
+
+    /// Work units (point-blocks) of the whole job.
+    pub fn units(&self) -> u64 {
+        self.points.len() as u64 * self.blocks()
+    }
+
+    fn run_config(&self, threads: usize) -> RunConfig {
+        RunConfig { iterations: self.iterations, seed: self.seed, threads, skip_monthly: self.kind == "sweep", ..Default::default() }
+    }
+
+    fn run_info(&self, loaded: &scenario::Loaded) -> RunInfo {
+        RunInfo {
+            scenario_name: loaded.model.name.clone(),
+            scenario_origin: loaded.origin.clone(),
+            scenario_hash: loaded.hash.clone(),
+            seed: self.seed,
+            iterations: self.iterations,
+            version: self.pbrsim_version.clone(),
+            overrides: self.overrides(0).iter().map(|o| format!("{}={}", o.path, o.value)).collect(),
+            risk_levels: self.risk_levels.clone(),
+            quantiles: self.quantiles.clone(),
+        }
+    }
+
+    /// How `other` (found in a directory) differs from this one, in words.
+    fn differences(&self, other: &Manifest) -> Vec<String> {
+        let mut d = Vec::new();
+        if self.pbrsim_version != other.pbrsim_version {
+            d.push(format!("pbrsim version {} there, {} here", other.pbrsim_version, self.pbrsim_version));
+        }
+        if self.kind != other.kind {
+            d.push(format!("a {} there, a {} here", other.kind, self.kind));
+        }
+        if self.seed != other.seed {
+            d.push(format!("seed {} there, {} here", other.seed, self.seed));
+        }
+        if self.iterations != other.iterations {
+            d.push(format!("{} iterations there, {} here", other.iterations, self.iterations));
+        }
+        if self.scenarios != other.scenarios || self.parameters != other.parameters || self.points != other.points || self.design != other.design {
+            d.push("a different scenario or sweep".into());
+        }
+        if self.quantiles != other.quantiles || self.risk_levels != other.risk_levels {
+            d.push("different --quantiles or --risk-levels".into());
+        }
+        if d.is_empty() && self.fingerprint != other.fingerprint {
+            d.push("a different fingerprint".into());
+        }
+        d
+    }
+}
+
+/// A finished sweep point: one row per figure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FigureRow {
+    /// Party id.
+    pub party: String,
+    /// Figure name.
+    pub figure: String,
+    /// Unit (`money`, `probability`, ..., `ratio`).
+    pub unit: String,
+    /// Values counted.
+    pub n: u64,
+    /// In [`table::stat_columns`] order; NaN when undefined.
+    pub values: Vec<f64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PointFile {
+    fingerprint: String,
+    point: usize,
+    rows: Vec<FigureRow>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PartFile {
+    fingerprint: String,
+    point: usize,
+    blocks: (u64, u64),
+    nodes: Vec<partial::Node>,
+}
+
+fn state_dir(dir: &Path) -> PathBuf {
+    dir.join("state")
+}
+
+fn point_path(dir: &Path, p: usize) -> PathBuf {
+    state_dir(dir).join(format!("point-{p:06}.bin"))
+}
+
+fn part_path(dir: &Path, p: usize, blocks: &std::ops::Range<u64>) -> PathBuf {
+    state_dir(dir).join(format!("point-{p:06}.blocks-{:08}-{:08}.bin", blocks.start, blocks.end))
+}
+
+fn write_state<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
+    let bytes = postcard::to_stdvec(value).map_err(|e| Error::Write { path: path.into(), source: std::io::Error::other(e) })?;
+    write_atomic(path, |w| {
+        w.write_all(MAGIC)?;
+        w.write_all(&bytes)
+    })
+}
+
+fn read_state<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
+    let corrupt = |why: String| Error::Option(format!("{}: not a pbrsim state file ({why}); delete it and rerun its shard", path.display()));
+    let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| corrupt("wrong header".into()))?;
+    postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Write { path: path.to_path_buf(), source }
+}
+
+/// Starts or joins the job in `dir`: writes its manifest, or checks that
+/// the one there is the same job split the same way.
+pub fn prepare(dir: &Path, manifest: &Manifest) -> Result<(), Error> {
+    std::fs::create_dir_all(state_dir(dir)).map_err(io(dir))?;
+    let path = dir.join("manifest.json");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+        let found: Manifest = serde_json::from_str(&text).map_err(|e| Error::Option(format!("{}: not a pbrsim manifest ({e})", path.display())))?;
+        let diff = manifest.differences(&found);
+        if !diff.is_empty() {
+            return Err(Error::Option(format!(
+                "{} holds another job ({}); use a new output directory, or delete it to start again",
+                dir.display(),
+                diff.join("; ")
+            )));
+        }
+        if found.shards != manifest.shards {
+            return Err(Error::Option(format!(
+                "{} was started as {} shard(s), not {}; run the missing shards as --shard I/{} (or start again in a new directory)",
+                dir.display(),
+                found.shards,
+                manifest.shards,
+                found.shards
+            )));
+        }
+        return Ok(());
+    }
+    write_atomic(&path, |w| {
+        serde_json::to_writer_pretty(&mut *w, manifest)?;
+        writeln!(w)
+    })
+}
+
+/// What a shard did.
+#[derive(Debug, Default)]
+pub struct ShardReport {
+    /// Points finished by this call.
+    pub points_run: usize,
+    /// Partial points (block ranges) written by this call.
+    pub parts_run: usize,
+    /// Points or parts found already done and kept.
+    pub kept: usize,
+    /// Iterations simulated by this call.
+    pub iterations: u64,
+}
+
+/// Iterations `shard` has to run (for a progress bar).
+pub fn shard_iterations(manifest: &Manifest, shard: Shard) -> u64 {
+    let b = manifest.blocks();
+    shard.units(manifest.units()).map(|u| ((u % b + 1) * BLOCK).min(manifest.iterations) - (u % b) * BLOCK).sum()
+}
+
+/// Runs `shard` of the job in `dir` (which [`prepare`] has set up),
+/// skipping what is already there. `on_progress(point, iterations done)`.
+pub fn run_shard(dir: &Path, manifest: &Manifest, shard: Shard, threads: usize, on_progress: &(dyn Fn(usize, u64) + Sync)) -> Result<ShardReport, Error> {
+    let b = manifest.blocks();
+    let units = shard.units(manifest.units());
+    let mut report = ShardReport::default();
+    let config = manifest.run_config(threads);
+    let mut done_before = 0;
+    let mut u = units.start;
+    while u < units.end {
+        let p = (u / b) as usize;
+        let blocks = (u % b)..((units.end - p as u64 * b).min(b));
+        u = p as u64 * b + blocks.end;
+        let iterations_here = (blocks.end * BLOCK).min(manifest.iterations) - blocks.start * BLOCK;
+        let whole = blocks == (0..b) && manifest.kind == "sweep";
+        let path = if whole { point_path(dir, p) } else { part_path(dir, p, &blocks) };
+        if path.exists() {
+            report.kept += 1;
+            done_before += iterations_here;
+            on_progress(p, done_before);
+            continue;
+        }
+        let loaded = manifest.load_point(p)?;
+        let base = done_before;
+        let progress = |n: u64| on_progress(p, base + n);
+        let (catalog, stack) = engine::run_blocks(&loaded.model, &config, Some(blocks.clone()), &progress, None)?;
+        if whole {
+            let summary = stack.finish().expect("a point has at least one block");
+            let rows = table::figure_rows(&engine::RunResult { catalog, summary }, &manifest.quantiles);
+            write_state(&path, &PointFile { fingerprint: manifest.fingerprint.clone(), point: p, rows })?;
+            report.points_run += 1;
+        } else {
+            write_state(&path, &PartFile { fingerprint: manifest.fingerprint.clone(), point: p, blocks: (blocks.start, blocks.end), nodes: stack.into_nodes() })?;
+            report.parts_run += 1;
+        }
+        report.iterations += iterations_here;
+        done_before += iterations_here;
+    }
+    Ok(report)
+}
+
+/// What is in `dir/state`, by point.
+enum Found {
+    Point(PathBuf),
+    Parts(Vec<(std::ops::Range<u64>, PathBuf)>),
+}
+
+fn scan(dir: &Path, manifest: &Manifest) -> Result<Vec<Option<Found>>, Error> {
+    let state = state_dir(dir);
+    let mut found: Vec<Option<Found>> = (0..manifest.points.len()).map(|_| None).collect();
+    let entries = std::fs::read_dir(&state).map_err(|source| Error::Read { path: state.clone(), source })?;
+    let mut unexpected = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Read { path: state.clone(), source })?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with(".tmp") {
+            continue; // a write interrupted by a kill: never renamed, never read
+        }
+        let Some((p, blocks)) = parse_state_name(&name) else {
+            unexpected.push(name);
+            continue;
+        };
+        if p >= manifest.points.len() {
+            unexpected.push(name);
+            continue;
+        }
+        let path = entry.path();
+        let duplicate = |what: &str| Error::Option(format!("{}: point {p} {what}; the job was run twice in different ways into this directory; delete the state directory and rerun", path.display()));
+        match (blocks, &mut found[p]) {
+            (None, None) => found[p] = Some(Found::Point(path)),
+            (Some(r), None) => found[p] = Some(Found::Parts(vec![(r, path)])),
+            (Some(r), Some(Found::Parts(v))) => v.push((r, path)),
+            (None, Some(_)) | (Some(_), Some(Found::Point(_))) => return Err(duplicate("is both finished and in parts")),
+        }
+    }
+    if !unexpected.is_empty() {
+        unexpected.sort();
+        return Err(Error::Option(format!("{}: unexpected files {}; the state directory holds only pbrsim's own files", state.display(), unexpected.join(", "))));
+    }
+    Ok(found)
+}
+
+fn parse_state_name(name: &str) -> Option<(usize, Option<std::ops::Range<u64>>)> {
+    let rest = name.strip_prefix("point-")?.strip_suffix(".bin")?;
+    match rest.split_once(".blocks-") {
+        None => Some((rest.parse().ok()?, None)),
+        Some((p, r)) => {
+            let (a, b) = r.split_once('-')?;
+            let (a, b): (u64, u64) = (a.parse().ok()?, b.parse().ok()?);
+            (a < b).then_some((p.parse().ok()?, Some(a..b)))
+        }
+    }
+}
+
+/// What `merge` wrote.
+#[derive(Debug)]
+pub struct Merged {
+    /// Files written.
+    pub written: Vec<PathBuf>,
+    /// Points of the job.
+    pub points: usize,
+}
+
+/// Reads the manifest of the job in `dir`.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+    let m: Manifest = serde_json::from_str(&text).map_err(|e| Error::Option(format!("{}: not a pbrsim manifest ({e})", path.display())))?;
+    if m.fingerprint != m.compute_fingerprint() {
+        return Err(Error::Option(format!("{}: the manifest was edited (its fingerprint does not match its contents)", path.display())));
+    }
+    if m.pbrsim_version != crate::VERSION {
+        return Err(Error::Option(format!("{} was written by pbrsim {}, this is {}; merge with the version that ran the shards", path.display(), m.pbrsim_version, crate::VERSION)));
+    }
+    Ok(m)
+}
+
+/// Merges every shard's files in `dir` and writes the job's outputs, or
+/// says exactly which shards are missing.
+pub fn merge(dir: &Path) -> Result<Merged, Error> {
+    let manifest = read_manifest(dir)?;
+    let found = scan(dir, &manifest)?;
+    let b = manifest.blocks();
+    let total = manifest.units();
+    let mut missing: Vec<(usize, std::ops::Range<u64>)> = Vec::new();
+    let mut per_point: Vec<Vec<(std::ops::Range<u64>, PathBuf)>> = Vec::new();
+    for (p, f) in found.iter().enumerate() {
+        let mut parts = match f {
+            None => {
+                missing.push((p, 0..b));
+                per_point.push(vec![]);
+                continue;
+            }
+            Some(Found::Point(_)) => {
+                per_point.push(vec![]);
+                continue;
+            }
+            Some(Found::Parts(v)) => v.clone(),
+        };
+        parts.sort_by_key(|(r, _)| (r.start, r.end));
+        let mut at = 0;
+        for (r, path) in &parts {
+            if r.start < at || r.end > b {
+                return Err(Error::Option(format!("{}: blocks {}..{} of point {p} overlap another shard's (duplicate shards); delete the state directory and rerun", path.display(), r.start, r.end)));
+            }
+            if r.start > at {
+                missing.push((p, at..r.start));
+            }
+            at = r.end;
+        }
+        if at < b {
+            missing.push((p, at..b));
+        }
+        per_point.push(parts);
+    }
+    if !missing.is_empty() {
+        let mut shards: Vec<u64> = Vec::new();
+        for (p, r) in &missing {
+            let first = Shard::of_unit(*p as u64 * b + r.start, total, manifest.shards);
+            let last = Shard::of_unit(*p as u64 * b + r.end - 1, total, manifest.shards);
+            shards.extend(first..=last);
+        }
+        shards.sort();
+        shards.dedup();
+        let list: Vec<String> = shards.iter().map(|s| s.to_string()).collect();
+        let (p, r) = &missing[0];
+        return Err(Error::Option(format!(
+            "{}: {} of {} shard(s) not finished: {} (first gap: point {p}, blocks {}..{}); rerun them with --shard I/{} (on Slurm: sbatch --array={} {}), then merge again",
+            dir.display(),
+            shards.len(),
+            manifest.shards,
+            list.join(", "),
+            r.start,
+            r.end,
+            manifest.shards,
+            list.join(","),
+            dir.join("slurm").join("shards.sbatch").display()
+        )));
+    }
+    let merged = |p: usize, parts: &[(std::ops::Range<u64>, PathBuf)]| -> Result<engine::RunResult, Error> {
+        let loaded = manifest.load_point(p)?;
+        let mut stack = partial::MergeStack::new();
+        for (r, path) in parts {
+            let part: PartFile = read_state(path)?;
+            check_fingerprint(path, &part.fingerprint, &manifest)?;
+            if part.point != p || part.blocks != (r.start, r.end) {
+                return Err(Error::Option(format!("{}: its contents are point {} blocks {}..{}, not what its name says", path.display(), part.point, part.blocks.0, part.blocks.1)));
+            }
+            for node in part.nodes {
+                stack.push(node);
+            }
+        }
+        let summary = stack.finish().expect("every block present");
+        Ok(engine::RunResult { catalog: crate::figures::Catalog::new(&loaded.model), summary })
+    };
+    if manifest.kind == "run" {
+        let loaded = manifest.load_point(0)?;
+        let result = merged(0, &per_point[0])?;
+        let written = crate::output::write_outputs(dir, &manifest.run_info(&loaded), &result, &loaded.model)?;
+        return Ok(Merged { written, points: 1 });
+    }
+    let mut rows = Vec::with_capacity(manifest.points.len());
+    for (p, f) in found.iter().enumerate() {
+        match f {
+            Some(Found::Point(path)) => {
+                let file: PointFile = read_state(path)?;
+                check_fingerprint(path, &file.fingerprint, &manifest)?;
+                if file.point != p {
+                    return Err(Error::Option(format!("{}: its contents are point {}, not {p}", path.display(), file.point)));
+                }
+                rows.push(file.rows);
+            }
+            _ => rows.push(table::figure_rows(&merged(p, &per_point[p])?, &manifest.quantiles)),
+        }
+    }
+    let written = table::write_sweep(dir, &manifest, &rows)?;
+    Ok(Merged { written, points: manifest.points.len() })
+}
+
+fn check_fingerprint(path: &Path, found: &str, manifest: &Manifest) -> Result<(), Error> {
+    if found != manifest.fingerprint {
+        return Err(Error::Option(format!(
+            "{}: from another job (fingerprint {} here, {} in manifest.json: a different scenario, seed, iterations or version); delete it and rerun its shard",
+            path.display(),
+            &found[..12.min(found.len())],
+            &manifest.fingerprint[..12]
+        )));
+    }
+    Ok(())
+}
+
+/// Runs a whole job in this process: prepare, run every unit (keeping what
+/// an earlier interrupted run finished), merge.
+pub fn run_all(dir: &Path, manifest: &Manifest, threads: usize, on_progress: &(dyn Fn(usize, u64) + Sync)) -> Result<(ShardReport, Merged), Error> {
+    prepare(dir, manifest)?;
+    let report = run_shard(dir, manifest, Shard::WHOLE, threads, on_progress)?;
+    let merged = merge(dir)?;
+    Ok((report, merged))
+}
+
+/// The shard files in `dir`'s state directory (for tests and tools).
+pub fn state_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let state = state_dir(dir);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&state)
+        .map_err(|source| Error::Read { path: state.clone(), source })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with(".tmp")))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_round_trip() {
+        let dir = Path::new("d");
+        assert_eq!(parse_state_name(point_path(dir, 12).file_name().unwrap().to_str().unwrap()), Some((12, None)));
+        assert_eq!(parse_state_name(part_path(dir, 3, &(40..79)).file_name().unwrap().to_str().unwrap()), Some((3, Some(40..79))));
+        assert_eq!(parse_state_name("point-1.blocks-5-5.bin"), None);
+        assert_eq!(parse_state_name("notes.txt"), None);
+    }
+}
