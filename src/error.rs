@@ -29,6 +29,9 @@ pub enum Error {
     /// A run option is out of range.
     #[error("{0}")]
     Option(String),
+    /// A sharded job's files are incomplete, foreign or damaged.
+    #[error("{0}")]
+    Batch(String),
 }
 
 /// One problem in a scenario, located as precisely as the input allows.

@@ -84,8 +84,9 @@ pub struct Options {
 }
 
 impl Manifest {
-    fn build(kind: &str, origin: String, design: String, parameters: Vec<String>, scenarios: Vec<Source>, points: Vec<(usize, Vec<String>)>, options: &Options, shards: u64) -> Manifest {
-        let mut m = Manifest {
+    /// A manifest for `options` and `shards`, the job's fields empty.
+    fn empty(kind: &str, options: &Options, shards: u64) -> Manifest {
+        Manifest {
             kind: kind.into(),
             pbrsim_version: crate::VERSION.into(),
             fingerprint: String::new(),
@@ -94,27 +95,43 @@ impl Manifest {
             quantiles: options.quantiles.clone(),
             risk_levels: options.risk_levels.clone(),
             shards,
-            origin,
-            design,
-            parameters,
-            scenarios,
-            points,
-        };
-        m.fingerprint = m.compute_fingerprint();
-        m
+            origin: String::new(),
+            design: String::new(),
+            parameters: vec![],
+            scenarios: vec![],
+            points: vec![],
+        }
+    }
+
+    fn sealed(mut self) -> Manifest {
+        self.fingerprint = self.compute_fingerprint();
+        self
     }
 
     /// The manifest of a sweep.
     pub fn of_sweep(sweep: &Sweep, options: &Options, shards: u64) -> Manifest {
-        let points = sweep.points.iter().map(|p| (p.scenario, p.values.iter().map(sweep::value_text).collect())).collect();
-        Manifest::build("sweep", sweep.origin.clone(), sweep.design.clone(), sweep.parameters.clone(), sweep.scenarios.clone(), points, options, shards)
+        Manifest {
+            origin: sweep.origin.clone(),
+            design: sweep.design.clone(),
+            parameters: sweep.parameters.clone(),
+            scenarios: sweep.scenarios.clone(),
+            points: sweep.points.iter().map(|p| (p.scenario, p.values.iter().map(sweep::value_text).collect())).collect(),
+            ..Manifest::empty("sweep", options, shards)
+        }
+        .sealed()
     }
 
     /// The manifest of a single run of `scenario` with `--set` overrides.
     pub fn of_run(scenario: Source, overrides: &[Override], options: &Options, shards: u64) -> Manifest {
-        let parameters = overrides.iter().map(|o| o.path.clone()).collect();
-        let values = overrides.iter().map(|o| o.value.clone()).collect();
-        Manifest::build("run", scenario.origin.clone(), "run".into(), parameters, vec![scenario], vec![(0, values)], options, shards)
+        Manifest {
+            origin: scenario.origin.clone(),
+            design: "run".into(),
+            parameters: overrides.iter().map(|o| o.path.clone()).collect(),
+            scenarios: vec![scenario],
+            points: vec![(0, overrides.iter().map(|o| o.value.clone()).collect())],
+            ..Manifest::empty("run", options, shards)
+        }
+        .sealed()
     }
 
     fn compute_fingerprint(&self) -> String {
@@ -242,7 +259,7 @@ fn write_state<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
 
 fn read_state<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
-    let corrupt = |why: String| Error::Option(format!("{}: not a pbrsim state file ({why}); delete it and rerun its shard", path.display()));
+    let corrupt = |why: String| Error::Batch(format!("{}: not a pbrsim state file ({why}); delete it and rerun its shard", path.display()));
     let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| corrupt("wrong header".into()))?;
     postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))
 }
@@ -370,7 +387,7 @@ fn scan(dir: &Path, manifest: &Manifest) -> Result<Vec<Option<Found>>, Error> {
             continue;
         }
         let path = entry.path();
-        let duplicate = |what: &str| Error::Option(format!("{}: point {p} {what}; the job was run twice in different ways into this directory; delete the state directory and rerun", path.display()));
+        let duplicate = |what: &str| Error::Batch(format!("{}: point {p} {what}; the job was run twice in different ways into this directory; delete the state directory and rerun", path.display()));
         match (blocks, &mut found[p]) {
             (None, None) => found[p] = Some(Found::Point(path)),
             (Some(r), None) => found[p] = Some(Found::Parts(vec![(r, path)])),
@@ -380,7 +397,7 @@ fn scan(dir: &Path, manifest: &Manifest) -> Result<Vec<Option<Found>>, Error> {
     }
     if !unexpected.is_empty() {
         unexpected.sort();
-        return Err(Error::Option(format!("{}: unexpected files {}; the state directory holds only pbrsim's own files", state.display(), unexpected.join(", "))));
+        return Err(Error::Batch(format!("{}: unexpected files {}; the state directory holds only pbrsim's own files", state.display(), unexpected.join(", "))));
     }
     Ok(found)
 }
@@ -410,12 +427,12 @@ pub struct Merged {
 pub fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
-    let m: Manifest = serde_json::from_str(&text).map_err(|e| Error::Option(format!("{}: not a pbrsim manifest ({e})", path.display())))?;
+    let m: Manifest = serde_json::from_str(&text).map_err(|e| Error::Batch(format!("{}: not a pbrsim manifest ({e})", path.display())))?;
     if m.fingerprint != m.compute_fingerprint() {
-        return Err(Error::Option(format!("{}: the manifest was edited (its fingerprint does not match its contents)", path.display())));
+        return Err(Error::Batch(format!("{}: the manifest was edited (its fingerprint does not match its contents)", path.display())));
     }
     if m.pbrsim_version != crate::VERSION {
-        return Err(Error::Option(format!("{} was written by pbrsim {}, this is {}; merge with the version that ran the shards", path.display(), m.pbrsim_version, crate::VERSION)));
+        return Err(Error::Batch(format!("{} was written by pbrsim {}, this is {}; merge with the version that ran the shards", path.display(), m.pbrsim_version, crate::VERSION)));
     }
     Ok(m)
 }
@@ -446,7 +463,7 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
         let mut at = 0;
         for (r, path) in &parts {
             if r.start < at || r.end > b {
-                return Err(Error::Option(format!("{}: blocks {}..{} of point {p} overlap another shard's (duplicate shards); delete the state directory and rerun", path.display(), r.start, r.end)));
+                return Err(Error::Batch(format!("{}: blocks {}..{} of point {p} overlap another shard's (duplicate shards); delete the state directory and rerun", path.display(), r.start, r.end)));
             }
             if r.start > at {
                 missing.push((p, at..r.start));
@@ -469,7 +486,7 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
         shards.dedup();
         let list: Vec<String> = shards.iter().map(|s| s.to_string()).collect();
         let (p, r) = &missing[0];
-        return Err(Error::Option(format!(
+        return Err(Error::Batch(format!(
             "{}: {} of {} shard(s) not finished: {} (first gap: point {p}, blocks {}..{}); rerun them with --shard I/{} (on Slurm: sbatch --array={} {}), then merge again",
             dir.display(),
             shards.len(),
@@ -489,7 +506,7 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
             let part: PartFile = read_state(path)?;
             check_fingerprint(path, &part.fingerprint, &manifest)?;
             if part.point != p || part.blocks != (r.start, r.end) {
-                return Err(Error::Option(format!("{}: its contents are point {} blocks {}..{}, not what its name says", path.display(), part.point, part.blocks.0, part.blocks.1)));
+                return Err(Error::Batch(format!("{}: its contents are point {} blocks {}..{}, not what its name says", path.display(), part.point, part.blocks.0, part.blocks.1)));
             }
             for node in part.nodes {
                 stack.push(node);
@@ -511,7 +528,7 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
                 let file: PointFile = read_state(path)?;
                 check_fingerprint(path, &file.fingerprint, &manifest)?;
                 if file.point != p {
-                    return Err(Error::Option(format!("{}: its contents are point {}, not {p}", path.display(), file.point)));
+                    return Err(Error::Batch(format!("{}: its contents are point {}, not {p}", path.display(), file.point)));
                 }
                 rows.push(file.rows);
             }
@@ -524,7 +541,7 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
 
 fn check_fingerprint(path: &Path, found: &str, manifest: &Manifest) -> Result<(), Error> {
     if found != manifest.fingerprint {
-        return Err(Error::Option(format!(
+        return Err(Error::Batch(format!(
             "{}: from another job (fingerprint {} here, {} in manifest.json: a different scenario, seed, iterations or version); delete it and rerun its shard",
             path.display(),
             &found[..12.min(found.len())],

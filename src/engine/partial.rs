@@ -48,13 +48,13 @@ impl MergeStack {
     /// Adds the next node. It must start where the stack ends and be
     /// aligned; callers check contiguity before (a gap is a bug here).
     pub fn push(&mut self, node: Node) {
-        assert!(node.len.is_power_of_two() && node.first % node.len == 0, "unaligned node {}+{}", node.first, node.len);
+        assert!(node.len.is_power_of_two() && node.first.is_multiple_of(node.len), "unaligned node {}+{}", node.first, node.len);
         if let Some(top) = self.nodes.last() {
             assert_eq!(top.end(), node.first, "blocks pushed out of order");
         }
         let mut node = node;
         while let Some(top) = self.nodes.last() {
-            if top.len != node.len || top.first % (2 * top.len) != 0 {
+            if top.len != node.len || !top.first.is_multiple_of(2 * top.len) {
                 break;
             }
             let mut left = self.nodes.pop().expect("checked");
