@@ -330,7 +330,8 @@ impl Sweep {
             if let Err(e) = self.load_point(i) {
                 failing += 1;
                 for err in e.0 {
-                    if !errors.iter().any(|x| x.key == err.key && x.message == err.message && x.line == err.line) && errors.len() < 12 {
+                    let base = |m: &str| m.split(" (point ").next().unwrap_or("").to_string();
+                    if !errors.iter().any(|x| x.key == err.key && base(&x.message) == base(&err.message) && x.line == err.line) && errors.len() < 12 {
                         errors.push(err);
                     }
                 }

@@ -280,3 +280,27 @@ fn bad_sweeps_are_refused_before_anything_runs_with_file_line_and_key() {
     let out = pbrsim(&["sweep", s(&tmp.path().join("sweep.toml")), "--out", s(&tmp.path().join("never"))]);
     assert!(stderr(&out).contains("sweep.toml:1:") && stderr(&out).contains("cannot read scenario"), "{}", stderr(&out));
 }
+
+#[test]
+fn shard_auto_reads_the_slurm_array_task() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = sweep_file(tmp.path(), GRID);
+    let explicit = tmp.path().join("explicit");
+    ok(&["sweep", s(&sweep), "-n", "300", "--out", s(&explicit), "-q", "--shard", "1/2"]);
+    let auto = tmp.path().join("auto");
+    // Task ids 4 and 5 (an array submitted as --array=4-5): task 5 is shard 1 of 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+        .args(["sweep", s(&sweep), "-n", "300", "--out", s(&auto), "-q", "--shard", "auto"])
+        .env("SLURM_ARRAY_TASK_ID", "5")
+        .env("SLURM_ARRAY_TASK_MIN", "4")
+        .env("SLURM_ARRAY_TASK_COUNT", "2")
+        .output()
+        .unwrap();
+    assert!(out.status.success() && stderr(&out).contains("shard 1/2"), "{}", stderr(&out));
+    let names = |d: &Path| batch_files(d).iter().map(|p| p.file_name().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&auto), names(&explicit));
+    // Without an array task, `auto` is the whole job.
+    let whole = tmp.path().join("whole");
+    let out = Command::new(env!("CARGO_BIN_EXE_pbrsim")).args(["sweep", s(&sweep), "-n", "300", "--out", s(&whole), "-q", "--shard", "auto"]).env_remove("SLURM_ARRAY_TASK_ID").output().unwrap();
+    assert!(out.status.success() && whole.join("sweep.csv").exists(), "{}", stderr(&out));
+}

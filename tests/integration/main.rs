@@ -12,4 +12,5 @@ mod improvement;
 mod investors;
 mod mechanics;
 mod parameters;
+mod slurm;
 mod statistics;
