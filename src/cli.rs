@@ -12,10 +12,13 @@ Examples:
   pbrsim run                                   run the embedded Work Programme scenario
   pbrsim run scenarios/work_programme.toml --iterations 20000 --out results/
   pbrsim run scenarios/work_programme.toml --set uncertainty.volume=0.7
+  pbrsim sweep sweeps/work_programme_esa_charity.toml --out results/esa
+                                               every point of a sweep, on common random numbers
   pbrsim validate my_contract.toml             check a scenario without running it
   pbrsim explain my_contract.toml              the contract in plain words
 
-The scenario format is documented in docs/scenario-format.md; the model in docs/model.md.")]
+The scenario format is documented in docs/scenario-format.md; the model in docs/model.md;
+sweeps, shards and Slurm in docs/batch.md.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -52,9 +55,9 @@ compare.csv has every figure the two contracts share.")]
     /// scenario files, on common random numbers.
     #[command(after_help = "\
 Examples:
-  pbrsim sweep sweeps/wp_discount_grid.toml --out results/discount
+  pbrsim sweep sweeps/work_programme_discount_by_volume.toml --out results/discount
   pbrsim sweep scenarios/minimal.toml scenarios/supply_chain.toml --out results/batch
-  pbrsim sweep sweeps/wp_discount_grid.toml --out results/discount --shard 1/4
+  pbrsim sweep sweeps/work_programme_discount_by_volume.toml --out results/discount --shard 1/4
 
 Writes DIR/sweep.csv and DIR/sweep.parquet: one row per point and figure, with the
 swept values as columns. Every point uses the same seed, so the same simulated people
@@ -72,7 +75,7 @@ The sweep format is in docs/batch.md.")]
     /// shards and a merge job that runs after it.
     #[command(after_help = "\
 Examples:
-  pbrsim slurm sweeps/wp_discount_grid.toml --tasks 8 --out /scratch/me/discount
+  pbrsim slurm sweeps/work_programme_discount_by_volume.toml --tasks 8 --out /scratch/me/discount
   pbrsim slurm scenarios/work_programme.toml -n 1000000 --tasks 16 --out runs/wp --submit
 
 Writes DIR/slurm/shards.sbatch (an array of --tasks shards), DIR/slurm/merge.sbatch and

@@ -7,7 +7,7 @@
 //! set the offending value.
 
 use crate::error::{ScenarioError, ScenarioErrors};
-use crate::scenario::{self, Override};
+use crate::scenario::{self, Override, line_col};
 use indexmap::IndexMap;
 use serde::Deserialize;
 use std::path::Path;
@@ -110,11 +110,6 @@ fn error(file: &str, text: &str, at: Option<(&str, Option<&str>)>, message: Stri
         None => table.to_string(),
     });
     ScenarioErrors(vec![ScenarioError { file: file.to_string(), line, column, key, message, help }])
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
 }
 
 /// Byte offset of `table` (a top-level key) or of `key` inside it; for

@@ -23,6 +23,11 @@ use std::path::Path;
 
 pub use validate::validate;
 
+/// 1-based line and column of a byte offset in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    locate::line_col(text, offset)
+}
+
 /// "did you mean" for a key typed on the command line, among `candidates`.
 pub fn suggest_key(typed: &str, candidates: &[&str]) -> Option<String> {
     locate::suggest(typed, candidates)
