@@ -272,6 +272,9 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 /// the one there is the same job split the same way.
 pub fn prepare(dir: &Path, manifest: &Manifest) -> Result<(), Error> {
     std::fs::create_dir_all(state_dir(dir)).map_err(io(dir))?;
+    if manifest.shards == 1 {
+        remove_stale_temporaries(&state_dir(dir));
+    }
     let path = dir.join("manifest.json");
     if path.exists() {
         let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
@@ -299,6 +302,19 @@ pub fn prepare(dir: &Path, manifest: &Manifest) -> Result<(), Error> {
         serde_json::to_writer_pretty(&mut *w, manifest)?;
         writeln!(w)
     })
+}
+
+/// Removes temporary files left by a write that a kill interrupted. Only
+/// for a job run by one process: with shards, another process may be
+/// writing its own temporary file right now.
+fn remove_stale_temporaries(state: &Path) {
+    if let Ok(entries) = std::fs::read_dir(state) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".tmp") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
 }
 
 /// What a shard did.
