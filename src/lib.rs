@@ -41,3 +41,7 @@ pub use error::Error;
 
 /// The version recorded in every output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A hash of the source this binary was built from (see `build.rs`):
+/// batch jobs refuse to mix shards of two builds of the same version.
+pub const SOURCE_HASH: &str = env!("PBRSIM_SOURCE_HASH");

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use sweep::{Source, Sweep};
 
 /// Version of the state-file layout; part of every fingerprint.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// First bytes of every state file.
 const MAGIC: &[u8; 8] = b"PBRSIM\x00\x01";
 
@@ -44,6 +44,8 @@ pub struct Manifest {
     pub kind: String,
     /// pbrsim version that wrote it.
     pub pbrsim_version: String,
+    /// Hash of the source of the build that wrote it ([`crate::SOURCE_HASH`]).
+    pub pbrsim_source: String,
     /// SHA-256 of everything below except `shards`.
     pub fingerprint: String,
     /// Seed of every point.
@@ -89,6 +91,7 @@ impl Manifest {
         Manifest {
             kind: kind.into(),
             pbrsim_version: crate::VERSION.into(),
+            pbrsim_source: crate::SOURCE_HASH.into(),
             fingerprint: String::new(),
             seed: options.seed,
             iterations: options.iterations,
@@ -134,9 +137,10 @@ impl Manifest {
         .sealed()
     }
 
-    fn compute_fingerprint(&self) -> String {
+    /// SHA-256 of everything that determines the results (not `shards`).
+    pub fn compute_fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        let identity = serde_json::json!([FORMAT, self.kind, self.pbrsim_version, self.seed, self.iterations, self.quantiles, self.risk_levels, self.origin, self.design, self.parameters, self.scenarios, self.points]);
+        let identity = serde_json::json!([FORMAT, self.kind, self.pbrsim_version, self.pbrsim_source, self.seed, self.iterations, self.quantiles, self.risk_levels, self.origin, self.design, self.parameters, self.scenarios, self.points]);
         Sha256::digest(identity.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
     }
 
@@ -184,6 +188,8 @@ impl Manifest {
         let mut d = Vec::new();
         if self.pbrsim_version != other.pbrsim_version {
             d.push(format!("pbrsim version {} there, {} here", other.pbrsim_version, self.pbrsim_version));
+        } else if self.pbrsim_source != other.pbrsim_source {
+            d.push(format!("another build of pbrsim {} (source {} there, {} here)", self.pbrsim_version, other.pbrsim_source, self.pbrsim_source));
         }
         if self.kind != other.kind {
             d.push(format!("a {} there, a {} here", other.kind, self.kind));
@@ -194,7 +200,11 @@ impl Manifest {
         if self.iterations != other.iterations {
             d.push(format!("{} iterations there, {} here", other.iterations, self.iterations));
         }
-        if self.scenarios != other.scenarios || self.parameters != other.parameters || self.points != other.points || self.design != other.design {
+        let texts = |m: &Manifest| m.scenarios.iter().map(|s| s.text.clone()).collect::<Vec<_>>();
+        if texts(self) == texts(other) && self.scenarios != other.scenarios && self.parameters == other.parameters && self.points == other.points {
+            let names = |m: &Manifest| m.scenarios.iter().map(|s| s.origin.clone()).collect::<Vec<_>>().join(", ");
+            d.push(format!("the same scenario text under another path ({} there, {} here): give the file exactly as the first time", names(other), names(self)));
+        } else if self.scenarios != other.scenarios || self.parameters != other.parameters || self.points != other.points || self.design != other.design {
             d.push("a different scenario or sweep".into());
         }
         if self.quantiles != other.quantiles || self.risk_levels != other.risk_levels {
@@ -249,10 +259,17 @@ fn part_path(dir: &Path, p: usize, blocks: &std::ops::Range<u64>) -> PathBuf {
     state_dir(dir).join(format!("point-{p:06}.blocks-{:08}-{:08}.bin", blocks.start, blocks.end))
 }
 
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).into()
+}
+
+/// A state file: magic, SHA-256 of the body, body (postcard).
 fn write_state<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
     let bytes = postcard::to_stdvec(value).map_err(|e| Error::Write { path: path.into(), source: std::io::Error::other(e) })?;
     write_atomic(path, |w| {
         w.write_all(MAGIC)?;
+        w.write_all(&digest(&bytes))?;
         w.write_all(&bytes)
     })
 }
@@ -260,8 +277,15 @@ fn write_state<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
 fn read_state<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
     let corrupt = |why: String| Error::Batch(format!("{}: not a pbrsim state file ({why}); delete it and rerun its shard", path.display()));
-    let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| corrupt("wrong header".into()))?;
-    postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))
+    let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| corrupt("wrong header".into()))?;
+    if rest.len() < 32 || rest[..32] != digest(&rest[32..]) {
+        return Err(corrupt("damaged: its checksum does not match".into()));
+    }
+    let (value, extra) = postcard::take_from_bytes(&rest[32..]).map_err(|e| corrupt(e.to_string()))?;
+    if !extra.is_empty() {
+        return Err(corrupt("trailing bytes".into()));
+    }
+    Ok(value)
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -391,8 +415,8 @@ fn scan(dir: &Path, manifest: &Manifest) -> Result<Vec<Option<Found>>, Error> {
     for entry in entries {
         let entry = entry.map_err(|source| Error::Read { path: state.clone(), source })?;
         let name = entry.file_name().to_string_lossy().to_string();
-        if name.starts_with(".tmp") {
-            continue; // a write interrupted by a kill: never renamed, never read
+        if name.starts_with('.') {
+            continue; // a write interrupted by a kill (.tmp*), or the file system's own (.nfs*, .DS_Store)
         }
         let Some((p, blocks)) = parse_state_name(&name) else {
             unexpected.push(name);
@@ -405,6 +429,7 @@ fn scan(dir: &Path, manifest: &Manifest) -> Result<Vec<Option<Found>>, Error> {
         let path = entry.path();
         let duplicate = |what: &str| Error::Batch(format!("{}: point {p} {what}; the job was run twice in different ways into this directory; delete the state directory and rerun", path.display()));
         match (blocks, &mut found[p]) {
+            (None, _) if manifest.kind == "run" => return Err(Error::Batch(format!("{}: a finished sweep point in a run's directory; delete the state directory and rerun", path.display()))),
             (None, None) => found[p] = Some(Found::Point(path)),
             (Some(r), None) => found[p] = Some(Found::Parts(vec![(r, path)])),
             (Some(r), Some(Found::Parts(v))) => v.push((r, path)),
@@ -447,8 +472,15 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
     if m.fingerprint != m.compute_fingerprint() {
         return Err(Error::Batch(format!("{}: the manifest was edited (its fingerprint does not match its contents)", path.display())));
     }
-    if m.pbrsim_version != crate::VERSION {
-        return Err(Error::Batch(format!("{} was written by pbrsim {}, this is {}; merge with the version that ran the shards", path.display(), m.pbrsim_version, crate::VERSION)));
+    if m.pbrsim_version != crate::VERSION || m.pbrsim_source != crate::SOURCE_HASH {
+        return Err(Error::Batch(format!(
+            "{} was written by pbrsim {} (source {}), this is {} (source {}); merge with the build that ran the shards",
+            path.display(),
+            m.pbrsim_version,
+            m.pbrsim_source,
+            crate::VERSION,
+            crate::SOURCE_HASH
+        )));
     }
     Ok(m)
 }
@@ -478,7 +510,10 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
         parts.sort_by_key(|(r, _)| (r.start, r.end));
         let mut at = 0;
         for (r, path) in &parts {
-            if r.start < at || r.end > b {
+            if r.end > b {
+                return Err(Error::Batch(format!("{}: blocks {}..{} of point {p} go past its last block ({b}); not from this job: delete it and rerun its shard", path.display(), r.start, r.end)));
+            }
+            if r.start < at {
                 return Err(Error::Batch(format!("{}: blocks {}..{} of point {p} overlap another shard's (duplicate shards); delete the state directory and rerun", path.display(), r.start, r.end)));
             }
             if r.start > at {
@@ -524,11 +559,19 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
             if part.point != p || part.blocks != (r.start, r.end) {
                 return Err(Error::Batch(format!("{}: its contents are point {} blocks {}..{}, not what its name says", path.display(), part.point, part.blocks.0, part.blocks.1)));
             }
+            let mut at = r.start;
             for node in part.nodes {
+                if node.first != at || !node.len.is_power_of_two() || !node.first.is_multiple_of(node.len) {
+                    return Err(Error::Batch(format!("{}: its merge-tree nodes do not tile blocks {}..{}; delete it and rerun its shard", path.display(), r.start, r.end)));
+                }
+                at = node.end();
                 stack.push(node);
             }
+            if at != r.end {
+                return Err(Error::Batch(format!("{}: its merge-tree nodes do not tile blocks {}..{}; delete it and rerun its shard", path.display(), r.start, r.end)));
+            }
         }
-        let summary = stack.finish().expect("every block present");
+        let summary = stack.finish().ok_or_else(|| Error::Batch(format!("point {p} has no blocks")))?;
         Ok(engine::RunResult { catalog: crate::figures::Catalog::new(&loaded.model), summary })
     };
     if manifest.kind == "run" {

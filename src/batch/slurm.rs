@@ -44,7 +44,7 @@ pub struct SlurmJob {
 
 /// Quotes `s` for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c)) {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -60,7 +60,8 @@ impl SlurmJob {
         let mut d = format!(
             "#SBATCH --job-name={}\n#SBATCH --output={}\n#SBATCH --chdir={}\n",
             shell_quote(name),
-            path(&self.out.join("slurm").join("logs").join(log)),
+            // sbatch reads % in --output as a pattern: a literal one is %%.
+            shell_quote(&self.out.join("slurm").join("logs").display().to_string().replace('%', "%%")) + "/" + log,
             path(&self.chdir)
         );
         for (key, value) in [("partition", &self.partition), ("account", &self.account), ("time", &self.time)] {

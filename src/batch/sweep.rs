@@ -120,7 +120,7 @@ fn span_in(text: &str, table: &str, key: Option<&str>) -> Option<usize> {
     let Some(key) = key else { return Some(k.span().start) };
     let DeValue::Table(t) = v.get_ref() else { return Some(k.span().start) };
     let t = match t.iter().find(|(k, _)| k.get_ref().as_ref() == "ranges") {
-        Some((_, r)) if table == "latin_hypercube" => match r.get_ref() {
+        Some((_, r)) if table == "latin_hypercube" && key != "points" && key != "seed" => match r.get_ref() {
             DeValue::Table(r) => r,
             _ => t,
         },
@@ -302,7 +302,13 @@ pub fn value_text(v: &toml::Value) -> String {
         toml::Value::String(s) => toml::Value::String(s.clone()).to_string(),
         toml::Value::Float(x) => {
             let t = format!("{x:?}");
-            if t.contains('.') || t.contains('e') || t.contains("inf") || t.contains("NaN") { t } else { format!("{t}.0") }
+            if x.is_nan() {
+                "nan".into()
+            } else if t.contains('.') || t.contains('e') || t.contains("inf") {
+                t
+            } else {
+                format!("{t}.0")
+            }
         }
         other => other.to_string(),
     }
@@ -358,6 +364,10 @@ impl Sweep {
                         err.line = line;
                         err.column = column;
                         err.message = format!("{} (point {i}: `{path}` = {value}, scenario {})", err.message, self.scenarios[point.scenario].origin);
+                    } else if !self.parameters.is_empty() {
+                        // The scenario itself reports it, but a swept value may be the cause.
+                        let values: Vec<String> = self.parameters.iter().zip(&point.values).map(|(p, v)| format!("`{p}` = {}", value_text(v))).collect();
+                        err.message = format!("{} (sweep {}, point {i}: {})", err.message, self.origin, values.join(", "));
                     }
                     err
                 })

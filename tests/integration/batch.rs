@@ -308,3 +308,39 @@ fn shard_auto_reads_the_slurm_array_task() {
     let out = Command::new(env!("CARGO_BIN_EXE_pbrsim")).args(["sweep", s(&sweep), "-n", "300", "--out", s(&whole), "-q", "--shard", "auto"]).env_remove("SLURM_ARRAY_TASK_ID").output().unwrap();
     assert!(out.status.success() && whole.join("sweep.csv").exists(), "{}", stderr(&out));
 }
+
+#[test]
+fn damaged_state_files_and_other_builds_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = sweep_file(tmp.path(), GRID);
+    let dir = tmp.path().join("d");
+    for i in 0..3 {
+        ok(&["sweep", s(&sweep), "-n", "300", "--out", s(&dir), "-q", "--shard", &format!("{i}/3")]);
+    }
+    ok(&["merge", s(&dir)]);
+    // One flipped byte anywhere in a state file is caught by its checksum.
+    let part = batch_files(&dir).into_iter().find(|p| p.to_string_lossy().contains(".blocks-")).unwrap();
+    let good = bytes(&part);
+    for at in [9, 40, good.len() / 2, good.len() - 1] {
+        let mut bad = good.clone();
+        bad[at] ^= 0x10;
+        std::fs::write(&part, &bad).unwrap();
+        let out = pbrsim(&["merge", s(&dir)]);
+        assert_eq!(out.status.code(), Some(1), "byte {at}: {}", stderr(&out));
+        assert!(stderr(&out).contains("checksum") || stderr(&out).contains("not a pbrsim state file"), "byte {at}: {}", stderr(&out));
+    }
+    std::fs::write(&part, &good).unwrap();
+    // File-system litter is ignored.
+    std::fs::write(dir.join("state").join(".DS_Store"), b"").unwrap();
+    ok(&["merge", s(&dir)]);
+    // A manifest of another build (same version) is refused, by merge and by a shard.
+    let manifest = dir.join("manifest.json");
+    let mut m: pbrsim::batch::Manifest = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    m.pbrsim_source = "0000000000000000".into();
+    m.fingerprint = m.compute_fingerprint();
+    std::fs::write(&manifest, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let out = pbrsim(&["merge", s(&dir)]);
+    assert!(!out.status.success() && stderr(&out).contains("source 0000000000000000"), "{}", stderr(&out));
+    let out = pbrsim(&["sweep", s(&sweep), "-n", "300", "--out", s(&dir), "-q", "--shard", "0/3"]);
+    assert!(!out.status.success() && stderr(&out).contains("another build of pbrsim"), "{}", stderr(&out));
+}
