@@ -288,14 +288,10 @@ fn read_state<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {
     Ok(value)
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Write { path: path.to_path_buf(), source }
-}
-
 /// Starts or joins the job in `dir`: writes its manifest, or checks that
 /// the one there is the same job split the same way.
 pub fn prepare(dir: &Path, manifest: &Manifest) -> Result<(), Error> {
-    std::fs::create_dir_all(state_dir(dir)).map_err(io(dir))?;
+    std::fs::create_dir_all(state_dir(dir)).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
     if manifest.shards == 1 {
         remove_stale_temporaries(&state_dir(dir));
     }
@@ -608,15 +604,6 @@ fn check_fingerprint(path: &Path, found: &str, manifest: &Manifest) -> Result<()
         )));
     }
     Ok(())
-}
-
-/// Runs a whole job in this process: prepare, run every unit (keeping what
-/// an earlier interrupted run finished), merge.
-pub fn run_all(dir: &Path, manifest: &Manifest, threads: usize, on_progress: &(dyn Fn(usize, u64) + Sync)) -> Result<(ShardReport, Merged), Error> {
-    prepare(dir, manifest)?;
-    let report = run_shard(dir, manifest, Shard::WHOLE, threads, on_progress)?;
-    let merged = merge(dir)?;
-    Ok((report, merged))
 }
 
 /// The shard files in `dir`'s state directory (for tests and tools).

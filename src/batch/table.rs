@@ -5,7 +5,7 @@
 use super::{FigureRow, Manifest};
 use crate::engine::RunResult;
 use crate::error::Error;
-use crate::output::{figure_records, quantile_column, ratio, write_atomic};
+use crate::output::{csv_number as num, figure_records, quantile_column, ratio, write_atomic};
 use std::path::{Path, PathBuf};
 
 /// The statistic columns of a figure row, after `party, figure, unit, n`.
@@ -34,13 +34,13 @@ pub fn figure_rows(result: &RunResult, quantiles: &[f64]) -> Vec<FigureRow> {
             values: columns.iter().map(|c| r[c].as_f64().unwrap_or(f64::NAN)).collect(),
         })
         .collect();
-    for r in &result.catalog.ratios {
+    for (r, (_, denominator, _)) in result.catalog.ratios.iter().zip(&result.summary.ratios) {
         let mut values = vec![f64::NAN; columns.len()];
         if let Some((estimate, se)) = ratio(result, r.name) {
             values[0] = estimate;
             values[1] = se;
         }
-        let n = result.summary.ratios.iter().zip(&result.catalog.ratios).find(|(_, c)| c.name == r.name).map_or(0, |(m, _)| m.1.n);
+        let n = denominator.n;
         rows.push(FigureRow { party: "commissioner".into(), figure: r.name.to_string(), unit: "ratio".into(), n, values });
     }
     rows
@@ -80,10 +80,6 @@ impl Column {
             Column::Text(v) => v[p].clone(),
         }
     }
-}
-
-fn num(x: f64) -> String {
-    if x.is_finite() { format!("{x}") } else { String::new() }
 }
 
 /// Scenario label of each point: the file name of its scenario.

@@ -10,7 +10,7 @@ mod tables;
 
 pub use report::{fmt_pounds, render_comparison, render_report};
 pub use tables::write_comparison;
-pub use tables::{DrawsWriter, FIGURE_QUANTILES, allocation_records, cost_per_attributable_outcome, figure_records, quantile_column, ratio, risk_records, write_outputs};
+pub use tables::{DrawsWriter, FIGURE_QUANTILES, csv_number, allocation_records, cost_per_attributable_outcome, figure_records, quantile_column, ratio, risk_records, write_outputs};
 
 use crate::error::Error;
 use std::io::Write;

@@ -31,7 +31,8 @@ fn id_columns(info: &RunInfo) -> [String; 4] {
 
 const ID_HEADERS: [&str; 4] = ["scenario_hash", "seed", "iterations", "pbrsim_version"];
 
-fn num(x: f64) -> String {
+/// A number as a CSV cell: shortest round-trip form; empty when undefined.
+pub fn csv_number(x: f64) -> String {
     if x.is_finite() { format!("{x}") } else { String::new() }
 }
 
@@ -152,7 +153,7 @@ fn write_records(path: &Path, columns: &[String], records: &[Value], info: &RunI
         for r in records {
             let cell = |k: &str| match &r[k] {
                 Value::String(s) => s.clone(),
-                Value::Number(n) => n.as_f64().map_or(String::new(), num),
+                Value::Number(n) => n.as_f64().map_or(String::new(), csv_number),
                 _ => String::new(),
             };
             c.write_record(columns.iter().map(|k| cell(k)).chain(id_columns(info)))?;
@@ -246,11 +247,11 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
             let mut cum = 0;
             for t in 0..h {
                 cum += s.failures_by_month[p * h + t];
-                let fail = if model.provider_of_account(*account).is_some() { num(cum as f64 / s.iterations as f64) } else { String::new() };
+                let fail = if model.provider_of_account(*account).is_some() { csv_number(cum as f64 / s.iterations as f64) } else { String::new() };
                 for (series, sk, mm) in [("cash_flow", &s.flow, &s.flow_mean), ("cumulative_cash", &s.cash, &s.cash_mean)] {
                     let cell = p * h + t;
-                    let mut row = vec![id.clone(), t.to_string(), series.to_string(), num(mm[cell].mean)];
-                    row.extend(MONTHLY_QUANTILES.iter().map(|&q| num(sk[cell].quantile(q))));
+                    let mut row = vec![id.clone(), t.to_string(), series.to_string(), csv_number(mm[cell].mean)];
+                    row.extend(MONTHLY_QUANTILES.iter().map(|&q| csv_number(sk[cell].quantile(q))));
                     row.push(fail.clone());
                     row.extend(id_columns(info));
                     c.write_record(&row)?;
@@ -295,7 +296,7 @@ impl DrawsWriter {
         for (i, row) in rows.chunks(self.width).enumerate() {
             self.out.write_field((first + i as u64).to_string())?;
             for &x in row {
-                self.out.write_field(num(x))?;
+                self.out.write_field(csv_number(x))?;
             }
             for id in &self.ids {
                 self.out.write_field(id)?;
@@ -327,13 +328,13 @@ pub fn write_comparison(dir: &Path, pairs: &[crate::engine::compare::Paired], ha
         for p in pairs {
             c.write_record([
                 p.key.clone(),
-                num(p.a.mean),
-                num(p.a.se()),
-                num(p.b.mean),
-                num(p.b.se()),
-                num(p.difference.mean),
-                num(p.difference.se()),
-                num(p.independent_se()),
+                csv_number(p.a.mean),
+                csv_number(p.a.se()),
+                csv_number(p.b.mean),
+                csv_number(p.b.se()),
+                csv_number(p.difference.mean),
+                csv_number(p.difference.se()),
+                csv_number(p.independent_se()),
                 hash_a.to_string(),
                 hash_b.to_string(),
                 config.seed.to_string(),
