@@ -83,6 +83,32 @@ DIR/slurm/submit.sh (submits both, the merge depending on the array). A failed o
 killed shard is rerun alone with `sbatch --array=I DIR/slurm/shards.sbatch`.
 See docs/batch.md for a walkthrough.")]
     Slurm(SlurmArgs),
+    /// Run a contract's baseline and named stresses (shocks, percentile
+    /// bands, combinations) on common random numbers: per party, the change
+    /// in expected net, P(loss), P(failure) and peak funding need.
+    #[command(after_help = "\
+Examples:
+  pbrsim stress stresses/programme_history.toml
+                          what happened to the real programmes, on the Work Programme scenario
+  pbrsim stress stresses/programme_history.toml --scenario my_contract.toml --only volume_48pct_short
+  pbrsim stress my_contract.toml          the [[stress]] tables a scenario carries itself
+
+A stress file names a scenario and lists [[stress]] tables:
+  scenario = \"../scenarios/work_programme.toml\"
+  [[stress]]
+  name = \"volume_30pct_short\"
+  shocks = [{ path = \"uncertainty.volume\", multiply = 0.7 }]     (or shift = x, set = value)
+  [[stress]]
+  name = \"worst_decile_economy\"
+  bands = [{ input = \"economy\", percentiles = [0, 10] }]       (outputs conditional on the band)
+  [[stress]]
+  name = \"both\"
+  combine = [\"volume_30pct_short\", \"worst_decile_economy\"]
+
+A shock on an uncertain parameter moves every draw and keeps each world's percentile, so
+the stressed world is the baseline world, shocked. With --out FILE, a CSV with one row per
+stress, party and statistic. The format and a worked example: docs/stress-testing.md.")]
+    Stress(StressArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
@@ -97,6 +123,29 @@ pub struct ScenarioArgs {
     /// --set segments.jsa_25_plus.referrals_per_month=1200 (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<Override>,
+}
+
+#[derive(Args, Debug)]
+pub struct StressArgs {
+    /// Stress file (TOML), or a scenario carrying [[stress]] tables.
+    pub file: PathBuf,
+    /// Apply the stresses to this scenario instead of the one the file names.
+    #[arg(long, value_name = "SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    /// Run only these stresses (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Override a baseline value before the stresses apply (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<Override>,
+    #[command(flatten)]
+    pub sim: Simulation,
+    /// Write the table (CSV) to this file.
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// How many worlds, from which seed, on how many threads.

@@ -11,7 +11,7 @@ fn money(p: Pence) -> String {
 }
 
 fn param(p: &Param, factors: &[String]) -> String {
-    let mut s = p.dist.describe();
+    let mut s = p.describe();
     if let Some(link) = p.factor {
         let _ = write!(s, " (tied to factor `{}`, loading {})", factors[link.factor], link.loading);
     }

@@ -36,6 +36,7 @@ pub mod rng;
 pub mod sample;
 pub mod scenario;
 pub mod stats;
+pub mod stress;
 
 pub use error::Error;
 

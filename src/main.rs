@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, CompareArgs, MergeArgs, RunArgs, ScenarioArgs, SlurmArgs, SweepArgs};
+use cli::{Cli, Command, CompareArgs, MergeArgs, RunArgs, ScenarioArgs, SlurmArgs, StressArgs, SweepArgs};
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pbrsim::engine::{self, RunConfig};
@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep_command(args),
         Command::Merge(args) => merge(args),
         Command::Slurm(args) => slurm(args),
+        Command::Stress(args) => stress(args),
         Command::Validate(args) => validate(args),
         Command::Explain(args) => explain(args),
     };
@@ -50,6 +51,32 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         eprintln!("wrote {}", path.display());
     }
     print!("{}", pbrsim::output::render_comparison(&a, &b, &pairs, &config));
+    Ok(())
+}
+
+fn stress(args: StressArgs) -> anyhow::Result<()> {
+    let file = pbrsim::stress::file::load_file(&args.file, args.scenario.as_deref())?;
+    let names: Vec<&str> = file.stresses.iter().map(|s| s.name.as_str()).collect();
+    for only in &args.only {
+        if !names.contains(&only.as_str()) {
+            let help = scenario::suggest_key(only, &names).map_or(String::new(), |s| format!("; {s}"));
+            return Err(pbrsim::Error::Option(format!("--only {only}: {} has no stress of that name (it has {}){help}", file.origin, names.join(", "))).into());
+        }
+    }
+    let baseline = scenario::load_str(&file.scenario.text, &file.scenario.origin, &args.overrides)?;
+    let mut prepared = file.prepare(&args.overrides)?;
+    if !args.only.is_empty() {
+        prepared.retain(|p| args.only.contains(&p.stress.name));
+    }
+    let config = RunConfig { iterations: args.sim.iterations, seed: args.sim.seed, threads: args.sim.threads, ..Default::default() };
+    let bar = progress_bar(args.sim.iterations, args.quiet, &format!("iterations x {} arms", prepared.len() + 1));
+    let rows = pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &config, &|n| bar.inc(n))?;
+    bar.finish_and_clear();
+    if let Some(path) = &args.out {
+        let path = pbrsim::output::stress::write_stresses(path, &rows, &baseline.hash, config.iterations, config.seed)?;
+        eprintln!("wrote {}", path.display());
+    }
+    print!("{}", pbrsim::output::stress::render_stresses(&baseline.origin, &prepared, &rows, config.iterations, config.seed));
     Ok(())
 }
 

@@ -51,6 +51,9 @@ pub struct Model {
     /// Distinct macro multipliers on baseline hazards: one for `macro`, one
     /// per listed year for `macro_by_year`. Each is drawn once per iteration.
     pub macro_params: Vec<Param>,
+    /// Whether the scenario gave `macro_by_year` (rather than `macro`): how
+    /// the multipliers are named in paths.
+    pub macro_by_year_given: bool,
     /// For each calendar contract year in the horizon, the index of its
     /// multiplier in `macro_params` (the last listed year repeats).
     pub macro_of_year: Vec<usize>,
@@ -100,7 +103,42 @@ pub struct Investor {
     pub excess_share: f64,
 }
 
+/// Where one uncertain parameter's normal score sits among an iteration's
+/// scores, and the scenario path that names it.
+#[derive(Clone, Debug)]
+pub struct Slot<'a> {
+    /// Scenario path, e.g. `uncertainty.volume` or `segments.esa.effect`.
+    pub path: String,
+    /// The parameter, or `None` for a segment that uses the shared effect
+    /// (its slot is kept so that other draws never move).
+    pub param: Option<&'a Param>,
+}
+
 impl Model {
+    /// The parameter slots in draw order: volume, cost, each macro
+    /// multiplier, the shared effect, then each segment's own effect. An
+    /// iteration's normal scores are the factors' then one per slot.
+    pub fn slots(&self) -> Vec<Slot<'_>> {
+        let mut v = vec![
+            Slot { path: "uncertainty.volume".into(), param: Some(&self.volume) },
+            Slot { path: "uncertainty.cost".into(), param: Some(&self.cost) },
+        ];
+        for (k, p) in self.macro_params.iter().enumerate() {
+            let path = if self.macro_by_year_given { format!("uncertainty.macro_by_year[{k}]") } else { "uncertainty.macro".into() };
+            v.push(Slot { path, param: Some(p) });
+        }
+        v.push(Slot { path: "uncertainty.effect".into(), param: Some(&self.shared_effect) });
+        for s in &self.segments {
+            v.push(Slot { path: format!("segments.{}.effect", s.id), param: s.effect.as_ref() });
+        }
+        v
+    }
+
+    /// Normal scores per iteration: one per factor, then one per slot.
+    pub fn score_count(&self) -> usize {
+        self.factors.len() + 3 + self.macro_params.len() + self.segments.len()
+    }
+
     /// Contract years covered by the horizon.
     pub fn years(&self) -> usize {
         self.horizon.div_ceil(12)

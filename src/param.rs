@@ -43,19 +43,34 @@ pub struct FactorLink {
     pub loading: f64,
 }
 
-/// An uncertain parameter: a marginal and an optional factor link.
+/// An uncertain parameter: a marginal, an optional factor link, and an
+/// affine transform `shift + scale * x` of the marginal's draw `x`.
+///
+/// The transform is how a stress moves an uncertain parameter: "volume 30%
+/// short" multiplies every draw by 0.7 (`scale`), "effect 5 points lower"
+/// subtracts 0.05 (`shift`). Because it acts on the draw, each world keeps
+/// its percentile: the stressed world is the baseline world, shocked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     /// The marginal distribution.
     pub dist: Dist,
     /// Optional shared factor.
     pub factor: Option<FactorLink>,
+    /// Multiplier on the marginal's draw (1 unless stressed).
+    pub scale: f64,
+    /// Added after scaling (0 unless stressed).
+    pub shift: f64,
 }
 
 impl Param {
     /// A known value.
     pub fn fixed(v: f64) -> Self {
-        Param { dist: Dist::Fixed(v), factor: None }
+        Param::new(Dist::Fixed(v), None)
+    }
+
+    /// A parameter with no transform.
+    pub fn new(dist: Dist, factor: Option<FactorLink>) -> Self {
+        Param { dist, factor, scale: 1.0, shift: 0.0 }
     }
 
     /// Whether the value is uncertain.
@@ -68,16 +83,53 @@ impl Param {
     #[inline]
     pub fn draw(&self, own: f64, factors: &[f64]) -> f64 {
         if let Dist::Fixed(v) = self.dist {
-            return v;
+            return self.shift + self.scale * v;
         }
-        let z = match self.factor {
+        self.at_percentile(normal_cdf(self.score(own, factors)))
+    }
+
+    /// The normal score of the parameter's percentile: its own score mixed
+    /// with its factor's.
+    #[inline]
+    pub fn score(&self, own: f64, factors: &[f64]) -> f64 {
+        match self.factor {
             Some(link) => {
                 let l = link.loading;
                 l * factors[link.factor] + (1.0 - l * l).max(0.0).sqrt() * own
             }
             None => own,
-        };
-        self.dist.quantile(normal_cdf(z).clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0))
+        }
+    }
+
+    /// The value at percentile `u` of the (transformed) marginal.
+    #[inline]
+    pub fn at_percentile(&self, u: f64) -> f64 {
+        self.shift + self.scale * self.dist.quantile(u.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0))
+    }
+
+    /// The smallest and largest values the parameter can take.
+    pub fn support(&self) -> (f64, f64) {
+        let (lo, hi) = self.dist.support();
+        let (a, b) = (self.shift + self.scale * lo, self.shift + self.scale * hi);
+        // 0 * inf is NaN: an unbounded side scaled by zero is the shift.
+        let fix = |x: f64| if x.is_nan() { self.shift } else { x };
+        (fix(a.min(b)), fix(a.max(b)))
+    }
+
+    /// The mean.
+    pub fn mean(&self) -> f64 {
+        self.shift + self.scale * self.dist.mean()
+    }
+
+    /// A short plain-words description, for `explain`.
+    pub fn describe(&self) -> String {
+        let base = self.dist.describe();
+        match (self.scale == 1.0, self.shift == 0.0) {
+            (true, true) => base,
+            (false, true) => format!("{} x ({base})", fmt_num(self.scale)),
+            (true, false) => format!("({base}) {:+}", self.shift),
+            (false, false) => format!("{} x ({base}) {:+}", fmt_num(self.scale), self.shift),
+        }
     }
 }
 
@@ -234,7 +286,7 @@ mod tests {
             Dist::Pert { min: 0.9, mode: 1.0, max: 1.4, lambda: 4.0 },
         ];
         for (k, d) in dists.iter().enumerate() {
-            let p = Param { dist: d.clone(), factor: None };
+            let p = Param::new(d.clone(), None);
             let mut rng = stream(3, k as u64, Purpose::Parameters);
             let n = 50_000;
             let mut s = 0.0;
@@ -249,14 +301,8 @@ mod tests {
 
     #[test]
     fn a_full_loading_makes_parameters_comonotone() {
-        let p = Param {
-            dist: Dist::Uniform { min: 0.0, max: 1.0 },
-            factor: Some(FactorLink { factor: 0, loading: 1.0 }),
-        };
-        let q = Param {
-            dist: Dist::Uniform { min: 10.0, max: 20.0 },
-            factor: Some(FactorLink { factor: 0, loading: -1.0 }),
-        };
+        let p = Param::new(Dist::Uniform { min: 0.0, max: 1.0 }, Some(FactorLink { factor: 0, loading: 1.0 }));
+        let q = Param::new(Dist::Uniform { min: 10.0, max: 20.0 }, Some(FactorLink { factor: 0, loading: -1.0 }));
         // own scores differ; the factor alone decides both values
         let a = p.draw(1.3, &[0.5]);
         let b = q.draw(-0.7, &[0.5]);

@@ -10,7 +10,7 @@
 use super::improvement::{Tally, Verdict, draw_events, event_pmf, final_payment, judge, payment};
 use super::plan::Plan;
 use crate::model::*;
-use crate::rng::{ChaCha8Rng, Purpose, stream};
+use crate::rng::{Purpose, stream};
 use crate::sample::{Binomial, binomial, normal_quantile, open_unit, poisson};
 
 /// The scenario-level draws of one iteration.
@@ -239,7 +239,13 @@ pub struct Scratch {
     cost_raw: Vec<Pence>,
     p_effect: Vec<f64>,
     p_base: Vec<f64>,
-    factor_scores: Vec<f64>,
+    /// This iteration's normal scores: the factors', then one per parameter
+    /// slot ([`Model::slots`]). Set by [`draw_scores`] or by a caller that
+    /// controls the draws (stress bands, sensitivity designs).
+    pub scores: Vec<f64>,
+    /// Per parameter slot, a percentile the parameter is held at, or NaN to
+    /// draw it from its score.
+    pub pinned: Vec<f64>,
     realised_months: Vec<u64>,
     cf_entrants: Vec<f64>,
     paid_in_year: Vec<Pence>,
@@ -316,7 +322,8 @@ impl Scratch {
             cost_raw: vec![0; model.providers.len()],
             p_effect: vec![0.0; model.segments.len() * model.years()],
             p_base: vec![0.0; model.segments.len() * model.years()],
-            factor_scores: vec![0.0; model.factors.len()],
+            scores: vec![0.0; model.score_count()],
+            pinned: vec![f64::NAN; model.score_count() - model.factors.len()],
             realised_months: vec![0; model.segments.len() * h],
             cf_entrants: vec![0.0; max_pools * h],
             paid_in_year: vec![0; model.years()],
@@ -389,18 +396,28 @@ impl Scratch {
     }
 }
 
-/// Draws the scenario-level parameters of one iteration into `draws`.
-///
-/// Order (fixed): factor scores; then one normal score per parameter slot:
-/// volume, cost, each distinct macro multiplier, the shared effect, then one
-/// slot per segment for its own effect. A slot consumes its score even when
-/// its value is fixed or the segment uses the shared effect, so making one
-/// parameter uncertain never shifts another's draw.
-pub fn draw_parameters(model: &Model, rng: &mut ChaCha8Rng, factors: &mut [f64], draws: &mut Draws) {
-    for f in factors.iter_mut() {
-        *f = normal_quantile(open_unit(rng));
+/// Fills `scores` with iteration `iteration`'s normal scores: one per
+/// factor, then one per parameter slot ([`Model::slots`]). A slot consumes
+/// its score even when its value is fixed or the segment uses the shared
+/// effect, so making one parameter uncertain never shifts another's draw.
+pub fn draw_scores(seed: u64, iteration: u64, scores: &mut [f64]) {
+    let mut rng = stream(seed, iteration, Purpose::Parameters);
+    for z in scores.iter_mut() {
+        *z = normal_quantile(open_unit(&mut rng));
     }
-    let mut next = |p: &crate::param::Param| p.draw(normal_quantile(open_unit(rng)), factors);
+}
+
+/// The scenario-level parameter values of one iteration from its scores,
+/// with any pinned percentiles.
+fn parameter_values(model: &Model, scores: &[f64], pinned: &[f64], draws: &mut Draws) {
+    let (factors, own) = scores.split_at(model.factors.len());
+    let mut slot = 0;
+    let mut next = |p: &crate::param::Param| {
+        let u = pinned[slot];
+        let v = if u.is_nan() { p.draw(own[slot], factors) } else { p.at_percentile(u) };
+        slot += 1;
+        v
+    };
     draws.volume = next(&model.volume);
     draws.cost = next(&model.cost);
     for (k, p) in model.macro_params.iter().enumerate() {
@@ -419,10 +436,18 @@ pub fn draw_parameters(model: &Model, rng: &mut ChaCha8Rng, factors: &mut [f64],
 /// Runs iteration `iteration` of a run with `seed`; the result is in
 /// `scratch.result`.
 pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: &mut Scratch) {
+    draw_scores(seed, iteration, &mut scratch.scores);
+    scratch.pinned.fill(f64::NAN);
+    simulate_world(model, plan, seed, iteration, scratch);
+}
+
+/// Runs one world whose parameter scores are already in `scratch.scores`
+/// (and `scratch.pinned`), with the participant events of stream
+/// `participants`: the entry point for designs that choose their draws.
+pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, scratch: &mut Scratch) {
     scratch.reset();
-    let mut params = stream(seed, iteration, Purpose::Parameters);
-    draw_parameters(model, &mut params, &mut scratch.factor_scores, &mut scratch.result.draws);
-    let mut rng = stream(seed, iteration, Purpose::Participants);
+    parameter_values(model, &scratch.scores, &scratch.pinned, &mut scratch.result.draws);
+    let mut rng = stream(seed, participants, Purpose::Participants);
     let Scratch { groups, ledger, due_service_fee, due_fee_for_service, due_clawback, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, comparison_carry, reached, owed, results_received, yearly_outcomes, result, .. } = scratch;
     let draws = &result.draws;
     let years = model.years();

@@ -6,6 +6,7 @@
 //! nothing is created before the scenario has validated.
 
 mod report;
+pub mod stress;
 mod tables;
 
 pub use report::{fmt_pounds, render_comparison, render_report};

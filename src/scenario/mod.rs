@@ -101,22 +101,7 @@ pub fn load_str(text: &str, origin: &str, overrides: &[Override]) -> Result<Load
     if text.contains('\0') {
         return Err(fail(None, None, None, "not a text file (it contains NUL bytes)".into(), Some("a scenario is a TOML text file; see docs/scenario-format.md".into())));
     }
-    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let (line, col) = e.span().map(|s| locate::line_col(text, s.start)).unzip();
-        fail(line, col, None, format!("invalid TOML: {}", e.message().trim()), None)
-    })?;
-    for o in overrides {
-        apply_override(&mut table, o).map_err(|(message, help)| {
-            ScenarioErrors(vec![ScenarioError {
-                file: format!("--set {}={}", o.path, o.value),
-                line: None,
-                column: None,
-                key: Some(o.path.clone()),
-                message,
-                help,
-            }])
-        })?;
-    }
+    let table = tree(text, origin, overrides)?;
     let raw: raw::RawScenario = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
         let path = clean_path(&e.path().to_string());
         let inner = e.into_inner();
@@ -131,6 +116,46 @@ pub fn load_str(text: &str, origin: &str, overrides: &[Override]) -> Result<Load
         )
     })?;
     Ok(Loaded { model, origin: origin.to_string(), hash: scenario_hash(text, overrides) })
+}
+
+/// The scenario's TOML tree with `overrides` applied, before
+/// deserialization: for tools that derive new overrides from the values a
+/// scenario has (stresses multiply what is there).
+pub fn tree(text: &str, origin: &str, overrides: &[Override]) -> Result<toml::Table, ScenarioErrors> {
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let (line, column) = e.span().map(|s| locate::line_col(text, s.start)).unzip();
+        ScenarioErrors(vec![ScenarioError { file: origin.to_string(), line, column, key: None, message: format!("invalid TOML: {}", e.message().trim()), help: None }])
+    })?;
+    for o in overrides {
+        apply(&mut table, o)?;
+    }
+    Ok(table)
+}
+
+/// Applies one override to a scenario tree.
+pub fn apply(table: &mut toml::Table, o: &Override) -> Result<(), ScenarioErrors> {
+    apply_override(table, o).map_err(|(message, help)| {
+        ScenarioErrors(vec![ScenarioError { file: format!("--set {}={}", o.path, o.value), line: None, column: None, key: Some(o.path.clone()), message, help }])
+    })
+}
+
+/// The value at a dotted path (`a.b[2].c`) of a scenario tree, if present.
+pub fn lookup<'a>(table: &'a toml::Table, path: &str) -> Option<&'a toml::Value> {
+    let mut node: Option<&toml::Value> = None;
+    for part in path.split('.') {
+        let (key, index) = split_index(part)?;
+        let t = match node {
+            None => table,
+            Some(toml::Value::Table(t)) => t,
+            Some(_) => return None,
+        };
+        let mut v = t.get(key)?;
+        if let Some(ix) = index {
+            v = v.as_array()?.get(ix)?;
+        }
+        node = Some(v);
+    }
+    node
 }
 
 /// SHA-256 over the scenario text and each override, in order.

@@ -30,6 +30,10 @@ pub struct RawScenario {
     pub subcontractors: IndexMap<String, RawSubcontractor>,
     #[serde(default)]
     pub investors: IndexMap<String, RawInvestor>,
+    /// Named stresses carried by the scenario: read by `pbrsim stress`
+    /// (`stress::file`), not by a run.
+    #[allow(dead_code)]
+    pub stress: Option<toml::Value>,
 }
 
 /// `[investors.<id>]`: social-impact-bond capital for one provider.
@@ -375,6 +379,9 @@ pub struct RawDist {
     pub lambda: Option<f64>,
     pub factor: Option<String>,
     pub loading: Option<f64>,
+    /// `shift + scale * x`: how a stress moves the draw `x`.
+    pub scale: Option<f64>,
+    pub shift: Option<f64>,
 }
 
 impl<'de> Deserialize<'de> for RawParam {

@@ -401,6 +401,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
         delivery_months,
         factors,
         volume,
+        macro_by_year_given: u.macro_by_year.is_some(),
         macro_params,
         macro_of_year,
         cost,
@@ -573,7 +574,7 @@ fn improvement_rules(c: &mut Checker, raw: &[RawImprovement], segments: &[Segmen
 
 /// The largest value the shared effect can take.
 fn model_effect_hi(p: &Param) -> f64 {
-    p.dist.support().1
+    p.support().1
 }
 
 /// Ids that name parties or figure groups in outputs.
@@ -655,7 +656,7 @@ impl Checker {
                 None => return Param::fixed(range.0.max(0.0)),
             },
         };
-        let (lo, hi) = param.dist.support();
+        let (lo, hi) = param.support();
         if lo < range.0 || hi > range.1 || lo.is_nan() || hi.is_nan() {
             let what = match (range.0, range.1) {
                 (lo, hi) if lo.is_finite() && hi.is_finite() => format!("between {lo} and {hi}"),
@@ -688,6 +689,11 @@ impl Checker {
                 return None;
             }
         };
+        for (name, v) in [("scale", d.scale), ("shift", d.shift)] {
+            if v.is_some_and(|v| !v.is_finite()) {
+                self.err(&format!("{key}.{name}"), format!("must be a finite number, got {}", v.unwrap_or_default()));
+            }
+        }
         let given = [
             ("min", d.min), ("max", d.max), ("mean", d.mean), ("sd", d.sd), ("median", d.median), ("sigma", d.sigma),
             ("mode", d.mode), ("alpha", d.alpha), ("beta", d.beta), ("lambda", d.lambda),
@@ -787,6 +793,6 @@ impl Checker {
                 }
             }
         };
-        Some(Param { dist, factor })
+        Some(Param { dist, factor, scale: d.scale.unwrap_or(1.0), shift: d.shift.unwrap_or(0.0) })
     }
 }

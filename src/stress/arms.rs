@@ -1,0 +1,183 @@
+//! Several arms (a model and a way of drawing worlds) on common random
+//! numbers: iteration `i` of every arm starts from the same streams, so
+//! differences between arms are the effect of the shock, not noise.
+//!
+//! What is kept per iteration is up to the caller: an `observe` function
+//! adds the iteration's contribution to a fixed-width vector of sums
+//! (values, squares, products across arms). Sums are kept per batch of
+//! blocks, so every estimate comes with a delete-one-batch jackknife
+//! error, and memory is fixed whatever the number of iterations.
+
+use super::worlds::Worlds;
+use crate::engine::iteration::{Scratch, simulate_world};
+use crate::engine::plan::Plan;
+use crate::engine::{BLOCK, RunConfig, blocks_of};
+use crate::figures::Catalog;
+use crate::model::Model;
+use rayon::prelude::*;
+
+/// One arm: a model and how its worlds are drawn.
+#[derive(Clone, Debug)]
+pub struct Arm<'a> {
+    /// The (possibly shocked) model.
+    pub model: &'a Model,
+    /// How iteration `i`'s world is drawn.
+    pub worlds: Worlds,
+}
+
+/// Most batches a run is split into for its errors.
+pub const MAX_BATCHES: u64 = 40;
+
+/// Per-batch sums of what `observe` recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchSums {
+    /// Width of one sum vector.
+    pub width: usize,
+    /// Iterations per batch.
+    pub counts: Vec<u64>,
+    /// `counts.len() * width` sums, batch-major.
+    pub sums: Vec<f64>,
+}
+
+impl BatchSums {
+    /// The sums over every batch, added in batch order.
+    pub fn total(&self) -> (Vec<f64>, u64) {
+        let mut t = vec![0.0; self.width];
+        for b in self.sums.chunks(self.width) {
+            for (x, y) in t.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        (t, self.counts.iter().sum())
+    }
+
+    /// An estimate `g(sums, n)` over all iterations, with its
+    /// delete-one-batch jackknife standard error and degrees of freedom.
+    pub fn estimate(&self, g: impl Fn(&[f64], f64) -> f64) -> Estimate {
+        let (total, n) = self.total();
+        let value = g(&total, n as f64);
+        let b = self.counts.len();
+        if b < 2 {
+            return Estimate { value, se: f64::NAN, df: 0 };
+        }
+        let mut rest = vec![0.0; self.width];
+        let leave_out: Vec<f64> = (0..b)
+            .map(|k| {
+                let s = &self.sums[k * self.width..(k + 1) * self.width];
+                for ((r, t), x) in rest.iter_mut().zip(&total).zip(s) {
+                    *r = t - x;
+                }
+                g(&rest, (n - self.counts[k]) as f64)
+            })
+            .collect();
+        let m = leave_out.iter().sum::<f64>() / b as f64;
+        let ss: f64 = leave_out.iter().map(|x| (x - m).powi(2)).sum();
+        Estimate { value, se: ((b - 1) as f64 / b as f64 * ss).sqrt(), df: b - 1 }
+    }
+}
+
+/// A Monte Carlo estimate with its standard error.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimate {
+    /// The estimate from every iteration.
+    pub value: f64,
+    /// Its jackknife standard error (NaN when it cannot be estimated).
+    pub se: f64,
+    /// Degrees of freedom of the error (batches - 1).
+    pub df: usize,
+}
+
+impl Estimate {
+    /// Half-width of the two-sided 95% interval (Student t on `df`).
+    pub fn half_width(&self) -> f64 {
+        if self.df == 0 || !self.se.is_finite() {
+            return f64::NAN;
+        }
+        use statrs::distribution::{ContinuousCDF, StudentsT};
+        let t = StudentsT::new(0.0, 1.0, self.df as f64).map_or(1.96, |d| d.inverse_cdf(0.975));
+        t * self.se
+    }
+
+    /// The 95% interval.
+    pub fn interval(&self) -> (f64, f64) {
+        let h = self.half_width();
+        (self.value - h, self.value + h)
+    }
+}
+
+/// Runs every arm on iterations `0..config.iterations` and returns the
+/// per-batch sums `observe` accumulated. `observe(rows, sums)` gets each
+/// arm's figure row (in its catalog's order) for one iteration.
+pub fn run_arms<F>(arms: &[Arm], config: &RunConfig, width: usize, observe: F, progress: &(dyn Fn(u64) + Sync)) -> Result<BatchSums, crate::Error>
+where
+    F: Fn(&[Vec<f64>], &mut [f64]) + Sync,
+{
+    let plans: Vec<Plan> = arms.iter().map(|a| Plan::new(a.model)).collect();
+    let catalogs: Vec<Catalog> = arms.iter().map(|a| Catalog::new(a.model)).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .build()
+        .map_err(|e| crate::Error::Option(format!("cannot start {} threads: {e}", config.threads)))?;
+    let blocks = blocks_of(config.iterations);
+    let batches = blocks.clamp(1, MAX_BATCHES);
+    let batch_of = |blk: u64| (blk * batches / blocks.max(1)) as usize;
+    let mut out = BatchSums { width, counts: vec![0; batches as usize], sums: vec![0.0; batches as usize * width] };
+    let wave = (pool.current_num_threads() as u64 * 4).max(1);
+    let mut start = 0;
+    while start < blocks {
+        let end = (start + wave).min(blocks);
+        let parts: Vec<(Vec<f64>, u64)> = pool.install(|| {
+            (start..end)
+                .into_par_iter()
+                .map(|blk| {
+                    let mut sums = vec![0.0; width];
+                    let mut scratch: Vec<Scratch> = arms.iter().zip(&plans).map(|(a, p)| Scratch::new(a.model, p)).collect();
+                    let mut second = vec![0.0; arms.iter().map(|a| a.model.score_count()).max().unwrap_or(0)];
+                    let mut rows: Vec<Vec<f64>> = vec![Vec::new(); arms.len()];
+                    let range = blk * BLOCK..((blk + 1) * BLOCK).min(config.iterations);
+                    let n = range.end - range.start;
+                    for i in range {
+                        for (k, arm) in arms.iter().enumerate() {
+                            let s = &mut scratch[k];
+                            let participants = arm.worlds.prepare(arm.model, config.seed, i, s, &mut second[..arm.model.score_count()]);
+                            simulate_world(arm.model, &plans[k], config.seed, participants, s);
+                            catalogs[k].fill(arm.model, &s.result, &mut rows[k]);
+                        }
+                        observe(&rows, &mut sums);
+                    }
+                    progress(n);
+                    (sums, n)
+                })
+                .collect()
+        });
+        // Block order, whatever the threads: the sums do not depend on them.
+        for (blk, (sums, n)) in (start..end).zip(parts) {
+            let b = batch_of(blk);
+            out.counts[b] += n;
+            for (x, y) in out.sums[b * width..(b + 1) * width].iter_mut().zip(&sums) {
+                *x += y;
+            }
+        }
+        start = end;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jackknife_of_a_mean_is_the_batch_standard_error() {
+        // Batches of equal size: the jackknife of a mean equals the
+        // standard error of the batch means, computed directly.
+        let batch_means = [1.0, 3.0, 2.0, 6.0];
+        let sums = BatchSums { width: 1, counts: vec![10; 4], sums: batch_means.iter().map(|m| m * 10.0).collect() };
+        let e = sums.estimate(|s, n| s[0] / n);
+        let m = batch_means.iter().sum::<f64>() / 4.0;
+        let var = batch_means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 3.0;
+        assert!((e.value - m).abs() < 1e-12);
+        assert!((e.se - (var / 4.0).sqrt()).abs() < 1e-12, "{e:?}");
+        assert_eq!(e.df, 3);
+    }
+}

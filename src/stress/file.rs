@@ -1,0 +1,447 @@
+//! Stress files: named shocks to a scenario, alone or combined.
+//!
+//! A stress file names a scenario (`scenario = "..."`) and lists
+//! `[[stress]]` tables; a scenario file may carry the same `[[stress]]`
+//! tables itself. A stress has shocks (`{ path, multiply | shift | set }`
+//! on any value or uncertain parameter, by the paths of `--set`), bands
+//! (`{ input, percentiles = [lo, hi] }`) and may `combine` other stresses.
+//!
+//! Shocks become `--set` overrides computed from the values the scenario
+//! has: a number or a list of numbers is multiplied or shifted; an
+//! uncertain parameter (a distribution table) gets `scale` and `shift`
+//! keys, so each world keeps its percentile and is shocked in place. Every
+//! stressed scenario is then validated like any other; an error is
+//! reported at the stress file's line.
+
+use super::worlds::{Band, check_bands, find_input};
+use crate::batch::sweep::{Source, value_text};
+use crate::error::{ScenarioError, ScenarioErrors};
+use crate::model::Model;
+use crate::scenario::{self, Override, line_col};
+use serde::Deserialize;
+use std::path::Path;
+use toml::Spanned;
+
+/// A number or one number per element.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Amount {
+    /// The same for every element.
+    One(f64),
+    /// Element by element.
+    Each(Vec<f64>),
+}
+
+/// What a shock does to the value at its path.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// Multiply (a number, each number of a list, or each draw).
+    Multiply(Amount),
+    /// Add.
+    Shift(Amount),
+    /// Replace.
+    Set(toml::Value),
+}
+
+/// One shock.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shock {
+    /// Scenario path, as for `--set`.
+    pub path: String,
+    /// The change.
+    pub op: Op,
+    /// Byte offset of the shock in the stress file.
+    pub at: usize,
+}
+
+/// A percentile band on an input, as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BandSpec {
+    /// A factor name or an uncertain parameter's path.
+    pub input: String,
+    /// Percentiles, 0-100.
+    pub percentiles: (f64, f64),
+    /// Byte offset in the stress file.
+    pub at: usize,
+}
+
+/// A named stress, with any `combine` expanded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stress {
+    /// Unique name.
+    pub name: String,
+    /// What it is, in plain words.
+    pub description: String,
+    /// Where it comes from.
+    pub source: String,
+    /// Shocks, in order.
+    pub shocks: Vec<Shock>,
+    /// Bands.
+    pub bands: Vec<BandSpec>,
+    /// Byte offset of its name in the stress file.
+    pub at: usize,
+}
+
+/// A stress file (or a scenario carrying stresses), read and checked.
+#[derive(Clone, Debug)]
+pub struct StressFile {
+    /// The file, as named in messages.
+    pub origin: String,
+    /// Its text.
+    pub text: String,
+    /// The scenario the stresses apply to.
+    pub scenario: Source,
+    /// The stresses, in file order.
+    pub stresses: Vec<Stress>,
+}
+
+/// A stress ready to run: the shocked model and its bands.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The stress.
+    pub stress: Stress,
+    /// The scenario with its shocks.
+    pub model: Model,
+    /// The shocks as overrides (what `pbrsim run --set` would reproduce).
+    pub overrides: Vec<Override>,
+    /// The bands, resolved.
+    pub bands: Vec<Band>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    #[allow(dead_code)] // for people reading the file
+    description: String,
+    scenario: Option<String>,
+    #[serde(default)]
+    stress: Vec<RawStress>,
+}
+
+/// The part of a scenario that is stresses (the rest is the scenario's).
+#[derive(Deserialize)]
+struct RawEmbedded {
+    #[serde(default)]
+    stress: Vec<RawStress>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStress {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    shocks: Vec<Spanned<RawShock>>,
+    #[serde(default)]
+    bands: Vec<Spanned<RawBand>>,
+    #[serde(default)]
+    combine: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShock {
+    path: String,
+    multiply: Option<Amount>,
+    shift: Option<Amount>,
+    set: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBand {
+    input: String,
+    percentiles: [f64; 2],
+}
+
+impl StressFile {
+    fn error(&self, at: Option<usize>, key: Option<String>, message: String, help: Option<String>) -> ScenarioErrors {
+        let (line, column) = at.map(|o| line_col(&self.text, o)).unzip();
+        ScenarioErrors(vec![ScenarioError { file: self.origin.clone(), line, column, key, message, help }])
+    }
+}
+
+/// Reads a stress file, or a scenario carrying `[[stress]]` tables.
+/// `scenario` replaces the scenario the file names (the same stresses on
+/// another contract).
+pub fn load_file(path: &Path, scenario: Option<&Path>) -> Result<StressFile, crate::Error> {
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|source| crate::Error::Read { path: p.to_path_buf(), source });
+    let text = read(path)?;
+    let origin = path.display().to_string();
+    let fail = |line_col: Option<(usize, usize)>, message: String, help: Option<String>| {
+        let (line, column) = line_col.unzip();
+        crate::Error::Scenario(ScenarioErrors(vec![ScenarioError { file: origin.clone(), line, column, key: None, message, help }]))
+    };
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| fail(e.span().map(|s| line_col(&text, s.start)), format!("invalid TOML: {}", e.message().trim()), None))?;
+    let de_error = |e: toml::de::Error| fail(e.span().map(|s| line_col(&text, s.start)), e.message().trim().to_string(), Some("a stress is { name, description, source, shocks = [{ path, multiply | shift | set }], bands = [{ input, percentiles }], combine = [names] }; see docs/stress-testing.md".into()));
+    let (raw, named) = if table.contains_key("scenario") {
+        let raw: RawFile = toml::from_str(&text).map_err(de_error)?;
+        (raw.stress, raw.scenario)
+    } else {
+        let raw: RawEmbedded = toml::from_str(&text).map_err(de_error)?;
+        (raw.stress, None)
+    };
+    let scenario_path = match (scenario, &named) {
+        (Some(p), _) => Some(p.to_path_buf()),
+        (None, Some(name)) => Some(path.parent().unwrap_or(Path::new(".")).join(name)),
+        (None, None) => None,
+    };
+    let source = match scenario_path {
+        Some(p) => Source { origin: p.display().to_string(), text: read(&p)? },
+        None => Source { origin: origin.clone(), text: text.clone() },
+    };
+    let mut file = StressFile { origin, text, scenario: source, stresses: Vec::new() };
+    file.stresses = expand(&file, raw)?;
+    Ok(file)
+}
+
+/// Turns the raw tables into stresses, expanding `combine`.
+fn expand(file: &StressFile, raw: Vec<RawStress>) -> Result<Vec<Stress>, ScenarioErrors> {
+    if raw.is_empty() {
+        return Err(file.error(None, None, "no stresses: the file has no [[stress]] tables".into(), Some("add one: [[stress]] name = \"volume_30pct_short\" shocks = [{ path = \"uncertainty.volume\", multiply = 0.7 }]".into())));
+    }
+    let names: Vec<&str> = raw.iter().map(|r| r.name.get_ref().as_str()).collect();
+    let mut out: Vec<Stress> = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let name = r.name.get_ref();
+        let at = r.name.span().start;
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(file.error(Some(at), Some(format!("stress.{name}")), format!("stress name `{name}` must be letters, digits, `_` or `-`"), None));
+        }
+        if names[..i].contains(&name.as_str()) {
+            return Err(file.error(Some(at), Some(format!("stress.{name}")), format!("two stresses are named `{name}`"), None));
+        }
+        if r.shocks.is_empty() && r.bands.is_empty() && r.combine.is_empty() {
+            return Err(file.error(Some(at), Some(format!("stress.{name}")), format!("stress `{name}` has no shocks, bands or combine"), None));
+        }
+        let mut s = Stress { name: name.clone(), description: r.description.clone(), source: r.source.clone(), shocks: Vec::new(), bands: Vec::new(), at };
+        for c in &r.combine {
+            let other = c.get_ref();
+            let Some(j) = names.iter().position(|n| n == other) else {
+                return Err(file.error(Some(c.span().start), Some(format!("stress.{name}.combine")), format!("no stress is named `{other}`"), scenario::suggest_key(other, &names)));
+            };
+            if !raw[j].combine.is_empty() || j == i {
+                return Err(file.error(Some(c.span().start), Some(format!("stress.{name}.combine")), format!("`{other}` combines other stresses itself; combine only stresses made of shocks and bands"), None));
+            }
+            let (shocks, bands) = parts(file, &raw[j])?;
+            s.shocks.extend(shocks);
+            s.bands.extend(bands);
+        }
+        let (shocks, bands) = parts(file, r)?;
+        s.shocks.extend(shocks);
+        s.bands.extend(bands);
+        out.push(s);
+    }
+    Ok(out)
+}
+
+fn parts(file: &StressFile, r: &RawStress) -> Result<(Vec<Shock>, Vec<BandSpec>), ScenarioErrors> {
+    let name = r.name.get_ref();
+    let mut shocks = Vec::new();
+    for sh in &r.shocks {
+        let at = sh.span().start;
+        let raw = sh.get_ref();
+        let op = match (&raw.multiply, &raw.shift, &raw.set) {
+            (Some(m), None, None) => Op::Multiply(m.clone()),
+            (None, Some(s), None) => Op::Shift(s.clone()),
+            (None, None, Some(v)) => Op::Set(v.clone()),
+            _ => return Err(file.error(Some(at), Some(format!("stress.{name}.shocks.{}", raw.path)), "a shock has exactly one of `multiply`, `shift` or `set`".into(), None)),
+        };
+        shocks.push(Shock { path: raw.path.clone(), op, at });
+    }
+    let bands = r
+        .bands
+        .iter()
+        .map(|b| {
+            let raw = b.get_ref();
+            BandSpec { input: raw.input.clone(), percentiles: (raw.percentiles[0], raw.percentiles[1]), at: b.span().start }
+        })
+        .collect();
+    Ok((shocks, bands))
+}
+
+/// The default of an uncertainty key the scenario leaves out.
+fn default_of(path: &str) -> Option<f64> {
+    match path {
+        "uncertainty.volume" | "uncertainty.cost" | "uncertainty.macro" => Some(1.0),
+        "uncertainty.effect" => Some(0.0),
+        _ => None,
+    }
+}
+
+/// The overrides that apply `shock` to the scenario tree, in order, each
+/// applied to `tree` so that later shocks on the same path compose.
+pub fn apply_shock(tree: &mut toml::Table, shock: &Shock) -> Result<Vec<Override>, (String, Option<String>)> {
+    let path = shock.path.as_str();
+    let mut out = Vec::new();
+    let mut set = |tree: &mut toml::Table, path: String, value: toml::Value| -> Result<(), (String, Option<String>)> {
+        let o = Override { path, value: value_text(&value) };
+        scenario::apply(tree, &o).map_err(|e| (e.0[0].message.clone(), e.0[0].help.clone()))?;
+        out.push(o);
+        Ok(())
+    };
+    let (amount, multiply) = match &shock.op {
+        Op::Set(v) => {
+            set(tree, path.to_string(), v.clone())?;
+            return Ok(out);
+        }
+        Op::Multiply(a) => (a, true),
+        Op::Shift(a) => (a, false),
+    };
+    let current = match scenario::lookup(tree, path) {
+        Some(v) => v.clone(),
+        None => match default_of(path) {
+            Some(d) => toml::Value::Float(d),
+            None => return Err((format!("`{path}` is not in the scenario, so there is nothing to multiply or shift"), Some("check the path (the keys of `pbrsim run --set`), or give the value with `set`".into()))),
+        },
+    };
+    let what = if multiply { "multiply" } else { "shift" };
+    match current {
+        toml::Value::Array(items) => {
+            let each: Vec<f64> = match amount {
+                Amount::One(x) => vec![*x; items.len()],
+                Amount::Each(v) if v.len() == items.len() => v.clone(),
+                Amount::Each(v) => return Err((format!("`{path}` has {} entries but the shock lists {}", items.len(), v.len()), Some("give one number for every entry, or a single number".into()))),
+            };
+            for (k, (item, x)) in items.iter().zip(each).enumerate() {
+                one(&mut set, tree, &format!("{path}[{k}]"), item, x, multiply)?;
+            }
+        }
+        v => match amount {
+            Amount::One(x) => one(&mut set, tree, path, &v, *x, multiply)?,
+            Amount::Each(_) => return Err((format!("`{path}` is a single value; {what} it by one number"), None)),
+        },
+    }
+    Ok(out)
+}
+
+type Setter<'a> = dyn FnMut(&mut toml::Table, String, toml::Value) -> Result<(), (String, Option<String>)> + 'a;
+
+/// Shocks one value: a number, or a distribution table through its
+/// `scale` and `shift` keys.
+fn one(set: &mut Setter, tree: &mut toml::Table, path: &str, value: &toml::Value, x: f64, multiply: bool) -> Result<(), (String, Option<String>)> {
+    if !x.is_finite() {
+        return Err((format!("the shock on `{path}` must be a finite number"), None));
+    }
+    let number = |v: f64, integer: bool| {
+        if integer && v.fract() == 0.0 && v.abs() < 9e15 { toml::Value::Integer(v as i64) } else { toml::Value::Float(v) }
+    };
+    match value {
+        toml::Value::Integer(n) => set(tree, path.into(), number(if multiply { *n as f64 * x } else { *n as f64 + x }, true)),
+        toml::Value::Float(v) => set(tree, path.into(), toml::Value::Float(if multiply { v * x } else { v + x })),
+        toml::Value::Table(t) if t.contains_key("dist") => {
+            let get = |k: &str, d: f64| t.get(k).and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64))).unwrap_or(d);
+            let (scale, shift) = (get("scale", 1.0), get("shift", 0.0));
+            let (scale, shift) = if multiply { (scale * x, shift * x) } else { (scale, shift + x) };
+            set(tree, format!("{path}.scale"), toml::Value::Float(scale))?;
+            set(tree, format!("{path}.shift"), toml::Value::Float(shift))
+        }
+        other => Err((format!("`{path}` is {}, not a number or a distribution; it can only be `set`", other.type_str()), None)),
+    }
+}
+
+impl StressFile {
+    /// Each stress applied to the scenario (after `baseline` overrides),
+    /// validated; errors are reported at the stress file's lines.
+    pub fn prepare(&self, baseline: &[Override]) -> Result<Vec<Prepared>, ScenarioErrors> {
+        let src = &self.scenario;
+        self.stresses.iter().map(|s| self.prepare_one(src, s, baseline)).collect()
+    }
+
+    fn prepare_one(&self, src: &Source, s: &Stress, baseline: &[Override]) -> Result<Prepared, ScenarioErrors> {
+        let mut tree = scenario::tree(&src.text, &src.origin, baseline)?;
+        let mut overrides = baseline.to_vec();
+        let mut made_by: Vec<usize> = Vec::new();
+        for (k, shock) in s.shocks.iter().enumerate() {
+            let key = Some(format!("stress.{}.shocks.{}", s.name, shock.path));
+            let more = apply_shock(&mut tree, shock).map_err(|(m, h)| self.error(Some(shock.at), key.clone(), format!("{m} (stress `{}`, scenario {})", s.name, src.origin), h))?;
+            made_by.extend(std::iter::repeat_n(k, more.len()));
+            overrides.extend(more);
+        }
+        let loaded = scenario::load_str(&src.text, &src.origin, &overrides).map_err(|e| {
+            ScenarioErrors(
+                e.0.into_iter()
+                    .map(|mut err| {
+                        let from_shock = err.file.strip_prefix("--set ").and_then(|rest| {
+                            let path = rest.split_once('=').map_or(rest, |(p, _)| p);
+                            let i = overrides.iter().rposition(|o| o.path == path)?;
+                            i.checked_sub(baseline.len()).map(|j| &s.shocks[made_by[j]])
+                        });
+                        if let Some(shock) = from_shock {
+                            let (line, column) = line_col(&self.text, shock.at);
+                            err.message = format!("{} (stress `{}`: {} gives {})", err.message, s.name, shock.path, err.file.trim_start_matches("--set "));
+                            err.file = self.origin.clone();
+                            (err.line, err.column) = (Some(line), Some(column));
+                        } else {
+                            err.message = format!("{} (with stress `{}` of {})", err.message, s.name, self.origin);
+                        }
+                        err
+                    })
+                    .collect(),
+            )
+        })?;
+        let model = loaded.model;
+        let mut bands = Vec::new();
+        for b in &s.bands {
+            let key = Some(format!("stress.{}.bands.{}", s.name, b.input));
+            let input = find_input(&model, &b.input).map_err(|(m, h)| self.error(Some(b.at), key.clone(), m, h))?;
+            let (lo, hi) = b.percentiles;
+            if !(0.0 <= lo && lo < hi && hi <= 100.0) {
+                return Err(self.error(Some(b.at), key, format!("percentiles must satisfy 0 <= lo < hi <= 100, got [{lo}, {hi}]"), Some("e.g. percentiles = [0, 10] for the lowest tenth of the draws".into())));
+            }
+            bands.push(Band { input, lo: lo / 100.0, hi: hi / 100.0 });
+        }
+        check_bands(&model, &bands).map_err(|m| self.error(Some(s.at), Some(format!("stress.{}.bands", s.name)), m, None))?;
+        Ok(Prepared { stress: s.clone(), model, overrides: overrides[baseline.len()..].to_vec(), bands })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shock(path: &str, op: Op) -> Shock {
+        Shock { path: path.into(), op, at: 0 }
+    }
+
+    #[test]
+    fn shocks_become_overrides_that_compose() {
+        let mut t: toml::Table = r#"
+            [uncertainty]
+            volume = { dist = "lognormal", median = 1.0, sigma = 0.2 }
+            macro_by_year = [0.8, { dist = "uniform", min = 0.9, max = 1.1 }]
+            [segments.a]
+            referrals_per_month = [100, 200]
+            reserves = 5000
+        "#
+        .parse()
+        .unwrap();
+        let o = apply_shock(&mut t, &shock("uncertainty.volume", Op::Multiply(Amount::One(0.7)))).unwrap();
+        assert_eq!(o.iter().map(|o| (o.path.as_str(), o.value.as_str())).collect::<Vec<_>>(), [("uncertainty.volume.scale", "0.7"), ("uncertainty.volume.shift", "0.0")]);
+        apply_shock(&mut t, &shock("uncertainty.volume", Op::Shift(Amount::One(-0.1)))).unwrap();
+        apply_shock(&mut t, &shock("uncertainty.volume", Op::Multiply(Amount::One(0.5)))).unwrap();
+        // (0.7 x - 0.1) * 0.5 = 0.35 x - 0.05
+        assert_eq!(t["uncertainty"]["volume"]["scale"].as_float(), Some(0.35));
+        assert_eq!(t["uncertainty"]["volume"]["shift"].as_float(), Some(-0.05));
+        apply_shock(&mut t, &shock("uncertainty.macro_by_year", Op::Multiply(Amount::Each(vec![0.5, 2.0])))).unwrap();
+        assert_eq!(t["uncertainty"]["macro_by_year"][0].as_float(), Some(0.4));
+        assert_eq!(t["uncertainty"]["macro_by_year"][1]["scale"].as_float(), Some(2.0));
+        apply_shock(&mut t, &shock("segments.a.referrals_per_month", Op::Multiply(Amount::One(0.34)))).unwrap();
+        // An integer stays an integer when the result is whole.
+        assert_eq!(t["segments"]["a"]["referrals_per_month"][1].as_integer(), Some(68));
+        assert_eq!(t["segments"]["a"]["referrals_per_month"][0].as_integer(), Some(34));
+        apply_shock(&mut t, &shock("segments.a.reserves", Op::Multiply(Amount::One(0.5)))).unwrap();
+        assert_eq!(t["segments"]["a"]["reserves"].as_integer(), Some(2500));
+        // Absent uncertainty keys have their defaults.
+        apply_shock(&mut t, &shock("uncertainty.cost", Op::Multiply(Amount::One(1.15)))).unwrap();
+        assert_eq!(t["uncertainty"]["cost"].as_float(), Some(1.15));
+        let err = apply_shock(&mut t, &shock("segments.a.nothing", Op::Multiply(Amount::One(2.0)))).unwrap_err();
+        assert!(err.0.contains("not in the scenario"), "{err:?}");
+        let err = apply_shock(&mut t, &shock("uncertainty.macro_by_year", Op::Multiply(Amount::Each(vec![1.0])))).unwrap_err();
+        assert!(err.0.contains("has 2 entries"), "{err:?}");
+    }
+}

@@ -1,0 +1,104 @@
+//! Named stresses against the baseline, on common random numbers: per
+//! party, the change in expected net, P(loss), P(failure) and peak funding
+//! need, with paired intervals.
+
+use super::arms::{Arm, Estimate, run_arms};
+use super::file::Prepared;
+use super::statistic::{Resolved, Statistic};
+use super::worlds::Worlds;
+use crate::engine::RunConfig;
+use crate::figures::Catalog;
+use crate::model::Model;
+
+/// One statistic under one stress.
+#[derive(Clone, Debug)]
+pub struct StressRow {
+    /// Stress name.
+    pub stress: String,
+    /// Party id (`commissioner`, `prime`, a subcontractor, an investor).
+    pub party: String,
+    /// The statistic (`prime.net`, `commissioner.cost_per_attributable_outcome`).
+    pub statistic: String,
+    /// Its unit.
+    pub unit: crate::figures::Unit,
+    /// Without the stress.
+    pub baseline: Estimate,
+    /// With it.
+    pub stressed: Estimate,
+    /// Stressed minus baseline, iteration by iteration.
+    pub change: Estimate,
+}
+
+/// What a stress report shows for each party: its expected net, P(loss),
+/// P(failure) for providers, the peak funding need; for the commissioner
+/// also what it pays, the outcomes it buys and their unit cost.
+pub fn reported_statistics(catalog: &Catalog) -> Vec<(String, Statistic)> {
+    let mut out = Vec::new();
+    for (_, id, _) in &catalog.parties {
+        for name in ["net", "loss", "failed", "peak_funding_need"] {
+            let key = format!("{id}.{name}");
+            if catalog.figures.iter().any(|f| f.key() == key) {
+                out.push((id.clone(), Statistic::Mean(key)));
+            }
+        }
+        if id == "commissioner" {
+            out.push((id.clone(), Statistic::Mean("commissioner.paid.total".into())));
+            out.push((id.clone(), Statistic::Mean("commissioner.attributable_outcomes".into())));
+            out.push((id.clone(), Statistic::Ratio("cost_per_attributable_outcome".into())));
+        }
+    }
+    out
+}
+
+/// Runs the baseline and every stress on common random numbers.
+pub fn run_stresses(baseline: &Model, stresses: &[Prepared], config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Vec<StressRow>, crate::Error> {
+    let mut arms = vec![Arm { model: baseline, worlds: Worlds::default() }];
+    for s in stresses {
+        arms.push(Arm { model: &s.model, worlds: Worlds { bands: s.bands.clone(), ..Default::default() } });
+    }
+    let base_catalog = Catalog::new(baseline);
+    let stats = reported_statistics(&base_catalog);
+    let catalogs: Vec<Catalog> = arms.iter().map(|a| Catalog::new(a.model)).collect();
+    // Per arm and statistic: where its sums start (None when the stressed
+    // model lacks the figure, e.g. a stress that removes a subcontractor).
+    let mut width = 0;
+    let layout: Vec<Vec<Option<(Resolved, usize)>>> = catalogs
+        .iter()
+        .map(|c| {
+            stats
+                .iter()
+                .map(|(_, s)| {
+                    s.resolve(c).map(|r| {
+                        let at = width;
+                        width += r.width();
+                        (r, at)
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let observe = |rows: &[Vec<f64>], sums: &mut [f64]| {
+        for (row, arm) in rows.iter().zip(&layout) {
+            for (r, at) in arm.iter().flatten() {
+                r.push(row, &mut sums[*at..*at + r.width()]);
+            }
+        }
+    };
+    let sums = run_arms(&arms, config, width, observe, progress)?;
+    let value = |arm: usize, s: usize, t: &[f64], n: f64| layout[arm][s].as_ref().map_or(f64::NAN, |(r, at)| r.value(&t[*at..], n));
+    let mut out = Vec::new();
+    for (k, st) in stresses.iter().enumerate() {
+        for (s, (party, stat)) in stats.iter().enumerate() {
+            out.push(StressRow {
+                stress: st.stress.name.clone(),
+                party: party.clone(),
+                statistic: stat.name(),
+                unit: stat.unit(&base_catalog),
+                baseline: sums.estimate(|t, n| value(0, s, t, n)),
+                stressed: sums.estimate(|t, n| value(k + 1, s, t, n)),
+                change: sums.estimate(|t, n| value(k + 1, s, t, n) - value(0, s, t, n)),
+            });
+        }
+    }
+    Ok(out)
+}
