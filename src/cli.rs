@@ -109,6 +109,37 @@ A shock on an uncertain parameter moves every draw and keeps each world's percen
 the stressed world is the baseline world, shocked. With --out FILE, a CSV with one row per
 stress, party and statistic. The format and a worked example: docs/stress-testing.md.")]
     Stress(StressArgs),
+    /// Which uncertain inputs drive a statistic: a tornado (each input at a
+    /// low and a high percentile, the others as drawn) and Sobol indices
+    /// (first-order and total shares of variance), on common random numbers.
+    #[command(after_help = "\
+Examples:
+  pbrsim sensitivity scenarios/work_programme.toml --statistic prime.net
+  pbrsim sensitivity scenarios/work_programme.toml --statistic esa_charity.failed --method tornado --low 5 --high 95
+  pbrsim sensitivity scenarios/work_programme.toml --statistic commissioner.cost_per_attributable_outcome -n 4000 --out sens/
+
+A statistic is a figure's mean (party.figure: prime.net, prime.failed = P(failure),
+prime.loss = P(loss), commissioner.paid.total) or a commissioner ratio
+(commissioner.cost_per_attributable_outcome). Inputs are the shared factors, each
+uncertain parameter (by path) and, for Sobol, the participants (participant-level noise).
+Cost: a tornado runs 1 + 2k arms and Sobol k + 2 arms of --iterations worlds for k
+inputs. With --out DIR: tornado.csv and sobol.csv. Method: docs/stress-testing.md.")]
+    Sensitivity(SensitivityArgs),
+    /// What better evidence would buy: per party, how much of the variance
+    /// of its net value and of its failure comes from the uncertain
+    /// parameters (which evidence could narrow) and how much from
+    /// participant-level noise (which it could not).
+    #[command(after_help = "\
+Examples:
+  pbrsim evidence scenarios/work_programme.toml
+  pbrsim evidence scenarios/peterborough_sib.toml -n 20000 --out evidence.csv
+
+Each world is simulated twice with the same parameter draws and independent participants;
+the covariance of the pair is the parameters' share (Var E[Y|parameters]) and half their
+mean squared difference the participants' (E Var(Y|parameters)). The two add up to the
+total variance. \"sd if parameters known\" is the spread that would remain with perfect
+evidence on every uncertain parameter.")]
+    Evidence(EvidenceArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
@@ -136,6 +167,63 @@ pub struct StressArgs {
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
     /// Override a baseline value before the stresses apply (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<Override>,
+    #[command(flatten)]
+    pub sim: Simulation,
+    /// Write the table (CSV) to this file.
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SensitivityArgs {
+    /// Scenario file (TOML); without it, the embedded Work Programme scenario.
+    pub scenario: Option<PathBuf>,
+    /// The statistic to explain (repeatable).
+    #[arg(long, value_name = "STATISTIC", default_value = "prime.net")]
+    pub statistic: Vec<String>,
+    /// Tornado, Sobol indices, or both.
+    #[arg(long, value_enum, default_value_t = Method::Both)]
+    pub method: Method,
+    /// Low percentile of each input for the tornado (0-100).
+    #[arg(long, default_value_t = 10.0)]
+    pub low: f64,
+    /// High percentile of each input for the tornado (0-100).
+    #[arg(long, default_value_t = 90.0)]
+    pub high: f64,
+    /// Override a scenario value (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<Override>,
+    #[command(flatten)]
+    pub sim: Simulation,
+    /// Directory for tornado.csv and sobol.csv.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Which sensitivity analysis to run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// One input at a time, at a low and a high percentile.
+    Tornado,
+    /// First-order and total Sobol indices.
+    Sobol,
+    /// Both.
+    Both,
+}
+
+#[derive(Args, Debug)]
+pub struct EvidenceArgs {
+    /// Scenario file (TOML); without it, the embedded Work Programme scenario.
+    pub scenario: Option<PathBuf>,
+    /// Override a scenario value (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<Override>,
     #[command(flatten)]

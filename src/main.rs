@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, CompareArgs, MergeArgs, RunArgs, ScenarioArgs, SlurmArgs, StressArgs, SweepArgs};
+use cli::{Cli, Command, CompareArgs, MergeArgs, RunArgs, ScenarioArgs, SlurmArgs, StressArgs, SweepArgs, SensitivityArgs, EvidenceArgs, Method};
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pbrsim::engine::{self, RunConfig};
@@ -21,6 +21,8 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge(args),
         Command::Slurm(args) => slurm(args),
         Command::Stress(args) => stress(args),
+        Command::Sensitivity(args) => sensitivity(args),
+        Command::Evidence(args) => evidence(args),
         Command::Validate(args) => validate(args),
         Command::Explain(args) => explain(args),
     };
@@ -64,10 +66,13 @@ fn stress(args: StressArgs) -> anyhow::Result<()> {
         }
     }
     let baseline = scenario::load_str(&file.scenario.text, &file.scenario.origin, &args.overrides)?;
-    let mut prepared = file.prepare(&args.overrides)?;
+    let mut file = file;
     if !args.only.is_empty() {
-        prepared.retain(|p| args.only.contains(&p.stress.name));
+        // Before preparing: a stress that was not asked for may name paths
+        // another scenario lacks.
+        file.stresses.retain(|s| args.only.contains(&s.name));
     }
+    let prepared = file.prepare(&args.overrides)?;
     let config = RunConfig { iterations: args.sim.iterations, seed: args.sim.seed, threads: args.sim.threads, ..Default::default() };
     let bar = progress_bar(args.sim.iterations, args.quiet, &format!("iterations x {} arms", prepared.len() + 1));
     let rows = pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &config, &|n| bar.inc(n))?;
@@ -77,6 +82,77 @@ fn stress(args: StressArgs) -> anyhow::Result<()> {
         eprintln!("wrote {}", path.display());
     }
     print!("{}", pbrsim::output::stress::render_stresses(&baseline.origin, &prepared, &rows, config.iterations, config.seed));
+    Ok(())
+}
+
+fn statistics(model: &pbrsim::model::Model, names: &[String]) -> Result<Vec<pbrsim::stress::Statistic>, pbrsim::Error> {
+    let catalog = pbrsim::figures::Catalog::new(model);
+    names
+        .iter()
+        .map(|n| {
+            pbrsim::stress::Statistic::parse(n, &catalog).map_err(|(m, h)| pbrsim::Error::Option(format!("--statistic {n}: {m}{}", h.map_or(String::new(), |h| format!("\n  help: {h}")))))
+        })
+        .collect()
+}
+
+fn config_of(sim: &cli::Simulation) -> RunConfig {
+    RunConfig { iterations: sim.iterations, seed: sim.seed, threads: sim.threads, ..Default::default() }
+}
+
+fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
+    use pbrsim::output::stress as out;
+    let loaded = load(args.scenario.as_deref(), &args.overrides)?;
+    let model = &loaded.model;
+    let stats = statistics(model, &args.statistic)?;
+    if !(0.0 < args.low && args.low < args.high && args.high < 100.0) {
+        return Err(pbrsim::Error::Option(format!("--low {} --high {}: need 0 < low < high < 100 (percentiles)", args.low, args.high)).into());
+    }
+    let inputs = pbrsim::stress::worlds::inputs(model).len() as u64;
+    if inputs == 1 {
+        return Err(pbrsim::Error::Option(format!("{} has no uncertain parameters: give some a distribution (docs/scenario-format.md, [uncertainty])", loaded.origin)).into());
+    }
+    let config = config_of(&args.sim);
+    let mut text = String::new();
+    let mut written = Vec::new();
+    if args.method != Method::Sobol {
+        let arms = 1 + 2 * (inputs - 1);
+        let bar = progress_bar(args.sim.iterations, args.quiet, &format!("iterations x {arms} arms (tornado)"));
+        let t = pbrsim::stress::sensitivity::tornado(model, &stats, args.low / 100.0, args.high / 100.0, &config, &|n| bar.inc(n))?;
+        bar.finish_and_clear();
+        text += &out::render_tornado(&t);
+        if let Some(dir) = &args.out {
+            written.push(out::write_tornado(&dir.join("tornado.csv"), &t, &loaded.hash, &config)?);
+        }
+    }
+    if args.method != Method::Tornado {
+        let bar = progress_bar(args.sim.iterations, args.quiet, &format!("iterations x {} arms (Sobol)", inputs + 2));
+        let s = pbrsim::stress::sensitivity::sobol(model, &stats, &config, &|n| bar.inc(n))?;
+        bar.finish_and_clear();
+        text += &out::render_sobol(&s);
+        if let Some(dir) = &args.out {
+            written.push(out::write_sobol(&dir.join("sobol.csv"), &s, &loaded.hash, &config)?);
+        }
+    }
+    for p in written {
+        eprintln!("wrote {}", p.display());
+    }
+    println!("{}: {} iterations per arm on common random numbers, seed {}.", loaded.origin, config.iterations, config.seed);
+    print!("{text}");
+    Ok(())
+}
+
+fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
+    let loaded = load(args.scenario.as_deref(), &args.overrides)?;
+    let config = config_of(&args.sim);
+    let bar = progress_bar(args.sim.iterations, args.quiet, "iterations x 2 arms");
+    let split = pbrsim::stress::sensitivity::variance_split(&loaded.model, &config, &|n| bar.inc(n))?;
+    bar.finish_and_clear();
+    if let Some(path) = &args.out {
+        let p = pbrsim::output::stress::write_split(path, &split, &loaded.hash, &config)?;
+        eprintln!("wrote {}", p.display());
+    }
+    println!("{}: {} worlds, each run with two independent sets of participants, seed {}.", loaded.origin, config.iterations, config.seed);
+    print!("{}", pbrsim::output::stress::render_split(&split));
     Ok(())
 }
 

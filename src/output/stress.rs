@@ -59,7 +59,9 @@ pub fn render_stresses(scenario: &str, prepared: &[Prepared], rows: &[StressRow]
             let _ = writeln!(o, "   source: {}", s.source);
         }
         if !p.overrides.is_empty() {
-            let sets: Vec<String> = p.overrides.iter().filter(|o| !(o.path.ends_with(".shift") && o.value == "0.0")).map(|o| format!("{}={}", o.path, o.value)).collect();
+            // Exact values are in the overrides; twelve significant digits read better.
+            let short = |v: &str| v.parse::<f64>().map_or(v.to_string(), |x| format!("{}", (x * 1e12).round() / 1e12));
+            let sets: Vec<String> = p.overrides.iter().filter(|o| !(o.path.ends_with(".shift") && o.value == "0.0")).map(|o| format!("{}={}", o.path, short(&o.value))).collect();
             let _ = writeln!(o, "   shocks: {}", sets.join(", "));
         }
         for b in &s.bands {
@@ -137,4 +139,132 @@ pub fn write_stresses(path: &Path, rows: &[StressRow], scenario_hash: &str, iter
         })
         .collect();
     write_csv(path, &header, &table)
+}
+
+fn run_columns(hash: &str, config: &crate::engine::RunConfig) -> [String; 4] {
+    [hash.to_string(), config.seed.to_string(), config.iterations.to_string(), crate::VERSION.to_string()]
+}
+
+/// Renders tornadoes: per statistic, one line per input, widest first.
+pub fn render_tornado(tornadoes: &[crate::stress::sensitivity::Tornado]) -> String {
+    let mut o = String::new();
+    for t in tornadoes {
+        let (lo, hi) = t.percentiles;
+        let _ = writeln!(o, "\nTornado: {} (baseline {}), each input at its p{} and p{}, the others as drawn", describe_full(&t.statistic), fmt_interval(t.unit, &t.baseline), 100.0 * lo, 100.0 * hi);
+        let _ = writeln!(o, "   {:<34} {:>21} {:>16} {:>16} {:>14}   change at low; at high (95% intervals)", "input", "value at low / high", "at low", "at high", "swing");
+        for b in &t.bars {
+            let _ = writeln!(
+                o,
+                "   {:<34} {:>21} {:>16} {:>16} {:>14}   {}; {}",
+                b.input,
+                format!("{} / {}", fmt_value(Unit::Draw, b.values.0), fmt_value(Unit::Draw, b.values.1)),
+                fmt_value(t.unit, b.low.value),
+                fmt_value(t.unit, b.high.value),
+                fmt_value(t.unit, b.swing()),
+                fmt_interval(t.unit, &b.low_change),
+                fmt_interval(t.unit, &b.high_change)
+            );
+        }
+    }
+    o
+}
+
+/// `party.figure` in words, with the key.
+fn describe_full(statistic: &str) -> String {
+    let party = statistic.split_once('.').map_or("", |(p, _)| p);
+    format!("{party} {} [{statistic}]", describe_statistic(statistic))
+}
+
+/// Renders Sobol indices: per statistic, one line per input, largest total first.
+pub fn render_sobol(sobol: &[crate::stress::sensitivity::Sobol]) -> String {
+    let mut o = String::new();
+    for s in sobol {
+        let _ = writeln!(o, "\nSobol indices: {} (share of its variance across worlds; first order = the input alone, total = with its interactions)", describe_full(&s.statistic));
+        let _ = writeln!(o, "   {:<34} {:>22} {:>22}", "input", "first order (±se)", "total (±se)");
+        for i in &s.indices {
+            let pct = |e: &Estimate| format!("{:6.1}% ±{:.1}", 100.0 * e.value, 100.0 * e.se);
+            let _ = writeln!(o, "   {:<34} {:>22} {:>22}", i.input, pct(&i.first), pct(&i.total));
+        }
+    }
+    o
+}
+
+/// `tornado.csv`: one row per statistic and input.
+pub fn write_tornado(path: &Path, tornadoes: &[crate::stress::sensitivity::Tornado], hash: &str, config: &crate::engine::RunConfig) -> Result<PathBuf, Error> {
+    let header = [
+        "statistic", "input", "low_percentile", "high_percentile", "input_at_low", "input_at_high", "baseline", "at_low", "at_low_se", "at_high", "at_high_se", "change_at_low", "change_at_low_se", "change_at_low_lo95", "change_at_low_hi95", "change_at_high", "change_at_high_se", "change_at_high_lo95", "change_at_high_hi95", "swing", "scenario_hash", "seed", "iterations", "pbrsim_version",
+    ];
+    let mut rows = Vec::new();
+    for t in tornadoes {
+        for b in &t.bars {
+            let mut r = vec![t.statistic.clone(), b.input.clone(), csv_number(100.0 * t.percentiles.0), csv_number(100.0 * t.percentiles.1), csv_number(b.values.0), csv_number(b.values.1), csv_number(t.baseline.value)];
+            r.extend([csv_number(b.low.value), csv_number(b.low.se), csv_number(b.high.value), csv_number(b.high.se)]);
+            r.extend(estimate_columns(&b.low_change));
+            r.extend(estimate_columns(&b.high_change));
+            r.push(csv_number(b.swing()));
+            r.extend(run_columns(hash, config));
+            rows.push(r);
+        }
+    }
+    write_csv(path, &header, &rows)
+}
+
+/// `sobol.csv`: one row per statistic and input.
+pub fn write_sobol(path: &Path, sobol: &[crate::stress::sensitivity::Sobol], hash: &str, config: &crate::engine::RunConfig) -> Result<PathBuf, Error> {
+    let header = ["statistic", "input", "first_order", "first_order_se", "first_order_lo95", "first_order_hi95", "total", "total_se", "total_lo95", "total_hi95", "variance", "scenario_hash", "seed", "iterations", "pbrsim_version"];
+    let mut rows = Vec::new();
+    for s in sobol {
+        for i in &s.indices {
+            let mut r = vec![s.statistic.clone(), i.input.clone()];
+            r.extend(estimate_columns(&i.first));
+            r.extend(estimate_columns(&i.total));
+            r.push(csv_number(s.variance.value));
+            r.extend(run_columns(hash, config));
+            rows.push(r);
+        }
+    }
+    write_csv(path, &header, &rows)
+}
+
+/// Renders the variance split per party.
+pub fn render_split(split: &[crate::stress::sensitivity::Split]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "\nWhat better evidence would buy: each party's variance, split between the uncertain parameters");
+    let _ = writeln!(o, "(epistemic: evidence could narrow it) and participant-level noise (aleatory: it could not).");
+    let _ = writeln!(o, "   {:<24} {:<14} {:>14} {:>14} {:>16} {:>16} {:>20}", "party", "statistic", "mean", "sd", "parameters", "participants", "sd if parameters known");
+    for s in split {
+        if s.variance.value <= 0.0 {
+            continue;
+        }
+        let share = |e: &Estimate| format!("{:5.1}% ±{:.1}", 100.0 * e.value / s.variance.value, 100.0 * e.se / s.variance.value);
+        let (sd, known) = (s.variance.value.sqrt(), s.participants.value.max(0.0).sqrt());
+        let _ = writeln!(
+            o,
+            "   {:<24} {:<14} {:>14} {:>14} {:>16} {:>16} {:>20}",
+            s.party,
+            describe_statistic(&s.statistic),
+            fmt_value(s.unit, s.mean.value),
+            fmt_value(s.unit, sd),
+            share(&s.parameters),
+            share(&s.participants),
+            fmt_value(s.unit, known)
+        );
+    }
+    o
+}
+
+/// The variance split as CSV: one row per party and statistic.
+pub fn write_split(path: &Path, split: &[crate::stress::sensitivity::Split], hash: &str, config: &crate::engine::RunConfig) -> Result<PathBuf, Error> {
+    let header = ["party", "statistic", "unit", "mean", "variance", "variance_se", "parameters_variance", "parameters_variance_se", "participants_variance", "participants_variance_se", "parameters_share", "participants_share", "scenario_hash", "seed", "iterations", "pbrsim_version"];
+    let rows: Vec<Vec<String>> = split
+        .iter()
+        .map(|s| {
+            let mut r = vec![s.party.clone(), s.statistic.clone(), s.unit.as_str().into(), csv_number(s.mean.value), csv_number(s.variance.value), csv_number(s.variance.se)];
+            r.extend([csv_number(s.parameters.value), csv_number(s.parameters.se), csv_number(s.participants.value), csv_number(s.participants.se)]);
+            r.extend([csv_number(s.parameters.value / s.variance.value), csv_number(s.participants.value / s.variance.value)]);
+            r.extend(run_columns(hash, config));
+            r
+        })
+        .collect();
+    write_csv(path, &header, &rows)
 }

@@ -11,6 +11,7 @@
 
 pub mod arms;
 pub mod file;
+pub mod sensitivity;
 pub mod statistic;
 pub mod stresses;
 pub mod worlds;

@@ -93,3 +93,51 @@ impl Resolved {
         if self.parts.len() == 1 { sums[0] / n } else { sums[0] / sums[1] }
     }
 }
+
+/// Where each arm's statistics keep their sums: `Layout::at[arm][stat]` is
+/// the statistic resolved in that arm's catalog and the offset of its
+/// components, or `None` when the arm's model lacks it.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// Per arm, per statistic.
+    pub at: Vec<Vec<Option<(Resolved, usize)>>>,
+    /// Total width.
+    pub width: usize,
+}
+
+impl Layout {
+    /// One block of sums per arm and statistic.
+    pub fn new(catalogs: &[Catalog], stats: &[Statistic]) -> Layout {
+        let mut width = 0;
+        let at = catalogs
+            .iter()
+            .map(|c| {
+                stats
+                    .iter()
+                    .map(|s| {
+                        s.resolve(c).map(|r| {
+                            let at = width;
+                            width += r.width();
+                            (r, at)
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        Layout { at, width }
+    }
+
+    /// Adds one iteration of every arm.
+    pub fn push(&self, rows: &[Vec<f64>], sums: &mut [f64]) {
+        for (row, arm) in rows.iter().zip(&self.at) {
+            for (r, at) in arm.iter().flatten() {
+                r.push(row, &mut sums[*at..*at + r.width()]);
+            }
+        }
+    }
+
+    /// Statistic `stat` of arm `arm` from sums over `n` iterations.
+    pub fn value(&self, arm: usize, stat: usize, sums: &[f64], n: f64) -> f64 {
+        self.at[arm][stat].as_ref().map_or(f64::NAN, |(r, at)| r.value(&sums[*at..], n))
+    }
+}

@@ -4,7 +4,7 @@
 
 use super::arms::{Arm, Estimate, run_arms};
 use super::file::Prepared;
-use super::statistic::{Resolved, Statistic};
+use super::statistic::{Layout, Statistic};
 use super::worlds::Worlds;
 use crate::engine::RunConfig;
 use crate::figures::Catalog;
@@ -59,33 +59,11 @@ pub fn run_stresses(baseline: &Model, stresses: &[Prepared], config: &RunConfig,
     let base_catalog = Catalog::new(baseline);
     let stats = reported_statistics(&base_catalog);
     let catalogs: Vec<Catalog> = arms.iter().map(|a| Catalog::new(a.model)).collect();
-    // Per arm and statistic: where its sums start (None when the stressed
-    // model lacks the figure, e.g. a stress that removes a subcontractor).
-    let mut width = 0;
-    let layout: Vec<Vec<Option<(Resolved, usize)>>> = catalogs
-        .iter()
-        .map(|c| {
-            stats
-                .iter()
-                .map(|(_, s)| {
-                    s.resolve(c).map(|r| {
-                        let at = width;
-                        width += r.width();
-                        (r, at)
-                    })
-                })
-                .collect()
-        })
-        .collect();
-    let observe = |rows: &[Vec<f64>], sums: &mut [f64]| {
-        for (row, arm) in rows.iter().zip(&layout) {
-            for (r, at) in arm.iter().flatten() {
-                r.push(row, &mut sums[*at..*at + r.width()]);
-            }
-        }
-    };
-    let sums = run_arms(&arms, config, width, observe, progress)?;
-    let value = |arm: usize, s: usize, t: &[f64], n: f64| layout[arm][s].as_ref().map_or(f64::NAN, |(r, at)| r.value(&t[*at..], n));
+    let only: Vec<Statistic> = stats.iter().map(|(_, s)| s.clone()).collect();
+    // A stress may lack a figure (say, one that removes a subcontractor).
+    let layout = Layout::new(&catalogs, &only);
+    let sums = run_arms(&arms, config, layout.width, |rows, sums| layout.push(rows, sums), progress)?;
+    let value = |arm: usize, s: usize, t: &[f64], n: f64| layout.value(arm, s, t, n);
     let mut out = Vec::new();
     for (k, st) in stresses.iter().enumerate() {
         for (s, (party, stat)) in stats.iter().enumerate() {

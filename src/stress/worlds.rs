@@ -76,8 +76,9 @@ pub const SECOND_REPLICATE: u64 = 1 << 62;
 pub struct Worlds {
     /// Inputs taken from the second replicate of the iteration.
     pub from_second: Vec<Input>,
-    /// Parameters held at a percentile: (slot, percentile).
-    pub pinned: Vec<(usize, f64)>,
+    /// Inputs held at a percentile: a parameter's marginal percentile, or a
+    /// factor's (which moves every parameter tied to it).
+    pub pinned: Vec<(Input, f64)>,
     /// Inputs restricted to percentile bands (at most one per factor).
     pub bands: Vec<Band>,
 }
@@ -127,8 +128,12 @@ impl Worlds {
                 }
             }
         }
-        for &(j, u) in &self.pinned {
-            scratch.pinned[j] = u;
+        for &(input, u) in &self.pinned {
+            match input {
+                Input::Factor(k) => scratch.scores[k] = normal_quantile(u),
+                Input::Parameter(j) => scratch.pinned[j] = u,
+                Input::Participants => {}
+            }
         }
         participants
     }
