@@ -140,6 +140,40 @@ mean squared difference the participants' (E Var(Y|parameters)). The two add up 
 total variance. \"sd if parameters known\" is the spread that would remain with perfect
 evidence on every uncertain parameter.")]
     Evidence(EvidenceArgs),
+    /// Find the value of one scenario value at which a statistic meets a
+    /// target, with a 95% interval (bisection on common random numbers).
+    #[command(after_help = "\
+Examples:
+  smallest reserves for which the charity fails with probability at most 5%:
+    pbrsim solve scenarios/work_programme.toml --vary subcontractors.esa_charity.reserves \\
+      --between 0 2000000 --statistic esa_charity.failed --target 0.05
+  deepest bid discount for which P(prime loss) stays at 10%:
+    pbrsim solve scenarios/work_programme.toml --vary payments.price_discount --between 0 0.3 \\
+      --statistic prime.loss --target 0.10
+  the outcome tariff at which expected payments equal expected savings:
+    pbrsim solve scenarios/minimal.toml --vary segments.jobseekers.tariff.outcome \\
+      --between 0 5000 --statistic commissioner.benefit_cost_ratio --target 1
+
+Every value is run on the same iterations from the same seed, so the statistic is a
+fixed function of the value and bisection is exact for it. The interval is the set of
+values whose statistic's 95% interval contains the target. When the statistic does not
+cross the target between the ends of --between, the answer is \"unreachable in range\",
+with the statistic at both ends.")]
+    Solve(SolveArgs),
+    /// Reverse stress test: the smallest shock, along directions you name,
+    /// at which a party fails with probability at least p, and rules
+    /// describing the worlds that fail.
+    #[command(name = "reverse-stress", after_help = "\
+Examples:
+  pbrsim reverse-stress scenarios/work_programme.toml --party prime --probability 0.5 \\
+    --direction uncertainty.volume*0.4 --direction uncertainty.macro_by_year*0.5 --direction uncertainty.cost*1.5
+
+A direction is a shock at full size: PATH*FACTOR (multiply: uncertainty.volume*0.4 is volume
+60% short) or PATH+SHIFT (uncertainty.effect+-0.2). Size s in [0, 1] scales it (a multiplier
+1 + s (FACTOR - 1), a shift s SHIFT). Each direction is searched alone, then all together.
+The rules say which draws of the uncertain parameters the failing worlds have, at the
+shock found: one- and two-parameter cuts at deciles that best separate them.")]
+    ReverseStress(ReverseArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
@@ -231,6 +265,55 @@ pub struct EvidenceArgs {
     /// Write the table (CSV) to this file.
     #[arg(short, long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SolveArgs {
+    /// Scenario file (TOML); without it, the embedded Work Programme scenario.
+    pub scenario: Option<PathBuf>,
+    /// The scenario value to vary, by path (as for --set).
+    #[arg(long, value_name = "PATH")]
+    pub vary: String,
+    /// The range searched.
+    #[arg(long, num_args = 2, value_names = ["LOW", "HIGH"], allow_negative_numbers = true)]
+    pub between: Vec<f64>,
+    /// The statistic (a figure's mean, e.g. esa_charity.failed, or a commissioner ratio).
+    #[arg(long, value_name = "STATISTIC")]
+    pub statistic: String,
+    /// The value the statistic should take.
+    #[arg(long, allow_negative_numbers = true)]
+    pub target: f64,
+    /// Override a scenario value (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<Override>,
+    #[command(flatten)]
+    pub sim: Simulation,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ReverseArgs {
+    /// Scenario file (TOML); without it, the embedded Work Programme scenario.
+    pub scenario: Option<PathBuf>,
+    /// The provider whose failure is searched for (prime or a subcontractor id).
+    #[arg(long)]
+    pub party: String,
+    /// The failure probability to reach.
+    #[arg(long, default_value_t = 0.5)]
+    pub probability: f64,
+    /// A shock at full size: PATH*FACTOR or PATH+SHIFT (repeatable).
+    #[arg(long, value_name = "SHOCK", required = true)]
+    pub direction: Vec<pbrsim::stress::reverse::Direction>,
+    /// Override a scenario value (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<Override>,
+    #[command(flatten)]
+    pub sim: Simulation,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,

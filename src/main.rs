@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, CompareArgs, MergeArgs, RunArgs, ScenarioArgs, SlurmArgs, StressArgs, SweepArgs, SensitivityArgs, EvidenceArgs, Method};
+use cli::{Cli, Command, CompareArgs, MergeArgs, RunArgs, ScenarioArgs, SlurmArgs, StressArgs, SweepArgs, SensitivityArgs, EvidenceArgs, Method, SolveArgs, ReverseArgs};
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pbrsim::engine::{self, RunConfig};
@@ -23,6 +23,8 @@ fn main() -> ExitCode {
         Command::Stress(args) => stress(args),
         Command::Sensitivity(args) => sensitivity(args),
         Command::Evidence(args) => evidence(args),
+        Command::Solve(args) => solve(args),
+        Command::ReverseStress(args) => reverse_stress(args),
         Command::Validate(args) => validate(args),
         Command::Explain(args) => explain(args),
     };
@@ -72,7 +74,7 @@ fn stress(args: StressArgs) -> anyhow::Result<()> {
         // another scenario lacks.
         file.stresses.retain(|s| args.only.contains(&s.name));
     }
-    let prepared = file.prepare(&args.overrides)?;
+    let prepared = file.prepare(&args.overrides).map_err(pbrsim::Error::from)?;
     let config = RunConfig { iterations: args.sim.iterations, seed: args.sim.seed, threads: args.sim.threads, ..Default::default() };
     let bar = progress_bar(args.sim.iterations, args.quiet, &format!("iterations x {} arms", prepared.len() + 1));
     let rows = pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &config, &|n| bar.inc(n))?;
@@ -153,6 +155,82 @@ fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
     }
     println!("{}: {} worlds, each run with two independent sets of participants, seed {}.", loaded.origin, config.iterations, config.seed);
     print!("{}", pbrsim::output::stress::render_split(&split));
+    Ok(())
+}
+
+/// The scenario's text and name, for commands that rebuild it with new values.
+fn source_of(path: Option<&std::path::Path>) -> Result<pbrsim::batch::sweep::Source, pbrsim::Error> {
+    Ok(match path {
+        Some(p) => pbrsim::batch::sweep::Source { origin: p.display().to_string(), text: std::fs::read_to_string(p).map_err(|source| pbrsim::Error::Read { path: p.to_path_buf(), source })? },
+        None => pbrsim::batch::sweep::Source { origin: scenario::DEFAULT_SCENARIO_NAME.into(), text: scenario::DEFAULT_SCENARIO.into() },
+    })
+}
+
+fn solve(args: SolveArgs) -> anyhow::Result<()> {
+    use pbrsim::stress::solve::{Problem, Solution};
+    let src = source_of(args.scenario.as_deref())?;
+    let base = scenario::load_str(&src.text, &src.origin, &args.overrides)?;
+    let stat = statistics(&base.model, std::slice::from_ref(&args.statistic))?.remove(0);
+    let (lo, hi) = (args.between[0], args.between[1]);
+    if lo >= hi || lo.is_nan() || hi.is_nan() {
+        return Err(pbrsim::Error::Option(format!("--between {lo} {hi}: the low end must be below the high end")).into());
+    }
+    let tree = scenario::tree(&src.text, &src.origin, &args.overrides)?;
+    let integer = scenario::lookup(&tree, &args.vary).is_some_and(|v| v.is_integer()) && lo.fract() == 0.0 && hi.fract() == 0.0;
+    let value_of = |x: f64| if integer { format!("{}", x as i64) } else { pbrsim::batch::sweep::value_text(&toml::Value::Float(x)) };
+    let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> {
+        let mut o = args.overrides.clone();
+        o.push(scenario::Override { path: args.vary.clone(), value: value_of(x) });
+        Ok(scenario::load_str(&src.text, &src.origin, &o)?.model)
+    };
+    // Both ends must be valid scenarios before anything runs.
+    build(lo)?;
+    build(hi)?;
+    let problem = Problem { build: &build, statistic: &stat, target: args.target, range: (lo, hi), integer };
+    let config = config_of(&args.sim);
+    let bar = progress_bar(args.sim.iterations, args.quiet, "iterations (value being evaluated)");
+    let solution = pbrsim::stress::solve::solve(&problem, &config, &|n| {
+        if bar.position() + n > args.sim.iterations {
+            bar.set_position(0);
+        }
+        bar.inc(n)
+    })?;
+    bar.finish_and_clear();
+    let unit = stat.unit(&pbrsim::figures::Catalog::new(&base.model));
+    let fv = |x: f64| pbrsim::output::stress::fmt_value(unit, x);
+    println!("{}: {} = ? so that {} = {} ({} iterations per value, common random numbers, seed {}).", src.origin, args.vary, stat.name(), fv(args.target), config.iterations, config.seed);
+    match solution {
+        Solution::Found { value, interval, achieved, evaluations } => {
+            println!("  {} = {}   95% interval {} to {}   ({} values evaluated)", args.vary, value_of(value), value_of(interval.0), value_of(interval.1), evaluations);
+            println!("  {} there: {}", stat.name(), pbrsim::output::stress::fmt_interval(unit, &achieved));
+            if interval.0 <= lo || interval.1 >= hi {
+                println!("  the interval reaches the end of --between: widen the range or run more iterations (-n) to close it");
+            }
+        }
+        Solution::Unreachable { at_low, at_high } => {
+            println!("  unreachable in range: {} is {} at {} = {} and {} at {}; it does not cross {} in between.", stat.name(), pbrsim::output::stress::fmt_interval(unit, &at_low), args.vary, value_of(lo), pbrsim::output::stress::fmt_interval(unit, &at_high), value_of(hi), fv(args.target));
+            return Err(pbrsim::Error::Batch(format!("the target {} is unreachable for {} between {} and {}", args.target, args.vary, value_of(lo), value_of(hi))).into());
+        }
+    }
+    Ok(())
+}
+
+fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
+    if !(0.0 < args.probability && args.probability < 1.0) {
+        return Err(pbrsim::Error::Option(format!("--probability {}: must be between 0 and 1", args.probability)).into());
+    }
+    let src = source_of(args.scenario.as_deref())?;
+    let config = config_of(&args.sim);
+    let bar = progress_bar(args.sim.iterations, args.quiet, "iterations (shock size being evaluated)");
+    let results = pbrsim::stress::reverse::reverse_stress(&src, &args.overrides, &args.party, args.probability, &args.direction, &config, &|n| {
+        if bar.position() + n > args.sim.iterations {
+            bar.set_position(0);
+        }
+        bar.inc(n)
+    })?;
+    bar.finish_and_clear();
+    println!("{}: the smallest shock at which {} fails with probability >= {} ({} iterations per size, seed {}).", src.origin, args.party, args.probability, config.iterations, config.seed);
+    print!("{}", pbrsim::output::stress::render_reverse(&results, args.probability));
     Ok(())
 }
 

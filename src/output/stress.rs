@@ -268,3 +268,35 @@ pub fn write_split(path: &Path, split: &[crate::stress::sensitivity::Split], has
         .collect();
     write_csv(path, &header, &rows)
 }
+
+/// Renders reverse stress results: per direction (and all together) the
+/// shock found and the rules describing failing worlds.
+pub fn render_reverse(results: &[crate::stress::reverse::Reverse], p: f64) -> String {
+    use crate::stress::solve::Solution;
+    let mut o = String::new();
+    for r in results {
+        let names: Vec<String> = r.directions.iter().map(|d| d.describe(1.0)).collect();
+        let _ = writeln!(o, "\n== {} (full size; P(failure) with no shock {})", names.join(" and "), fmt_interval(Unit::Probability, &r.baseline));
+        match &r.solution {
+            Solution::Found { value, interval, .. } => {
+                let at: Vec<String> = r.directions.iter().map(|d| d.describe(*value)).collect();
+                let _ = writeln!(o, "   size {:.4} (95% interval {:.4} to {:.4}): {}", value, interval.0, interval.1, at.join(", "));
+            }
+            Solution::Unreachable { at_low, .. } if at_low.value >= p => {
+                let _ = writeln!(o, "   already at or above {:.0}% with no shock", 100.0 * p);
+            }
+            Solution::Unreachable { at_high, .. } => {
+                let _ = writeln!(o, "   not reached: even the full shock gives P(failure) {}", fmt_interval(Unit::Probability, at_high));
+            }
+        }
+        let _ = writeln!(o, "   at size {:.4}, P(failure) {}; the failing worlds:", r.described_at, fmt_interval(Unit::Probability, &r.failure));
+        if r.rules.is_empty() {
+            let _ = writeln!(o, "     (no rule: every world fails, none does, or no parameter is uncertain)");
+        }
+        for rule in &r.rules {
+            let conds: Vec<String> = rule.conditions.iter().map(|c| format!("{} {} {} (p{:.0})", c.input, if c.at_most { "<=" } else { ">" }, fmt_value(Unit::Draw, c.value), 100.0 * c.percentile)).collect();
+            let _ = writeln!(o, "     if {}: {:.0}% fail; {:.0}% of worlds, {:.0}% of failures", conds.join(" and "), 100.0 * rule.failure_rate, 100.0 * rule.worlds, 100.0 * rule.failures_covered);
+        }
+    }
+    o
+}

@@ -296,7 +296,17 @@ pub fn apply_shock(tree: &mut toml::Table, shock: &Shock) -> Result<Vec<Override
         Some(v) => v.clone(),
         None => match default_of(path) {
             Some(d) => toml::Value::Float(d),
-            None => return Err((format!("`{path}` is not in the scenario, so there is nothing to multiply or shift"), Some("check the path (the keys of `pbrsim run --set`), or give the value with `set`".into()))),
+            None => {
+                // A misspelled last key: suggest one of its siblings.
+                let (parent, last) = path.rsplit_once('.').unwrap_or(("", path));
+                let siblings: Vec<String> = match if parent.is_empty() { None } else { scenario::lookup(tree, parent) } {
+                    Some(toml::Value::Table(t)) => t.keys().cloned().collect(),
+                    _ => Vec::new(),
+                };
+                let names: Vec<&str> = siblings.iter().map(|s| s.as_str()).collect();
+                let help = scenario::suggest_key(last, &names).unwrap_or_else(|| "check the path (the keys of `pbrsim run --set`), or give the value with `set`".into());
+                return Err((format!("`{path}` is not in the scenario, so there is nothing to multiply or shift"), Some(help)));
+            }
         },
     };
     let what = if multiply { "multiply" } else { "shift" };

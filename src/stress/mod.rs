@@ -11,7 +11,9 @@
 
 pub mod arms;
 pub mod file;
+pub mod reverse;
 pub mod sensitivity;
+pub mod solve;
 pub mod statistic;
 pub mod stresses;
 pub mod worlds;

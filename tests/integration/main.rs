@@ -14,3 +14,4 @@ mod mechanics;
 mod parameters;
 mod slurm;
 mod statistics;
+mod stress;

@@ -1,0 +1,149 @@
+//! Solving for a value: the parameter value at which a statistic meets a
+//! target (smallest reserves for P(failure) <= 5%, deepest discount with
+//! P(loss) <= 10%, the tariff at which payments equal savings), and the
+//! reverse stress test: the smallest shock along named directions at
+//! which a party fails with probability at least p, with rules that
+//! describe the worlds that fail.
+//!
+//! Every evaluation runs the same iterations from the same seed (common
+//! random numbers), so the statistic is a deterministic function of the
+//! value and bisection is exact for it. The interval on the value inverts
+//! the statistic's own 95% interval: it is the set of values whose
+//! interval contains the target, found by bisecting `S(x) -+ h(x) = target`.
+
+use super::arms::{Arm, Estimate, run_arms};
+use super::statistic::{Layout, Statistic};
+use super::worlds::Worlds;
+use crate::engine::RunConfig;
+use crate::figures::Catalog;
+use crate::model::Model;
+
+/// Bisection steps: the bracket shrinks to 2^-14 (6e-5) of the range.
+const STEPS: usize = 14;
+
+/// The answer of a solve.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Solution {
+    /// The value at which the statistic crosses the target.
+    Found {
+        /// Best estimate.
+        value: f64,
+        /// 95% interval of the value; an end equal to the range's end
+        /// means the interval reaches past the range.
+        interval: (f64, f64),
+        /// The statistic at `value`.
+        achieved: Estimate,
+        /// Values evaluated.
+        evaluations: usize,
+    },
+    /// The statistic does not cross the target between the range's ends.
+    Unreachable {
+        /// The statistic at the low end of the range.
+        at_low: Estimate,
+        /// At the high end.
+        at_high: Estimate,
+    },
+}
+
+/// A statistic as a function of one value, on common random numbers.
+pub struct Problem<'a> {
+    /// The model with the value set (or the shock applied) at `x`.
+    pub build: &'a dyn Fn(f64) -> Result<Model, crate::Error>,
+    /// What is measured.
+    pub statistic: &'a Statistic,
+    /// Target value of the statistic.
+    pub target: f64,
+    /// Range searched.
+    pub range: (f64, f64),
+    /// Only whole values (a count of months, say).
+    pub integer: bool,
+}
+
+impl Problem<'_> {
+    /// The statistic at `x`.
+    pub fn evaluate(&self, x: f64, config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Estimate, crate::Error> {
+        let model = (self.build)(x)?;
+        let catalog = Catalog::new(&model);
+        let layout = Layout::new(std::slice::from_ref(&catalog), std::slice::from_ref(self.statistic));
+        if layout.at[0][0].is_none() {
+            return Err(crate::Error::Option(format!("`{}` is not a statistic of the model at {x}", self.statistic.name())));
+        }
+        let arms = [Arm { model: &model, worlds: Worlds::default() }];
+        let sums = run_arms(&arms, config, layout.width, |rows, s| layout.push(rows, s), progress)?;
+        Ok(sums.estimate(|t, n| layout.value(0, 0, t, n)))
+    }
+
+    /// Bisection for the value where the statistic (plus `offset` times
+    /// its half-width) crosses the target, given the sign at the ends.
+    fn bisect(&self, offset: f64, mut lo: f64, mut hi: f64, sign_lo: f64, cache: &mut Cache) -> Result<f64, crate::Error> {
+        for _ in 0..STEPS {
+            let mid = if self.integer { ((lo + hi) / 2.0).floor() } else { 0.5 * (lo + hi) };
+            if (self.integer && hi - lo <= 1.0) || mid <= lo || mid >= hi {
+                break;
+            }
+            let g = cache.gap(self, mid, offset)?;
+            if g != 0.0 && g.signum() == sign_lo {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        // The end where the statistic has crossed.
+        Ok(if self.integer { hi } else { 0.5 * (lo + hi) })
+    }
+}
+
+/// Evaluations so far, by value: bisections for the value and for the
+/// ends of its interval share many points.
+struct Cache<'c> {
+    done: Vec<(f64, Estimate)>,
+    config: &'c RunConfig,
+    progress: &'c (dyn Fn(u64) + Sync),
+}
+
+impl Cache<'_> {
+    fn at(&mut self, p: &Problem, x: f64) -> Result<Estimate, crate::Error> {
+        if let Some((_, e)) = self.done.iter().find(|(v, _)| *v == x) {
+            return Ok(*e);
+        }
+        let e = p.evaluate(x, self.config, self.progress)?;
+        self.done.push((x, e));
+        Ok(e)
+    }
+
+    /// S(x) + offset * h(x) - target.
+    fn gap(&mut self, p: &Problem, x: f64, offset: f64) -> Result<f64, crate::Error> {
+        let e = self.at(p, x)?;
+        let h = if offset == 0.0 { 0.0 } else { e.half_width() };
+        Ok(e.value + offset * h - p.target)
+    }
+}
+
+/// Finds the value in `problem.range` at which the statistic meets the
+/// target, with a 95% interval, or reports that it is unreachable there.
+pub fn solve(problem: &Problem, config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Solution, crate::Error> {
+    let mut cache = Cache { done: Vec::new(), config, progress };
+    let (lo, hi) = problem.range;
+    let (g_lo, g_hi) = (cache.gap(problem, lo, 0.0)?, cache.gap(problem, hi, 0.0)?);
+    if g_lo.signum() == g_hi.signum() && g_lo != 0.0 {
+        return Ok(Solution::Unreachable { at_low: cache.at(problem, lo)?, at_high: cache.at(problem, hi)? });
+    }
+    let value = problem.bisect(0.0, lo, hi, g_lo.signum(), &mut cache)?;
+    // Interval ends: where S + h and S - h cross the target. When one does
+    // not change sign over the range, the interval reaches the range's end.
+    let mut ends = Vec::new();
+    for offset in [1.0, -1.0] {
+        let (a, b) = (cache.gap(problem, lo, offset)?, cache.gap(problem, hi, offset)?);
+        ends.push(if a.signum() == b.signum() {
+            // S + h stays above the target (or S - h below it) over the
+            // whole range: the interval reaches the end where S itself is
+            // below (above) the target.
+            if (g_lo < 0.0) == (offset > 0.0) { lo } else { hi }
+        } else {
+            problem.bisect(offset, lo, hi, a.signum(), &mut cache)?
+        });
+    }
+    let interval = (ends[0].min(ends[1]).min(value), ends[0].max(ends[1]).max(value));
+    let achieved = cache.at(problem, value)?;
+    Ok(Solution::Found { value, interval, achieved, evaluations: cache.done.len() })
+}
