@@ -278,7 +278,7 @@ pub struct SolveArgs {
     #[arg(long, value_name = "PATH")]
     pub vary: String,
     /// The range searched.
-    #[arg(long, num_args = 2, value_names = ["LOW", "HIGH"], allow_negative_numbers = true)]
+    #[arg(long, num_args = 2, value_names = ["LOW", "HIGH"], allow_negative_numbers = true, required = true, action = clap::ArgAction::Set)]
     pub between: Vec<f64>,
     /// The statistic (a figure's mean, e.g. esa_charity.failed, or a commissioner ratio).
     #[arg(long, value_name = "STATISTIC")]

@@ -172,6 +172,9 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     let base = scenario::load_str(&src.text, &src.origin, &args.overrides)?;
     let stat = statistics(&base.model, std::slice::from_ref(&args.statistic))?.remove(0);
     let (lo, hi) = (args.between[0], args.between[1]);
+    if !args.target.is_finite() {
+        return Err(pbrsim::Error::Option(format!("--target {}: must be a finite number", args.target)).into());
+    }
     if lo >= hi || lo.is_nan() || hi.is_nan() {
         return Err(pbrsim::Error::Option(format!("--between {lo} {hi}: the low end must be below the high end")).into());
     }
@@ -198,10 +201,11 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let unit = stat.unit(&pbrsim::figures::Catalog::new(&base.model));
     let fv = |x: f64| pbrsim::output::stress::fmt_value(unit, x);
+    let found = |x: f64| if integer { value_of(x) } else { pbrsim::output::stress::fmt_found(x) };
     println!("{}: {} = ? so that {} = {} ({} iterations per value, common random numbers, seed {}).", src.origin, args.vary, stat.name(), fv(args.target), config.iterations, config.seed);
     match solution {
         Solution::Found { value, interval, achieved, evaluations } => {
-            println!("  {} = {}   95% interval {} to {}   ({} values evaluated)", args.vary, value_of(value), value_of(interval.0), value_of(interval.1), evaluations);
+            println!("  {} = {}   95% interval {} to {}   ({} values evaluated)", args.vary, found(value), found(interval.0), found(interval.1), evaluations);
             println!("  {} there: {}", stat.name(), pbrsim::output::stress::fmt_interval(unit, &achieved));
             if interval.0 <= lo || interval.1 >= hi {
                 println!("  the interval reaches the end of --between: widen the range or run more iterations (-n) to close it");

@@ -23,7 +23,10 @@ pub fn fmt_value(unit: Unit, x: f64) -> String {
 
 /// An estimate with its 95% interval.
 pub fn fmt_interval(unit: Unit, e: &Estimate) -> String {
-    let (lo, hi) = e.interval();
+    let (mut lo, mut hi) = e.interval();
+    if unit == Unit::Probability {
+        (lo, hi) = (lo.max(0.0), hi.min(1.0));
+    }
     if lo.is_finite() {
         format!("{} ({} to {})", fmt_value(unit, e.value), fmt_value(unit, lo), fmt_value(unit, hi))
     } else {
@@ -236,17 +239,17 @@ pub fn render_split(split: &[crate::stress::sensitivity::Split]) -> String {
         if s.variance.value <= 0.0 {
             continue;
         }
-        let share = |e: &Estimate| format!("{:5.1}% ±{:.1}", 100.0 * e.value / s.variance.value, 100.0 * e.se / s.variance.value);
+        let share = |v: f64| format!("{:5.1}% ±{:.1}", 100.0 * v, 100.0 * s.parameters_share.se);
         let (sd, known) = (s.variance.value.sqrt(), s.participants.value.max(0.0).sqrt());
         let _ = writeln!(
             o,
             "   {:<24} {:<14} {:>14} {:>14} {:>16} {:>16} {:>20}",
             s.party,
-            describe_statistic(&s.statistic),
+            if s.statistic.ends_with(".failed") { "P(failure)" } else { "net" },
             fmt_value(s.unit, s.mean.value),
             fmt_value(s.unit, sd),
-            share(&s.parameters),
-            share(&s.participants),
+            share(s.parameters_share.value),
+            share(1.0 - s.parameters_share.value),
             fmt_value(s.unit, known)
         );
     }
@@ -255,13 +258,13 @@ pub fn render_split(split: &[crate::stress::sensitivity::Split]) -> String {
 
 /// The variance split as CSV: one row per party and statistic.
 pub fn write_split(path: &Path, split: &[crate::stress::sensitivity::Split], hash: &str, config: &crate::engine::RunConfig) -> Result<PathBuf, Error> {
-    let header = ["party", "statistic", "unit", "mean", "variance", "variance_se", "parameters_variance", "parameters_variance_se", "participants_variance", "participants_variance_se", "parameters_share", "participants_share", "scenario_hash", "seed", "iterations", "pbrsim_version"];
+    let header = ["party", "statistic", "unit", "mean", "variance", "variance_se", "parameters_variance", "parameters_variance_se", "participants_variance", "participants_variance_se", "parameters_share", "share_se", "participants_share", "scenario_hash", "seed", "iterations", "pbrsim_version"];
     let rows: Vec<Vec<String>> = split
         .iter()
         .map(|s| {
             let mut r = vec![s.party.clone(), s.statistic.clone(), s.unit.as_str().into(), csv_number(s.mean.value), csv_number(s.variance.value), csv_number(s.variance.se)];
             r.extend([csv_number(s.parameters.value), csv_number(s.parameters.se), csv_number(s.participants.value), csv_number(s.participants.se)]);
-            r.extend([csv_number(s.parameters.value / s.variance.value), csv_number(s.participants.value / s.variance.value)]);
+            r.extend([csv_number(s.parameters_share.value), csv_number(s.parameters_share.se), csv_number(1.0 - s.parameters_share.value)]);
             r.extend(run_columns(hash, config));
             r
         })
@@ -291,7 +294,7 @@ pub fn render_reverse(results: &[crate::stress::reverse::Reverse], p: f64) -> St
         }
         let _ = writeln!(o, "   at size {:.4}, P(failure) {}; the failing worlds:", r.described_at, fmt_interval(Unit::Probability, &r.failure));
         if r.rules.is_empty() {
-            let _ = writeln!(o, "     (no rule: every world fails, none does, or no parameter is uncertain)");
+            let _ = writeln!(o, "     (no rules: fewer than {} failing or surviving worlds, or no uncertain parameter; run more iterations)", crate::stress::reverse::MIN_FAILURES);
         }
         for rule in &r.rules {
             let conds: Vec<String> = rule.conditions.iter().map(|c| format!("{} {} {} (p{:.0})", c.input, if c.at_most { "<=" } else { ">" }, fmt_value(Unit::Draw, c.value), 100.0 * c.percentile)).collect();
@@ -299,4 +302,13 @@ pub fn render_reverse(results: &[crate::stress::reverse::Reverse], p: f64) -> St
         }
     }
     o
+}
+
+/// Six significant digits, for values found by a search.
+pub fn fmt_found(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let digits = (5 - x.abs().log10().floor() as i32).clamp(0, 15) as usize;
+    format!("{x:.digits$}")
 }

@@ -694,6 +694,11 @@ impl Checker {
                 self.err(&format!("{key}.{name}"), format!("must be a finite number, got {}", v.unwrap_or_default()));
             }
         }
+        // A negative scale would turn a world's low percentile into a high
+        // value, and bands and tornadoes work on percentiles.
+        if let Some(scale) = d.scale.filter(|s| *s < 0.0) {
+            self.err_help(&format!("{key}.scale"), format!("must be at least 0, got {scale}"), Some("a shock multiplies an uncertain parameter by a non-negative factor; use `shift` to move it down".into()));
+        }
         let given = [
             ("min", d.min), ("max", d.max), ("mean", d.mean), ("sd", d.sd), ("median", d.median), ("sigma", d.sigma),
             ("mode", d.mode), ("alpha", d.alpha), ("beta", d.beta), ("lambda", d.lambda),

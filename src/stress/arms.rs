@@ -5,8 +5,9 @@
 //! What is kept per iteration is up to the caller: an `observe` function
 //! adds the iteration's contribution to a fixed-width vector of sums
 //! (values, squares, products across arms). Sums are kept per batch of
-//! blocks, so every estimate comes with a delete-one-batch jackknife
-//! error, and memory is fixed whatever the number of iterations.
+//! iterations (equal sizes, fixed by the iteration count), so every
+//! estimate comes with a delete-one-batch jackknife error, and memory is
+//! fixed whatever the number of iterations.
 
 use super::worlds::Worlds;
 use crate::engine::iteration::{Scratch, simulate_world};
@@ -119,40 +120,47 @@ where
         .build()
         .map_err(|e| crate::Error::Option(format!("cannot start {} threads: {e}", config.threads)))?;
     let blocks = blocks_of(config.iterations);
-    let batches = blocks.clamp(1, MAX_BATCHES);
-    let batch_of = |blk: u64| (blk * batches / blocks.max(1)) as usize;
+    // Batches of equal size (within one iteration), fixed by the iteration
+    // count: a block may feed two batches.
+    let batches = config.iterations.clamp(1, MAX_BATCHES);
+    let batch_of = |i: u64| (i as u128 * batches as u128 / config.iterations as u128) as usize;
     let mut out = BatchSums { width, counts: vec![0; batches as usize], sums: vec![0.0; batches as usize * width] };
     let wave = (pool.current_num_threads() as u64 * 4).max(1);
     let mut start = 0;
     while start < blocks {
         let end = (start + wave).min(blocks);
-        let parts: Vec<(Vec<f64>, u64)> = pool.install(|| {
+        let parts: Vec<Vec<(usize, Vec<f64>, u64)>> = pool.install(|| {
             (start..end)
                 .into_par_iter()
                 .map(|blk| {
-                    let mut sums = vec![0.0; width];
+                    let mut done: Vec<(usize, Vec<f64>, u64)> = Vec::with_capacity(2);
                     let mut scratch: Vec<Scratch> = arms.iter().zip(&plans).map(|(a, p)| Scratch::new(a.model, p)).collect();
                     let mut second = vec![0.0; arms.iter().map(|a| a.model.score_count()).max().unwrap_or(0)];
                     let mut rows: Vec<Vec<f64>> = vec![Vec::new(); arms.len()];
                     let range = blk * BLOCK..((blk + 1) * BLOCK).min(config.iterations);
                     let n = range.end - range.start;
                     for i in range {
+                        let b = batch_of(i);
+                        if done.last().is_none_or(|d| d.0 != b) {
+                            done.push((b, vec![0.0; width], 0));
+                        }
                         for (k, arm) in arms.iter().enumerate() {
                             let s = &mut scratch[k];
                             let participants = arm.worlds.prepare(arm.model, config.seed, i, s, &mut second[..arm.model.score_count()]);
                             simulate_world(arm.model, &plans[k], config.seed, participants, s);
                             catalogs[k].fill(arm.model, &s.result, &mut rows[k]);
                         }
-                        observe(&rows, &mut sums);
+                        let d = done.last_mut().expect("pushed above");
+                        observe(&rows, &mut d.1);
+                        d.2 += 1;
                     }
                     progress(n);
-                    (sums, n)
+                    done
                 })
                 .collect()
         });
         // Block order, whatever the threads: the sums do not depend on them.
-        for (blk, (sums, n)) in (start..end).zip(parts) {
-            let b = batch_of(blk);
+        for (b, sums, n) in parts.into_iter().flatten() {
             out.counts[b] += n;
             for (x, y) in out.sums[b * width..(b + 1) * width].iter_mut().zip(&sums) {
                 *x += y;

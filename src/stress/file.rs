@@ -219,12 +219,18 @@ fn expand(file: &StressFile, raw: Vec<RawStress>) -> Result<Vec<Stress>, Scenari
             return Err(file.error(Some(at), Some(format!("stress.{name}")), format!("stress `{name}` has no shocks, bands or combine"), None));
         }
         let mut s = Stress { name: name.clone(), description: r.description.clone(), source: r.source.clone(), shocks: Vec::new(), bands: Vec::new(), at };
-        for c in &r.combine {
+        for (k, c) in r.combine.iter().enumerate() {
             let other = c.get_ref();
+            if other == name {
+                return Err(file.error(Some(c.span().start), Some(format!("stress.{name}.combine")), format!("stress `{name}` cannot combine itself"), None));
+            }
+            if r.combine[..k].iter().any(|x| x.get_ref() == other) {
+                return Err(file.error(Some(c.span().start), Some(format!("stress.{name}.combine")), format!("`{other}` is listed twice"), Some("list each stress once; to apply a shock twice, write it in `shocks`".into())));
+            }
             let Some(j) = names.iter().position(|n| n == other) else {
                 return Err(file.error(Some(c.span().start), Some(format!("stress.{name}.combine")), format!("no stress is named `{other}`"), scenario::suggest_key(other, &names)));
             };
-            if !raw[j].combine.is_empty() || j == i {
+            if !raw[j].combine.is_empty() {
                 return Err(file.error(Some(c.span().start), Some(format!("stress.{name}.combine")), format!("`{other}` combines other stresses itself; combine only stresses made of shocks and bands"), None));
             }
             let (shocks, bands) = parts(file, &raw[j])?;
@@ -265,8 +271,10 @@ fn parts(file: &StressFile, r: &RawStress) -> Result<(Vec<Shock>, Vec<BandSpec>)
 }
 
 /// The default of an uncertainty key the scenario leaves out.
-fn default_of(path: &str) -> Option<f64> {
+fn default_of(tree: &toml::Table, path: &str) -> Option<f64> {
     match path {
+        // `macro` defaults to 1 only when `macro_by_year` is not given.
+        "uncertainty.macro" if scenario::lookup(tree, "uncertainty.macro_by_year").is_some() => None,
         "uncertainty.volume" | "uncertainty.cost" | "uncertainty.macro" => Some(1.0),
         "uncertainty.effect" => Some(0.0),
         _ => None,
@@ -294,7 +302,7 @@ pub fn apply_shock(tree: &mut toml::Table, shock: &Shock) -> Result<Vec<Override
     };
     let current = match scenario::lookup(tree, path) {
         Some(v) => v.clone(),
-        None => match default_of(path) {
+        None => match default_of(tree, path) {
             Some(d) => toml::Value::Float(d),
             None => {
                 // A misspelled last key: suggest one of its siblings.
@@ -337,8 +345,11 @@ fn one(set: &mut Setter, tree: &mut toml::Table, path: &str, value: &toml::Value
     if !x.is_finite() {
         return Err((format!("the shock on `{path}` must be a finite number"), None));
     }
+    // An integer stays an integer when the result is whole (to rounding:
+    // 100 x 0.07 is 7.000000000000001).
     let number = |v: f64, integer: bool| {
-        if integer && v.fract() == 0.0 && v.abs() < 9e15 { toml::Value::Integer(v as i64) } else { toml::Value::Float(v) }
+        let whole = v.round();
+        if integer && (v - whole).abs() <= 1e-9 * whole.abs().max(1.0) && whole.abs() < 9e15 { toml::Value::Integer(whole as i64) } else { toml::Value::Float(v) }
     };
     match value {
         toml::Value::Integer(n) => set(tree, path.into(), number(if multiply { *n as f64 * x } else { *n as f64 + x }, true)),

@@ -152,10 +152,14 @@ pub fn reverse_stress(src: &Source, baseline: &[Override], party: &str, p: f64, 
             scenario::suggest_key(party, &providers).map_or(String::new(), |s| format!("; {s}"))
         )));
     }
-    // Every shocked scenario must be valid over the whole range: checked
-    // at full size before anything runs.
-    for d in directions {
-        shocked(src, baseline, std::slice::from_ref(d), 1.0)?;
+    // Every shocked scenario must be valid over the whole range (a value
+    // that must be whole, say, cannot take a fractional size): checked at
+    // several sizes, alone and together, before anything runs.
+    for size in [0.25, 0.5, 0.75, 1.0] {
+        for d in directions {
+            shocked(src, baseline, std::slice::from_ref(d), size)?;
+        }
+        shocked(src, baseline, directions, size)?;
     }
     let statistic = Statistic::Mean(key);
     let mut sets: Vec<Vec<Direction>> = directions.iter().map(|d| vec![d.clone()]).collect();
@@ -166,8 +170,14 @@ pub fn reverse_stress(src: &Source, baseline: &[Override], party: &str, p: f64, 
     for set in sets {
         let build = |s: f64| shocked(src, baseline, &set, s);
         let problem = Problem { build: &build, statistic: &statistic, target: p, range: (0.0, 1.0), integer: false };
-        let solution = solve(&problem, config, progress)?;
         let baseline_p = problem.evaluate(0.0, config, progress)?;
+        // Failing often enough already: no shock is needed (a direction
+        // that lowers failure would otherwise cross p from above).
+        let solution = if baseline_p.value >= p {
+            Solution::Unreachable { at_low: baseline_p, at_high: problem.evaluate(1.0, config, progress)? }
+        } else {
+            solve(&problem, config, progress)?
+        };
         let described_at = match &solution {
             Solution::Found { value, .. } => *value,
             Solution::Unreachable { at_low, .. } if at_low.value >= p => 0.0,
@@ -181,6 +191,8 @@ pub fn reverse_stress(src: &Source, baseline: &[Override], party: &str, p: f64, 
 }
 
 const DECILES: usize = 10;
+/// Fewest failing (and surviving) worlds for rules to be drawn.
+pub const MIN_FAILURES: f64 = 20.0;
 
 /// The uncertain parameters of `model` with their draw figure and decile
 /// boundaries.
@@ -244,7 +256,8 @@ pub fn failure_rules(model: &Model, party: &str, config: &RunConfig, progress: &
     let failure = sums.estimate(|t, n| t[1] / n);
     let (t, _) = sums.total();
     let (n, fails) = (t[0], t[1]);
-    if fails == 0.0 || fails == n {
+    // Too few failing (or surviving) worlds to tell them apart.
+    if fails < MIN_FAILURES || n - fails < MIN_FAILURES {
         return Ok((failure, Vec::new()));
     }
     let entropy = |w: f64, f: f64| {
@@ -275,10 +288,16 @@ pub fn failure_rules(model: &Model, party: &str, config: &RunConfig, progress: &
             }
         }
     }
+    // In a two-parameter rule, a condition that holds in 80% of worlds or
+    // more says little; leave such rules to the one-parameter ones.
+    let telling = |at_most: bool, cut: usize| if at_most { cut < 8 } else { cut > 2 };
     for (q, &(a, b)) in pairs.iter().enumerate() {
         for ca in 1..DECILES {
             for cb in 1..DECILES {
                 for (ma, mb) in [(true, true), (true, false), (false, true), (false, false)] {
+                    if !telling(ma, ca) || !telling(mb, cb) {
+                        continue;
+                    }
                     let (mut w, mut f) = (0.0, 0.0);
                     for d in (0..DECILES).filter(|&d| inside(ma, ca, d)) {
                         for e in (0..DECILES).filter(|&e| inside(mb, cb, e)) {
@@ -293,6 +312,15 @@ pub fn failure_rules(model: &Model, party: &str, config: &RunConfig, progress: &
             }
         }
     }
+    // A two-parameter rule must tell more than the best one-parameter rule
+    // on either of its parameters.
+    let mut best_single = vec![0.0f64; k];
+    for (g, r) in candidates.iter().filter(|(_, r)| r.conditions.len() == 1) {
+        let j = ins.iter().position(|i| i.0 == r.conditions[0].input).expect("an input");
+        best_single[j] = best_single[j].max(*g);
+    }
+    let single_of = |c: &Condition| ins.iter().position(|i| i.0 == c.input).map_or(0.0, |j| best_single[j]);
+    candidates.retain(|(g, r)| r.conditions.len() == 1 || r.conditions.iter().all(|c| *g > single_of(c)));
     candidates.sort_by(|x, y| y.0.total_cmp(&x.0));
     // The best rule per set of inputs, then the best few overall.
     let mut rules: Vec<Rule> = Vec::new();

@@ -287,6 +287,8 @@ pub struct Split {
     /// E[Var(Y | parameters)]: participant-level noise, which no evidence
     /// removes.
     pub participants: Estimate,
+    /// `parameters / (parameters + participants)`.
+    pub parameters_share: Estimate,
 }
 
 /// Per party, the variance of its net value (and, for providers, of its
@@ -339,6 +341,7 @@ pub fn variance_split(model: &Model, config: &RunConfig, progress: &(dyn Fn(u64)
                 variance: sums.estimate(|t, n| total(&t[at..], n)),
                 parameters: sums.estimate(|t, n| between(&t[at..], n)),
                 participants: sums.estimate(|t, n| within(&t[at..], n)),
+                parameters_share: sums.estimate(|t, n| between(&t[at..], n) / (between(&t[at..], n) + within(&t[at..], n))),
             }
         })
         .collect())

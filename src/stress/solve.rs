@@ -74,22 +74,35 @@ impl Problem<'_> {
     }
 
     /// Bisection for the value where the statistic (plus `offset` times
-    /// its half-width) crosses the target, given the sign at the ends.
-    fn bisect(&self, offset: f64, mut lo: f64, mut hi: f64, sign_lo: f64, cache: &mut Cache) -> Result<f64, crate::Error> {
-        for _ in 0..STEPS {
+    /// its half-width) crosses the target, between `lo` (gap of sign
+    /// `high_lo`: whether it is above the target) and `hi`. Continuous
+    /// values return the middle of the last bracket; whole values the
+    /// first value past the crossing, or for an interval end the last
+    /// value inside the interval.
+    fn bisect(&self, offset: f64, mut lo: f64, mut hi: f64, high_lo: bool, cache: &mut Cache) -> Result<f64, crate::Error> {
+        let steps = if self.integer { 64 } else { STEPS };
+        for _ in 0..steps {
             let mid = if self.integer { ((lo + hi) / 2.0).floor() } else { 0.5 * (lo + hi) };
             if (self.integer && hi - lo <= 1.0) || mid <= lo || mid >= hi {
                 break;
             }
             let g = cache.gap(self, mid, offset)?;
-            if g != 0.0 && g.signum() == sign_lo {
+            if g == 0.0 && offset == 0.0 {
+                return Ok(mid);
+            }
+            if (g > 0.0) == high_lo {
                 lo = mid;
             } else {
                 hi = mid;
             }
         }
-        // The end where the statistic has crossed.
-        Ok(if self.integer { hi } else { 0.5 * (lo + hi) })
+        if !self.integer {
+            return Ok(0.5 * (lo + hi));
+        }
+        if offset != 0.0 && cache.inside(self, lo)? && !cache.inside(self, hi)? {
+            return Ok(lo);
+        }
+        Ok(hi)
     }
 }
 
@@ -111,11 +124,21 @@ impl Cache<'_> {
         Ok(e)
     }
 
-    /// S(x) + offset * h(x) - target.
+    /// S(x) + offset * h(x) - target; an error when it is undefined.
     fn gap(&mut self, p: &Problem, x: f64, offset: f64) -> Result<f64, crate::Error> {
         let e = self.at(p, x)?;
         let h = if offset == 0.0 { 0.0 } else { e.half_width() };
-        Ok(e.value + offset * h - p.target)
+        let g = e.value + offset * h - p.target;
+        if g.is_nan() {
+            let what = if e.value.is_nan() { format!("`{}` is undefined", p.statistic.name()) } else { "its interval is undefined (too few iterations: use more with -n)".to_string() };
+            return Err(crate::Error::Option(format!("at {x}, {what}")));
+        }
+        Ok(g)
+    }
+
+    /// Whether the target lies in the statistic's 95% interval at `x`.
+    fn inside(&mut self, p: &Problem, x: f64) -> Result<bool, crate::Error> {
+        Ok(self.gap(p, x, -1.0)? <= 0.0 && self.gap(p, x, 1.0)? >= 0.0)
     }
 }
 
@@ -125,22 +148,26 @@ pub fn solve(problem: &Problem, config: &RunConfig, progress: &(dyn Fn(u64) + Sy
     let mut cache = Cache { done: Vec::new(), config, progress };
     let (lo, hi) = problem.range;
     let (g_lo, g_hi) = (cache.gap(problem, lo, 0.0)?, cache.gap(problem, hi, 0.0)?);
-    if g_lo.signum() == g_hi.signum() && g_lo != 0.0 {
+    let value = if g_lo == 0.0 {
+        lo
+    } else if g_hi == 0.0 {
+        hi
+    } else if (g_lo > 0.0) == (g_hi > 0.0) {
         return Ok(Solution::Unreachable { at_low: cache.at(problem, lo)?, at_high: cache.at(problem, hi)? });
-    }
-    let value = problem.bisect(0.0, lo, hi, g_lo.signum(), &mut cache)?;
+    } else {
+        problem.bisect(0.0, lo, hi, g_lo > 0.0, &mut cache)?
+    };
     // Interval ends: where S + h and S - h cross the target. When one does
-    // not change sign over the range, the interval reaches the range's end.
+    // not change sign over the range, the interval reaches the end where
+    // the statistic itself is on the other side of the target.
+    let below_at_lo = g_lo < 0.0 || (g_lo == 0.0 && g_hi > 0.0);
     let mut ends = Vec::new();
     for offset in [1.0, -1.0] {
         let (a, b) = (cache.gap(problem, lo, offset)?, cache.gap(problem, hi, offset)?);
-        ends.push(if a.signum() == b.signum() {
-            // S + h stays above the target (or S - h below it) over the
-            // whole range: the interval reaches the end where S itself is
-            // below (above) the target.
-            if (g_lo < 0.0) == (offset > 0.0) { lo } else { hi }
+        ends.push(if (a > 0.0) == (b > 0.0) {
+            if below_at_lo == (offset > 0.0) { lo } else { hi }
         } else {
-            problem.bisect(offset, lo, hi, a.signum(), &mut cache)?
+            problem.bisect(offset, lo, hi, a > 0.0, &mut cache)?
         });
     }
     let interval = (ends[0].min(ends[1]).min(value), ends[0].max(ends[1]).max(value));

@@ -91,8 +91,9 @@ impl Worlds {
     /// exact conditioning by inversion, monotone, so the banded world is
     /// the plain world moved into the band. A parameter tied to a factor
     /// with loading `l` is conditioned jointly: its score `z` is banded and
-    /// the factor redrawn from its conditional law `l z + sqrt(1 - l^2) f`,
-    /// so parameters sharing the factor move with it.
+    /// the factor redrawn from its conditional law given `z`, `l z + sqrt(1
+    /// - l^2) w` with `w` the part of the world's (factor, own) scores
+    /// independent of `z`, so parameters sharing the factor move with it.
     pub fn prepare(&self, model: &Model, seed: u64, i: u64, scratch: &mut Scratch, second: &mut [f64]) -> u64 {
         draw_scores(seed, i, &mut scratch.scores);
         scratch.pinned.fill(f64::NAN);
@@ -118,9 +119,12 @@ impl Worlds {
                         let param = slots[j].param.expect("bands name uncertain parameters");
                         let z = squeeze(param.score(scratch.scores[nf + j], &scratch.scores[..nf]));
                         if let Some(link) = param.factor {
-                            let l = link.loading;
-                            let f = &mut scratch.scores[link.factor];
-                            *f = l * z + (1.0 - l * l).max(0.0).sqrt() * *f;
+                            // The factor given the banded score: l z + s w, with
+                            // w = s f - l e the standard normal part of (f, e)
+                            // independent of the score l f + s e.
+                            let (l, s) = (link.loading, (1.0 - link.loading * link.loading).max(0.0).sqrt());
+                            let w = s * scratch.scores[link.factor] - l * scratch.scores[nf + j];
+                            scratch.scores[link.factor] = l * z + s * w;
                         }
                         scratch.pinned[j] = normal_cdf(z);
                     }

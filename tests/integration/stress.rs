@@ -243,7 +243,7 @@ fn bad_stresses_are_reported_at_their_line_before_anything_runs() {
     std::fs::write(dir.join("c.toml"), ADDITIVE).unwrap();
     let cases: [(&str, &[&str]); 7] = [
         ("shocks = [{ path = \"segments.people.referals_per_month\", multiply = 0.5 }]", &["s.toml:5:", "not in the scenario", "did you mean `referrals_per_month`"]),
-        ("shocks = [{ path = \"uncertainty.volume\", multiply = -1 }]", &["s.toml:5:", "must be non-negative", "uncertainty.volume"]),
+        ("shocks = [{ path = \"uncertainty.volume\", shift = -2 }]", &["s.toml:5:", "must be non-negative", "uncertainty.volume"]),
         ("shocks = [{ path = \"segments.people.allocation.prime\", shift = 0.5 }]", &["s.toml:5:", "allocation"]),
         ("bands = [{ input = \"uncertainty.volum\", percentiles = [0, 10] }]", &["s.toml:5:", "did you mean `uncertainty.volume`"]),
         ("bands = [{ input = \"uncertainty.volume\", percentiles = [10, 5] }]", &["s.toml:5:", "0 <= lo < hi <= 100"]),
@@ -266,4 +266,35 @@ fn bad_stresses_are_reported_at_their_line_before_anything_runs() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("did you mean `prime.net`"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn banding_a_factor_tied_parameter_redraws_the_factor_from_its_conditional_law() {
+    use pbrsim::stress::arms::{Arm, run_arms};
+    use pbrsim::stress::worlds::{Band, Input, Worlds};
+    // Volume's score is 0.8 f + 0.6 e; cost is tied to f with loading 1, so
+    // its percentile reveals the factor: f = Phi^-1(cost).
+    let text = ADDITIVE.replace(
+        "volume = { dist = \"uniform\", min = 0.8, max = 1.2 }\ncost = { dist = \"uniform\", min = 0.8, max = 1.2 }",
+        "factors = [\"economy\"]\nvolume = { dist = \"uniform\", min = 0.0, max = 1.0, factor = \"economy\", loading = 0.8 }\ncost = { dist = \"uniform\", min = 0.0, max = 1.0, factor = \"economy\", loading = 1.0 }",
+    );
+    let m = model(&text, &[]);
+    let cat = pbrsim::figures::Catalog::new(&m);
+    let cost = cat.figures.iter().position(|f| f.key() == "draw.cost").unwrap();
+    let band = Worlds { bands: vec![Band { input: Input::Parameter(0), lo: 0.0, hi: 0.1 }], ..Default::default() };
+    let observe = |rows: &[Vec<f64>], s: &mut [f64]| {
+        let f = pbrsim::sample::normal_quantile(rows[0][cost]);
+        s[0] += f;
+        s[1] += f * f;
+    };
+    let sums = run_arms(&[Arm { model: &m, worlds: band }], &config(20_000, 0), 2, observe, &|_| {}).unwrap();
+    // The volume score z is a standard normal truncated to z <= c,
+    // c = Phi^-1(0.1); f | z ~ N(0.8 z, 0.36).
+    let c = pbrsim::sample::normal_quantile(0.1);
+    let pdf = (-0.5 * c * c).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let (ez, ez2) = (-pdf / 0.1, 1.0 - c * pdf / 0.1);
+    let mean = sums.estimate(|s, n| s[0] / n);
+    let second = sums.estimate(|s, n| s[1] / n);
+    assert_within("E[f | band]", mean.value, mean.se, 0.8 * ez, 4.5);
+    assert_within("E[f^2 | band]", second.value, second.se, 0.64 * ez2 + 0.36, 4.5);
 }
