@@ -201,18 +201,19 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let unit = stat.unit(&pbrsim::figures::Catalog::new(&base.model));
     let fv = |x: f64| pbrsim::output::stress::fmt_value(unit, x);
+    let show = |e: &pbrsim::stress::Estimate| if unit == pbrsim::figures::Unit::Probability { pbrsim::output::stress::fmt_probability(e) } else { pbrsim::output::stress::fmt_interval(unit, e) };
     let found = |x: f64| if integer { value_of(x) } else { pbrsim::output::stress::fmt_found(x) };
     println!("{}: {} = ? so that {} = {} ({} iterations per value, common random numbers, seed {}).", src.origin, args.vary, stat.name(), fv(args.target), config.iterations, config.seed);
     match solution {
         Solution::Found { value, interval, achieved, evaluations } => {
             println!("  {} = {}   95% interval {} to {}   ({} values evaluated)", args.vary, found(value), found(interval.0), found(interval.1), evaluations);
-            println!("  {} there: {}", stat.name(), pbrsim::output::stress::fmt_interval(unit, &achieved));
+            println!("  {} there: {}", stat.name(), show(&achieved));
             if interval.0 <= lo || interval.1 >= hi {
                 println!("  the interval reaches the end of --between: widen the range or run more iterations (-n) to close it");
             }
         }
         Solution::Unreachable { at_low, at_high } => {
-            println!("  unreachable in range: {} is {} at {} = {} and {} at {}; it does not cross {} in between.", stat.name(), pbrsim::output::stress::fmt_interval(unit, &at_low), args.vary, value_of(lo), pbrsim::output::stress::fmt_interval(unit, &at_high), value_of(hi), fv(args.target));
+            println!("  unreachable in range: {} is {} at {} = {} and {} at {}; it does not cross {} in between.", stat.name(), show(&at_low), args.vary, value_of(lo), show(&at_high), value_of(hi), fv(args.target));
             return Err(pbrsim::Error::Batch(format!("the target {} is unreachable for {} between {} and {}", args.target, args.vary, value_of(lo), value_of(hi))).into());
         }
     }

@@ -23,10 +23,17 @@ pub fn fmt_value(unit: Unit, x: f64) -> String {
 
 /// An estimate with its 95% interval.
 pub fn fmt_interval(unit: Unit, e: &Estimate) -> String {
-    let (mut lo, mut hi) = e.interval();
-    if unit == Unit::Probability {
-        (lo, hi) = (lo.max(0.0), hi.min(1.0));
-    }
+    interval_between(unit, e, e.interval())
+}
+
+/// A probability with its 95% interval, clipped to [0, 1] (a change in a
+/// probability is not clipped: use [`fmt_interval`]).
+pub fn fmt_probability(e: &Estimate) -> String {
+    let (lo, hi) = e.interval();
+    interval_between(Unit::Probability, e, (lo.max(0.0), hi.min(1.0)))
+}
+
+fn interval_between(unit: Unit, e: &Estimate, (lo, hi): (f64, f64)) -> String {
     if lo.is_finite() {
         format!("{} ({} to {})", fmt_value(unit, e.value), fmt_value(unit, lo), fmt_value(unit, hi))
     } else {
@@ -279,7 +286,7 @@ pub fn render_reverse(results: &[crate::stress::reverse::Reverse], p: f64) -> St
     let mut o = String::new();
     for r in results {
         let names: Vec<String> = r.directions.iter().map(|d| d.describe(1.0)).collect();
-        let _ = writeln!(o, "\n== {} (full size; P(failure) with no shock {})", names.join(" and "), fmt_interval(Unit::Probability, &r.baseline));
+        let _ = writeln!(o, "\n== {} (full size; P(failure) with no shock {})", names.join(" and "), fmt_probability(&r.baseline));
         match &r.solution {
             Solution::Found { value, interval, .. } => {
                 let at: Vec<String> = r.directions.iter().map(|d| d.describe(*value)).collect();
@@ -289,10 +296,10 @@ pub fn render_reverse(results: &[crate::stress::reverse::Reverse], p: f64) -> St
                 let _ = writeln!(o, "   already at or above {:.0}% with no shock", 100.0 * p);
             }
             Solution::Unreachable { at_high, .. } => {
-                let _ = writeln!(o, "   not reached: even the full shock gives P(failure) {}", fmt_interval(Unit::Probability, at_high));
+                let _ = writeln!(o, "   not reached: even the full shock gives P(failure) {}", fmt_probability(at_high));
             }
         }
-        let _ = writeln!(o, "   at size {:.4}, P(failure) {}; the failing worlds:", r.described_at, fmt_interval(Unit::Probability, &r.failure));
+        let _ = writeln!(o, "   at size {:.4}, P(failure) {}; the failing worlds:", r.described_at, fmt_probability(&r.failure));
         if r.rules.is_empty() {
             let _ = writeln!(o, "     (no rules: fewer than {} failing or surviving worlds, or no uncertain parameter; run more iterations)", crate::stress::reverse::MIN_FAILURES);
         }
