@@ -215,8 +215,8 @@ pub struct StressArgs {
 
 #[derive(Args, Debug)]
 pub struct SensitivityArgs {
-    /// Scenario file (TOML); without it, the embedded Work Programme scenario.
-    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub contract: Contract,
     /// The statistic to explain (repeatable).
     #[arg(long, value_name = "STATISTIC", default_value = "prime.net")]
     pub statistic: Vec<String>,
@@ -229,17 +229,9 @@ pub struct SensitivityArgs {
     /// High percentile of each input for the tornado (0-100).
     #[arg(long, default_value_t = 90.0)]
     pub high: f64,
-    /// Override a scenario value (repeatable).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub overrides: Vec<Override>,
-    #[command(flatten)]
-    pub sim: Simulation,
     /// Directory for tornado.csv and sobol.csv.
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// Which sensitivity analysis to run.
@@ -255,25 +247,17 @@ pub enum Method {
 
 #[derive(Args, Debug)]
 pub struct EvidenceArgs {
-    /// Scenario file (TOML); without it, the embedded Work Programme scenario.
-    pub scenario: Option<PathBuf>,
-    /// Override a scenario value (repeatable).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub overrides: Vec<Override>,
     #[command(flatten)]
-    pub sim: Simulation,
+    pub contract: Contract,
     /// Write the table (CSV) to this file.
     #[arg(short, long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct SolveArgs {
-    /// Scenario file (TOML); without it, the embedded Work Programme scenario.
-    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub contract: Contract,
     /// The scenario value to vary, by path (as for --set).
     #[arg(long, value_name = "PATH")]
     pub vary: String,
@@ -286,20 +270,12 @@ pub struct SolveArgs {
     /// The value the statistic should take.
     #[arg(long, allow_negative_numbers = true)]
     pub target: f64,
-    /// Override a scenario value (repeatable).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub overrides: Vec<Override>,
-    #[command(flatten)]
-    pub sim: Simulation,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct ReverseArgs {
-    /// Scenario file (TOML); without it, the embedded Work Programme scenario.
-    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub contract: Contract,
     /// The provider whose failure is searched for (prime or a subcontractor id).
     #[arg(long)]
     pub party: String,
@@ -309,6 +285,13 @@ pub struct ReverseArgs {
     /// A shock at full size: PATH*FACTOR or PATH+SHIFT (repeatable).
     #[arg(long, value_name = "SHOCK", required = true)]
     pub direction: Vec<pbrsim::stress::reverse::Direction>,
+}
+
+/// The contract an analysis runs on, and how.
+#[derive(Args, Debug)]
+pub struct Contract {
+    /// Scenario file (TOML); without it, the embedded Work Programme scenario.
+    pub scenario: Option<PathBuf>,
     /// Override a scenario value (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<Override>,

@@ -103,7 +103,7 @@ fn config_of(sim: &cli::Simulation) -> RunConfig {
 
 fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
     use pbrsim::output::stress as out;
-    let loaded = load(args.scenario.as_deref(), &args.overrides)?;
+    let loaded = load(args.contract.scenario.as_deref(), &args.contract.overrides)?;
     let model = &loaded.model;
     let stats = statistics(model, &args.statistic)?;
     if !(0.0 < args.low && args.low < args.high && args.high < 100.0) {
@@ -113,12 +113,12 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
     if inputs == 1 {
         return Err(pbrsim::Error::Option(format!("{} has no uncertain parameters: give some a distribution (docs/scenario-format.md, [uncertainty])", loaded.origin)).into());
     }
-    let config = config_of(&args.sim);
+    let config = config_of(&args.contract.sim);
     let mut text = String::new();
     let mut written = Vec::new();
     if args.method != Method::Sobol {
         let arms = 1 + 2 * (inputs - 1);
-        let bar = progress_bar(args.sim.iterations, args.quiet, &format!("iterations x {arms} arms (tornado)"));
+        let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, &format!("iterations x {arms} arms (tornado)"));
         let t = pbrsim::stress::sensitivity::tornado(model, &stats, args.low / 100.0, args.high / 100.0, &config, &|n| bar.inc(n))?;
         bar.finish_and_clear();
         text += &out::render_tornado(&t);
@@ -127,7 +127,7 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
         }
     }
     if args.method != Method::Tornado {
-        let bar = progress_bar(args.sim.iterations, args.quiet, &format!("iterations x {} arms (Sobol)", inputs + 2));
+        let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, &format!("iterations x {} arms (Sobol)", inputs + 2));
         let s = pbrsim::stress::sensitivity::sobol(model, &stats, &config, &|n| bar.inc(n))?;
         bar.finish_and_clear();
         text += &out::render_sobol(&s);
@@ -144,9 +144,9 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
 }
 
 fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
-    let loaded = load(args.scenario.as_deref(), &args.overrides)?;
-    let config = config_of(&args.sim);
-    let bar = progress_bar(args.sim.iterations, args.quiet, "iterations x 2 arms");
+    let loaded = load(args.contract.scenario.as_deref(), &args.contract.overrides)?;
+    let config = config_of(&args.contract.sim);
+    let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, "iterations x 2 arms");
     let split = pbrsim::stress::sensitivity::variance_split(&loaded.model, &config, &|n| bar.inc(n))?;
     bar.finish_and_clear();
     if let Some(path) = &args.out {
@@ -168,8 +168,8 @@ fn source_of(path: Option<&std::path::Path>) -> Result<pbrsim::batch::sweep::Sou
 
 fn solve(args: SolveArgs) -> anyhow::Result<()> {
     use pbrsim::stress::solve::{Problem, Solution};
-    let src = source_of(args.scenario.as_deref())?;
-    let base = scenario::load_str(&src.text, &src.origin, &args.overrides)?;
+    let src = source_of(args.contract.scenario.as_deref())?;
+    let base = scenario::load_str(&src.text, &src.origin, &args.contract.overrides)?;
     let stat = statistics(&base.model, std::slice::from_ref(&args.statistic))?.remove(0);
     let (lo, hi) = (args.between[0], args.between[1]);
     if !args.target.is_finite() {
@@ -178,11 +178,11 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     if lo >= hi || lo.is_nan() || hi.is_nan() {
         return Err(pbrsim::Error::Option(format!("--between {lo} {hi}: the low end must be below the high end")).into());
     }
-    let tree = scenario::tree(&src.text, &src.origin, &args.overrides)?;
+    let tree = scenario::tree(&src.text, &src.origin, &args.contract.overrides)?;
     let integer = scenario::lookup(&tree, &args.vary).is_some_and(|v| v.is_integer()) && lo.fract() == 0.0 && hi.fract() == 0.0;
     let value_of = |x: f64| if integer { format!("{}", x as i64) } else { pbrsim::batch::sweep::value_text(&toml::Value::Float(x)) };
     let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> {
-        let mut o = args.overrides.clone();
+        let mut o = args.contract.overrides.clone();
         o.push(scenario::Override { path: args.vary.clone(), value: value_of(x) });
         Ok(scenario::load_str(&src.text, &src.origin, &o)?.model)
     };
@@ -190,10 +190,10 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     build(lo)?;
     build(hi)?;
     let problem = Problem { build: &build, statistic: &stat, target: args.target, range: (lo, hi), integer };
-    let config = config_of(&args.sim);
-    let bar = progress_bar(args.sim.iterations, args.quiet, "iterations (value being evaluated)");
+    let config = config_of(&args.contract.sim);
+    let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, "iterations (value being evaluated)");
     let solution = pbrsim::stress::solve::solve(&problem, &config, &|n| {
-        if bar.position() + n > args.sim.iterations {
+        if bar.position() + n > args.contract.sim.iterations {
             bar.set_position(0);
         }
         bar.inc(n)
@@ -224,11 +224,11 @@ fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
     if !(0.0 < args.probability && args.probability < 1.0) {
         return Err(pbrsim::Error::Option(format!("--probability {}: must be between 0 and 1", args.probability)).into());
     }
-    let src = source_of(args.scenario.as_deref())?;
-    let config = config_of(&args.sim);
-    let bar = progress_bar(args.sim.iterations, args.quiet, "iterations (shock size being evaluated)");
-    let results = pbrsim::stress::reverse::reverse_stress(&src, &args.overrides, &args.party, args.probability, &args.direction, &config, &|n| {
-        if bar.position() + n > args.sim.iterations {
+    let src = source_of(args.contract.scenario.as_deref())?;
+    let config = config_of(&args.contract.sim);
+    let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, "iterations (shock size being evaluated)");
+    let results = pbrsim::stress::reverse::reverse_stress(&src, &args.contract.overrides, &args.party, args.probability, &args.direction, &config, &|n| {
+        if bar.position() + n > args.contract.sim.iterations {
             bar.set_position(0);
         }
         bar.inc(n)
