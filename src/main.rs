@@ -48,7 +48,7 @@ fn load(path: Option<&std::path::Path>, overrides: &[scenario::Override]) -> Res
 fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let a = load(Some(&args.a), &args.set_a)?;
     let b = load(Some(args.b.as_deref().unwrap_or(&args.a)), &args.set_b)?;
-    let config = RunConfig { iterations: args.sim.iterations, seed: args.sim.seed, threads: args.sim.threads, ..Default::default() };
+    let config = config_of(&args.sim);
     let pairs = pbrsim::engine::compare::compare(&a.model, &b.model, &config)?;
     if let Some(dir) = &args.out {
         let path = pbrsim::output::write_comparison(dir, &pairs, &a.hash, &b.hash, &config)?;
@@ -75,7 +75,7 @@ fn stress(args: StressArgs) -> anyhow::Result<()> {
         file.stresses.retain(|s| args.only.contains(&s.name));
     }
     let prepared = file.prepare(&args.overrides).map_err(pbrsim::Error::from)?;
-    let config = RunConfig { iterations: args.sim.iterations, seed: args.sim.seed, threads: args.sim.threads, ..Default::default() };
+    let config = config_of(&args.sim);
     let bar = progress_bar(args.sim.iterations, args.quiet, &format!("iterations x {} arms", prepared.len() + 1));
     let rows = pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &config, &|n| bar.inc(n))?;
     bar.finish_and_clear();
@@ -95,6 +95,17 @@ fn statistics(model: &pbrsim::model::Model, names: &[String]) -> Result<Vec<pbrs
             pbrsim::stress::Statistic::parse(n, &catalog).map_err(|(m, h)| pbrsim::Error::Option(format!("--statistic {n}: {m}{}", h.map_or(String::new(), |h| format!("\n  help: {h}")))))
         })
         .collect()
+}
+
+/// Progress of a search: the bar covers one evaluation and starts over
+/// with the next.
+fn per_evaluation(bar: &ProgressBar) -> impl Fn(u64) + Sync + '_ {
+    move |n| {
+        if bar.position() + n > bar.length().unwrap_or(u64::MAX) {
+            bar.set_position(0);
+        }
+        bar.inc(n)
+    }
 }
 
 fn config_of(sim: &cli::Simulation) -> RunConfig {
@@ -192,12 +203,7 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     let problem = Problem { build: &build, statistic: &stat, target: args.target, range: (lo, hi), integer };
     let config = config_of(&args.contract.sim);
     let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, "iterations (value being evaluated)");
-    let solution = pbrsim::stress::solve::solve(&problem, &config, &|n| {
-        if bar.position() + n > args.contract.sim.iterations {
-            bar.set_position(0);
-        }
-        bar.inc(n)
-    })?;
+    let solution = pbrsim::stress::solve::solve(&problem, &[], &config, &per_evaluation(&bar))?;
     bar.finish_and_clear();
     let unit = stat.unit(&pbrsim::figures::Catalog::new(&base.model));
     let fv = |x: f64| pbrsim::output::stress::fmt_value(unit, x);
@@ -227,12 +233,7 @@ fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
     let src = source_of(args.contract.scenario.as_deref())?;
     let config = config_of(&args.contract.sim);
     let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, "iterations (shock size being evaluated)");
-    let results = pbrsim::stress::reverse::reverse_stress(&src, &args.contract.overrides, &args.party, args.probability, &args.direction, &config, &|n| {
-        if bar.position() + n > args.contract.sim.iterations {
-            bar.set_position(0);
-        }
-        bar.inc(n)
-    })?;
+    let results = pbrsim::stress::reverse::reverse_stress(&src, &args.contract.overrides, &args.party, args.probability, &args.direction, &config, &per_evaluation(&bar))?;
     bar.finish_and_clear();
     println!("{}: the smallest shock at which {} fails with probability >= {} ({} iterations per size, seed {}).", src.origin, args.party, args.probability, config.iterations, config.seed);
     print!("{}", pbrsim::output::stress::render_reverse(&results, args.probability));

@@ -176,7 +176,7 @@ pub fn reverse_stress(src: &Source, baseline: &[Override], party: &str, p: f64, 
         let solution = if baseline_p.value >= p {
             Solution::Unreachable { at_low: baseline_p, at_high: problem.evaluate(1.0, config, progress)? }
         } else {
-            solve(&problem, config, progress)?
+            solve(&problem, &[(0.0, baseline_p)], config, progress)?
         };
         let described_at = match &solution {
             Solution::Found { value, .. } => *value,

@@ -144,8 +144,10 @@ impl Cache<'_> {
 
 /// Finds the value in `problem.range` at which the statistic meets the
 /// target, with a 95% interval, or reports that it is unreachable there.
-pub fn solve(problem: &Problem, config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Solution, crate::Error> {
-    let mut cache = Cache { done: Vec::new(), config, progress };
+/// `known` are evaluations the caller already has (same configuration),
+/// which are not run again.
+pub fn solve(problem: &Problem, known: &[(f64, Estimate)], config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Solution, crate::Error> {
+    let mut cache = Cache { done: known.to_vec(), config, progress };
     let (lo, hi) = problem.range;
     let (g_lo, g_hi) = (cache.gap(problem, lo, 0.0)?, cache.gap(problem, hi, 0.0)?);
     let value = if g_lo == 0.0 {

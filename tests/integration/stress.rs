@@ -111,7 +111,7 @@ fn solve_finds_the_break_even_tariff_and_a_rerun_meets_the_target() {
     let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> { Ok(model(&text, &[&format!("segments.people.tariff.attachment={x}")])) };
     let stat = net();
     let problem = Problem { build: &build, statistic: &stat, target: 0.0, range: (0.0, 300.0), integer: false };
-    let Solution::Found { value, interval, achieved, .. } = solve(&problem, &config(3000, 0), &|_| {}).unwrap() else { panic!("reachable") };
+    let Solution::Found { value, interval, achieved, .. } = solve(&problem, &[], &config(3000, 0), &|_| {}).unwrap() else { panic!("reachable") };
     assert!(interval.0 < value && value < interval.1, "{interval:?} {value}");
     assert!(achieved.value.abs() <= achieved.half_width(), "{achieved:?}");
     // The interval is a 95% interval: the true root lies within it, widened to 4.5 sigma.
@@ -123,7 +123,7 @@ fn solve_finds_the_break_even_tariff_and_a_rerun_meets_the_target() {
     assert_within("rerun", rerun.value, rerun.se, 0.0, 4.5);
     // A target out of reach is reported as such, with both ends.
     let far = Problem { target: 1e9, ..problem };
-    match solve(&far, &config(500, 0), &|_| {}).unwrap() {
+    match solve(&far, &[], &config(500, 0), &|_| {}).unwrap() {
         Solution::Unreachable { at_low, at_high } => assert!(at_low.value < 1e9 && at_high.value < 1e9),
         other => panic!("{other:?}"),
     }
