@@ -8,6 +8,7 @@ mod compare;
 mod conservation;
 mod determinism;
 mod failure;
+mod golden;
 mod improvement;
 mod investors;
 mod mechanics;
