@@ -13,7 +13,9 @@ use std::hint::black_box;
 fn model(volume: &str) -> pbrsim::model::Model {
     // Scale every segment's referral profile, keeping the scenario's own
     // volume uncertainty.
-    let mut m = load_str(DEFAULT_SCENARIO, "work_programme", &[]).unwrap().model;
+    let mut m = load_str(DEFAULT_SCENARIO, "work_programme", &[])
+        .unwrap()
+        .model;
     let k: f64 = volume.parse().unwrap();
     for s in &mut m.segments {
         for r in &mut s.referrals {
@@ -48,8 +50,15 @@ fn whole_run(c: &mut Criterion) {
     g.sample_size(10);
     let m = model("1");
     for threads in [1, 2] {
-        let cfg = RunConfig { iterations: 1024, seed: 1, threads, ..Default::default() };
-        g.bench_function(format!("{threads}_threads"), |b| b.iter(|| black_box(run(&m, &cfg, &|_| {}, None).unwrap().summary.iterations)));
+        let cfg = RunConfig {
+            iterations: 1024,
+            seed: 1,
+            threads,
+            ..Default::default()
+        };
+        g.bench_function(format!("{threads}_threads"), |b| {
+            b.iter(|| black_box(run(&m, &cfg, &|_| {}, None).unwrap().summary.iterations))
+        });
     }
     g.finish();
 }

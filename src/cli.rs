@@ -163,7 +163,9 @@ with the statistic at both ends.")]
     /// Reverse stress test: the smallest shock, along directions you name,
     /// at which a party fails with probability at least p, and rules
     /// describing the worlds that fail.
-    #[command(name = "reverse-stress", after_help = "\
+    #[command(
+        name = "reverse-stress",
+        after_help = "\
 Examples:
   pbrsim reverse-stress scenarios/work_programme.toml --party prime --probability 0.5 \\
     --direction uncertainty.volume*0.4 --direction uncertainty.macro_by_year*0.5 --direction uncertainty.cost*1.5
@@ -172,7 +174,8 @@ A direction is a shock at full size: PATH*FACTOR (multiply: uncertainty.volume*0
 60% short) or PATH+SHIFT (uncertainty.effect+-0.2). Size s in [0, 1] scales it (a multiplier
 1 + s (FACTOR - 1), a shift s SHIFT). Each direction is searched alone, then all together.
 The rules say which draws of the uncertain parameters the failing worlds have, at the
-shock found: one- and two-parameter cuts at deciles that best separate them.")]
+shock found: one- and two-parameter cuts at deciles that best separate them."
+    )]
     ReverseStress(ReverseArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
@@ -393,7 +396,11 @@ pub enum ShardArg {
 impl std::str::FromStr for ShardArg {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        if s == "auto" { Ok(ShardArg::Auto) } else { s.parse().map(ShardArg::Fixed) }
+        if s == "auto" {
+            Ok(ShardArg::Auto)
+        } else {
+            s.parse().map(ShardArg::Fixed)
+        }
     }
 }
 
@@ -491,16 +498,25 @@ pub struct SlurmArgs {
 }
 
 fn parse_precision(s: &str) -> Result<(String, f64), String> {
-    let (key, value) = s.split_once('=').ok_or_else(|| format!("`{s}` is not FIGURE=RSE, e.g. prime.net=0.01"))?;
-    let rse: f64 = value.trim().parse().map_err(|_| format!("`{value}` is not a number (a relative standard error such as 0.01)"))?;
+    let (key, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not FIGURE=RSE, e.g. prime.net=0.01"))?;
+    let rse: f64 = value.trim().parse().map_err(|_| {
+        format!("`{value}` is not a number (a relative standard error such as 0.01)")
+    })?;
     if !(rse > 0.0 && rse < 1.0) {
-        return Err(format!("a relative standard error must be in (0, 1), got {rse}"));
+        return Err(format!(
+            "a relative standard error must be in (0, 1), got {rse}"
+        ));
     }
     Ok((key.trim().to_string(), rse))
 }
 
 fn parse_level(s: &str) -> Result<f64, String> {
-    let level: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a level such as 0.95"))?;
+    let level: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a level such as 0.95"))?;
     if !(level > 0.0 && level < 1.0) {
         return Err(format!("a risk level must be in (0, 1), got {level}"));
     }

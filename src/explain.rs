@@ -7,13 +7,21 @@ use std::fmt::Write;
 
 fn money(p: Pence) -> String {
     let pounds = to_pounds(p);
-    if pounds.fract() == 0.0 { crate::output::fmt_pounds(pounds) } else { format!("{pounds:.2}") }
+    if pounds.fract() == 0.0 {
+        crate::output::fmt_pounds(pounds)
+    } else {
+        format!("{pounds:.2}")
+    }
 }
 
 fn param(p: &Param, factors: &[String]) -> String {
     let mut s = p.describe();
     if let Some(link) = p.factor {
-        let _ = write!(s, " (tied to factor `{}`, loading {})", factors[link.factor], link.loading);
+        let _ = write!(
+            s,
+            " (tied to factor `{}`, loading {})",
+            factors[link.factor], link.loading
+        );
     }
     s
 }
@@ -26,7 +34,11 @@ fn by_year(v: &[Pence]) -> String {
     if last == 1 {
         return money(v[0]);
     }
-    let parts: Vec<String> = v[..last].iter().enumerate().map(|(y, p)| format!("year {}: {}", y + 1, money(*p))).collect();
+    let parts: Vec<String> = v[..last]
+        .iter()
+        .enumerate()
+        .map(|(y, p)| format!("year {}: {}", y + 1, money(*p)))
+        .collect();
     format!("{} and after", parts.join(", "))
 }
 
@@ -48,24 +60,54 @@ pub fn explain(model: &Model) -> String {
     let prime = &model.providers[0];
     let _ = writeln!(o, "\nWho pays whom");
     let payer = match &model.co_funder {
-        Some(f) => format!("{} (with {} paying {:.0}% of outcome, sustainment and improvement payments)", model.commissioner.label, f.label, 100.0 * f.share),
+        Some(f) => format!(
+            "{} (with {} paying {:.0}% of outcome, sustainment and improvement payments)",
+            model.commissioner.label,
+            f.label,
+            100.0 * f.share
+        ),
         None => model.commissioner.label.clone(),
     };
-    let _ = writeln!(o, "- {payer} pays the prime, {}, under the tariff below{}.", prime.label, if model.payments.price_discount > 0.0 {
-        format!(", after the prime's bid discount of {:.1}% on every price", 100.0 * model.payments.price_discount)
-    } else {
-        String::new()
-    });
+    let _ = writeln!(
+        o,
+        "- {payer} pays the prime, {}, under the tariff below{}.",
+        prime.label,
+        if model.payments.price_discount > 0.0 {
+            format!(
+                ", after the prime's bid discount of {:.1}% on every price",
+                100.0 * model.payments.price_discount
+            )
+        } else {
+            String::new()
+        }
+    );
     if model.payments.service_fee.iter().any(|&f| f > 0) {
-        let _ = writeln!(o, "- A fixed service fee of {} a month for months 0-{}.", by_year(&model.payments.service_fee), model.payments.service_fee_months.saturating_sub(1));
+        let _ = writeln!(
+            o,
+            "- A fixed service fee of {} a month for months 0-{}.",
+            by_year(&model.payments.service_fee),
+            model.payments.service_fee_months.saturating_sub(1)
+        );
     }
     let l = model.payments.lags;
-    let _ = writeln!(o, "- Payment lags (months after the event): attachment {}, outcome {}, sustainment {}, service fee {}.", l.attachment, l.outcome, l.sustainment, l.service_fee);
+    let _ = writeln!(
+        o,
+        "- Payment lags (months after the event): attachment {}, outcome {}, sustainment {}, service fee {}.",
+        l.attachment, l.outcome, l.sustainment, l.service_fee
+    );
     if let Some(c) = model.payments.cap_per_year {
-        let _ = writeln!(o, "- Payments falling due in one contract year are capped at {}.", money(c));
+        let _ = writeln!(
+            o,
+            "- Payments falling due in one contract year are capped at {}.",
+            money(c)
+        );
     }
     if let Some(c) = model.payments.cap_total {
-        let _ = writeln!(o, "- All payments over the contract are capped at {}.", money(c));
+        let _ = writeln!(
+            o,
+            "- All payments over the contract are capped at {}.",
+            money(c)
+        );
     }
     for p in &model.providers[1..] {
         let t = p.terms.as_ref().expect("subcontractors have terms");
@@ -74,19 +116,47 @@ pub fn explain(model: &Model) -> String {
             terms.push(format!("{} per referral", money(t.fee_per_referral)));
         }
         if t.pass_through > 0.0 {
-            terms.push(format!("{:.0}% of the outcome and sustainment payments for its participants", 100.0 * t.pass_through));
+            terms.push(format!(
+                "{:.0}% of the outcome and sustainment payments for its participants",
+                100.0 * t.pass_through
+            ));
         }
         if t.monthly_fee > 0 {
             terms.push(format!("{} a month", money(t.monthly_fee)));
         }
-        let fee = if t.management_fee > 0.0 { format!(", less a {:.0}% management fee the prime keeps", 100.0 * t.management_fee) } else { String::new() };
-        let _ = writeln!(o, "- The prime pays subcontractor {} ({}): {}{}.", p.label, p.id, if terms.is_empty() { "nothing".into() } else { terms.join(", ") }, fee);
+        let fee = if t.management_fee > 0.0 {
+            format!(
+                ", less a {:.0}% management fee the prime keeps",
+                100.0 * t.management_fee
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            o,
+            "- The prime pays subcontractor {} ({}): {}{}.",
+            p.label,
+            p.id,
+            if terms.is_empty() {
+                "nothing".into()
+            } else {
+                terms.join(", ")
+            },
+            fee
+        );
     }
 
     let _ = writeln!(o, "\nWhat is paid for, by segment");
     for s in &model.segments {
         let total: f64 = s.referrals.iter().sum();
-        let _ = writeln!(o, "- {} ({}): about {} referrals a month ({} over the contract, before the volume multiplier).", s.label, s.id, crate::output::fmt_pounds(total / s.referrals.len() as f64), crate::output::fmt_pounds(total));
+        let _ = writeln!(
+            o,
+            "- {} ({}): about {} referrals a month ({} over the contract, before the volume multiplier).",
+            s.label,
+            s.id,
+            crate::output::fmt_pounds(total / s.referrals.len() as f64),
+            crate::output::fmt_pounds(total)
+        );
         match &s.outcome {
             OutcomeProcess::Sustained(oc) => {
                 let _ = writeln!(
@@ -104,7 +174,11 @@ pub fn explain(model: &Model) -> String {
                 );
             }
             OutcomeProcess::AdverseEvents(ev) => {
-                let frailty = ev.frailty_shape.map_or("the same for everyone (Poisson)".to_string(), |k| format!("varying between people (gamma frailty, shape {k})"));
+                let frailty = ev
+                    .frailty_shape
+                    .map_or("the same for everyone (Poisson)".to_string(), |k| {
+                        format!("varying between people (gamma frailty, shape {k})")
+                    });
                 let _ = writeln!(
                     o,
                     "    Each is served for {} months and followed for {} months; without the programme a person has {} adverse events on average in the follow-up, at a rate {}.",
@@ -113,22 +187,53 @@ pub fn explain(model: &Model) -> String {
             }
         }
         let t = &s.tariff;
-        if t.attachment.iter().chain(&t.outcome).chain(&t.sustainment).any(|&p| p > 0) {
-            let _ = writeln!(o, "    Prices (after discount): attachment {}; outcome {}; sustainment {} a month.", by_year(&t.attachment), by_year(&t.outcome), by_year(&t.sustainment));
+        if t.attachment
+            .iter()
+            .chain(&t.outcome)
+            .chain(&t.sustainment)
+            .any(|&p| p > 0)
+        {
+            let _ = writeln!(
+                o,
+                "    Prices (after discount): attachment {}; outcome {}; sustainment {} a month.",
+                by_year(&t.attachment),
+                by_year(&t.outcome),
+                by_year(&t.sustainment)
+            );
         }
         if let Some(c) = t.cap_per_participant {
             let _ = writeln!(o, "    At most {} is paid for one participant.", money(c));
         }
-        let shares: Vec<String> = s.allocation.iter().zip(&model.providers).filter(|(a, _)| **a > 0.0).map(|(a, p)| format!("{} {:.0}%", p.id, 100.0 * a)).collect();
+        let shares: Vec<String> = s
+            .allocation
+            .iter()
+            .zip(&model.providers)
+            .filter(|(a, _)| **a > 0.0)
+            .map(|(a, p)| format!("{} {:.0}%", p.id, 100.0 * a))
+            .collect();
         let _ = writeln!(o, "    Delivered by: {}.", shares.join(", "));
         if s.savings_per_outcome_month > 0 {
-            let _ = writeln!(o, "    Each attributable month in outcome saves the public purse {} (up to {} months per person).", money(s.savings_per_outcome_month), s.savings_months);
+            let _ = writeln!(
+                o,
+                "    Each attributable month in outcome saves the public purse {} (up to {} months per person).",
+                money(s.savings_per_outcome_month),
+                s.savings_months
+            );
         }
         if s.savings_per_event_avoided > 0 {
-            let _ = writeln!(o, "    Each adverse event avoided saves the public purse {}.", money(s.savings_per_event_avoided));
+            let _ = writeln!(
+                o,
+                "    Each adverse event avoided saves the public purse {}.",
+                money(s.savings_per_event_avoided)
+            );
         }
     }
-    let segment_names = |ids: &[usize]| ids.iter().map(|&i| model.segments[i].id.clone()).collect::<Vec<_>>().join(", ");
+    let segment_names = |ids: &[usize]| {
+        ids.iter()
+            .map(|&i| model.segments[i].id.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     for r in &model.payments.improvement {
         let measure = match r.measure {
             Measure::Binary => "the share of people with at least one event",
@@ -136,11 +241,24 @@ pub fn explain(model: &Model) -> String {
             Measure::FrequencyPerPersonWithEvent => "events per person with an event",
         };
         let against = match r.comparison {
-            Comparison::Simulated { per_participant } => format!("a comparison group of {per_participant} people per participant, simulated without the programme"),
-            Comparison::Baseline { value, drift_per_year } if drift_per_year != 0.0 => format!("a historical baseline of {value}, changing {:+.1}% a year", 100.0 * drift_per_year),
+            Comparison::Simulated { per_participant } => format!(
+                "a comparison group of {per_participant} people per participant, simulated without the programme"
+            ),
+            Comparison::Baseline {
+                value,
+                drift_per_year,
+            } if drift_per_year != 0.0 => format!(
+                "a historical baseline of {value}, changing {:+.1}% a year",
+                100.0 * drift_per_year
+            ),
             Comparison::Baseline { value, .. } => format!("a historical baseline of {value}"),
         };
-        let _ = writeln!(o, "- Improvement rule \"{}\" on {}: {measure}, against {against}.", r.label, segment_names(&r.segments));
+        let _ = writeln!(
+            o,
+            "- Improvement rule \"{}\" on {}: {measure}, against {against}.",
+            r.label,
+            segment_names(&r.segments)
+        );
         for (k, c) in r.cohorts.iter().enumerate() {
             let _ = writeln!(
                 o,
@@ -154,16 +272,40 @@ pub fn explain(model: &Model) -> String {
             );
         }
         if let Some(th) = r.final_threshold_ppm {
-            let _ = writeln!(o, "    A final measurement over all cohorts in month {} pays, at an improvement of at least {:.2}%, what they earn together less what the cohorts were paid.", r.final_measured_in, th as f64 / 1e4);
+            let _ = writeln!(
+                o,
+                "    A final measurement over all cohorts in month {} pays, at an improvement of at least {:.2}%, what they earn together less what the cohorts were paid.",
+                r.final_measured_in,
+                th as f64 / 1e4
+            );
         }
         if let Some(h) = r.requires {
-            let _ = writeln!(o, "    It pays only for cohorts that also meet rule \"{}\".", model.payments.improvement[h].label);
+            let _ = writeln!(
+                o,
+                "    It pays only for cohorts that also meet rule \"{}\".",
+                model.payments.improvement[h].label
+            );
         }
-        let _ = writeln!(o, "    Price per unit improved: {}.", by_year(&r.price_per_unit));
+        let _ = writeln!(
+            o,
+            "    Price per unit improved: {}.",
+            by_year(&r.price_per_unit)
+        );
     }
     for r in &model.payments.additional_outcomes {
-        let baseline = if r.rolling { format!("the previous year's outcomes ({} in year 1)", r.baseline[0]) } else { format!("a baseline of {} a year", r.baseline[0]) };
-        let _ = writeln!(o, "- \"{}\": {} per outcome in {} above {baseline}, paid {} months after each contract year.", r.label, by_year(&r.price_per_unit), segment_names(&r.segments), r.lag);
+        let baseline = if r.rolling {
+            format!("the previous year's outcomes ({} in year 1)", r.baseline[0])
+        } else {
+            format!("a baseline of {} a year", r.baseline[0])
+        };
+        let _ = writeln!(
+            o,
+            "- \"{}\": {} per outcome in {} above {baseline}, paid {} months after each contract year.",
+            r.label,
+            by_year(&r.price_per_unit),
+            segment_names(&r.segments),
+            r.lag
+        );
     }
     if let Some(f) = &model.payments.fee_for_service {
         let _ = writeln!(
@@ -180,7 +322,11 @@ pub fn explain(model: &Model) -> String {
             ReturnCap::Multiple(m) => format!("{m} times the capital drawn"),
             ReturnCap::AnnualRate(r) => format!("the capital drawn plus {:.1}% a year", 100.0 * r),
         };
-        let excess = if inv.excess_share > 0.0 { format!(", then {:.0}% of the rest", 100.0 * inv.excess_share) } else { String::new() };
+        let excess = if inv.excess_share > 0.0 {
+            format!(", then {:.0}% of the rest", 100.0 * inv.excess_share)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             o,
             "- Investor {} ({}) commits {} to cover {}'s cash shortfalls and is repaid first from its outcome payments, up to {cap}{excess}.",
@@ -210,7 +356,18 @@ pub fn explain(model: &Model) -> String {
             Some(OnFailure::Transfer) => "its participants transfer to the prime".to_string(),
             Some(OnFailure::LoseService) => "its participants lose the service".to_string(),
         };
-        let _ = writeln!(o, "    It fails when its cash falls below minus its credit line; then {fate}{}.", if p.reprocurement_cost > 0 { format!(" and the commissioner pays {} to re-procure", money(p.reprocurement_cost)) } else { String::new() });
+        let _ = writeln!(
+            o,
+            "    It fails when its cash falls below minus its credit line; then {fate}{}.",
+            if p.reprocurement_cost > 0 {
+                format!(
+                    " and the commissioner pays {} to re-procure",
+                    money(p.reprocurement_cost)
+                )
+            } else {
+                String::new()
+            }
+        );
     }
 
     let _ = writeln!(o, "\nWhat is uncertain (drawn once per iteration)");
@@ -218,23 +375,39 @@ pub fn explain(model: &Model) -> String {
     let _ = writeln!(o, "- Volume multiplier: {}.", param(&model.volume, f));
     let _ = writeln!(o, "- Cost multiplier: {}.", param(&model.cost, f));
     if model.macro_params.len() == 1 {
-        let _ = writeln!(o, "- Economy (multiplier on baseline hazards, one draw for every year): {}.", param(&model.macro_params[0], f));
+        let _ = writeln!(
+            o,
+            "- Economy (multiplier on baseline hazards, one draw for every year): {}.",
+            param(&model.macro_params[0], f)
+        );
     } else {
         let last = model.macro_params.len();
         for (y, p) in model.macro_params.iter().enumerate() {
-            let when = if y + 1 == last { format!("contract year {} onwards", y + 1) } else { format!("contract year {}", y + 1) };
+            let when = if y + 1 == last {
+                format!("contract year {} onwards", y + 1)
+            } else {
+                format!("contract year {}", y + 1)
+            };
             let _ = writeln!(o, "- Economy in {when}: {}.", param(p, f));
         }
     }
     for s in &model.segments {
         let p = s.effect.as_ref().unwrap_or(&model.shared_effect);
         let shared = if s.effect.is_none() { " (shared)" } else { "" };
-        let what = if s.adverse_events().is_some() { "reduction of the event rate" } else { "uplift of the hazard" };
+        let what = if s.adverse_events().is_some() {
+            "reduction of the event rate"
+        } else {
+            "uplift of the hazard"
+        };
         let _ = writeln!(o, "- Effect on {} ({what}){shared}: {}.", s.id, param(p, f));
     }
     if !f.is_empty() {
         let _ = writeln!(o, "- Shared factors: {}.", f.join(", "));
     }
-    let _ = writeln!(o, "\nCommissioner's value: savings are discounted at {:.1}% a year.", 100.0 * model.commissioner.discount_rate);
+    let _ = writeln!(
+        o,
+        "\nCommissioner's value: savings are discounted at {:.1}% a year.",
+        100.0 * model.commissioner.discount_rate
+    );
     o
 }

@@ -51,7 +51,17 @@ impl Figure {
         n.starts_with("paid.")
             || matches!(
                 n,
-                "cost" | "peak_funding_need" | "capital_drawn" | "co_funded" | "own_costs" | "deadweight" | "removed_by_participant_cap" | "removed_by_contract_cap" | "beyond_horizon" | "cancelled" | "management_fees"
+                "cost"
+                    | "peak_funding_need"
+                    | "capital_drawn"
+                    | "co_funded"
+                    | "own_costs"
+                    | "deadweight"
+                    | "removed_by_participant_cap"
+                    | "removed_by_contract_cap"
+                    | "beyond_horizon"
+                    | "cancelled"
+                    | "management_fees"
             )
     }
 
@@ -133,7 +143,11 @@ const COMMISSIONER_FIGURES: [(&str, Unit); 28] = [
 impl Catalog {
     /// The figures of `model`.
     pub fn new(model: &Model) -> Catalog {
-        let mut parties = vec![(0, "commissioner".to_string(), model.commissioner.label.clone())];
+        let mut parties = vec![(
+            0,
+            "commissioner".to_string(),
+            model.commissioner.label.clone(),
+        )];
         if let Some(f) = &model.co_funder {
             parties.push((1, "co_funder".to_string(), f.label.clone()));
         }
@@ -149,34 +163,79 @@ impl Catalog {
                 if name == "failed" && model.provider_of_account(*account).is_none() {
                     continue;
                 }
-                figures.push(Figure { party: id.clone(), name: name.into(), unit });
+                figures.push(Figure {
+                    party: id.clone(),
+                    name: name.into(),
+                    unit,
+                });
             }
             if model.provider_of_account(*account).is_some() {
-                figures.push(Figure { party: id.clone(), name: "failure_month".into(), unit: Unit::Month });
+                figures.push(Figure {
+                    party: id.clone(),
+                    name: "failure_month".into(),
+                    unit: Unit::Month,
+                });
             }
             if *account >= model.investor_account(0) {
-                for (name, unit) in [("capital_drawn", Unit::Money), ("repaid", Unit::Money), ("money_multiple", Unit::Draw), ("irr", Unit::Draw)] {
-                    figures.push(Figure { party: id.clone(), name: name.into(), unit });
+                for (name, unit) in [
+                    ("capital_drawn", Unit::Money),
+                    ("repaid", Unit::Money),
+                    ("money_multiple", Unit::Draw),
+                    ("irr", Unit::Draw),
+                ] {
+                    figures.push(Figure {
+                        party: id.clone(),
+                        name: name.into(),
+                        unit,
+                    });
                 }
             }
         }
         for (name, unit) in COMMISSIONER_FIGURES {
-            figures.push(Figure { party: "commissioner".into(), name: name.into(), unit });
+            figures.push(Figure {
+                party: "commissioner".into(),
+                name: name.into(),
+                unit,
+            });
         }
         for r in &model.payments.improvement {
             let label = &r.label;
-            let mut measurements: Vec<String> = (1..=r.cohorts.len()).map(|k| format!("cohort{k}")).collect();
+            let mut measurements: Vec<String> = (1..=r.cohorts.len())
+                .map(|k| format!("cohort{k}"))
+                .collect();
             measurements.push("final".into());
             for m in measurements {
-                figures.push(Figure { party: "improvement".into(), name: format!("{label}.{m}.relative_improvement"), unit: Unit::Draw });
-                figures.push(Figure { party: "improvement".into(), name: format!("{label}.{m}.met"), unit: Unit::Probability });
+                figures.push(Figure {
+                    party: "improvement".into(),
+                    name: format!("{label}.{m}.relative_improvement"),
+                    unit: Unit::Draw,
+                });
+                figures.push(Figure {
+                    party: "improvement".into(),
+                    name: format!("{label}.{m}.met"),
+                    unit: Unit::Probability,
+                });
             }
-            figures.push(Figure { party: "improvement".into(), name: format!("{label}.earned"), unit: Unit::Money });
+            figures.push(Figure {
+                party: "improvement".into(),
+                name: format!("{label}.earned"),
+                unit: Unit::Money,
+            });
         }
         for r in &model.payments.additional_outcomes {
-            figures.push(Figure { party: "additional".into(), name: format!("{}.earned", r.label), unit: Unit::Money });
+            figures.push(Figure {
+                party: "additional".into(),
+                name: format!("{}.earned", r.label),
+                unit: Unit::Money,
+            });
         }
-        let mut draw = |name: String| figures.push(Figure { party: "draw".into(), name, unit: Unit::Draw });
+        let mut draw = |name: String| {
+            figures.push(Figure {
+                party: "draw".into(),
+                name,
+                unit: Unit::Draw,
+            })
+        };
         draw("volume".into());
         draw("cost".into());
         for y in 0..model.years() {
@@ -185,14 +244,43 @@ impl Catalog {
         for s in &model.segments {
             draw(format!("effect.{}", s.id));
         }
-        let find = |k: &str| figures.iter().position(|f| f.key() == k).expect("figure exists");
-        let all = |keys: &[&str]| keys.iter().map(|k| find(&format!("commissioner.{k}"))).collect::<Vec<_>>();
-        let ratio = |name: &'static str, numerator: &[&str], denominator: &[&str]| Ratio { name, numerator: all(numerator), denominator: all(denominator) };
+        let find = |k: &str| {
+            figures
+                .iter()
+                .position(|f| f.key() == k)
+                .expect("figure exists")
+        };
+        let all = |keys: &[&str]| {
+            keys.iter()
+                .map(|k| find(&format!("commissioner.{k}")))
+                .collect::<Vec<_>>()
+        };
+        let ratio = |name: &'static str, numerator: &[&str], denominator: &[&str]| Ratio {
+            name,
+            numerator: all(numerator),
+            denominator: all(denominator),
+        };
         let ratios = vec![
-            ratio("cost_per_attributable_outcome", &["paid.total"], &["attributable_outcomes"]),
-            ratio("cost_per_adverse_event_avoided", &["paid.total"], &["adverse_events_avoided"]),
-            ratio("deadweight_share", &["deadweight"], &["paid.outcome", "paid.sustainment"]),
-            ratio("benefit_cost_ratio", &["savings"], &["paid.total", "own_costs"]),
+            ratio(
+                "cost_per_attributable_outcome",
+                &["paid.total"],
+                &["attributable_outcomes"],
+            ),
+            ratio(
+                "cost_per_adverse_event_avoided",
+                &["paid.total"],
+                &["adverse_events_avoided"],
+            ),
+            ratio(
+                "deadweight_share",
+                &["deadweight"],
+                &["paid.outcome", "paid.sustainment"],
+            ),
+            ratio(
+                "benefit_cost_ratio",
+                &["savings"],
+                &["paid.total", "own_costs"],
+            ),
         ];
         let contributions = parties
             .iter()
@@ -204,7 +292,12 @@ impl Catalog {
                 v
             })
             .collect();
-        Catalog { figures, parties, ratios, contributions }
+        Catalog {
+            figures,
+            parties,
+            ratios,
+            contributions,
+        }
     }
 
     /// Writes the figures of one iteration into `row` (money in currency
@@ -232,8 +325,15 @@ impl Catalog {
                 let h = model.horizon;
                 row.push(to_pounds(drawn));
                 row.push(to_pounds(repaid));
-                row.push(if drawn > 0 { repaid as f64 / drawn as f64 } else { f64::NAN });
-                row.push(crate::finance::irr(&r.monthly[*account * h..(*account + 1) * h]).unwrap_or(f64::NAN));
+                row.push(if drawn > 0 {
+                    repaid as f64 / drawn as f64
+                } else {
+                    f64::NAN
+                });
+                row.push(
+                    crate::finance::irr(&r.monthly[*account * h..(*account + 1) * h])
+                        .unwrap_or(f64::NAN),
+                );
             }
         }
         let c = &r.commissioner;

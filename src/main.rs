@@ -4,9 +4,12 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, CompareArgs, MergeArgs, RunArgs, ScenarioArgs, SlurmArgs, StressArgs, SweepArgs, SensitivityArgs, EvidenceArgs, Method, SolveArgs, ReverseArgs};
-use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
+use cli::{
+    Cli, Command, CompareArgs, EvidenceArgs, MergeArgs, Method, ReverseArgs, RunArgs, ScenarioArgs,
+    SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
 use pbrsim::output::{DrawsWriter, RunInfo, render_report, write_outputs};
 use pbrsim::scenario::{self, Loaded};
@@ -32,16 +35,30 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            let bad_input = matches!(e.downcast_ref::<pbrsim::Error>(), Some(pbrsim::Error::Scenario(_) | pbrsim::Error::Read { .. } | pbrsim::Error::Option(_)));
+            let bad_input = matches!(
+                e.downcast_ref::<pbrsim::Error>(),
+                Some(
+                    pbrsim::Error::Scenario(_)
+                        | pbrsim::Error::Read { .. }
+                        | pbrsim::Error::Option(_)
+                )
+            );
             ExitCode::from(if bad_input { 2 } else { 1 })
         }
     }
 }
 
-fn load(path: Option<&std::path::Path>, overrides: &[scenario::Override]) -> Result<Loaded, pbrsim::Error> {
+fn load(
+    path: Option<&std::path::Path>,
+    overrides: &[scenario::Override],
+) -> Result<Loaded, pbrsim::Error> {
     match path {
         Some(p) => scenario::load_file(p, overrides),
-        None => Ok(scenario::load_str(scenario::DEFAULT_SCENARIO, scenario::DEFAULT_SCENARIO_NAME, overrides)?),
+        None => Ok(scenario::load_str(
+            scenario::DEFAULT_SCENARIO,
+            scenario::DEFAULT_SCENARIO_NAME,
+            overrides,
+        )?),
     }
 }
 
@@ -54,7 +71,10 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         let path = pbrsim::output::write_comparison(dir, &pairs, &a.hash, &b.hash, &config)?;
         eprintln!("wrote {}", path.display());
     }
-    print!("{}", pbrsim::output::render_comparison(&a, &b, &pairs, &config));
+    print!(
+        "{}",
+        pbrsim::output::render_comparison(&a, &b, &pairs, &config)
+    );
     Ok(())
 }
 
@@ -63,8 +83,14 @@ fn stress(args: StressArgs) -> anyhow::Result<()> {
     let names: Vec<&str> = file.stresses.iter().map(|s| s.name.as_str()).collect();
     for only in &args.only {
         if !names.contains(&only.as_str()) {
-            let help = scenario::suggest_key(only, &names).map_or(String::new(), |s| format!("; {s}"));
-            return Err(pbrsim::Error::Option(format!("--only {only}: {} has no stress of that name (it has {}){help}", file.origin, names.join(", "))).into());
+            let help =
+                scenario::suggest_key(only, &names).map_or(String::new(), |s| format!("; {s}"));
+            return Err(pbrsim::Error::Option(format!(
+                "--only {only}: {} has no stress of that name (it has {}){help}",
+                file.origin,
+                names.join(", ")
+            ))
+            .into());
         }
     }
     let baseline = scenario::load_str(&file.scenario.text, &file.scenario.origin, &args.overrides)?;
@@ -76,23 +102,52 @@ fn stress(args: StressArgs) -> anyhow::Result<()> {
     }
     let prepared = file.prepare(&args.overrides).map_err(pbrsim::Error::from)?;
     let config = config_of(&args.sim);
-    let bar = progress_bar(args.sim.iterations, args.quiet, &format!("iterations x {} arms", prepared.len() + 1));
-    let rows = pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &config, &|n| bar.inc(n))?;
+    let bar = progress_bar(
+        args.sim.iterations,
+        args.quiet,
+        &format!("iterations x {} arms", prepared.len() + 1),
+    );
+    let rows = pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &config, &|n| {
+        bar.inc(n)
+    })?;
     bar.finish_and_clear();
     if let Some(path) = &args.out {
-        let path = pbrsim::output::stress::write_stresses(path, &rows, &baseline.hash, config.iterations, config.seed)?;
+        let path = pbrsim::output::stress::write_stresses(
+            path,
+            &rows,
+            &baseline.hash,
+            config.iterations,
+            config.seed,
+        )?;
         eprintln!("wrote {}", path.display());
     }
-    print!("{}", pbrsim::output::stress::render_stresses(&baseline.origin, &prepared, &rows, config.iterations, config.seed));
+    print!(
+        "{}",
+        pbrsim::output::stress::render_stresses(
+            &baseline.origin,
+            &prepared,
+            &rows,
+            config.iterations,
+            config.seed
+        )
+    );
     Ok(())
 }
 
-fn statistics(model: &pbrsim::model::Model, names: &[String]) -> Result<Vec<pbrsim::stress::Statistic>, pbrsim::Error> {
+fn statistics(
+    model: &pbrsim::model::Model,
+    names: &[String],
+) -> Result<Vec<pbrsim::stress::Statistic>, pbrsim::Error> {
     let catalog = pbrsim::figures::Catalog::new(model);
     names
         .iter()
         .map(|n| {
-            pbrsim::stress::Statistic::parse(n, &catalog).map_err(|(m, h)| pbrsim::Error::Option(format!("--statistic {n}: {m}{}", h.map_or(String::new(), |h| format!("\n  help: {h}")))))
+            pbrsim::stress::Statistic::parse(n, &catalog).map_err(|(m, h)| {
+                pbrsim::Error::Option(format!(
+                    "--statistic {n}: {m}{}",
+                    h.map_or(String::new(), |h| format!("\n  help: {h}"))
+                ))
+            })
         })
         .collect()
 }
@@ -109,7 +164,12 @@ fn per_evaluation(bar: &ProgressBar) -> impl Fn(u64) + Sync + '_ {
 }
 
 fn config_of(sim: &cli::Simulation) -> RunConfig {
-    RunConfig { iterations: sim.iterations, seed: sim.seed, threads: sim.threads, ..Default::default() }
+    RunConfig {
+        iterations: sim.iterations,
+        seed: sim.seed,
+        threads: sim.threads,
+        ..Default::default()
+    }
 }
 
 fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
@@ -118,7 +178,11 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
     let model = &loaded.model;
     let stats = statistics(model, &args.statistic)?;
     if !(0.0 < args.low && args.low < args.high && args.high < 100.0) {
-        return Err(pbrsim::Error::Option(format!("--low {} --high {}: need 0 < low < high < 100 (percentiles)", args.low, args.high)).into());
+        return Err(pbrsim::Error::Option(format!(
+            "--low {} --high {}: need 0 < low < high < 100 (percentiles)",
+            args.low, args.high
+        ))
+        .into());
     }
     let inputs = pbrsim::stress::worlds::inputs(model).len() as u64;
     if inputs == 1 {
@@ -129,27 +193,55 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
     let mut written = Vec::new();
     if args.method != Method::Sobol {
         let arms = 1 + 2 * (inputs - 1);
-        let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, &format!("iterations x {arms} arms (tornado)"));
-        let t = pbrsim::stress::sensitivity::tornado(model, &stats, args.low / 100.0, args.high / 100.0, &config, &|n| bar.inc(n))?;
+        let bar = progress_bar(
+            args.contract.sim.iterations,
+            args.contract.quiet,
+            &format!("iterations x {arms} arms (tornado)"),
+        );
+        let t = pbrsim::stress::sensitivity::tornado(
+            model,
+            &stats,
+            args.low / 100.0,
+            args.high / 100.0,
+            &config,
+            &|n| bar.inc(n),
+        )?;
         bar.finish_and_clear();
         text += &out::render_tornado(&t);
         if let Some(dir) = &args.out {
-            written.push(out::write_tornado(&dir.join("tornado.csv"), &t, &loaded.hash, &config)?);
+            written.push(out::write_tornado(
+                &dir.join("tornado.csv"),
+                &t,
+                &loaded.hash,
+                &config,
+            )?);
         }
     }
     if args.method != Method::Tornado {
-        let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, &format!("iterations x {} arms (Sobol)", inputs + 2));
+        let bar = progress_bar(
+            args.contract.sim.iterations,
+            args.contract.quiet,
+            &format!("iterations x {} arms (Sobol)", inputs + 2),
+        );
         let s = pbrsim::stress::sensitivity::sobol(model, &stats, &config, &|n| bar.inc(n))?;
         bar.finish_and_clear();
         text += &out::render_sobol(&s);
         if let Some(dir) = &args.out {
-            written.push(out::write_sobol(&dir.join("sobol.csv"), &s, &loaded.hash, &config)?);
+            written.push(out::write_sobol(
+                &dir.join("sobol.csv"),
+                &s,
+                &loaded.hash,
+                &config,
+            )?);
         }
     }
     for p in written {
         eprintln!("wrote {}", p.display());
     }
-    println!("{}: {} iterations per arm on common random numbers, seed {}.", loaded.origin, config.iterations, config.seed);
+    println!(
+        "{}: {} iterations per arm on common random numbers, seed {}.",
+        loaded.origin, config.iterations, config.seed
+    );
     print!("{text}");
     Ok(())
 }
@@ -157,23 +249,42 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
 fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
     let loaded = load(args.contract.scenario.as_deref(), &args.contract.overrides)?;
     let config = config_of(&args.contract.sim);
-    let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, "iterations x 2 arms");
-    let split = pbrsim::stress::sensitivity::variance_split(&loaded.model, &config, &|n| bar.inc(n))?;
+    let bar = progress_bar(
+        args.contract.sim.iterations,
+        args.contract.quiet,
+        "iterations x 2 arms",
+    );
+    let split =
+        pbrsim::stress::sensitivity::variance_split(&loaded.model, &config, &|n| bar.inc(n))?;
     bar.finish_and_clear();
     if let Some(path) = &args.out {
         let p = pbrsim::output::stress::write_split(path, &split, &loaded.hash, &config)?;
         eprintln!("wrote {}", p.display());
     }
-    println!("{}: {} worlds, each run with two independent sets of participants, seed {}.", loaded.origin, config.iterations, config.seed);
+    println!(
+        "{}: {} worlds, each run with two independent sets of participants, seed {}.",
+        loaded.origin, config.iterations, config.seed
+    );
     print!("{}", pbrsim::output::stress::render_split(&split));
     Ok(())
 }
 
 /// The scenario's text and name, for commands that rebuild it with new values.
-fn source_of(path: Option<&std::path::Path>) -> Result<pbrsim::batch::sweep::Source, pbrsim::Error> {
+fn source_of(
+    path: Option<&std::path::Path>,
+) -> Result<pbrsim::batch::sweep::Source, pbrsim::Error> {
     Ok(match path {
-        Some(p) => pbrsim::batch::sweep::Source { origin: p.display().to_string(), text: std::fs::read_to_string(p).map_err(|source| pbrsim::Error::Read { path: p.to_path_buf(), source })? },
-        None => pbrsim::batch::sweep::Source { origin: scenario::DEFAULT_SCENARIO_NAME.into(), text: scenario::DEFAULT_SCENARIO.into() },
+        Some(p) => pbrsim::batch::sweep::Source {
+            origin: p.display().to_string(),
+            text: std::fs::read_to_string(p).map_err(|source| pbrsim::Error::Read {
+                path: p.to_path_buf(),
+                source,
+            })?,
+        },
+        None => pbrsim::batch::sweep::Source {
+            origin: scenario::DEFAULT_SCENARIO_NAME.into(),
+            text: scenario::DEFAULT_SCENARIO.into(),
+        },
     })
 }
 
@@ -184,43 +295,121 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     let stat = statistics(&base.model, std::slice::from_ref(&args.statistic))?.remove(0);
     let (lo, hi) = (args.between[0], args.between[1]);
     if !args.target.is_finite() {
-        return Err(pbrsim::Error::Option(format!("--target {}: must be a finite number", args.target)).into());
+        return Err(pbrsim::Error::Option(format!(
+            "--target {}: must be a finite number",
+            args.target
+        ))
+        .into());
     }
     if lo >= hi || lo.is_nan() || hi.is_nan() {
-        return Err(pbrsim::Error::Option(format!("--between {lo} {hi}: the low end must be below the high end")).into());
+        return Err(pbrsim::Error::Option(format!(
+            "--between {lo} {hi}: the low end must be below the high end"
+        ))
+        .into());
     }
     let tree = scenario::tree(&src.text, &src.origin, &args.contract.overrides)?;
-    let integer = scenario::lookup(&tree, &args.vary).is_some_and(|v| v.is_integer()) && lo.fract() == 0.0 && hi.fract() == 0.0;
-    let value_of = |x: f64| if integer { format!("{}", x as i64) } else { pbrsim::batch::sweep::value_text(&toml::Value::Float(x)) };
+    let integer = scenario::lookup(&tree, &args.vary).is_some_and(|v| v.is_integer())
+        && lo.fract() == 0.0
+        && hi.fract() == 0.0;
+    let value_of = |x: f64| {
+        if integer {
+            format!("{}", x as i64)
+        } else {
+            pbrsim::batch::sweep::value_text(&toml::Value::Float(x))
+        }
+    };
     let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> {
         let mut o = args.contract.overrides.clone();
-        o.push(scenario::Override { path: args.vary.clone(), value: value_of(x) });
+        o.push(scenario::Override {
+            path: args.vary.clone(),
+            value: value_of(x),
+        });
         Ok(scenario::load_str(&src.text, &src.origin, &o)?.model)
     };
     // Both ends must be valid scenarios before anything runs.
     build(lo)?;
     build(hi)?;
-    let problem = Problem { build: &build, statistic: &stat, target: args.target, range: (lo, hi), integer };
+    let problem = Problem {
+        build: &build,
+        statistic: &stat,
+        target: args.target,
+        range: (lo, hi),
+        integer,
+    };
     let config = config_of(&args.contract.sim);
-    let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, "iterations (value being evaluated)");
+    let bar = progress_bar(
+        args.contract.sim.iterations,
+        args.contract.quiet,
+        "iterations (value being evaluated)",
+    );
     let solution = pbrsim::stress::solve::solve(&problem, &[], &config, &per_evaluation(&bar))?;
     bar.finish_and_clear();
     let unit = stat.unit(&pbrsim::figures::Catalog::new(&base.model));
     let fv = |x: f64| pbrsim::output::stress::fmt_value(unit, x);
-    let show = |e: &pbrsim::stress::Estimate| if unit == pbrsim::figures::Unit::Probability { pbrsim::output::stress::fmt_probability(e) } else { pbrsim::output::stress::fmt_interval(unit, e) };
-    let found = |x: f64| if integer { value_of(x) } else { pbrsim::output::stress::fmt_found(x) };
-    println!("{}: {} = ? so that {} = {} ({} iterations per value, common random numbers, seed {}).", src.origin, args.vary, stat.name(), fv(args.target), config.iterations, config.seed);
+    let show = |e: &pbrsim::stress::Estimate| {
+        if unit == pbrsim::figures::Unit::Probability {
+            pbrsim::output::stress::fmt_probability(e)
+        } else {
+            pbrsim::output::stress::fmt_interval(unit, e)
+        }
+    };
+    let found = |x: f64| {
+        if integer {
+            value_of(x)
+        } else {
+            pbrsim::output::stress::fmt_found(x)
+        }
+    };
+    println!(
+        "{}: {} = ? so that {} = {} ({} iterations per value, common random numbers, seed {}).",
+        src.origin,
+        args.vary,
+        stat.name(),
+        fv(args.target),
+        config.iterations,
+        config.seed
+    );
     match solution {
-        Solution::Found { value, interval, achieved, evaluations } => {
-            println!("  {} = {}   95% interval {} to {}   ({} values evaluated)", args.vary, found(value), found(interval.0), found(interval.1), evaluations);
+        Solution::Found {
+            value,
+            interval,
+            achieved,
+            evaluations,
+        } => {
+            println!(
+                "  {} = {}   95% interval {} to {}   ({} values evaluated)",
+                args.vary,
+                found(value),
+                found(interval.0),
+                found(interval.1),
+                evaluations
+            );
             println!("  {} there: {}", stat.name(), show(&achieved));
             if interval.0 <= lo || interval.1 >= hi {
-                println!("  the interval reaches the end of --between: widen the range or run more iterations (-n) to close it");
+                println!(
+                    "  the interval reaches the end of --between: widen the range or run more iterations (-n) to close it"
+                );
             }
         }
         Solution::Unreachable { at_low, at_high } => {
-            println!("  unreachable in range: {} is {} at {} = {} and {} at {}; it does not cross {} in between.", stat.name(), show(&at_low), args.vary, value_of(lo), show(&at_high), value_of(hi), fv(args.target));
-            return Err(pbrsim::Error::Batch(format!("the target {} is unreachable for {} between {} and {}", args.target, args.vary, value_of(lo), value_of(hi))).into());
+            println!(
+                "  unreachable in range: {} is {} at {} = {} and {} at {}; it does not cross {} in between.",
+                stat.name(),
+                show(&at_low),
+                args.vary,
+                value_of(lo),
+                show(&at_high),
+                value_of(hi),
+                fv(args.target)
+            );
+            return Err(pbrsim::Error::Batch(format!(
+                "the target {} is unreachable for {} between {} and {}",
+                args.target,
+                args.vary,
+                value_of(lo),
+                value_of(hi)
+            ))
+            .into());
         }
     }
     Ok(())
@@ -228,15 +417,37 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
 
 fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
     if !(0.0 < args.probability && args.probability < 1.0) {
-        return Err(pbrsim::Error::Option(format!("--probability {}: must be between 0 and 1", args.probability)).into());
+        return Err(pbrsim::Error::Option(format!(
+            "--probability {}: must be between 0 and 1",
+            args.probability
+        ))
+        .into());
     }
     let src = source_of(args.contract.scenario.as_deref())?;
     let config = config_of(&args.contract.sim);
-    let bar = progress_bar(args.contract.sim.iterations, args.contract.quiet, "iterations (shock size being evaluated)");
-    let results = pbrsim::stress::reverse::reverse_stress(&src, &args.contract.overrides, &args.party, args.probability, &args.direction, &config, &per_evaluation(&bar))?;
+    let bar = progress_bar(
+        args.contract.sim.iterations,
+        args.contract.quiet,
+        "iterations (shock size being evaluated)",
+    );
+    let results = pbrsim::stress::reverse::reverse_stress(
+        &src,
+        &args.contract.overrides,
+        &args.party,
+        args.probability,
+        &args.direction,
+        &config,
+        &per_evaluation(&bar),
+    )?;
     bar.finish_and_clear();
-    println!("{}: the smallest shock at which {} fails with probability >= {} ({} iterations per size, seed {}).", src.origin, args.party, args.probability, config.iterations, config.seed);
-    print!("{}", pbrsim::output::stress::render_reverse(&results, args.probability));
+    println!(
+        "{}: the smallest shock at which {} fails with probability >= {} ({} iterations per size, seed {}).",
+        src.origin, args.party, args.probability, config.iterations, config.seed
+    );
+    print!(
+        "{}",
+        pbrsim::output::stress::render_reverse(&results, args.probability)
+    );
     Ok(())
 }
 
@@ -264,21 +475,45 @@ fn explain(args: ScenarioArgs) -> anyhow::Result<()> {
 /// The scenario text and origin, as a batch job records them.
 fn source(path: Option<&std::path::Path>) -> Result<sweep::Source, pbrsim::Error> {
     match path {
-        Some(p) => Ok(sweep::Source { origin: p.display().to_string(), text: std::fs::read_to_string(p).map_err(|source| pbrsim::Error::Read { path: p.into(), source })? }),
-        None => Ok(sweep::Source { origin: scenario::DEFAULT_SCENARIO_NAME.into(), text: scenario::DEFAULT_SCENARIO.into() }),
+        Some(p) => Ok(sweep::Source {
+            origin: p.display().to_string(),
+            text: std::fs::read_to_string(p).map_err(|source| pbrsim::Error::Read {
+                path: p.into(),
+                source,
+            })?,
+        }),
+        None => Ok(sweep::Source {
+            origin: scenario::DEFAULT_SCENARIO_NAME.into(),
+            text: scenario::DEFAULT_SCENARIO.into(),
+        }),
     }
 }
 
 fn progress_bar(total: u64, quiet: bool, unit: &str) -> ProgressBar {
-    let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
+    let target = if quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
     let bar = ProgressBar::with_draw_target(Some(total), target);
-    let template = format!("{{spinner}} {{msg}}{{human_pos}}/{{human_len}} {unit} [{{bar:30}}] {{percent}}% elapsed {{elapsed}} eta {{eta}}");
-    bar.set_style(ProgressStyle::with_template(&template).expect("valid template").progress_chars("=> "));
+    let template = format!(
+        "{{spinner}} {{msg}}{{human_pos}}/{{human_len}} {unit} [{{bar:30}}] {{percent}}% elapsed {{elapsed}} eta {{eta}}"
+    );
+    bar.set_style(
+        ProgressStyle::with_template(&template)
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
     bar
 }
 
 fn shard_of(arg: &Option<cli::ShardArg>) -> Result<Option<Shard>, pbrsim::Error> {
-    arg.as_ref().map(|s| s.resolve().map_err(|e| pbrsim::Error::Option(format!("--shard: {e}")))).transpose()
+    arg.as_ref()
+        .map(|s| {
+            s.resolve()
+                .map_err(|e| pbrsim::Error::Option(format!("--shard: {e}")))
+        })
+        .transpose()
 }
 
 /// A run split into shards: this process runs one and stores its part.
@@ -286,50 +521,112 @@ fn run_shard(args: &RunArgs, shard: Shard) -> anyhow::Result<()> {
     let dir = args.out.as_deref().expect("clap: --shard requires --out");
     let src = source(args.scenario.as_deref())?;
     scenario::load_str(&src.text, &src.origin, &args.overrides)?;
-    let options = batch::Options { iterations: args.sim.iterations, seed: args.sim.seed, threads: args.sim.threads, quantiles: args.quantiles.clone(), risk_levels: args.risk_levels.clone() };
+    let options = batch::Options {
+        iterations: args.sim.iterations,
+        seed: args.sim.seed,
+        threads: args.sim.threads,
+        quantiles: args.quantiles.clone(),
+        risk_levels: args.risk_levels.clone(),
+    };
     let manifest = Manifest::of_run(src, &args.overrides, &options, shard.count);
     batch::prepare(dir, &manifest)?;
-    let bar = progress_bar(batch::shard_iterations(&manifest, shard), args.quiet, "iterations");
-    let report = batch::run_shard(dir, &manifest, shard, args.sim.threads, &|_, done| bar.set_position(done))?;
+    let bar = progress_bar(
+        batch::shard_iterations(&manifest, shard),
+        args.quiet,
+        "iterations",
+    );
+    let report = batch::run_shard(dir, &manifest, shard, args.sim.threads, &|_, done| {
+        bar.set_position(done)
+    })?;
     bar.finish_and_clear();
-    eprintln!("shard {shard}: {} iterations run{}", report.iterations, if report.kept > 0 { " (already done: kept)" } else { "" });
+    eprintln!(
+        "shard {shard}: {} iterations run{}",
+        report.iterations,
+        if report.kept > 0 {
+            " (already done: kept)"
+        } else {
+            ""
+        }
+    );
     if shard.count == 1 {
         for p in batch::merge(dir)?.written {
             eprintln!("wrote {}", p.display());
         }
     } else {
-        eprintln!("when all {} shards are done: pbrsim merge {}", shard.count, dir.display());
+        eprintln!(
+            "when all {} shards are done: pbrsim merge {}",
+            shard.count,
+            dir.display()
+        );
     }
     Ok(())
 }
 
 fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
     let shard = shard_of(&args.shard)?.unwrap_or(Shard::WHOLE);
-    let sweep = if args.files.len() == 1 && sweep::is_sweep_text(&std::fs::read_to_string(&args.files[0]).map_err(|source| pbrsim::Error::Read { path: args.files[0].clone(), source })?) {
+    let sweep = if args.files.len() == 1
+        && sweep::is_sweep_text(&std::fs::read_to_string(&args.files[0]).map_err(|source| {
+            pbrsim::Error::Read {
+                path: args.files[0].clone(),
+                source,
+            }
+        })?) {
         sweep::load_file(&args.files[0])?
     } else {
-        if let Some(f) = args.files.iter().find(|f| std::fs::read_to_string(f).is_ok_and(|t| sweep::is_sweep_text(&t))) {
-            return Err(pbrsim::Error::Option(format!("{} is a sweep file: give it alone, or give only scenario files for a batch", f.display())).into());
+        if let Some(f) = args
+            .files
+            .iter()
+            .find(|f| std::fs::read_to_string(f).is_ok_and(|t| sweep::is_sweep_text(&t)))
+        {
+            return Err(pbrsim::Error::Option(format!(
+                "{} is a sweep file: give it alone, or give only scenario files for a batch",
+                f.display()
+            ))
+            .into());
         }
         sweep::batch(&args.files)?
     };
-    let options = batch::Options { iterations: args.sim.iterations, seed: args.sim.seed, threads: args.sim.threads, quantiles: args.reporting.quantiles.clone(), risk_levels: args.reporting.risk_levels.clone() };
+    let options = batch::Options {
+        iterations: args.sim.iterations,
+        seed: args.sim.seed,
+        threads: args.sim.threads,
+        quantiles: args.reporting.quantiles.clone(),
+        risk_levels: args.reporting.risk_levels.clone(),
+    };
     let manifest = Manifest::of_sweep(&sweep, &options, shard.count);
     batch::prepare(&args.out, &manifest)?;
     let points = manifest.points.len();
-    let bar = progress_bar(batch::shard_iterations(&manifest, shard), args.quiet, "iterations");
+    let bar = progress_bar(
+        batch::shard_iterations(&manifest, shard),
+        args.quiet,
+        "iterations",
+    );
     let report = batch::run_shard(&args.out, &manifest, shard, args.sim.threads, &|p, done| {
         bar.set_message(format!("point {}/{points} ", p + 1));
         bar.set_position(done);
     })?;
     bar.finish_and_clear();
-    let kept = if report.kept > 0 { format!(", {} already done (kept)", report.kept) } else { String::new() };
+    let kept = if report.kept > 0 {
+        format!(", {} already done (kept)", report.kept)
+    } else {
+        String::new()
+    };
     if shard.count > 1 {
-        eprintln!("shard {shard}: {} point(s) and {} partial point(s) run{kept}", report.points_run, report.parts_run);
-        eprintln!("when all {} shards are done: pbrsim merge {}", shard.count, args.out.display());
+        eprintln!(
+            "shard {shard}: {} point(s) and {} partial point(s) run{kept}",
+            report.points_run, report.parts_run
+        );
+        eprintln!(
+            "when all {} shards are done: pbrsim merge {}",
+            shard.count,
+            args.out.display()
+        );
         return Ok(());
     }
-    eprintln!("{points} point(s) x {} iterations: {} run{kept}", manifest.iterations, report.points_run);
+    eprintln!(
+        "{points} point(s) x {} iterations: {} run{kept}",
+        manifest.iterations, report.points_run
+    );
     for p in batch::merge(&args.out)?.written {
         eprintln!("wrote {}", p.display());
     }
@@ -346,16 +643,32 @@ fn merge(args: MergeArgs) -> anyhow::Result<()> {
 }
 
 fn absolute(p: &std::path::Path) -> Result<std::path::PathBuf, pbrsim::Error> {
-    std::path::absolute(p).map_err(|source| pbrsim::Error::Read { path: p.into(), source })
+    std::path::absolute(p).map_err(|source| pbrsim::Error::Read {
+        path: p.into(),
+        source,
+    })
 }
 
 fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.file).map_err(|source| pbrsim::Error::Read { path: args.file.clone(), source })?;
-    let options = batch::Options { iterations: args.iterations, seed: args.seed, threads: args.cpus_per_task as usize, quantiles: args.reporting.quantiles.clone(), risk_levels: args.reporting.risk_levels.clone() };
+    let text = std::fs::read_to_string(&args.file).map_err(|source| pbrsim::Error::Read {
+        path: args.file.clone(),
+        source,
+    })?;
+    let options = batch::Options {
+        iterations: args.iterations,
+        seed: args.seed,
+        threads: args.cpus_per_task as usize,
+        quantiles: args.reporting.quantiles.clone(),
+        risk_levels: args.reporting.risk_levels.clone(),
+    };
     let is_sweep = sweep::is_sweep_text(&text);
     let manifest = if is_sweep {
         if !args.overrides.is_empty() {
-            return Err(pbrsim::Error::Option("--set applies to a scenario run; in a sweep, put the value in the sweep file".into()).into());
+            return Err(pbrsim::Error::Option(
+                "--set applies to a scenario run; in a sweep, put the value in the sweep file"
+                    .into(),
+            )
+            .into());
         }
         Manifest::of_sweep(&sweep::load_file(&args.file)?, &options, args.tasks)
     } else {
@@ -365,19 +678,48 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
     };
     // The shards must rebuild exactly this manifest: same file path as given here.
     batch::prepare(&args.out, &manifest)?;
-    let mut extra = vec!["--iterations".to_string(), args.iterations.to_string(), "--seed".into(), args.seed.to_string()];
+    let mut extra = vec![
+        "--iterations".to_string(),
+        args.iterations.to_string(),
+        "--seed".into(),
+        args.seed.to_string(),
+    ];
     extra.push("--quantiles".into());
-    extra.push(args.reporting.quantiles.iter().map(|q| q.to_string()).collect::<Vec<_>>().join(","));
+    extra.push(
+        args.reporting
+            .quantiles
+            .iter()
+            .map(|q| q.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     extra.push("--risk-levels".into());
-    extra.push(args.reporting.risk_levels.iter().map(|q| q.to_string()).collect::<Vec<_>>().join(","));
+    extra.push(
+        args.reporting
+            .risk_levels
+            .iter()
+            .map(|q| q.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     for o in &args.overrides {
         extra.push(format!("--set={}={}", o.path, o.value));
     }
     let job = batch::slurm::SlurmJob {
-        binary: std::env::current_exe().map_err(|source| pbrsim::Error::Read { path: "pbrsim".into(), source })?,
-        command: if is_sweep { "sweep".into() } else { "run".into() },
+        binary: std::env::current_exe().map_err(|source| pbrsim::Error::Read {
+            path: "pbrsim".into(),
+            source,
+        })?,
+        command: if is_sweep {
+            "sweep".into()
+        } else {
+            "run".into()
+        },
         file: args.file.clone(),
-        chdir: std::env::current_dir().map_err(|source| pbrsim::Error::Read { path: ".".into(), source })?,
+        chdir: std::env::current_dir().map_err(|source| pbrsim::Error::Read {
+            path: ".".into(),
+            source,
+        })?,
         args: extra,
         out: absolute(&args.out)?,
         tasks: args.tasks,
@@ -387,16 +729,27 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
         account: args.account.clone(),
         time: args.time.clone(),
         mem: args.mem.clone(),
-        name: format!("pbrsim-{}", args.file.file_stem().map_or("job".into(), |s| s.to_string_lossy().to_string())),
+        name: format!(
+            "pbrsim-{}",
+            args.file
+                .file_stem()
+                .map_or("job".into(), |s| s.to_string_lossy().to_string())
+        ),
     };
     for p in job.write()? {
         eprintln!("wrote {}", p.display());
     }
     let submit = job.out.join("slurm").join("submit.sh");
     if args.submit {
-        let status = std::process::Command::new("bash").arg(&submit).current_dir(std::env::current_dir()?).status()?;
+        let status = std::process::Command::new("bash")
+            .arg(&submit)
+            .current_dir(std::env::current_dir()?)
+            .status()?;
         if !status.success() {
-            anyhow::bail!("{} failed ({status}); is sbatch on PATH and the cluster reachable?", submit.display());
+            anyhow::bail!(
+                "{} failed ({status}); is sbatch on PATH and the cluster reachable?",
+                submit.display()
+            );
         }
     } else {
         eprintln!("submit with: bash {}", submit.display());
@@ -424,20 +777,38 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         seed: args.sim.seed,
         iterations: args.sim.iterations,
         version: pbrsim::VERSION.to_string(),
-        overrides: args.overrides.iter().map(|o| format!("{}={}", o.path, o.value)).collect(),
+        overrides: args
+            .overrides
+            .iter()
+            .map(|o| format!("{}={}", o.path, o.value))
+            .collect(),
         risk_levels: args.risk_levels.clone(),
         quantiles: args.quantiles.clone(),
     };
-    let planned = if args.precision.is_empty() { args.sim.iterations } else { args.max_iterations.max(args.sim.iterations) };
+    let planned = if args.precision.is_empty() {
+        args.sim.iterations
+    } else {
+        args.max_iterations.max(args.sim.iterations)
+    };
     let bar = ProgressBar::with_draw_target(Some(planned), ProgressDrawTarget::stderr());
     bar.set_style(ProgressStyle::with_template("{spinner} {human_pos}/{human_len} iterations [{bar:30}] {percent}% elapsed {elapsed} eta {eta}").expect("valid template").progress_chars("=> "));
     let progress = |done: u64| bar.set_position(done);
     let mut draws = match (&args.out, args.draws) {
-        (Some(dir), true) => Some(DrawsWriter::create(dir, &pbrsim::figures::Catalog::new(&loaded.model), &info)?),
+        (Some(dir), true) => Some(DrawsWriter::create(
+            dir,
+            &pbrsim::figures::Catalog::new(&loaded.model),
+            &info,
+        )?),
         _ => None,
     };
-    let mut sink = |first: u64, rows: &[f64]| draws.as_mut().map_or(Ok(()), |w| w.write_rows(first, rows));
-    let result = engine::run(&loaded.model, &config, &progress, if args.draws { Some(&mut sink) } else { None })?;
+    let mut sink =
+        |first: u64, rows: &[f64]| draws.as_mut().map_or(Ok(()), |w| w.write_rows(first, rows));
+    let result = engine::run(
+        &loaded.model,
+        &config,
+        &progress,
+        if args.draws { Some(&mut sink) } else { None },
+    )?;
     bar.finish_and_clear();
     info.iterations = result.summary.iterations;
     if !args.precision.is_empty() {

@@ -120,16 +120,35 @@ impl Model {
     /// iteration's normal scores are the factors' then one per slot.
     pub fn slots(&self) -> Vec<Slot<'_>> {
         let mut v = vec![
-            Slot { path: "uncertainty.volume".into(), param: Some(&self.volume) },
-            Slot { path: "uncertainty.cost".into(), param: Some(&self.cost) },
+            Slot {
+                path: "uncertainty.volume".into(),
+                param: Some(&self.volume),
+            },
+            Slot {
+                path: "uncertainty.cost".into(),
+                param: Some(&self.cost),
+            },
         ];
         for (k, p) in self.macro_params.iter().enumerate() {
-            let path = if self.macro_by_year_given { format!("uncertainty.macro_by_year[{k}]") } else { "uncertainty.macro".into() };
-            v.push(Slot { path, param: Some(p) });
+            let path = if self.macro_by_year_given {
+                format!("uncertainty.macro_by_year[{k}]")
+            } else {
+                "uncertainty.macro".into()
+            };
+            v.push(Slot {
+                path,
+                param: Some(p),
+            });
         }
-        v.push(Slot { path: "uncertainty.effect".into(), param: Some(&self.shared_effect) });
+        v.push(Slot {
+            path: "uncertainty.effect".into(),
+            param: Some(&self.shared_effect),
+        });
         for s in &self.segments {
-            v.push(Slot { path: format!("segments.{}.effect", s.id), param: s.effect.as_ref() });
+            v.push(Slot {
+                path: format!("segments.{}.effect", s.id),
+                param: s.effect.as_ref(),
+            });
         }
         v
     }
@@ -151,12 +170,15 @@ impl Model {
 
     /// The provider whose account this is, if any.
     pub fn provider_of_account(&self, account: usize) -> Option<usize> {
-        (PRIME..PRIME + self.providers.len()).contains(&account).then(|| account - PRIME)
+        (PRIME..PRIME + self.providers.len())
+            .contains(&account)
+            .then(|| account - PRIME)
     }
 
     /// Cash an account starts with (providers' reserves; zero otherwise).
     pub fn reserves_of(&self, account: usize) -> Pence {
-        self.provider_of_account(account).map_or(0, |d| self.providers[d].reserves)
+        self.provider_of_account(account)
+            .map_or(0, |d| self.providers[d].reserves)
     }
 
     /// The account index of investor `i`.

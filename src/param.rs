@@ -23,15 +23,30 @@ pub enum Dist {
     /// Uniform on `[min, max]`.
     Uniform { min: f64, max: f64 },
     /// Normal, optionally truncated to `[min, max]` (infinite when absent).
-    Normal { mean: f64, sd: f64, min: f64, max: f64 },
+    Normal {
+        mean: f64,
+        sd: f64,
+        min: f64,
+        max: f64,
+    },
     /// Lognormal: `exp(mu + sigma * z)`.
     LogNormal { mu: f64, sigma: f64 },
     /// Beta(alpha, beta) rescaled to `[min, max]`.
-    Beta { alpha: f64, beta: f64, min: f64, max: f64 },
+    Beta {
+        alpha: f64,
+        beta: f64,
+        min: f64,
+        max: f64,
+    },
     /// Triangular on `[min, max]` with the given mode.
     Triangular { min: f64, mode: f64, max: f64 },
     /// PERT: a Beta with mean `(min + lambda*mode + max) / (lambda + 2)`.
-    Pert { min: f64, mode: f64, max: f64, lambda: f64 },
+    Pert {
+        min: f64,
+        mode: f64,
+        max: f64,
+        lambda: f64,
+    },
 }
 
 /// A link from a parameter to a named shared factor.
@@ -70,7 +85,12 @@ impl Param {
 
     /// A parameter with no transform.
     pub fn new(dist: Dist, factor: Option<FactorLink>) -> Self {
-        Param { dist, factor, scale: 1.0, shift: 0.0 }
+        Param {
+            dist,
+            factor,
+            scale: 1.0,
+            shift: 0.0,
+        }
     }
 
     /// Whether the value is uncertain.
@@ -104,7 +124,11 @@ impl Param {
     /// The value at percentile `u` of the (transformed) marginal.
     #[inline]
     pub fn at_percentile(&self, u: f64) -> f64 {
-        self.shift + self.scale * self.dist.quantile(u.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0))
+        self.shift
+            + self.scale
+                * self
+                    .dist
+                    .quantile(u.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0))
     }
 
     /// The smallest and largest values the parameter can take.
@@ -145,11 +169,17 @@ impl Dist {
                 }
                 let lo = normal_cdf((min - mean) / sd);
                 let hi = normal_cdf((max - mean) / sd);
-                let v = mean + sd * normal_quantile((lo + u * (hi - lo)).clamp(1e-300, 1.0 - 1e-16));
+                let v =
+                    mean + sd * normal_quantile((lo + u * (hi - lo)).clamp(1e-300, 1.0 - 1e-16));
                 v.clamp(min, max)
             }
             Dist::LogNormal { mu, sigma } => (mu + sigma * normal_quantile(u)).exp(),
-            Dist::Beta { alpha, beta, min, max } => min + (max - min) * inv_beta_reg(alpha, beta, u),
+            Dist::Beta {
+                alpha,
+                beta,
+                min,
+                max,
+            } => min + (max - min) * inv_beta_reg(alpha, beta, u),
             Dist::Triangular { min, mode, max } => {
                 let width = max - min;
                 let cut = (mode - min) / width;
@@ -159,7 +189,12 @@ impl Dist {
                     max - ((1.0 - u) * width * (max - mode)).sqrt()
                 }
             }
-            Dist::Pert { min, mode, max, lambda } => {
+            Dist::Pert {
+                min,
+                mode,
+                max,
+                lambda,
+            } => {
                 let (a, b) = pert_shapes(min, mode, max, lambda);
                 min + (max - min) * inv_beta_reg(a, b, u)
             }
@@ -187,14 +222,28 @@ impl Dist {
             Dist::Normal { mean, sd, min, max } => {
                 let (a, b) = ((min - mean) / sd, (max - mean) / sd);
                 let pdf = |x: f64| {
-                    if x.is_infinite() { 0.0 } else { (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt() }
+                    if x.is_infinite() {
+                        0.0
+                    } else {
+                        (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+                    }
                 };
                 mean + sd * (pdf(a) - pdf(b)) / (normal_cdf(b) - normal_cdf(a))
             }
             Dist::LogNormal { mu, sigma } => (mu + 0.5 * sigma * sigma).exp(),
-            Dist::Beta { alpha, beta, min, max } => min + (max - min) * alpha / (alpha + beta),
+            Dist::Beta {
+                alpha,
+                beta,
+                min,
+                max,
+            } => min + (max - min) * alpha / (alpha + beta),
             Dist::Triangular { min, mode, max } => (min + mode + max) / 3.0,
-            Dist::Pert { min, mode, max, lambda } => (min + lambda * mode + max) / (lambda + 2.0),
+            Dist::Pert {
+                min,
+                mode,
+                max,
+                lambda,
+            } => (min + lambda * mode + max) / (lambda + 2.0),
         }
     }
 
@@ -202,7 +251,9 @@ impl Dist {
     pub fn describe(&self) -> String {
         match *self {
             Dist::Fixed(v) => fmt_num(v).to_string(),
-            Dist::Uniform { min, max } => format!("uniform between {} and {}", fmt_num(min), fmt_num(max)),
+            Dist::Uniform { min, max } => {
+                format!("uniform between {} and {}", fmt_num(min), fmt_num(max))
+            }
             Dist::Normal { mean, sd, min, max } => {
                 let mut s = format!("normal, mean {}, sd {}", fmt_num(mean), fmt_num(sd));
                 if min.is_finite() || max.is_finite() {
@@ -211,16 +262,41 @@ impl Dist {
                 s
             }
             Dist::LogNormal { mu, sigma } => {
-                format!("lognormal, median {}, log-sd {}", fmt_num(mu.exp()), fmt_num(sigma))
+                format!(
+                    "lognormal, median {}, log-sd {}",
+                    fmt_num(mu.exp()),
+                    fmt_num(sigma)
+                )
             }
-            Dist::Beta { alpha, beta, min, max } => {
-                format!("beta({}, {}) on [{}, {}]", fmt_num(alpha), fmt_num(beta), fmt_num(min), fmt_num(max))
+            Dist::Beta {
+                alpha,
+                beta,
+                min,
+                max,
+            } => {
+                format!(
+                    "beta({}, {}) on [{}, {}]",
+                    fmt_num(alpha),
+                    fmt_num(beta),
+                    fmt_num(min),
+                    fmt_num(max)
+                )
             }
             Dist::Triangular { min, mode, max } => {
-                format!("triangular, {} to {}, most likely {}", fmt_num(min), fmt_num(max), fmt_num(mode))
+                format!(
+                    "triangular, {} to {}, most likely {}",
+                    fmt_num(min),
+                    fmt_num(max),
+                    fmt_num(mode)
+                )
             }
             Dist::Pert { min, mode, max, .. } => {
-                format!("PERT, {} to {}, most likely {}", fmt_num(min), fmt_num(max), fmt_num(mode))
+                format!(
+                    "PERT, {} to {}, most likely {}",
+                    fmt_num(min),
+                    fmt_num(max),
+                    fmt_num(mode)
+                )
             }
         }
     }
@@ -229,7 +305,10 @@ impl Dist {
 /// Beta shape parameters of a PERT distribution.
 pub fn pert_shapes(min: f64, mode: f64, max: f64, lambda: f64) -> (f64, f64) {
     let w = max - min;
-    (1.0 + lambda * (mode - min) / w, 1.0 + lambda * (max - mode) / w)
+    (
+        1.0 + lambda * (mode - min) / w,
+        1.0 + lambda * (max - mode) / w,
+    )
 }
 
 fn fmt_num(v: f64) -> String {
@@ -265,25 +344,71 @@ mod tests {
     fn closed_form_means_match_quadrature() {
         let dists = [
             Dist::Uniform { min: 0.8, max: 1.2 },
-            Dist::Normal { mean: 0.2, sd: 0.1, min: f64::NEG_INFINITY, max: f64::INFINITY },
-            Dist::Normal { mean: 0.1, sd: 0.2, min: 0.0, max: 0.5 },
-            Dist::LogNormal { mu: 0.0, sigma: 0.25 },
-            Dist::Beta { alpha: 2.0, beta: 5.0, min: 0.0, max: 1.0 },
-            Dist::Triangular { min: 0.5, mode: 0.7, max: 1.0 },
-            Dist::Pert { min: 0.9, mode: 1.0, max: 1.4, lambda: 4.0 },
+            Dist::Normal {
+                mean: 0.2,
+                sd: 0.1,
+                min: f64::NEG_INFINITY,
+                max: f64::INFINITY,
+            },
+            Dist::Normal {
+                mean: 0.1,
+                sd: 0.2,
+                min: 0.0,
+                max: 0.5,
+            },
+            Dist::LogNormal {
+                mu: 0.0,
+                sigma: 0.25,
+            },
+            Dist::Beta {
+                alpha: 2.0,
+                beta: 5.0,
+                min: 0.0,
+                max: 1.0,
+            },
+            Dist::Triangular {
+                min: 0.5,
+                mode: 0.7,
+                max: 1.0,
+            },
+            Dist::Pert {
+                min: 0.9,
+                mode: 1.0,
+                max: 1.4,
+                lambda: 4.0,
+            },
         ];
         for d in &dists {
             let (m, _) = variance_by_quadrature(d);
-            assert!((m - d.mean()).abs() < 1e-4 * (1.0 + d.mean().abs()), "{d:?}: {m} vs {}", d.mean());
+            assert!(
+                (m - d.mean()).abs() < 1e-4 * (1.0 + d.mean().abs()),
+                "{d:?}: {m} vs {}",
+                d.mean()
+            );
         }
     }
 
     #[test]
     fn sampled_means_are_within_monte_carlo_error() {
         let dists = [
-            Dist::Normal { mean: 0.1, sd: 0.2, min: 0.0, max: 0.5 },
-            Dist::Beta { alpha: 2.0, beta: 5.0, min: 0.0, max: 1.0 },
-            Dist::Pert { min: 0.9, mode: 1.0, max: 1.4, lambda: 4.0 },
+            Dist::Normal {
+                mean: 0.1,
+                sd: 0.2,
+                min: 0.0,
+                max: 0.5,
+            },
+            Dist::Beta {
+                alpha: 2.0,
+                beta: 5.0,
+                min: 0.0,
+                max: 1.0,
+            },
+            Dist::Pert {
+                min: 0.9,
+                mode: 1.0,
+                max: 1.4,
+                lambda: 4.0,
+            },
         ];
         for (k, d) in dists.iter().enumerate() {
             let p = Param::new(d.clone(), None);
@@ -301,8 +426,23 @@ mod tests {
 
     #[test]
     fn a_full_loading_makes_parameters_comonotone() {
-        let p = Param::new(Dist::Uniform { min: 0.0, max: 1.0 }, Some(FactorLink { factor: 0, loading: 1.0 }));
-        let q = Param::new(Dist::Uniform { min: 10.0, max: 20.0 }, Some(FactorLink { factor: 0, loading: -1.0 }));
+        let p = Param::new(
+            Dist::Uniform { min: 0.0, max: 1.0 },
+            Some(FactorLink {
+                factor: 0,
+                loading: 1.0,
+            }),
+        );
+        let q = Param::new(
+            Dist::Uniform {
+                min: 10.0,
+                max: 20.0,
+            },
+            Some(FactorLink {
+                factor: 0,
+                loading: -1.0,
+            }),
+        );
         // own scores differ; the factor alone decides both values
         let a = p.draw(1.3, &[0.5]);
         let b = q.draw(-0.7, &[0.5]);

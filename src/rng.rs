@@ -58,7 +58,11 @@ mod tests {
         assert_eq!(got, GOLDEN);
     }
 
-    const GOLDEN: [u64; 3] = [3974781661597641492, 6474745914758249419, 8061688098026135075];
+    const GOLDEN: [u64; 3] = [
+        3974781661597641492,
+        6474745914758249419,
+        8061688098026135075,
+    ];
 
     #[test]
     fn streams_differ_by_iteration_and_purpose() {

@@ -52,7 +52,12 @@ impl Binomial {
         let flip = p > 0.5;
         let p = if flip { 1.0 - p } else { p };
         let q = 1.0 - p;
-        Binomial { p, flip, ln_q: q.ln(), s: p / q }
+        Binomial {
+            p,
+            flip,
+            ln_q: q.ln(),
+            s: p / q,
+        }
     }
 
     /// Successes in `n` trials.
@@ -96,7 +101,9 @@ impl Binomial {
         if (n as f64) * p < INVERSION_LIMIT {
             return self.inversion(rng, n, power);
         }
-        rand_distr::Binomial::new(n, p).map(|d| d.sample(rng)).unwrap_or_else(|_| (n as f64 * p).round() as u64)
+        rand_distr::Binomial::new(n, p)
+            .map(|d| d.sample(rng))
+            .unwrap_or_else(|_| (n as f64 * p).round() as u64)
     }
 
     /// BINV: walk the CDF from 0; `q^n` from the precomputed `ln q` and
@@ -116,7 +123,10 @@ impl Binomial {
                 }
                 u -= r;
                 x += 1;
-                let inv = RECIPROCALS.get(x as usize).copied().unwrap_or_else(|| 1.0 / x as f64);
+                let inv = RECIPROCALS
+                    .get(x as usize)
+                    .copied()
+                    .unwrap_or_else(|| 1.0 / x as f64);
                 r *= a * inv - self.s;
             }
         }
@@ -185,7 +195,13 @@ impl BinomialTable {
                 guide[lo + i] = x as u32;
             }
         }
-        BinomialTable { cdf, guide, start, flip, fallback: Binomial::new(p) }
+        BinomialTable {
+            cdf,
+            guide,
+            start,
+            flip,
+            fallback: Binomial::new(p),
+        }
     }
 
     /// Successes in `n` trials.
@@ -252,7 +268,12 @@ mod tests {
     /// Pearson chi-square of `draws` samples of `sample(n)` against the
     /// exact Binomial(n, p) pmf, over cells with expected count >= 5 (the
     /// rest pooled); asserts it is below df + 5 sd (false alarm < 1e-4).
-    fn assert_binomial(n: u64, p: f64, seed: u64, mut sample: impl FnMut(&mut crate::rng::ChaCha8Rng) -> u64) {
+    fn assert_binomial(
+        n: u64,
+        p: f64,
+        seed: u64,
+        mut sample: impl FnMut(&mut crate::rng::ChaCha8Rng) -> u64,
+    ) {
         let draws = 40_000;
         let mut rng = stream(seed, 0, Purpose::Participants);
         let mut counts = vec![0usize; n as usize + 1];
@@ -276,20 +297,37 @@ mod tests {
             cells += 1;
         }
         let df = (cells - 1) as f64;
-        assert!(stat < df + 5.0 * (2.0 * df).sqrt(), "n={n} p={p}: chi2 {stat:.1} on {df} df");
+        assert!(
+            stat < df + 5.0 * (2.0 * df).sqrt(),
+            "n={n} p={p}: chi2 {stat:.1} on {df} df"
+        );
     }
 
     #[test]
     fn binomial_matches_exact_pmf_on_every_code_path() {
         // Bernoulli counting, inversion, BTPE, and the p > 0.5 reflection.
-        for &(n, p) in &[(5, 0.3), (40, 0.1), (200, 0.03), (300, 0.07), (500, 0.4), (60, 0.93), (3000, 0.97)] {
+        for &(n, p) in &[
+            (5, 0.3),
+            (40, 0.1),
+            (200, 0.03),
+            (300, 0.07),
+            (500, 0.4),
+            (60, 0.93),
+            (3000, 0.97),
+        ] {
             assert_binomial(n, p, n + 11, |rng| binomial(rng, n, p));
         }
     }
 
     #[test]
     fn tabulated_binomial_matches_exact_pmf() {
-        for &(n, p) in &[(20u64, 0.09), (200, 0.09), (256, 0.3), (100, 0.8), (1000, 0.09)] {
+        for &(n, p) in &[
+            (20u64, 0.09),
+            (200, 0.09),
+            (256, 0.3),
+            (100, 0.8),
+            (1000, 0.09),
+        ] {
             let table = BinomialTable::new(p);
             assert_binomial(n, p, n + 7, |rng| table.sample(rng, n));
         }

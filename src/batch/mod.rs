@@ -118,14 +118,23 @@ impl Manifest {
             design: sweep.design.clone(),
             parameters: sweep.parameters.clone(),
             scenarios: sweep.scenarios.clone(),
-            points: sweep.points.iter().map(|p| (p.scenario, p.values.iter().map(sweep::value_text).collect())).collect(),
+            points: sweep
+                .points
+                .iter()
+                .map(|p| (p.scenario, p.values.iter().map(sweep::value_text).collect()))
+                .collect(),
             ..Manifest::empty("sweep", options, shards)
         }
         .sealed()
     }
 
     /// The manifest of a single run of `scenario` with `--set` overrides.
-    pub fn of_run(scenario: Source, overrides: &[Override], options: &Options, shards: u64) -> Manifest {
+    pub fn of_run(
+        scenario: Source,
+        overrides: &[Override],
+        options: &Options,
+        shards: u64,
+    ) -> Manifest {
         Manifest {
             origin: scenario.origin.clone(),
             design: "run".into(),
@@ -140,13 +149,37 @@ impl Manifest {
     /// SHA-256 of everything that determines the results (not `shards`).
     pub fn compute_fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        let identity = serde_json::json!([FORMAT, self.kind, self.pbrsim_version, self.pbrsim_source, self.seed, self.iterations, self.quantiles, self.risk_levels, self.origin, self.design, self.parameters, self.scenarios, self.points]);
-        Sha256::digest(identity.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        let identity = serde_json::json!([
+            FORMAT,
+            self.kind,
+            self.pbrsim_version,
+            self.pbrsim_source,
+            self.seed,
+            self.iterations,
+            self.quantiles,
+            self.risk_levels,
+            self.origin,
+            self.design,
+            self.parameters,
+            self.scenarios,
+            self.points
+        ]);
+        Sha256::digest(identity.to_string().as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Point `i`'s overrides.
     pub fn overrides(&self, i: usize) -> Vec<Override> {
-        self.parameters.iter().zip(&self.points[i].1).map(|(p, v)| Override { path: p.clone(), value: v.clone() }).collect()
+        self.parameters
+            .iter()
+            .zip(&self.points[i].1)
+            .map(|(p, v)| Override {
+                path: p.clone(),
+                value: v.clone(),
+            })
+            .collect()
     }
 
     /// Loads point `i`'s model.
@@ -166,7 +199,13 @@ impl Manifest {
     }
 
     fn run_config(&self, threads: usize) -> RunConfig {
-        RunConfig { iterations: self.iterations, seed: self.seed, threads, skip_monthly: self.kind == "sweep", ..Default::default() }
+        RunConfig {
+            iterations: self.iterations,
+            seed: self.seed,
+            threads,
+            skip_monthly: self.kind == "sweep",
+            ..Default::default()
+        }
     }
 
     fn run_info(&self, loaded: &scenario::Loaded) -> RunInfo {
@@ -177,7 +216,11 @@ impl Manifest {
             seed: self.seed,
             iterations: self.iterations,
             version: self.pbrsim_version.clone(),
-            overrides: self.overrides(0).iter().map(|o| format!("{}={}", o.path, o.value)).collect(),
+            overrides: self
+                .overrides(0)
+                .iter()
+                .map(|o| format!("{}={}", o.path, o.value))
+                .collect(),
             risk_levels: self.risk_levels.clone(),
             quantiles: self.quantiles.clone(),
         }
@@ -187,9 +230,15 @@ impl Manifest {
     fn differences(&self, other: &Manifest) -> Vec<String> {
         let mut d = Vec::new();
         if self.pbrsim_version != other.pbrsim_version {
-            d.push(format!("pbrsim version {} there, {} here", other.pbrsim_version, self.pbrsim_version));
+            d.push(format!(
+                "pbrsim version {} there, {} here",
+                other.pbrsim_version, self.pbrsim_version
+            ));
         } else if self.pbrsim_source != other.pbrsim_source {
-            d.push(format!("another build of pbrsim {} (source {} there, {} here)", self.pbrsim_version, other.pbrsim_source, self.pbrsim_source));
+            d.push(format!(
+                "another build of pbrsim {} (source {} there, {} here)",
+                self.pbrsim_version, other.pbrsim_source, self.pbrsim_source
+            ));
         }
         if self.kind != other.kind {
             d.push(format!("a {} there, a {} here", other.kind, self.kind));
@@ -198,13 +247,35 @@ impl Manifest {
             d.push(format!("seed {} there, {} here", other.seed, self.seed));
         }
         if self.iterations != other.iterations {
-            d.push(format!("{} iterations there, {} here", other.iterations, self.iterations));
+            d.push(format!(
+                "{} iterations there, {} here",
+                other.iterations, self.iterations
+            ));
         }
-        let texts = |m: &Manifest| m.scenarios.iter().map(|s| s.text.clone()).collect::<Vec<_>>();
-        if texts(self) == texts(other) && self.scenarios != other.scenarios && self.parameters == other.parameters && self.points == other.points {
-            let names = |m: &Manifest| m.scenarios.iter().map(|s| s.origin.clone()).collect::<Vec<_>>().join(", ");
+        let texts = |m: &Manifest| {
+            m.scenarios
+                .iter()
+                .map(|s| s.text.clone())
+                .collect::<Vec<_>>()
+        };
+        if texts(self) == texts(other)
+            && self.scenarios != other.scenarios
+            && self.parameters == other.parameters
+            && self.points == other.points
+        {
+            let names = |m: &Manifest| {
+                m.scenarios
+                    .iter()
+                    .map(|s| s.origin.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             d.push(format!("the same scenario text under another path ({} there, {} here): give the file exactly as the first time", names(other), names(self)));
-        } else if self.scenarios != other.scenarios || self.parameters != other.parameters || self.points != other.points || self.design != other.design {
+        } else if self.scenarios != other.scenarios
+            || self.parameters != other.parameters
+            || self.points != other.points
+            || self.design != other.design
+        {
             d.push("a different scenario or sweep".into());
         }
         if self.quantiles != other.quantiles || self.risk_levels != other.risk_levels {
@@ -256,7 +327,10 @@ fn point_path(dir: &Path, p: usize) -> PathBuf {
 }
 
 fn part_path(dir: &Path, p: usize, blocks: &std::ops::Range<u64>) -> PathBuf {
-    state_dir(dir).join(format!("point-{p:06}.blocks-{:08}-{:08}.bin", blocks.start, blocks.end))
+    state_dir(dir).join(format!(
+        "point-{p:06}.blocks-{:08}-{:08}.bin",
+        blocks.start, blocks.end
+    ))
 }
 
 fn digest(bytes: &[u8]) -> [u8; 32] {
@@ -266,7 +340,10 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 
 /// A state file: magic, SHA-256 of the body, body (postcard).
 fn write_state<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
-    let bytes = postcard::to_stdvec(value).map_err(|e| Error::Write { path: path.into(), source: std::io::Error::other(e) })?;
+    let bytes = postcard::to_stdvec(value).map_err(|e| Error::Write {
+        path: path.into(),
+        source: std::io::Error::other(e),
+    })?;
     write_atomic(path, |w| {
         w.write_all(MAGIC)?;
         w.write_all(&digest(&bytes))?;
@@ -275,13 +352,24 @@ fn write_state<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
 }
 
 fn read_state<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
-    let corrupt = |why: String| Error::Batch(format!("{}: not a pbrsim state file ({why}); delete it and rerun its shard", path.display()));
-    let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| corrupt("wrong header".into()))?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.into(),
+        source,
+    })?;
+    let corrupt = |why: String| {
+        Error::Batch(format!(
+            "{}: not a pbrsim state file ({why}); delete it and rerun its shard",
+            path.display()
+        ))
+    };
+    let rest = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or_else(|| corrupt("wrong header".into()))?;
     if rest.len() < 32 || rest[..32] != digest(&rest[32..]) {
         return Err(corrupt("damaged: its checksum does not match".into()));
     }
-    let (value, extra) = postcard::take_from_bytes(&rest[32..]).map_err(|e| corrupt(e.to_string()))?;
+    let (value, extra) =
+        postcard::take_from_bytes(&rest[32..]).map_err(|e| corrupt(e.to_string()))?;
     if !extra.is_empty() {
         return Err(corrupt("trailing bytes".into()));
     }
@@ -291,14 +379,22 @@ fn read_state<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {
 /// Starts or joins the job in `dir`: writes its manifest, or checks that
 /// the one there is the same job split the same way.
 pub fn prepare(dir: &Path, manifest: &Manifest) -> Result<(), Error> {
-    std::fs::create_dir_all(state_dir(dir)).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(state_dir(dir)).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     if manifest.shards == 1 {
         remove_stale_temporaries(&state_dir(dir));
     }
     let path = dir.join("manifest.json");
     if path.exists() {
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
-        let found: Manifest = serde_json::from_str(&text).map_err(|e| Error::Option(format!("{}: not a pbrsim manifest ({e})", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let found: Manifest = serde_json::from_str(&text).map_err(|e| {
+            Error::Option(format!("{}: not a pbrsim manifest ({e})", path.display()))
+        })?;
         let diff = manifest.differences(&found);
         if !diff.is_empty() {
             return Err(Error::Option(format!(
@@ -353,12 +449,21 @@ pub struct ShardReport {
 /// Iterations `shard` has to run (for a progress bar).
 pub fn shard_iterations(manifest: &Manifest, shard: Shard) -> u64 {
     let b = manifest.blocks();
-    shard.units(manifest.units()).map(|u| ((u % b + 1) * BLOCK).min(manifest.iterations) - (u % b) * BLOCK).sum()
+    shard
+        .units(manifest.units())
+        .map(|u| ((u % b + 1) * BLOCK).min(manifest.iterations) - (u % b) * BLOCK)
+        .sum()
 }
 
 /// Runs `shard` of the job in `dir` (which [`prepare`] has set up),
 /// skipping what is already there. `on_progress(point, iterations done)`.
-pub fn run_shard(dir: &Path, manifest: &Manifest, shard: Shard, threads: usize, on_progress: &(dyn Fn(usize, u64) + Sync)) -> Result<ShardReport, Error> {
+pub fn run_shard(
+    dir: &Path,
+    manifest: &Manifest,
+    shard: Shard,
+    threads: usize,
+    on_progress: &(dyn Fn(usize, u64) + Sync),
+) -> Result<ShardReport, Error> {
     let b = manifest.blocks();
     let units = shard.units(manifest.units());
     let mut report = ShardReport::default();
@@ -371,7 +476,11 @@ pub fn run_shard(dir: &Path, manifest: &Manifest, shard: Shard, threads: usize, 
         u = p as u64 * b + blocks.end;
         let iterations_here = (blocks.end * BLOCK).min(manifest.iterations) - blocks.start * BLOCK;
         let whole = blocks == (0..b) && manifest.kind == "sweep";
-        let path = if whole { point_path(dir, p) } else { part_path(dir, p, &blocks) };
+        let path = if whole {
+            point_path(dir, p)
+        } else {
+            part_path(dir, p, &blocks)
+        };
         if path.exists() {
             report.kept += 1;
             done_before += iterations_here;
@@ -381,14 +490,36 @@ pub fn run_shard(dir: &Path, manifest: &Manifest, shard: Shard, threads: usize, 
         let loaded = manifest.load_point(p)?;
         let base = done_before;
         let progress = |n: u64| on_progress(p, base + n);
-        let (catalog, stack) = engine::run_blocks(&loaded.model, &config, Some(blocks.clone()), &progress, None)?;
+        let (catalog, stack) = engine::run_blocks(
+            &loaded.model,
+            &config,
+            Some(blocks.clone()),
+            &progress,
+            None,
+        )?;
         if whole {
             let summary = stack.finish().expect("a point has at least one block");
-            let rows = table::figure_rows(&engine::RunResult { catalog, summary }, &manifest.quantiles);
-            write_state(&path, &PointFile { fingerprint: manifest.fingerprint.clone(), point: p, rows })?;
+            let rows =
+                table::figure_rows(&engine::RunResult { catalog, summary }, &manifest.quantiles);
+            write_state(
+                &path,
+                &PointFile {
+                    fingerprint: manifest.fingerprint.clone(),
+                    point: p,
+                    rows,
+                },
+            )?;
             report.points_run += 1;
         } else {
-            write_state(&path, &PartFile { fingerprint: manifest.fingerprint.clone(), point: p, blocks: (blocks.start, blocks.end), nodes: stack.into_nodes() })?;
+            write_state(
+                &path,
+                &PartFile {
+                    fingerprint: manifest.fingerprint.clone(),
+                    point: p,
+                    blocks: (blocks.start, blocks.end),
+                    nodes: stack.into_nodes(),
+                },
+            )?;
             report.parts_run += 1;
         }
         report.iterations += iterations_here;
@@ -406,10 +537,16 @@ enum Found {
 fn scan(dir: &Path, manifest: &Manifest) -> Result<Vec<Option<Found>>, Error> {
     let state = state_dir(dir);
     let mut found: Vec<Option<Found>> = (0..manifest.points.len()).map(|_| None).collect();
-    let entries = std::fs::read_dir(&state).map_err(|source| Error::Read { path: state.clone(), source })?;
+    let entries = std::fs::read_dir(&state).map_err(|source| Error::Read {
+        path: state.clone(),
+        source,
+    })?;
     let mut unexpected = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| Error::Read { path: state.clone(), source })?;
+        let entry = entry.map_err(|source| Error::Read {
+            path: state.clone(),
+            source,
+        })?;
         let name = entry.file_name().to_string_lossy().to_string();
         if name.starts_with('.') {
             continue; // a write interrupted by a kill (.tmp*), or the file system's own (.nfs*, .DS_Store)
@@ -423,18 +560,34 @@ fn scan(dir: &Path, manifest: &Manifest) -> Result<Vec<Option<Found>>, Error> {
             continue;
         }
         let path = entry.path();
-        let duplicate = |what: &str| Error::Batch(format!("{}: point {p} {what}; the job was run twice in different ways into this directory; delete the state directory and rerun", path.display()));
+        let duplicate = |what: &str| {
+            Error::Batch(format!(
+                "{}: point {p} {what}; the job was run twice in different ways into this directory; delete the state directory and rerun",
+                path.display()
+            ))
+        };
         match (blocks, &mut found[p]) {
-            (None, _) if manifest.kind == "run" => return Err(Error::Batch(format!("{}: a finished sweep point in a run's directory; delete the state directory and rerun", path.display()))),
+            (None, _) if manifest.kind == "run" => {
+                return Err(Error::Batch(format!(
+                    "{}: a finished sweep point in a run's directory; delete the state directory and rerun",
+                    path.display()
+                )));
+            }
             (None, None) => found[p] = Some(Found::Point(path)),
             (Some(r), None) => found[p] = Some(Found::Parts(vec![(r, path)])),
             (Some(r), Some(Found::Parts(v))) => v.push((r, path)),
-            (None, Some(_)) | (Some(_), Some(Found::Point(_))) => return Err(duplicate("is both finished and in parts")),
+            (None, Some(_)) | (Some(_), Some(Found::Point(_))) => {
+                return Err(duplicate("is both finished and in parts"));
+            }
         }
     }
     if !unexpected.is_empty() {
         unexpected.sort();
-        return Err(Error::Batch(format!("{}: unexpected files {}; the state directory holds only pbrsim's own files", state.display(), unexpected.join(", "))));
+        return Err(Error::Batch(format!(
+            "{}: unexpected files {}; the state directory holds only pbrsim's own files",
+            state.display(),
+            unexpected.join(", ")
+        )));
     }
     Ok(found)
 }
@@ -463,10 +616,17 @@ pub struct Merged {
 /// Reads the manifest of the job in `dir`.
 pub fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
     let path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
-    let m: Manifest = serde_json::from_str(&text).map_err(|e| Error::Batch(format!("{}: not a pbrsim manifest ({e})", path.display())))?;
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let m: Manifest = serde_json::from_str(&text)
+        .map_err(|e| Error::Batch(format!("{}: not a pbrsim manifest ({e})", path.display())))?;
     if m.fingerprint != m.compute_fingerprint() {
-        return Err(Error::Batch(format!("{}: the manifest was edited (its fingerprint does not match its contents)", path.display())));
+        return Err(Error::Batch(format!(
+            "{}: the manifest was edited (its fingerprint does not match its contents)",
+            path.display()
+        )));
     }
     if m.pbrsim_version != crate::VERSION || m.pbrsim_source != crate::SOURCE_HASH {
         return Err(Error::Batch(format!(
@@ -507,10 +667,20 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
         let mut at = 0;
         for (r, path) in &parts {
             if r.end > b {
-                return Err(Error::Batch(format!("{}: blocks {}..{} of point {p} go past its last block ({b}); not from this job: delete it and rerun its shard", path.display(), r.start, r.end)));
+                return Err(Error::Batch(format!(
+                    "{}: blocks {}..{} of point {p} go past its last block ({b}); not from this job: delete it and rerun its shard",
+                    path.display(),
+                    r.start,
+                    r.end
+                )));
             }
             if r.start < at {
-                return Err(Error::Batch(format!("{}: blocks {}..{} of point {p} overlap another shard's (duplicate shards); delete the state directory and rerun", path.display(), r.start, r.end)));
+                return Err(Error::Batch(format!(
+                    "{}: blocks {}..{} of point {p} overlap another shard's (duplicate shards); delete the state directory and rerun",
+                    path.display(),
+                    r.start,
+                    r.end
+                )));
             }
             if r.start > at {
                 missing.push((p, at..r.start));
@@ -546,34 +716,61 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
             dir.join("slurm").join("shards.sbatch").display()
         )));
     }
-    let merged = |p: usize, parts: &[(std::ops::Range<u64>, PathBuf)]| -> Result<engine::RunResult, Error> {
+    let merged = |p: usize,
+                  parts: &[(std::ops::Range<u64>, PathBuf)]|
+     -> Result<engine::RunResult, Error> {
         let loaded = manifest.load_point(p)?;
         let mut stack = partial::MergeStack::new();
         for (r, path) in parts {
             let part: PartFile = read_state(path)?;
             check_fingerprint(path, &part.fingerprint, &manifest)?;
             if part.point != p || part.blocks != (r.start, r.end) {
-                return Err(Error::Batch(format!("{}: its contents are point {} blocks {}..{}, not what its name says", path.display(), part.point, part.blocks.0, part.blocks.1)));
+                return Err(Error::Batch(format!(
+                    "{}: its contents are point {} blocks {}..{}, not what its name says",
+                    path.display(),
+                    part.point,
+                    part.blocks.0,
+                    part.blocks.1
+                )));
             }
             let mut at = r.start;
             for node in part.nodes {
-                if node.first != at || !node.len.is_power_of_two() || !node.first.is_multiple_of(node.len) {
-                    return Err(Error::Batch(format!("{}: its merge-tree nodes do not tile blocks {}..{}; delete it and rerun its shard", path.display(), r.start, r.end)));
+                if node.first != at
+                    || !node.len.is_power_of_two()
+                    || !node.first.is_multiple_of(node.len)
+                {
+                    return Err(Error::Batch(format!(
+                        "{}: its merge-tree nodes do not tile blocks {}..{}; delete it and rerun its shard",
+                        path.display(),
+                        r.start,
+                        r.end
+                    )));
                 }
                 at = node.end();
                 stack.push(node);
             }
             if at != r.end {
-                return Err(Error::Batch(format!("{}: its merge-tree nodes do not tile blocks {}..{}; delete it and rerun its shard", path.display(), r.start, r.end)));
+                return Err(Error::Batch(format!(
+                    "{}: its merge-tree nodes do not tile blocks {}..{}; delete it and rerun its shard",
+                    path.display(),
+                    r.start,
+                    r.end
+                )));
             }
         }
-        let summary = stack.finish().ok_or_else(|| Error::Batch(format!("point {p} has no blocks")))?;
-        Ok(engine::RunResult { catalog: crate::figures::Catalog::new(&loaded.model), summary })
+        let summary = stack
+            .finish()
+            .ok_or_else(|| Error::Batch(format!("point {p} has no blocks")))?;
+        Ok(engine::RunResult {
+            catalog: crate::figures::Catalog::new(&loaded.model),
+            summary,
+        })
     };
     if manifest.kind == "run" {
         let loaded = manifest.load_point(0)?;
         let result = merged(0, &per_point[0])?;
-        let written = crate::output::write_outputs(dir, &manifest.run_info(&loaded), &result, &loaded.model)?;
+        let written =
+            crate::output::write_outputs(dir, &manifest.run_info(&loaded), &result, &loaded.model)?;
         return Ok(Merged { written, points: 1 });
     }
     let mut rows = Vec::with_capacity(manifest.points.len());
@@ -583,15 +780,25 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
                 let file: PointFile = read_state(path)?;
                 check_fingerprint(path, &file.fingerprint, &manifest)?;
                 if file.point != p {
-                    return Err(Error::Batch(format!("{}: its contents are point {}, not {p}", path.display(), file.point)));
+                    return Err(Error::Batch(format!(
+                        "{}: its contents are point {}, not {p}",
+                        path.display(),
+                        file.point
+                    )));
                 }
                 rows.push(file.rows);
             }
-            _ => rows.push(table::figure_rows(&merged(p, &per_point[p])?, &manifest.quantiles)),
+            _ => rows.push(table::figure_rows(
+                &merged(p, &per_point[p])?,
+                &manifest.quantiles,
+            )),
         }
     }
     let written = table::write_sweep(dir, &manifest, &rows)?;
-    Ok(Merged { written, points: manifest.points.len() })
+    Ok(Merged {
+        written,
+        points: manifest.points.len(),
+    })
 }
 
 fn check_fingerprint(path: &Path, found: &str, manifest: &Manifest) -> Result<(), Error> {
@@ -610,9 +817,15 @@ fn check_fingerprint(path: &Path, found: &str, manifest: &Manifest) -> Result<()
 pub fn state_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let state = state_dir(dir);
     let mut v: Vec<PathBuf> = std::fs::read_dir(&state)
-        .map_err(|source| Error::Read { path: state.clone(), source })?
+        .map_err(|source| Error::Read {
+            path: state.clone(),
+            source,
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with(".tmp")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| !n.to_string_lossy().starts_with(".tmp"))
+        })
         .collect();
     v.sort();
     Ok(v)
@@ -625,8 +838,20 @@ mod tests {
     #[test]
     fn state_names_round_trip() {
         let dir = Path::new("d");
-        assert_eq!(parse_state_name(point_path(dir, 12).file_name().unwrap().to_str().unwrap()), Some((12, None)));
-        assert_eq!(parse_state_name(part_path(dir, 3, &(40..79)).file_name().unwrap().to_str().unwrap()), Some((3, Some(40..79))));
+        assert_eq!(
+            parse_state_name(point_path(dir, 12).file_name().unwrap().to_str().unwrap()),
+            Some((12, None))
+        );
+        assert_eq!(
+            parse_state_name(
+                part_path(dir, 3, &(40..79))
+                    .file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+            ),
+            Some((3, Some(40..79)))
+        );
         assert_eq!(parse_state_name("point-1.blocks-5-5.bin"), None);
         assert_eq!(parse_state_name("notes.txt"), None);
     }

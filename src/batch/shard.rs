@@ -31,7 +31,15 @@ impl Shard {
     pub fn of_unit(u: u64, total: u64, count: u64) -> u64 {
         // The largest i with i * total / count <= u.
         let mut i = (u as u128 * count as u128 / total.max(1) as u128) as u64;
-        while i + 1 < count && (Shard { index: i + 1, count }).units(total).start <= u {
+        while i + 1 < count
+            && (Shard {
+                index: i + 1,
+                count,
+            })
+            .units(total)
+            .start
+                <= u
+        {
             i += 1;
         }
         while i > 0 && (Shard { index: i, count }).units(total).start > u {
@@ -48,13 +56,18 @@ impl Shard {
         let id = get("SLURM_ARRAY_TASK_ID")?;
         let parse = |k: &str, v: Option<String>| -> Result<u64, String> {
             let v = v.ok_or_else(|| format!("SLURM_ARRAY_TASK_ID is set but {k} is not"))?;
-            v.trim().parse().map_err(|_| format!("{k}={v} is not a whole number"))
+            v.trim()
+                .parse()
+                .map_err(|_| format!("{k}={v} is not a whole number"))
         };
         let result = (|| {
             let id = parse("SLURM_ARRAY_TASK_ID", Some(id))?;
             let count = parse("SLURM_ARRAY_TASK_COUNT", get("SLURM_ARRAY_TASK_COUNT"))?;
-            let min = get("SLURM_ARRAY_TASK_MIN").map_or(Ok(0), |v| parse("SLURM_ARRAY_TASK_MIN", Some(v)))?;
-            let index = id.checked_sub(min).ok_or_else(|| format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}"))?;
+            let min = get("SLURM_ARRAY_TASK_MIN")
+                .map_or(Ok(0), |v| parse("SLURM_ARRAY_TASK_MIN", Some(v)))?;
+            let index = id.checked_sub(min).ok_or_else(|| {
+                format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}")
+            })?;
             let s = Shard { index, count };
             s.check()?;
             Ok(s)
@@ -67,7 +80,12 @@ impl Shard {
             return Err("the number of shards must be at least 1".into());
         }
         if self.index >= self.count {
-            return Err(format!("shard {} does not exist: shards of {} are numbered 0 to {}", self.index, self.count, self.count - 1));
+            return Err(format!(
+                "shard {} does not exist: shards of {} are numbered 0 to {}",
+                self.index,
+                self.count,
+                self.count - 1
+            ));
         }
         Ok(())
     }
@@ -82,9 +100,17 @@ impl std::fmt::Display for Shard {
 impl std::str::FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> Result<Shard, String> {
-        let (i, n) = s.split_once('/').ok_or_else(|| format!("`{s}` is not I/N (e.g. 0/4: the first of four shards)"))?;
-        let index = i.trim().parse().map_err(|_| format!("`{i}` is not a shard index (0, 1, ...)"))?;
-        let count = n.trim().parse().map_err(|_| format!("`{n}` is not a number of shards"))?;
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` is not I/N (e.g. 0/4: the first of four shards)"))?;
+        let index = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{i}` is not a shard index (0, 1, ...)"))?;
+        let count = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{n}` is not a number of shards"))?;
         let s = Shard { index, count };
         s.check()?;
         Ok(s)

@@ -44,7 +44,10 @@ pub struct SlurmJob {
 
 /// Quotes `s` for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -61,10 +64,23 @@ impl SlurmJob {
             "#SBATCH --job-name={}\n#SBATCH --output={}\n#SBATCH --chdir={}\n",
             shell_quote(name),
             // sbatch reads % in --output as a pattern: a literal one is %%.
-            shell_quote(&self.out.join("slurm").join("logs").display().to_string().replace('%', "%%")) + "/" + log,
+            shell_quote(
+                &self
+                    .out
+                    .join("slurm")
+                    .join("logs")
+                    .display()
+                    .to_string()
+                    .replace('%', "%%")
+            ) + "/"
+                + log,
             path(&self.chdir)
         );
-        for (key, value) in [("partition", &self.partition), ("account", &self.account), ("time", &self.time)] {
+        for (key, value) in [
+            ("partition", &self.partition),
+            ("account", &self.account),
+            ("time", &self.time),
+        ] {
             if let Some(v) = value {
                 d.push_str(&format!("#SBATCH --{key}={}\n", shell_quote(v)));
             }
@@ -80,7 +96,10 @@ impl SlurmJob {
         };
         let mut s = String::from("#!/bin/bash\n");
         s.push_str(&self.directives(&self.name, "shard-%a.out"));
-        s.push_str(&format!("#SBATCH --array={array}\n#SBATCH --cpus-per-task={}\n", self.cpus_per_task));
+        s.push_str(&format!(
+            "#SBATCH --array={array}\n#SBATCH --cpus-per-task={}\n",
+            self.cpus_per_task
+        ));
         if let Some(m) = &self.mem {
             s.push_str(&format!("#SBATCH --mem={}\n", shell_quote(m)));
         }
@@ -106,7 +125,11 @@ impl SlurmJob {
         let mut s = String::from("#!/bin/bash\n");
         s.push_str(&self.directives(&format!("{}-merge", self.name), "merge.out"));
         s.push_str("#SBATCH --cpus-per-task=1\n");
-        s.push_str(&format!("set -euo pipefail\nexec {} merge {}\n", path(&self.binary), path(&self.out)));
+        s.push_str(&format!(
+            "set -euo pipefail\nexec {} merge {}\n",
+            path(&self.binary),
+            path(&self.out)
+        ));
         s
     }
 
@@ -137,15 +160,27 @@ impl SlurmJob {
     pub fn write(&self) -> Result<Vec<PathBuf>, crate::Error> {
         let dir = self.out.join("slurm");
         let logs = dir.join("logs");
-        std::fs::create_dir_all(&logs).map_err(|source| crate::Error::Write { path: logs.clone(), source })?;
+        std::fs::create_dir_all(&logs).map_err(|source| crate::Error::Write {
+            path: logs.clone(),
+            source,
+        })?;
         let mut written = Vec::new();
-        for (name, text) in [("shards.sbatch", self.shards_script()), ("merge.sbatch", self.merge_script()), ("submit.sh", self.submit_script())] {
+        for (name, text) in [
+            ("shards.sbatch", self.shards_script()),
+            ("merge.sbatch", self.merge_script()),
+            ("submit.sh", self.submit_script()),
+        ] {
             let p = dir.join(name);
             crate::output::write_atomic(&p, |w| w.write_all(text.as_bytes()))?;
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).map_err(|source| crate::Error::Write { path: p.clone(), source })?;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).map_err(
+                    |source| crate::Error::Write {
+                        path: p.clone(),
+                        source,
+                    },
+                )?;
             }
             written.push(p);
         }

@@ -79,12 +79,16 @@ pub const MAX_POINTS: usize = 1_000_000;
 
 /// Top-level keys that mark a TOML file as a sweep rather than a scenario.
 pub fn is_sweep_text(text: &str) -> bool {
-    text.parse::<toml::Table>().is_ok_and(|t| t.contains_key("scenario") || t.contains_key("scenarios"))
+    text.parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("scenario") || t.contains_key("scenarios"))
 }
 
 /// Reads and checks a sweep file, and every scenario it names.
 pub fn load_file(path: &Path) -> Result<Sweep, crate::Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let origin = path.display().to_string();
     let base = path.parent().unwrap_or(Path::new("."));
     Ok(parse(&text, &origin, base)?)
@@ -94,81 +98,187 @@ pub fn load_file(path: &Path) -> Result<Sweep, crate::Error> {
 pub fn batch(paths: &[std::path::PathBuf]) -> Result<Sweep, crate::Error> {
     let mut scenarios = Vec::new();
     for p in paths {
-        let text = std::fs::read_to_string(p).map_err(|source| crate::Error::Read { path: p.clone(), source })?;
-        scenarios.push(Source { origin: p.display().to_string(), text });
+        let text = std::fs::read_to_string(p).map_err(|source| crate::Error::Read {
+            path: p.clone(),
+            source,
+        })?;
+        scenarios.push(Source {
+            origin: p.display().to_string(),
+            text,
+        });
     }
-    let points = (0..scenarios.len()).map(|scenario| Point { scenario, values: vec![] }).collect();
-    let sweep = Sweep { origin: "batch".into(), text: String::new(), scenarios, parameters: vec![], design: "batch".into(), points };
+    let points = (0..scenarios.len())
+        .map(|scenario| Point {
+            scenario,
+            values: vec![],
+        })
+        .collect();
+    let sweep = Sweep {
+        origin: "batch".into(),
+        text: String::new(),
+        scenarios,
+        parameters: vec![],
+        design: "batch".into(),
+        points,
+    };
     sweep.check_points()?;
     Ok(sweep)
 }
 
-fn error(file: &str, text: &str, at: Option<(&str, Option<&str>)>, message: String, help: Option<String>) -> ScenarioErrors {
-    let (line, column) = at.and_then(|(table, key)| span_in(text, table, key)).map(|o| line_col(text, o)).unzip();
+fn error(
+    file: &str,
+    text: &str,
+    at: Option<(&str, Option<&str>)>,
+    message: String,
+    help: Option<String>,
+) -> ScenarioErrors {
+    let (line, column) = at
+        .and_then(|(table, key)| span_in(text, table, key))
+        .map(|o| line_col(text, o))
+        .unzip();
     let key = at.map(|(table, key)| match key {
         Some(k) => format!("{table}.\"{k}\""),
         None => table.to_string(),
     });
-    ScenarioErrors(vec![ScenarioError { file: file.to_string(), line, column, key, message, help }])
+    ScenarioErrors(vec![ScenarioError {
+        file: file.to_string(),
+        line,
+        column,
+        key,
+        message,
+        help,
+    }])
 }
 
 /// Byte offset of `table` (a top-level key) or of `key` inside it; for
 /// `latin_hypercube` the parameter keys live in its `ranges` table.
 fn span_in(text: &str, table: &str, key: Option<&str>) -> Option<usize> {
     let doc = DeTable::parse(text).ok()?;
-    let (k, v) = doc.get_ref().iter().find(|(k, _)| k.get_ref().as_ref() == table)?;
-    let Some(key) = key else { return Some(k.span().start) };
-    let DeValue::Table(t) = v.get_ref() else { return Some(k.span().start) };
+    let (k, v) = doc
+        .get_ref()
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == table)?;
+    let Some(key) = key else {
+        return Some(k.span().start);
+    };
+    let DeValue::Table(t) = v.get_ref() else {
+        return Some(k.span().start);
+    };
     let t = match t.iter().find(|(k, _)| k.get_ref().as_ref() == "ranges") {
-        Some((_, r)) if table == "latin_hypercube" && key != "points" && key != "seed" => match r.get_ref() {
-            DeValue::Table(r) => r,
-            _ => t,
-        },
+        Some((_, r)) if table == "latin_hypercube" && key != "points" && key != "seed" => {
+            match r.get_ref() {
+                DeValue::Table(r) => r,
+                _ => t,
+            }
+        }
         _ => t,
     };
-    t.iter().find(|(k, _)| k.get_ref().as_ref() == key).map(|(k, _)| k.span().start).or(Some(k.span().start))
+    t.iter()
+        .find(|(k, _)| k.get_ref().as_ref() == key)
+        .map(|(k, _)| k.span().start)
+        .or(Some(k.span().start))
 }
 
 /// Parses sweep text; scenario paths are relative to `base`.
 pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErrors> {
-    let fail = |at: Option<(&str, Option<&str>)>, message: String, help: Option<String>| error(origin, text, at, message, help);
+    let fail = |at: Option<(&str, Option<&str>)>, message: String, help: Option<String>| {
+        error(origin, text, at, message, help)
+    };
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
-        ScenarioErrors(vec![ScenarioError { file: origin.into(), line, column, key: None, message: format!("invalid TOML: {}", e.message().trim()), help: None }])
+        ScenarioErrors(vec![ScenarioError {
+            file: origin.into(),
+            line,
+            column,
+            key: None,
+            message: format!("invalid TOML: {}", e.message().trim()),
+            help: None,
+        }])
     })?;
-    let raw: RawSweep = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().message().to_string();
-        let top = path.split('.').next().unwrap_or("").to_string();
-        let (message, help) = match message.strip_prefix("unknown field `").and_then(|r| r.split_once('`')) {
-            Some((field, expected)) => {
-                let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-                (format!("unknown key `{field}`"), scenario::suggest_key(field, &candidates).or_else(|| Some(format!("allowed here: {}", candidates.join(", ")))))
-            }
-            None => (message.replace("invalid type: ", "wrong type: "), None),
-        };
-        let at = if top == "." || top.is_empty() { None } else { Some(top.as_str()) };
-        fail(at.map(|t| (t, None)), message, help)
-    })?;
+    let raw: RawSweep =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.inner().message().to_string();
+            let top = path.split('.').next().unwrap_or("").to_string();
+            let (message, help) = match message
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split_once('`'))
+            {
+                Some((field, expected)) => {
+                    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+                    (
+                        format!("unknown key `{field}`"),
+                        scenario::suggest_key(field, &candidates)
+                            .or_else(|| Some(format!("allowed here: {}", candidates.join(", ")))),
+                    )
+                }
+                None => (message.replace("invalid type: ", "wrong type: "), None),
+            };
+            let at = if top == "." || top.is_empty() {
+                None
+            } else {
+                Some(top.as_str())
+            };
+            fail(at.map(|t| (t, None)), message, help)
+        })?;
 
     let names: Vec<String> = match (&raw.scenario, &raw.scenarios) {
         (Some(s), None) => vec![s.clone()],
         (None, Some(list)) if !list.is_empty() => list.clone(),
-        (None, Some(_)) => return Err(fail(Some(("scenarios", None)), "`scenarios` is empty".into(), Some("list at least one scenario file".into()))),
-        (Some(_), Some(_)) => return Err(fail(Some(("scenarios", None)), "give `scenario` or `scenarios`, not both".into(), None)),
-        (None, None) => return Err(fail(None, "a sweep needs `scenario = \"file.toml\"` (or `scenarios = [...]`)".into(), Some("see docs/batch.md".into()))),
+        (None, Some(_)) => {
+            return Err(fail(
+                Some(("scenarios", None)),
+                "`scenarios` is empty".into(),
+                Some("list at least one scenario file".into()),
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                Some(("scenarios", None)),
+                "give `scenario` or `scenarios`, not both".into(),
+                None,
+            ));
+        }
+        (None, None) => {
+            return Err(fail(
+                None,
+                "a sweep needs `scenario = \"file.toml\"` (or `scenarios = [...]`)".into(),
+                Some("see docs/batch.md".into()),
+            ));
+        }
     };
-    let key = if raw.scenario.is_some() { "scenario" } else { "scenarios" };
+    let key = if raw.scenario.is_some() {
+        "scenario"
+    } else {
+        "scenarios"
+    };
     let mut scenarios = Vec::new();
     for name in &names {
         let path = base.join(name);
-        let text = std::fs::read_to_string(&path).map_err(|e| fail(Some((key, None)), format!("cannot read scenario {}: {e}", path.display()), Some("scenario paths are relative to the sweep file".into())))?;
-        scenarios.push(Source { origin: path.display().to_string(), text });
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            fail(
+                Some((key, None)),
+                format!("cannot read scenario {}: {e}", path.display()),
+                Some("scenario paths are relative to the sweep file".into()),
+            )
+        })?;
+        scenarios.push(Source {
+            origin: path.display().to_string(),
+            text,
+        });
     }
 
-    let designs = [raw.list.is_some(), raw.grid.is_some(), raw.latin_hypercube.is_some()];
+    let designs = [
+        raw.list.is_some(),
+        raw.grid.is_some(),
+        raw.latin_hypercube.is_some(),
+    ];
     if designs.iter().filter(|d| **d).count() > 1 {
-        return Err(fail(None, "a sweep has one design: `[list]`, `[grid]` or `[latin_hypercube]`".into(), Some("for a grid crossed with listed points, list every point in `[list]`".into())));
+        return Err(fail(
+            None,
+            "a sweep has one design: `[list]`, `[grid]` or `[latin_hypercube]`".into(),
+            Some("for a grid crossed with listed points, list every point in `[list]`".into()),
+        ));
     }
     let mut design = "batch".to_string();
     let mut parameters = Vec::new();
@@ -178,7 +288,11 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErr
         let mut len = None;
         for (path, values) in list {
             if values.is_empty() {
-                return Err(fail(Some(("list", Some(path))), format!("`{path}` has no values"), Some("give at least one value".into())));
+                return Err(fail(
+                    Some(("list", Some(path))),
+                    format!("`{path}` has no values"),
+                    Some("give at least one value".into()),
+                ));
             }
             if let Some(n) = len
                 && n != values.len()
@@ -190,24 +304,40 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErr
             columns.push(values.clone());
         }
         if parameters.is_empty() {
-            return Err(fail(Some(("list", None)), "the [list] names no parameters".into(), Some("e.g. \"payments.price_discount\" = [0.0, 0.06, 0.12]".into())));
+            return Err(fail(
+                Some(("list", None)),
+                "the [list] names no parameters".into(),
+                Some("e.g. \"payments.price_discount\" = [0.0, 0.06, 0.12]".into()),
+            ));
         }
     }
     if let Some(grid) = &raw.grid {
         design = "grid".into();
         if grid.is_empty() {
-            return Err(fail(Some(("grid", None)), "the [grid] names no parameters".into(), Some("e.g. \"payments.price_discount\" = [0.0, 0.06, 0.12]".into())));
+            return Err(fail(
+                Some(("grid", None)),
+                "the [grid] names no parameters".into(),
+                Some("e.g. \"payments.price_discount\" = [0.0, 0.06, 0.12]".into()),
+            ));
         }
         let mut total: usize = 1;
         for (path, values) in grid {
             if values.is_empty() {
-                return Err(fail(Some(("grid", Some(path))), format!("`{path}` has no values, so the grid is empty"), Some("give at least one value".into())));
+                return Err(fail(
+                    Some(("grid", Some(path))),
+                    format!("`{path}` has no values, so the grid is empty"),
+                    Some("give at least one value".into()),
+                ));
             }
             total = total.saturating_mul(values.len());
             parameters.push(path.clone());
         }
         if total > MAX_POINTS {
-            return Err(fail(Some(("grid", None)), format!("the grid has {total} points, more than {MAX_POINTS}"), Some("use [latin_hypercube] to cover many parameters with fewer points".into())));
+            return Err(fail(
+                Some(("grid", None)),
+                format!("the grid has {total} points, more than {MAX_POINTS}"),
+                Some("use [latin_hypercube] to cover many parameters with fewer points".into()),
+            ));
         }
         // The last parameter varies fastest, as in itertools' product.
         let lists: Vec<&Vec<toml::Value>> = grid.values().collect();
@@ -223,22 +353,48 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErr
     if let Some(lhs) = &raw.latin_hypercube {
         design = "latin_hypercube".into();
         if lhs.points == 0 || lhs.points as usize > MAX_POINTS {
-            return Err(fail(Some(("latin_hypercube", Some("points"))), format!("`points` must be between 1 and {MAX_POINTS}, got {}", lhs.points), None));
+            return Err(fail(
+                Some(("latin_hypercube", Some("points"))),
+                format!(
+                    "`points` must be between 1 and {MAX_POINTS}, got {}",
+                    lhs.points
+                ),
+                None,
+            ));
         }
         if lhs.ranges.is_empty() {
-            return Err(fail(Some(("latin_hypercube", None)), "[latin_hypercube.ranges] names no parameters".into(), Some("e.g. \"payments.price_discount\" = [0.0, 0.2]".into())));
+            return Err(fail(
+                Some(("latin_hypercube", None)),
+                "[latin_hypercube.ranges] names no parameters".into(),
+                Some("e.g. \"payments.price_discount\" = [0.0, 0.2]".into()),
+            ));
         }
         let mut bounds = Vec::new();
         for (path, range) in &lhs.ranges {
             let at = Some(("latin_hypercube", Some(path.as_str())));
             let [lo, hi] = range.as_slice() else {
-                return Err(fail(at, format!("`{path}` must be a range [low, high], got {} values", range.len()), None));
+                return Err(fail(
+                    at,
+                    format!(
+                        "`{path}` must be a range [low, high], got {} values",
+                        range.len()
+                    ),
+                    None,
+                ));
             };
             let (Some(l), Some(h)) = (as_number(lo), as_number(hi)) else {
-                return Err(fail(at, format!("`{path}`: a range needs two numbers"), None));
+                return Err(fail(
+                    at,
+                    format!("`{path}`: a range needs two numbers"),
+                    None,
+                ));
             };
             if !(l.is_finite() && h.is_finite() && l < h) {
-                return Err(fail(at, format!("`{path}`: the range [{l}, {h}] is empty; low must be below high"), None));
+                return Err(fail(
+                    at,
+                    format!("`{path}`: the range [{l}, {h}] is empty; low must be below high"),
+                    None,
+                ));
             }
             let integer = lo.is_integer() && hi.is_integer();
             bounds.push((l, h, integer));
@@ -251,10 +407,20 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErr
     let mut points = Vec::with_capacity(scenarios.len() * per_scenario);
     for scenario in 0..scenarios.len() {
         for i in 0..per_scenario {
-            points.push(Point { scenario, values: columns.iter().map(|c| c[i].clone()).collect() });
+            points.push(Point {
+                scenario,
+                values: columns.iter().map(|c| c[i].clone()).collect(),
+            });
         }
     }
-    let sweep = Sweep { origin: origin.into(), text: text.into(), scenarios, parameters, design, points };
+    let sweep = Sweep {
+        origin: origin.into(),
+        text: text.into(),
+        scenarios,
+        parameters,
+        design,
+        points,
+    };
     sweep.check_points()?;
     Ok(sweep)
 }
@@ -282,7 +448,11 @@ fn latin_hypercube(n: usize, bounds: &[(f64, f64, bool)], seed: u64) -> Vec<Vec<
                 .map(|s| {
                     let u: f64 = rng.random();
                     let x = lo + (s as f64 + u) / n as f64 * width;
-                    if integer { toml::Value::Integer((x.floor() as i64).min(hi as i64)) } else { toml::Value::Float(x.min(hi)) }
+                    if integer {
+                        toml::Value::Integer((x.floor() as i64).min(hi as i64))
+                    } else {
+                        toml::Value::Float(x.min(hi))
+                    }
                 })
                 .collect()
         })
@@ -292,7 +462,14 @@ fn latin_hypercube(n: usize, bounds: &[(f64, f64, bool)], seed: u64) -> Vec<Vec<
 impl Point {
     /// The point as `--set` overrides.
     pub fn overrides(&self, parameters: &[String]) -> Vec<Override> {
-        parameters.iter().zip(&self.values).map(|(p, v)| Override { path: p.clone(), value: value_text(v) }).collect()
+        parameters
+            .iter()
+            .zip(&self.values)
+            .map(|(p, v)| Override {
+                path: p.clone(),
+                value: value_text(v),
+            })
+            .collect()
     }
 }
 
@@ -319,7 +496,8 @@ impl Sweep {
     pub fn load_point(&self, i: usize) -> Result<scenario::Loaded, ScenarioErrors> {
         let p = &self.points[i];
         let s = &self.scenarios[p.scenario];
-        scenario::load_str(&s.text, &s.origin, &p.overrides(&self.parameters)).map_err(|e| self.attribute(i, e))
+        scenario::load_str(&s.text, &s.origin, &p.overrides(&self.parameters))
+            .map_err(|e| self.attribute(i, e))
     }
 
     /// Validates every point; reports the problems of the first few failing
@@ -332,7 +510,12 @@ impl Sweep {
                 failing += 1;
                 for err in e.0 {
                     let base = |m: &str| m.split(" (point ").next().unwrap_or("").to_string();
-                    if !errors.iter().any(|x| x.key == err.key && base(&x.message) == base(&err.message) && x.line == err.line) && errors.len() < 12 {
+                    if !errors.iter().any(|x| {
+                        x.key == err.key
+                            && base(&x.message) == base(&err.message)
+                            && x.line == err.line
+                    }) && errors.len() < 12
+                    {
                         errors.push(err);
                     }
                 }
@@ -342,7 +525,17 @@ impl Sweep {
             return Ok(());
         }
         if failing > 1 {
-            errors.push(ScenarioError { file: self.origin.clone(), line: None, column: None, key: None, message: format!("{failing} of {} points are invalid; nothing was run", self.points.len()), help: None });
+            errors.push(ScenarioError {
+                file: self.origin.clone(),
+                line: None,
+                column: None,
+                key: None,
+                message: format!(
+                    "{failing} of {} points are invalid; nothing was run",
+                    self.points.len()
+                ),
+                help: None,
+            });
         }
         Err(ScenarioErrors(errors))
     }
@@ -357,17 +550,32 @@ impl Sweep {
                 .map(|mut err| {
                     if let Some(rest) = err.file.strip_prefix("--set ") {
                         let path = rest.split_once('=').map_or(rest, |(p, _)| p).to_string();
-                        let (line, column) = span_in(&self.text, table, Some(&path)).map(|o| line_col(&self.text, o)).unzip();
+                        let (line, column) = span_in(&self.text, table, Some(&path))
+                            .map(|o| line_col(&self.text, o))
+                            .unzip();
                         let j = self.parameters.iter().position(|p| *p == path);
                         let value = j.map_or(String::new(), |j| value_text(&point.values[j]));
                         err.file = self.origin.clone();
                         err.line = line;
                         err.column = column;
-                        err.message = format!("{} (point {i}: `{path}` = {value}, scenario {})", err.message, self.scenarios[point.scenario].origin);
+                        err.message = format!(
+                            "{} (point {i}: `{path}` = {value}, scenario {})",
+                            err.message, self.scenarios[point.scenario].origin
+                        );
                     } else if !self.parameters.is_empty() {
                         // The scenario itself reports it, but a swept value may be the cause.
-                        let values: Vec<String> = self.parameters.iter().zip(&point.values).map(|(p, v)| format!("`{p}` = {}", value_text(v))).collect();
-                        err.message = format!("{} (sweep {}, point {i}: {})", err.message, self.origin, values.join(", "));
+                        let values: Vec<String> = self
+                            .parameters
+                            .iter()
+                            .zip(&point.values)
+                            .map(|(p, v)| format!("`{p}` = {}", value_text(v)))
+                            .collect();
+                        err.message = format!(
+                            "{} (sweep {}, point {i}: {})",
+                            err.message,
+                            self.origin,
+                            values.join(", ")
+                        );
                     }
                     err
                 })
@@ -378,10 +586,15 @@ impl Sweep {
     /// A short fingerprint of what every point runs: its scenario text and
     /// overrides.
     pub fn point_hashes(&self) -> Vec<String> {
-        (0..self.points.len()).map(|i| {
-            let p = &self.points[i];
-            scenario::scenario_hash(&self.scenarios[p.scenario].text, &p.overrides(&self.parameters))
-        }).collect()
+        (0..self.points.len())
+            .map(|i| {
+                let p = &self.points[i];
+                scenario::scenario_hash(
+                    &self.scenarios[p.scenario].text,
+                    &p.overrides(&self.parameters),
+                )
+            })
+            .collect()
     }
 }
 
@@ -391,18 +604,42 @@ mod tests {
 
     #[test]
     fn hypercube_uses_every_stratum_once() {
-        let cols = latin_hypercube(50, &[(0.0, 1.0, false), (10.0, 20.0, false), (1.0, 5.0, true)], 9);
+        let cols = latin_hypercube(
+            50,
+            &[(0.0, 1.0, false), (10.0, 20.0, false), (1.0, 5.0, true)],
+            9,
+        );
         for (j, (lo, hi)) in [(0.0, 1.0), (10.0, 20.0)].iter().enumerate() {
-            let mut strata: Vec<usize> = cols[j].iter().map(|v| ((v.as_float().unwrap() - lo) / (hi - lo) * 50.0) as usize).collect();
+            let mut strata: Vec<usize> = cols[j]
+                .iter()
+                .map(|v| ((v.as_float().unwrap() - lo) / (hi - lo) * 50.0) as usize)
+                .collect();
             strata.sort();
             assert_eq!(strata, (0..50).collect::<Vec<_>>());
         }
         // Integers over [1, 5]: 50 points in 5 values, 10 each.
         for v in 1..=5 {
-            assert_eq!(cols[2].iter().filter(|x| x.as_integer() == Some(v)).count(), 10);
+            assert_eq!(
+                cols[2].iter().filter(|x| x.as_integer() == Some(v)).count(),
+                10
+            );
         }
-        assert_eq!(cols, latin_hypercube(50, &[(0.0, 1.0, false), (10.0, 20.0, false), (1.0, 5.0, true)], 9));
-        assert_ne!(cols, latin_hypercube(50, &[(0.0, 1.0, false), (10.0, 20.0, false), (1.0, 5.0, true)], 10));
+        assert_eq!(
+            cols,
+            latin_hypercube(
+                50,
+                &[(0.0, 1.0, false), (10.0, 20.0, false), (1.0, 5.0, true)],
+                9
+            )
+        );
+        assert_ne!(
+            cols,
+            latin_hypercube(
+                50,
+                &[(0.0, 1.0, false), (10.0, 20.0, false), (1.0, 5.0, true)],
+                10
+            )
+        );
     }
 
     #[test]

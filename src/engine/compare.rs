@@ -46,12 +46,20 @@ pub fn compare(a: &Model, b: &Model, config: &RunConfig) -> Result<Vec<Paired>, 
         .figures
         .iter()
         .enumerate()
-        .filter_map(|(i, f)| cat_b.figures.iter().position(|g| g.key() == f.key()).map(|j| (i, j)))
+        .filter_map(|(i, f)| {
+            cat_b
+                .figures
+                .iter()
+                .position(|g| g.key() == f.key())
+                .map(|j| (i, j))
+        })
         .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .build()
-        .map_err(|e| crate::Error::Option(format!("cannot start {} threads: {e}", config.threads)))?;
+        .map_err(|e| {
+            crate::Error::Option(format!("cannot start {} threads: {e}", config.threads))
+        })?;
     let blocks = config.iterations.div_ceil(BLOCK);
     let wave = (pool.current_num_threads() as u64 * 4).max(1);
     let fresh = || vec![[Moments::default(), Moments::default(), Moments::default()]; pairs.len()];
@@ -94,6 +102,11 @@ pub fn compare(a: &Model, b: &Model, config: &RunConfig) -> Result<Vec<Paired>, 
     Ok(pairs
         .iter()
         .zip(total)
-        .map(|(&(x, _), [ma, mb, md])| Paired { key: cat_a.figures[x].key(), a: ma, b: mb, difference: md })
+        .map(|(&(x, _), [ma, mb, md])| Paired {
+            key: cat_a.figures[x].key(),
+            a: ma,
+            b: mb,
+            difference: md,
+        })
         .collect())
 }

@@ -58,7 +58,11 @@ pub fn draw_events<R: Rng + ?Sized>(rng: &mut R, n: u64, pmf: &[f64]) -> (u64, u
         if remaining == 0 {
             break;
         }
-        let k = if j + 1 == pmf.len() || tail <= p { remaining } else { Binomial::new(p / tail).sample(rng, remaining) };
+        let k = if j + 1 == pmf.len() || tail <= p {
+            remaining
+        } else {
+            Binomial::new(p / tail).sample(rng, remaining)
+        };
         if j == 0 {
             none = k;
         }
@@ -103,12 +107,19 @@ pub fn judge(rule: &ImprovementRule, tally: &Tally, year: usize, threshold_ppm: 
     // The comparison as a fraction a / b.
     let (a, b) = match rule.comparison {
         Comparison::Simulated { .. } => pick(&tally.comparison),
-        Comparison::Baseline { value, drift_per_year } => {
+        Comparison::Baseline {
+            value,
+            drift_per_year,
+        } => {
             let v = value * (1.0 + drift_per_year).powi(year as i32);
             ((v * 1e9).round() as i128, 1_000_000_000)
         }
     };
-    let undefined = Verdict { relative: f64::NAN, met: false, units: 0.0 };
+    let undefined = Verdict {
+        relative: f64::NAN,
+        met: false,
+        units: 0.0,
+    };
     if t_den == 0 || b == 0 || a <= 0 {
         return undefined;
     }
@@ -120,7 +131,11 @@ pub fn judge(rule: &ImprovementRule, tally: &Tally, year: usize, threshold_ppm: 
     let met = gain * 1_000_000 >= threshold_ppm as i128 * base;
     let relative = gain as f64 / base as f64;
     let units = sign as f64 * (a as f64 / b as f64 - t_num as f64 / t_den as f64) * t_den as f64;
-    Verdict { relative, met, units }
+    Verdict {
+        relative,
+        met,
+        units,
+    }
 }
 
 /// The payment for `units` at `price`, in pence (never negative).

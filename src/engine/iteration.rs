@@ -72,7 +72,12 @@ pub struct ByRule {
 impl ByRule {
     /// Sum over rules.
     pub fn total(&self) -> Pence {
-        self.attachment + self.service_fee + self.outcome + self.sustainment + self.improvement + self.fee_for_service
+        self.attachment
+            + self.service_fee
+            + self.outcome
+            + self.sustainment
+            + self.improvement
+            + self.fee_for_service
     }
 }
 
@@ -162,7 +167,13 @@ pub struct Ledger {
 
 impl Ledger {
     fn new(accounts: usize, horizon: usize) -> Self {
-        Ledger { accounts, horizon, flows: vec![0; (accounts + 1) * horizon], revenue: vec![0; accounts + 1], cost: vec![0; accounts + 1] }
+        Ledger {
+            accounts,
+            horizon,
+            flows: vec![0; (accounts + 1) * horizon],
+            revenue: vec![0; accounts + 1],
+            cost: vec![0; accounts + 1],
+        }
     }
 
     fn clear(&mut self) {
@@ -349,12 +360,24 @@ impl Scratch {
                 commissioner: CommissionerResult::default(),
                 monthly: vec![0; accounts * h],
                 external: 0,
-                verdicts: vec![Verdict { relative: f64::NAN, met: false, units: 0.0 }; measurements],
+                verdicts: vec![
+                    Verdict {
+                        relative: f64::NAN,
+                        met: false,
+                        units: 0.0
+                    };
+                    measurements
+                ],
                 improvement_earned: vec![0; model.payments.improvement.len()],
                 investors: vec![(0, 0); model.investors.len()],
                 additional_earned: vec![0; model.payments.additional_outcomes.len()],
             },
-            yearly_outcomes: vec![0; model.payments.additional_outcomes.len() * model.years() * plan.groups.len()],
+            yearly_outcomes: vec![
+                0;
+                model.payments.additional_outcomes.len()
+                    * model.years()
+                    * plan.groups.len()
+            ],
             owed: vec![0.0; model.investors.len()],
             results_received: vec![0; model.providers.len()],
         }
@@ -387,7 +410,11 @@ impl Scratch {
         self.tallies.fill(Tally::default());
         self.tally_groups.fill(0);
         self.comparison_carry.fill(0.0);
-        self.result.verdicts.fill(Verdict { relative: f64::NAN, met: false, units: 0.0 });
+        self.result.verdicts.fill(Verdict {
+            relative: f64::NAN,
+            met: false,
+            units: 0.0,
+        });
         self.result.improvement_earned.fill(0);
         self.result.investors.fill((0, 0));
         self.result.additional_earned.fill(0);
@@ -414,7 +441,11 @@ fn parameter_values(model: &Model, scores: &[f64], pinned: &[f64], draws: &mut D
     let mut slot = 0;
     let mut next = |p: &crate::param::Param| {
         let u = pinned[slot];
-        let v = if u.is_nan() { p.draw(own[slot], factors) } else { p.at_percentile(u) };
+        let v = if u.is_nan() {
+            p.draw(own[slot], factors)
+        } else {
+            p.at_percentile(u)
+        };
         slot += 1;
         v
     };
@@ -444,11 +475,51 @@ pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: 
 /// Runs one world whose parameter scores are already in `scratch.scores`
 /// (and `scratch.pinned`), with the participant events of stream
 /// `participants`: the entry point for designs that choose their draws.
-pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, scratch: &mut Scratch) {
+pub fn simulate_world(
+    model: &Model,
+    plan: &Plan,
+    seed: u64,
+    participants: u64,
+    scratch: &mut Scratch,
+) {
     scratch.reset();
-    parameter_values(model, &scratch.scores, &scratch.pinned, &mut scratch.result.draws);
+    parameter_values(
+        model,
+        &scratch.scores,
+        &scratch.pinned,
+        &mut scratch.result.draws,
+    );
     let mut rng = stream(seed, participants, Purpose::Participants);
-    let Scratch { groups, ledger, due_service_fee, due_fee_for_service, due_clawback, referrals, cost_raw, p_effect, p_base, realised_months, cf_entrants, paid_in_year, failed, cash, group_paid, stay_lengths, pmf, pmf_base, tallies, tally_groups, rule_offset, comparison_carry, reached, owed, results_received, yearly_outcomes, result, .. } = scratch;
+    let Scratch {
+        groups,
+        ledger,
+        due_service_fee,
+        due_fee_for_service,
+        due_clawback,
+        referrals,
+        cost_raw,
+        p_effect,
+        p_base,
+        realised_months,
+        cf_entrants,
+        paid_in_year,
+        failed,
+        cash,
+        group_paid,
+        stay_lengths,
+        pmf,
+        pmf_base,
+        tallies,
+        tally_groups,
+        rule_offset,
+        comparison_carry,
+        reached,
+        owed,
+        results_received,
+        yearly_outcomes,
+        result,
+        ..
+    } = scratch;
     let draws = &result.draws;
     let years = model.years();
     let h = model.horizon;
@@ -514,17 +585,33 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                     cost_raw[d] += n as Pence * model.providers[d].cost_per_referral;
                     let fee = n as Pence * plan.attachment[s][year];
                     c.removed_by_participant_cap += n as Pence * plan.attachment_removed[s][year];
-                    schedule(&mut groups[gi].due_attachment, t + lags.attachment, fee, &mut c.beyond_horizon);
+                    schedule(
+                        &mut groups[gi].due_attachment,
+                        t + lags.attachment,
+                        fee,
+                        &mut c.beyond_horizon,
+                    );
                     if let Some(terms) = &model.providers[d].terms {
                         let gross = n as Pence * terms.fee_per_referral;
-                        pass_down(ledger, c, model.account_of(d), t, gross, terms.management_fee);
+                        pass_down(
+                            ledger,
+                            c,
+                            model.account_of(d),
+                            t,
+                            gross,
+                            terms.management_fee,
+                        );
                     }
                     if let Some(ev) = seg.adverse_events() {
                         // The cohort's events over its follow-up, drawn now;
                         // the effect is that of its provider's status at referral.
                         let served = groups[gi].status != GroupStatus::Unserved;
                         let base_mean = ev.rate * draws.macro_by_year[year];
-                        let mean = if served { base_mean * (1.0 - draws.effect[s]) } else { base_mean };
+                        let mean = if served {
+                            base_mean * (1.0 - draws.effect[s])
+                        } else {
+                            base_mean
+                        };
                         event_pmf(mean, ev.frailty_shape, pmf);
                         let (people, events) = draw_events(&mut rng, n, pmf);
                         c.adverse_events += events;
@@ -532,7 +619,8 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                         c.counterfactual_adverse_events += n as f64 * base_mean;
                         let end = t + ev.follow_up - 1;
                         if end < h {
-                            let saving = (n as f64 * base_mean - events as f64) * seg.savings_per_event_avoided as f64;
+                            let saving = (n as f64 * base_mean - events as f64)
+                                * seg.savings_per_event_avoided as f64;
                             c.savings += saving;
                             c.savings_npv += saving * plan.discount[end];
                         }
@@ -540,9 +628,27 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                         if !rules.is_empty() {
                             event_pmf(base_mean, ev.frailty_shape, pmf_base);
                         }
-                        let mut tally = Tally { treated: [n, people, events], comparison: [0; 3] };
-                        tally_referrals(model, plan, s, t, gi, &mut tally, tallies, tally_groups, rule_offset, comparison_carry, |size| draw_events(&mut rng, size, pmf_base));
-                    } else if let Some(proc_) = seg.sustained().filter(|_| !plan.rules_of_segment[s].is_empty()) {
+                        let mut tally = Tally {
+                            treated: [n, people, events],
+                            comparison: [0; 3],
+                        };
+                        tally_referrals(
+                            model,
+                            plan,
+                            s,
+                            t,
+                            gi,
+                            &mut tally,
+                            tallies,
+                            tally_groups,
+                            rule_offset,
+                            comparison_carry,
+                            |size| draw_events(&mut rng, size, pmf_base),
+                        );
+                    } else if let Some(proc_) = seg
+                        .sustained()
+                        .filter(|_| !plan.rules_of_segment[s].is_empty())
+                    {
                         // Measured sustained outcomes: the treated cohort is
                         // counted now, its outcome events as they are drawn; a
                         // simulated comparison reaches an outcome with the
@@ -555,11 +661,26 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                             waiting *= 1.0 - p;
                         }
                         p_outcome *= (1.0 - proc_.dropout).powi(proc_.qualifying_months as i32 - 1);
-                        let mut tally = Tally { treated: [n, 0, 0], comparison: [0; 3] };
-                        tally_referrals(model, plan, s, t, gi, &mut tally, tallies, tally_groups, rule_offset, comparison_carry, |size| {
-                            let outcomes = binomial(&mut rng, size, p_outcome);
-                            (outcomes, outcomes)
-                        });
+                        let mut tally = Tally {
+                            treated: [n, 0, 0],
+                            comparison: [0; 3],
+                        };
+                        tally_referrals(
+                            model,
+                            plan,
+                            s,
+                            t,
+                            gi,
+                            &mut tally,
+                            tallies,
+                            tally_groups,
+                            rule_offset,
+                            comparison_carry,
+                            |size| {
+                                let outcomes = binomial(&mut rng, size, p_outcome);
+                                (outcomes, outcomes)
+                            },
+                        );
                     }
                 }
             }
@@ -573,20 +694,38 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
             // Programme-month costs, borne by whoever serves the group.
             if within && contract_live && g.status != GroupStatus::Unserved {
                 let in_programme: u64 = g.size.iter().sum();
-                let bearer = if g.status == GroupStatus::Transferred { 0 } else { gp.provider };
-                cost_raw[bearer] += in_programme as Pence * model.providers[bearer].cost_per_participant_month;
+                let bearer = if g.status == GroupStatus::Transferred {
+                    0
+                } else {
+                    gp.provider
+                };
+                cost_raw[bearer] +=
+                    in_programme as Pence * model.providers[bearer].cost_per_participant_month;
             }
             let Some(proc_) = seg.sustained() else {
                 continue;
             };
             let served = contract_live && g.status != GroupStatus::Unserved;
-            let p = if served { p_effect[s * years + year] } else { p_base[s * years + year] };
+            let p = if served {
+                p_effect[s * years + year]
+            } else {
+                p_base[s * years + year]
+            };
             let entry = Binomial::new(p);
             g.entrants.fill(0);
             let first = (t + 1).saturating_sub(proc_.window);
             let last = t.min(model.referral_months.saturating_sub(1));
             if first <= last {
-                enter(g, &entry, p, first, last, proc_.window, |m| plan.pool_of(s, m), &mut rng);
+                enter(
+                    g,
+                    &entry,
+                    p,
+                    first,
+                    last,
+                    proc_.window,
+                    |m| plan.pool_of(s, m),
+                    &mut rng,
+                );
             }
             // Measured by an improvement rule: which cohort's entrants reach
             // the outcome event, drawn per cohort (then the stays below are
@@ -603,7 +742,9 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                     let r_c = binomial(&mut rng, e, reach);
                     reached[plan.pool_of(s, m)] += r_c;
                     for &r in &plan.rules_of_segment[s] {
-                        let Some(cohort) = plan.cohort_of[r][m] else { continue };
+                        let Some(cohort) = plan.cohort_of[r][m] else {
+                            continue;
+                        };
                         let rule = &model.payments.improvement[r];
                         for ci in [cohort, rule.cohorts.len()] {
                             let tally = &mut tallies[rule_offset[r] + ci];
@@ -625,9 +766,24 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                 }
                 let stays = &mut stay_lengths[..=ages];
                 if measured {
-                    sample_stays_given_reached(&mut rng, entrants, reached[pool], proc_, &plan.leave_tables[plan.leave[s]], ages, stays);
+                    sample_stays_given_reached(
+                        &mut rng,
+                        entrants,
+                        reached[pool],
+                        proc_,
+                        &plan.leave_tables[plan.leave[s]],
+                        ages,
+                        stays,
+                    );
                 } else {
-                    sample_stays(&mut rng, entrants, proc_.dropout, &plan.leave_tables[plan.leave[s]], ages, stays);
+                    sample_stays(
+                        &mut rng,
+                        entrants,
+                        proc_.dropout,
+                        &plan.leave_tables[plan.leave[s]],
+                        ages,
+                        stays,
+                    );
                 }
                 // in_outcome = entrants still in outcome at age a (month t + a - 1)
                 let mut in_outcome = entrants;
@@ -642,7 +798,9 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                         if month < h {
                             c.outcomes += in_outcome;
                             for &r in &plan.additional_of_segment[s] {
-                                yearly_outcomes[(r * years + month / 12) * plan.groups.len() + gi] += in_outcome;
+                                yearly_outcomes
+                                    [(r * years + month / 12) * plan.groups.len() + gi] +=
+                                    in_outcome;
                             }
                         }
                         let (price, removed) = match model.payments.price_year {
@@ -652,17 +810,29 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                         if month + lags.outcome < h {
                             c.removed_by_participant_cap += n * removed;
                         }
-                        schedule(&mut g.due_outcome, month + lags.outcome, n * price, &mut c.beyond_horizon);
+                        schedule(
+                            &mut g.due_outcome,
+                            month + lags.outcome,
+                            n * price,
+                            &mut c.beyond_horizon,
+                        );
                     } else if a > q && a - q <= proc_.max_sustainment_months {
                         let k = a - q;
                         let (price, removed) = match model.payments.price_year {
                             PriceYear::Event => (seg.tariff.sustainment[price_year], 0),
-                            PriceYear::Referral => (prices.sustainment[k - 1], prices.sustainment_removed[k - 1]),
+                            PriceYear::Referral => {
+                                (prices.sustainment[k - 1], prices.sustainment_removed[k - 1])
+                            }
                         };
                         if month + lags.sustainment < h {
                             c.removed_by_participant_cap += n * removed;
                         }
-                        schedule(&mut g.due_sustainment, month + lags.sustainment, n * price, &mut c.beyond_horizon);
+                        schedule(
+                            &mut g.due_sustainment,
+                            month + lags.sustainment,
+                            n * price,
+                            &mut c.beyond_horizon,
+                        );
                     }
                     if a <= seg.savings_months && month < h {
                         realised_months[s * h + month] += in_outcome;
@@ -676,9 +846,16 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
         // then the final one, which pays the excess over the cohorts).
         for (r, rule) in model.payments.improvement.iter().enumerate() {
             let price = rule.price_per_unit[year];
-            for (ci, cohort) in rule.cohorts.iter().enumerate().map(|(i, co)| (i, (co.measured_in, co.threshold_ppm, co.from))).chain(
-                rule.final_threshold_ppm.map(|th| (rule.cohorts.len(), (rule.final_measured_in, th, 0))),
-            ) {
+            for (ci, cohort) in rule
+                .cohorts
+                .iter()
+                .enumerate()
+                .map(|(i, co)| (i, (co.measured_in, co.threshold_ppm, co.from)))
+                .chain(
+                    rule.final_threshold_ppm
+                        .map(|th| (rule.cohorts.len(), (rule.final_measured_in, th, 0))),
+                )
+            {
                 let (measured_in, threshold, from) = cohort;
                 if measured_in != t {
                     continue;
@@ -693,7 +870,11 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                     continue;
                 }
                 let earned = result.improvement_earned[r];
-                let amount = if ci == rule.cohorts.len() { final_payment(verdict.units, price, earned) } else { payment(verdict.units, price) };
+                let amount = if ci == rule.cohorts.len() {
+                    final_payment(verdict.units, price, earned)
+                } else {
+                    payment(verdict.units, price)
+                };
                 result.improvement_earned[r] += amount;
                 // Shared between delivery groups by their treated participants.
                 let weights = &tally_groups[k * plan.groups.len()..(k + 1) * plan.groups.len()];
@@ -705,12 +886,24 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
         if within && (t % 12 == 11 || t + 1 == h) {
             let groups_n = plan.groups.len();
             for (r, rule) in model.payments.additional_outcomes.iter().enumerate() {
-                let at = |y: usize| &yearly_outcomes[(r * years + y) * groups_n..(r * years + y + 1) * groups_n];
+                let at = |y: usize| {
+                    &yearly_outcomes[(r * years + y) * groups_n..(r * years + y + 1) * groups_n]
+                };
                 let count: u64 = at(year).iter().sum();
-                let baseline = if rule.rolling && year > 0 { at(year - 1).iter().sum::<u64>() as f64 } else { rule.baseline[year] };
+                let baseline = if rule.rolling && year > 0 {
+                    at(year - 1).iter().sum::<u64>() as f64
+                } else {
+                    rule.baseline[year]
+                };
                 let amount = payment(count as f64 - baseline, rule.price_per_unit[year]);
                 result.additional_earned[r] += amount;
-                share_by_weight(groups, at(year), amount, t + rule.lag, &mut c.beyond_horizon);
+                share_by_weight(
+                    groups,
+                    at(year),
+                    amount,
+                    t + rule.lag,
+                    &mut c.beyond_horizon,
+                );
             }
         }
 
@@ -729,26 +922,56 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                 let cost = (cost_raw[d] as f64 * draws.cost).round() as Pence;
                 ledger.transfer(model.account_of(d), ext, t, cost);
                 if let Some(terms) = &p.terms
-                    && t < model.delivery_months {
-                        pass_down(ledger, c, model.account_of(d), t, terms.monthly_fee, terms.management_fee);
-                    }
+                    && t < model.delivery_months
+                {
+                    pass_down(
+                        ledger,
+                        c,
+                        model.account_of(d),
+                        t,
+                        terms.monthly_fee,
+                        terms.management_fee,
+                    );
+                }
             }
             if t < model.payments.service_fee_months {
-                schedule(due_service_fee, t + lags.service_fee, model.payments.service_fee[year], &mut c.beyond_horizon);
+                schedule(
+                    due_service_fee,
+                    t + lags.service_fee,
+                    model.payments.service_fee[year],
+                    &mut c.beyond_horizon,
+                );
             }
             if let Some(ffs) = &model.payments.fee_for_service
                 && t < model.referral_months
             {
                 let instalment = (ffs.annual_fee[year] as f64 / 12.0).round() as Pence;
-                schedule(due_fee_for_service, t + ffs.lag, instalment, &mut c.beyond_horizon);
+                schedule(
+                    due_fee_for_service,
+                    t + ffs.lag,
+                    instalment,
+                    &mut c.beyond_horizon,
+                );
                 // Year end (or the last referral month): reconcile the
                 // year's volume against the band around its baseline.
                 if t % 12 == 11 || t + 1 == model.referral_months {
                     let first = t - t % 12;
-                    let actual: u64 = (0..model.segments.len()).map(|s| referrals[s * model.referral_months + first..=s * model.referral_months + t].iter().sum::<u64>()).sum();
+                    let actual: u64 = (0..model.segments.len())
+                        .map(|s| {
+                            referrals
+                                [s * model.referral_months + first..=s * model.referral_months + t]
+                                .iter()
+                                .sum::<u64>()
+                        })
+                        .sum();
                     let amount = reconciliation(ffs, actual, t + 1 - first);
                     if amount >= 0 {
-                        schedule(due_fee_for_service, t + ffs.lag, amount, &mut c.beyond_horizon);
+                        schedule(
+                            due_fee_for_service,
+                            t + ffs.lag,
+                            amount,
+                            &mut c.beyond_horizon,
+                        );
                     } else {
                         match due_clawback.get_mut(t + ffs.lag) {
                             Some(slot) => *slot -= amount,
@@ -789,9 +1012,17 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
             let out = pay(due_out);
             let sust = pay(due_sust);
             let imp = pay(due_imp);
-            c.removed_by_contract_cap += (due_fee - fee) + (due_att - att) + (due_out - out) + (due_sust - sust) + (due_imp - imp);
+            c.removed_by_contract_cap += (due_fee - fee)
+                + (due_att - att)
+                + (due_out - out)
+                + (due_sust - sust)
+                + (due_imp - imp);
             // Split what was paid of the fixed fees between the two rules.
-            let ffs_paid = if due_fee > 0 { ((fee as i128 * due_fee_for_service[t] as i128) / due_fee as i128) as Pence } else { 0 };
+            let ffs_paid = if due_fee > 0 {
+                ((fee as i128 * due_fee_for_service[t] as i128) / due_fee as i128) as Pence
+            } else {
+                0
+            };
             c.paid.service_fee += fee - ffs_paid;
             c.paid.fee_for_service += ffs_paid;
             if due_clawback[t] > 0 {
@@ -817,7 +1048,8 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                 let g = &groups[gi];
                 let due = g.due_outcome[t] + g.due_sustainment[t] + g.due_improvement[t];
                 group_paid[gi] = if due_out + due_sust + due_imp > 0 {
-                    ((due as i128 * results as i128) / (due_out + due_sust + due_imp) as i128) as Pence
+                    ((due as i128 * results as i128) / (due_out + due_sust + due_imp) as i128)
+                        as Pence
                 } else {
                     0
                 };
@@ -826,7 +1058,14 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                 }
                 if let Some(terms) = &model.providers[gp.provider].terms {
                     let gross = (group_paid[gi] as f64 * terms.pass_through).round() as Pence;
-                    let kept = pass_down(ledger, c, model.account_of(gp.provider), t, gross, terms.management_fee);
+                    let kept = pass_down(
+                        ledger,
+                        c,
+                        model.account_of(gp.provider),
+                        t,
+                        gross,
+                        terms.management_fee,
+                    );
                     results_received[gp.provider] += gross - kept;
                 }
             }
@@ -845,8 +1084,17 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                 let available = results_received[d].min(cash_now);
                 let cap_left = (owed[i].floor() as Pence).max(0);
                 let repay = available.min(cap_left);
-                let excess = if repay == cap_left { ((available - repay) as f64 * inv.excess_share).round() as Pence } else { 0 };
-                ledger.transfer(model.account_of(d), model.investor_account(i), t, repay + excess);
+                let excess = if repay == cap_left {
+                    ((available - repay) as f64 * inv.excess_share).round() as Pence
+                } else {
+                    0
+                };
+                ledger.transfer(
+                    model.account_of(d),
+                    model.investor_account(i),
+                    t,
+                    repay + excess,
+                );
                 result.investors[i].1 += repay + excess;
                 results_received[d] -= repay + excess;
                 owed[i] -= repay as f64;
@@ -890,9 +1138,10 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
                     };
                     for (g, gp) in groups.iter_mut().zip(&plan.groups) {
                         if gp.provider == d
-                            && let Some(st) = new_status {
-                                g.status = st;
-                            }
+                            && let Some(st) = new_status
+                        {
+                            g.status = st;
+                        }
                     }
                 }
             }
@@ -928,7 +1177,15 @@ pub fn simulate_world(model: &Model, plan: &Plan, seed: u64, participants: u64, 
         pr.failure_month = model.provider_of_account(a).and_then(|d| failed[d]);
     }
     result.external = ledger.revenue[ext] - ledger.cost[ext];
-    counterfactual(model, plan, referrals, realised_months, cf_entrants, &mut result.commissioner, p_base);
+    counterfactual(
+        model,
+        plan,
+        referrals,
+        realised_months,
+        cf_entrants,
+        &mut result.commissioner,
+        p_base,
+    );
 }
 
 /// Adds one referral month's treated counts (`tally.treated`) to every
@@ -953,7 +1210,9 @@ fn tally_referrals(
 ) {
     let n = tally.treated[0];
     for &r in &plan.rules_of_segment[s] {
-        let Some(cohort) = plan.cohort_of[r][t] else { continue };
+        let Some(cohort) = plan.cohort_of[r][t] else {
+            continue;
+        };
         let rule = &model.payments.improvement[r];
         tally.comparison = match rule.comparison {
             Comparison::Simulated { per_participant } => {
@@ -994,7 +1253,16 @@ const POOLED_ENTRY_LIMIT: f64 = 2.0;
 /// grows with the number of participants.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn enter<R: rand::Rng + ?Sized>(g: &mut GroupState, entry: &Binomial, p: f64, first: usize, last: usize, window: usize, pool_of: impl Fn(usize) -> usize, rng: &mut R) {
+fn enter<R: rand::Rng + ?Sized>(
+    g: &mut GroupState,
+    entry: &Binomial,
+    p: f64,
+    first: usize,
+    last: usize,
+    window: usize,
+    pool_of: impl Fn(usize) -> usize,
+    rng: &mut R,
+) {
     // Cohort m lives in slot m % window; walk the slots without dividing.
     let first_slot = first % window;
     let next = |slot: usize| if slot + 1 == window { 0 } else { slot + 1 };
@@ -1050,9 +1318,17 @@ fn enter<R: rand::Rng + ?Sized>(g: &mut GroupState, entry: &Binomial, p: f64, fi
             let e = match q.filter(|_| entry.inverts(waiting)) {
                 Some(q) => {
                     let known = g.power[slot];
-                    let power = if cache && !known.is_nan() { known } else { q.powf(waiting as f64) };
+                    let power = if cache && !known.is_nan() {
+                        known
+                    } else {
+                        q.powf(waiting as f64)
+                    };
                     let e = entry.sample_with_power(rng, waiting, power);
-                    g.power[slot] = if e == 0 { power } else { power / q.powi(e as i32) };
+                    g.power[slot] = if e == 0 {
+                        power
+                    } else {
+                        power / q.powi(e as i32)
+                    };
                     e
                 }
                 None => {
@@ -1077,7 +1353,14 @@ fn enter<R: rand::Rng + ?Sized>(g: &mut GroupState, entry: &Binomial, p: f64, fi
 /// geometric length by inversion; many go through conditional binomials
 /// (how many of those still in outcome at age `L` leave then), so the cost
 /// is bounded by `min(n, ages)` draws whatever the volume.
-fn sample_stays<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, dropout: f64, leave: &crate::sample::BinomialTable, ages: usize, stays: &mut [u64]) {
+fn sample_stays<R: rand::Rng + ?Sized>(
+    rng: &mut R,
+    n: u64,
+    dropout: f64,
+    leave: &crate::sample::BinomialTable,
+    ages: usize,
+    stays: &mut [u64],
+) {
     stays.fill(0);
     if dropout <= 0.0 {
         stays[ages] = n;
@@ -1091,7 +1374,11 @@ fn sample_stays<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, dropout: f64, leave:
         let log_stay = (1.0 - dropout).ln();
         for _ in 0..n {
             let extra = (open_unit(rng).ln() / log_stay).floor();
-            let l = if extra >= (ages - 1) as f64 { ages } else { 1 + extra as usize };
+            let l = if extra >= (ages - 1) as f64 {
+                ages
+            } else {
+                1 + extra as usize
+            };
             stays[l] += 1;
         }
         return;
@@ -1111,12 +1398,22 @@ fn sample_stays<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, dropout: f64, leave:
 /// Schedules `amount` as improvement payments due in `month`, shared
 /// between delivery groups in proportion to `weights` (the remainder of the
 /// rounding to the first group with weight).
-fn share_by_weight(groups: &mut [GroupState], weights: &[u64], amount: Pence, month: usize, beyond: &mut Pence) {
+fn share_by_weight(
+    groups: &mut [GroupState],
+    weights: &[u64],
+    amount: Pence,
+    month: usize,
+    beyond: &mut Pence,
+) {
     let total: u64 = weights.iter().sum();
     let first = weights.iter().position(|&w| w > 0).unwrap_or(0);
     let mut left = amount;
     for (gi, &w) in weights.iter().enumerate().rev() {
-        let share = if gi == first { left } else { ((amount as i128 * w as i128) / total.max(1) as i128) as Pence };
+        let share = if gi == first {
+            left
+        } else {
+            ((amount as i128 * w as i128) / total.max(1) as i128) as Pence
+        };
         left -= share;
         schedule(&mut groups[gi].due_improvement, month, share, beyond);
     }
@@ -1146,7 +1443,15 @@ pub fn reconciliation(ffs: &FeeForService, actual: u64, months: usize) -> Pence 
 /// geometric), and the reached ones' from q on, which is the same
 /// memoryless process as [`sample_stays`] shifted by q - 1 months.
 #[allow(clippy::too_many_arguments)]
-fn sample_stays_given_reached<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, reached: u64, process: &Sustained, leave: &crate::sample::BinomialTable, ages: usize, stays: &mut [u64]) {
+fn sample_stays_given_reached<R: rand::Rng + ?Sized>(
+    rng: &mut R,
+    n: u64,
+    reached: u64,
+    process: &Sustained,
+    leave: &crate::sample::BinomialTable,
+    ages: usize,
+    stays: &mut [u64],
+) {
     let q = process.qualifying_months;
     let stay = 1.0 - process.dropout;
     stays.fill(0);
@@ -1156,7 +1461,15 @@ fn sample_stays_given_reached<R: rand::Rng + ?Sized>(rng: &mut R, n: u64, reache
         if short == 0 {
             break;
         }
-        let left = if l + 1 == q { short } else { binomial(rng, short, process.dropout / (1.0 - stay.powi((q - l) as i32))) };
+        let left = if l + 1 == q {
+            short
+        } else {
+            binomial(
+                rng,
+                short,
+                process.dropout / (1.0 - stay.powi((q - l) as i32)),
+            )
+        };
         stays[l] += left;
         short -= left;
     }
@@ -1192,7 +1505,14 @@ fn schedule(due: &mut [Pence], month: usize, amount: Pence, beyond: &mut Pence) 
 /// The prime pays a subcontractor `gross` less its management fee, which it
 /// keeps (and returns).
 #[inline]
-fn pass_down(ledger: &mut Ledger, c: &mut CommissionerResult, sub_account: usize, t: usize, gross: Pence, management_fee: f64) -> Pence {
+fn pass_down(
+    ledger: &mut Ledger,
+    c: &mut CommissionerResult,
+    sub_account: usize,
+    t: usize,
+    gross: Pence,
+    management_fee: f64,
+) -> Pence {
     let kept = (gross as f64 * management_fee).round() as Pence;
     c.management_fees += kept;
     ledger.transfer(PRIME, sub_account, t, gross - kept);
@@ -1202,11 +1522,20 @@ fn pass_down(ledger: &mut Ledger, c: &mut CommissionerResult, sub_account: usize
 /// Closed-form expectations without the intervention, for the referrals
 /// actually made: outcome events, months in outcome counted for savings,
 /// and the outcome and sustainment payments they would have earned.
-fn counterfactual(model: &Model, plan: &Plan, referrals: &[u64], realised_months: &[u64], cf_entrants: &mut [f64], c: &mut CommissionerResult, p_base: &[f64]) {
+fn counterfactual(
+    model: &Model,
+    plan: &Plan,
+    referrals: &[u64],
+    realised_months: &[u64],
+    cf_entrants: &mut [f64],
+    c: &mut CommissionerResult,
+    p_base: &[f64],
+) {
     let h = model.horizon;
     let years = model.years();
     let lags = model.payments.lags;
-    let (mut outcomes, mut months_cf, mut payments, mut savings, mut savings_npv) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut outcomes, mut months_cf, mut payments, mut savings, mut savings_npv) =
+        (0.0, 0.0, 0.0, 0.0, 0.0);
     let mut months_real: u64 = 0;
     for (s, seg) in model.segments.iter().enumerate() {
         let Some(proc_) = seg.sustained() else {
@@ -1252,11 +1581,19 @@ fn counterfactual(model: &Model, plan: &Plan, referrals: &[u64], realised_months
                     }
                     let price = if a == q {
                         outcomes += in_outcome;
-                        let price = if model.payments.price_year == PriceYear::Event { seg.tariff.outcome[t / 12] } else { prices.outcome };
+                        let price = if model.payments.price_year == PriceYear::Event {
+                            seg.tariff.outcome[t / 12]
+                        } else {
+                            prices.outcome
+                        };
                         (t + lags.outcome < h).then_some(price)
                     } else if a > q && a - q <= proc_.max_sustainment_months {
                         let k = a - q;
-                        let price = if model.payments.price_year == PriceYear::Event { seg.tariff.sustainment[t / 12] } else { prices.sustainment[k - 1] };
+                        let price = if model.payments.price_year == PriceYear::Event {
+                            seg.tariff.sustainment[t / 12]
+                        } else {
+                            prices.sustainment[k - 1]
+                        };
                         (t + lags.sustainment < h).then_some(price)
                     } else {
                         None

@@ -63,7 +63,11 @@ pub const PRECISION_STEP_BLOCKS: u64 = 16;
 fn precision_met(catalog: &Catalog, stack: &partial::MergeStack, targets: &[(usize, f64)]) -> bool {
     targets.iter().all(|&(k, target)| {
         let m = &stack.figure_moments(k);
-        let se = if catalog.figures[k].unit == crate::figures::Unit::Probability { (m.mean * (1.0 - m.mean) / m.n as f64).sqrt() } else { m.se() };
+        let se = if catalog.figures[k].unit == crate::figures::Unit::Probability {
+            (m.mean * (1.0 - m.mean) / m.n as f64).sqrt()
+        } else {
+            m.se()
+        };
         m.n >= 2 && se.is_finite() && se <= target * m.mean.abs()
     })
 }
@@ -107,13 +111,19 @@ impl Summary {
             iterations: 0,
             moments: vec![Moments::default(); n],
             sketches: vec![QuantileSketch::new(FIGURE_SKETCH_CAP); n],
-            ratios: vec![(Moments::default(), Moments::default(), CoMoments::default()); catalog.ratios.len()],
+            ratios: vec![
+                (Moments::default(), Moments::default(), CoMoments::default());
+                catalog.ratios.len()
+            ],
             flow: vec![QuantileSketch::new(monthly_cap); cells],
             cash: vec![QuantileSketch::new(monthly_cap); cells],
             flow_mean: vec![Moments::default(); cells],
             cash_mean: vec![Moments::default(); cells],
             failures_by_month: vec![0; failure_cells],
-            allocation: crate::stats::AllocationSketch::new(catalog.parties.len(), FIGURE_SKETCH_CAP),
+            allocation: crate::stats::AllocationSketch::new(
+                catalog.parties.len(),
+                FIGURE_SKETCH_CAP,
+            ),
         }
     }
 
@@ -121,12 +131,21 @@ impl Summary {
     /// only ever sees the blocks in block order, so spreading statistics
     /// over threads changes nothing in the result.
     pub fn merge_blocks(&mut self, parts: &[&Summary]) {
-        fn each<T: Send + Sync>(total: &mut [T], parts: &[&Summary], field: impl Fn(&Summary) -> &[T] + Sync, merge: impl Fn(&mut T, &T) + Sync) {
-            total.par_iter_mut().enumerate().with_min_len(16).for_each(|(i, t)| {
-                for p in parts {
-                    merge(t, &field(p)[i]);
-                }
-            });
+        fn each<T: Send + Sync>(
+            total: &mut [T],
+            parts: &[&Summary],
+            field: impl Fn(&Summary) -> &[T] + Sync,
+            merge: impl Fn(&mut T, &T) + Sync,
+        ) {
+            total
+                .par_iter_mut()
+                .enumerate()
+                .with_min_len(16)
+                .for_each(|(i, t)| {
+                    for p in parts {
+                        merge(t, &field(p)[i]);
+                    }
+                });
         }
         for p in parts {
             self.allocation.merge(&p.allocation);
@@ -140,12 +159,22 @@ impl Summary {
             }
         }
         each(&mut self.moments, parts, |p| &p.moments, Moments::merge);
-        each(&mut self.sketches, parts, |p| &p.sketches, QuantileSketch::merge);
+        each(
+            &mut self.sketches,
+            parts,
+            |p| &p.sketches,
+            QuantileSketch::merge,
+        );
         each(&mut self.flow, parts, |p| &p.flow, QuantileSketch::merge);
         each(&mut self.cash, parts, |p| &p.cash, QuantileSketch::merge);
         each(&mut self.flow_mean, parts, |p| &p.flow_mean, Moments::merge);
         each(&mut self.cash_mean, parts, |p| &p.cash_mean, Moments::merge);
-        each(&mut self.failures_by_month, parts, |p| &p.failures_by_month, |a, b| *a += b);
+        each(
+            &mut self.failures_by_month,
+            parts,
+            |p| &p.failures_by_month,
+            |a, b| *a += b,
+        );
     }
 }
 
@@ -166,10 +195,17 @@ pub type RowSink<'a> = &'a mut dyn FnMut(u64, &[f64]) -> std::io::Result<()>;
 /// `on_progress` is called with the number of iterations finished so far;
 /// `on_rows`, when given, receives each block's per-iteration figure rows
 /// (flattened, catalog order) in iteration order.
-pub fn run(model: &Model, config: &RunConfig, on_progress: &(dyn Fn(u64) + Sync), on_rows: Option<RowSink<'_>>) -> Result<RunResult, crate::Error> {
+pub fn run(
+    model: &Model,
+    config: &RunConfig,
+    on_progress: &(dyn Fn(u64) + Sync),
+    on_rows: Option<RowSink<'_>>,
+) -> Result<RunResult, crate::Error> {
     let (catalog, stack) = run_blocks(model, config, None, on_progress, on_rows)?;
     let cap = (!config.skip_monthly).then_some(MONTHLY_SKETCH_CAP);
-    let summary = stack.finish().unwrap_or_else(|| Summary::new(&catalog, model.horizon, cap));
+    let summary = stack
+        .finish()
+        .unwrap_or_else(|| Summary::new(&catalog, model.horizon, cap));
     Ok(RunResult { catalog, summary })
 }
 
@@ -189,27 +225,47 @@ pub fn run_blocks(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .build()
-        .map_err(|e| crate::Error::Option(format!("cannot start {} threads: {e}", config.threads)))?;
+        .map_err(|e| {
+            crate::Error::Option(format!("cannot start {} threads: {e}", config.threads))
+        })?;
     let targets: Vec<(usize, f64)> = config
         .precision
         .iter()
         .map(|(key, target)| {
-            let k = catalog.figures.iter().position(|f| &f.key() == key).ok_or_else(|| {
-                let keys: Vec<String> = catalog.figures.iter().map(|f| f.key()).collect();
-                let refs: Vec<&str> = keys.iter().map(|s| s.as_str()).collect();
-                let hint = crate::scenario::suggest_key(key, &refs).map_or(String::new(), |s| format!("; {s}"));
-                crate::Error::Option(format!("--precision: no figure `{key}` in this scenario{hint}"))
-            })?;
+            let k = catalog
+                .figures
+                .iter()
+                .position(|f| &f.key() == key)
+                .ok_or_else(|| {
+                    let keys: Vec<String> = catalog.figures.iter().map(|f| f.key()).collect();
+                    let refs: Vec<&str> = keys.iter().map(|s| s.as_str()).collect();
+                    let hint = crate::scenario::suggest_key(key, &refs)
+                        .map_or(String::new(), |s| format!("; {s}"));
+                    crate::Error::Option(format!(
+                        "--precision: no figure `{key}` in this scenario{hint}"
+                    ))
+                })?;
             Ok((k, *target))
         })
         .collect::<Result<_, crate::Error>>()?;
     let adaptive = !targets.is_empty();
     if adaptive && blocks.is_some() {
-        return Err(crate::Error::Option("a precision target needs the whole run on one machine; it cannot be split into shards".into()));
+        return Err(crate::Error::Option(
+            "a precision target needs the whole run on one machine; it cannot be split into shards"
+                .into(),
+        ));
     }
-    let limit = if adaptive { config.max_iterations.max(config.iterations) } else { config.iterations };
+    let limit = if adaptive {
+        config.max_iterations.max(config.iterations)
+    } else {
+        config.iterations
+    };
     let range = blocks.unwrap_or(0..blocks_of(limit));
-    let wave = if adaptive { PRECISION_STEP_BLOCKS } else { (pool.current_num_threads() as u64 * 4).max(1) };
+    let wave = if adaptive {
+        PRECISION_STEP_BLOCKS
+    } else {
+        (pool.current_num_threads() as u64 * 4).max(1)
+    };
     let keep_rows = on_rows.is_some();
     let monthly = !config.skip_monthly;
     let mut stack = partial::MergeStack::new();
@@ -223,16 +279,33 @@ pub fn run_blocks(
                 .map(|b| {
                     let first = b * BLOCK;
                     let last = ((b + 1) * BLOCK).min(limit);
-                    simulate_block(model, &plan, &catalog, config.seed, first..last, monthly, keep_rows)
+                    simulate_block(
+                        model,
+                        &plan,
+                        &catalog,
+                        config.seed,
+                        first..last,
+                        monthly,
+                        keep_rows,
+                    )
                 })
                 .collect()
         });
         for (b, (summary, rows)) in (start..end).zip(parts) {
             if let Some(f) = on_rows.as_mut() {
-                f(b * BLOCK, &rows).map_err(|source| crate::Error::Write { path: "draws".into(), source })?;
+                f(b * BLOCK, &rows).map_err(|source| crate::Error::Write {
+                    path: "draws".into(),
+                    source,
+                })?;
             }
             done += summary.iterations;
-            pool.install(|| stack.push(partial::Node { first: b, len: 1, summary }));
+            pool.install(|| {
+                stack.push(partial::Node {
+                    first: b,
+                    len: 1,
+                    summary,
+                })
+            });
         }
         on_progress(done);
         start = end;
@@ -275,7 +348,12 @@ pub fn simulate_block(
             acc.2.push(x, y);
         }
         contributions.clear();
-        contributions.extend(catalog.contributions.iter().map(|ks| ks.iter().map(|&k| row[k]).sum::<f64>()));
+        contributions.extend(
+            catalog
+                .contributions
+                .iter()
+                .map(|ks| ks.iter().map(|&k| row[k]).sum::<f64>()),
+        );
         summary.allocation.push(i, &contributions);
         for (p, (account, _, _)) in catalog.parties.iter().enumerate() {
             if let Some(m) = r.parties[*account].failure_month {

@@ -48,7 +48,12 @@ impl MergeStack {
     /// Adds the next node. It must start where the stack ends and be
     /// aligned; callers check contiguity before (a gap is a bug here).
     pub fn push(&mut self, node: Node) {
-        assert!(node.len.is_power_of_two() && node.first.is_multiple_of(node.len), "unaligned node {}+{}", node.first, node.len);
+        assert!(
+            node.len.is_power_of_two() && node.first.is_multiple_of(node.len),
+            "unaligned node {}+{}",
+            node.first,
+            node.len
+        );
         if let Some(top) = self.nodes.last() {
             assert_eq!(top.end(), node.first, "blocks pushed out of order");
         }

@@ -68,7 +68,10 @@ impl Plan {
             for (d, &share) in seg.allocation.iter().enumerate() {
                 if d == 0 || share > 0.0 {
                     row[d] = Some(groups.len());
-                    groups.push(GroupPlan { segment: s, provider: d });
+                    groups.push(GroupPlan {
+                        segment: s,
+                        provider: d,
+                    });
                 }
             }
             group_of.push(row);
@@ -78,38 +81,74 @@ impl Plan {
         let mut attachment = Vec::new();
         let mut attachment_removed = Vec::new();
         for seg in &model.segments {
-            let no_sustainment = Sustained { baseline_hazard: 0.0, window: 1, qualifying_months: 1, dropout: 0.0, max_sustainment_months: 0 };
+            let no_sustainment = Sustained {
+                baseline_hazard: 0.0,
+                window: 1,
+                qualifying_months: 1,
+                dropout: 0.0,
+                max_sustainment_months: 0,
+            };
             let process = seg.sustained().unwrap_or(&no_sustainment);
-            let by_year: Vec<(Pence, Pence, PoolPrices)> = (0..years).map(|y| capped_prices(&seg.tariff, process, y)).collect();
+            let by_year: Vec<(Pence, Pence, PoolPrices)> = (0..years)
+                .map(|y| capped_prices(&seg.tariff, process, y))
+                .collect();
             attachment.push(by_year.iter().map(|p| p.0).collect());
             attachment_removed.push(by_year.iter().map(|p| p.1).collect());
             let all: Vec<PoolPrices> = by_year.into_iter().map(|p| p.2).collect();
-            let same = model.payments.price_year == PriceYear::Event || all.iter().all(|p| same_prices(p, &all[0]));
+            let same = model.payments.price_year == PriceYear::Event
+                || all.iter().all(|p| same_prices(p, &all[0]));
             pools.push(if same { vec![all[0].clone()] } else { all });
         }
         let ages = model
             .segments
             .iter()
-            .map(|s| s.sustained().map_or(1, |o| (o.qualifying_months + o.max_sustainment_months).max(s.savings_months).max(1)))
+            .map(|s| {
+                s.sustained().map_or(1, |o| {
+                    (o.qualifying_months + o.max_sustainment_months)
+                        .max(s.savings_months)
+                        .max(1)
+                })
+            })
             .collect();
         let r = model.commissioner.discount_rate;
-        let discount = (0..model.horizon).map(|t| (1.0 + r).powf(-(t as f64) / 12.0)).collect();
+        let discount = (0..model.horizon)
+            .map(|t| (1.0 + r).powf(-(t as f64) / 12.0))
+            .collect();
         let last_event = model
             .segments
             .iter()
             .map(|s| model.referral_months + s.service_months())
             .max()
             .unwrap_or(0);
-        let last_measurement = model.payments.improvement.iter().map(|r| r.final_measured_in + 1).max().unwrap_or(0);
+        let last_measurement = model
+            .payments
+            .improvement
+            .iter()
+            .map(|r| r.final_measured_in + 1)
+            .max()
+            .unwrap_or(0);
         let months_simulated = model.horizon.max(last_event).max(last_measurement);
         let cohort_of = model
             .payments
             .improvement
             .iter()
-            .map(|r| (0..model.referral_months).map(|m| r.cohorts.iter().position(|c| c.from <= m && m < c.to)).collect())
+            .map(|r| {
+                (0..model.referral_months)
+                    .map(|m| r.cohorts.iter().position(|c| c.from <= m && m < c.to))
+                    .collect()
+            })
             .collect();
         let rules_of_segment = (0..model.segments.len())
-            .map(|s| model.payments.improvement.iter().enumerate().filter(|(_, r)| r.segments.contains(&s)).map(|(i, _)| i).collect())
+            .map(|s| {
+                model
+                    .payments
+                    .improvement
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.segments.contains(&s))
+                    .map(|(i, _)| i)
+                    .collect()
+            })
             .collect();
         // Segments usually share a dropout; one table each would only crowd
         // the cache.
@@ -118,30 +157,65 @@ impl Plan {
             .segments
             .iter()
             .map(|s| s.sustained().map_or(0.0, |o| o.dropout))
-            .map(|dropout| match dropouts.iter().position(|&d| d == dropout) {
-                Some(i) => i,
-                None => {
-                    dropouts.push(dropout);
-                    dropouts.len() - 1
-                }
+            .map(
+                |dropout| match dropouts.iter().position(|&d| d == dropout) {
+                    Some(i) => i,
+                    None => {
+                        dropouts.push(dropout);
+                        dropouts.len() - 1
+                    }
+                },
+            )
+            .collect();
+        let leave_tables = dropouts
+            .into_iter()
+            .map(crate::sample::BinomialTable::new)
+            .collect();
+        let additional_of_segment = (0..model.segments.len())
+            .map(|s| {
+                model
+                    .payments
+                    .additional_outcomes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.segments.contains(&s))
+                    .map(|(i, _)| i)
+                    .collect()
             })
             .collect();
-        let leave_tables = dropouts.into_iter().map(crate::sample::BinomialTable::new).collect();
-        let additional_of_segment = (0..model.segments.len())
-            .map(|s| model.payments.additional_outcomes.iter().enumerate().filter(|(_, r)| r.segments.contains(&s)).map(|(i, _)| i).collect())
-            .collect();
-        Plan { groups, group_of, pools, ages, attachment, attachment_removed, discount, leave_tables, leave, cohort_of, rules_of_segment, additional_of_segment, months_simulated }
+        Plan {
+            groups,
+            group_of,
+            pools,
+            ages,
+            attachment,
+            attachment_removed,
+            discount,
+            leave_tables,
+            leave,
+            cohort_of,
+            rules_of_segment,
+            additional_of_segment,
+            months_simulated,
+        }
     }
 
     /// The pool a cohort referred in `month` belongs to.
     #[inline]
     pub fn pool_of(&self, segment: usize, month: usize) -> usize {
-        if self.pools[segment].len() == 1 { 0 } else { month / 12 }
+        if self.pools[segment].len() == 1 {
+            0
+        } else {
+            month / 12
+        }
     }
 }
 
 fn same_prices(a: &PoolPrices, b: &PoolPrices) -> bool {
-    a.outcome == b.outcome && a.sustainment == b.sustainment && a.outcome_removed == b.outcome_removed && a.sustainment_removed == b.sustainment_removed
+    a.outcome == b.outcome
+        && a.sustainment == b.sustainment
+        && a.outcome_removed == b.outcome_removed
+        && a.sustainment_removed == b.sustainment_removed
 }
 
 /// One participant's prices for referral year `y`, with the per-participant
@@ -157,6 +231,17 @@ pub fn capped_prices(tariff: &Tariff, process: &Sustained, y: usize) -> (Pence, 
     };
     let (att, att_removed) = take(tariff.attachment[y]);
     let (outcome, outcome_removed) = take(tariff.outcome[y]);
-    let (sustainment, sustainment_removed) = (0..process.max_sustainment_months).map(|_| take(tariff.sustainment[y])).unzip();
-    (att, att_removed, PoolPrices { outcome, outcome_removed, sustainment, sustainment_removed })
+    let (sustainment, sustainment_removed) = (0..process.max_sustainment_months)
+        .map(|_| take(tariff.sustainment[y]))
+        .unzip();
+    (
+        att,
+        att_removed,
+        PoolPrices {
+            outcome,
+            outcome_removed,
+            sustainment,
+            sustainment_removed,
+        },
+    )
 }

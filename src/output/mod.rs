@@ -11,7 +11,10 @@ mod tables;
 
 pub use report::{fmt_pounds, render_comparison, render_report};
 pub use tables::write_comparison;
-pub use tables::{DrawsWriter, FIGURE_QUANTILES, csv_number, allocation_records, cost_per_attributable_outcome, figure_records, quantile_column, ratio, risk_records, write_outputs};
+pub use tables::{
+    DrawsWriter, FIGURE_QUANTILES, allocation_records, cost_per_attributable_outcome, csv_number,
+    figure_records, quantile_column, ratio, risk_records, write_outputs,
+};
 
 use crate::error::Error;
 use std::io::Write;
@@ -41,9 +44,18 @@ pub struct RunInfo {
 }
 
 /// Writes `path` atomically: a temporary file beside it, then a rename.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), Error> {
-    let err = |source| Error::Write { path: path.to_path_buf(), source };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let err = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
     {
         let mut buf = std::io::BufWriter::new(tmp.as_file_mut());

@@ -32,12 +32,32 @@ fn fmt_prob(p: f64, se: f64) -> String {
 pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> String {
     let cat = &result.catalog;
     let s = &result.summary;
-    let idx = |party: &str, name: &str| cat.figures.iter().position(|f| f.party == party && f.name == name);
+    let idx = |party: &str, name: &str| {
+        cat.figures
+            .iter()
+            .position(|f| f.party == party && f.name == name)
+    };
     let mean = |k: usize| s.moments[k].mean;
     let mut o = String::new();
-    let _ = writeln!(o, "{} · {} iterations · seed {} · pbrsim {} · scenario {}", info.scenario_name, fmt_pounds(info.iterations as f64), info.seed, info.version, &info.scenario_hash[..12]);
-    let _ = writeln!(o, "Money in {}; mean ±standard error, then 5th / 50th / 95th percentiles over iterations.\n", model.currency);
-    let _ = writeln!(o, "{:<22} {:<18} {:>16} {:>10} {:>15} {:>15} {:>15}", "party", "figure", "mean", "±se", "p5", "p50", "p95");
+    let _ = writeln!(
+        o,
+        "{} · {} iterations · seed {} · pbrsim {} · scenario {}",
+        info.scenario_name,
+        fmt_pounds(info.iterations as f64),
+        info.seed,
+        info.version,
+        &info.scenario_hash[..12]
+    );
+    let _ = writeln!(
+        o,
+        "Money in {}; mean ±standard error, then 5th / 50th / 95th percentiles over iterations.\n",
+        model.currency
+    );
+    let _ = writeln!(
+        o,
+        "{:<22} {:<18} {:>16} {:>10} {:>15} {:>15} {:>15}",
+        "party", "figure", "mean", "±se", "p5", "p50", "p95"
+    );
     for (account, id, _) in &cat.parties {
         for name in ["revenue", "cost", "net", "npv", "peak_funding_need"] {
             if *account < crate::model::PRIME && name == "revenue" {
@@ -58,14 +78,26 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             );
         }
     }
-    let _ = writeln!(o, "\n{:<22} {:>14} {:>14} {:>22} {:>22}", "provider", "P(loss)", "P(failure)", "failure month (median)", "net, worst 5% (mean)");
+    let _ = writeln!(
+        o,
+        "\n{:<22} {:>14} {:>14} {:>22} {:>22}",
+        "provider", "P(loss)", "P(failure)", "failure month (median)", "net, worst 5% (mean)"
+    );
     let n = s.iterations as f64;
-    for (account, id, _) in cat.parties.iter().filter(|(a, _, _)| model.provider_of_account(*a).is_some()) {
+    for (account, id, _) in cat
+        .parties
+        .iter()
+        .filter(|(a, _, _)| model.provider_of_account(*a).is_some())
+    {
         let _ = account;
         let loss = idx(id, "loss").map_or(f64::NAN, mean);
         let fail = idx(id, "failed").map_or(f64::NAN, mean);
-        let month = idx(id, "failure_month").map(|k| s.sketches[k].quantile(0.5)).unwrap_or(f64::NAN);
-        let shortfall = idx(id, "net").and_then(|k| s.sketches[k].tail(0.05, false)).map_or(f64::NAN, |t| t.1);
+        let month = idx(id, "failure_month")
+            .map(|k| s.sketches[k].quantile(0.5))
+            .unwrap_or(f64::NAN);
+        let shortfall = idx(id, "net")
+            .and_then(|k| s.sketches[k].tail(0.05, false))
+            .map_or(f64::NAN, |t| t.1);
         let se = |p: f64| (p * (1.0 - p) / n).sqrt();
         let _ = writeln!(
             o,
@@ -73,28 +105,65 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             id,
             fmt_prob(loss, se(loss)),
             fmt_prob(fail, se(fail)),
-            if month.is_finite() { format!("{month:.0}") } else { "-".into() },
+            if month.is_finite() {
+                format!("{month:.0}")
+            } else {
+                "-".into()
+            },
             fmt_pounds(shortfall)
         );
     }
     if !model.investors.is_empty() {
-        let _ = writeln!(o, "\n{:<22} {:>16} {:>16} {:>14} {:>14}", "investor", "capital drawn", "repaid", "money multiple", "IRR (median)");
+        let _ = writeln!(
+            o,
+            "\n{:<22} {:>16} {:>16} {:>14} {:>14}",
+            "investor", "capital drawn", "repaid", "money multiple", "IRR (median)"
+        );
         for inv in &model.investors {
             let k = |name: &str| idx(&inv.id, name);
             let m = |name: &str| k(name).map_or(f64::NAN, mean);
             let irr = k("irr").map_or(f64::NAN, |i| s.sketches[i].quantile(0.5));
-            let _ = writeln!(o, "{:<22} {:>16} {:>16} {:>14.2} {:>13.1}%", inv.id, fmt_pounds(m("capital_drawn")), fmt_pounds(m("repaid")), m("money_multiple"), 100.0 * irr);
+            let _ = writeln!(
+                o,
+                "{:<22} {:>16} {:>16} {:>14.2} {:>13.1}%",
+                inv.id,
+                fmt_pounds(m("capital_drawn")),
+                fmt_pounds(m("repaid")),
+                m("money_multiple"),
+                100.0 * irr
+            );
         }
     }
     let shares = result.summary.allocation.shares(0.05);
     if !shares.is_empty() {
-        let _ = writeln!(o, "\nWho bears the downside of the contract's net value (savings less all costs)");
-        let _ = writeln!(o, "{:<22} {:>26} {:>14} {:>16}", "party", "mean in worst 5% of worlds", "share there", "share of variance");
+        let _ = writeln!(
+            o,
+            "\nWho bears the downside of the contract's net value (savings less all costs)"
+        );
+        let _ = writeln!(
+            o,
+            "{:<22} {:>26} {:>14} {:>16}",
+            "party", "mean in worst 5% of worlds", "share there", "share of variance"
+        );
         for ((_, id, _), s) in cat.parties.iter().zip(&shares) {
-            let _ = writeln!(o, "{:<22} {:>26} {:>13.1}% {:>15.1}%", id, fmt_pounds(s.tail_mean), 100.0 * s.tail_share, 100.0 * s.variance_share);
+            let _ = writeln!(
+                o,
+                "{:<22} {:>26} {:>13.1}% {:>15.1}%",
+                id,
+                fmt_pounds(s.tail_mean),
+                100.0 * s.tail_share,
+                100.0 * s.variance_share
+            );
         }
     }
-    let _ = writeln!(o, "\nCommissioner{}", model.co_funder.as_ref().map_or(String::new(), |f| format!(" (with co-funder {})", f.label)));
+    let _ = writeln!(
+        o,
+        "\nCommissioner{}",
+        model
+            .co_funder
+            .as_ref()
+            .map_or(String::new(), |f| format!(" (with co-funder {})", f.label))
+    );
     let rows: [(&str, &str); 22] = [
         ("paid.attachment", "paid: attachment fees"),
         ("paid.service_fee", "paid: service fee"),
@@ -114,13 +183,18 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
         ("deadweight", "deadweight payments"),
         ("savings", "fiscal savings"),
         ("adverse_events", "adverse events"),
-        ("counterfactual_adverse_events", "  expected without programme"),
+        (
+            "counterfactual_adverse_events",
+            "  expected without programme",
+        ),
         ("adverse_events_avoided", "  events avoided"),
         ("net_value", "net value to the public"),
         ("net_value_npv", "  NPV of net value"),
     ];
     for (name, label) in rows {
-        let Some(k) = idx("commissioner", name) else { continue };
+        let Some(k) = idx("commissioner", name) else {
+            continue;
+        };
         let (m, q) = (&s.moments[k], &s.sketches[k]);
         if name == "co_funded" && model.co_funder.is_none() {
             continue;
@@ -129,57 +203,125 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
         if name != "paid.total" && m.min == 0.0 && m.max == 0.0 {
             continue;
         }
-        let _ = writeln!(o, "  {:<30} {:>16} ±{:<10} [{} .. {}]", label, fmt_pounds(m.mean), fmt_pounds(m.se()), fmt_pounds(q.quantile(0.05)), fmt_pounds(q.quantile(0.95)));
+        let _ = writeln!(
+            o,
+            "  {:<30} {:>16} ±{:<10} [{} .. {}]",
+            label,
+            fmt_pounds(m.mean),
+            fmt_pounds(m.se()),
+            fmt_pounds(q.quantile(0.05)),
+            fmt_pounds(q.quantile(0.95))
+        );
     }
     let has_sustained = model.segments.iter().any(|s| s.sustained().is_some());
     match cost_per_attributable_outcome(result) {
         Some((r, se)) => {
-            let _ = writeln!(o, "  {:<30} {:>16} ±{:<10} (ratio of means)", "cost per attributable outcome", fmt_pounds(r), fmt_pounds(se));
+            let _ = writeln!(
+                o,
+                "  {:<30} {:>16} ±{:<10} (ratio of means)",
+                "cost per attributable outcome",
+                fmt_pounds(r),
+                fmt_pounds(se)
+            );
         }
         None if has_sustained => {
-            let _ = writeln!(o, "  {:<30} {:>16}  (no attributable outcomes on average)", "cost per attributable outcome", "undefined");
+            let _ = writeln!(
+                o,
+                "  {:<30} {:>16}  (no attributable outcomes on average)",
+                "cost per attributable outcome", "undefined"
+            );
         }
         None => {}
     }
     if model.segments.iter().any(|s| s.adverse_events().is_some()) {
         match ratio(result, "cost_per_adverse_event_avoided") {
             Some((r, se)) => {
-                let _ = writeln!(o, "  {:<30} {:>16} ±{:<10} (ratio of means)", "cost per adverse event avoided", fmt_pounds(r), fmt_pounds(se));
+                let _ = writeln!(
+                    o,
+                    "  {:<30} {:>16} ±{:<10} (ratio of means)",
+                    "cost per adverse event avoided",
+                    fmt_pounds(r),
+                    fmt_pounds(se)
+                );
             }
             None => {
-                let _ = writeln!(o, "  {:<30} {:>16}  (no events avoided on average)", "cost per adverse event avoided", "undefined");
+                let _ = writeln!(
+                    o,
+                    "  {:<30} {:>16}  (no events avoided on average)",
+                    "cost per adverse event avoided", "undefined"
+                );
             }
         }
     }
     if let Some((r, se)) = ratio(result, "deadweight_share") {
-        let _ = writeln!(o, "  {:<30} {:>15.1}% ±{:<9.1} (deadweight over outcome and sustainment payments)", "deadweight share", 100.0 * r, 100.0 * se);
+        let _ = writeln!(
+            o,
+            "  {:<30} {:>15.1}% ±{:<9.1} (deadweight over outcome and sustainment payments)",
+            "deadweight share",
+            100.0 * r,
+            100.0 * se
+        );
     }
     if let Some((r, se)) = ratio(result, "benefit_cost_ratio") {
-        let _ = writeln!(o, "  {:<30} {:>16.2} ±{:<10.2} (savings over payments and own costs)", "benefit-cost ratio", r, se);
+        let _ = writeln!(
+            o,
+            "  {:<30} {:>16.2} ±{:<10.2} (savings over payments and own costs)",
+            "benefit-cost ratio", r, se
+        );
     }
     if !model.payments.improvement.is_empty() {
-        let _ = writeln!(o, "\nImprovement payments: P(paid) ±se, mean relative improvement, per measurement");
+        let _ = writeln!(
+            o,
+            "\nImprovement payments: P(paid) ±se, mean relative improvement, per measurement"
+        );
         for r in &model.payments.improvement {
-            let mut names: Vec<String> = (1..=r.cohorts.len()).map(|k| format!("cohort{k}")).collect();
+            let mut names: Vec<String> = (1..=r.cohorts.len())
+                .map(|k| format!("cohort{k}"))
+                .collect();
             if r.final_threshold_ppm.is_some() {
                 names.push("final".into());
             }
             let row = |m: &str| {
-                let met = idx("improvement", &format!("{}.{m}.met", r.label)).map_or(f64::NAN, mean);
-                let rel = idx("improvement", &format!("{}.{m}.relative_improvement", r.label)).map_or(f64::NAN, mean);
+                let met =
+                    idx("improvement", &format!("{}.{m}.met", r.label)).map_or(f64::NAN, mean);
+                let rel = idx(
+                    "improvement",
+                    &format!("{}.{m}.relative_improvement", r.label),
+                )
+                .map_or(f64::NAN, mean);
                 (met, rel)
             };
             // Many cohorts: their range, then the final measurement.
             if r.cohorts.len() > 6 {
-                let rows: Vec<(f64, f64)> = (1..=r.cohorts.len()).map(|k| row(&format!("cohort{k}"))).collect();
-                let (lo, hi) = rows.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(m, _)| (lo.min(m), hi.max(m)));
+                let rows: Vec<(f64, f64)> = (1..=r.cohorts.len())
+                    .map(|k| row(&format!("cohort{k}")))
+                    .collect();
+                let (lo, hi) = rows
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(m, _)| {
+                        (lo.min(m), hi.max(m))
+                    });
                 let rel = rows.iter().map(|&(_, r)| r).sum::<f64>() / rows.len() as f64;
-                let _ = writeln!(o, "  {:<30} {:>5.1}%-{:.1}% {:>10.2}%  (each of {} cohorts)", format!("{} cohorts", r.label), 100.0 * lo, 100.0 * hi, 100.0 * rel, rows.len());
+                let _ = writeln!(
+                    o,
+                    "  {:<30} {:>5.1}%-{:.1}% {:>10.2}%  (each of {} cohorts)",
+                    format!("{} cohorts", r.label),
+                    100.0 * lo,
+                    100.0 * hi,
+                    100.0 * rel,
+                    rows.len()
+                );
                 names.retain(|m| m == "final");
             }
             for m in names {
                 let (met, rel) = row(&m);
-                let _ = writeln!(o, "  {:<30} {:>14} {:>12.2}%", format!("{} {m}", r.label), fmt_prob(met, (met * (1.0 - met) / n).sqrt()), 100.0 * rel);
+                let _ = writeln!(
+                    o,
+                    "  {:<30} {:>14} {:>12.2}%",
+                    format!("{} {m}", r.label),
+                    fmt_prob(met, (met * (1.0 - met) / n).sqrt()),
+                    100.0 * rel
+                );
             }
         }
     }
@@ -188,21 +330,74 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
 
 /// Renders `pbrsim compare`: headline figures of A and B with the paired
 /// difference and what independent runs would have given.
-pub fn render_comparison(a: &crate::scenario::Loaded, b: &crate::scenario::Loaded, pairs: &[crate::engine::compare::Paired], config: &crate::engine::RunConfig) -> String {
+pub fn render_comparison(
+    a: &crate::scenario::Loaded,
+    b: &crate::scenario::Loaded,
+    pairs: &[crate::engine::compare::Paired],
+    config: &crate::engine::RunConfig,
+) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "A: {} ({})\nB: {} ({})", a.model.name, &a.hash[..12], b.model.name, &b.hash[..12]);
-    let _ = writeln!(o, "{} iterations on common random numbers, seed {}. Difference = B - A, iteration by iteration.\n", fmt_pounds(config.iterations as f64), config.seed);
-    let _ = writeln!(o, "{:<40} {:>14} {:>14} {:>14} {:>12} {:>16}", "figure", "A", "B", "B - A", "±se paired", "±se independent");
+    let _ = writeln!(
+        o,
+        "A: {} ({})\nB: {} ({})",
+        a.model.name,
+        &a.hash[..12],
+        b.model.name,
+        &b.hash[..12]
+    );
+    let _ = writeln!(
+        o,
+        "{} iterations on common random numbers, seed {}. Difference = B - A, iteration by iteration.\n",
+        fmt_pounds(config.iterations as f64),
+        config.seed
+    );
+    let _ = writeln!(
+        o,
+        "{:<40} {:>14} {:>14} {:>14} {:>12} {:>16}",
+        "figure", "A", "B", "B - A", "±se paired", "±se independent"
+    );
     let headline = |key: &str| {
         let name = key.split_once('.').map_or(key, |(_, n)| n);
-        matches!(name, "net" | "npv" | "peak_funding_need" | "loss" | "failed" | "paid.total" | "outcomes" | "attributable_outcomes" | "deadweight" | "net_value" | "adverse_events_avoided" | "capital_drawn" | "repaid")
+        matches!(
+            name,
+            "net"
+                | "npv"
+                | "peak_funding_need"
+                | "loss"
+                | "failed"
+                | "paid.total"
+                | "outcomes"
+                | "attributable_outcomes"
+                | "deadweight"
+                | "net_value"
+                | "adverse_events_avoided"
+                | "capital_drawn"
+                | "repaid"
+        )
     };
     // A figure that never varies in either contract says nothing here.
-    let varies = |p: &&crate::engine::compare::Paired| !(p.a.min == p.a.max && p.b.min == p.b.max && p.a.mean == p.b.mean);
+    let varies = |p: &&crate::engine::compare::Paired| {
+        !(p.a.min == p.a.max && p.b.min == p.b.max && p.a.mean == p.b.mean)
+    };
     for p in pairs.iter().filter(|p| headline(&p.key)).filter(varies) {
         let probability = p.key.ends_with(".loss") || p.key.ends_with(".failed");
-        let show = |x: f64| if probability { format!("{:.1}%", 100.0 * x) } else { fmt_pounds(x) };
-        let _ = writeln!(o, "{:<40} {:>14} {:>14} {:>14} {:>12} {:>16}", p.key, show(p.a.mean), show(p.b.mean), show(p.difference.mean), show(p.difference.se()), show(p.independent_se()));
+        let show = |x: f64| {
+            if probability {
+                format!("{:.1}%", 100.0 * x)
+            } else {
+                fmt_pounds(x)
+            }
+        };
+        let _ = writeln!(
+            o,
+            "{:<40} {:>14} {:>14} {:>14} {:>12} {:>16}",
+            p.key,
+            show(p.a.mean),
+            show(p.b.mean),
+            show(p.difference.mean),
+            show(p.difference.se()),
+            show(p.independent_se())
+        );
     }
     o
 }

@@ -35,7 +35,12 @@ pub fn fmt_probability(e: &Estimate) -> String {
 
 fn interval_between(unit: Unit, e: &Estimate, (lo, hi): (f64, f64)) -> String {
     if lo.is_finite() {
-        format!("{} ({} to {})", fmt_value(unit, e.value), fmt_value(unit, lo), fmt_value(unit, hi))
+        format!(
+            "{} ({} to {})",
+            fmt_value(unit, e.value),
+            fmt_value(unit, lo),
+            fmt_value(unit, hi)
+        )
     } else {
         fmt_value(unit, e.value)
     }
@@ -58,26 +63,64 @@ pub fn describe_statistic(name: &str) -> String {
 
 /// Renders `pbrsim stress`: per stress, its shocks and source, then per
 /// party the baseline, the stressed value and the paired change.
-pub fn render_stresses(scenario: &str, prepared: &[Prepared], rows: &[StressRow], iterations: u64, seed: u64) -> String {
+pub fn render_stresses(
+    scenario: &str,
+    prepared: &[Prepared],
+    rows: &[StressRow],
+    iterations: u64,
+    seed: u64,
+) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "Stresses of {scenario}: {} iterations on common random numbers, seed {seed}.", fmt_pounds(iterations as f64));
-    let _ = writeln!(o, "Change = stressed - baseline, world by world; intervals are 95% (jackknife over batches).");
+    let _ = writeln!(
+        o,
+        "Stresses of {scenario}: {} iterations on common random numbers, seed {seed}.",
+        fmt_pounds(iterations as f64)
+    );
+    let _ = writeln!(
+        o,
+        "Change = stressed - baseline, world by world; intervals are 95% (jackknife over batches)."
+    );
     for p in prepared {
         let s = &p.stress;
-        let _ = writeln!(o, "\n== {}{}", s.name, if s.description.is_empty() { String::new() } else { format!(": {}", s.description) });
+        let _ = writeln!(
+            o,
+            "\n== {}{}",
+            s.name,
+            if s.description.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", s.description)
+            }
+        );
         if !s.source.is_empty() {
             let _ = writeln!(o, "   source: {}", s.source);
         }
         if !p.overrides.is_empty() {
             // Exact values are in the overrides; twelve significant digits read better.
-            let short = |v: &str| v.parse::<f64>().map_or(v.to_string(), |x| format!("{}", (x * 1e12).round() / 1e12));
-            let sets: Vec<String> = p.overrides.iter().filter(|o| !(o.path.ends_with(".shift") && o.value == "0.0")).map(|o| format!("{}={}", o.path, short(&o.value))).collect();
+            let short = |v: &str| {
+                v.parse::<f64>()
+                    .map_or(v.to_string(), |x| format!("{}", (x * 1e12).round() / 1e12))
+            };
+            let sets: Vec<String> = p
+                .overrides
+                .iter()
+                .filter(|o| !(o.path.ends_with(".shift") && o.value == "0.0"))
+                .map(|o| format!("{}={}", o.path, short(&o.value)))
+                .collect();
             let _ = writeln!(o, "   shocks: {}", sets.join(", "));
         }
         for b in &s.bands {
-            let _ = writeln!(o, "   band: {} in percentiles [{}, {}] of its draws (results are conditional on it)", b.input, b.percentiles.0, b.percentiles.1);
+            let _ = writeln!(
+                o,
+                "   band: {} in percentiles [{}, {}] of its draws (results are conditional on it)",
+                b.input, b.percentiles.0, b.percentiles.1
+            );
         }
-        let _ = writeln!(o, "   {:<24} {:<30} {:>14} {:>14}   change (95% interval)", "party", "statistic", "baseline", "stressed");
+        let _ = writeln!(
+            o,
+            "   {:<24} {:<30} {:>14} {:>14}   change (95% interval)",
+            "party", "statistic", "baseline", "stressed"
+        );
         for r in rows.iter().filter(|r| r.stress == s.name) {
             // A statistic that is the same in both arms in every world says nothing.
             if r.change.value == 0.0 && r.change.se == 0.0 && r.baseline.se == 0.0 {
@@ -100,7 +143,10 @@ pub fn render_stresses(scenario: &str, prepared: &[Prepared], rows: &[StressRow]
 /// Writes a CSV table atomically; creates the parent directory.
 pub fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<PathBuf, Error> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
     }
     write_atomic(path, |w| {
         let mut c = csv::Writer::from_writer(w);
@@ -116,13 +162,39 @@ pub fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<P
 /// The columns of an estimate: value, se, lo95, hi95.
 pub fn estimate_columns(e: &Estimate) -> [String; 4] {
     let (lo, hi) = e.interval();
-    [csv_number(e.value), csv_number(e.se), csv_number(lo), csv_number(hi)]
+    [
+        csv_number(e.value),
+        csv_number(e.se),
+        csv_number(lo),
+        csv_number(hi),
+    ]
 }
 
 /// `stress.csv`: one row per stress, party and statistic.
-pub fn write_stresses(path: &Path, rows: &[StressRow], scenario_hash: &str, iterations: u64, seed: u64) -> Result<PathBuf, Error> {
+pub fn write_stresses(
+    path: &Path,
+    rows: &[StressRow],
+    scenario_hash: &str,
+    iterations: u64,
+    seed: u64,
+) -> Result<PathBuf, Error> {
     let header = [
-        "stress", "party", "statistic", "unit", "baseline", "baseline_se", "stressed", "stressed_se", "change", "change_se", "change_lo95", "change_hi95", "scenario_hash", "seed", "iterations", "pbrsim_version",
+        "stress",
+        "party",
+        "statistic",
+        "unit",
+        "baseline",
+        "baseline_se",
+        "stressed",
+        "stressed_se",
+        "change",
+        "change_se",
+        "change_lo95",
+        "change_hi95",
+        "scenario_hash",
+        "seed",
+        "iterations",
+        "pbrsim_version",
     ];
     let table: Vec<Vec<String>> = rows
         .iter()
@@ -152,7 +224,12 @@ pub fn write_stresses(path: &Path, rows: &[StressRow], scenario_hash: &str, iter
 }
 
 fn run_columns(hash: &str, config: &crate::engine::RunConfig) -> [String; 4] {
-    [hash.to_string(), config.seed.to_string(), config.iterations.to_string(), crate::VERSION.to_string()]
+    [
+        hash.to_string(),
+        config.seed.to_string(),
+        config.iterations.to_string(),
+        crate::VERSION.to_string(),
+    ]
 }
 
 /// Renders tornadoes: per statistic, one line per input, widest first.
@@ -160,14 +237,29 @@ pub fn render_tornado(tornadoes: &[crate::stress::sensitivity::Tornado]) -> Stri
     let mut o = String::new();
     for t in tornadoes {
         let (lo, hi) = t.percentiles;
-        let _ = writeln!(o, "\nTornado: {} (baseline {}), each input at its p{} and p{}, the others as drawn", describe_full(&t.statistic), fmt_interval(t.unit, &t.baseline), 100.0 * lo, 100.0 * hi);
-        let _ = writeln!(o, "   {:<34} {:>21} {:>16} {:>16} {:>14}   change at low; at high (95% intervals)", "input", "value at low / high", "at low", "at high", "swing");
+        let _ = writeln!(
+            o,
+            "\nTornado: {} (baseline {}), each input at its p{} and p{}, the others as drawn",
+            describe_full(&t.statistic),
+            fmt_interval(t.unit, &t.baseline),
+            100.0 * lo,
+            100.0 * hi
+        );
+        let _ = writeln!(
+            o,
+            "   {:<34} {:>21} {:>16} {:>16} {:>14}   change at low; at high (95% intervals)",
+            "input", "value at low / high", "at low", "at high", "swing"
+        );
         for b in &t.bars {
             let _ = writeln!(
                 o,
                 "   {:<34} {:>21} {:>16} {:>16} {:>14}   {}; {}",
                 b.input,
-                format!("{} / {}", fmt_value(Unit::Draw, b.values.0), fmt_value(Unit::Draw, b.values.1)),
+                format!(
+                    "{} / {}",
+                    fmt_value(Unit::Draw, b.values.0),
+                    fmt_value(Unit::Draw, b.values.1)
+                ),
                 fmt_value(t.unit, b.low.value),
                 fmt_value(t.unit, b.high.value),
                 fmt_value(t.unit, b.swing()),
@@ -189,26 +281,81 @@ fn describe_full(statistic: &str) -> String {
 pub fn render_sobol(sobol: &[crate::stress::sensitivity::Sobol]) -> String {
     let mut o = String::new();
     for s in sobol {
-        let _ = writeln!(o, "\nSobol indices: {} (share of its variance across worlds; first order = the input alone, total = with its interactions)", describe_full(&s.statistic));
-        let _ = writeln!(o, "   {:<34} {:>22} {:>22}", "input", "first order (±se)", "total (±se)");
+        let _ = writeln!(
+            o,
+            "\nSobol indices: {} (share of its variance across worlds; first order = the input alone, total = with its interactions)",
+            describe_full(&s.statistic)
+        );
+        let _ = writeln!(
+            o,
+            "   {:<34} {:>22} {:>22}",
+            "input", "first order (±se)", "total (±se)"
+        );
         for i in &s.indices {
             let pct = |e: &Estimate| format!("{:6.1}% ±{:.1}", 100.0 * e.value, 100.0 * e.se);
-            let _ = writeln!(o, "   {:<34} {:>22} {:>22}", i.input, pct(&i.first), pct(&i.total));
+            let _ = writeln!(
+                o,
+                "   {:<34} {:>22} {:>22}",
+                i.input,
+                pct(&i.first),
+                pct(&i.total)
+            );
         }
     }
     o
 }
 
 /// `tornado.csv`: one row per statistic and input.
-pub fn write_tornado(path: &Path, tornadoes: &[crate::stress::sensitivity::Tornado], hash: &str, config: &crate::engine::RunConfig) -> Result<PathBuf, Error> {
+pub fn write_tornado(
+    path: &Path,
+    tornadoes: &[crate::stress::sensitivity::Tornado],
+    hash: &str,
+    config: &crate::engine::RunConfig,
+) -> Result<PathBuf, Error> {
     let header = [
-        "statistic", "input", "low_percentile", "high_percentile", "input_at_low", "input_at_high", "baseline", "at_low", "at_low_se", "at_high", "at_high_se", "change_at_low", "change_at_low_se", "change_at_low_lo95", "change_at_low_hi95", "change_at_high", "change_at_high_se", "change_at_high_lo95", "change_at_high_hi95", "swing", "scenario_hash", "seed", "iterations", "pbrsim_version",
+        "statistic",
+        "input",
+        "low_percentile",
+        "high_percentile",
+        "input_at_low",
+        "input_at_high",
+        "baseline",
+        "at_low",
+        "at_low_se",
+        "at_high",
+        "at_high_se",
+        "change_at_low",
+        "change_at_low_se",
+        "change_at_low_lo95",
+        "change_at_low_hi95",
+        "change_at_high",
+        "change_at_high_se",
+        "change_at_high_lo95",
+        "change_at_high_hi95",
+        "swing",
+        "scenario_hash",
+        "seed",
+        "iterations",
+        "pbrsim_version",
     ];
     let mut rows = Vec::new();
     for t in tornadoes {
         for b in &t.bars {
-            let mut r = vec![t.statistic.clone(), b.input.clone(), csv_number(100.0 * t.percentiles.0), csv_number(100.0 * t.percentiles.1), csv_number(b.values.0), csv_number(b.values.1), csv_number(t.baseline.value)];
-            r.extend([csv_number(b.low.value), csv_number(b.low.se), csv_number(b.high.value), csv_number(b.high.se)]);
+            let mut r = vec![
+                t.statistic.clone(),
+                b.input.clone(),
+                csv_number(100.0 * t.percentiles.0),
+                csv_number(100.0 * t.percentiles.1),
+                csv_number(b.values.0),
+                csv_number(b.values.1),
+                csv_number(t.baseline.value),
+            ];
+            r.extend([
+                csv_number(b.low.value),
+                csv_number(b.low.se),
+                csv_number(b.high.value),
+                csv_number(b.high.se),
+            ]);
             r.extend(estimate_columns(&b.low_change));
             r.extend(estimate_columns(&b.high_change));
             r.push(csv_number(b.swing()));
@@ -220,8 +367,29 @@ pub fn write_tornado(path: &Path, tornadoes: &[crate::stress::sensitivity::Torna
 }
 
 /// `sobol.csv`: one row per statistic and input.
-pub fn write_sobol(path: &Path, sobol: &[crate::stress::sensitivity::Sobol], hash: &str, config: &crate::engine::RunConfig) -> Result<PathBuf, Error> {
-    let header = ["statistic", "input", "first_order", "first_order_se", "first_order_lo95", "first_order_hi95", "total", "total_se", "total_lo95", "total_hi95", "variance", "scenario_hash", "seed", "iterations", "pbrsim_version"];
+pub fn write_sobol(
+    path: &Path,
+    sobol: &[crate::stress::sensitivity::Sobol],
+    hash: &str,
+    config: &crate::engine::RunConfig,
+) -> Result<PathBuf, Error> {
+    let header = [
+        "statistic",
+        "input",
+        "first_order",
+        "first_order_se",
+        "first_order_lo95",
+        "first_order_hi95",
+        "total",
+        "total_se",
+        "total_lo95",
+        "total_hi95",
+        "variance",
+        "scenario_hash",
+        "seed",
+        "iterations",
+        "pbrsim_version",
+    ];
     let mut rows = Vec::new();
     for s in sobol {
         for i in &s.indices {
@@ -239,20 +407,37 @@ pub fn write_sobol(path: &Path, sobol: &[crate::stress::sensitivity::Sobol], has
 /// Renders the variance split per party.
 pub fn render_split(split: &[crate::stress::sensitivity::Split]) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "\nWhat better evidence would buy: each party's variance, split between the uncertain parameters");
-    let _ = writeln!(o, "(epistemic: evidence could narrow it) and participant-level noise (aleatory: it could not).");
-    let _ = writeln!(o, "   {:<24} {:<14} {:>14} {:>14} {:>16} {:>16} {:>20}", "party", "statistic", "mean", "sd", "parameters", "participants", "sd if parameters known");
+    let _ = writeln!(
+        o,
+        "\nWhat better evidence would buy: each party's variance, split between the uncertain parameters"
+    );
+    let _ = writeln!(
+        o,
+        "(epistemic: evidence could narrow it) and participant-level noise (aleatory: it could not)."
+    );
+    let _ = writeln!(
+        o,
+        "   {:<24} {:<14} {:>14} {:>14} {:>16} {:>16} {:>20}",
+        "party", "statistic", "mean", "sd", "parameters", "participants", "sd if parameters known"
+    );
     for s in split {
         if s.variance.value <= 0.0 {
             continue;
         }
         let share = |v: f64| format!("{:5.1}% ±{:.1}", 100.0 * v, 100.0 * s.parameters_share.se);
-        let (sd, known) = (s.variance.value.sqrt(), s.participants.value.max(0.0).sqrt());
+        let (sd, known) = (
+            s.variance.value.sqrt(),
+            s.participants.value.max(0.0).sqrt(),
+        );
         let _ = writeln!(
             o,
             "   {:<24} {:<14} {:>14} {:>14} {:>16} {:>16} {:>20}",
             s.party,
-            if s.statistic.ends_with(".failed") { "P(failure)" } else { "net" },
+            if s.statistic.ends_with(".failed") {
+                "P(failure)"
+            } else {
+                "net"
+            },
             fmt_value(s.unit, s.mean.value),
             fmt_value(s.unit, sd),
             share(s.parameters_share.value),
@@ -264,14 +449,53 @@ pub fn render_split(split: &[crate::stress::sensitivity::Split]) -> String {
 }
 
 /// The variance split as CSV: one row per party and statistic.
-pub fn write_split(path: &Path, split: &[crate::stress::sensitivity::Split], hash: &str, config: &crate::engine::RunConfig) -> Result<PathBuf, Error> {
-    let header = ["party", "statistic", "unit", "mean", "variance", "variance_se", "parameters_variance", "parameters_variance_se", "participants_variance", "participants_variance_se", "parameters_share", "share_se", "participants_share", "scenario_hash", "seed", "iterations", "pbrsim_version"];
+pub fn write_split(
+    path: &Path,
+    split: &[crate::stress::sensitivity::Split],
+    hash: &str,
+    config: &crate::engine::RunConfig,
+) -> Result<PathBuf, Error> {
+    let header = [
+        "party",
+        "statistic",
+        "unit",
+        "mean",
+        "variance",
+        "variance_se",
+        "parameters_variance",
+        "parameters_variance_se",
+        "participants_variance",
+        "participants_variance_se",
+        "parameters_share",
+        "share_se",
+        "participants_share",
+        "scenario_hash",
+        "seed",
+        "iterations",
+        "pbrsim_version",
+    ];
     let rows: Vec<Vec<String>> = split
         .iter()
         .map(|s| {
-            let mut r = vec![s.party.clone(), s.statistic.clone(), s.unit.as_str().into(), csv_number(s.mean.value), csv_number(s.variance.value), csv_number(s.variance.se)];
-            r.extend([csv_number(s.parameters.value), csv_number(s.parameters.se), csv_number(s.participants.value), csv_number(s.participants.se)]);
-            r.extend([csv_number(s.parameters_share.value), csv_number(s.parameters_share.se), csv_number(1.0 - s.parameters_share.value)]);
+            let mut r = vec![
+                s.party.clone(),
+                s.statistic.clone(),
+                s.unit.as_str().into(),
+                csv_number(s.mean.value),
+                csv_number(s.variance.value),
+                csv_number(s.variance.se),
+            ];
+            r.extend([
+                csv_number(s.parameters.value),
+                csv_number(s.parameters.se),
+                csv_number(s.participants.value),
+                csv_number(s.participants.se),
+            ]);
+            r.extend([
+                csv_number(s.parameters_share.value),
+                csv_number(s.parameters_share.se),
+                csv_number(1.0 - s.parameters_share.value),
+            ]);
             r.extend(run_columns(hash, config));
             r
         })
@@ -286,26 +510,72 @@ pub fn render_reverse(results: &[crate::stress::reverse::Reverse], p: f64) -> St
     let mut o = String::new();
     for r in results {
         let names: Vec<String> = r.directions.iter().map(|d| d.describe(1.0)).collect();
-        let _ = writeln!(o, "\n== {} (full size; P(failure) with no shock {})", names.join(" and "), fmt_probability(&r.baseline));
+        let _ = writeln!(
+            o,
+            "\n== {} (full size; P(failure) with no shock {})",
+            names.join(" and "),
+            fmt_probability(&r.baseline)
+        );
         match &r.solution {
-            Solution::Found { value, interval, .. } => {
+            Solution::Found {
+                value, interval, ..
+            } => {
                 let at: Vec<String> = r.directions.iter().map(|d| d.describe(*value)).collect();
-                let _ = writeln!(o, "   size {:.4} (95% interval {:.4} to {:.4}): {}", value, interval.0, interval.1, at.join(", "));
+                let _ = writeln!(
+                    o,
+                    "   size {:.4} (95% interval {:.4} to {:.4}): {}",
+                    value,
+                    interval.0,
+                    interval.1,
+                    at.join(", ")
+                );
             }
             Solution::Unreachable { at_low, .. } if at_low.value >= p => {
                 let _ = writeln!(o, "   already at or above {:.0}% with no shock", 100.0 * p);
             }
             Solution::Unreachable { at_high, .. } => {
-                let _ = writeln!(o, "   not reached: even the full shock gives P(failure) {}", fmt_probability(at_high));
+                let _ = writeln!(
+                    o,
+                    "   not reached: even the full shock gives P(failure) {}",
+                    fmt_probability(at_high)
+                );
             }
         }
-        let _ = writeln!(o, "   at size {:.4}, P(failure) {}; the failing worlds:", r.described_at, fmt_probability(&r.failure));
+        let _ = writeln!(
+            o,
+            "   at size {:.4}, P(failure) {}; the failing worlds:",
+            r.described_at,
+            fmt_probability(&r.failure)
+        );
         if r.rules.is_empty() {
-            let _ = writeln!(o, "     (no rules: fewer than {} failing or surviving worlds, or no uncertain parameter; run more iterations)", crate::stress::reverse::MIN_FAILURES);
+            let _ = writeln!(
+                o,
+                "     (no rules: fewer than {} failing or surviving worlds, or no uncertain parameter; run more iterations)",
+                crate::stress::reverse::MIN_FAILURES
+            );
         }
         for rule in &r.rules {
-            let conds: Vec<String> = rule.conditions.iter().map(|c| format!("{} {} {} (p{:.0})", c.input, if c.at_most { "<=" } else { ">" }, fmt_value(Unit::Draw, c.value), 100.0 * c.percentile)).collect();
-            let _ = writeln!(o, "     if {}: {:.0}% fail; {:.0}% of worlds, {:.0}% of failures", conds.join(" and "), 100.0 * rule.failure_rate, 100.0 * rule.worlds, 100.0 * rule.failures_covered);
+            let conds: Vec<String> = rule
+                .conditions
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {} {} (p{:.0})",
+                        c.input,
+                        if c.at_most { "<=" } else { ">" },
+                        fmt_value(Unit::Draw, c.value),
+                        100.0 * c.percentile
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "     if {}: {:.0}% fail; {:.0}% of worlds, {:.0}% of failures",
+                conds.join(" and "),
+                100.0 * rule.failure_rate,
+                100.0 * rule.worlds,
+                100.0 * rule.failures_covered
+            );
         }
     }
     o

@@ -26,14 +26,23 @@ pub fn quantile_column(p: f64) -> String {
 pub const MONTHLY_QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
 fn id_columns(info: &RunInfo) -> [String; 4] {
-    [info.scenario_hash.clone(), info.seed.to_string(), info.iterations.to_string(), info.version.clone()]
+    [
+        info.scenario_hash.clone(),
+        info.seed.to_string(),
+        info.iterations.to_string(),
+        info.version.clone(),
+    ]
 }
 
 const ID_HEADERS: [&str; 4] = ["scenario_hash", "seed", "iterations", "pbrsim_version"];
 
 /// A number as a CSV cell: shortest round-trip form; empty when undefined.
 pub fn csv_number(x: f64) -> String {
-    if x.is_finite() { format!("{x}") } else { String::new() }
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        String::new()
+    }
 }
 
 fn jnum(x: f64) -> Value {
@@ -89,7 +98,9 @@ pub fn risk_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
         let upper = f.worse_when_high();
         for &level in levels {
             let tail = 1.0 - level;
-            let Some((var, es, tail_var)) = sketch.tail(tail, upper) else { continue };
+            let Some((var, es, tail_var)) = sketch.tail(tail, upper) else {
+                continue;
+            };
             let n = sketch.len() as f64;
             // Asymptotic variance of the tail-mean estimator (Brazauskas et
             // al. 2008): [Var(X | tail) + (1 - p) (ES - VaR)^2] / (n p).
@@ -146,7 +157,12 @@ pub fn cost_per_attributable_outcome(result: &RunResult) -> Option<(f64, f64)> {
 
 /// Writes one CSV of JSON records: the named columns (text as is, numbers
 /// formatted, undefined as empty), then the run identity.
-fn write_records(path: &Path, columns: &[String], records: &[Value], info: &RunInfo) -> Result<(), Error> {
+fn write_records(
+    path: &Path,
+    columns: &[String],
+    records: &[Value],
+    info: &RunInfo,
+) -> Result<(), Error> {
     write_atomic(path, |w| {
         let mut c = csv::Writer::from_writer(w);
         c.write_record(columns.iter().map(|s| s.as_str()).chain(ID_HEADERS))?;
@@ -163,8 +179,16 @@ fn write_records(path: &Path, columns: &[String], records: &[Value], info: &RunI
 }
 
 /// Writes `summary.json` and the CSV tables into `dir`.
-pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &crate::model::Model) -> Result<Vec<PathBuf>, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
+pub fn write_outputs(
+    dir: &Path,
+    info: &RunInfo,
+    result: &RunResult,
+    model: &crate::model::Model,
+) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let records = figure_records(result, &info.quantiles);
     let h = model.horizon;
     let s = &result.summary;
@@ -212,22 +236,56 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
     })?;
     written.push(path);
 
-    let mut stats: Vec<String> = ["unit", "n", "mean", "mean_se", "sd"].iter().map(|s| s.to_string()).collect();
+    let mut stats: Vec<String> = ["unit", "n", "mean", "mean_se", "sd"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     for &p in &info.quantiles {
         stats.push(quantile_column(p));
         stats.push(format!("{}_se", quantile_column(p)));
     }
     stats.extend(["min", "max"].iter().map(|s| s.to_string()));
     let tables: [(&str, Vec<String>, Vec<Value>); 3] = [
-        ("figures.csv", ["party", "figure"].iter().map(|s| s.to_string()).chain(stats).collect(), records),
+        (
+            "figures.csv",
+            ["party", "figure"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain(stats)
+                .collect(),
+            records,
+        ),
         (
             "risk.csv",
-            ["party", "figure", "level", "tail", "value_at_risk", "value_at_risk_se", "expected_shortfall", "expected_shortfall_se"].iter().map(|s| s.to_string()).collect(),
+            [
+                "party",
+                "figure",
+                "level",
+                "tail",
+                "value_at_risk",
+                "value_at_risk_se",
+                "expected_shortfall",
+                "expected_shortfall_se",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             risk_records(result, &info.risk_levels),
         ),
         (
             "allocation.csv",
-            ["party", "level", "tail_mean_contribution", "tail_mean_contribution_se", "tail_share", "variance_share", "variance_share_se"].iter().map(|s| s.to_string()).collect(),
+            [
+                "party",
+                "level",
+                "tail_mean_contribution",
+                "tail_mean_contribution_se",
+                "tail_share",
+                "variance_share",
+                "variance_share_se",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             allocation_records(result, &info.risk_levels),
         ),
     ];
@@ -240,18 +298,45 @@ pub fn write_outputs(dir: &Path, info: &RunInfo, result: &RunResult, model: &cra
     let path = dir.join("monthly.csv");
     write_atomic(&path, |w| {
         let mut c = csv::Writer::from_writer(w);
-        let mut header = vec!["party", "month", "series", "mean", "p5", "p25", "p50", "p75", "p95", "cumulative_failure_probability"];
+        let mut header = vec![
+            "party",
+            "month",
+            "series",
+            "mean",
+            "p5",
+            "p25",
+            "p50",
+            "p75",
+            "p95",
+            "cumulative_failure_probability",
+        ];
         header.extend(ID_HEADERS);
         c.write_record(&header)?;
         for (p, (account, id, _)) in result.catalog.parties.iter().enumerate() {
             let mut cum = 0;
             for t in 0..h {
                 cum += s.failures_by_month[p * h + t];
-                let fail = if model.provider_of_account(*account).is_some() { csv_number(cum as f64 / s.iterations as f64) } else { String::new() };
-                for (series, sk, mm) in [("cash_flow", &s.flow, &s.flow_mean), ("cumulative_cash", &s.cash, &s.cash_mean)] {
+                let fail = if model.provider_of_account(*account).is_some() {
+                    csv_number(cum as f64 / s.iterations as f64)
+                } else {
+                    String::new()
+                };
+                for (series, sk, mm) in [
+                    ("cash_flow", &s.flow, &s.flow_mean),
+                    ("cumulative_cash", &s.cash, &s.cash_mean),
+                ] {
                     let cell = p * h + t;
-                    let mut row = vec![id.clone(), t.to_string(), series.to_string(), csv_number(mm[cell].mean)];
-                    row.extend(MONTHLY_QUANTILES.iter().map(|&q| csv_number(sk[cell].quantile(q))));
+                    let mut row = vec![
+                        id.clone(),
+                        t.to_string(),
+                        series.to_string(),
+                        csv_number(mm[cell].mean),
+                    ];
+                    row.extend(
+                        MONTHLY_QUANTILES
+                            .iter()
+                            .map(|&q| csv_number(sk[cell].quantile(q))),
+                    );
                     row.push(fail.clone());
                     row.extend(id_columns(info));
                     c.write_record(&row)?;
@@ -277,9 +362,16 @@ pub struct DrawsWriter {
 
 impl DrawsWriter {
     /// Opens `dir/draws.csv` for the figures of `result`'s catalog.
-    pub fn create(dir: &Path, catalog: &crate::figures::Catalog, info: &RunInfo) -> Result<DrawsWriter, Error> {
+    pub fn create(
+        dir: &Path,
+        catalog: &crate::figures::Catalog,
+        info: &RunInfo,
+    ) -> Result<DrawsWriter, Error> {
         let path = dir.join("draws.csv");
-        let err = |source| Error::Write { path: path.clone(), source };
+        let err = |source| Error::Write {
+            path: path.clone(),
+            source,
+        };
         std::fs::create_dir_all(dir).map_err(err)?;
         let tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
         let file = tmp.reopen().map_err(err)?;
@@ -288,7 +380,13 @@ impl DrawsWriter {
         header.extend(catalog.figures.iter().map(|f| f.key()));
         header.extend(ID_HEADERS.iter().map(|s| s.to_string()));
         out.write_record(&header).map_err(|e| err(e.into()))?;
-        Ok(DrawsWriter { tmp, out, width: catalog.figures.len(), path, ids: id_columns(info) })
+        Ok(DrawsWriter {
+            tmp,
+            out,
+            width: catalog.figures.len(),
+            path,
+            ids: id_columns(info),
+        })
     }
 
     /// Appends the rows of iterations `first..`.
@@ -308,23 +406,55 @@ impl DrawsWriter {
 
     /// Flushes and renames into place.
     pub fn finish(mut self) -> Result<PathBuf, Error> {
-        let err = |source| Error::Write { path: self.path.clone(), source };
+        let err = |source| Error::Write {
+            path: self.path.clone(),
+            source,
+        };
         self.out.flush().map_err(err)?;
         drop(self.out);
         self.tmp.as_file().sync_all().map_err(err)?;
-        self.tmp.persist(&self.path).map_err(|e| Error::Write { path: self.path.clone(), source: e.error })?;
-        super::publish_permissions(&self.path).map_err(|source| Error::Write { path: self.path.clone(), source })?;
+        self.tmp.persist(&self.path).map_err(|e| Error::Write {
+            path: self.path.clone(),
+            source: e.error,
+        })?;
+        super::publish_permissions(&self.path).map_err(|source| Error::Write {
+            path: self.path.clone(),
+            source,
+        })?;
         Ok(self.path)
     }
 }
 
 /// Writes `compare.csv`: every shared figure's A, B and paired difference.
-pub fn write_comparison(dir: &Path, pairs: &[crate::engine::compare::Paired], hash_a: &str, hash_b: &str, config: &crate::engine::RunConfig) -> Result<PathBuf, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
+pub fn write_comparison(
+    dir: &Path,
+    pairs: &[crate::engine::compare::Paired],
+    hash_a: &str,
+    hash_b: &str,
+    config: &crate::engine::RunConfig,
+) -> Result<PathBuf, Error> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let path = dir.join("compare.csv");
     write_atomic(&path, |w| {
         let mut c = csv::Writer::from_writer(w);
-        c.write_record(["figure", "mean_a", "se_a", "mean_b", "se_b", "difference", "difference_se", "independent_se", "scenario_hash_a", "scenario_hash_b", "seed", "iterations", "pbrsim_version"])?;
+        c.write_record([
+            "figure",
+            "mean_a",
+            "se_a",
+            "mean_b",
+            "se_b",
+            "difference",
+            "difference_se",
+            "independent_se",
+            "scenario_hash_a",
+            "scenario_hash_b",
+            "seed",
+            "iterations",
+            "pbrsim_version",
+        ])?;
         for p in pairs {
             c.write_record([
                 p.key.clone(),

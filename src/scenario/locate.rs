@@ -25,13 +25,32 @@ pub fn suggest(typed: &str, candidates: &[&str]) -> Option<String> {
 
 /// An error at `key`, located in `text` when the key is there, or attributed
 /// to the `--set` that supplied it.
-pub fn at_key(text: &str, origin: &str, key: &str, message: String, help: Option<String>, overrides: &[Override]) -> ScenarioError {
+pub fn at_key(
+    text: &str,
+    origin: &str,
+    key: &str,
+    message: String,
+    help: Option<String>,
+    overrides: &[Override],
+) -> ScenarioError {
     located(text, origin, key, message, help, overrides, false)
 }
 
 /// As [`at_key`]; `at_name` points at the key's name rather than its value.
-fn located(text: &str, origin: &str, key: &str, message: String, help: Option<String>, overrides: &[Override], at_name: bool) -> ScenarioError {
-    if let Some(o) = overrides.iter().rev().find(|o| key == o.path || key.starts_with(&format!("{}.", o.path)) || o.path.starts_with(&format!("{key}."))) {
+fn located(
+    text: &str,
+    origin: &str,
+    key: &str,
+    message: String,
+    help: Option<String>,
+    overrides: &[Override],
+    at_name: bool,
+) -> ScenarioError {
+    if let Some(o) = overrides.iter().rev().find(|o| {
+        key == o.path
+            || key.starts_with(&format!("{}.", o.path))
+            || o.path.starts_with(&format!("{key}."))
+    }) {
         return ScenarioError {
             file: format!("--set {}={}", o.path, o.value),
             line: None,
@@ -41,7 +60,9 @@ fn located(text: &str, origin: &str, key: &str, message: String, help: Option<St
             help,
         };
     }
-    let (line, column) = span_of(text, key, at_name).map(|s| line_col(text, s)).unzip();
+    let (line, column) = span_of(text, key, at_name)
+        .map(|s| line_col(text, s))
+        .unzip();
     ScenarioError {
         file: origin.to_string(),
         line,
@@ -54,24 +75,68 @@ fn located(text: &str, origin: &str, key: &str, message: String, help: Option<St
 
 /// Turns a deserialization error at `path` into a located error with a
 /// suggestion for a misspelled key.
-pub fn serde_error(text: &str, origin: &str, path: &str, message: &str, overrides: &[Override]) -> ScenarioError {
-    let join = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
-    if let Some(rest) = message.strip_prefix("unknown field `")
-        && let Some((field, expected)) = rest.split_once('`') {
-            let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-            let help = suggest(field, &candidates)
-                .or_else(|| (!candidates.is_empty()).then(|| format!("allowed here: {}", candidates.join(", "))));
-            let key = if path == field || path.ends_with(&format!(".{field}")) { path.to_string() } else { join(field) };
-            return located(text, origin, &key, format!("unknown key `{field}`"), help, overrides, true);
+pub fn serde_error(
+    text: &str,
+    origin: &str,
+    path: &str,
+    message: &str,
+    overrides: &[Override],
+) -> ScenarioError {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
         }
+    };
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((field, expected)) = rest.split_once('`')
+    {
+        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let help = suggest(field, &candidates).or_else(|| {
+            (!candidates.is_empty()).then(|| format!("allowed here: {}", candidates.join(", ")))
+        });
+        let key = if path == field || path.ends_with(&format!(".{field}")) {
+            path.to_string()
+        } else {
+            join(field)
+        };
+        return located(
+            text,
+            origin,
+            &key,
+            format!("unknown key `{field}`"),
+            help,
+            overrides,
+            true,
+        );
+    }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or(rest);
-        let where_ = if path.is_empty() { "the top level".to_string() } else { format!("[{path}]") };
-        let mut e = at_key(text, origin, path, format!("missing key `{field}` in {where_}"), Some("docs/scenario-format.md lists every key with its unit and default".into()), overrides);
+        let where_ = if path.is_empty() {
+            "the top level".to_string()
+        } else {
+            format!("[{path}]")
+        };
+        let mut e = at_key(
+            text,
+            origin,
+            path,
+            format!("missing key `{field}` in {where_}"),
+            Some("docs/scenario-format.md lists every key with its unit and default".into()),
+            overrides,
+        );
         e.key = Some(join(field));
         return e;
     }
-    at_key(text, origin, path, message.replace("invalid type: ", "wrong type: "), None, overrides)
+    at_key(
+        text,
+        origin,
+        path,
+        message.replace("invalid type: ", "wrong type: "),
+        None,
+        overrides,
+    )
 }
 
 /// Byte offset of the value at `key` (or of the deepest part of it that
@@ -85,7 +150,9 @@ fn span_of(text: &str, key: &str, at_name: bool) -> Option<usize> {
             Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
             None => (part, None),
         };
-        let Some((k, mut value)) = table.and_then(|t| t.iter().find(|(k, _)| k.get_ref().as_ref() == name)) else {
+        let Some((k, mut value)) =
+            table.and_then(|t| t.iter().find(|(k, _)| k.get_ref().as_ref() == name))
+        else {
             break;
         };
         best = Some(k.span().start);
@@ -114,15 +181,27 @@ mod tests {
     #[test]
     fn finds_nested_keys_and_array_items() {
         let text = "name = \"x\"\n[segments.a]\nrate = 0.5\nlist = [1, 2, 3]\n";
-        assert_eq!(span_of(text, "segments.a.rate", false).map(|s| line_col(text, s)), Some((3, 8)));
-        assert_eq!(span_of(text, "segments.a.list[2]", false).map(|s| line_col(text, s)), Some((4, 15)));
-        assert_eq!(span_of(text, "name", false).map(|s| line_col(text, s)), Some((1, 8)));
+        assert_eq!(
+            span_of(text, "segments.a.rate", false).map(|s| line_col(text, s)),
+            Some((3, 8))
+        );
+        assert_eq!(
+            span_of(text, "segments.a.list[2]", false).map(|s| line_col(text, s)),
+            Some((4, 15))
+        );
+        assert_eq!(
+            span_of(text, "name", false).map(|s| line_col(text, s)),
+            Some((1, 8))
+        );
     }
 
     #[test]
     fn suggests_close_keys_only() {
         let keys = ["referrals_per_month", "allocation", "tariff"];
-        assert_eq!(suggest("referals_per_month", &keys).as_deref(), Some("did you mean `referrals_per_month`?"));
+        assert_eq!(
+            suggest("referals_per_month", &keys).as_deref(),
+            Some("did you mean `referrals_per_month`?")
+        );
         assert_eq!(suggest("zzz", &keys), None);
     }
 }

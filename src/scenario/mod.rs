@@ -51,14 +51,17 @@ pub struct Override {
 impl std::str::FromStr for Override {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (path, value) = s
-            .split_once('=')
-            .ok_or_else(|| format!("`{s}` is not PATH=VALUE, e.g. segments.jsa_25_plus.referrals_per_month=1200"))?;
+        let (path, value) = s.split_once('=').ok_or_else(|| {
+            format!("`{s}` is not PATH=VALUE, e.g. segments.jsa_25_plus.referrals_per_month=1200")
+        })?;
         let path = path.trim();
         if path.is_empty() {
             return Err(format!("`{s}` has an empty path"));
         }
-        Ok(Override { path: path.to_string(), value: value.trim().to_string() })
+        Ok(Override {
+            path: path.to_string(),
+            value: value.trim().to_string(),
+        })
     }
 }
 
@@ -75,7 +78,10 @@ pub struct Loaded {
 
 /// Reads, parses and validates a scenario file.
 pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Loaded, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let origin = path.display().to_string();
     let text = String::from_utf8(bytes).map_err(|e| {
         ScenarioErrors(vec![ScenarioError {
@@ -83,7 +89,10 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Loaded, Error> {
             line: None,
             column: None,
             key: None,
-            message: format!("not a UTF-8 text file (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            message: format!(
+                "not a UTF-8 text file (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
             help: Some("a scenario is a TOML text file; see docs/scenario-format.md".into()),
         }])
     })?;
@@ -91,40 +100,89 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Loaded, Error> {
 }
 
 /// Parses and validates scenario text; `origin` names it in errors.
-pub fn load_str(text: &str, origin: &str, overrides: &[Override]) -> Result<Loaded, ScenarioErrors> {
+pub fn load_str(
+    text: &str,
+    origin: &str,
+    overrides: &[Override],
+) -> Result<Loaded, ScenarioErrors> {
     let fail = |line, column, key: Option<String>, message: String, help: Option<String>| {
-        ScenarioErrors(vec![ScenarioError { file: origin.to_string(), line, column, key, message, help }])
+        ScenarioErrors(vec![ScenarioError {
+            file: origin.to_string(),
+            line,
+            column,
+            key,
+            message,
+            help,
+        }])
     };
     if text.trim().is_empty() {
-        return Err(fail(None, None, None, "the scenario is empty".into(), Some("start from scenarios/minimal.toml; docs/scenario-format.md lists every key".into())));
+        return Err(fail(
+            None,
+            None,
+            None,
+            "the scenario is empty".into(),
+            Some(
+                "start from scenarios/minimal.toml; docs/scenario-format.md lists every key".into(),
+            ),
+        ));
     }
     if text.contains('\0') {
-        return Err(fail(None, None, None, "not a text file (it contains NUL bytes)".into(), Some("a scenario is a TOML text file; see docs/scenario-format.md".into())));
+        return Err(fail(
+            None,
+            None,
+            None,
+            "not a text file (it contains NUL bytes)".into(),
+            Some("a scenario is a TOML text file; see docs/scenario-format.md".into()),
+        ));
     }
     let table = tree(text, origin, overrides)?;
-    let raw: raw::RawScenario = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-        let path = clean_path(&e.path().to_string());
-        let inner = e.into_inner();
-        ScenarioErrors(vec![locate::serde_error(text, origin, &path, inner.message(), overrides)])
-    })?;
+    let raw: raw::RawScenario = serde_path_to_error::deserialize(toml::Value::Table(table))
+        .map_err(|e| {
+            let path = clean_path(&e.path().to_string());
+            let inner = e.into_inner();
+            ScenarioErrors(vec![locate::serde_error(
+                text,
+                origin,
+                &path,
+                inner.message(),
+                overrides,
+            )])
+        })?;
     let model = validate(&raw).map_err(|errors| {
         ScenarioErrors(
             errors
                 .into_iter()
-                .map(|(key, message, help)| locate::at_key(text, origin, &key, message, help, overrides))
+                .map(|(key, message, help)| {
+                    locate::at_key(text, origin, &key, message, help, overrides)
+                })
                 .collect(),
         )
     })?;
-    Ok(Loaded { model, origin: origin.to_string(), hash: scenario_hash(text, overrides) })
+    Ok(Loaded {
+        model,
+        origin: origin.to_string(),
+        hash: scenario_hash(text, overrides),
+    })
 }
 
 /// The scenario's TOML tree with `overrides` applied, before
 /// deserialization: for tools that derive new overrides from the values a
 /// scenario has (stresses multiply what is there).
-pub fn tree(text: &str, origin: &str, overrides: &[Override]) -> Result<toml::Table, ScenarioErrors> {
+pub fn tree(
+    text: &str,
+    origin: &str,
+    overrides: &[Override],
+) -> Result<toml::Table, ScenarioErrors> {
     let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let (line, column) = e.span().map(|s| locate::line_col(text, s.start)).unzip();
-        ScenarioErrors(vec![ScenarioError { file: origin.to_string(), line, column, key: None, message: format!("invalid TOML: {}", e.message().trim()), help: None }])
+        ScenarioErrors(vec![ScenarioError {
+            file: origin.to_string(),
+            line,
+            column,
+            key: None,
+            message: format!("invalid TOML: {}", e.message().trim()),
+            help: None,
+        }])
     })?;
     for o in overrides {
         apply(&mut table, o)?;
@@ -135,7 +193,14 @@ pub fn tree(text: &str, origin: &str, overrides: &[Override]) -> Result<toml::Ta
 /// Applies one override to a scenario tree.
 pub fn apply(table: &mut toml::Table, o: &Override) -> Result<(), ScenarioErrors> {
     apply_override(table, o).map_err(|(message, help)| {
-        ScenarioErrors(vec![ScenarioError { file: format!("--set {}={}", o.path, o.value), line: None, column: None, key: Some(o.path.clone()), message, help }])
+        ScenarioErrors(vec![ScenarioError {
+            file: format!("--set {}={}", o.path, o.value),
+            line: None,
+            column: None,
+            key: Some(o.path.clone()),
+            message,
+            help,
+        }])
     })
 }
 
@@ -174,7 +239,11 @@ pub fn scenario_hash(text: &str, overrides: &[Override]) -> String {
 
 /// serde_path_to_error prints `.` for the root and `segments.x` otherwise.
 fn clean_path(p: &str) -> String {
-    if p == "." { String::new() } else { p.to_string() }
+    if p == "." {
+        String::new()
+    } else {
+        p.to_string()
+    }
 }
 
 /// Tables keyed by identifiers: a `--set` below them must name an existing id.
@@ -185,23 +254,34 @@ fn apply_override(root: &mut toml::Table, o: &Override) -> Result<(), (String, O
     let parts: Vec<&str> = o.path.split('.').collect();
     let mut table = root;
     for (i, part) in parts.iter().enumerate() {
-        let (key, index) = split_index(part).ok_or_else(|| (format!("`{part}` is not a key or key[index]"), None))?;
+        let (key, index) = split_index(part)
+            .ok_or_else(|| (format!("`{part}` is not a key or key[index]"), None))?;
         let last = i + 1 == parts.len();
         let under_ids = i > 0 && ID_TABLES.contains(&parts[i - 1]) && i == 1;
         if !table.contains_key(key) && (under_ids || index.is_some()) {
             let keys: Vec<&str> = table.keys().map(|k| k.as_str()).collect();
-            return Err((format!("`{key}` does not exist at `{}`", parts[..i].join(".")), locate::suggest(key, &keys)));
+            return Err((
+                format!("`{key}` does not exist at `{}`", parts[..i].join(".")),
+                locate::suggest(key, &keys),
+            ));
         }
         if last && index.is_none() {
             table.insert(key.to_string(), value);
             return Ok(());
         }
-        let entry = table.entry(key.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = table
+            .entry(key.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         let entry = match index {
             Some(ix) => match entry {
                 toml::Value::Array(items) => {
                     let n = items.len();
-                    items.get_mut(ix).ok_or_else(|| (format!("index {ix} is out of range: `{key}` has {n} entries"), None))?
+                    items.get_mut(ix).ok_or_else(|| {
+                        (
+                            format!("index {ix} is out of range: `{key}` has {n} entries"),
+                            None,
+                        )
+                    })?
                 }
                 _ => return Err((format!("`{key}` is not an array"), None)),
             },
@@ -213,7 +293,12 @@ fn apply_override(root: &mut toml::Table, o: &Override) -> Result<(), (String, O
         }
         table = match entry {
             toml::Value::Table(t) => t,
-            _ => return Err((format!("`{}` is a value, not a table", parts[..=i].join(".")), None)),
+            _ => {
+                return Err((
+                    format!("`{}` is a value, not a table", parts[..=i].join(".")),
+                    None,
+                ));
+            }
         };
     }
     Ok(())
@@ -244,9 +329,17 @@ mod tests {
     #[test]
     fn overrides_parse_values_and_reject_bad_paths() {
         let o: Override = "a.b=12".parse().unwrap();
-        assert_eq!(o, Override { path: "a.b".into(), value: "12".into() });
+        assert_eq!(
+            o,
+            Override {
+                path: "a.b".into(),
+                value: "12".into()
+            }
+        );
         assert!("novalue".parse::<Override>().is_err());
-        let mut t: toml::Table = "[segments.x]\nv = 1\n[payments]\nlags = [1, 2]".parse().unwrap();
+        let mut t: toml::Table = "[segments.x]\nv = 1\n[payments]\nlags = [1, 2]"
+            .parse()
+            .unwrap();
         apply_override(&mut t, &"segments.x.v=2.5".parse().unwrap()).unwrap();
         assert_eq!(t["segments"]["x"]["v"].as_float(), Some(2.5));
         apply_override(&mut t, &"payments.lags[1]=7".parse().unwrap()).unwrap();

@@ -238,7 +238,11 @@ pub struct RawCommissioner {
 
 impl Default for RawCommissioner {
     fn default() -> Self {
-        RawCommissioner { label: commissioner_label(), discount_rate: green_book_rate(), own_costs_per_month: 0.0 }
+        RawCommissioner {
+            label: commissioner_label(),
+            discount_rate: green_book_rate(),
+            own_costs_per_month: 0.0,
+        }
     }
 }
 
@@ -394,7 +398,8 @@ impl<'de> Deserialize<'de> for RawParam {
             }
             number_visits!(RawParam::Fixed);
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawParam, A::Error> {
-                RawDist::deserialize(de::value::MapAccessDeserializer::new(map)).map(|d| RawParam::Dist(Box::new(d)))
+                RawDist::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|d| RawParam::Dist(Box::new(d)))
             }
         }
         d.deserialize_any(V)

@@ -83,7 +83,9 @@ impl AllocationSketch {
     fn store(&mut self, total: f64, contributions: &[f64]) {
         match &mut self.buckets {
             Some(b) => {
-                let e = b.entry(key(total)).or_insert_with(|| (0, vec![0.0; contributions.len()]));
+                let e = b
+                    .entry(key(total))
+                    .or_insert_with(|| (0, vec![0.0; contributions.len()]));
                 e.0 += 1;
                 for (s, &x) in e.1.iter_mut().zip(contributions) {
                     *s += x;
@@ -115,11 +117,18 @@ impl AllocationSketch {
                 x.merge(y);
             }
         }
-        let mut rows: Vec<(f64, Vec<f64>, u64)> = o.exact.chunks(o.parties + 1).map(|r| (r[0], r[1..].to_vec(), 1)).collect();
+        let mut rows: Vec<(f64, Vec<f64>, u64)> = o
+            .exact
+            .chunks(o.parties + 1)
+            .map(|r| (r[0], r[1..].to_vec(), 1))
+            .collect();
         if let Some(b) = &o.buckets {
             let mut keys: Vec<_> = b.keys().copied().collect();
             keys.sort_unstable();
-            rows.extend(keys.into_iter().map(|k| (value(k), b[&k].1.clone(), b[&k].0)));
+            rows.extend(
+                keys.into_iter()
+                    .map(|k| (value(k), b[&k].1.clone(), b[&k].0)),
+            );
         }
         for (total, sums, count) in rows {
             if count == 1 {
@@ -133,7 +142,9 @@ impl AllocationSketch {
                     }
                 }
                 let b = self.buckets.as_mut().expect("bucketed");
-                let e = b.entry(key(total)).or_insert_with(|| (0, vec![0.0; sums.len()]));
+                let e = b
+                    .entry(key(total))
+                    .or_insert_with(|| (0, vec![0.0; sums.len()]));
                 e.0 += count;
                 for (s, x) in e.1.iter_mut().zip(&sums) {
                     *s += x;
@@ -192,7 +203,12 @@ impl AllocationSketch {
                 let mean = sums[j] / kf;
                 let var = (squares[j] / kf - mean * mean).max(0.0);
                 // Batch means: the spread of the share over the batches.
-                let per_batch: Vec<f64> = self.batches.iter().map(|(t, c)| c[j].cov() / t.sd().powi(2)).filter(|x| x.is_finite()).collect();
+                let per_batch: Vec<f64> = self
+                    .batches
+                    .iter()
+                    .map(|(t, c)| c[j].cov() / t.sd().powi(2))
+                    .filter(|x| x.is_finite())
+                    .collect();
                 let b = per_batch.len() as f64;
                 let mean_b = per_batch.iter().sum::<f64>() / b;
                 let var_b = per_batch.iter().map(|x| (x - mean_b).powi(2)).sum::<f64>() / (b - 1.0);
@@ -201,7 +217,11 @@ impl AllocationSketch {
                     tail_mean_se: (var / kf).sqrt(),
                     tail_share: mean / tail_total,
                     variance_share: self.with_total[j].cov() / var_total,
-                    variance_share_se: if b >= 2.0 { (var_b / b).sqrt() } else { f64::NAN },
+                    variance_share_se: if b >= 2.0 {
+                        (var_b / b).sqrt()
+                    } else {
+                        f64::NAN
+                    },
                 }
             })
             .collect()
@@ -215,16 +235,21 @@ mod tests {
     #[test]
     fn shares_sum_to_the_whole_and_match_a_direct_computation() {
         // Two parties: a's contribution is x, b's is -2x + y.
-        let rows: Vec<[f64; 2]> = (0..2000).map(|i| {
-            let x = ((i * 7919) % 1009) as f64 / 1009.0;
-            let y = ((i * 104_729) % 997) as f64 / 997.0;
-            [x, -2.0 * x + y]
-        }).collect();
+        let rows: Vec<[f64; 2]> = (0..2000)
+            .map(|i| {
+                let x = ((i * 7919) % 1009) as f64 / 1009.0;
+                let y = ((i * 104_729) % 997) as f64 / 997.0;
+                [x, -2.0 * x + y]
+            })
+            .collect();
         for cap in [10_000, 100] {
             let mut whole = AllocationSketch::new(2, cap);
             for (c, chunk) in rows.chunks(64).enumerate() {
                 let mut part = AllocationSketch::new(2, cap);
-                chunk.iter().enumerate().for_each(|(i, r)| part.push((c * 64 + i) as u64, r));
+                chunk
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, r)| part.push((c * 64 + i) as u64, r));
                 whole.merge(&part);
             }
             let shares = whole.shares(0.05);
@@ -240,7 +265,11 @@ mod tests {
             // rata: with contributions in [-2, 1] and a 100-row tail, at most
             // one row in 100 is misplaced.
             let tolerance = if cap == 10_000 { 1e-12 } else { 3.0 / 100.0 };
-            assert!((shares[0].tail_mean - direct).abs() < tolerance, "cap {cap}: {} vs {direct}", shares[0].tail_mean);
+            assert!(
+                (shares[0].tail_mean - direct).abs() < tolerance,
+                "cap {cap}: {} vs {direct}",
+                shares[0].tail_mean
+            );
         }
     }
 }

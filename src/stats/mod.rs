@@ -18,7 +18,10 @@ mod sorted_buckets {
     use std::collections::HashMap;
     use std::hash::BuildHasher;
 
-    pub fn serialize<V: Serialize, H, S: Serializer>(map: &Option<HashMap<i32, V, H>>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<V: Serialize, H, S: Serializer>(
+        map: &Option<HashMap<i32, V, H>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         let sorted: Option<Vec<(&i32, &V)>> = map.as_ref().map(|m| {
             let mut v: Vec<_> = m.iter().collect();
             v.sort_unstable_by_key(|(k, _)| **k);
@@ -27,7 +30,9 @@ mod sorted_buckets {
         sorted.serialize(s)
     }
 
-    pub fn deserialize<'de, V: Deserialize<'de>, H: BuildHasher + Default, D: Deserializer<'de>>(d: D) -> Result<Option<HashMap<i32, V, H>>, D::Error> {
+    pub fn deserialize<'de, V: Deserialize<'de>, H: BuildHasher + Default, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<HashMap<i32, V, H>>, D::Error> {
         let items: Option<Vec<(i32, V)>> = Option::deserialize(d)?;
         Ok(items.map(|v| v.into_iter().collect()))
     }
@@ -88,7 +93,11 @@ impl Moments {
 
     /// Sample standard deviation.
     pub fn sd(&self) -> f64 {
-        if self.n < 2 { f64::NAN } else { (self.m2 / (self.n - 1) as f64).sqrt() }
+        if self.n < 2 {
+            f64::NAN
+        } else {
+            (self.m2 / (self.n - 1) as f64).sqrt()
+        }
     }
 
     /// Monte Carlo standard error of the mean.
@@ -136,7 +145,11 @@ impl CoMoments {
 
     /// Sample covariance.
     pub fn cov(&self) -> f64 {
-        if self.n < 2 { f64::NAN } else { self.c / (self.n - 1) as f64 }
+        if self.n < 2 {
+            f64::NAN
+        } else {
+            self.c / (self.n - 1) as f64
+        }
     }
 }
 
@@ -150,7 +163,8 @@ pub fn ratio_of_means(x: &Moments, y: &Moments, xy: &CoMoments) -> Option<(f64, 
     }
     let r = x.mean / y.mean;
     let n = y.n as f64;
-    let var = (x.sd().powi(2) - 2.0 * r * xy.cov() + r * r * y.sd().powi(2)) / (n * y.mean * y.mean);
+    let var =
+        (x.sd().powi(2) - 2.0 * r * xy.cov() + r * r * y.sd().powi(2)) / (n * y.mean * y.mean);
     Some((r, var.max(0.0).sqrt()))
 }
 
@@ -160,7 +174,9 @@ mod tests {
 
     #[test]
     fn merged_blocks_match_one_pass() {
-        let xs: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1013) as f64 * 0.37 - 50.0).collect();
+        let xs: Vec<f64> = (0..1000)
+            .map(|i| ((i * 7919) % 1013) as f64 * 0.37 - 50.0)
+            .collect();
         let mut whole = Moments::default();
         xs.iter().for_each(|&x| whole.push(x));
         let mut merged = Moments::default();

@@ -56,7 +56,12 @@ pub struct QuantileSketch {
 impl QuantileSketch {
     /// A sketch that stays exact up to `cap` values.
     pub fn new(cap: usize) -> Self {
-        QuantileSketch { cap, exact: Vec::new(), buckets: None, n: 0 }
+        QuantileSketch {
+            cap,
+            exact: Vec::new(),
+            buckets: None,
+            n: 0,
+        }
     }
 
     /// Number of values.
@@ -138,9 +143,15 @@ impl QuantileSketch {
                 v.sort_by(f64::total_cmp);
                 let h = p.clamp(0.0, 1.0) * (v.len() - 1) as f64;
                 let (lo, frac) = (h.floor() as usize, h - h.floor());
-                if lo + 1 < v.len() { v[lo] + frac * (v[lo + 1] - v[lo]) } else { v[lo] }
+                if lo + 1 < v.len() {
+                    v[lo] + frac * (v[lo + 1] - v[lo])
+                } else {
+                    v[lo]
+                }
             }
-            Some(b) => self.value_at_rank(b, (p.clamp(0.0, 1.0) * (self.n - 1) as f64).round() as u64),
+            Some(b) => {
+                self.value_at_rank(b, (p.clamp(0.0, 1.0) * (self.n - 1) as f64).round() as u64)
+            }
         }
     }
 
@@ -287,7 +298,9 @@ mod tests {
 
     #[test]
     fn buckets_keep_relative_accuracy_and_order_independence() {
-        let xs: Vec<f64> = (0..20_000).map(|i| ((i * 7919) % 20_011) as f64 - 5_000.0 + 0.5).collect();
+        let xs: Vec<f64> = (0..20_000)
+            .map(|i| ((i * 7919) % 20_011) as f64 - 5_000.0 + 0.5)
+            .collect();
         let mut a = QuantileSketch::new(1000);
         xs.iter().for_each(|&x| a.push(x));
         let mut b = QuantileSketch::new(1000);
@@ -302,7 +315,11 @@ mod tests {
         for p in [0.01, 0.05, 0.5, 0.95, 0.99] {
             assert_eq!(a.quantile(p).to_bits(), b.quantile(p).to_bits());
             let truth = sorted[(p * (sorted.len() - 1) as f64).round() as usize];
-            assert!((a.quantile(p) - truth).abs() <= ALPHA * truth.abs() + 1e-9, "p={p}: {} vs {truth}", a.quantile(p));
+            assert!(
+                (a.quantile(p) - truth).abs() <= ALPHA * truth.abs() + 1e-9,
+                "p={p}: {} vs {truth}",
+                a.quantile(p)
+            );
         }
     }
 }

@@ -59,7 +59,11 @@ impl BatchSums {
         let value = g(&total, n as f64);
         let b = self.counts.len();
         if b < 2 {
-            return Estimate { value, se: f64::NAN, df: 0 };
+            return Estimate {
+                value,
+                se: f64::NAN,
+                df: 0,
+            };
         }
         let mut rest = vec![0.0; self.width];
         let leave_out: Vec<f64> = (0..b)
@@ -73,7 +77,11 @@ impl BatchSums {
             .collect();
         let m = leave_out.iter().sum::<f64>() / b as f64;
         let ss: f64 = leave_out.iter().map(|x| (x - m).powi(2)).sum();
-        Estimate { value, se: ((b - 1) as f64 / b as f64 * ss).sqrt(), df: b - 1 }
+        Estimate {
+            value,
+            se: ((b - 1) as f64 / b as f64 * ss).sqrt(),
+            df: b - 1,
+        }
     }
 }
 
@@ -109,7 +117,13 @@ impl Estimate {
 /// Runs every arm on iterations `0..config.iterations` and returns the
 /// per-batch sums `observe` accumulated. `observe(rows, sums)` gets each
 /// arm's figure row (in its catalog's order) for one iteration.
-pub fn run_arms<F>(arms: &[Arm], config: &RunConfig, width: usize, observe: F, progress: &(dyn Fn(u64) + Sync)) -> Result<BatchSums, crate::Error>
+pub fn run_arms<F>(
+    arms: &[Arm],
+    config: &RunConfig,
+    width: usize,
+    observe: F,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<BatchSums, crate::Error>
 where
     F: Fn(&[Vec<f64>], &mut [f64]) + Sync,
 {
@@ -118,13 +132,19 @@ where
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .build()
-        .map_err(|e| crate::Error::Option(format!("cannot start {} threads: {e}", config.threads)))?;
+        .map_err(|e| {
+            crate::Error::Option(format!("cannot start {} threads: {e}", config.threads))
+        })?;
     let blocks = blocks_of(config.iterations);
     // Batches of equal size (within one iteration), fixed by the iteration
     // count: a block may feed two batches.
     let batches = config.iterations.clamp(1, MAX_BATCHES);
     let batch_of = |i: u64| (i as u128 * batches as u128 / config.iterations as u128) as usize;
-    let mut out = BatchSums { width, counts: vec![0; batches as usize], sums: vec![0.0; batches as usize * width] };
+    let mut out = BatchSums {
+        width,
+        counts: vec![0; batches as usize],
+        sums: vec![0.0; batches as usize * width],
+    };
     let wave = (pool.current_num_threads() as u64 * 4).max(1);
     let mut start = 0;
     while start < blocks {
@@ -134,8 +154,18 @@ where
                 .into_par_iter()
                 .map(|blk| {
                     let mut done: Vec<(usize, Vec<f64>, u64)> = Vec::with_capacity(2);
-                    let mut scratch: Vec<Scratch> = arms.iter().zip(&plans).map(|(a, p)| Scratch::new(a.model, p)).collect();
-                    let mut second = vec![0.0; arms.iter().map(|a| a.model.score_count()).max().unwrap_or(0)];
+                    let mut scratch: Vec<Scratch> = arms
+                        .iter()
+                        .zip(&plans)
+                        .map(|(a, p)| Scratch::new(a.model, p))
+                        .collect();
+                    let mut second = vec![
+                        0.0;
+                        arms.iter()
+                            .map(|a| a.model.score_count())
+                            .max()
+                            .unwrap_or(0)
+                    ];
                     let mut rows: Vec<Vec<f64>> = vec![Vec::new(); arms.len()];
                     let range = blk * BLOCK..((blk + 1) * BLOCK).min(config.iterations);
                     let n = range.end - range.start;
@@ -146,7 +176,13 @@ where
                         }
                         for (k, arm) in arms.iter().enumerate() {
                             let s = &mut scratch[k];
-                            let participants = arm.worlds.prepare(arm.model, config.seed, i, s, &mut second[..arm.model.score_count()]);
+                            let participants = arm.worlds.prepare(
+                                arm.model,
+                                config.seed,
+                                i,
+                                s,
+                                &mut second[..arm.model.score_count()],
+                            );
                             simulate_world(arm.model, &plans[k], config.seed, participants, s);
                             catalogs[k].fill(arm.model, &s.result, &mut rows[k]);
                         }
@@ -180,7 +216,11 @@ mod tests {
         // Batches of equal size: the jackknife of a mean equals the
         // standard error of the batch means, computed directly.
         let batch_means = [1.0, 3.0, 2.0, 6.0];
-        let sums = BatchSums { width: 1, counts: vec![10; 4], sums: batch_means.iter().map(|m| m * 10.0).collect() };
+        let sums = BatchSums {
+            width: 1,
+            counts: vec![10; 4],
+            sums: batch_means.iter().map(|m| m * 10.0).collect(),
+        };
         let e = sums.estimate(|s, n| s[0] / n);
         let m = batch_means.iter().sum::<f64>() / 4.0;
         let var = batch_means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 3.0;

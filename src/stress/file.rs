@@ -159,9 +159,22 @@ struct RawBand {
 }
 
 impl StressFile {
-    fn error(&self, at: Option<usize>, key: Option<String>, message: String, help: Option<String>) -> ScenarioErrors {
+    fn error(
+        &self,
+        at: Option<usize>,
+        key: Option<String>,
+        message: String,
+        help: Option<String>,
+    ) -> ScenarioErrors {
         let (line, column) = at.map(|o| line_col(&self.text, o)).unzip();
-        ScenarioErrors(vec![ScenarioError { file: self.origin.clone(), line, column, key, message, help }])
+        ScenarioErrors(vec![ScenarioError {
+            file: self.origin.clone(),
+            line,
+            column,
+            key,
+            message,
+            help,
+        }])
     }
 }
 
@@ -169,15 +182,35 @@ impl StressFile {
 /// `scenario` replaces the scenario the file names (the same stresses on
 /// another contract).
 pub fn load_file(path: &Path, scenario: Option<&Path>) -> Result<StressFile, crate::Error> {
-    let read = |p: &Path| std::fs::read_to_string(p).map_err(|source| crate::Error::Read { path: p.to_path_buf(), source });
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|source| crate::Error::Read {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
     let text = read(path)?;
     let origin = path.display().to_string();
     let fail = |line_col: Option<(usize, usize)>, message: String, help: Option<String>| {
         let (line, column) = line_col.unzip();
-        crate::Error::Scenario(ScenarioErrors(vec![ScenarioError { file: origin.clone(), line, column, key: None, message, help }]))
+        crate::Error::Scenario(ScenarioErrors(vec![ScenarioError {
+            file: origin.clone(),
+            line,
+            column,
+            key: None,
+            message,
+            help,
+        }]))
     };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| fail(e.span().map(|s| line_col(&text, s.start)), format!("invalid TOML: {}", e.message().trim()), None))?;
-    let de_error = |e: toml::de::Error| fail(e.span().map(|s| line_col(&text, s.start)), e.message().trim().to_string(), Some("a stress is { name, description, source, shocks = [{ path, multiply | shift | set }], bands = [{ input, percentiles }], combine = [names] }; see docs/stress-testing.md".into()));
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        fail(
+            e.span().map(|s| line_col(&text, s.start)),
+            format!("invalid TOML: {}", e.message().trim()),
+            None,
+        )
+    })?;
+    let de_error = |e: toml::de::Error| {
+        fail(e.span().map(|s| line_col(&text, s.start)), e.message().trim().to_string(), Some("a stress is { name, description, source, shocks = [{ path, multiply | shift | set }], bands = [{ input, percentiles }], combine = [names] }; see docs/stress-testing.md".into()))
+    };
     let (raw, named) = if table.contains_key("scenario") {
         let raw: RawFile = toml::from_str(&text).map_err(de_error)?;
         (raw.stress, raw.scenario)
@@ -191,10 +224,21 @@ pub fn load_file(path: &Path, scenario: Option<&Path>) -> Result<StressFile, cra
         (None, None) => None,
     };
     let source = match scenario_path {
-        Some(p) => Source { origin: p.display().to_string(), text: read(&p)? },
-        None => Source { origin: origin.clone(), text: text.clone() },
+        Some(p) => Source {
+            origin: p.display().to_string(),
+            text: read(&p)?,
+        },
+        None => Source {
+            origin: origin.clone(),
+            text: text.clone(),
+        },
     };
-    let mut file = StressFile { origin, text, scenario: source, stresses: Vec::new() };
+    let mut file = StressFile {
+        origin,
+        text,
+        scenario: source,
+        stresses: Vec::new(),
+    };
     file.stresses = expand(&file, raw)?;
     Ok(file)
 }
@@ -209,26 +253,70 @@ fn expand(file: &StressFile, raw: Vec<RawStress>) -> Result<Vec<Stress>, Scenari
     for (i, r) in raw.iter().enumerate() {
         let name = r.name.get_ref();
         let at = r.name.span().start;
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Err(file.error(Some(at), Some(format!("stress.{name}")), format!("stress name `{name}` must be letters, digits, `_` or `-`"), None));
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(file.error(
+                Some(at),
+                Some(format!("stress.{name}")),
+                format!("stress name `{name}` must be letters, digits, `_` or `-`"),
+                None,
+            ));
         }
         if names[..i].contains(&name.as_str()) {
-            return Err(file.error(Some(at), Some(format!("stress.{name}")), format!("two stresses are named `{name}`"), None));
+            return Err(file.error(
+                Some(at),
+                Some(format!("stress.{name}")),
+                format!("two stresses are named `{name}`"),
+                None,
+            ));
         }
         if r.shocks.is_empty() && r.bands.is_empty() && r.combine.is_empty() {
-            return Err(file.error(Some(at), Some(format!("stress.{name}")), format!("stress `{name}` has no shocks, bands or combine"), None));
+            return Err(file.error(
+                Some(at),
+                Some(format!("stress.{name}")),
+                format!("stress `{name}` has no shocks, bands or combine"),
+                None,
+            ));
         }
-        let mut s = Stress { name: name.clone(), description: r.description.clone(), source: r.source.clone(), shocks: Vec::new(), bands: Vec::new(), at };
+        let mut s = Stress {
+            name: name.clone(),
+            description: r.description.clone(),
+            source: r.source.clone(),
+            shocks: Vec::new(),
+            bands: Vec::new(),
+            at,
+        };
         for (k, c) in r.combine.iter().enumerate() {
             let other = c.get_ref();
             if other == name {
-                return Err(file.error(Some(c.span().start), Some(format!("stress.{name}.combine")), format!("stress `{name}` cannot combine itself"), None));
+                return Err(file.error(
+                    Some(c.span().start),
+                    Some(format!("stress.{name}.combine")),
+                    format!("stress `{name}` cannot combine itself"),
+                    None,
+                ));
             }
             if r.combine[..k].iter().any(|x| x.get_ref() == other) {
-                return Err(file.error(Some(c.span().start), Some(format!("stress.{name}.combine")), format!("`{other}` is listed twice"), Some("list each stress once; to apply a shock twice, write it in `shocks`".into())));
+                return Err(file.error(
+                    Some(c.span().start),
+                    Some(format!("stress.{name}.combine")),
+                    format!("`{other}` is listed twice"),
+                    Some(
+                        "list each stress once; to apply a shock twice, write it in `shocks`"
+                            .into(),
+                    ),
+                ));
             }
             let Some(j) = names.iter().position(|n| n == other) else {
-                return Err(file.error(Some(c.span().start), Some(format!("stress.{name}.combine")), format!("no stress is named `{other}`"), scenario::suggest_key(other, &names)));
+                return Err(file.error(
+                    Some(c.span().start),
+                    Some(format!("stress.{name}.combine")),
+                    format!("no stress is named `{other}`"),
+                    scenario::suggest_key(other, &names),
+                ));
             };
             if !raw[j].combine.is_empty() {
                 return Err(file.error(Some(c.span().start), Some(format!("stress.{name}.combine")), format!("`{other}` combines other stresses itself; combine only stresses made of shocks and bands"), None));
@@ -255,16 +343,31 @@ fn parts(file: &StressFile, r: &RawStress) -> Result<(Vec<Shock>, Vec<BandSpec>)
             (Some(m), None, None) => Op::Multiply(m.clone()),
             (None, Some(s), None) => Op::Shift(s.clone()),
             (None, None, Some(v)) => Op::Set(v.clone()),
-            _ => return Err(file.error(Some(at), Some(format!("stress.{name}.shocks.{}", raw.path)), "a shock has exactly one of `multiply`, `shift` or `set`".into(), None)),
+            _ => {
+                return Err(file.error(
+                    Some(at),
+                    Some(format!("stress.{name}.shocks.{}", raw.path)),
+                    "a shock has exactly one of `multiply`, `shift` or `set`".into(),
+                    None,
+                ));
+            }
         };
-        shocks.push(Shock { path: raw.path.clone(), op, at });
+        shocks.push(Shock {
+            path: raw.path.clone(),
+            op,
+            at,
+        });
     }
     let bands = r
         .bands
         .iter()
         .map(|b| {
             let raw = b.get_ref();
-            BandSpec { input: raw.input.clone(), percentiles: (raw.percentiles[0], raw.percentiles[1]), at: b.span().start }
+            BandSpec {
+                input: raw.input.clone(),
+                percentiles: (raw.percentiles[0], raw.percentiles[1]),
+                at: b.span().start,
+            }
         })
         .collect();
     Ok((shocks, bands))
@@ -274,7 +377,9 @@ fn parts(file: &StressFile, r: &RawStress) -> Result<(Vec<Shock>, Vec<BandSpec>)
 fn default_of(tree: &toml::Table, path: &str) -> Option<f64> {
     match path {
         // `macro` defaults to 1 only when `macro_by_year` is not given.
-        "uncertainty.macro" if scenario::lookup(tree, "uncertainty.macro_by_year").is_some() => None,
+        "uncertainty.macro" if scenario::lookup(tree, "uncertainty.macro_by_year").is_some() => {
+            None
+        }
         "uncertainty.volume" | "uncertainty.cost" | "uncertainty.macro" => Some(1.0),
         "uncertainty.effect" => Some(0.0),
         _ => None,
@@ -283,11 +388,20 @@ fn default_of(tree: &toml::Table, path: &str) -> Option<f64> {
 
 /// The overrides that apply `shock` to the scenario tree, in order, each
 /// applied to `tree` so that later shocks on the same path compose.
-pub fn apply_shock(tree: &mut toml::Table, shock: &Shock) -> Result<Vec<Override>, (String, Option<String>)> {
+pub fn apply_shock(
+    tree: &mut toml::Table,
+    shock: &Shock,
+) -> Result<Vec<Override>, (String, Option<String>)> {
     let path = shock.path.as_str();
     let mut out = Vec::new();
-    let mut set = |tree: &mut toml::Table, path: String, value: toml::Value| -> Result<(), (String, Option<String>)> {
-        let o = Override { path, value: value_text(&value) };
+    let mut set = |tree: &mut toml::Table,
+                   path: String,
+                   value: toml::Value|
+     -> Result<(), (String, Option<String>)> {
+        let o = Override {
+            path,
+            value: value_text(&value),
+        };
         scenario::apply(tree, &o).map_err(|e| (e.0[0].message.clone(), e.0[0].help.clone()))?;
         out.push(o);
         Ok(())
@@ -307,13 +421,22 @@ pub fn apply_shock(tree: &mut toml::Table, shock: &Shock) -> Result<Vec<Override
             None => {
                 // A misspelled last key: suggest one of its siblings.
                 let (parent, last) = path.rsplit_once('.').unwrap_or(("", path));
-                let siblings: Vec<String> = match if parent.is_empty() { None } else { scenario::lookup(tree, parent) } {
+                let siblings: Vec<String> = match if parent.is_empty() {
+                    None
+                } else {
+                    scenario::lookup(tree, parent)
+                } {
                     Some(toml::Value::Table(t)) => t.keys().cloned().collect(),
                     _ => Vec::new(),
                 };
                 let names: Vec<&str> = siblings.iter().map(|s| s.as_str()).collect();
                 let help = scenario::suggest_key(last, &names).unwrap_or_else(|| "check the path (the keys of `pbrsim run --set`), or give the value with `set`".into());
-                return Err((format!("`{path}` is not in the scenario, so there is nothing to multiply or shift"), Some(help)));
+                return Err((
+                    format!(
+                        "`{path}` is not in the scenario, so there is nothing to multiply or shift"
+                    ),
+                    Some(help),
+                ));
             }
         },
     };
@@ -323,7 +446,16 @@ pub fn apply_shock(tree: &mut toml::Table, shock: &Shock) -> Result<Vec<Override
             let each: Vec<f64> = match amount {
                 Amount::One(x) => vec![*x; items.len()],
                 Amount::Each(v) if v.len() == items.len() => v.clone(),
-                Amount::Each(v) => return Err((format!("`{path}` has {} entries but the shock lists {}", items.len(), v.len()), Some("give one number for every entry, or a single number".into()))),
+                Amount::Each(v) => {
+                    return Err((
+                        format!(
+                            "`{path}` has {} entries but the shock lists {}",
+                            items.len(),
+                            v.len()
+                        ),
+                        Some("give one number for every entry, or a single number".into()),
+                    ));
+                }
             };
             for (k, (item, x)) in items.iter().zip(each).enumerate() {
                 one(&mut set, tree, &format!("{path}[{k}]"), item, x, multiply)?;
@@ -331,37 +463,86 @@ pub fn apply_shock(tree: &mut toml::Table, shock: &Shock) -> Result<Vec<Override
         }
         v => match amount {
             Amount::One(x) => one(&mut set, tree, path, &v, *x, multiply)?,
-            Amount::Each(_) => return Err((format!("`{path}` is a single value; {what} it by one number"), None)),
+            Amount::Each(_) => {
+                return Err((
+                    format!("`{path}` is a single value; {what} it by one number"),
+                    None,
+                ));
+            }
         },
     }
     Ok(out)
 }
 
-type Setter<'a> = dyn FnMut(&mut toml::Table, String, toml::Value) -> Result<(), (String, Option<String>)> + 'a;
+type Setter<'a> =
+    dyn FnMut(&mut toml::Table, String, toml::Value) -> Result<(), (String, Option<String>)> + 'a;
 
 /// Shocks one value: a number, or a distribution table through its
 /// `scale` and `shift` keys.
-fn one(set: &mut Setter, tree: &mut toml::Table, path: &str, value: &toml::Value, x: f64, multiply: bool) -> Result<(), (String, Option<String>)> {
+fn one(
+    set: &mut Setter,
+    tree: &mut toml::Table,
+    path: &str,
+    value: &toml::Value,
+    x: f64,
+    multiply: bool,
+) -> Result<(), (String, Option<String>)> {
     if !x.is_finite() {
-        return Err((format!("the shock on `{path}` must be a finite number"), None));
+        return Err((
+            format!("the shock on `{path}` must be a finite number"),
+            None,
+        ));
     }
     // An integer stays an integer when the result is whole (to rounding:
     // 100 x 0.07 is 7.000000000000001).
     let number = |v: f64, integer: bool| {
         let whole = v.round();
-        if integer && (v - whole).abs() <= 1e-9 * whole.abs().max(1.0) && whole.abs() < 9e15 { toml::Value::Integer(whole as i64) } else { toml::Value::Float(v) }
+        if integer && (v - whole).abs() <= 1e-9 * whole.abs().max(1.0) && whole.abs() < 9e15 {
+            toml::Value::Integer(whole as i64)
+        } else {
+            toml::Value::Float(v)
+        }
     };
     match value {
-        toml::Value::Integer(n) => set(tree, path.into(), number(if multiply { *n as f64 * x } else { *n as f64 + x }, true)),
-        toml::Value::Float(v) => set(tree, path.into(), toml::Value::Float(if multiply { v * x } else { v + x })),
+        toml::Value::Integer(n) => set(
+            tree,
+            path.into(),
+            number(
+                if multiply {
+                    *n as f64 * x
+                } else {
+                    *n as f64 + x
+                },
+                true,
+            ),
+        ),
+        toml::Value::Float(v) => set(
+            tree,
+            path.into(),
+            toml::Value::Float(if multiply { v * x } else { v + x }),
+        ),
         toml::Value::Table(t) if t.contains_key("dist") => {
-            let get = |k: &str, d: f64| t.get(k).and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64))).unwrap_or(d);
+            let get = |k: &str, d: f64| {
+                t.get(k)
+                    .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)))
+                    .unwrap_or(d)
+            };
             let (scale, shift) = (get("scale", 1.0), get("shift", 0.0));
-            let (scale, shift) = if multiply { (scale * x, shift * x) } else { (scale, shift + x) };
+            let (scale, shift) = if multiply {
+                (scale * x, shift * x)
+            } else {
+                (scale, shift + x)
+            };
             set(tree, format!("{path}.scale"), toml::Value::Float(scale))?;
             set(tree, format!("{path}.shift"), toml::Value::Float(shift))
         }
-        other => Err((format!("`{path}` is {}, not a number or a distribution; it can only be `set`", other.type_str()), None)),
+        other => Err((
+            format!(
+                "`{path}` is {}, not a number or a distribution; it can only be `set`",
+                other.type_str()
+            ),
+            None,
+        )),
     }
 }
 
@@ -370,16 +551,31 @@ impl StressFile {
     /// validated; errors are reported at the stress file's lines.
     pub fn prepare(&self, baseline: &[Override]) -> Result<Vec<Prepared>, ScenarioErrors> {
         let src = &self.scenario;
-        self.stresses.iter().map(|s| self.prepare_one(src, s, baseline)).collect()
+        self.stresses
+            .iter()
+            .map(|s| self.prepare_one(src, s, baseline))
+            .collect()
     }
 
-    fn prepare_one(&self, src: &Source, s: &Stress, baseline: &[Override]) -> Result<Prepared, ScenarioErrors> {
+    fn prepare_one(
+        &self,
+        src: &Source,
+        s: &Stress,
+        baseline: &[Override],
+    ) -> Result<Prepared, ScenarioErrors> {
         let mut tree = scenario::tree(&src.text, &src.origin, baseline)?;
         let mut overrides = baseline.to_vec();
         let mut made_by: Vec<usize> = Vec::new();
         for (k, shock) in s.shocks.iter().enumerate() {
             let key = Some(format!("stress.{}.shocks.{}", s.name, shock.path));
-            let more = apply_shock(&mut tree, shock).map_err(|(m, h)| self.error(Some(shock.at), key.clone(), format!("{m} (stress `{}`, scenario {})", s.name, src.origin), h))?;
+            let more = apply_shock(&mut tree, shock).map_err(|(m, h)| {
+                self.error(
+                    Some(shock.at),
+                    key.clone(),
+                    format!("{m} (stress `{}`, scenario {})", s.name, src.origin),
+                    h,
+                )
+            })?;
             made_by.extend(std::iter::repeat_n(k, more.len()));
             overrides.extend(more);
         }
@@ -394,11 +590,20 @@ impl StressFile {
                         });
                         if let Some(shock) = from_shock {
                             let (line, column) = line_col(&self.text, shock.at);
-                            err.message = format!("{} (stress `{}`: {} gives {})", err.message, s.name, shock.path, err.file.trim_start_matches("--set "));
+                            err.message = format!(
+                                "{} (stress `{}`: {} gives {})",
+                                err.message,
+                                s.name,
+                                shock.path,
+                                err.file.trim_start_matches("--set ")
+                            );
                             err.file = self.origin.clone();
                             (err.line, err.column) = (Some(line), Some(column));
                         } else {
-                            err.message = format!("{} (with stress `{}` of {})", err.message, s.name, self.origin);
+                            err.message = format!(
+                                "{} (with stress `{}` of {})",
+                                err.message, s.name, self.origin
+                            );
                         }
                         err
                     })
@@ -409,15 +614,37 @@ impl StressFile {
         let mut bands = Vec::new();
         for b in &s.bands {
             let key = Some(format!("stress.{}.bands.{}", s.name, b.input));
-            let input = find_input(&model, &b.input).map_err(|(m, h)| self.error(Some(b.at), key.clone(), m, h))?;
+            let input = find_input(&model, &b.input)
+                .map_err(|(m, h)| self.error(Some(b.at), key.clone(), m, h))?;
             let (lo, hi) = b.percentiles;
             if !(0.0 <= lo && lo < hi && hi <= 100.0) {
-                return Err(self.error(Some(b.at), key, format!("percentiles must satisfy 0 <= lo < hi <= 100, got [{lo}, {hi}]"), Some("e.g. percentiles = [0, 10] for the lowest tenth of the draws".into())));
+                return Err(self.error(
+                    Some(b.at),
+                    key,
+                    format!("percentiles must satisfy 0 <= lo < hi <= 100, got [{lo}, {hi}]"),
+                    Some("e.g. percentiles = [0, 10] for the lowest tenth of the draws".into()),
+                ));
             }
-            bands.push(Band { input, lo: lo / 100.0, hi: hi / 100.0 });
+            bands.push(Band {
+                input,
+                lo: lo / 100.0,
+                hi: hi / 100.0,
+            });
         }
-        check_bands(&model, &bands).map_err(|m| self.error(Some(s.at), Some(format!("stress.{}.bands", s.name)), m, None))?;
-        Ok(Prepared { stress: s.clone(), model, overrides: overrides[baseline.len()..].to_vec(), bands })
+        check_bands(&model, &bands).map_err(|m| {
+            self.error(
+                Some(s.at),
+                Some(format!("stress.{}.bands", s.name)),
+                m,
+                None,
+            )
+        })?;
+        Ok(Prepared {
+            stress: s.clone(),
+            model,
+            overrides: overrides[baseline.len()..].to_vec(),
+            bands,
+        })
     }
 }
 
@@ -426,7 +653,11 @@ mod tests {
     use super::*;
 
     fn shock(path: &str, op: Op) -> Shock {
-        Shock { path: path.into(), op, at: 0 }
+        Shock {
+            path: path.into(),
+            op,
+            at: 0,
+        }
     }
 
     #[test]
@@ -441,28 +672,90 @@ mod tests {
         "#
         .parse()
         .unwrap();
-        let o = apply_shock(&mut t, &shock("uncertainty.volume", Op::Multiply(Amount::One(0.7)))).unwrap();
-        assert_eq!(o.iter().map(|o| (o.path.as_str(), o.value.as_str())).collect::<Vec<_>>(), [("uncertainty.volume.scale", "0.7"), ("uncertainty.volume.shift", "0.0")]);
-        apply_shock(&mut t, &shock("uncertainty.volume", Op::Shift(Amount::One(-0.1)))).unwrap();
-        apply_shock(&mut t, &shock("uncertainty.volume", Op::Multiply(Amount::One(0.5)))).unwrap();
+        let o = apply_shock(
+            &mut t,
+            &shock("uncertainty.volume", Op::Multiply(Amount::One(0.7))),
+        )
+        .unwrap();
+        assert_eq!(
+            o.iter()
+                .map(|o| (o.path.as_str(), o.value.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("uncertainty.volume.scale", "0.7"),
+                ("uncertainty.volume.shift", "0.0")
+            ]
+        );
+        apply_shock(
+            &mut t,
+            &shock("uncertainty.volume", Op::Shift(Amount::One(-0.1))),
+        )
+        .unwrap();
+        apply_shock(
+            &mut t,
+            &shock("uncertainty.volume", Op::Multiply(Amount::One(0.5))),
+        )
+        .unwrap();
         // (0.7 x - 0.1) * 0.5 = 0.35 x - 0.05
         assert_eq!(t["uncertainty"]["volume"]["scale"].as_float(), Some(0.35));
         assert_eq!(t["uncertainty"]["volume"]["shift"].as_float(), Some(-0.05));
-        apply_shock(&mut t, &shock("uncertainty.macro_by_year", Op::Multiply(Amount::Each(vec![0.5, 2.0])))).unwrap();
+        apply_shock(
+            &mut t,
+            &shock(
+                "uncertainty.macro_by_year",
+                Op::Multiply(Amount::Each(vec![0.5, 2.0])),
+            ),
+        )
+        .unwrap();
         assert_eq!(t["uncertainty"]["macro_by_year"][0].as_float(), Some(0.4));
-        assert_eq!(t["uncertainty"]["macro_by_year"][1]["scale"].as_float(), Some(2.0));
-        apply_shock(&mut t, &shock("segments.a.referrals_per_month", Op::Multiply(Amount::One(0.34)))).unwrap();
+        assert_eq!(
+            t["uncertainty"]["macro_by_year"][1]["scale"].as_float(),
+            Some(2.0)
+        );
+        apply_shock(
+            &mut t,
+            &shock(
+                "segments.a.referrals_per_month",
+                Op::Multiply(Amount::One(0.34)),
+            ),
+        )
+        .unwrap();
         // An integer stays an integer when the result is whole.
-        assert_eq!(t["segments"]["a"]["referrals_per_month"][1].as_integer(), Some(68));
-        assert_eq!(t["segments"]["a"]["referrals_per_month"][0].as_integer(), Some(34));
-        apply_shock(&mut t, &shock("segments.a.reserves", Op::Multiply(Amount::One(0.5)))).unwrap();
+        assert_eq!(
+            t["segments"]["a"]["referrals_per_month"][1].as_integer(),
+            Some(68)
+        );
+        assert_eq!(
+            t["segments"]["a"]["referrals_per_month"][0].as_integer(),
+            Some(34)
+        );
+        apply_shock(
+            &mut t,
+            &shock("segments.a.reserves", Op::Multiply(Amount::One(0.5))),
+        )
+        .unwrap();
         assert_eq!(t["segments"]["a"]["reserves"].as_integer(), Some(2500));
         // Absent uncertainty keys have their defaults.
-        apply_shock(&mut t, &shock("uncertainty.cost", Op::Multiply(Amount::One(1.15)))).unwrap();
+        apply_shock(
+            &mut t,
+            &shock("uncertainty.cost", Op::Multiply(Amount::One(1.15))),
+        )
+        .unwrap();
         assert_eq!(t["uncertainty"]["cost"].as_float(), Some(1.15));
-        let err = apply_shock(&mut t, &shock("segments.a.nothing", Op::Multiply(Amount::One(2.0)))).unwrap_err();
+        let err = apply_shock(
+            &mut t,
+            &shock("segments.a.nothing", Op::Multiply(Amount::One(2.0))),
+        )
+        .unwrap_err();
         assert!(err.0.contains("not in the scenario"), "{err:?}");
-        let err = apply_shock(&mut t, &shock("uncertainty.macro_by_year", Op::Multiply(Amount::Each(vec![1.0])))).unwrap_err();
+        let err = apply_shock(
+            &mut t,
+            &shock(
+                "uncertainty.macro_by_year",
+                Op::Multiply(Amount::Each(vec![1.0])),
+            ),
+        )
+        .unwrap_err();
         assert!(err.0.contains("has 2 entries"), "{err:?}");
     }
 }

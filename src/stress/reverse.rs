@@ -38,18 +38,31 @@ pub struct Direction {
 impl std::str::FromStr for Direction {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{s}` is not PATH*FACTOR or PATH+SHIFT, e.g. uncertainty.volume*0.5 or uncertainty.effect+-0.2");
+        let bad = || {
+            format!(
+                "`{s}` is not PATH*FACTOR or PATH+SHIFT, e.g. uncertainty.volume*0.5 or uncertainty.effect+-0.2"
+            )
+        };
         let (path, op) = if let Some((p, f)) = s.split_once('*') {
-            (p, Op::Multiply(Amount::One(f.trim().parse().map_err(|_| bad())?)))
+            (
+                p,
+                Op::Multiply(Amount::One(f.trim().parse().map_err(|_| bad())?)),
+            )
         } else if let Some((p, d)) = s.split_once('+') {
-            (p, Op::Shift(Amount::One(d.trim().parse().map_err(|_| bad())?)))
+            (
+                p,
+                Op::Shift(Amount::One(d.trim().parse().map_err(|_| bad())?)),
+            )
         } else {
             return Err(bad());
         };
         if path.trim().is_empty() {
             return Err(bad());
         }
-        Ok(Direction { path: path.trim().to_string(), full: op })
+        Ok(Direction {
+            path: path.trim().to_string(),
+            full: op,
+        })
     }
 }
 
@@ -61,7 +74,11 @@ impl Direction {
             Op::Shift(Amount::One(d)) => Op::Shift(Amount::One(s * d)),
             other => other.clone(),
         };
-        Shock { path: self.path.clone(), op, at: 0 }
+        Shock {
+            path: self.path.clone(),
+            op,
+            at: 0,
+        }
     }
 
     /// `path*f` or `path+d` at size `s`, for reading.
@@ -123,23 +140,47 @@ pub struct Reverse {
 }
 
 /// The scenario with `directions` shocked to size `s`.
-pub fn shocked(src: &Source, baseline: &[Override], directions: &[Direction], s: f64) -> Result<Model, crate::Error> {
+pub fn shocked(
+    src: &Source,
+    baseline: &[Override],
+    directions: &[Direction],
+    s: f64,
+) -> Result<Model, crate::Error> {
     let mut tree = scenario::tree(&src.text, &src.origin, baseline)?;
     let mut overrides = baseline.to_vec();
     for d in directions {
-        let more = apply_shock(&mut tree, &d.at(s)).map_err(|(m, h)| crate::Error::Option(format!("--direction {}: {m}{}", d.path, h.map_or(String::new(), |h| format!("\n  help: {h}")))))?;
+        let more = apply_shock(&mut tree, &d.at(s)).map_err(|(m, h)| {
+            crate::Error::Option(format!(
+                "--direction {}: {m}{}",
+                d.path,
+                h.map_or(String::new(), |h| format!("\n  help: {h}"))
+            ))
+        })?;
         overrides.extend(more);
     }
-    scenario::load_str(&src.text, &src.origin, &overrides).map(|l| l.model).map_err(|e| {
-        let sizes: Vec<String> = directions.iter().map(|d| d.describe(s)).collect();
-        crate::Error::Option(format!("the shock {} makes the scenario invalid:\n{e}", sizes.join(", ")))
-    })
+    scenario::load_str(&src.text, &src.origin, &overrides)
+        .map(|l| l.model)
+        .map_err(|e| {
+            let sizes: Vec<String> = directions.iter().map(|d| d.describe(s)).collect();
+            crate::Error::Option(format!(
+                "the shock {} makes the scenario invalid:\n{e}",
+                sizes.join(", ")
+            ))
+        })
 }
 
 /// Runs the reverse stress test for `party` failing with probability at
 /// least `p`: each direction alone, then all together when there are
 /// several.
-pub fn reverse_stress(src: &Source, baseline: &[Override], party: &str, p: f64, directions: &[Direction], config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Vec<Reverse>, crate::Error> {
+pub fn reverse_stress(
+    src: &Source,
+    baseline: &[Override],
+    party: &str,
+    p: f64,
+    directions: &[Direction],
+    config: &RunConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Reverse>, crate::Error> {
     let base = shocked(src, baseline, &[], 0.0)?;
     let key = format!("{party}.failed");
     let catalog = Catalog::new(&base);
@@ -169,12 +210,21 @@ pub fn reverse_stress(src: &Source, baseline: &[Override], party: &str, p: f64, 
     let mut out = Vec::new();
     for set in sets {
         let build = |s: f64| shocked(src, baseline, &set, s);
-        let problem = Problem { build: &build, statistic: &statistic, target: p, range: (0.0, 1.0), integer: false };
+        let problem = Problem {
+            build: &build,
+            statistic: &statistic,
+            target: p,
+            range: (0.0, 1.0),
+            integer: false,
+        };
         let baseline_p = problem.evaluate(0.0, config, progress)?;
         // Failing often enough already: no shock is needed (a direction
         // that lowers failure would otherwise cross p from above).
         let solution = if baseline_p.value >= p {
-            Solution::Unreachable { at_low: baseline_p, at_high: problem.evaluate(1.0, config, progress)? }
+            Solution::Unreachable {
+                at_low: baseline_p,
+                at_high: problem.evaluate(1.0, config, progress)?,
+            }
         } else {
             solve(&problem, &[(0.0, baseline_p)], config, progress)?
         };
@@ -185,7 +235,14 @@ pub fn reverse_stress(src: &Source, baseline: &[Override], party: &str, p: f64, 
         };
         let model = build(described_at)?;
         let (failure, rules) = failure_rules(&model, party, config, progress)?;
-        out.push(Reverse { directions: set, solution, baseline: baseline_p, described_at, failure, rules });
+        out.push(Reverse {
+            directions: set,
+            solution,
+            baseline: baseline_p,
+            described_at,
+            failure,
+            rules,
+        });
     }
     Ok(out)
 }
@@ -202,13 +259,26 @@ fn described_inputs(model: &Model, catalog: &Catalog) -> Vec<(String, usize, [f6
     let slots = model.slots();
     let macro_count = model.macro_params.len();
     for (j, slot) in slots.iter().enumerate() {
-        let Some(param) = slot.param.filter(|p| p.is_uncertain()) else { continue };
+        let Some(param) = slot.param.filter(|p| p.is_uncertain()) else {
+            continue;
+        };
         let figure = match j {
             0 => find("draw.volume"),
             1 => find("draw.cost"),
-            j if j < 2 + macro_count => model.macro_of_year.iter().position(|&k| k == j - 2).and_then(|y| find(&format!("draw.macro.year{}", y + 1))),
-            j if j == 2 + macro_count => model.segments.iter().find(|s| s.effect.is_none()).and_then(|s| find(&format!("draw.effect.{}", s.id))),
-            j => find(&format!("draw.effect.{}", model.segments[j - 3 - macro_count].id)),
+            j if j < 2 + macro_count => model
+                .macro_of_year
+                .iter()
+                .position(|&k| k == j - 2)
+                .and_then(|y| find(&format!("draw.macro.year{}", y + 1))),
+            j if j == 2 + macro_count => model
+                .segments
+                .iter()
+                .find(|s| s.effect.is_none())
+                .and_then(|s| find(&format!("draw.effect.{}", s.id))),
+            j => find(&format!(
+                "draw.effect.{}",
+                model.segments[j - 3 - macro_count].id
+            )),
         };
         let Some(figure) = figure else { continue };
         let mut edges = [0.0; DECILES - 1];
@@ -223,16 +293,29 @@ fn described_inputs(model: &Model, catalog: &Catalog) -> Vec<(String, usize, [f6
 
 /// P(failure) of `party` in `model` and the rules that best describe its
 /// failing worlds.
-pub fn failure_rules(model: &Model, party: &str, config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<(Estimate, Vec<Rule>), crate::Error> {
+pub fn failure_rules(
+    model: &Model,
+    party: &str,
+    config: &RunConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(Estimate, Vec<Rule>), crate::Error> {
     let catalog = Catalog::new(model);
-    let failed = catalog.figures.iter().position(|f| f.key() == format!("{party}.failed")).ok_or_else(|| crate::Error::Option(format!("`{party}` is not a provider")))?;
+    let failed = catalog
+        .figures
+        .iter()
+        .position(|f| f.key() == format!("{party}.failed"))
+        .ok_or_else(|| crate::Error::Option(format!("`{party}` is not a provider")))?;
     let ins = described_inputs(model, &catalog);
     let k = ins.len();
-    let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a + 1..k).map(move |b| (a, b))).collect();
+    let pairs: Vec<(usize, usize)> = (0..k)
+        .flat_map(|a| (a + 1..k).map(move |b| (a, b)))
+        .collect();
     // Sums: [worlds, failures], then per input and decile [count, failures],
     // then per pair and decile pair [count, failures].
     let one = |j: usize, d: usize| 2 + 2 * (j * DECILES + d);
-    let two = |q: usize, d: usize, e: usize| 2 + 2 * k * DECILES + 2 * (q * DECILES * DECILES + d * DECILES + e);
+    let two = |q: usize, d: usize, e: usize| {
+        2 + 2 * k * DECILES + 2 * (q * DECILES * DECILES + d * DECILES + e)
+    };
     let width = 2 + 2 * k * DECILES + 2 * pairs.len() * DECILES * DECILES;
     let decile = |row: &[f64], j: usize| ins[j].2.iter().filter(|&&e| e < row[ins[j].1]).count();
     let observe = |rows: &[Vec<f64>], s: &mut [f64]| {
@@ -251,7 +334,10 @@ pub fn failure_rules(model: &Model, party: &str, config: &RunConfig, progress: &
             s[at + 1] += f;
         }
     };
-    let arms = [Arm { model, worlds: Worlds::default() }];
+    let arms = [Arm {
+        model,
+        worlds: Worlds::default(),
+    }];
     let sums = run_arms(&arms, config, width, observe, progress)?;
     let failure = sums.estimate(|t, n| t[1] / n);
     let (t, _) = sums.total();
@@ -269,8 +355,18 @@ pub fn failure_rules(model: &Model, party: &str, config: &RunConfig, progress: &
         w * (h(p) + h(1.0 - p))
     };
     let gain = |w: f64, f: f64| entropy(n, fails) - entropy(w, f) - entropy(n - w, fails - f);
-    let rule = |conditions: Vec<Condition>, w: f64, f: f64| Rule { conditions, worlds: w / n, failure_rate: if w > 0.0 { f / w } else { f64::NAN }, failures_covered: f / fails };
-    let condition = |j: usize, at_most: bool, cut: usize| Condition { input: ins[j].0.clone(), at_most, value: ins[j].2[cut - 1], percentile: cut as f64 / DECILES as f64 };
+    let rule = |conditions: Vec<Condition>, w: f64, f: f64| Rule {
+        conditions,
+        worlds: w / n,
+        failure_rate: if w > 0.0 { f / w } else { f64::NAN },
+        failures_covered: f / fails,
+    };
+    let condition = |j: usize, at_most: bool, cut: usize| Condition {
+        input: ins[j].0.clone(),
+        at_most,
+        value: ins[j].2[cut - 1],
+        percentile: cut as f64 / DECILES as f64,
+    };
     let inside = |at_most: bool, cut: usize, d: usize| if at_most { d < cut } else { d >= cut };
     let mut candidates: Vec<(f64, Rule)> = Vec::new();
     for j in 0..k {
@@ -306,7 +402,10 @@ pub fn failure_rules(model: &Model, party: &str, config: &RunConfig, progress: &
                         }
                     }
                     if w > 0.0 && f / w > fails / n {
-                        candidates.push((gain(w, f), rule(vec![condition(a, ma, ca), condition(b, mb, cb)], w, f)));
+                        candidates.push((
+                            gain(w, f),
+                            rule(vec![condition(a, ma, ca), condition(b, mb, cb)], w, f),
+                        ));
                     }
                 }
             }
@@ -316,16 +415,29 @@ pub fn failure_rules(model: &Model, party: &str, config: &RunConfig, progress: &
     // on either of its parameters.
     let mut best_single = vec![0.0f64; k];
     for (g, r) in candidates.iter().filter(|(_, r)| r.conditions.len() == 1) {
-        let j = ins.iter().position(|i| i.0 == r.conditions[0].input).expect("an input");
+        let j = ins
+            .iter()
+            .position(|i| i.0 == r.conditions[0].input)
+            .expect("an input");
         best_single[j] = best_single[j].max(*g);
     }
-    let single_of = |c: &Condition| ins.iter().position(|i| i.0 == c.input).map_or(0.0, |j| best_single[j]);
-    candidates.retain(|(g, r)| r.conditions.len() == 1 || r.conditions.iter().all(|c| *g > single_of(c)));
+    let single_of = |c: &Condition| {
+        ins.iter()
+            .position(|i| i.0 == c.input)
+            .map_or(0.0, |j| best_single[j])
+    };
+    candidates
+        .retain(|(g, r)| r.conditions.len() == 1 || r.conditions.iter().all(|c| *g > single_of(c)));
     candidates.sort_by(|x, y| y.0.total_cmp(&x.0));
     // The best rule per set of inputs, then the best few overall.
     let mut rules: Vec<Rule> = Vec::new();
     for (_, r) in candidates {
-        let inputs = |r: &Rule| r.conditions.iter().map(|c| c.input.clone()).collect::<Vec<_>>();
+        let inputs = |r: &Rule| {
+            r.conditions
+                .iter()
+                .map(|c| c.input.clone())
+                .collect::<Vec<_>>()
+        };
         if !rules.iter().any(|x| inputs(x) == inputs(&r)) {
             rules.push(r);
         }

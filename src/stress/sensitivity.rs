@@ -72,22 +72,47 @@ pub struct Tornado {
 /// The inputs a tornado or a Sobol analysis varies (every factor and
 /// uncertain parameter; Sobol adds the participants).
 fn parameter_inputs(model: &Model) -> Vec<(String, Input)> {
-    inputs(model).into_iter().filter(|(_, i)| *i != Input::Participants).collect()
+    inputs(model)
+        .into_iter()
+        .filter(|(_, i)| *i != Input::Participants)
+        .collect()
 }
 
 /// One-at-a-time sensitivity: each input at percentile `low` and `high`
 /// in turn, the others as drawn, on common random numbers.
-pub fn tornado(model: &Model, stats: &[Statistic], low: f64, high: f64, config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Vec<Tornado>, crate::Error> {
+pub fn tornado(
+    model: &Model,
+    stats: &[Statistic],
+    low: f64,
+    high: f64,
+    config: &RunConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Tornado>, crate::Error> {
     let ins = parameter_inputs(model);
-    let mut arms = vec![Arm { model, worlds: Worlds::default() }];
+    let mut arms = vec![Arm {
+        model,
+        worlds: Worlds::default(),
+    }];
     for (_, input) in &ins {
         for u in [low, high] {
-            arms.push(Arm { model, worlds: Worlds { pinned: vec![(*input, u)], ..Default::default() } });
+            arms.push(Arm {
+                model,
+                worlds: Worlds {
+                    pinned: vec![(*input, u)],
+                    ..Default::default()
+                },
+            });
         }
     }
     let catalog = Catalog::new(model);
     let layout = Layout::new(&vec![catalog.clone(); arms.len()], stats);
-    let sums = run_arms(&arms, config, layout.width, |rows, s| layout.push(rows, s), progress)?;
+    let sums = run_arms(
+        &arms,
+        config,
+        layout.width,
+        |rows, s| layout.push(rows, s),
+        progress,
+    )?;
     let slots = model.slots();
     let value_at = |input: Input, u: f64| match input {
         Input::Parameter(j) => slots[j].param.map_or(f64::NAN, |p| p.at_percentile(u)),
@@ -99,7 +124,9 @@ pub fn tornado(model: &Model, stats: &[Statistic], low: f64, high: f64, config: 
         .enumerate()
         .map(|(s, stat)| {
             let v = |arm: usize| sums.estimate(|t, n| layout.value(arm, s, t, n));
-            let d = |arm: usize| sums.estimate(|t, n| layout.value(arm, s, t, n) - layout.value(0, s, t, n));
+            let d = |arm: usize| {
+                sums.estimate(|t, n| layout.value(arm, s, t, n) - layout.value(0, s, t, n))
+            };
             let mut bars: Vec<Bar> = ins
                 .iter()
                 .enumerate()
@@ -113,7 +140,13 @@ pub fn tornado(model: &Model, stats: &[Statistic], low: f64, high: f64, config: 
                 })
                 .collect();
             bars.sort_by(|a, b| b.swing().total_cmp(&a.swing()));
-            Tornado { statistic: stat.name(), unit: stat.unit(&catalog), percentiles: (low, high), baseline: v(0), bars }
+            Tornado {
+                statistic: stat.name(),
+                unit: stat.unit(&catalog),
+                percentiles: (low, high),
+                baseline: v(0),
+                bars,
+            }
         })
         .collect())
 }
@@ -185,7 +218,11 @@ impl PickFreeze {
 
     /// The per-world value's coefficients: `[1]`, or `[1, -R]` for a ratio.
     fn coefficients(&self, s: &[f64]) -> [f64; 2] {
-        if self.w == 1 { [1.0, 0.0] } else { [1.0, -(s[0] + s[2]) / (s[1] + s[3])] }
+        if self.w == 1 {
+            [1.0, 0.0]
+        } else {
+            [1.0, -(s[0] + s[2]) / (s[1] + s[3])]
+        }
     }
 
     fn quad(&self, s: &[f64], m: usize, c: &[f64; 2]) -> f64 {
@@ -213,27 +250,67 @@ impl PickFreeze {
 
     fn total(&self, s: &[f64], n: f64, j: usize) -> f64 {
         let c = self.coefficients(s);
-        (self.quad(s, 0, &c) - 2.0 * self.quad(s, 4 + 3 * j, &c) + self.quad(s, 5 + 3 * j, &c)) / (2.0 * n) / self.variance(s, n)
+        (self.quad(s, 0, &c) - 2.0 * self.quad(s, 4 + 3 * j, &c) + self.quad(s, 5 + 3 * j, &c))
+            / (2.0 * n)
+            / self.variance(s, n)
     }
 }
 
 /// Sobol indices of every input (factors, uncertain parameters and the
 /// participants) for each statistic: `N (k + 2)` worlds for `k` inputs.
-pub fn sobol(model: &Model, stats: &[Statistic], config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Vec<Sobol>, crate::Error> {
+pub fn sobol(
+    model: &Model,
+    stats: &[Statistic],
+    config: &RunConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Sobol>, crate::Error> {
     let ins = inputs(model);
     let everything: Vec<Input> = ins.iter().map(|(_, i)| *i).collect();
-    let mut arms = vec![Arm { model, worlds: Worlds::default() }, Arm { model, worlds: Worlds { from_second: everything, ..Default::default() } }];
+    let mut arms = vec![
+        Arm {
+            model,
+            worlds: Worlds::default(),
+        },
+        Arm {
+            model,
+            worlds: Worlds {
+                from_second: everything,
+                ..Default::default()
+            },
+        },
+    ];
     for (_, input) in &ins {
-        arms.push(Arm { model, worlds: Worlds { from_second: vec![*input], ..Default::default() } });
+        arms.push(Arm {
+            model,
+            worlds: Worlds {
+                from_second: vec![*input],
+                ..Default::default()
+            },
+        });
     }
     let catalog = Catalog::new(model);
-    let resolved: Vec<Resolved> = stats.iter().map(|s| s.resolve(&catalog).expect("statistics are parsed against this model")).collect();
-    let designs: Vec<PickFreeze> = resolved.iter().map(|r| PickFreeze { w: r.width(), k: ins.len() }).collect();
-    let offsets: Vec<usize> = designs.iter().scan(0, |at, d| {
-        let o = *at;
-        *at += d.width();
-        Some(o)
-    }).collect();
+    let resolved: Vec<Resolved> = stats
+        .iter()
+        .map(|s| {
+            s.resolve(&catalog)
+                .expect("statistics are parsed against this model")
+        })
+        .collect();
+    let designs: Vec<PickFreeze> = resolved
+        .iter()
+        .map(|r| PickFreeze {
+            w: r.width(),
+            k: ins.len(),
+        })
+        .collect();
+    let offsets: Vec<usize> = designs
+        .iter()
+        .scan(0, |at, d| {
+            let o = *at;
+            *at += d.width();
+            Some(o)
+        })
+        .collect();
     let width = designs.iter().map(|d| d.width()).sum();
     let observe = |rows: &[Vec<f64>], sums: &mut [f64]| {
         for ((r, d), &at) in resolved.iter().zip(&designs).zip(&offsets) {
@@ -263,7 +340,11 @@ pub fn sobol(model: &Model, stats: &[Statistic], config: &RunConfig, progress: &
                 })
                 .collect();
             indices.sort_by(|a, b| b.total.value.total_cmp(&a.total.value));
-            Sobol { statistic: stat.name(), variance: sums.estimate(|t, n| d.variance(&t[at..], n)), indices }
+            Sobol {
+                statistic: stat.name(),
+                variance: sums.estimate(|t, n| d.variance(&t[at..], n)),
+                indices,
+            }
         })
         .collect())
 }
@@ -299,7 +380,11 @@ pub struct Split {
 /// independent participant streams, `Y1` and `Y2`: `Cov(Y1, Y2) =
 /// Var(E[Y|theta])` and `E[(Y1 - Y2)^2] / 2 = E[Var(Y|theta)]`, whose sum is
 /// the total variance (the law of total variance).
-pub fn variance_split(model: &Model, config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Vec<Split>, crate::Error> {
+pub fn variance_split(
+    model: &Model,
+    config: &RunConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Split>, crate::Error> {
     let catalog = Catalog::new(model);
     let mut stats: Vec<(String, Statistic)> = Vec::new();
     for (_, id, _) in &catalog.parties {
@@ -310,8 +395,29 @@ pub fn variance_split(model: &Model, config: &RunConfig, progress: &(dyn Fn(u64)
             }
         }
     }
-    let arms = [Arm { model, worlds: Worlds::default() }, Arm { model, worlds: Worlds { from_second: vec![Input::Participants], ..Default::default() } }];
-    let figures: Vec<usize> = stats.iter().map(|(_, s)| catalog.figures.iter().position(|f| f.key() == s.name()).expect("listed from the catalog")).collect();
+    let arms = [
+        Arm {
+            model,
+            worlds: Worlds::default(),
+        },
+        Arm {
+            model,
+            worlds: Worlds {
+                from_second: vec![Input::Participants],
+                ..Default::default()
+            },
+        },
+    ];
+    let figures: Vec<usize> = stats
+        .iter()
+        .map(|(_, s)| {
+            catalog
+                .figures
+                .iter()
+                .position(|f| f.key() == s.name())
+                .expect("listed from the catalog")
+        })
+        .collect();
     let observe = |rows: &[Vec<f64>], sums: &mut [f64]| {
         for (k, &f) in figures.iter().enumerate() {
             let (y1, y2) = (rows[0][f], rows[1][f]);
@@ -341,7 +447,9 @@ pub fn variance_split(model: &Model, config: &RunConfig, progress: &(dyn Fn(u64)
                 variance: sums.estimate(|t, n| total(&t[at..], n)),
                 parameters: sums.estimate(|t, n| between(&t[at..], n)),
                 participants: sums.estimate(|t, n| within(&t[at..], n)),
-                parameters_share: sums.estimate(|t, n| between(&t[at..], n) / (between(&t[at..], n) + within(&t[at..], n))),
+                parameters_share: sums.estimate(|t, n| {
+                    between(&t[at..], n) / (between(&t[at..], n) + within(&t[at..], n))
+                }),
             }
         })
         .collect())

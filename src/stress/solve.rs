@@ -61,15 +61,35 @@ pub struct Problem<'a> {
 
 impl Problem<'_> {
     /// The statistic at `x`.
-    pub fn evaluate(&self, x: f64, config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Estimate, crate::Error> {
+    pub fn evaluate(
+        &self,
+        x: f64,
+        config: &RunConfig,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Estimate, crate::Error> {
         let model = (self.build)(x)?;
         let catalog = Catalog::new(&model);
-        let layout = Layout::new(std::slice::from_ref(&catalog), std::slice::from_ref(self.statistic));
+        let layout = Layout::new(
+            std::slice::from_ref(&catalog),
+            std::slice::from_ref(self.statistic),
+        );
         if layout.at[0][0].is_none() {
-            return Err(crate::Error::Option(format!("`{}` is not a statistic of the model at {x}", self.statistic.name())));
+            return Err(crate::Error::Option(format!(
+                "`{}` is not a statistic of the model at {x}",
+                self.statistic.name()
+            )));
         }
-        let arms = [Arm { model: &model, worlds: Worlds::default() }];
-        let sums = run_arms(&arms, config, layout.width, |rows, s| layout.push(rows, s), progress)?;
+        let arms = [Arm {
+            model: &model,
+            worlds: Worlds::default(),
+        }];
+        let sums = run_arms(
+            &arms,
+            config,
+            layout.width,
+            |rows, s| layout.push(rows, s),
+            progress,
+        )?;
         Ok(sums.estimate(|t, n| layout.value(0, 0, t, n)))
     }
 
@@ -79,10 +99,21 @@ impl Problem<'_> {
     /// values return the middle of the last bracket; whole values the
     /// first value past the crossing, or for an interval end the last
     /// value inside the interval.
-    fn bisect(&self, offset: f64, mut lo: f64, mut hi: f64, high_lo: bool, cache: &mut Cache) -> Result<f64, crate::Error> {
+    fn bisect(
+        &self,
+        offset: f64,
+        mut lo: f64,
+        mut hi: f64,
+        high_lo: bool,
+        cache: &mut Cache,
+    ) -> Result<f64, crate::Error> {
         let steps = if self.integer { 64 } else { STEPS };
         for _ in 0..steps {
-            let mid = if self.integer { ((lo + hi) / 2.0).floor() } else { 0.5 * (lo + hi) };
+            let mid = if self.integer {
+                ((lo + hi) / 2.0).floor()
+            } else {
+                0.5 * (lo + hi)
+            };
             if (self.integer && hi - lo <= 1.0) || mid <= lo || mid >= hi {
                 break;
             }
@@ -130,7 +161,11 @@ impl Cache<'_> {
         let h = if offset == 0.0 { 0.0 } else { e.half_width() };
         let g = e.value + offset * h - p.target;
         if g.is_nan() {
-            let what = if e.value.is_nan() { format!("`{}` is undefined", p.statistic.name()) } else { "its interval is undefined (too few iterations: use more with -n)".to_string() };
+            let what = if e.value.is_nan() {
+                format!("`{}` is undefined", p.statistic.name())
+            } else {
+                "its interval is undefined (too few iterations: use more with -n)".to_string()
+            };
             return Err(crate::Error::Option(format!("at {x}, {what}")));
         }
         Ok(g)
@@ -146,8 +181,17 @@ impl Cache<'_> {
 /// target, with a 95% interval, or reports that it is unreachable there.
 /// `known` are evaluations the caller already has (same configuration),
 /// which are not run again.
-pub fn solve(problem: &Problem, known: &[(f64, Estimate)], config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Solution, crate::Error> {
-    let mut cache = Cache { done: known.to_vec(), config, progress };
+pub fn solve(
+    problem: &Problem,
+    known: &[(f64, Estimate)],
+    config: &RunConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Solution, crate::Error> {
+    let mut cache = Cache {
+        done: known.to_vec(),
+        config,
+        progress,
+    };
     let (lo, hi) = problem.range;
     let (g_lo, g_hi) = (cache.gap(problem, lo, 0.0)?, cache.gap(problem, hi, 0.0)?);
     let value = if g_lo == 0.0 {
@@ -155,7 +199,10 @@ pub fn solve(problem: &Problem, known: &[(f64, Estimate)], config: &RunConfig, p
     } else if g_hi == 0.0 {
         hi
     } else if (g_lo > 0.0) == (g_hi > 0.0) {
-        return Ok(Solution::Unreachable { at_low: cache.at(problem, lo)?, at_high: cache.at(problem, hi)? });
+        return Ok(Solution::Unreachable {
+            at_low: cache.at(problem, lo)?,
+            at_high: cache.at(problem, hi)?,
+        });
     } else {
         problem.bisect(0.0, lo, hi, g_lo > 0.0, &mut cache)?
     };
@@ -165,14 +212,29 @@ pub fn solve(problem: &Problem, known: &[(f64, Estimate)], config: &RunConfig, p
     let below_at_lo = g_lo < 0.0 || (g_lo == 0.0 && g_hi > 0.0);
     let mut ends = Vec::new();
     for offset in [1.0, -1.0] {
-        let (a, b) = (cache.gap(problem, lo, offset)?, cache.gap(problem, hi, offset)?);
+        let (a, b) = (
+            cache.gap(problem, lo, offset)?,
+            cache.gap(problem, hi, offset)?,
+        );
         ends.push(if (a > 0.0) == (b > 0.0) {
-            if below_at_lo == (offset > 0.0) { lo } else { hi }
+            if below_at_lo == (offset > 0.0) {
+                lo
+            } else {
+                hi
+            }
         } else {
             problem.bisect(offset, lo, hi, a > 0.0, &mut cache)?
         });
     }
-    let interval = (ends[0].min(ends[1]).min(value), ends[0].max(ends[1]).max(value));
+    let interval = (
+        ends[0].min(ends[1]).min(value),
+        ends[0].max(ends[1]).max(value),
+    );
     let achieved = cache.at(problem, value)?;
-    Ok(Solution::Found { value, interval, achieved, evaluations: cache.done.len() })
+    Ok(Solution::Found {
+        value,
+        interval,
+        achieved,
+        evaluations: cache.done.len(),
+    })
 }

@@ -25,16 +25,33 @@ impl Statistic {
     /// closest statistic.
     pub fn parse(text: &str, catalog: &Catalog) -> Result<Statistic, (String, Option<String>)> {
         if let Some(f) = catalog.figures.iter().find(|f| f.key() == text) {
-            if f.unit == Unit::Month || matches!(f.name.as_str(), "irr" | "money_multiple") || f.name.ends_with("relative_improvement") {
+            if f.unit == Unit::Month
+                || matches!(f.name.as_str(), "irr" | "money_multiple")
+                || f.name.ends_with("relative_improvement")
+            {
                 return Err((format!("`{text}` is undefined in some worlds (no failure, nothing drawn), so it has no mean to analyse"), Some("use a figure defined in every world, e.g. a party's `net`, `failed` or `peak_funding_need`".into())));
             }
             return Ok(Statistic::Mean(text.to_string()));
         }
-        if let Some(r) = catalog.ratios.iter().find(|r| format!("commissioner.{}", r.name) == text) {
+        if let Some(r) = catalog
+            .ratios
+            .iter()
+            .find(|r| format!("commissioner.{}", r.name) == text)
+        {
             return Ok(Statistic::Ratio(r.name.to_string()));
         }
-        let mut names: Vec<String> = catalog.figures.iter().filter(|f| f.party != "draw").map(|f| f.key()).collect();
-        names.extend(catalog.ratios.iter().map(|r| format!("commissioner.{}", r.name)));
+        let mut names: Vec<String> = catalog
+            .figures
+            .iter()
+            .filter(|f| f.party != "draw")
+            .map(|f| f.key())
+            .collect();
+        names.extend(
+            catalog
+                .ratios
+                .iter()
+                .map(|r| format!("commissioner.{}", r.name)),
+        );
         let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
         Err((
             format!("`{text}` is not a figure or ratio of this scenario"),
@@ -53,15 +70,33 @@ impl Statistic {
     /// The statistic in `catalog`, or `None` when that model lacks it.
     pub fn resolve(&self, catalog: &Catalog) -> Option<Resolved> {
         match self {
-            Statistic::Mean(k) => catalog.figures.iter().position(|f| f.key() == *k).map(|i| Resolved { parts: vec![vec![i]] }),
-            Statistic::Ratio(r) => catalog.ratios.iter().find(|x| x.name == r).map(|x| Resolved { parts: vec![x.numerator.clone(), x.denominator.clone()] }),
+            Statistic::Mean(k) => {
+                catalog
+                    .figures
+                    .iter()
+                    .position(|f| f.key() == *k)
+                    .map(|i| Resolved {
+                        parts: vec![vec![i]],
+                    })
+            }
+            Statistic::Ratio(r) => catalog
+                .ratios
+                .iter()
+                .find(|x| x.name == r)
+                .map(|x| Resolved {
+                    parts: vec![x.numerator.clone(), x.denominator.clone()],
+                }),
         }
     }
 
     /// The unit of its value.
     pub fn unit(&self, catalog: &Catalog) -> Unit {
         match self {
-            Statistic::Mean(k) => catalog.figures.iter().find(|f| f.key() == *k).map_or(Unit::Draw, |f| f.unit),
+            Statistic::Mean(k) => catalog
+                .figures
+                .iter()
+                .find(|f| f.key() == *k)
+                .map_or(Unit::Draw, |f| f.unit),
             Statistic::Ratio(r) if r.starts_with("cost_per") => Unit::Money,
             Statistic::Ratio(_) => Unit::Draw,
         }
@@ -90,7 +125,11 @@ impl Resolved {
 
     /// The statistic from the sums of `n` iterations.
     pub fn value(&self, sums: &[f64], n: f64) -> f64 {
-        if self.parts.len() == 1 { sums[0] / n } else { sums[0] / sums[1] }
+        if self.parts.len() == 1 {
+            sums[0] / n
+        } else {
+            sums[0] / sums[1]
+        }
     }
 }
 
@@ -138,6 +177,8 @@ impl Layout {
 
     /// Statistic `stat` of arm `arm` from sums over `n` iterations.
     pub fn value(&self, arm: usize, stat: usize, sums: &[f64], n: f64) -> f64 {
-        self.at[arm][stat].as_ref().map_or(f64::NAN, |(r, at)| r.value(&sums[*at..], n))
+        self.at[arm][stat]
+            .as_ref()
+            .map_or(f64::NAN, |(r, at)| r.value(&sums[*at..], n))
     }
 }

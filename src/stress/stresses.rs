@@ -42,19 +42,42 @@ pub fn reported_statistics(catalog: &Catalog) -> Vec<(String, Statistic)> {
             }
         }
         if id == "commissioner" {
-            out.push((id.clone(), Statistic::Mean("commissioner.paid.total".into())));
-            out.push((id.clone(), Statistic::Mean("commissioner.attributable_outcomes".into())));
-            out.push((id.clone(), Statistic::Ratio("cost_per_attributable_outcome".into())));
+            out.push((
+                id.clone(),
+                Statistic::Mean("commissioner.paid.total".into()),
+            ));
+            out.push((
+                id.clone(),
+                Statistic::Mean("commissioner.attributable_outcomes".into()),
+            ));
+            out.push((
+                id.clone(),
+                Statistic::Ratio("cost_per_attributable_outcome".into()),
+            ));
         }
     }
     out
 }
 
 /// Runs the baseline and every stress on common random numbers.
-pub fn run_stresses(baseline: &Model, stresses: &[Prepared], config: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> Result<Vec<StressRow>, crate::Error> {
-    let mut arms = vec![Arm { model: baseline, worlds: Worlds::default() }];
+pub fn run_stresses(
+    baseline: &Model,
+    stresses: &[Prepared],
+    config: &RunConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<StressRow>, crate::Error> {
+    let mut arms = vec![Arm {
+        model: baseline,
+        worlds: Worlds::default(),
+    }];
     for s in stresses {
-        arms.push(Arm { model: &s.model, worlds: Worlds { bands: s.bands.clone(), ..Default::default() } });
+        arms.push(Arm {
+            model: &s.model,
+            worlds: Worlds {
+                bands: s.bands.clone(),
+                ..Default::default()
+            },
+        });
     }
     let base_catalog = Catalog::new(baseline);
     let stats = reported_statistics(&base_catalog);
@@ -62,7 +85,13 @@ pub fn run_stresses(baseline: &Model, stresses: &[Prepared], config: &RunConfig,
     let only: Vec<Statistic> = stats.iter().map(|(_, s)| s.clone()).collect();
     // A stress may lack a figure (say, one that removes a subcontractor).
     let layout = Layout::new(&catalogs, &only);
-    let sums = run_arms(&arms, config, layout.width, |rows, sums| layout.push(rows, sums), progress)?;
+    let sums = run_arms(
+        &arms,
+        config,
+        layout.width,
+        |rows, sums| layout.push(rows, sums),
+        progress,
+    )?;
     let value = |arm: usize, s: usize, t: &[f64], n: f64| layout.value(arm, s, t, n);
     let mut out = Vec::new();
     for (k, st) in stresses.iter().enumerate() {

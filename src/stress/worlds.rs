@@ -28,7 +28,12 @@ pub enum Input {
 /// slot, and the participants, with the names used in outputs and on the
 /// command line (factor names, parameter paths, `participants`).
 pub fn inputs(model: &Model) -> Vec<(String, Input)> {
-    let mut v: Vec<(String, Input)> = model.factors.iter().enumerate().map(|(k, f)| (f.clone(), Input::Factor(k))).collect();
+    let mut v: Vec<(String, Input)> = model
+        .factors
+        .iter()
+        .enumerate()
+        .map(|(k, f)| (f.clone(), Input::Factor(k)))
+        .collect();
     for (j, slot) in model.slots().iter().enumerate() {
         if slot.param.is_some_and(|p| p.is_uncertain()) {
             v.push((slot.path.clone(), Input::Parameter(j)));
@@ -46,11 +51,17 @@ pub fn find_input(model: &Model, name: &str) -> Result<Input, (String, Option<St
         return Ok(*i);
     }
     if model.slots().iter().any(|s| s.path == name) {
-        return Err((format!("`{name}` is not uncertain in this scenario (it has a fixed value)"), Some("give it a distribution in the scenario, or pick an uncertain input".into())));
+        return Err((
+            format!("`{name}` is not uncertain in this scenario (it has a fixed value)"),
+            Some("give it a distribution in the scenario, or pick an uncertain input".into()),
+        ));
     }
     let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
     Err((
-        format!("`{name}` is not an uncertain input of this scenario; its inputs are {}", names.join(", ")),
+        format!(
+            "`{name}` is not an uncertain input of this scenario; its inputs are {}",
+            names.join(", ")
+        ),
         crate::scenario::suggest_key(name, &names),
     ))
 }
@@ -94,7 +105,14 @@ impl Worlds {
     /// the factor redrawn from its conditional law given `z`, `l z + sqrt(1
     /// - l^2) w` with `w` the part of the world's (factor, own) scores
     /// independent of `z`, so parameters sharing the factor move with it.
-    pub fn prepare(&self, model: &Model, seed: u64, i: u64, scratch: &mut Scratch, second: &mut [f64]) -> u64 {
+    pub fn prepare(
+        &self,
+        model: &Model,
+        seed: u64,
+        i: u64,
+        scratch: &mut Scratch,
+        second: &mut [f64],
+    ) -> u64 {
         draw_scores(seed, i, &mut scratch.scores);
         scratch.pinned.fill(f64::NAN);
         let nf = model.factors.len();
@@ -112,7 +130,11 @@ impl Worlds {
         if !self.bands.is_empty() {
             let slots = model.slots();
             for b in &self.bands {
-                let squeeze = |z: f64| normal_quantile((b.lo + (b.hi - b.lo) * normal_cdf(z)).clamp(1e-300, 1.0 - 1e-16));
+                let squeeze = |z: f64| {
+                    normal_quantile(
+                        (b.lo + (b.hi - b.lo) * normal_cdf(z)).clamp(1e-300, 1.0 - 1e-16),
+                    )
+                };
                 match b.input {
                     Input::Factor(k) => scratch.scores[k] = squeeze(scratch.scores[k]),
                     Input::Parameter(j) => {
@@ -122,7 +144,10 @@ impl Worlds {
                             // The factor given the banded score: l z + s w, with
                             // w = s f - l e the standard normal part of (f, e)
                             // independent of the score l f + s e.
-                            let (l, s) = (link.loading, (1.0 - link.loading * link.loading).max(0.0).sqrt());
+                            let (l, s) = (
+                                link.loading,
+                                (1.0 - link.loading * link.loading).max(0.0).sqrt(),
+                            );
                             let w = s * scratch.scores[link.factor] - l * scratch.scores[nf + j];
                             scratch.scores[link.factor] = l * z + s * w;
                         }
@@ -162,7 +187,10 @@ pub fn check_bands(model: &Model, bands: &[Band]) -> Result<(), String> {
             return Err("participant-level events cannot be banded; band a factor or an uncertain parameter".into());
         }
         if !(0.0 <= b.lo && b.lo < b.hi && b.hi <= 1.0) {
-            return Err(format!("the band of `{}` must satisfy 0 <= lo < hi <= 100 (percentiles)", name(b)));
+            return Err(format!(
+                "the band of `{}` must satisfy 0 <= lo < hi <= 100 (percentiles)",
+                name(b)
+            ));
         }
         for c in &bands[..i] {
             if c.input == b.input {
@@ -171,7 +199,12 @@ pub fn check_bands(model: &Model, bands: &[Band]) -> Result<(), String> {
             if let (Some(f), Some(g)) = (factor_of(b), factor_of(c))
                 && f == g
             {
-                return Err(format!("`{}` and `{}` are both tied to factor `{}`; band the factor itself, or one of them", name(c), name(b), model.factors[f]));
+                return Err(format!(
+                    "`{}` and `{}` are both tied to factor `{}`; band the factor itself, or one of them",
+                    name(c),
+                    name(b),
+                    model.factors[f]
+                ));
             }
         }
     }

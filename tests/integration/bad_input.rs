@@ -29,7 +29,10 @@ pass_through = 0.8
 "#;
 
 fn pbrsim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_pbrsim")).args(args).output().expect("binary runs")
+    Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+        .args(args)
+        .output()
+        .expect("binary runs")
 }
 
 fn case(name: &str, contents: &[u8], expected: &[&str]) {
@@ -37,21 +40,39 @@ fn case(name: &str, contents: &[u8], expected: &[&str]) {
     let file = dir.path().join(format!("{name}.toml"));
     std::fs::write(&file, contents).unwrap();
     let out_dir = dir.path().join("out");
-    let out = pbrsim(&["run", file.to_str().unwrap(), "-n", "10", "--out", out_dir.to_str().unwrap(), "--draws"]);
+    let out = pbrsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "-n",
+        "10",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--draws",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{name}: exit code; stderr:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{name}: exit code; stderr:\n{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{name}: panic:\n{stderr}");
     for e in expected {
         assert!(stderr.contains(e), "{name}: expected `{e}` in:\n{stderr}");
     }
-    assert!(!Path::new(&out_dir).exists(), "{name}: output directory was created");
+    assert!(
+        !Path::new(&out_dir).exists(),
+        "{name}: output directory was created"
+    );
     // `validate` reports the same problem.
     let v = pbrsim(&["validate", file.to_str().unwrap()]);
     assert_eq!(v.status.code(), Some(2), "{name}: validate exit code");
 }
 
 fn edit(from: &str, to: &str) -> Vec<u8> {
-    assert!(GOOD.contains(from), "test bug: `{from}` not in the base scenario");
+    assert!(
+        GOOD.contains(from),
+        "test bug: `{from}` not in the base scenario"
+    );
     GOOD.replacen(from, to, 1).into_bytes()
 }
 
@@ -67,17 +88,84 @@ fn the_base_scenario_is_valid() {
 #[test]
 fn malformed_scenarios_get_specific_errors() {
     let table: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
-        ("missing_key", edit("horizon_months = 36\n", ""), vec!["missing key `horizon_months`", "time.horizon_months"]),
-        ("wrong_type", edit("window_months = 12", "window_months = \"12\""), vec!["wrong type", "segments.jsa.sustained.window_months", ":9:17"]),
-        ("probability_above_one", edit("dropout = 0.05", "dropout = 1.5"), vec!["must be a probability", "segments.jsa.sustained.dropout", ":11:11"]),
-        ("shares_not_summing", edit("tier1 = 0.4", "tier1 = 0.3"), vec!["must sum to 1, got 0.9", "segments.jsa.allocation"]),
-        ("misspelled_key", edit("referrals_per_month", "referals_per_month"), vec!["unknown key `referals_per_month`", "did you mean `referrals_per_month`?", ":6:1"]),
-        ("misspelled_provider", edit("tier1 = 0.4", "teir1 = 0.4"), vec!["`teir1` is not a provider", "did you mean `tier1`?"]),
-        ("unknown_distribution", edit("referrals_per_month = 50", "referrals_per_month = 50\neffect = { dist = \"gaussian\", mean = 0.1, sd = 0.1 }"), vec!["unknown distribution \"gaussian\"", "segments.jsa.effect.dist"]),
-        ("negative_support", edit("referrals_per_month = 50", "referrals_per_month = 50\neffect = { dist = \"normal\", mean = 0.1, sd = 1.0 }"), vec!["must be at least -1", "truncate it"]),
-        ("toml_syntax", edit("prime = 0.6", "prime = = 0.6"), vec!["invalid TOML", ":16:"]),
-        ("empty_file", b"  \n\n".to_vec(), vec!["the scenario is empty"]),
-        ("binary_garbage", vec![0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0xff, 0xfe, 0x00, 0x13], vec!["not a UTF-8 text file"]),
+        (
+            "missing_key",
+            edit("horizon_months = 36\n", ""),
+            vec!["missing key `horizon_months`", "time.horizon_months"],
+        ),
+        (
+            "wrong_type",
+            edit("window_months = 12", "window_months = \"12\""),
+            vec![
+                "wrong type",
+                "segments.jsa.sustained.window_months",
+                ":9:17",
+            ],
+        ),
+        (
+            "probability_above_one",
+            edit("dropout = 0.05", "dropout = 1.5"),
+            vec![
+                "must be a probability",
+                "segments.jsa.sustained.dropout",
+                ":11:11",
+            ],
+        ),
+        (
+            "shares_not_summing",
+            edit("tier1 = 0.4", "tier1 = 0.3"),
+            vec!["must sum to 1, got 0.9", "segments.jsa.allocation"],
+        ),
+        (
+            "misspelled_key",
+            edit("referrals_per_month", "referals_per_month"),
+            vec![
+                "unknown key `referals_per_month`",
+                "did you mean `referrals_per_month`?",
+                ":6:1",
+            ],
+        ),
+        (
+            "misspelled_provider",
+            edit("tier1 = 0.4", "teir1 = 0.4"),
+            vec!["`teir1` is not a provider", "did you mean `tier1`?"],
+        ),
+        (
+            "unknown_distribution",
+            edit(
+                "referrals_per_month = 50",
+                "referrals_per_month = 50\neffect = { dist = \"gaussian\", mean = 0.1, sd = 0.1 }",
+            ),
+            vec![
+                "unknown distribution \"gaussian\"",
+                "segments.jsa.effect.dist",
+            ],
+        ),
+        (
+            "negative_support",
+            edit(
+                "referrals_per_month = 50",
+                "referrals_per_month = 50\neffect = { dist = \"normal\", mean = 0.1, sd = 1.0 }",
+            ),
+            vec!["must be at least -1", "truncate it"],
+        ),
+        (
+            "toml_syntax",
+            edit("prime = 0.6", "prime = = 0.6"),
+            vec!["invalid TOML", ":16:"],
+        ),
+        (
+            "empty_file",
+            b"  \n\n".to_vec(),
+            vec!["the scenario is empty"],
+        ),
+        (
+            "binary_garbage",
+            vec![
+                0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0xff, 0xfe, 0x00, 0x13,
+            ],
+            vec!["not a UTF-8 text file"],
+        ),
         ("nul_bytes", b"name = \"x\"\0\0".to_vec(), vec!["NUL bytes"]),
     ];
     for (name, contents, expected) in table {
@@ -89,10 +177,19 @@ fn malformed_scenarios_get_specific_errors() {
 fn every_problem_is_reported_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("two.toml");
-    std::fs::write(&file, GOOD.replace("dropout = 0.05", "dropout = -0.1").replace("reserves = 50000", "reserves = -5")).unwrap();
+    std::fs::write(
+        &file,
+        GOOD.replace("dropout = 0.05", "dropout = -0.1")
+            .replace("reserves = 50000", "reserves = -5"),
+    )
+    .unwrap();
     let out = pbrsim(&["validate", file.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("segments.jsa.sustained.dropout") && stderr.contains("subcontractors.tier1.reserves"), "{stderr}");
+    assert!(
+        stderr.contains("segments.jsa.sustained.dropout")
+            && stderr.contains("subcontractors.tier1.reserves"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -101,17 +198,31 @@ fn bad_overrides_are_errors_naming_the_override() {
     let file = dir.path().join("good.toml");
     std::fs::write(&file, GOOD).unwrap();
     let f = file.to_str().unwrap();
-    let out = pbrsim(&["validate", f, "--set", "segments.jsb.referrals_per_month=10"]);
+    let out = pbrsim(&[
+        "validate",
+        f,
+        "--set",
+        "segments.jsb.referrals_per_month=10",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr.contains("`jsb` does not exist") && stderr.contains("did you mean `jsa`?"), "{stderr}");
+    assert!(
+        stderr.contains("`jsb` does not exist") && stderr.contains("did you mean `jsa`?"),
+        "{stderr}"
+    );
     let out = pbrsim(&["validate", f, "--set", "segments.jsa.sustained.dropout=2"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--set segments.jsa.sustained.dropout=2") && stderr.contains("must be a probability"), "{stderr}");
+    assert!(
+        stderr.contains("--set segments.jsa.sustained.dropout=2")
+            && stderr.contains("must be a probability"),
+        "{stderr}"
+    );
     let out = pbrsim(&["validate", f, "--set", "segments.jsa.tariff.outcom=5"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("did you mean `outcome`?"), "{stderr}");
     let out = pbrsim(&["run", "/nonexistent/scenario.toml"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/scenario.toml"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/scenario.toml")
+    );
 }

@@ -5,12 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn pbrsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pbrsim")).args(args).output().expect("binary runs")
+    Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+        .args(args)
+        .output()
+        .expect("binary runs")
 }
 
 pub fn ok(args: &[&str]) -> Output {
     let out = pbrsim(args);
-    assert!(out.status.success(), "pbrsim {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pbrsim {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -25,7 +32,11 @@ pub fn scenario(name: &str) -> String {
 /// A sweep file in `dir` over the minimal scenario.
 pub fn sweep_file(dir: &Path, design: &str) -> PathBuf {
     let path = dir.join("sweep.toml");
-    std::fs::write(&path, format!("scenario = \"{}\"\n\n{design}", scenario("minimal.toml"))).unwrap();
+    std::fs::write(
+        &path,
+        format!("scenario = \"{}\"\n\n{design}", scenario("minimal.toml")),
+    )
+    .unwrap();
     path
 }
 
@@ -53,12 +64,33 @@ fn sweep_shards_merge_to_the_single_machine_bits() {
         let dir = tmp.path().join(format!("shards{n}"));
         // Shards in reverse order, as a scheduler may run them.
         for i in (0..n).rev() {
-            ok(&["sweep", s(&sweep), "-n", "300", "--out", s(&dir), "--shard", &format!("{i}/{n}"), "-j", "1", "-q"]);
+            ok(&[
+                "sweep",
+                s(&sweep),
+                "-n",
+                "300",
+                "--out",
+                s(&dir),
+                "--shard",
+                &format!("{i}/{n}"),
+                "-j",
+                "1",
+                "-q",
+            ]);
         }
-        assert!(!dir.join("sweep.csv").exists(), "shards alone do not write the table");
+        assert!(
+            !dir.join("sweep.csv").exists(),
+            "shards alone do not write the table"
+        );
         ok(&["merge", s(&dir)]);
-        assert!(bytes(&dir.join("sweep.csv")) == csv, "{n} shards: sweep.csv differs from one process");
-        assert!(bytes(&dir.join("sweep.parquet")) == parquet, "{n} shards: sweep.parquet differs from one process");
+        assert!(
+            bytes(&dir.join("sweep.csv")) == csv,
+            "{n} shards: sweep.csv differs from one process"
+        );
+        assert!(
+            bytes(&dir.join("sweep.parquet")) == parquet,
+            "{n} shards: sweep.parquet differs from one process"
+        );
     }
 }
 
@@ -67,15 +99,46 @@ fn run_shards_merge_to_the_single_machine_bits() {
     let tmp = tempfile::tempdir().unwrap();
     let sc = scenario("supply_chain.toml");
     let whole = tmp.path().join("whole");
-    ok(&["run", &sc, "-n", "700", "--out", s(&whole), "-q", "--set", "payments.price_discount=0.05"]);
+    ok(&[
+        "run",
+        &sc,
+        "-n",
+        "700",
+        "--out",
+        s(&whole),
+        "-q",
+        "--set",
+        "payments.price_discount=0.05",
+    ]);
     for n in [2u64, 5] {
         let dir = tmp.path().join(format!("shards{n}"));
         for i in 0..n {
-            ok(&["run", &sc, "-n", "700", "--out", s(&dir), "-q", "--set", "payments.price_discount=0.05", "--shard", &format!("{i}/{n}")]);
+            ok(&[
+                "run",
+                &sc,
+                "-n",
+                "700",
+                "--out",
+                s(&dir),
+                "-q",
+                "--set",
+                "payments.price_discount=0.05",
+                "--shard",
+                &format!("{i}/{n}"),
+            ]);
         }
         ok(&["merge", s(&dir)]);
-        for f in ["summary.json", "figures.csv", "risk.csv", "allocation.csv", "monthly.csv"] {
-            assert!(bytes(&dir.join(f)) == bytes(&whole.join(f)), "{n} shards: {f} differs from one process");
+        for f in [
+            "summary.json",
+            "figures.csv",
+            "risk.csv",
+            "allocation.csv",
+            "monthly.csv",
+        ] {
+            assert!(
+                bytes(&dir.join(f)) == bytes(&whole.join(f)),
+                "{n} shards: {f} differs from one process"
+            );
         }
     }
 }
@@ -97,43 +160,113 @@ fn merge_names_missing_shards_and_refuses_foreign_or_duplicate_ones() {
     let out = pbrsim(&["merge", s(&dir)]);
     assert_eq!(out.status.code(), Some(1));
     let msg = stderr(&out);
-    assert!(msg.contains("1 of 3 shard(s) not finished: 1") && msg.contains("--shard I/3") && msg.contains("sbatch --array=1"), "{msg}");
+    assert!(
+        msg.contains("1 of 3 shard(s) not finished: 1")
+            && msg.contains("--shard I/3")
+            && msg.contains("sbatch --array=1"),
+        "{msg}"
+    );
 
     // Another seed, another shard count: refused before running.
     let out = shard(1, &["--seed", "2"]);
-    assert!(!out.status.success() && stderr(&out).contains("seed 1 there, 2 here"), "{}", stderr(&out));
-    let out = pbrsim(&["sweep", s(&sweep), "-n", "300", "--out", s(&dir), "-q", "--shard", "0/4"]);
-    assert!(!out.status.success() && stderr(&out).contains("started as 3 shard(s), not 4"), "{}", stderr(&out));
+    assert!(
+        !out.status.success() && stderr(&out).contains("seed 1 there, 2 here"),
+        "{}",
+        stderr(&out)
+    );
+    let out = pbrsim(&[
+        "sweep",
+        s(&sweep),
+        "-n",
+        "300",
+        "--out",
+        s(&dir),
+        "-q",
+        "--shard",
+        "0/4",
+    ]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("started as 3 shard(s), not 4"),
+        "{}",
+        stderr(&out)
+    );
 
     // Shard 1 run elsewhere with another seed, copied in: refused by merge.
     let other = tmp.path().join("other");
-    ok(&["sweep", s(&sweep), "-n", "300", "--seed", "9", "--out", s(&other), "-q", "--shard", "1/3"]);
-    let foreign: Vec<PathBuf> = batch_files(&other).into_iter().map(|f| { let to = dir.join("state").join(f.file_name().unwrap()); std::fs::copy(&f, &to).unwrap(); to }).collect();
+    ok(&[
+        "sweep",
+        s(&sweep),
+        "-n",
+        "300",
+        "--seed",
+        "9",
+        "--out",
+        s(&other),
+        "-q",
+        "--shard",
+        "1/3",
+    ]);
+    let foreign: Vec<PathBuf> = batch_files(&other)
+        .into_iter()
+        .map(|f| {
+            let to = dir.join("state").join(f.file_name().unwrap());
+            std::fs::copy(&f, &to).unwrap();
+            to
+        })
+        .collect();
     let out = pbrsim(&["merge", s(&dir)]);
-    assert!(!out.status.success() && stderr(&out).contains("from another job"), "{}", stderr(&out));
-    foreign.iter().for_each(|f| std::fs::remove_file(f).unwrap());
+    assert!(
+        !out.status.success() && stderr(&out).contains("from another job"),
+        "{}",
+        stderr(&out)
+    );
+    foreign
+        .iter()
+        .for_each(|f| std::fs::remove_file(f).unwrap());
     assert!(shard(1, &[]).status.success());
     ok(&["merge", s(&dir)]);
     let own = batch_files(&dir);
 
     // A duplicate of a part, under an overlapping range, is refused.
-    let part = own.iter().find(|p| p.to_string_lossy().contains(".blocks-")).expect("3 shards of 4 points split a point").clone();
+    let part = own
+        .iter()
+        .find(|p| p.to_string_lossy().contains(".blocks-"))
+        .expect("3 shards of 4 points split a point")
+        .clone();
     let name = part.file_name().unwrap().to_string_lossy().to_string();
     let (head, range) = name.split_once(".blocks-").unwrap();
     let (a, b) = range.trim_end_matches(".bin").split_once('-').unwrap();
     let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
-    let dup = if a > 0 { format!("{head}.blocks-{:08}-{b:08}.bin", a - 1) } else { format!("{head}.blocks-{a:08}-{:08}.bin", b + 1) };
+    let dup = if a > 0 {
+        format!("{head}.blocks-{:08}-{b:08}.bin", a - 1)
+    } else {
+        format!("{head}.blocks-{a:08}-{:08}.bin", b + 1)
+    };
     std::fs::copy(&part, part.with_file_name(&dup)).unwrap();
     let out = pbrsim(&["merge", s(&dir)]);
-    assert!(!out.status.success() && (stderr(&out).contains("overlap") || stderr(&out).contains("not what its name says")), "{}", stderr(&out));
+    assert!(
+        !out.status.success()
+            && (stderr(&out).contains("overlap")
+                || stderr(&out).contains("not what its name says")),
+        "{}",
+        stderr(&out)
+    );
     std::fs::remove_file(part.with_file_name(&dup)).unwrap();
 
     // An edited manifest is refused.
     let manifest = dir.join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, text.replace("\"iterations\": 300", "\"iterations\": 301")).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("\"iterations\": 300", "\"iterations\": 301"),
+    )
+    .unwrap();
     let out = pbrsim(&["merge", s(&dir)]);
-    assert!(!out.status.success() && stderr(&out).contains("manifest was edited"), "{}", stderr(&out));
+    assert!(
+        !out.status.success() && stderr(&out).contains("manifest was edited"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 fn batch_files(dir: &Path) -> Vec<PathBuf> {
@@ -143,44 +276,107 @@ fn batch_files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_killed_sweep_resumes_without_losing_or_repeating_points() {
     let tmp = tempfile::tempdir().unwrap();
-    let sweep = sweep_file(tmp.path(), "[list]\n\"segments.jobseekers.referrals_per_month\" = [40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95]\n");
+    let sweep = sweep_file(
+        tmp.path(),
+        "[list]\n\"segments.jobseekers.referrals_per_month\" = [40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95]\n",
+    );
     let clean = tmp.path().join("clean");
-    ok(&["sweep", s(&sweep), "-n", "3000", "--out", s(&clean), "-q", "-j", "1"]);
+    ok(&[
+        "sweep",
+        s(&sweep),
+        "-n",
+        "3000",
+        "--out",
+        s(&clean),
+        "-q",
+        "-j",
+        "1",
+    ]);
 
     let dir = tmp.path().join("killed");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
-        .args(["sweep", s(&sweep), "-n", "3000", "--out", s(&dir), "-q", "-j", "1"])
+        .args([
+            "sweep",
+            s(&sweep),
+            "-n",
+            "3000",
+            "--out",
+            s(&dir),
+            "-q",
+            "-j",
+            "1",
+        ])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
     loop {
-        let done = dir.join("state").read_dir().map_or(0, |d| d.filter_map(|e| e.ok()).filter(|e| !e.file_name().to_string_lossy().starts_with(".tmp")).count());
+        let done = dir.join("state").read_dir().map_or(0, |d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| !e.file_name().to_string_lossy().starts_with(".tmp"))
+                .count()
+        });
         if done >= 2 {
             break;
         }
-        assert!(child.try_wait().unwrap().is_none(), "the sweep finished before it could be killed: make it longer");
-        assert!(started.elapsed().as_secs() < 120, "no point finished in 2 minutes");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep finished before it could be killed: make it longer"
+        );
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no point finished in 2 minutes"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
-    assert!(!dir.join("sweep.csv").exists(), "a killed sweep leaves no table");
+    assert!(
+        !dir.join("sweep.csv").exists(),
+        "a killed sweep leaves no table"
+    );
     let kept = batch_files(&dir);
-    assert!(kept.len() >= 2 && kept.len() < 12, "{} points finished before the kill", kept.len());
-    let stamps: Vec<_> = kept.iter().map(|p| (bytes(p), std::fs::metadata(p).unwrap().modified().unwrap())).collect();
+    assert!(
+        kept.len() >= 2 && kept.len() < 12,
+        "{} points finished before the kill",
+        kept.len()
+    );
+    let stamps: Vec<_> = kept
+        .iter()
+        .map(|p| (bytes(p), std::fs::metadata(p).unwrap().modified().unwrap()))
+        .collect();
 
     // A write the kill interrupted may leave a temporary file: never read, and
     // cleared by the rerun.
     std::fs::write(dir.join("state").join(".tmpKILLED"), b"half a point").unwrap();
-    let out = ok(&["sweep", s(&sweep), "-n", "3000", "--out", s(&dir), "-j", "2"]);
+    let out = ok(&[
+        "sweep",
+        s(&sweep),
+        "-n",
+        "3000",
+        "--out",
+        s(&dir),
+        "-j",
+        "2",
+    ]);
     assert!(!dir.join("state").join(".tmpKILLED").exists());
-    assert!(stderr(&out).contains(&format!("{} already done (kept)", kept.len())), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{} already done (kept)", kept.len())),
+        "{}",
+        stderr(&out)
+    );
     for (p, (b, t)) in kept.iter().zip(stamps) {
-        assert!(bytes(p) == b && std::fs::metadata(p).unwrap().modified().unwrap() == t, "{} was rewritten", p.display());
+        assert!(
+            bytes(p) == b && std::fs::metadata(p).unwrap().modified().unwrap() == t,
+            "{} was rewritten",
+            p.display()
+        );
     }
     assert_eq!(batch_files(&dir).len(), 12);
-    assert!(bytes(&dir.join("sweep.csv")) == bytes(&clean.join("sweep.csv")), "resumed sweep differs from an uninterrupted one");
+    assert!(
+        bytes(&dir.join("sweep.csv")) == bytes(&clean.join("sweep.csv")),
+        "resumed sweep differs from an uninterrupted one"
+    );
     assert!(bytes(&dir.join("sweep.parquet")) == bytes(&clean.join("sweep.parquet")));
 }
 
@@ -188,33 +384,85 @@ fn a_killed_sweep_resumes_without_losing_or_repeating_points() {
 fn table(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(dir.join("sweep.csv")).unwrap();
     let header = r.headers().unwrap().iter().map(str::to_string).collect();
-    let rows = r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(str::to_string).collect())
+        .collect();
     (header, rows)
 }
 
 #[test]
 fn points_share_random_numbers_and_the_table_is_tidy() {
     let tmp = tempfile::tempdir().unwrap();
-    let sweep = sweep_file(tmp.path(), "[grid]\n\"payments.price_discount\" = [0.0, 0.05, 0.1]\n\"segments.jobseekers.referrals_per_month\" = [40, 60]\n");
+    let sweep = sweep_file(
+        tmp.path(),
+        "[grid]\n\"payments.price_discount\" = [0.0, 0.05, 0.1]\n\"segments.jobseekers.referrals_per_month\" = [40, 60]\n",
+    );
     let dir = tmp.path().join("d");
     ok(&["sweep", s(&sweep), "-n", "400", "--out", s(&dir), "-q"]);
     let (header, rows) = table(&dir);
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
-    let (point, discount, volume, party, figure, mean) = (col("point"), col("payments.price_discount"), col("segments.jobseekers.referrals_per_month"), col("party"), col("figure"), col("mean"));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let (point, discount, volume, party, figure, mean) = (
+        col("point"),
+        col("payments.price_discount"),
+        col("segments.jobseekers.referrals_per_month"),
+        col("party"),
+        col("figure"),
+        col("mean"),
+    );
     // Grid order: the last parameter varies fastest.
-    let points: Vec<(String, String, String)> = rows.iter().filter(|r| r[figure] == "referrals").map(|r| (r[point].clone(), r[discount].clone(), r[volume].clone())).collect();
-    assert_eq!(points, vec![("0".into(), "0".into(), "40".into()), ("1".into(), "0".into(), "60".into()), ("2".into(), "0.05".into(), "40".into()), ("3".into(), "0.05".into(), "60".into()), ("4".into(), "0.1".into(), "40".into()), ("5".into(), "0.1".into(), "60".into())]);
+    let points: Vec<(String, String, String)> = rows
+        .iter()
+        .filter(|r| r[figure] == "referrals")
+        .map(|r| (r[point].clone(), r[discount].clone(), r[volume].clone()))
+        .collect();
+    assert_eq!(
+        points,
+        vec![
+            ("0".into(), "0".into(), "40".into()),
+            ("1".into(), "0".into(), "60".into()),
+            ("2".into(), "0.05".into(), "40".into()),
+            ("3".into(), "0.05".into(), "60".into()),
+            ("4".into(), "0.1".into(), "40".into()),
+            ("5".into(), "0.1".into(), "60".into())
+        ]
+    );
     // Common random numbers: every point draws the same uncertain
     // parameters, iteration by iteration, so their summaries are identical.
-    let draws: Vec<Vec<&String>> = (0..6).map(|p| rows.iter().filter(|r| r[point] == p.to_string() && r[party] == "draw").map(|r| &r[mean]).collect()).collect();
+    let draws: Vec<Vec<&String>> = (0..6)
+        .map(|p| {
+            rows.iter()
+                .filter(|r| r[point] == p.to_string() && r[party] == "draw")
+                .map(|r| &r[mean])
+                .collect()
+        })
+        .collect();
     assert!(!draws[0].is_empty());
-    assert!(draws.iter().all(|d| *d == draws[0]), "uncertain draws differ between points");
-    let referrals: Vec<f64> = rows.iter().filter(|r| r[figure] == "referrals").map(|r| r[mean].parse().unwrap()).collect();
-    assert!(referrals[1] > referrals[0] * 1.3, "volume must matter: {referrals:?}");
+    assert!(
+        draws.iter().all(|d| *d == draws[0]),
+        "uncertain draws differ between points"
+    );
+    let referrals: Vec<f64> = rows
+        .iter()
+        .filter(|r| r[figure] == "referrals")
+        .map(|r| r[mean].parse().unwrap())
+        .collect();
+    assert!(
+        referrals[1] > referrals[0] * 1.3,
+        "volume must matter: {referrals:?}"
+    );
     // Every figure of every point, plus the ratios, once.
     let per_point = rows.iter().filter(|r| r[point] == "0").count();
     assert_eq!(rows.len(), 6 * per_point);
-    assert!(rows.iter().any(|r| r[figure] == "cost_per_attributable_outcome" && r[col("unit")] == "ratio"));
+    assert!(
+        rows.iter()
+            .any(|r| r[figure] == "cost_per_attributable_outcome" && r[col("unit")] == "ratio")
+    );
 }
 
 #[test]
@@ -231,11 +479,22 @@ fn a_batch_of_scenario_files_runs_like_a_sweep() {
     ok(&["run", &b, "-n", "200", "--out", s(&single), "-q"]);
     let mut r = csv::Reader::from_path(single.join("figures.csv")).unwrap();
     let h: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    let (fp, ff, fm) = (h.iter().position(|x| x == "party").unwrap(), h.iter().position(|x| x == "figure").unwrap(), h.iter().position(|x| x == "mean").unwrap());
-    let (pp, pf, pm) = (header.iter().position(|x| x == "party").unwrap(), header.iter().position(|x| x == "figure").unwrap(), header.iter().position(|x| x == "mean").unwrap());
+    let (fp, ff, fm) = (
+        h.iter().position(|x| x == "party").unwrap(),
+        h.iter().position(|x| x == "figure").unwrap(),
+        h.iter().position(|x| x == "mean").unwrap(),
+    );
+    let (pp, pf, pm) = (
+        header.iter().position(|x| x == "party").unwrap(),
+        header.iter().position(|x| x == "figure").unwrap(),
+        header.iter().position(|x| x == "mean").unwrap(),
+    );
     let mut checked = 0;
     for rec in r.records().map(|x| x.unwrap()) {
-        let row = rows.iter().find(|row| row[sc] == b && row[pp] == rec[fp] && row[pf] == rec[ff]).expect("figure in sweep table");
+        let row = rows
+            .iter()
+            .find(|row| row[sc] == b && row[pp] == rec[fp] && row[pf] == rec[ff])
+            .expect("figure in sweep table");
         assert_eq!(row[pm], rec[fm], "{}.{}", &rec[fp], &rec[ff]);
         checked += 1;
     }
@@ -251,23 +510,65 @@ fn latin_hypercube_points_are_stratified_and_seeded() {
     ok(&["sweep", s(&sweep), "-n", "64", "--out", s(&dir), "-q"]);
     let (header, rows) = table(&dir);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let mut strata: Vec<usize> = rows.iter().filter(|r| r[col("figure")] == "referrals").map(|r| (r[col("payments.price_discount")].parse::<f64>().unwrap() / 0.2 * 8.0) as usize).collect();
+    let mut strata: Vec<usize> = rows
+        .iter()
+        .filter(|r| r[col("figure")] == "referrals")
+        .map(|r| (r[col("payments.price_discount")].parse::<f64>().unwrap() / 0.2 * 8.0) as usize)
+        .collect();
     strata.sort();
     assert_eq!(strata, (0..8).collect::<Vec<_>>());
-    assert!(rows.iter().all(|r| r[col("segments.jobseekers.referrals_per_month")].parse::<i64>().is_ok()), "integer ranges give integers");
+    assert!(
+        rows.iter()
+            .all(|r| r[col("segments.jobseekers.referrals_per_month")]
+                .parse::<i64>()
+                .is_ok()),
+        "integer ranges give integers"
+    );
 }
 
 #[test]
 fn bad_sweeps_are_refused_before_anything_runs_with_file_line_and_key() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: [(&str, &[&str]); 7] = [
-        ("[grid]\n\"payments.price_discont\" = [0.0, 0.1]\n", &["sweep.toml:4:", "unknown key `price_discont`", "did you mean `price_discount`?"]),
-        ("[grid]\n\"segments.jobseeker.referrals_per_month\" = [10]\n", &["sweep.toml:4:", "`jobseeker` does not exist", "did you mean `jobseekers`?"]),
-        ("[list]\n\"payments.price_discount\" = [0.1, \"a lot\"]\n", &["sweep.toml:4:", "point 1", "a lot"]),
-        ("[grid]\n\"payments.price_discount\" = [0.1, 1.5]\n", &["sweep.toml:4:", "price_discount", "point 1"]),
-        ("[grid]\n\"payments.price_discount\" = []\n", &["sweep.toml:4:", "no values, so the grid is empty"]),
-        ("[gird]\n\"payments.price_discount\" = [0.1]\n", &["unknown key `gird`", "did you mean `grid`?"]),
-        ("[list]\n\"payments.price_discount\" = [0.1, 0.2]\n\"segments.jobseekers.referrals_per_month\" = [10]\n", &["sweep.toml:5:", "has 1 values but the first parameter has 2"]),
+        (
+            "[grid]\n\"payments.price_discont\" = [0.0, 0.1]\n",
+            &[
+                "sweep.toml:4:",
+                "unknown key `price_discont`",
+                "did you mean `price_discount`?",
+            ],
+        ),
+        (
+            "[grid]\n\"segments.jobseeker.referrals_per_month\" = [10]\n",
+            &[
+                "sweep.toml:4:",
+                "`jobseeker` does not exist",
+                "did you mean `jobseekers`?",
+            ],
+        ),
+        (
+            "[list]\n\"payments.price_discount\" = [0.1, \"a lot\"]\n",
+            &["sweep.toml:4:", "point 1", "a lot"],
+        ),
+        (
+            "[grid]\n\"payments.price_discount\" = [0.1, 1.5]\n",
+            &["sweep.toml:4:", "price_discount", "point 1"],
+        ),
+        (
+            "[grid]\n\"payments.price_discount\" = []\n",
+            &["sweep.toml:4:", "no values, so the grid is empty"],
+        ),
+        (
+            "[gird]\n\"payments.price_discount\" = [0.1]\n",
+            &["unknown key `gird`", "did you mean `grid`?"],
+        ),
+        (
+            "[list]\n\"payments.price_discount\" = [0.1, 0.2]\n\"segments.jobseekers.referrals_per_month\" = [10]\n",
+            &[
+                "sweep.toml:5:",
+                "has 1 values but the first parameter has 2",
+            ],
+        ),
     ];
     for (design, expected) in cases {
         let sweep = sweep_file(tmp.path(), design);
@@ -278,11 +579,27 @@ fn bad_sweeps_are_refused_before_anything_runs_with_file_line_and_key() {
         for e in expected {
             assert!(msg.contains(e), "{design}: expected `{e}` in:\n{msg}");
         }
-        assert!(!dir.exists(), "{design}: nothing may be written for a bad sweep");
+        assert!(
+            !dir.exists(),
+            "{design}: nothing may be written for a bad sweep"
+        );
     }
-    std::fs::write(tmp.path().join("sweep.toml"), "scenario = \"missing.toml\"\n[grid]\n\"a\" = [1]\n").unwrap();
-    let out = pbrsim(&["sweep", s(&tmp.path().join("sweep.toml")), "--out", s(&tmp.path().join("never"))]);
-    assert!(stderr(&out).contains("sweep.toml:1:") && stderr(&out).contains("cannot read scenario"), "{}", stderr(&out));
+    std::fs::write(
+        tmp.path().join("sweep.toml"),
+        "scenario = \"missing.toml\"\n[grid]\n\"a\" = [1]\n",
+    )
+    .unwrap();
+    let out = pbrsim(&[
+        "sweep",
+        s(&tmp.path().join("sweep.toml")),
+        "--out",
+        s(&tmp.path().join("never")),
+    ]);
+    assert!(
+        stderr(&out).contains("sweep.toml:1:") && stderr(&out).contains("cannot read scenario"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -290,23 +607,70 @@ fn shard_auto_reads_the_slurm_array_task() {
     let tmp = tempfile::tempdir().unwrap();
     let sweep = sweep_file(tmp.path(), GRID);
     let explicit = tmp.path().join("explicit");
-    ok(&["sweep", s(&sweep), "-n", "300", "--out", s(&explicit), "-q", "--shard", "1/2"]);
+    ok(&[
+        "sweep",
+        s(&sweep),
+        "-n",
+        "300",
+        "--out",
+        s(&explicit),
+        "-q",
+        "--shard",
+        "1/2",
+    ]);
     let auto = tmp.path().join("auto");
     // Task ids 4 and 5 (an array submitted as --array=4-5): task 5 is shard 1 of 2.
     let out = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
-        .args(["sweep", s(&sweep), "-n", "300", "--out", s(&auto), "-q", "--shard", "auto"])
+        .args([
+            "sweep",
+            s(&sweep),
+            "-n",
+            "300",
+            "--out",
+            s(&auto),
+            "-q",
+            "--shard",
+            "auto",
+        ])
         .env("SLURM_ARRAY_TASK_ID", "5")
         .env("SLURM_ARRAY_TASK_MIN", "4")
         .env("SLURM_ARRAY_TASK_COUNT", "2")
         .output()
         .unwrap();
-    assert!(out.status.success() && stderr(&out).contains("shard 1/2"), "{}", stderr(&out));
-    let names = |d: &Path| batch_files(d).iter().map(|p| p.file_name().unwrap().to_owned()).collect::<Vec<_>>();
+    assert!(
+        out.status.success() && stderr(&out).contains("shard 1/2"),
+        "{}",
+        stderr(&out)
+    );
+    let names = |d: &Path| {
+        batch_files(d)
+            .iter()
+            .map(|p| p.file_name().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&auto), names(&explicit));
     // Without an array task, `auto` is the whole job.
     let whole = tmp.path().join("whole");
-    let out = Command::new(env!("CARGO_BIN_EXE_pbrsim")).args(["sweep", s(&sweep), "-n", "300", "--out", s(&whole), "-q", "--shard", "auto"]).env_remove("SLURM_ARRAY_TASK_ID").output().unwrap();
-    assert!(out.status.success() && whole.join("sweep.csv").exists(), "{}", stderr(&out));
+    let out = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+        .args([
+            "sweep",
+            s(&sweep),
+            "-n",
+            "300",
+            "--out",
+            s(&whole),
+            "-q",
+            "--shard",
+            "auto",
+        ])
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && whole.join("sweep.csv").exists(),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -315,11 +679,24 @@ fn damaged_state_files_and_other_builds_are_refused() {
     let sweep = sweep_file(tmp.path(), GRID);
     let dir = tmp.path().join("d");
     for i in 0..3 {
-        ok(&["sweep", s(&sweep), "-n", "300", "--out", s(&dir), "-q", "--shard", &format!("{i}/3")]);
+        ok(&[
+            "sweep",
+            s(&sweep),
+            "-n",
+            "300",
+            "--out",
+            s(&dir),
+            "-q",
+            "--shard",
+            &format!("{i}/3"),
+        ]);
     }
     ok(&["merge", s(&dir)]);
     // One flipped byte anywhere in a state file is caught by its checksum.
-    let part = batch_files(&dir).into_iter().find(|p| p.to_string_lossy().contains(".blocks-")).unwrap();
+    let part = batch_files(&dir)
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains(".blocks-"))
+        .unwrap();
     let good = bytes(&part);
     for at in [9, 40, good.len() / 2, good.len() - 1] {
         let mut bad = good.clone();
@@ -327,7 +704,11 @@ fn damaged_state_files_and_other_builds_are_refused() {
         std::fs::write(&part, &bad).unwrap();
         let out = pbrsim(&["merge", s(&dir)]);
         assert_eq!(out.status.code(), Some(1), "byte {at}: {}", stderr(&out));
-        assert!(stderr(&out).contains("checksum") || stderr(&out).contains("not a pbrsim state file"), "byte {at}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("checksum") || stderr(&out).contains("not a pbrsim state file"),
+            "byte {at}: {}",
+            stderr(&out)
+        );
     }
     std::fs::write(&part, &good).unwrap();
     // File-system litter is ignored.
@@ -335,12 +716,31 @@ fn damaged_state_files_and_other_builds_are_refused() {
     ok(&["merge", s(&dir)]);
     // A manifest of another build (same version) is refused, by merge and by a shard.
     let manifest = dir.join("manifest.json");
-    let mut m: pbrsim::batch::Manifest = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let mut m: pbrsim::batch::Manifest =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
     m.pbrsim_source = "0000000000000000".into();
     m.fingerprint = m.compute_fingerprint();
     std::fs::write(&manifest, serde_json::to_string_pretty(&m).unwrap()).unwrap();
     let out = pbrsim(&["merge", s(&dir)]);
-    assert!(!out.status.success() && stderr(&out).contains("source 0000000000000000"), "{}", stderr(&out));
-    let out = pbrsim(&["sweep", s(&sweep), "-n", "300", "--out", s(&dir), "-q", "--shard", "0/3"]);
-    assert!(!out.status.success() && stderr(&out).contains("another build of pbrsim"), "{}", stderr(&out));
+    assert!(
+        !out.status.success() && stderr(&out).contains("source 0000000000000000"),
+        "{}",
+        stderr(&out)
+    );
+    let out = pbrsim(&[
+        "sweep",
+        s(&sweep),
+        "-n",
+        "300",
+        "--out",
+        s(&dir),
+        "-q",
+        "--shard",
+        "0/3",
+    ]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("another build of pbrsim"),
+        "{}",
+        stderr(&out)
+    );
 }

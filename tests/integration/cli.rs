@@ -3,15 +3,25 @@
 use std::process::Command;
 
 fn pbrsim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_pbrsim")).args(args).output().expect("binary runs")
+    Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+        .args(args)
+        .output()
+        .expect("binary runs")
 }
 
 #[test]
 fn run_without_a_scenario_uses_the_embedded_work_programme() {
     let out = pbrsim(&["run", "-n", "64"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("Work Programme") && stdout.contains("cost per attributable outcome"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Work Programme") && stdout.contains("cost per attributable outcome"),
+        "{stdout}"
+    );
     // Not a terminal: no progress bar drawn on stderr.
     assert!(!String::from_utf8_lossy(&out.stderr).contains("iterations ["));
 }
@@ -21,55 +31,119 @@ fn outputs_are_written_and_record_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("res");
     let o = out_dir.to_str().unwrap();
-    let out = pbrsim(&["run", "scenarios/work_programme.toml", "-n", "130", "--seed", "7", "--out", o, "--draws", "-q"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pbrsim(&[
+        "run",
+        "scenarios/work_programme.toml",
+        "-n",
+        "130",
+        "--seed",
+        "7",
+        "--out",
+        o,
+        "--draws",
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
+            .unwrap();
     assert_eq!(summary["seed"], 7);
     assert_eq!(summary["iterations"], 130);
     assert_eq!(summary["scenario"]["hash"].as_str().unwrap().len(), 64);
     let draws = std::fs::read_to_string(out_dir.join("draws.csv")).unwrap();
     assert_eq!(draws.lines().count(), 131);
-    assert!(draws.lines().next().unwrap().starts_with("iteration,commissioner.revenue"));
+    assert!(
+        draws
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("iteration,commissioner.revenue")
+    );
     let figures = std::fs::read_to_string(out_dir.join("figures.csv")).unwrap();
-    assert!(figures.starts_with("party,figure,unit,n,mean,mean_se,sd,p5,p5_se,p50,p50_se,p95,p95_se,min,max,scenario_hash"));
+    assert!(figures.starts_with(
+        "party,figure,unit,n,mean,mean_se,sd,p5,p5_se,p50,p50_se,p95,p95_se,min,max,scenario_hash"
+    ));
     for f in ["risk.csv", "allocation.csv"] {
         assert!(out_dir.join(f).exists(), "{f}");
     }
     let monthly = std::fs::read_to_string(out_dir.join("monthly.csv")).unwrap();
-    assert!(monthly.lines().nth(1).unwrap().starts_with("commissioner,0,cash_flow,"));
-    let leftovers: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| !n.ends_with(".csv") && !n.ends_with(".json")).collect();
+    assert!(
+        monthly
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("commissioner,0,cash_flow,")
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.ends_with(".csv") && !n.ends_with(".json"))
+        .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 
 #[test]
 fn set_overrides_change_the_run_and_the_hash() {
     let base = pbrsim(&["run", "scenarios/work_programme.toml", "-n", "64"]);
-    let less = pbrsim(&["run", "scenarios/work_programme.toml", "-n", "64", "--set", "uncertainty.volume=0.5"]);
+    let less = pbrsim(&[
+        "run",
+        "scenarios/work_programme.toml",
+        "-n",
+        "64",
+        "--set",
+        "uncertainty.volume=0.5",
+    ]);
     assert!(base.status.success() && less.status.success());
-    let hash = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).lines().next().unwrap().to_string();
+    let hash = |o: &std::process::Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
     assert_ne!(hash(&base), hash(&less));
 }
 
 #[test]
 fn validate_and_explain_describe_the_contract() {
-    let mut files: Vec<String> = std::fs::read_dir("scenarios").unwrap().map(|e| e.unwrap().path().display().to_string()).filter(|p| p.ends_with(".toml")).collect();
+    let mut files: Vec<String> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".toml"))
+        .collect();
     files.sort();
     assert!(files.len() >= 3);
     for f in &files {
         let f = f.as_str();
         let v = pbrsim(&["validate", f]);
-        assert!(v.status.success(), "{f}: {}", String::from_utf8_lossy(&v.stderr));
+        assert!(
+            v.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&v.stderr)
+        );
         let e = pbrsim(&["explain", f]);
         let text = String::from_utf8_lossy(&e.stdout);
-        assert!(text.contains("Who pays whom") && text.contains("What is uncertain"), "{f}: {text}");
+        assert!(
+            text.contains("Who pays whom") && text.contains("What is uncertain"),
+            "{f}: {text}"
+        );
     }
 }
 
 #[test]
 fn help_teaches_the_commands() {
     let h = String::from_utf8_lossy(&pbrsim(&["--help"]).stdout).to_string();
-    assert!(h.contains("run") && h.contains("validate") && h.contains("explain") && h.contains("Examples"));
+    assert!(
+        h.contains("run")
+            && h.contains("validate")
+            && h.contains("explain")
+            && h.contains("Examples")
+    );
     let h = String::from_utf8_lossy(&pbrsim(&["run", "--help"]).stdout).to_string();
     assert!(h.contains("--iterations") && h.contains("--set") && h.contains("summary.json"));
 }
@@ -77,21 +151,59 @@ fn help_teaches_the_commands() {
 #[test]
 fn compare_prints_paired_differences_and_writes_a_table() {
     let dir = tempfile::tempdir().unwrap();
-    let out = pbrsim(&["compare", "scenarios/supply_chain.toml", "--set-b", "payments.price_discount=0.15", "-n", "128", "--out", dir.path().to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pbrsim(&[
+        "compare",
+        "scenarios/supply_chain.toml",
+        "--set-b",
+        "payments.price_discount=0.15",
+        "-n",
+        "128",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("±se paired") && text.contains("prime.net"), "{text}");
+    assert!(
+        text.contains("±se paired") && text.contains("prime.net"),
+        "{text}"
+    );
     let csv = std::fs::read_to_string(dir.path().join("compare.csv")).unwrap();
-    assert!(csv.starts_with("figure,mean_a,se_a,mean_b,se_b,difference,difference_se,independent_se"));
+    assert!(
+        csv.starts_with("figure,mean_a,se_a,mean_b,se_b,difference,difference_se,independent_se")
+    );
 }
 
 #[test]
 fn chosen_quantiles_become_columns() {
     let dir = tempfile::tempdir().unwrap();
-    let out = pbrsim(&["run", "scenarios/minimal.toml", "-n", "64", "-q", "--quantiles", "0.025,0.5,0.999", "--out", dir.path().to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pbrsim(&[
+        "run",
+        "scenarios/minimal.toml",
+        "-n",
+        "64",
+        "-q",
+        "--quantiles",
+        "0.025,0.5,0.999",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let figures = std::fs::read_to_string(dir.path().join("figures.csv")).unwrap();
-    assert!(figures.starts_with("party,figure,unit,n,mean,mean_se,sd,p2_5,p2_5_se,p50,p50_se,p99_9,p99_9_se,min,max"), "{}", figures.lines().next().unwrap());
+    assert!(
+        figures.starts_with(
+            "party,figure,unit,n,mean,mean_se,sd,p2_5,p2_5_se,p50,p50_se,p99_9,p99_9_se,min,max"
+        ),
+        "{}",
+        figures.lines().next().unwrap()
+    );
     let bad = pbrsim(&["run", "scenarios/minimal.toml", "--quantiles", "1.5"]);
     assert_eq!(bad.status.code(), Some(2));
 }
@@ -99,5 +211,9 @@ fn chosen_quantiles_become_columns() {
 #[test]
 fn a_single_iteration_runs() {
     let out = pbrsim(&["run", "scenarios/minimal.toml", "-n", "1", "-q"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

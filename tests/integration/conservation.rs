@@ -7,7 +7,10 @@ const INVESTOR: &str = "\n[investors.fund]\nfunds = \"big\"\ncommitted_capital =
 
 #[test]
 fn every_payment_out_is_someone_elses_income() {
-    for text in [SUPPLY_CHAIN.to_string(), format!("{SUPPLY_CHAIN}{INVESTOR}")] {
+    for text in [
+        SUPPLY_CHAIN.to_string(),
+        format!("{SUPPLY_CHAIN}{INVESTOR}"),
+    ] {
         conserved(&text);
     }
 }
@@ -27,26 +30,47 @@ fn conserved(text: &str) {
         }
         // Payers' outflows are the rule tallies plus own costs; the prime
         // receives exactly what the payers paid.
-        assert_eq!(r.parties[COMMISSIONER].cost + r.parties[CO_FUNDER].cost, c.paid.total() + c.own_costs);
+        assert_eq!(
+            r.parties[COMMISSIONER].cost + r.parties[CO_FUNDER].cost,
+            c.paid.total() + c.own_costs
+        );
         assert_eq!(r.parties[CO_FUNDER].cost, c.co_funded);
         assert_eq!(r.parties[PRIME].revenue, c.paid.total());
-        assert_eq!(r.parties[COMMISSIONER].revenue + r.parties[CO_FUNDER].revenue, 0);
+        assert_eq!(
+            r.parties[COMMISSIONER].revenue + r.parties[CO_FUNDER].revenue,
+            0
+        );
         // Caps are respected.
         assert!(c.paid.total() <= 5_500_000 * 100);
         for y in 0..m.years() {
-            let year: Pence = (y * 12..((y + 1) * 12).min(h)).map(|t| -(r.monthly[COMMISSIONER * h + t] + r.monthly[CO_FUNDER * h + t])).sum();
-            let own: Pence = (y * 12..((y + 1) * 12).min(h)).filter(|&t| t < m.delivery_months).count() as Pence * 3_000 * 100;
-            assert!(year - own <= 2_500_000 * 100 + 250_000 * 100 * 3, "year {y}: {year}");
+            let year: Pence = (y * 12..((y + 1) * 12).min(h))
+                .map(|t| -(r.monthly[COMMISSIONER * h + t] + r.monthly[CO_FUNDER * h + t]))
+                .sum();
+            let own: Pence = (y * 12..((y + 1) * 12).min(h))
+                .filter(|&t| t < m.delivery_months)
+                .count() as Pence
+                * 3_000
+                * 100;
+            assert!(
+                year - own <= 2_500_000 * 100 + 250_000 * 100 * 3,
+                "year {y}: {year}"
+            );
         }
         // Deadweight lies between zero and what was paid for outcomes.
-        assert!(c.deadweight >= 0.0 && c.deadweight <= (c.paid.outcome + c.paid.sustainment) as f64);
+        assert!(
+            c.deadweight >= 0.0 && c.deadweight <= (c.paid.outcome + c.paid.sustainment) as f64
+        );
         // Investors: what they paid in is what was drawn, what they got is
         // what was repaid.
         for (i, &(drawn, repaid)) in r.investors.iter().enumerate() {
             let p = &r.parties[m.investor_account(i)];
             assert_eq!((p.cost, p.revenue), (drawn, repaid));
         }
-        failures += r.parties.iter().filter(|p| p.failure_month.is_some()).count();
+        failures += r
+            .parties
+            .iter()
+            .filter(|p| p.failure_month.is_some())
+            .count();
     });
     assert!(failures > 0, "the scenario should exercise failures");
 }
@@ -54,36 +78,72 @@ fn conserved(text: &str) {
 #[test]
 fn every_shipped_scenario_conserves_money_and_respects_its_caps() {
     use pbrsim::model::ReturnCap;
-    let mut files: Vec<_> = std::fs::read_dir("scenarios").unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    let mut files: Vec<_> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
     files.sort();
     for path in files {
-        let m = pbrsim::scenario::load_file(&path, &[]).unwrap_or_else(|e| panic!("{}: {e}", path.display())).model;
+        let m = pbrsim::scenario::load_file(&path, &[])
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .model;
         let h = m.horizon;
         each_iteration(&m, 3, 200, |r| {
             let c = &r.commissioner;
             let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
             assert_eq!(nets + r.external, 0, "{}", path.display());
             for (a, p) in r.parties.iter().enumerate() {
-                assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net(), "{}", path.display());
+                assert_eq!(
+                    r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(),
+                    p.net(),
+                    "{}",
+                    path.display()
+                );
             }
             // The payers pay the rule tallies (clawbacks come back to the
             // commissioner), and the prime receives them plus its investors' capital.
             let clawed_back = r.parties[COMMISSIONER].revenue;
-            assert_eq!(r.parties[COMMISSIONER].cost + r.parties[CO_FUNDER].cost - clawed_back, c.paid.total() + c.own_costs, "{}", path.display());
-            let prime_capital: Pence = m.investors.iter().zip(&r.investors).filter(|(inv, _)| inv.funds == 0).map(|(_, &(d, _))| d).sum();
-            assert_eq!(r.parties[PRIME].revenue, c.paid.total() + clawed_back + prime_capital, "{}", path.display());
+            assert_eq!(
+                r.parties[COMMISSIONER].cost + r.parties[CO_FUNDER].cost - clawed_back,
+                c.paid.total() + c.own_costs,
+                "{}",
+                path.display()
+            );
+            let prime_capital: Pence = m
+                .investors
+                .iter()
+                .zip(&r.investors)
+                .filter(|(inv, _)| inv.funds == 0)
+                .map(|(_, &(d, _))| d)
+                .sum();
+            assert_eq!(
+                r.parties[PRIME].revenue,
+                c.paid.total() + clawed_back + prime_capital,
+                "{}",
+                path.display()
+            );
             if let Some(cap) = m.payments.cap_total {
                 assert!(c.paid.total() <= cap);
             }
-            assert!(c.deadweight >= 0.0 && c.deadweight <= (c.paid.outcome + c.paid.sustainment) as f64 + 1e-6);
+            assert!(
+                c.deadweight >= 0.0
+                    && c.deadweight <= (c.paid.outcome + c.paid.sustainment) as f64 + 1e-6
+            );
             for (inv, &(drawn, repaid)) in m.investors.iter().zip(&r.investors) {
                 assert!(drawn <= inv.committed);
                 if inv.excess_share == 0.0 {
                     let cap = match inv.cap {
                         ReturnCap::Multiple(k) => k * drawn as f64,
-                        ReturnCap::AnnualRate(rate) => drawn as f64 * (1.0 + rate).powf(h as f64 / 12.0),
+                        ReturnCap::AnnualRate(rate) => {
+                            drawn as f64 * (1.0 + rate).powf(h as f64 / 12.0)
+                        }
                     };
-                    assert!(repaid as f64 <= cap + 1.0, "{}: repaid {repaid} above cap {cap}", path.display());
+                    assert!(
+                        repaid as f64 <= cap + 1.0,
+                        "{}: repaid {repaid} above cap {cap}",
+                        path.display()
+                    );
                 }
             }
         });

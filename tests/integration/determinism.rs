@@ -6,15 +6,26 @@ use pbrsim::output::figure_records;
 
 fn summary(threads: usize, seed: u64) -> (String, Vec<u64>) {
     let m = model(SUPPLY_CHAIN, &[]);
-    let cfg = RunConfig { iterations: 300, seed, threads, ..Default::default() };
+    let cfg = RunConfig {
+        iterations: 300,
+        seed,
+        threads,
+        ..Default::default()
+    };
     let mut rows = vec![];
     let mut sink = |_: u64, r: &[f64]| {
         rows.extend(r.iter().map(|x| x.to_bits()));
         Ok(())
     };
     let result = run(&m, &cfg, &|_| {}, Some(&mut sink)).unwrap();
-    let json = serde_json::to_string(&figure_records(&result, &pbrsim::output::FIGURE_QUANTILES)).unwrap();
-    let monthly: Vec<u64> = result.summary.cash.iter().map(|s| s.quantile(0.5).to_bits()).collect();
+    let json =
+        serde_json::to_string(&figure_records(&result, &pbrsim::output::FIGURE_QUANTILES)).unwrap();
+    let monthly: Vec<u64> = result
+        .summary
+        .cash
+        .iter()
+        .map(|s| s.quantile(0.5).to_bits())
+        .collect();
     rows.extend(monthly);
     (json, rows)
 }
@@ -33,25 +44,64 @@ fn one_and_two_threads_agree_bit_for_bit() {
 fn a_precision_target_stops_where_a_fixed_run_of_that_length_agrees_bit_for_bit() {
     let m = model(SUPPLY_CHAIN, &[]);
     let adaptive = |threads| {
-        let cfg = RunConfig { iterations: 1, seed: 5, threads, precision: vec![("commissioner.referrals".into(), 0.005)], max_iterations: 200_000, ..Default::default() };
+        let cfg = RunConfig {
+            iterations: 1,
+            seed: 5,
+            threads,
+            precision: vec![("commissioner.referrals".into(), 0.005)],
+            max_iterations: 200_000,
+            ..Default::default()
+        };
         run(&m, &cfg, &|_| {}, None).unwrap()
     };
     let one = adaptive(1);
     let used = one.summary.iterations;
     assert_eq!(used % 1024, 0, "stops on a step of 1,024 iterations");
-    assert!(used > 1024 && used < 200_000, "several steps, and the target is reachable: {used}");
-    let k = one.catalog.figures.iter().position(|f| f.key() == "commissioner.referrals").unwrap();
+    assert!(
+        used > 1024 && used < 200_000,
+        "several steps, and the target is reachable: {used}"
+    );
+    let k = one
+        .catalog
+        .figures
+        .iter()
+        .position(|f| f.key() == "commissioner.referrals")
+        .unwrap();
     let m_ = &one.summary.moments[k];
     assert!(m_.se() <= 0.005 * m_.mean.abs());
     // Same stop on two threads, and the same numbers as a fixed run.
     let two = adaptive(2);
     assert_eq!(two.summary.iterations, used);
-    let fixed = run(&m, &RunConfig { iterations: used, seed: 5, threads: 2, ..Default::default() }, &|_| {}, None).unwrap();
-    let json = |r: &pbrsim::engine::RunResult| serde_json::to_string(&figure_records(r, &pbrsim::output::FIGURE_QUANTILES)).unwrap();
+    let fixed = run(
+        &m,
+        &RunConfig {
+            iterations: used,
+            seed: 5,
+            threads: 2,
+            ..Default::default()
+        },
+        &|_| {},
+        None,
+    )
+    .unwrap();
+    let json = |r: &pbrsim::engine::RunResult| {
+        serde_json::to_string(&figure_records(r, &pbrsim::output::FIGURE_QUANTILES)).unwrap()
+    };
     assert_eq!(json(&one), json(&fixed));
     assert_eq!(json(&two), json(&fixed));
     // One step fewer would not have met the target.
-    let shorter = run(&m, &RunConfig { iterations: used - 1024, seed: 5, threads: 2, ..Default::default() }, &|_| {}, None).unwrap();
+    let shorter = run(
+        &m,
+        &RunConfig {
+            iterations: used - 1024,
+            seed: 5,
+            threads: 2,
+            ..Default::default()
+        },
+        &|_| {},
+        None,
+    )
+    .unwrap();
     let s = &shorter.summary.moments[k];
     assert!(s.se() > 0.005 * s.mean.abs());
 }
@@ -64,17 +114,32 @@ fn a_precision_target_stops_where_a_fixed_run_of_that_length_agrees_bit_for_bit(
 fn split_runs_merge_to_the_same_bits() {
     use pbrsim::engine::{blocks_of, partial::MergeStack, run_blocks};
     let m = model(SUPPLY_CHAIN, &[]);
-    let cfg = RunConfig { iterations: 2200, seed: 11, threads: 2, ..Default::default() };
+    let cfg = RunConfig {
+        iterations: 2200,
+        seed: 11,
+        threads: 2,
+        ..Default::default()
+    };
     let whole = run(&m, &cfg, &|_| {}, None).unwrap().summary;
     let whole_bytes = postcard::to_stdvec(&whole).unwrap();
     let blocks = blocks_of(cfg.iterations);
-    for cuts in [vec![], vec![1], vec![7], vec![3, 11, 12], vec![5, 6, 17, 20, 34], (1..blocks).collect::<Vec<_>>()] {
+    for cuts in [
+        vec![],
+        vec![1],
+        vec![7],
+        vec![3, 11, 12],
+        vec![5, 6, 17, 20, 34],
+        (1..blocks).collect::<Vec<_>>(),
+    ] {
         let mut bounds = vec![0];
         bounds.extend(&cuts);
         bounds.push(blocks);
         let mut stack = MergeStack::new();
         for w in bounds.windows(2) {
-            let shard_cfg = RunConfig { threads: 1, ..cfg.clone() };
+            let shard_cfg = RunConfig {
+                threads: 1,
+                ..cfg.clone()
+            };
             let (_, part) = run_blocks(&m, &shard_cfg, Some(w[0]..w[1]), &|_| {}, None).unwrap();
             let nodes: Vec<_> = part.into_nodes();
             let stored = postcard::to_stdvec(&nodes).unwrap();
@@ -85,6 +150,9 @@ fn split_runs_merge_to_the_same_bits() {
         }
         let merged = stack.finish().unwrap();
         assert_eq!(merged.iterations, cfg.iterations);
-        assert!(postcard::to_stdvec(&merged).unwrap() == whole_bytes, "split at {cuts:?} differs from the single run");
+        assert!(
+            postcard::to_stdvec(&merged).unwrap() == whole_bytes,
+            "split at {cuts:?} differs from the single run"
+        );
     }
 }

@@ -42,7 +42,11 @@ fn fails_when_cash_falls_below_the_credit_line() {
         let sub = &r.parties[PRIME + 1];
         assert_eq!(sub.failure_month, Some(3));
         assert_eq!(sub.cost, 4 * 3000 * 100);
-        assert!(r.monthly[(PRIME + 1) * m.horizon + 4..(PRIME + 2) * m.horizon].iter().all(|&f| f == 0));
+        assert!(
+            r.monthly[(PRIME + 1) * m.horizon + 4..(PRIME + 2) * m.horizon]
+                .iter()
+                .all(|&f| f == 0)
+        );
         assert_eq!(r.parties[PRIME].failure_month, None);
     });
 }
@@ -51,24 +55,38 @@ fn fails_when_cash_falls_below_the_credit_line() {
 fn transferred_participants_cost_the_prime_from_the_next_month() {
     let m = model(SCENARIO, &[]);
     let expected: u64 = (4..24).map(|t| in_programme(t, 0)).sum::<u64>() * 10 * 100;
-    each_iteration(&m, 1, 1, |r| assert_eq!(r.parties[PRIME].cost as u64, expected));
+    each_iteration(&m, 1, 1, |r| {
+        assert_eq!(r.parties[PRIME].cost as u64, expected)
+    });
 }
 
 #[test]
 fn lost_service_leaves_old_participants_unserved_and_new_referrals_with_the_prime() {
-    let m = model(SCENARIO, &["subcontractors.sub.on_failure=\"lose_service\""]);
+    let m = model(
+        SCENARIO,
+        &["subcontractors.sub.on_failure=\"lose_service\""],
+    );
     let expected: u64 = (4..24).map(|t| in_programme(t, 4)).sum::<u64>() * 10 * 100;
-    each_iteration(&m, 1, 1, |r| assert_eq!(r.parties[PRIME].cost as u64, expected));
+    each_iteration(&m, 1, 1, |r| {
+        assert_eq!(r.parties[PRIME].cost as u64, expected)
+    });
 }
 
 #[test]
 fn lost_service_means_no_effect_for_the_failed_providers_participants() {
     // Effect 3 quadruples the hazard while served. The subcontractor fails
     // in month 3: its cohorts 0-3 are served in months 0-3 only.
-    let sets = ["segments.s.sustained.baseline_hazard=0.05", "segments.s.effect=3.0", "segments.s.referrals_per_month=[1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]", "subcontractors.sub.on_failure=\"lose_service\""];
+    let sets = [
+        "segments.s.sustained.baseline_hazard=0.05",
+        "segments.s.effect=3.0",
+        "segments.s.referrals_per_month=[1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+        "subcontractors.sub.on_failure=\"lose_service\"",
+    ];
     let m = model(SCENARIO, &sets);
     let mut entries = vec![];
-    each_iteration(&m, 3, 400, |r| entries.push(r.commissioner.outcomes as f64 / 1000.0));
+    each_iteration(&m, 3, 400, |r| {
+        entries.push(r.commissioner.outcomes as f64 / 1000.0)
+    });
     // qualifying 1: the outcome is the entry. Months 0-3 at 0.2 hazard, 4-5 at 0.05.
     let truth = 1.0 - (-(4.0 * 0.2 + 2.0 * 0.05f64)).exp();
     let (mean, se) = crate::common::mean_se(&entries);

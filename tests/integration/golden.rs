@@ -16,7 +16,14 @@ struct Case {
     files: &'static [&'static str],
 }
 
-const RUN_FILES: &[&str] = &["summary.json", "figures.csv", "risk.csv", "allocation.csv", "monthly.csv", "draws.csv"];
+const RUN_FILES: &[&str] = &[
+    "summary.json",
+    "figures.csv",
+    "risk.csv",
+    "allocation.csv",
+    "monthly.csv",
+    "draws.csv",
+];
 
 const SCENARIOS: &[&str] = &[
     "dfid_education_rba",
@@ -32,13 +39,48 @@ fn analysis_cases() -> Vec<Case> {
     vec![
         Case {
             name: "compare",
-            args: &["compare", "scenarios/supply_chain.toml", "--set-b", "payments.price_discount=0.15", "-n", "200", "--seed", "11", "--out", "{out}"],
+            args: &[
+                "compare",
+                "scenarios/supply_chain.toml",
+                "--set-b",
+                "payments.price_discount=0.15",
+                "-n",
+                "200",
+                "--seed",
+                "11",
+                "--out",
+                "{out}",
+            ],
             files: &["compare.csv"],
         },
-        Case { name: "sweep", args: &["sweep", "tests/golden/sweep3.toml", "-n", "130", "--seed", "5", "--out", "{out}", "--quiet"], files: &["sweep.csv", "sweep.parquet"] },
+        Case {
+            name: "sweep",
+            args: &[
+                "sweep",
+                "tests/golden/sweep3.toml",
+                "-n",
+                "130",
+                "--seed",
+                "5",
+                "--out",
+                "{out}",
+                "--quiet",
+            ],
+            files: &["sweep.csv", "sweep.parquet"],
+        },
         Case {
             name: "stress",
-            args: &["stress", "stresses/programme_history.toml", "-n", "128", "--seed", "3", "--quiet", "--out", "{out}/stress.csv"],
+            args: &[
+                "stress",
+                "stresses/programme_history.toml",
+                "-n",
+                "128",
+                "--seed",
+                "3",
+                "--quiet",
+                "--out",
+                "{out}/stress.csv",
+            ],
             files: &["stress.csv"],
         },
         Case {
@@ -60,7 +102,21 @@ fn analysis_cases() -> Vec<Case> {
             ],
             files: &["tornado.csv", "sobol.csv"],
         },
-        Case { name: "evidence", args: &["evidence", "scenarios/supply_chain.toml", "-n", "128", "--seed", "3", "--quiet", "--out", "{out}/evidence.csv"], files: &["evidence.csv"] },
+        Case {
+            name: "evidence",
+            args: &[
+                "evidence",
+                "scenarios/supply_chain.toml",
+                "-n",
+                "128",
+                "--seed",
+                "3",
+                "--quiet",
+                "--out",
+                "{out}/evidence.csv",
+            ],
+            files: &["evidence.csv"],
+        },
         Case {
             name: "solve",
             args: &[
@@ -85,7 +141,21 @@ fn analysis_cases() -> Vec<Case> {
         },
         Case {
             name: "reverse_stress",
-            args: &["reverse-stress", "scenarios/work_programme.toml", "--party", "prime", "--probability", "0.2", "--direction", "uncertainty.cost*1.5", "-n", "128", "--seed", "3", "--quiet"],
+            args: &[
+                "reverse-stress",
+                "scenarios/work_programme.toml",
+                "--party",
+                "prime",
+                "--probability",
+                "0.2",
+                "--direction",
+                "uncertainty.cost*1.5",
+                "-n",
+                "128",
+                "--seed",
+                "3",
+                "--quiet",
+            ],
             files: &[],
         },
     ]
@@ -105,11 +175,20 @@ fn check(name: &str, args: &[&str], files: &[&str]) -> Vec<String> {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
     let args: Vec<String> = args.iter().map(|a| a.replace("{out}", out)).collect();
-    let output = Command::new(env!("CARGO_BIN_EXE_pbrsim")).args(&args).output().expect("binary runs");
-    assert!(output.status.success(), "{name}: pbrsim {}\n{}", args.join(" "), String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+        .args(&args)
+        .output()
+        .expect("binary runs");
+    assert!(
+        output.status.success(),
+        "{name}: pbrsim {}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
     let mut produced: Vec<(String, Vec<u8>)> = vec![("stdout.txt".into(), output.stdout)];
     for f in files {
-        let bytes = std::fs::read(tmp.path().join(f)).unwrap_or_else(|e| panic!("{name}: {f} not written: {e}"));
+        let bytes = std::fs::read(tmp.path().join(f))
+            .unwrap_or_else(|e| panic!("{name}: {f} not written: {e}"));
         produced.push((f.to_string(), bytes));
     }
     let dir = golden_dir(name);
@@ -123,15 +202,27 @@ fn check(name: &str, args: &[&str], files: &[&str]) -> Vec<String> {
         }
         match std::fs::read(&path) {
             Ok(golden) if golden == bytes => {}
-            Ok(golden) => differences.push(format!("{}: differs ({} bytes, golden {}){}", path.display(), bytes.len(), golden.len(), first_difference(&golden, &bytes))),
-            Err(_) => differences.push(format!("{}: no golden file (run with PBRSIM_BLESS=1)", path.display())),
+            Ok(golden) => differences.push(format!(
+                "{}: differs ({} bytes, golden {}){}",
+                path.display(),
+                bytes.len(),
+                golden.len(),
+                first_difference(&golden, &bytes)
+            )),
+            Err(_) => differences.push(format!(
+                "{}: no golden file (run with PBRSIM_BLESS=1)",
+                path.display()
+            )),
         }
     }
     differences
 }
 
 fn first_difference(golden: &[u8], new: &[u8]) -> String {
-    let (g, n) = (String::from_utf8_lossy(golden), String::from_utf8_lossy(new));
+    let (g, n) = (
+        String::from_utf8_lossy(golden),
+        String::from_utf8_lossy(new),
+    );
     for (i, (a, b)) in g.lines().zip(n.lines()).enumerate() {
         if a != b {
             return format!("\n  line {}:\n  golden: {a}\n  now:    {b}", i + 1);
@@ -145,10 +236,24 @@ fn every_shipped_scenario_runs_to_the_golden_bytes() {
     let mut differences = Vec::new();
     for s in SCENARIOS {
         let scenario = format!("scenarios/{s}.toml");
-        let args = ["run", scenario.as_str(), "-n", "300", "--seed", "7", "--draws", "--out", "{out}"];
+        let args = [
+            "run",
+            scenario.as_str(),
+            "-n",
+            "300",
+            "--seed",
+            "7",
+            "--draws",
+            "--out",
+            "{out}",
+        ];
         differences.extend(check(&format!("run_{s}"), &args, RUN_FILES));
     }
-    assert!(differences.is_empty(), "outputs changed:\n{}", differences.join("\n"));
+    assert!(
+        differences.is_empty(),
+        "outputs changed:\n{}",
+        differences.join("\n")
+    );
 }
 
 #[test]
@@ -157,7 +262,11 @@ fn every_analysis_command_runs_to_the_golden_bytes() {
     for case in analysis_cases() {
         differences.extend(check(case.name, case.args, case.files));
     }
-    assert!(differences.is_empty(), "outputs changed:\n{}", differences.join("\n"));
+    assert!(
+        differences.is_empty(),
+        "outputs changed:\n{}",
+        differences.join("\n")
+    );
 }
 
 #[test]
@@ -167,5 +276,9 @@ fn every_shipped_scenario_has_a_golden_run() {
         .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(String::from))
         .collect();
     shipped.sort();
-    assert_eq!(shipped, SCENARIOS.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "add the new scenario to SCENARIOS");
+    assert_eq!(
+        shipped,
+        SCENARIOS.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        "add the new scenario to SCENARIOS"
+    );
 }

@@ -14,7 +14,9 @@ fn rule(measure: Measure) -> ImprovementRule {
         segments: vec![0],
         higher_is_better: false,
         measure,
-        comparison: Comparison::Simulated { per_participant: 1.0 },
+        comparison: Comparison::Simulated {
+            per_participant: 1.0,
+        },
         cohorts: vec![],
         final_threshold_ppm: None,
         final_measured_in: 0,
@@ -27,7 +29,10 @@ fn rule(measure: Measure) -> ImprovementRule {
 /// A frequency tally: `treated` events among `n` people against
 /// `comparison` events among `m`.
 fn frequency(n: u64, treated: u64, m: u64, comparison: u64) -> Tally {
-    Tally { treated: [n, 0, treated], comparison: [m, 0, comparison] }
+    Tally {
+        treated: [n, 0, treated],
+        comparison: [m, 0, comparison],
+    }
 }
 
 #[test]
@@ -61,19 +66,43 @@ fn the_final_measurement_pays_only_the_excess_over_cohort_payments() {
 #[test]
 fn binary_and_per_person_with_event_measures_and_baselines() {
     // Binary: 40 of 100 against a 47.5% baseline share.
-    let r = ImprovementRule { comparison: Comparison::Baseline { value: 0.475, drift_per_year: 0.0 }, ..rule(Measure::Binary) };
-    let t = Tally { treated: [100, 40, 70], comparison: [0, 0, 0] };
+    let r = ImprovementRule {
+        comparison: Comparison::Baseline {
+            value: 0.475,
+            drift_per_year: 0.0,
+        },
+        ..rule(Measure::Binary)
+    };
+    let t = Tally {
+        treated: [100, 40, 70],
+        comparison: [0, 0, 0],
+    };
     let v = judge(&r, &t, 0, 150_000);
     assert!(v.met && (v.relative - 0.075 / 0.475).abs() < 1e-12 && (v.units - 7.5).abs() < 1e-9);
     // A baseline drifting down 10% a year is 0.4275 in year 2.
-    let drifting = ImprovementRule { comparison: Comparison::Baseline { value: 0.475, drift_per_year: -0.1 }, ..r.clone() };
+    let drifting = ImprovementRule {
+        comparison: Comparison::Baseline {
+            value: 0.475,
+            drift_per_year: -0.1,
+        },
+        ..r.clone()
+    };
     assert!((judge(&drifting, &t, 1, 0).units - 2.75).abs() < 1e-9);
     // Events per person with an event: 70 / 40 = 1.75 against 2.0.
-    let f = ImprovementRule { comparison: Comparison::Baseline { value: 2.0, drift_per_year: 0.0 }, ..rule(Measure::FrequencyPerPersonWithEvent) };
+    let f = ImprovementRule {
+        comparison: Comparison::Baseline {
+            value: 2.0,
+            drift_per_year: 0.0,
+        },
+        ..rule(Measure::FrequencyPerPersonWithEvent)
+    };
     let v = judge(&f, &t, 0, 125_000);
     assert!(v.met && (v.units - 10.0).abs() < 1e-9);
     // Nobody with an event: the measure is undefined and nothing is paid.
-    let none = Tally { treated: [100, 0, 0], comparison: [0, 0, 0] };
+    let none = Tally {
+        treated: [100, 0, 0],
+        comparison: [0, 0, 0],
+    };
     assert!(!judge(&f, &none, 0, 0).met && judge(&f, &none, 0, 0).relative.is_nan());
 }
 
@@ -124,12 +153,17 @@ fn a_null_programme_is_paid_as_often_as_sampling_noise_says() {
     let m = model(SIB, &[]);
     let iterations = 20_000;
     let mut met = vec![];
-    each_iteration(&m, 17, iterations, |r| met.push(if r.verdicts[0].met { 1.0 } else { 0.0 }));
+    each_iteration(&m, 17, iterations, |r| {
+        met.push(if r.verdicts[0].met { 1.0 } else { 0.0 })
+    });
     let truth = null_trigger_probability(1000, 10_000, 1.5, 0.05);
     let (p, _) = mean_se(&met);
     let se = (truth * (1.0 - truth) / iterations as f64).sqrt();
     assert_within("null trigger probability", p, se, truth, 5.0);
-    assert!(truth > 0.01, "the test needs a probability that is not negligible: {truth}");
+    assert!(
+        truth > 0.01,
+        "the test needs a probability that is not negligible: {truth}"
+    );
 }
 
 #[test]
@@ -152,7 +186,14 @@ fn payments_follow_measurement_and_lag() {
 fn events_and_people_with_an_event_match_closed_forms_with_frailty() {
     // Gamma frailty of shape 2: per person negative binomial with mean mu,
     // variance mu + mu^2 / 2, and P(no event) = (k / (k + mu))^k.
-    let m = model(SIB, &["segments.prisoners.adverse_events.frailty_shape=2.0", "segments.prisoners.effect=0.2", "segments.prisoners.savings_per_event_avoided=10"]);
+    let m = model(
+        SIB,
+        &[
+            "segments.prisoners.adverse_events.frailty_shape=2.0",
+            "segments.prisoners.effect=0.2",
+            "segments.prisoners.savings_per_event_avoided=10",
+        ],
+    );
     let (mut events, mut people) = (vec![], vec![]);
     each_iteration(&m, 5, 4000, |r| {
         // Savings: 10 per event avoided against the closed-form expectation.
@@ -169,29 +210,71 @@ fn events_and_people_with_an_event_match_closed_forms_with_frailty() {
     // standard error var * sqrt(2 / iterations).
     let var = se * se * 4000.0;
     let var_truth = 1000.0 * (mu + mu * mu / 2.0);
-    assert!((var - var_truth).abs() < 5.0 * var_truth * (2.0f64 / 4000.0).sqrt(), "{var} vs {var_truth}");
+    assert!(
+        (var - var_truth).abs() < 5.0 * var_truth * (2.0f64 / 4000.0).sqrt(),
+        "{var} vs {var_truth}"
+    );
     let (mean, se) = mean_se(&people);
-    assert_within("people with an event", mean, se, 1000.0 * (1.0 - (2.0 / (2.0 + mu)).powf(2.0)), 5.0);
+    assert_within(
+        "people with an event",
+        mean,
+        se,
+        1000.0 * (1.0 - (2.0 / (2.0 + mu)).powf(2.0)),
+        5.0,
+    );
 }
 
 #[test]
 fn malformed_improvement_rules_and_adverse_segments_are_refused() {
     let cases: [(&str, &str, &str); 6] = [
-        ("label = \"events\"", "label = \"reconviction events\"", "not a usable label"),
-        ("comparison = { kind = \"simulated\", per_participant = 10 }", "comparison = { kind = \"baseline\", value = 1.5, per_participant = 10 }", "`per_participant` belongs to a simulated comparison"),
-        ("comparison = { kind = \"simulated\", per_participant = 10 }", "comparison = { kind = \"simulatd\", per_participant = 10 }", "did you mean `simulated`?"),
-        ("threshold = 0.05", "threshold = 5", "a relative improvement in [0, 1]"),
-        ("rate = 1.5", "rate = 1.5\nfrailty_shape = 0", "a gamma shape must be positive"),
-        ("referral_process = \"fixed\"", "referral_process = \"fixed\"\neffect = { dist = \"normal\", mean = 0.5, sd = 0.5 }", "must be at most 1"),
+        (
+            "label = \"events\"",
+            "label = \"reconviction events\"",
+            "not a usable label",
+        ),
+        (
+            "comparison = { kind = \"simulated\", per_participant = 10 }",
+            "comparison = { kind = \"baseline\", value = 1.5, per_participant = 10 }",
+            "`per_participant` belongs to a simulated comparison",
+        ),
+        (
+            "comparison = { kind = \"simulated\", per_participant = 10 }",
+            "comparison = { kind = \"simulatd\", per_participant = 10 }",
+            "did you mean `simulated`?",
+        ),
+        (
+            "threshold = 0.05",
+            "threshold = 5",
+            "a relative improvement in [0, 1]",
+        ),
+        (
+            "rate = 1.5",
+            "rate = 1.5\nfrailty_shape = 0",
+            "a gamma shape must be positive",
+        ),
+        (
+            "referral_process = \"fixed\"",
+            "referral_process = \"fixed\"\neffect = { dist = \"normal\", mean = 0.5, sd = 0.5 }",
+            "must be at most 1",
+        ),
     ];
     for (from, to, expected) in cases {
         assert!(SIB.contains(from), "test bug: {from}");
-        let err = pbrsim::scenario::load_str(&SIB.replacen(from, to, 1), "t.toml", &[]).unwrap_err().to_string();
-        assert!(err.contains(expected), "{to}: expected `{expected}` in\n{err}");
+        let err = pbrsim::scenario::load_str(&SIB.replacen(from, to, 1), "t.toml", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(expected),
+            "{to}: expected `{expected}` in\n{err}"
+        );
     }
     // A hurdle must measure the same cohorts.
-    let hurdle = format!("{SIB}\n[[payments.improvement]]\nlabel = \"people\"\nmeasure = \"binary\"\nrequires = \"events\"\ncomparison = {{ kind = \"baseline\", value = 0.5 }}\ncohorts = [{{ from_month = 0, to_month = 1, threshold = 0.05 }}]\nprice_per_unit = 10\n");
-    let err = pbrsim::scenario::load_str(&hurdle, "t.toml", &[]).unwrap_err().to_string();
+    let hurdle = format!(
+        "{SIB}\n[[payments.improvement]]\nlabel = \"people\"\nmeasure = \"binary\"\nrequires = \"events\"\ncomparison = {{ kind = \"baseline\", value = 0.5 }}\ncohorts = [{{ from_month = 0, to_month = 1, threshold = 0.05 }}]\nprice_per_unit = 10\n"
+    );
+    let err = pbrsim::scenario::load_str(&hurdle, "t.toml", &[])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("must measure the same cohorts"), "{err}");
 }
 
@@ -213,7 +296,11 @@ fn positive_outcomes_counted_per_cohort_match_the_outcome_events() {
     each_iteration(&m, 8, 200, |r| {
         let v = r.verdicts[0];
         let outcomes = v.units + 0.4 * r.commissioner.referrals as f64;
-        assert!((outcomes - r.commissioner.outcomes as f64).abs() < 1e-6, "{outcomes} vs {}", r.commissioner.outcomes);
+        assert!(
+            (outcomes - r.commissioner.outcomes as f64).abs() < 1e-6,
+            "{outcomes} vs {}",
+            r.commissioner.outcomes
+        );
     });
 }
 
@@ -233,7 +320,13 @@ fn measuring_outcomes_leaves_their_distribution_and_payments_unchanged() {
     assert_within("outcomes", mean, se, 1200.0 * entered * survive, 5.0);
     let sustainment: f64 = (1..=13).map(|k| entered * 0.95f64.powi(5 + k)).sum();
     let (mean, se) = mean_se(&paid);
-    assert_within("outcome and sustainment payments", mean, se, 1200.0 * (entered * survive * 1200.0 + 215.0 * sustainment), 5.0);
+    assert_within(
+        "outcome and sustainment payments",
+        mean,
+        se,
+        1200.0 * (entered * survive * 1200.0 + 215.0 * sustainment),
+        5.0,
+    );
 }
 
 #[test]
@@ -247,7 +340,9 @@ fn a_null_programme_on_a_positive_outcome_is_paid_as_sampling_noise_says() {
     );
     let iterations = 20_000;
     let mut met = vec![];
-    each_iteration(&m, 21, iterations, |r| met.push(if r.verdicts[0].met { 1.0 } else { 0.0 }));
+    each_iteration(&m, 21, iterations, |r| {
+        met.push(if r.verdicts[0].met { 1.0 } else { 0.0 })
+    });
     let p = (1.0 - (-24.0f64 * 0.03).exp()) * 0.95f64.powi(5);
     let (n, nc) = (1200u64, 6000u64);
     let treated = SBinomial::new(p, n).unwrap();
@@ -256,12 +351,22 @@ fn a_null_programme_on_a_positive_outcome_is_paid_as_sampling_noise_says() {
         .map(|c| {
             // t / n >= 1.05 c / nc  <=>  t >= ceil(1.05 c n / nc)
             let need = (1.05 * c as f64 * n as f64 / nc as f64 - 1e-9).ceil();
-            let tail = if need <= 0.0 { 1.0 } else { 1.0 - treated.cdf(need as u64 - 1) };
+            let tail = if need <= 0.0 {
+                1.0
+            } else {
+                1.0 - treated.cdf(need as u64 - 1)
+            };
             comparison.pmf(c) * tail
         })
         .sum();
     let (rate, _) = mean_se(&met);
     let se = (truth * (1.0 - truth) / iterations as f64).sqrt();
-    assert_within("null trigger probability, positive outcome", rate, se, truth, 5.0);
+    assert_within(
+        "null trigger probability, positive outcome",
+        rate,
+        se,
+        truth,
+        5.0,
+    );
     assert!(truth > 0.01, "{truth}");
 }

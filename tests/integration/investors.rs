@@ -37,7 +37,11 @@ fn investor_flows(text: &str, sets: &[&str]) -> (Vec<i64>, (i64, i64), Option<us
     let mut out = (vec![], (0, 0), None);
     each_iteration(&m, 1, 1, |r| {
         let a = m.investor_account(0);
-        out = (r.monthly[a * m.horizon..(a + 1) * m.horizon].to_vec(), r.investors[0], r.parties[PRIME].failure_month);
+        out = (
+            r.monthly[a * m.horizon..(a + 1) * m.horizon].to_vec(),
+            r.investors[0],
+            r.parties[PRIME].failure_month,
+        );
     });
     out
 }
@@ -79,7 +83,8 @@ fn an_annual_rate_cap_grows_what_is_owed_month_by_month() {
 #[test]
 fn a_commitment_runs_out_and_then_the_provider_fails() {
     // 3,000 committed: months 0-2 are funded, month 3 is not.
-    let (flows, (drawn, repaid), failed) = investor_flows(SIB, &["investors.fund.committed_capital=3000"]);
+    let (flows, (drawn, repaid), failed) =
+        investor_flows(SIB, &["investors.fund.committed_capital=3000"]);
     assert_eq!(drawn, 300_000);
     assert_eq!(repaid, 0);
     assert_eq!(failed, Some(3));

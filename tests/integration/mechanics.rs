@@ -22,7 +22,9 @@ fn payments_by_month(sets: &[&str]) -> Vec<Pence> {
     let m = model(ONE_SEGMENT, &all);
     let mut out = vec![];
     each_iteration(&m, 1, 1, |r| {
-        out = (0..m.horizon).map(|t| -r.monthly[COMMISSIONER * m.horizon + t]).collect();
+        out = (0..m.horizon)
+            .map(|t| -r.monthly[COMMISSIONER * m.horizon + t])
+            .collect();
     });
     out
 }
@@ -51,7 +53,11 @@ fn timing_convention_outcome_in_e_plus_q_minus_1_then_sustainment_past_the_windo
 
 #[test]
 fn lags_shift_each_rule() {
-    let paid = payments_by_month(&["payments.lag_months.attachment=1", "payments.lag_months.outcome=2", "payments.lag_months.sustainment=1"]);
+    let paid = payments_by_month(&[
+        "payments.lag_months.attachment=1",
+        "payments.lag_months.outcome=2",
+        "payments.lag_months.sustainment=1",
+    ]);
     // attachment 0 -> 1; outcome 5 -> 7; sustainment months 6..=18 -> 7..=19
     assert_eq!(paid[1], 40_000);
     assert_eq!(paid[7], 120_000 + 21_500);
@@ -66,7 +72,11 @@ fn no_attachment_fee_for_a_cohort_whose_contract_year_price_is_zero() {
     let mut profile = vec!["0"; 40];
     profile[36] = "1";
     let refs = format!("segments.jsa.referrals_per_month=[{}]", profile.join(", "));
-    let paid = payments_by_month(&["time.referral_months=40", &refs, "segments.jsa.tariff.attachment=[400, 400, 400, 0]"]);
+    let paid = payments_by_month(&[
+        "time.referral_months=40",
+        &refs,
+        "segments.jsa.tariff.attachment=[400, 400, 400, 0]",
+    ]);
     assert_eq!(paid[36], 0);
     assert_eq!(paid[41], 120_000);
     assert_eq!(paid.iter().sum::<Pence>(), 120_000 + 13 * 21_500);
@@ -80,7 +90,11 @@ fn prices_follow_the_referral_year_by_default_and_the_event_year_on_request() {
     let refs = format!("segments.jsa.referrals_per_month=[{}]", profile.join(", "));
     let by_referral = payments_by_month(&[&refs, "segments.jsa.tariff.outcome=[1000, 2000]"]);
     assert_eq!(by_referral[16], 100_000);
-    let by_event = payments_by_month(&[&refs, "segments.jsa.tariff.outcome=[1000, 2000]", "payments.price_year=\"event\""]);
+    let by_event = payments_by_month(&[
+        &refs,
+        "segments.jsa.tariff.outcome=[1000, 2000]",
+        "payments.price_year=\"event\"",
+    ]);
     assert_eq!(by_event[16], 200_000);
 }
 
@@ -93,10 +107,17 @@ fn per_participant_cap_cuts_in_payment_order() {
     assert_eq!(paid[6], 21_500);
     assert_eq!(paid[7], 18_500);
     assert_eq!(paid[8], 0);
-    let m = model(ONE_SEGMENT, &["segments.jsa.tariff.cap_per_participant=2000"]);
-    let (att, removed, prices) = capped_prices(&m.segments[0].tariff, m.segments[0].sustained().unwrap(), 0);
+    let m = model(
+        ONE_SEGMENT,
+        &["segments.jsa.tariff.cap_per_participant=2000"],
+    );
+    let (att, removed, prices) =
+        capped_prices(&m.segments[0].tariff, m.segments[0].sustained().unwrap(), 0);
     assert_eq!((att, removed, prices.outcome), (40_000, 0, 120_000));
-    assert_eq!(prices.sustainment_removed.iter().sum::<Pence>(), 13 * 21_500 - 40_000);
+    assert_eq!(
+        prices.sustainment_removed.iter().sum::<Pence>(),
+        13 * 21_500 - 40_000
+    );
 }
 
 #[test]
@@ -104,7 +125,17 @@ fn contract_caps_limit_payments_and_report_what_they_removed() {
     let paid = payments_by_month(&["payments.cap_total=1500"]);
     assert_eq!(paid.iter().sum::<Pence>(), 150_000);
     assert_eq!(paid[5], 110_000);
-    let m = model(ONE_SEGMENT, &[ONE_PARTICIPANT[0], ONE_PARTICIPANT[1], ONE_PARTICIPANT[2], ONE_PARTICIPANT[3], ONE_PARTICIPANT[4], "payments.cap_per_year=1000"]);
+    let m = model(
+        ONE_SEGMENT,
+        &[
+            ONE_PARTICIPANT[0],
+            ONE_PARTICIPANT[1],
+            ONE_PARTICIPANT[2],
+            ONE_PARTICIPANT[3],
+            ONE_PARTICIPANT[4],
+            "payments.cap_per_year=1000",
+        ],
+    );
     each_iteration(&m, 1, 1, |r| {
         // Year 1 (months 0-11) has 400 + 1,200 + 6 x 215 due, year 2 has
         // 7 x 215: each pays 1,000.
@@ -117,8 +148,20 @@ fn contract_caps_limit_payments_and_report_what_they_removed() {
 fn payments_due_at_or_after_the_horizon_are_counted_not_lost() {
     let paid = payments_by_month(&["time.horizon_months=12"]);
     assert_eq!(paid.iter().sum::<Pence>(), 40_000 + 120_000 + 6 * 21_500);
-    let m = model(ONE_SEGMENT, &[ONE_PARTICIPANT[0], ONE_PARTICIPANT[1], ONE_PARTICIPANT[2], ONE_PARTICIPANT[3], ONE_PARTICIPANT[4], "time.horizon_months=12"]);
-    each_iteration(&m, 1, 1, |r| assert_eq!(r.commissioner.beyond_horizon, 7 * 21_500));
+    let m = model(
+        ONE_SEGMENT,
+        &[
+            ONE_PARTICIPANT[0],
+            ONE_PARTICIPANT[1],
+            ONE_PARTICIPANT[2],
+            ONE_PARTICIPANT[3],
+            ONE_PARTICIPANT[4],
+            "time.horizon_months=12",
+        ],
+    );
+    each_iteration(&m, 1, 1, |r| {
+        assert_eq!(r.commissioner.beyond_horizon, 7 * 21_500)
+    });
 }
 
 #[test]
@@ -158,12 +201,22 @@ fn outcome_falls_in_month_e_plus_q_minus_1_for_later_entries_too() {
     });
     let p = 1.0 - (-0.1f64).exp();
     for (t, paid) in by_month.iter().enumerate() {
-        let truth = if t < 5 { 0.0 } else { 1000.0 * p * (1.0 - p).powi(t as i32 - 5) * 1200.0 };
+        let truth = if t < 5 {
+            0.0
+        } else {
+            1000.0 * p * (1.0 - p).powi(t as i32 - 5) * 1200.0
+        };
         let (mean, se) = crate::common::mean_se(paid);
         if truth == 0.0 {
             assert_eq!(mean, 0.0, "month {t}");
         } else {
-            crate::common::assert_within(&format!("outcome payments in month {t}"), mean, se, truth, 5.0);
+            crate::common::assert_within(
+                &format!("outcome payments in month {t}"),
+                mean,
+                se,
+                truth,
+                5.0,
+            );
         }
     }
 }
@@ -176,9 +229,22 @@ fn fee_for_service(referrals_per_month: u64) -> Vec<Pence> {
         "{ONE_SEGMENT}\n[payments.fee_for_service]\nannual_fee = 12000\nbaseline_referrals_per_year = 120\nband = 0.1\nreconciliation_price_per_referral = 100\nlag_months = 1\n"
     );
     let refs = format!("segments.jsa.referrals_per_month={referrals_per_month}");
-    let m = model(&text, &[&refs, "segments.jsa.referral_process=\"fixed\"", "segments.jsa.tariff.attachment=0", "segments.jsa.tariff.outcome=0", "segments.jsa.tariff.sustainment=0"]);
+    let m = model(
+        &text,
+        &[
+            &refs,
+            "segments.jsa.referral_process=\"fixed\"",
+            "segments.jsa.tariff.attachment=0",
+            "segments.jsa.tariff.outcome=0",
+            "segments.jsa.tariff.sustainment=0",
+        ],
+    );
     let mut out = vec![];
-    each_iteration(&m, 1, 1, |r| out = (0..m.horizon).map(|t| -r.monthly[COMMISSIONER * m.horizon + t]).collect());
+    each_iteration(&m, 1, 1, |r| {
+        out = (0..m.horizon)
+            .map(|t| -r.monthly[COMMISSIONER * m.horizon + t])
+            .collect()
+    });
     out
 }
 
@@ -194,13 +260,18 @@ fn fee_for_service_is_paid_monthly_and_reconciled_outside_its_band() {
     assert_eq!(fee_for_service(14)[12], 100_000 + 360_000);
     // 96 against a floor of 108: 12 x 100 clawed back in month 12.
     assert_eq!(fee_for_service(8)[12], 100_000 - 120_000);
-    assert_eq!(fee_for_service(8).iter().sum::<Pence>(), 1_200_000 - 120_000);
+    assert_eq!(
+        fee_for_service(8).iter().sum::<Pence>(),
+        1_200_000 - 120_000
+    );
 }
 
 /// Ten completers a month for two years (entry at once, q = 1), paid 50 per
 /// completer above a yearly baseline of 100.
 fn additional_outcomes(rule: &str) -> (Vec<Pence>, Pence) {
-    let text = format!("{ONE_SEGMENT}\n[[payments.additional_outcomes]]\nlabel = \"completers\"\nprice_per_unit = 50\nlag_months = 2\n{rule}\n");
+    let text = format!(
+        "{ONE_SEGMENT}\n[[payments.additional_outcomes]]\nlabel = \"completers\"\nprice_per_unit = 50\nlag_months = 2\n{rule}\n"
+    );
     let m = model(
         &text,
         &[
@@ -215,7 +286,14 @@ fn additional_outcomes(rule: &str) -> (Vec<Pence>, Pence) {
         ],
     );
     let mut out = (vec![], 0);
-    each_iteration(&m, 1, 1, |r| out = ((0..m.horizon).map(|t| -r.monthly[COMMISSIONER * m.horizon + t]).collect(), r.additional_earned[0]));
+    each_iteration(&m, 1, 1, |r| {
+        out = (
+            (0..m.horizon)
+                .map(|t| -r.monthly[COMMISSIONER * m.horizon + t])
+                .collect(),
+            r.additional_earned[0],
+        )
+    });
     out
 }
 
@@ -235,10 +313,22 @@ fn additional_outcomes_pay_above_a_fixed_or_rolling_baseline() {
 
 #[test]
 fn the_service_fee_can_change_by_contract_year() {
-    let m = model(ONE_SEGMENT, &["payments.service_fee_per_month=[100, 50]", "payments.service_fee_months=30", "segments.jsa.referrals_per_month=0"]);
+    let m = model(
+        ONE_SEGMENT,
+        &[
+            "payments.service_fee_per_month=[100, 50]",
+            "payments.service_fee_months=30",
+            "segments.jsa.referrals_per_month=0",
+        ],
+    );
     each_iteration(&m, 1, 1, |r| {
-        let paid: Vec<Pence> = (0..m.horizon).map(|t| -r.monthly[COMMISSIONER * m.horizon + t]).collect();
-        assert_eq!((paid[0], paid[11], paid[12], paid[29], paid[30]), (10_000, 10_000, 5_000, 5_000, 0));
+        let paid: Vec<Pence> = (0..m.horizon)
+            .map(|t| -r.monthly[COMMISSIONER * m.horizon + t])
+            .collect();
+        assert_eq!(
+            (paid[0], paid[11], paid[12], paid[29], paid[30]),
+            (10_000, 10_000, 5_000, 5_000, 0)
+        );
         assert_eq!(r.commissioner.paid.service_fee, 12 * 10_000 + 18 * 5_000);
     });
 }

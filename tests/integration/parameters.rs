@@ -33,17 +33,39 @@ fn making_one_parameter_uncertain_does_not_shift_another() {
     // Segment b has its own effect; giving segment a one must leave b's draw
     // (and the volume, cost and macro draws) unchanged, iteration by iteration.
     let base = model(SUPPLY_CHAIN, &[]);
-    let with_a = model(SUPPLY_CHAIN, &["segments.a.effect={ dist = \"uniform\", min = 0.0, max = 0.4 }"]);
+    let with_a = model(
+        SUPPLY_CHAIN,
+        &["segments.a.effect={ dist = \"uniform\", min = 0.0, max = 0.4 }"],
+    );
     let mut before = vec![];
-    each_iteration(&base, 4, 30, |r| before.push((r.draws.effect[1], r.draws.volume, r.draws.cost, r.draws.macro_by_year[0])));
+    each_iteration(&base, 4, 30, |r| {
+        before.push((
+            r.draws.effect[1],
+            r.draws.volume,
+            r.draws.cost,
+            r.draws.macro_by_year[0],
+        ))
+    });
     let mut after = vec![];
-    each_iteration(&with_a, 4, 30, |r| after.push((r.draws.effect[1], r.draws.volume, r.draws.cost, r.draws.macro_by_year[0])));
+    each_iteration(&with_a, 4, 30, |r| {
+        after.push((
+            r.draws.effect[1],
+            r.draws.volume,
+            r.draws.cost,
+            r.draws.macro_by_year[0],
+        ))
+    });
     assert_eq!(before, after);
 }
 
 #[test]
 fn reserved_ids_are_refused() {
-    let text = SUPPLY_CHAIN.replace("[subcontractors.small]", "[subcontractors.commissioner]").replace("small = 0.2", "commissioner = 0.2").replace("small = 0.5", "commissioner = 0.5");
-    let err = pbrsim::scenario::load_str(&text, "t.toml", &[]).unwrap_err().to_string();
+    let text = SUPPLY_CHAIN
+        .replace("[subcontractors.small]", "[subcontractors.commissioner]")
+        .replace("small = 0.2", "commissioner = 0.2")
+        .replace("small = 0.5", "commissioner = 0.5");
+    let err = pbrsim::scenario::load_str(&text, "t.toml", &[])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("`commissioner` is reserved"), "{err}");
 }

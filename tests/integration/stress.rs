@@ -46,7 +46,12 @@ const VAR_U: f64 = 0.4 * 0.4 / 12.0; // variance of Uniform(0.8, 1.2)
 const NOISE: f64 = 100.0 * 100.0 * 1200.0; // E[Var(net | parameters)] = F^2 1200 E[volume]
 
 fn config(iterations: u64, threads: usize) -> RunConfig {
-    RunConfig { iterations, seed: 11, threads, ..Default::default() }
+    RunConfig {
+        iterations,
+        seed: 11,
+        threads,
+        ..Default::default()
+    }
 }
 
 fn net() -> Statistic {
@@ -59,11 +64,29 @@ fn tornado_matches_the_analytic_one_at_a_time_changes() {
     let t = &tornado(&m, &[net()], 0.1, 0.9, &config(4000, 0), &|_| {}).unwrap()[0];
     let bar = |name: &str| t.bars.iter().find(|b| b.input == name).unwrap();
     // E[net | volume at its p10] - E[net] = A (0.84 - 1); cost at p90: -B (1.16 - 1).
-    for (name, low, high, slope) in [("uncertainty.volume", 0.84, 1.16, A), ("uncertainty.cost", 0.84, 1.16, -B)] {
+    for (name, low, high, slope) in [
+        ("uncertainty.volume", 0.84, 1.16, A),
+        ("uncertainty.cost", 0.84, 1.16, -B),
+    ] {
         let b = bar(name);
-        assert!((b.values.0 - low).abs() < 1e-12 && (b.values.1 - high).abs() < 1e-12, "{b:?}");
-        assert_within(&format!("{name} low"), b.low_change.value, b.low_change.se, slope * (low - 1.0), 4.5);
-        assert_within(&format!("{name} high"), b.high_change.value, b.high_change.se, slope * (high - 1.0), 4.5);
+        assert!(
+            (b.values.0 - low).abs() < 1e-12 && (b.values.1 - high).abs() < 1e-12,
+            "{b:?}"
+        );
+        assert_within(
+            &format!("{name} low"),
+            b.low_change.value,
+            b.low_change.se,
+            slope * (low - 1.0),
+            4.5,
+        );
+        assert_within(
+            &format!("{name} high"),
+            b.high_change.value,
+            b.high_change.se,
+            slope * (high - 1.0),
+            4.5,
+        );
     }
     assert_eq!(t.bars.len(), 2, "only the uncertain inputs have bars");
 }
@@ -74,18 +97,44 @@ fn sobol_indices_match_the_analytic_shares_of_variance() {
     let s = &sobol(&m, &[net()], &config(6000, 0), &|_| {}).unwrap()[0];
     let total = A * A * VAR_U + B * B * VAR_U + NOISE;
     let index = |name: &str| s.indices.iter().find(|i| i.input == name).unwrap();
-    let (vol, cost, people) = (index("uncertainty.volume"), index("uncertainty.cost"), index("participants"));
+    let (vol, cost, people) = (
+        index("uncertainty.volume"),
+        index("uncertainty.cost"),
+        index("participants"),
+    );
     let share = A * A * VAR_U / total;
     assert_within("S volume", vol.first.value, vol.first.se, share, 4.5);
-    assert_within("S cost", cost.first.value, cost.first.se, B * B * VAR_U / total, 4.5);
+    assert_within(
+        "S cost",
+        cost.first.value,
+        cost.first.se,
+        B * B * VAR_U / total,
+        4.5,
+    );
     // Cost enters alone and linearly: no interactions.
-    assert_within("ST cost", cost.total.value, cost.total.se, B * B * VAR_U / total, 4.5);
+    assert_within(
+        "ST cost",
+        cost.total.value,
+        cost.total.se,
+        B * B * VAR_U / total,
+        4.5,
+    );
     // The participants' total index is E[Var(net | parameters)] / Var(net).
-    assert_within("ST participants", people.total.value, people.total.se, NOISE / total, 4.5);
+    assert_within(
+        "ST participants",
+        people.total.value,
+        people.total.se,
+        NOISE / total,
+        4.5,
+    );
     // Volume interacts with the participants only through the Poisson
     // variance: its total index lies between its first-order share and
     // that share plus the participants'.
-    assert!(vol.total.value > share - 4.5 * vol.total.se && vol.total.value < share + NOISE / total + 4.5 * vol.total.se, "{vol:?}");
+    assert!(
+        vol.total.value > share - 4.5 * vol.total.se
+            && vol.total.value < share + NOISE / total + 4.5 * vol.total.se,
+        "{vol:?}"
+    );
     assert_within("variance", s.variance.value, s.variance.se, total, 4.5);
 }
 
@@ -95,11 +144,35 @@ fn the_variance_split_adds_up_and_matches_its_analytic_parts() {
     let split = variance_split(&m, &config(6000, 0), &|_| {}).unwrap();
     let s = split.iter().find(|s| s.statistic == "prime.net").unwrap();
     let parameters = A * A * VAR_U + B * B * VAR_U;
-    assert_within("parameters", s.parameters.value, s.parameters.se, parameters, 4.5);
-    assert_within("participants", s.participants.value, s.participants.se, NOISE, 4.5);
-    assert_within("total", s.variance.value, s.variance.se, parameters + NOISE, 4.5);
+    assert_within(
+        "parameters",
+        s.parameters.value,
+        s.parameters.se,
+        parameters,
+        4.5,
+    );
+    assert_within(
+        "participants",
+        s.participants.value,
+        s.participants.se,
+        NOISE,
+        4.5,
+    );
+    assert_within(
+        "total",
+        s.variance.value,
+        s.variance.se,
+        parameters + NOISE,
+        4.5,
+    );
     // The parts sum to the total variance within Monte Carlo error.
-    assert_within("sum of parts", s.parameters.value + s.participants.value, s.variance.se, s.variance.value, 4.5);
+    assert_within(
+        "sum of parts",
+        s.parameters.value + s.participants.value,
+        s.variance.se,
+        s.variance.value,
+        4.5,
+    );
     // And a provider's failure indicator is split too.
     assert!(split.iter().any(|s| s.statistic == "prime.failed"));
 }
@@ -108,23 +181,65 @@ fn the_variance_split_adds_up_and_matches_its_analytic_parts() {
 fn solve_finds_the_break_even_tariff_and_a_rerun_meets_the_target() {
     // E[net] = 1200 F E[volume] - B E[cost] = 0 at F = 100.
     let text = ADDITIVE.to_string();
-    let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> { Ok(model(&text, &[&format!("segments.people.tariff.attachment={x}")])) };
+    let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> {
+        Ok(model(
+            &text,
+            &[&format!("segments.people.tariff.attachment={x}")],
+        ))
+    };
     let stat = net();
-    let problem = Problem { build: &build, statistic: &stat, target: 0.0, range: (0.0, 300.0), integer: false };
-    let Solution::Found { value, interval, achieved, .. } = solve(&problem, &[], &config(3000, 0), &|_| {}).unwrap() else { panic!("reachable") };
-    assert!(interval.0 < value && value < interval.1, "{interval:?} {value}");
-    assert!(achieved.value.abs() <= achieved.half_width(), "{achieved:?}");
+    let problem = Problem {
+        build: &build,
+        statistic: &stat,
+        target: 0.0,
+        range: (0.0, 300.0),
+        integer: false,
+    };
+    let Solution::Found {
+        value,
+        interval,
+        achieved,
+        ..
+    } = solve(&problem, &[], &config(3000, 0), &|_| {}).unwrap()
+    else {
+        panic!("reachable")
+    };
+    assert!(
+        interval.0 < value && value < interval.1,
+        "{interval:?} {value}"
+    );
+    assert!(
+        achieved.value.abs() <= achieved.half_width(),
+        "{achieved:?}"
+    );
     // The interval is a 95% interval: the true root lies within it, widened to 4.5 sigma.
     let sigma = (interval.1 - interval.0) / (2.0 * 1.96);
-    assert!((value - 100.0).abs() <= 4.5 * sigma, "{value} vs 100 (sigma {sigma})");
+    assert!(
+        (value - 100.0).abs() <= 4.5 * sigma,
+        "{value} vs 100 (sigma {sigma})"
+    );
     // Re-run at the value with other random numbers: the target is met
     // within the rerun's own error.
-    let rerun = problem.evaluate(value, &RunConfig { seed: 99, ..config(3000, 0) }, &|_| {}).unwrap();
+    let rerun = problem
+        .evaluate(
+            value,
+            &RunConfig {
+                seed: 99,
+                ..config(3000, 0)
+            },
+            &|_| {},
+        )
+        .unwrap();
     assert_within("rerun", rerun.value, rerun.se, 0.0, 4.5);
     // A target out of reach is reported as such, with both ends.
-    let far = Problem { target: 1e9, ..problem };
+    let far = Problem {
+        target: 1e9,
+        ..problem
+    };
     match solve(&far, &[], &config(500, 0), &|_| {}).unwrap() {
-        Solution::Unreachable { at_low, at_high } => assert!(at_low.value < 1e9 && at_high.value < 1e9),
+        Solution::Unreachable { at_low, at_high } => {
+            assert!(at_low.value < 1e9 && at_high.value < 1e9)
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -160,20 +275,38 @@ fn reverse_stress_finds_the_analytic_boundary_and_describes_it() {
     use pbrsim::stress::reverse::{Direction, reverse_stress};
     // Costs times k: P(fail) = P(cost > 1.25 / k) = (1.2 - 1.25 / k) / 0.4,
     // which is 1/2 at k = 1.25: size 0.25 along cost*2.
-    let src = pbrsim::batch::sweep::Source { origin: "cost_only.toml".into(), text: COST_ONLY.into() };
+    let src = pbrsim::batch::sweep::Source {
+        origin: "cost_only.toml".into(),
+        text: COST_ONLY.into(),
+    };
     let dir: Direction = "uncertainty.cost*2".parse().unwrap();
-    let results = reverse_stress(&src, &[], "prime", 0.5, &[dir], &config(2000, 0), &|_| {}).unwrap();
+    let results =
+        reverse_stress(&src, &[], "prime", 0.5, &[dir], &config(2000, 0), &|_| {}).unwrap();
     let r = &results[0];
-    let Solution::Found { value, interval, .. } = r.solution else { panic!("{:?}", r.solution) };
+    let Solution::Found {
+        value, interval, ..
+    } = r.solution
+    else {
+        panic!("{:?}", r.solution)
+    };
     let sigma = (interval.1 - interval.0) / (2.0 * 1.96);
-    assert!(sigma > 0.0 && (value - 0.25).abs() <= 4.5 * sigma, "{value} vs 0.25 (sigma {sigma})");
-    assert_eq!(r.baseline.value, 0.0, "no world fails unshocked: cost <= 1.2 < 1.25");
+    assert!(
+        sigma > 0.0 && (value - 0.25).abs() <= 4.5 * sigma,
+        "{value} vs 0.25 (sigma {sigma})"
+    );
+    assert_eq!(
+        r.baseline.value, 0.0,
+        "no world fails unshocked: cost <= 1.2 < 1.25"
+    );
     // The failing worlds are exactly those with a high cost draw.
     let top = &r.rules[0];
     assert_eq!(top.conditions.len(), 1, "{top:?}");
     assert_eq!(top.conditions[0].input, "uncertainty.cost");
     assert!(!top.conditions[0].at_most);
-    assert!(top.failure_rate > 0.95 && top.failures_covered > 0.95, "{top:?}");
+    assert!(
+        top.failure_rate > 0.95 && top.failures_covered > 0.95,
+        "{top:?}"
+    );
     // Volume does not matter, and the full volume shock is not enough.
     let vol: Direction = "uncertainty.volume*0.5".parse().unwrap();
     let r = reverse_stress(&src, &[], "prime", 0.5, &[vol], &config(300, 0), &|_| {}).unwrap();
@@ -183,11 +316,17 @@ fn reverse_stress_finds_the_analytic_boundary_and_describes_it() {
 #[test]
 fn analyses_are_deterministic_and_do_not_depend_on_threads() {
     let m = model(ADDITIVE, &[]);
-    let stats = [net(), Statistic::Ratio("cost_per_attributable_outcome".into())];
+    let stats = [
+        net(),
+        Statistic::Ratio("cost_per_attributable_outcome".into()),
+    ];
     let once = |threads| {
         let c = config(700, threads);
         (
-            format!("{:?}", tornado(&m, &stats[..1], 0.1, 0.9, &c, &|_| {}).unwrap()),
+            format!(
+                "{:?}",
+                tornado(&m, &stats[..1], 0.1, 0.9, &c, &|_| {}).unwrap()
+            ),
             format!("{:?}", sobol(&m, &stats[..1], &c, &|_| {}).unwrap()),
             format!("{:?}", variance_split(&m, &c, &|_| {}).unwrap()),
         )
@@ -198,7 +337,20 @@ fn analyses_are_deterministic_and_do_not_depend_on_threads() {
     let file = dir.join("s.toml");
     std::fs::write(&file, format!("{ADDITIVE}\n[[stress]]\nname = \"short\"\nshocks = [{{ path = \"uncertainty.volume\", multiply = 0.7 }}]\n[[stress]]\nname = \"band\"\nbands = [{{ input = \"uncertainty.cost\", percentiles = [90, 100] }}]\n")).unwrap();
     let run = |threads: &str, out: &str| {
-        let o = Command::new(env!("CARGO_BIN_EXE_pbrsim")).args(["stress", file.to_str().unwrap(), "-n", "700", "-q", "-j", threads, "--out", dir.join(out).to_str().unwrap()]).output().unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+            .args([
+                "stress",
+                file.to_str().unwrap(),
+                "-n",
+                "700",
+                "-q",
+                "-j",
+                threads,
+                "--out",
+                dir.join(out).to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         std::fs::read(dir.join(out)).unwrap()
     };
@@ -211,12 +363,46 @@ fn a_shock_moves_every_world_in_place_and_a_band_conditions_exactly() {
     use pbrsim::stress::arms::{Arm, run_arms};
     use pbrsim::stress::worlds::{Band, Input, Worlds};
     let base = model(ADDITIVE, &[]);
-    let shocked = model(ADDITIVE, &["uncertainty.volume.scale=0.7", "uncertainty.volume.shift=0.01"]);
+    let shocked = model(
+        ADDITIVE,
+        &[
+            "uncertainty.volume.scale=0.7",
+            "uncertainty.volume.shift=0.01",
+        ],
+    );
     let cat = pbrsim::figures::Catalog::new(&base);
-    let vol = cat.figures.iter().position(|f| f.key() == "draw.volume").unwrap();
-    let cost = cat.figures.iter().position(|f| f.key() == "draw.cost").unwrap();
-    let band = Worlds { bands: vec![Band { input: Input::Parameter(1), lo: 0.9, hi: 1.0 }], ..Default::default() };
-    let arms = [Arm { model: &base, worlds: Worlds::default() }, Arm { model: &shocked, worlds: Worlds::default() }, Arm { model: &base, worlds: band }];
+    let vol = cat
+        .figures
+        .iter()
+        .position(|f| f.key() == "draw.volume")
+        .unwrap();
+    let cost = cat
+        .figures
+        .iter()
+        .position(|f| f.key() == "draw.cost")
+        .unwrap();
+    let band = Worlds {
+        bands: vec![Band {
+            input: Input::Parameter(1),
+            lo: 0.9,
+            hi: 1.0,
+        }],
+        ..Default::default()
+    };
+    let arms = [
+        Arm {
+            model: &base,
+            worlds: Worlds::default(),
+        },
+        Arm {
+            model: &shocked,
+            worlds: Worlds::default(),
+        },
+        Arm {
+            model: &base,
+            worlds: band,
+        },
+    ];
     // Sums of: |shocked - (0.7 base + 0.01)|, banded costs outside the
     // band, banded cost, |banded volume - volume|.
     let observe = |rows: &[Vec<f64>], s: &mut [f64]| {
@@ -227,8 +413,15 @@ fn a_shock_moves_every_world_in_place_and_a_band_conditions_exactly() {
     };
     let sums = run_arms(&arms, &config(2000, 0), 4, observe, &|_| {}).unwrap();
     let (t, n) = sums.total();
-    assert!(t[0] < 1e-9, "the shocked draw is the baseline draw, scaled: {}", t[0]);
-    assert!(t[3] == 0.0, "banding cost leaves the independent volume draw alone");
+    assert!(
+        t[0] < 1e-9,
+        "the shocked draw is the baseline draw, scaled: {}",
+        t[0]
+    );
+    assert!(
+        t[3] == 0.0,
+        "banding cost leaves the independent volume draw alone"
+    );
     // Banded cost is uniform on its top tenth, [1.16, 1.2]: mean 1.18.
     let banded = sums.estimate(|s, n| s[2] / n);
     assert_eq!(t[1], 0.0, "every banded draw is in the band");
@@ -242,18 +435,54 @@ fn bad_stresses_are_reported_at_their_line_before_anything_runs() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("c.toml"), ADDITIVE).unwrap();
     let cases: [(&str, &[&str]); 7] = [
-        ("shocks = [{ path = \"segments.people.referals_per_month\", multiply = 0.5 }]", &["s.toml:5:", "not in the scenario", "did you mean `referrals_per_month`"]),
-        ("shocks = [{ path = \"uncertainty.volume\", shift = -2 }]", &["s.toml:5:", "must be non-negative", "uncertainty.volume"]),
-        ("shocks = [{ path = \"segments.people.allocation.prime\", shift = 0.5 }]", &["s.toml:5:", "allocation"]),
-        ("bands = [{ input = \"uncertainty.volum\", percentiles = [0, 10] }]", &["s.toml:5:", "did you mean `uncertainty.volume`"]),
-        ("bands = [{ input = \"uncertainty.volume\", percentiles = [10, 5] }]", &["s.toml:5:", "0 <= lo < hi <= 100"]),
-        ("combine = [\"nothing\"]", &["s.toml:5:", "no stress is named `nothing`"]),
-        ("shocks = [{ path = \"uncertainty.volume\", multiply = 0.5, shift = 1 }]", &["s.toml:5:", "exactly one of"]),
+        (
+            "shocks = [{ path = \"segments.people.referals_per_month\", multiply = 0.5 }]",
+            &[
+                "s.toml:5:",
+                "not in the scenario",
+                "did you mean `referrals_per_month`",
+            ],
+        ),
+        (
+            "shocks = [{ path = \"uncertainty.volume\", shift = -2 }]",
+            &["s.toml:5:", "must be non-negative", "uncertainty.volume"],
+        ),
+        (
+            "shocks = [{ path = \"segments.people.allocation.prime\", shift = 0.5 }]",
+            &["s.toml:5:", "allocation"],
+        ),
+        (
+            "bands = [{ input = \"uncertainty.volum\", percentiles = [0, 10] }]",
+            &["s.toml:5:", "did you mean `uncertainty.volume`"],
+        ),
+        (
+            "bands = [{ input = \"uncertainty.volume\", percentiles = [10, 5] }]",
+            &["s.toml:5:", "0 <= lo < hi <= 100"],
+        ),
+        (
+            "combine = [\"nothing\"]",
+            &["s.toml:5:", "no stress is named `nothing`"],
+        ),
+        (
+            "shocks = [{ path = \"uncertainty.volume\", multiply = 0.5, shift = 1 }]",
+            &["s.toml:5:", "exactly one of"],
+        ),
     ];
     for (body, expected) in cases {
         let text = format!("scenario = \"c.toml\"\n\n[[stress]]\nname = \"x\"\n{body}\n");
         std::fs::write(dir.join("s.toml"), &text).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_pbrsim")).args(["stress", dir.join("s.toml").to_str().unwrap(), "-n", "64", "-q", "--out", dir.join("out.csv").to_str().unwrap()]).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+            .args([
+                "stress",
+                dir.join("s.toml").to_str().unwrap(),
+                "-n",
+                "64",
+                "-q",
+                "--out",
+                dir.join("out.csv").to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{body}: {err}");
         for e in expected {
@@ -261,7 +490,17 @@ fn bad_stresses_are_reported_at_their_line_before_anything_runs() {
         }
         assert!(!dir.join("out.csv").exists(), "nothing is written");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_pbrsim")).args(["sensitivity", dir.join("c.toml").to_str().unwrap(), "--statistic", "prime.nett", "-n", "64"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+        .args([
+            "sensitivity",
+            dir.join("c.toml").to_str().unwrap(),
+            "--statistic",
+            "prime.nett",
+            "-n",
+            "64",
+        ])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("did you mean `prime.net`"), "{err}");
@@ -280,14 +519,35 @@ fn banding_a_factor_tied_parameter_redraws_the_factor_from_its_conditional_law()
     );
     let m = model(&text, &[]);
     let cat = pbrsim::figures::Catalog::new(&m);
-    let cost = cat.figures.iter().position(|f| f.key() == "draw.cost").unwrap();
-    let band = Worlds { bands: vec![Band { input: Input::Parameter(0), lo: 0.0, hi: 0.1 }], ..Default::default() };
+    let cost = cat
+        .figures
+        .iter()
+        .position(|f| f.key() == "draw.cost")
+        .unwrap();
+    let band = Worlds {
+        bands: vec![Band {
+            input: Input::Parameter(0),
+            lo: 0.0,
+            hi: 0.1,
+        }],
+        ..Default::default()
+    };
     let observe = |rows: &[Vec<f64>], s: &mut [f64]| {
         let f = pbrsim::sample::normal_quantile(rows[0][cost]);
         s[0] += f;
         s[1] += f * f;
     };
-    let sums = run_arms(&[Arm { model: &m, worlds: band }], &config(20_000, 0), 2, observe, &|_| {}).unwrap();
+    let sums = run_arms(
+        &[Arm {
+            model: &m,
+            worlds: band,
+        }],
+        &config(20_000, 0),
+        2,
+        observe,
+        &|_| {},
+    )
+    .unwrap();
     // The volume score z is a standard normal truncated to z <= c,
     // c = Phi^-1(0.1); f | z ~ N(0.8 z, 0.36).
     let c = pbrsim::sample::normal_quantile(0.1);
@@ -296,5 +556,11 @@ fn banding_a_factor_tied_parameter_redraws_the_factor_from_its_conditional_law()
     let mean = sums.estimate(|s, n| s[0] / n);
     let second = sums.estimate(|s, n| s[1] / n);
     assert_within("E[f | band]", mean.value, mean.se, 0.8 * ez, 4.5);
-    assert_within("E[f^2 | band]", second.value, second.se, 0.64 * ez2 + 0.36, 4.5);
+    assert_within(
+        "E[f^2 | band]",
+        second.value,
+        second.se,
+        0.64 * ez2 + 0.36,
+        4.5,
+    );
 }
