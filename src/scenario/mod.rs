@@ -6,7 +6,7 @@
 //!    deserialize into the raw types of [`raw`] (unknown keys, wrong types);
 //! 3. [`validate`] the raw scenario into the model (ranges, sums, references).
 //!
-//! Errors of steps 2 and 3 carry a key path; [`locate`] maps it back to a
+//! Errors of steps 2 and 3 carry a key path; `locate` maps it back to a
 //! line and column in the original text.
 //!
 //! **Invariant:** this module and `output` are the only ones that know the

@@ -46,7 +46,7 @@ pub struct Share {
     pub tail_share: f64,
     /// Cov(contribution, total) / Var(total).
     pub variance_share: f64,
-    /// Its standard error, by batch means over [`BATCHES`] interleaved
+    /// Its standard error, by batch means over `BATCHES` (32) interleaved
     /// batches of iterations.
     pub variance_share_se: f64,
 }
