@@ -88,3 +88,13 @@ impl fmt::Display for ScenarioErrors {
 }
 
 impl std::error::Error for ScenarioErrors {}
+
+/// The closest candidate to `typed`, if one is close enough to be a typo.
+pub fn suggest(typed: &str, candidates: &[&str]) -> Option<String> {
+    let best = candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(typed, c), *c))
+        .min_by_key(|(d, _)| *d)?;
+    let limit = (typed.chars().count().max(best.1.chars().count()) / 3).max(2);
+    (best.0 <= limit).then(|| format!("did you mean `{}`?", best.1))
+}

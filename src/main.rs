@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
 use pbrsim::output::{DrawsWriter, RunInfo, render_report, write_outputs};
-use pbrsim::scenario::{self, Loaded};
+use pbrsim::scenario::{self, Loaded, Source};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -84,7 +84,7 @@ fn stress(args: StressArgs) -> anyhow::Result<()> {
     for only in &args.only {
         if !names.contains(&only.as_str()) {
             let help =
-                scenario::suggest_key(only, &names).map_or(String::new(), |s| format!("; {s}"));
+                pbrsim::error::suggest(only, &names).map_or(String::new(), |s| format!("; {s}"));
             return Err(pbrsim::Error::Option(format!(
                 "--only {only}: {} has no stress of that name (it has {}){help}",
                 file.origin,
@@ -269,28 +269,9 @@ fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The scenario's text and name, for commands that rebuild it with new values.
-fn source_of(
-    path: Option<&std::path::Path>,
-) -> Result<pbrsim::batch::sweep::Source, pbrsim::Error> {
-    Ok(match path {
-        Some(p) => pbrsim::batch::sweep::Source {
-            origin: p.display().to_string(),
-            text: std::fs::read_to_string(p).map_err(|source| pbrsim::Error::Read {
-                path: p.to_path_buf(),
-                source,
-            })?,
-        },
-        None => pbrsim::batch::sweep::Source {
-            origin: scenario::DEFAULT_SCENARIO_NAME.into(),
-            text: scenario::DEFAULT_SCENARIO.into(),
-        },
-    })
-}
-
 fn solve(args: SolveArgs) -> anyhow::Result<()> {
     use pbrsim::stress::solve::{Problem, Solution};
-    let src = source_of(args.contract.scenario.as_deref())?;
+    let src = Source::read_or_embedded(args.contract.scenario.as_deref())?;
     let base = scenario::load_str(&src.text, &src.origin, &args.contract.overrides)?;
     let stat = statistics(&base.model, std::slice::from_ref(&args.statistic))?.remove(0);
     let (lo, hi) = (args.between[0], args.between[1]);
@@ -315,7 +296,7 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
         if integer {
             format!("{}", x as i64)
         } else {
-            pbrsim::batch::sweep::value_text(&toml::Value::Float(x))
+            scenario::value_text(&toml::Value::Float(x))
         }
     };
     let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> {
@@ -423,7 +404,7 @@ fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let src = source_of(args.contract.scenario.as_deref())?;
+    let src = Source::read_or_embedded(args.contract.scenario.as_deref())?;
     let config = config_of(&args.contract.sim);
     let bar = progress_bar(
         args.contract.sim.iterations,
@@ -472,23 +453,6 @@ fn explain(args: ScenarioArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The scenario text and origin, as a batch job records them.
-fn source(path: Option<&std::path::Path>) -> Result<sweep::Source, pbrsim::Error> {
-    match path {
-        Some(p) => Ok(sweep::Source {
-            origin: p.display().to_string(),
-            text: std::fs::read_to_string(p).map_err(|source| pbrsim::Error::Read {
-                path: p.into(),
-                source,
-            })?,
-        }),
-        None => Ok(sweep::Source {
-            origin: scenario::DEFAULT_SCENARIO_NAME.into(),
-            text: scenario::DEFAULT_SCENARIO.into(),
-        }),
-    }
-}
-
 fn progress_bar(total: u64, quiet: bool, unit: &str) -> ProgressBar {
     let target = if quiet {
         ProgressDrawTarget::hidden()
@@ -519,7 +483,7 @@ fn shard_of(arg: &Option<cli::ShardArg>) -> Result<Option<Shard>, pbrsim::Error>
 /// A run split into shards: this process runs one and stores its part.
 fn run_shard(args: &RunArgs, shard: Shard) -> anyhow::Result<()> {
     let dir = args.out.as_deref().expect("clap: --shard requires --out");
-    let src = source(args.scenario.as_deref())?;
+    let src = Source::read_or_embedded(args.scenario.as_deref())?;
     scenario::load_str(&src.text, &src.origin, &args.overrides)?;
     let options = batch::Options {
         iterations: args.sim.iterations,
@@ -672,7 +636,7 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
         }
         Manifest::of_sweep(&sweep::load_file(&args.file)?, &options, args.tasks)
     } else {
-        let src = source(Some(&args.file))?;
+        let src = Source::read_or_embedded(Some(&args.file))?;
         scenario::load_str(&src.text, &src.origin, &args.overrides)?;
         Manifest::of_run(src, &args.overrides, &options, args.tasks)
     };

@@ -26,11 +26,12 @@ pub mod table;
 use crate::engine::{self, BLOCK, RunConfig, blocks_of, partial};
 use crate::error::Error;
 use crate::output::{RunInfo, write_atomic};
+use crate::scenario::Source;
 use crate::scenario::{self, Override};
 use serde::{Deserialize, Serialize};
 use shard::Shard;
 use std::path::{Path, PathBuf};
-use sweep::{Source, Sweep};
+use sweep::Sweep;
 
 /// Version of the state-file layout; part of every fingerprint.
 const FORMAT: u32 = 2;
@@ -121,7 +122,12 @@ impl Manifest {
             points: sweep
                 .points
                 .iter()
-                .map(|p| (p.scenario, p.values.iter().map(sweep::value_text).collect()))
+                .map(|p| {
+                    (
+                        p.scenario,
+                        p.values.iter().map(crate::scenario::value_text).collect(),
+                    )
+                })
                 .collect(),
             ..Manifest::empty("sweep", options, shards)
         }

@@ -7,20 +7,11 @@
 //! set the offending value.
 
 use crate::error::{ScenarioError, ScenarioErrors};
-use crate::scenario::{self, Override, line_col};
+use crate::scenario::{self, Override, Source, line_col, value_text};
 use indexmap::IndexMap;
 use serde::Deserialize;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
-
-/// A scenario a sweep runs, as read.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Source {
-    /// Where it came from, as shown in outputs.
-    pub origin: String,
-    /// Its text.
-    pub text: String,
-}
 
 /// One point: a scenario and a value for every parameter.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,14 +89,7 @@ pub fn load_file(path: &Path) -> Result<Sweep, crate::Error> {
 pub fn batch(paths: &[std::path::PathBuf]) -> Result<Sweep, crate::Error> {
     let mut scenarios = Vec::new();
     for p in paths {
-        let text = std::fs::read_to_string(p).map_err(|source| crate::Error::Read {
-            path: p.clone(),
-            source,
-        })?;
-        scenarios.push(Source {
-            origin: p.display().to_string(),
-            text,
-        });
+        scenarios.push(Source::read(p)?);
     }
     let points = (0..scenarios.len())
         .map(|scenario| Point {
@@ -208,7 +192,7 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErr
                     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
                     (
                         format!("unknown key `{field}`"),
-                        scenario::suggest_key(field, &candidates)
+                        crate::error::suggest(field, &candidates)
                             .or_else(|| Some(format!("allowed here: {}", candidates.join(", ")))),
                     )
                 }
@@ -470,24 +454,6 @@ impl Point {
                 value: value_text(v),
             })
             .collect()
-    }
-}
-
-/// A value as TOML text (what `--set` would be given).
-pub fn value_text(v: &toml::Value) -> String {
-    match v {
-        toml::Value::String(s) => toml::Value::String(s.clone()).to_string(),
-        toml::Value::Float(x) => {
-            let t = format!("{x:?}");
-            if x.is_nan() {
-                "nan".into()
-            } else if t.contains('.') || t.contains('e') || t.contains("inf") {
-                t
-            } else {
-                format!("{t}.0")
-            }
-        }
-        other => other.to_string(),
     }
 }
 

@@ -239,7 +239,7 @@ pub fn run_blocks(
                 .ok_or_else(|| {
                     let keys: Vec<String> = catalog.figures.iter().map(|f| f.key()).collect();
                     let refs: Vec<&str> = keys.iter().map(|s| s.as_str()).collect();
-                    let hint = crate::scenario::suggest_key(key, &refs)
+                    let hint = crate::error::suggest(key, &refs)
                         .map_or(String::new(), |s| format!("; {s}"));
                     crate::Error::Option(format!(
                         "--precision: no figure `{key}` in this scenario{hint}"

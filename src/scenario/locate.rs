@@ -1,7 +1,7 @@
 //! Maps a key path back to a line and column of the scenario text, and
 //! suggests the key a user probably meant.
 
-use crate::error::ScenarioError;
+use crate::error::{ScenarioError, suggest};
 use crate::scenario::Override;
 use toml::de::{DeTable, DeValue};
 
@@ -11,16 +11,6 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
-}
-
-/// The closest candidate to `typed`, if one is close enough to be a typo.
-pub fn suggest(typed: &str, candidates: &[&str]) -> Option<String> {
-    let best = candidates
-        .iter()
-        .map(|c| (strsim::damerau_levenshtein(typed, c), *c))
-        .min_by_key(|(d, _)| *d)?;
-    let limit = (typed.chars().count().max(best.1.chars().count()) / 3).max(2);
-    (best.0 <= limit).then(|| format!("did you mean `{}`?", best.1))
 }
 
 /// An error at `key`, located in `text` when the key is there, or attributed

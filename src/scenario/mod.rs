@@ -15,28 +15,20 @@
 mod locate;
 #[allow(missing_docs)] // mirrors the file format, documented in docs/scenario-format.md
 pub mod raw;
+mod source;
 mod validate;
 
 use crate::error::{Error, ScenarioError, ScenarioErrors};
 use crate::model::Model;
 use std::path::Path;
 
+pub use source::{DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, Source, value_text};
 pub use validate::validate;
 
 /// 1-based line and column of a byte offset in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     locate::line_col(text, offset)
 }
-
-/// "did you mean" for a key typed on the command line, among `candidates`.
-pub fn suggest_key(typed: &str, candidates: &[&str]) -> Option<String> {
-    locate::suggest(typed, candidates)
-}
-
-/// The scenario shipped inside the binary, used when `run` is given no file.
-pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/work_programme.toml");
-/// The name reported for the embedded scenario.
-pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/work_programme.toml (embedded)";
 
 /// A `--set PATH=VALUE` override, as typed.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,25 +70,8 @@ pub struct Loaded {
 
 /// Reads, parses and validates a scenario file.
 pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Loaded, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let origin = path.display().to_string();
-    let text = String::from_utf8(bytes).map_err(|e| {
-        ScenarioErrors(vec![ScenarioError {
-            file: origin.clone(),
-            line: None,
-            column: None,
-            key: None,
-            message: format!(
-                "not a UTF-8 text file (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-            help: Some("a scenario is a TOML text file; see docs/scenario-format.md".into()),
-        }])
-    })?;
-    Ok(load_str(&text, &origin, overrides)?)
+    let source = Source::read(path)?;
+    Ok(load_str(&source.text, &source.origin, overrides)?)
 }
 
 /// Parses and validates scenario text; `origin` names it in errors.
@@ -262,7 +237,7 @@ fn apply_override(root: &mut toml::Table, o: &Override) -> Result<(), (String, O
             let keys: Vec<&str> = table.keys().map(|k| k.as_str()).collect();
             return Err((
                 format!("`{key}` does not exist at `{}`", parts[..i].join(".")),
-                locate::suggest(key, &keys),
+                crate::error::suggest(key, &keys),
             ));
         }
         if last && index.is_none() {

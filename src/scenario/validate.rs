@@ -1,8 +1,8 @@
 //! Raw scenario to [`Model`]: every range, sum and cross-reference checked,
 //! every problem reported (not just the first), each with its key path.
 
-use super::locate::suggest;
 use super::raw::*;
+use crate::error::suggest;
 use crate::model::*;
 use crate::param::{Dist, FactorLink, Param};
 

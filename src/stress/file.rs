@@ -14,10 +14,9 @@
 //! reported at the stress file's line.
 
 use super::worlds::{Band, check_bands, find_input};
-use crate::batch::sweep::{Source, value_text};
 use crate::error::{ScenarioError, ScenarioErrors};
 use crate::model::Model;
-use crate::scenario::{self, Override, line_col};
+use crate::scenario::{self, Override, Source, line_col, value_text};
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
@@ -315,7 +314,7 @@ fn expand(file: &StressFile, raw: Vec<RawStress>) -> Result<Vec<Stress>, Scenari
                     Some(c.span().start),
                     Some(format!("stress.{name}.combine")),
                     format!("no stress is named `{other}`"),
-                    scenario::suggest_key(other, &names),
+                    crate::error::suggest(other, &names),
                 ));
             };
             if !raw[j].combine.is_empty() {
@@ -430,7 +429,7 @@ pub fn apply_shock(
                     _ => Vec::new(),
                 };
                 let names: Vec<&str> = siblings.iter().map(|s| s.as_str()).collect();
-                let help = scenario::suggest_key(last, &names).unwrap_or_else(|| "check the path (the keys of `pbrsim run --set`), or give the value with `set`".into());
+                let help = crate::error::suggest(last, &names).unwrap_or_else(|| "check the path (the keys of `pbrsim run --set`), or give the value with `set`".into());
                 return Err((
                     format!(
                         "`{path}` is not in the scenario, so there is nothing to multiply or shift"

@@ -20,11 +20,10 @@ use super::file::{Amount, Op, Shock, apply_shock};
 use super::solve::{Problem, Solution, solve};
 use super::statistic::Statistic;
 use super::worlds::Worlds;
-use crate::batch::sweep::Source;
 use crate::engine::RunConfig;
 use crate::figures::Catalog;
 use crate::model::Model;
-use crate::scenario::{self, Override};
+use crate::scenario::{self, Override, Source};
 
 /// A direction of shock, at full size.
 #[derive(Clone, Debug, PartialEq)]
@@ -190,7 +189,7 @@ pub fn reverse_stress(
             "--party {party}: not a provider of {} (providers: {}){}",
             src.origin,
             providers.join(", "),
-            scenario::suggest_key(party, &providers).map_or(String::new(), |s| format!("; {s}"))
+            crate::error::suggest(party, &providers).map_or(String::new(), |s| format!("; {s}"))
         )));
     }
     // Every shocked scenario must be valid over the whole range (a value

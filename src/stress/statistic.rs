@@ -55,7 +55,7 @@ impl Statistic {
         let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
         Err((
             format!("`{text}` is not a figure or ratio of this scenario"),
-            crate::scenario::suggest_key(text, &refs).or(Some("figures are `party.figure` (e.g. prime.net, prime.failed, commissioner.paid.total) or commissioner ratios (e.g. commissioner.cost_per_attributable_outcome); `pbrsim run --out` lists them in figures.csv".into())),
+            crate::error::suggest(text, &refs).or(Some("figures are `party.figure` (e.g. prime.net, prime.failed, commissioner.paid.total) or commissioner ratios (e.g. commissioner.cost_per_attributable_outcome); `pbrsim run --out` lists them in figures.csv".into())),
         ))
     }
 

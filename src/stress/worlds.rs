@@ -62,7 +62,7 @@ pub fn find_input(model: &Model, name: &str) -> Result<Input, (String, Option<St
             "`{name}` is not an uncertain input of this scenario; its inputs are {}",
             names.join(", ")
         ),
-        crate::scenario::suggest_key(name, &names),
+        crate::error::suggest(name, &names),
     ))
 }
 

@@ -3,8 +3,11 @@
 //!
 //! A change that alters a number must regenerate them on purpose
 //! (`PBRSIM_BLESS=1 cargo test golden`) and say why in its commit. What is
-//! compared: every file a command writes (except a batch job's manifest and
-//! state files, which record the build) and what it prints on stdout.
+//! compared: every file a command writes and what it prints on stdout, except
+//! what records the build: a batch job's manifest and state files, and the
+//! job fingerprint in a sweep's table (masked). A sweep's Parquet table is
+//! checked against its CSV in CI (`tools/batch/check_tables.py`) and across
+//! shard counts in `batch.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

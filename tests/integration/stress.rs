@@ -275,7 +275,7 @@ fn reverse_stress_finds_the_analytic_boundary_and_describes_it() {
     use pbrsim::stress::reverse::{Direction, reverse_stress};
     // Costs times k: P(fail) = P(cost > 1.25 / k) = (1.2 - 1.25 / k) / 0.4,
     // which is 1/2 at k = 1.25: size 0.25 along cost*2.
-    let src = pbrsim::batch::sweep::Source {
+    let src = pbrsim::scenario::Source {
         origin: "cost_only.toml".into(),
         text: COST_ONLY.into(),
     };
