@@ -4,9 +4,7 @@
 //! run on 1 and 2 threads.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pbrsim::engine::iteration::{Scratch, simulate};
-use pbrsim::engine::plan::Plan;
-use pbrsim::engine::{RunConfig, run};
+use pbrsim::engine::{RunConfig, Simulator, run};
 use pbrsim::scenario::{DEFAULT_SCENARIO, load_str};
 use std::hint::black_box;
 
@@ -30,14 +28,13 @@ fn iteration(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     for (name, k) in [("work_programme", "1"), ("work_programme_x10_volume", "10")] {
         let m = model(k);
-        let plan = Plan::new(&m);
-        let mut scratch = Scratch::new(&m, &plan);
+        let mut simulator = Simulator::new(black_box(&m));
         let mut i = 0u64;
         g.bench_function(name, |b| {
             b.iter(|| {
-                simulate(black_box(&m), &plan, 1, i, &mut scratch);
+                let outcomes = simulator.iteration(1, i).commissioner.outcomes;
                 i += 1;
-                black_box(scratch.result.commissioner.outcomes)
+                black_box(outcomes)
             })
         });
     }

@@ -1,7 +1,7 @@
 //! The named per-iteration figures: what every output reports, by stable
 //! name (`party.figure`), unit and meaning.
 
-use crate::engine::iteration::IterationResult;
+use crate::engine::world::IterationResult;
 use crate::model::{Model, PRIME, to_pounds};
 
 /// Unit of a figure.

@@ -107,55 +107,94 @@ pub struct Investor {
 /// scores, and the scenario path that names it.
 #[derive(Clone, Debug)]
 pub struct Slot<'a> {
-    /// Scenario path, e.g. `uncertainty.volume` or `segments.esa.effect`.
+    /// What the slot holds.
+    pub kind: SlotKind,
+    /// Its scenario path (what `--set`, stresses and analyses call it).
     pub path: String,
-    /// The parameter, or `None` for a segment that uses the shared effect
-    /// (its slot is kept so that other draws never move).
+    /// Its distribution; `None` for a segment without an effect of its own.
     pub param: Option<&'a Param>,
+}
+
+/// What a parameter slot holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotKind {
+    /// The volume multiplier.
+    Volume,
+    /// The cost multiplier.
+    Cost,
+    /// The macro multiplier with this index (one per distinct yearly value).
+    Macro(usize),
+    /// The effect shared by segments without their own.
+    SharedEffect,
+    /// A segment's own effect.
+    SegmentEffect(usize),
 }
 
 impl Model {
     /// The parameter slots in draw order: volume, cost, each macro
-    /// multiplier, the shared effect, then each segment's own effect. An
-    /// iteration's normal scores are the factors' then one per slot.
-    pub fn slots(&self) -> Vec<Slot<'_>> {
-        let mut v = vec![
-            Slot {
-                path: "uncertainty.volume".into(),
-                param: Some(&self.volume),
-            },
-            Slot {
-                path: "uncertainty.cost".into(),
-                param: Some(&self.cost),
-            },
-        ];
-        for (k, p) in self.macro_params.iter().enumerate() {
-            let path = if self.macro_by_year_given {
+    /// multiplier, the shared effect, then each segment's own effect. This
+    /// is the one table of slots: an iteration's normal scores are the
+    /// factors' then one per slot, in this order, and every consumer (the
+    /// parameter draws, the score count, analyses naming inputs) walks it.
+    pub fn slot_kinds(&self) -> impl Iterator<Item = SlotKind> + '_ {
+        [SlotKind::Volume, SlotKind::Cost]
+            .into_iter()
+            .chain((0..self.macro_params.len()).map(SlotKind::Macro))
+            .chain(std::iter::once(SlotKind::SharedEffect))
+            .chain((0..self.segments.len()).map(SlotKind::SegmentEffect))
+    }
+
+    /// The distribution a slot draws from: a segment without an effect of
+    /// its own has none (its slot's score is drawn and left unused, so that
+    /// giving it one never moves another parameter's draw).
+    pub fn slot_param(&self, kind: SlotKind) -> Option<&Param> {
+        match kind {
+            SlotKind::Volume => Some(&self.volume),
+            SlotKind::Cost => Some(&self.cost),
+            SlotKind::Macro(k) => Some(&self.macro_params[k]),
+            SlotKind::SharedEffect => Some(&self.shared_effect),
+            SlotKind::SegmentEffect(s) => self.segments[s].effect.as_ref(),
+        }
+    }
+
+    /// The scenario path of a slot's parameter.
+    pub fn slot_path(&self, kind: SlotKind) -> String {
+        match kind {
+            SlotKind::Volume => "uncertainty.volume".into(),
+            SlotKind::Cost => "uncertainty.cost".into(),
+            SlotKind::Macro(k) if self.macro_by_year_given => {
                 format!("uncertainty.macro_by_year[{k}]")
-            } else {
-                "uncertainty.macro".into()
-            };
-            v.push(Slot {
-                path,
-                param: Some(p),
-            });
+            }
+            SlotKind::Macro(_) => "uncertainty.macro".into(),
+            SlotKind::SharedEffect => "uncertainty.effect".into(),
+            SlotKind::SegmentEffect(s) => format!("segments.{}.effect", self.segments[s].id),
         }
-        v.push(Slot {
-            path: "uncertainty.effect".into(),
-            param: Some(&self.shared_effect),
-        });
-        for s in &self.segments {
-            v.push(Slot {
-                path: format!("segments.{}.effect", s.id),
-                param: s.effect.as_ref(),
-            });
+    }
+
+    /// Slot `index` of the table.
+    pub fn slot(&self, index: usize) -> Slot<'_> {
+        let kind = self.slot_kinds().nth(index).expect("a slot of this model");
+        Slot {
+            kind,
+            path: self.slot_path(kind),
+            param: self.slot_param(kind),
         }
-        v
+    }
+
+    /// Every slot, with its path and distribution.
+    pub fn slots(&self) -> Vec<Slot<'_>> {
+        self.slot_kinds()
+            .map(|kind| Slot {
+                kind,
+                path: self.slot_path(kind),
+                param: self.slot_param(kind),
+            })
+            .collect()
     }
 
     /// Normal scores per iteration: one per factor, then one per slot.
     pub fn score_count(&self) -> usize {
-        self.factors.len() + 3 + self.macro_params.len() + self.segments.len()
+        self.factors.len() + self.slot_kinds().count()
     }
 
     /// Contract years covered by the horizon.

@@ -8,8 +8,8 @@
 //! only what it must. Paired differences are summarised per figure present
 //! in both, in fixed blocks merged in order like a run.
 
-use super::iteration::{Scratch, simulate};
 use super::plan::Plan;
+use super::world::{Scratch, simulate};
 use super::{BLOCK, RunConfig};
 use crate::figures::Catalog;
 use crate::model::Model;

@@ -73,13 +73,34 @@ pub fn draw_events<R: Rng + ?Sized>(rng: &mut R, n: u64, pmf: &[f64]) -> (u64, u
     (n - none, events)
 }
 
+/// People, people with at least one event (or outcome), and events (or
+/// outcomes) of one group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// People in the group.
+    pub people: u64,
+    /// People with at least one event (for a positive outcome: with it).
+    pub with_event: u64,
+    /// Events (for a positive outcome: outcomes).
+    pub events: u64,
+}
+
+impl Counts {
+    /// Adds another group's counts.
+    pub fn add(&mut self, other: Counts) {
+        self.people += other.people;
+        self.with_event += other.with_event;
+        self.events += other.events;
+    }
+}
+
 /// Counts of one measurement (a cohort, or all cohorts for the final one).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tally {
-    /// Treated people, people with an event, events.
-    pub treated: [u64; 3],
-    /// Simulated comparison people, people with an event, events.
-    pub comparison: [u64; 3],
+    /// The treated participants.
+    pub treated: Counts,
+    /// The simulated comparison group.
+    pub comparison: Counts,
 }
 
 /// The outcome of one measurement.
@@ -93,14 +114,24 @@ pub struct Verdict {
     pub units: f64,
 }
 
+impl Verdict {
+    /// A measurement not (yet) taken.
+    pub const NOT_MEASURED: Verdict = Verdict {
+        relative: f64::NAN,
+        met: false,
+        units: 0.0,
+    };
+}
+
 /// Measures a tally under `rule`, in contract year `year` (for a drifting
 /// baseline), against `threshold_ppm`.
 pub fn judge(rule: &ImprovementRule, tally: &Tally, year: usize, threshold_ppm: i64) -> Verdict {
-    let pick = |c: &[u64; 3]| -> (i128, i128) {
+    // The measure as a fraction: numerator and denominator.
+    let pick = |c: &Counts| -> (i128, i128) {
         match rule.measure {
-            Measure::Binary => (c[1] as i128, c[0] as i128),
-            Measure::Frequency => (c[2] as i128, c[0] as i128),
-            Measure::FrequencyPerPersonWithEvent => (c[2] as i128, c[1] as i128),
+            Measure::Binary => (c.with_event as i128, c.people as i128),
+            Measure::Frequency => (c.events as i128, c.people as i128),
+            Measure::FrequencyPerPersonWithEvent => (c.events as i128, c.with_event as i128),
         }
     };
     let (t_num, t_den) = pick(&tally.treated);
@@ -115,13 +146,8 @@ pub fn judge(rule: &ImprovementRule, tally: &Tally, year: usize, threshold_ppm: 
             ((v * 1e9).round() as i128, 1_000_000_000)
         }
     };
-    let undefined = Verdict {
-        relative: f64::NAN,
-        met: false,
-        units: 0.0,
-    };
     if t_den == 0 || b == 0 || a <= 0 {
-        return undefined;
+        return Verdict::NOT_MEASURED;
     }
     // Lower is better: d = (a/b - t/e) / (a/b) = (a e - t b) / (a e);
     // higher is better: the sign turns.

@@ -12,16 +12,17 @@
 
 pub mod compare;
 pub mod improvement;
-pub mod iteration;
+pub(crate) mod money;
 pub mod partial;
 pub mod plan;
+pub mod world;
 
 use crate::figures::Catalog;
 use crate::model::Model;
 use crate::stats::{CoMoments, Moments, QuantileSketch};
-use iteration::{Scratch, simulate};
 use plan::Plan;
 use rayon::prelude::*;
+use world::{Scratch, simulate};
 
 /// Iterations per block: the unit of work, of merging and of progress.
 pub const BLOCK: u64 = 64;
@@ -175,6 +176,34 @@ impl Summary {
             |p| &p.failures_by_month,
             |a, b| *a += b,
         );
+    }
+}
+
+/// Single iterations of one model, one at a time: for looking inside the
+/// worlds a run summarises (tests, benchmarks, examples).
+pub struct Simulator<'m> {
+    model: &'m Model,
+    plan: Plan,
+    scratch: Scratch,
+}
+
+impl<'m> Simulator<'m> {
+    /// Precomputes what every iteration of `model` shares.
+    pub fn new(model: &'m Model) -> Self {
+        let plan = Plan::new(model);
+        let scratch = Scratch::new(model, &plan);
+        Simulator {
+            model,
+            plan,
+            scratch,
+        }
+    }
+
+    /// Iteration `iteration` of a run with `seed`: the same world a run
+    /// with that seed simulates.
+    pub fn iteration(&mut self, seed: u64, iteration: u64) -> &world::IterationResult {
+        simulate(self.model, &self.plan, seed, iteration, &mut self.scratch);
+        &self.scratch.result
     }
 }
 

@@ -10,8 +10,8 @@
 //! fixed whatever the number of iterations.
 
 use super::worlds::Worlds;
-use crate::engine::iteration::{Scratch, simulate_world};
 use crate::engine::plan::Plan;
+use crate::engine::world::{Scratch, simulate_world};
 use crate::engine::{BLOCK, RunConfig, blocks_of};
 use crate::figures::Catalog;
 use crate::model::Model;
@@ -180,7 +180,7 @@ where
                                 arm.model,
                                 config.seed,
                                 i,
-                                s,
+                                &mut s.scores,
                                 &mut second[..arm.model.score_count()],
                             );
                             simulate_world(arm.model, &plans[k], config.seed, participants, s);

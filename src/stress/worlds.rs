@@ -9,20 +9,8 @@
 //! even when parameters are correlated through factors. A parameter's
 //! percentile is `Phi(loading * factor + sqrt(1 - loading^2) * own)`.
 
-use crate::engine::iteration::{Scratch, draw_scores};
+pub use crate::engine::world::{Band, Input, SECOND_REPLICATE, Worlds};
 use crate::model::Model;
-use crate::sample::{normal_cdf, normal_quantile};
-
-/// An independent source of randomness.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Input {
-    /// A shared factor (index into `Model::factors`).
-    Factor(usize),
-    /// An uncertain parameter's own score (index into `Model::slots`).
-    Parameter(usize),
-    /// Every participant-level event: what better evidence cannot narrow.
-    Participants,
-}
 
 /// The inputs of `model` that vary: each factor, each uncertain parameter
 /// slot, and the participants, with the names used in outputs and on the
@@ -64,108 +52,6 @@ pub fn find_input(model: &Model, name: &str) -> Result<Input, (String, Option<St
         ),
         crate::error::suggest(name, &names),
     ))
-}
-
-/// A restriction of one input to a percentile band.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Band {
-    /// A factor or an uncertain parameter.
-    pub input: Input,
-    /// Lower percentile, in [0, 1).
-    pub lo: f64,
-    /// Upper percentile, in (lo, 1].
-    pub hi: f64,
-}
-
-/// Stream offset of the second, independent replicate of every iteration
-/// (pick-freeze designs): far above any iteration count.
-pub const SECOND_REPLICATE: u64 = 1 << 62;
-
-/// How an arm of an analysis draws iteration `i`'s world. The default is
-/// the plain run's world.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Worlds {
-    /// Inputs taken from the second replicate of the iteration.
-    pub from_second: Vec<Input>,
-    /// Inputs held at a percentile: a parameter's marginal percentile, or a
-    /// factor's (which moves every parameter tied to it).
-    pub pinned: Vec<(Input, f64)>,
-    /// Inputs restricted to percentile bands (at most one per factor).
-    pub bands: Vec<Band>,
-}
-
-impl Worlds {
-    /// Sets `scratch.scores` and `scratch.pinned` for iteration `i` and
-    /// returns the participant stream to use.
-    ///
-    /// A band maps the input's own percentile `u` to `lo + (hi - lo) u`:
-    /// exact conditioning by inversion, monotone, so the banded world is
-    /// the plain world moved into the band. A parameter tied to a factor
-    /// with loading `l` is conditioned jointly: its score `z` is banded and
-    /// the factor redrawn from its conditional law given `z`, `l z + sqrt(1
-    /// - l^2) w` with `w` the part of the world's (factor, own) scores
-    /// independent of `z`, so parameters sharing the factor move with it.
-    pub fn prepare(
-        &self,
-        model: &Model,
-        seed: u64,
-        i: u64,
-        scratch: &mut Scratch,
-        second: &mut [f64],
-    ) -> u64 {
-        draw_scores(seed, i, &mut scratch.scores);
-        scratch.pinned.fill(f64::NAN);
-        let nf = model.factors.len();
-        let mut participants = i;
-        if !self.from_second.is_empty() {
-            draw_scores(seed, SECOND_REPLICATE + i, second);
-            for input in &self.from_second {
-                match *input {
-                    Input::Factor(k) => scratch.scores[k] = second[k],
-                    Input::Parameter(j) => scratch.scores[nf + j] = second[nf + j],
-                    Input::Participants => participants = SECOND_REPLICATE + i,
-                }
-            }
-        }
-        if !self.bands.is_empty() {
-            let slots = model.slots();
-            for b in &self.bands {
-                let squeeze = |z: f64| {
-                    normal_quantile(
-                        (b.lo + (b.hi - b.lo) * normal_cdf(z)).clamp(1e-300, 1.0 - 1e-16),
-                    )
-                };
-                match b.input {
-                    Input::Factor(k) => scratch.scores[k] = squeeze(scratch.scores[k]),
-                    Input::Parameter(j) => {
-                        let param = slots[j].param.expect("bands name uncertain parameters");
-                        let z = squeeze(param.score(scratch.scores[nf + j], &scratch.scores[..nf]));
-                        if let Some(link) = param.factor {
-                            // The factor given the banded score: l z + s w, with
-                            // w = s f - l e the standard normal part of (f, e)
-                            // independent of the score l f + s e.
-                            let (l, s) = (
-                                link.loading,
-                                (1.0 - link.loading * link.loading).max(0.0).sqrt(),
-                            );
-                            let w = s * scratch.scores[link.factor] - l * scratch.scores[nf + j];
-                            scratch.scores[link.factor] = l * z + s * w;
-                        }
-                        scratch.pinned[j] = normal_cdf(z);
-                    }
-                    Input::Participants => {}
-                }
-            }
-        }
-        for &(input, u) in &self.pinned {
-            match input {
-                Input::Factor(k) => scratch.scores[k] = normal_quantile(u),
-                Input::Parameter(j) => scratch.pinned[j] = u,
-                Input::Participants => {}
-            }
-        }
-        participants
-    }
 }
 
 /// Checks a set of bands: known inputs, proper ranges, and no two bands

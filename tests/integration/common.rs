@@ -1,8 +1,8 @@
 //! Helpers shared by the tests: build scenarios from text, run single
 //! iterations, and a Monte Carlo tolerance.
 
-use pbrsim::engine::iteration::{IterationResult, Scratch, simulate};
-use pbrsim::engine::plan::Plan;
+use pbrsim::engine::Simulator;
+use pbrsim::engine::world::IterationResult;
 use pbrsim::model::Model;
 use pbrsim::scenario::{Override, load_str};
 
@@ -17,11 +17,9 @@ pub fn model(text: &str, sets: &[&str]) -> Model {
 
 /// Runs iterations `0..n` and hands each result to `f`.
 pub fn each_iteration(model: &Model, seed: u64, n: u64, mut f: impl FnMut(&IterationResult)) {
-    let plan = Plan::new(model);
-    let mut scratch = Scratch::new(model, &plan);
+    let mut simulator = Simulator::new(model);
     for i in 0..n {
-        simulate(model, &plan, seed, i, &mut scratch);
-        f(&scratch.result);
+        f(simulator.iteration(seed, i));
     }
 }
 

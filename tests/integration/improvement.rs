@@ -4,9 +4,17 @@
 //! closed forms.
 
 use crate::common::{assert_within, each_iteration, mean_se, model};
-use pbrsim::engine::improvement::{Tally, final_payment, judge, payment};
+use pbrsim::engine::improvement::{Counts, Tally, final_payment, judge, payment};
 use pbrsim::model::{Comparison, ImprovementRule, Measure};
 use statrs::distribution::{Discrete, DiscreteCDF, Poisson};
+
+fn counts(people: u64, with_event: u64, events: u64) -> Counts {
+    Counts {
+        people,
+        with_event,
+        events,
+    }
+}
 
 fn rule(measure: Measure) -> ImprovementRule {
     ImprovementRule {
@@ -30,8 +38,8 @@ fn rule(measure: Measure) -> ImprovementRule {
 /// `comparison` events among `m`.
 fn frequency(n: u64, treated: u64, m: u64, comparison: u64) -> Tally {
     Tally {
-        treated: [n, 0, treated],
-        comparison: [m, 0, comparison],
+        treated: counts(n, 0, treated),
+        comparison: counts(m, 0, comparison),
     }
 }
 
@@ -74,8 +82,8 @@ fn binary_and_per_person_with_event_measures_and_baselines() {
         ..rule(Measure::Binary)
     };
     let t = Tally {
-        treated: [100, 40, 70],
-        comparison: [0, 0, 0],
+        treated: counts(100, 40, 70),
+        comparison: counts(0, 0, 0),
     };
     let v = judge(&r, &t, 0, 150_000);
     assert!(v.met && (v.relative - 0.075 / 0.475).abs() < 1e-12 && (v.units - 7.5).abs() < 1e-9);
@@ -100,8 +108,8 @@ fn binary_and_per_person_with_event_measures_and_baselines() {
     assert!(v.met && (v.units - 10.0).abs() < 1e-9);
     // Nobody with an event: the measure is undefined and nothing is paid.
     let none = Tally {
-        treated: [100, 0, 0],
-        comparison: [0, 0, 0],
+        treated: counts(100, 0, 0),
+        comparison: counts(0, 0, 0),
     };
     assert!(!judge(&f, &none, 0, 0).met && judge(&f, &none, 0, 0).relative.is_nan());
 }

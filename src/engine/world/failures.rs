@@ -1,0 +1,92 @@
+//! Step 6 of a month: cash, investors and failure (reference model §7-8).
+//! Investors first fund their provider's shortfall up to their committed
+//! capital; then a provider whose cash is below minus its credit line at
+//! the month's end fails: it stops paying and receiving, its participants
+//! transfer to the prime or lose the service, and the commissioner bears a
+//! re-procurement cost. The prime failing ends the contract.
+
+use super::{Books, CommissionerResult, Contract, Month, People, Providers, Service};
+use crate::model::{COMMISSIONER, OnFailure, Pence, ReturnCap};
+
+/// Investors fund what their provider's cash would otherwise lack.
+pub(super) fn fund_shortfalls(
+    contract: &Contract,
+    month: Month,
+    books: &mut Books,
+    providers: &Providers,
+    owed_to_investors: &mut [f64],
+    investors: &mut [(Pence, Pence)],
+) {
+    let Contract { model, .. } = contract;
+    for (i, investor) in model.investors.iter().enumerate() {
+        let d = investor.funds;
+        if providers.failed[d].is_some() {
+            continue;
+        }
+        let projected = providers.cash[d] + books.ledger.flow(model.account_of(d), month.t);
+        let drawn = investors[i].0;
+        let draw = (-projected).min(investor.committed - drawn);
+        if draw > 0 {
+            books.ledger.transfer(
+                model.investor_account(i),
+                model.account_of(d),
+                month.t,
+                draw,
+            );
+            investors[i].0 += draw;
+            // What the cap allows grows with each draw.
+            owed_to_investors[i] += match investor.cap {
+                ReturnCap::Multiple(m) => m * draw as f64,
+                ReturnCap::AnnualRate(_) => draw as f64,
+            };
+        }
+    }
+}
+
+/// Closes the month's cash of every provider still standing and fails
+/// those beyond their credit line; returns whether the contract is still
+/// live (the prime has not failed).
+pub(super) fn fail(
+    contract: &Contract,
+    month: Month,
+    people: &mut People,
+    books: &mut Books,
+    providers: &mut Providers,
+    commissioner: &mut CommissionerResult,
+) -> bool {
+    let Contract { model, plan, .. } = contract;
+    let outside = books.ledger.external();
+    for (d, provider) in model.providers.iter().enumerate() {
+        if providers.failed[d].is_some() {
+            continue;
+        }
+        providers.cash[d] += books.ledger.flow(model.account_of(d), month.t);
+        if providers.cash[d] >= -provider.credit_line {
+            continue;
+        }
+        providers.failed[d] = Some(month.t);
+        books
+            .ledger
+            .transfer(COMMISSIONER, outside, month.t, provider.reprocurement_cost);
+        commissioner.own_costs += provider.reprocurement_cost;
+        let Some(terms) = &provider.terms else {
+            continue;
+        };
+        let service = match terms.on_failure {
+            OnFailure::Transfer => Service::Transferred,
+            OnFailure::LoseService => Service::Unserved,
+        };
+        for (g, gp) in people.groups.iter_mut().zip(&plan.groups) {
+            if gp.provider == d {
+                g.service = service;
+            }
+        }
+    }
+    if providers.failed[0].is_some() {
+        for g in &mut people.groups {
+            g.service = Service::Unserved;
+        }
+        return false;
+    }
+    true
+}

@@ -1,0 +1,391 @@
+//! Step 2 of a month: entries into a sustained outcome and stays in it
+//! (reference model §4a). Participants waiting in the programme enter
+//! outcome with the month's probability; each month's entrants are then
+//! followed through their whole stay at once (dropout does not depend on
+//! service), which fixes their outcome event, sustainment months and
+//! savings months, and schedules the payments they earn.
+
+use super::{Books, CommissionerResult, Contract, Group, Month, People, Providers, Rng, Service};
+use crate::engine::plan::PoolPrices;
+use crate::model::{Pence, PriceYear, Sustained};
+use crate::sample::{Binomial, BinomialTable, binomial, open_unit};
+
+/// Programme-month costs, entries and stays of every delivery group.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn enter_and_stay(
+    contract: &Contract,
+    month: Month,
+    live: bool,
+    people: &mut People,
+    books: &mut Books,
+    providers: &mut Providers,
+    measurements: &mut super::Measurements,
+    buffers: &mut super::Buffers,
+    commissioner: &mut CommissionerResult,
+    rng: &mut Rng,
+) {
+    let Contract {
+        model,
+        plan,
+        hazards,
+        ..
+    } = contract;
+    let People {
+        groups,
+        realised_months,
+        ..
+    } = people;
+    for (group, gp) in plan.groups.iter().enumerate() {
+        let segment = gp.segment;
+        let g = &mut groups[group];
+        if month.within && live && g.service != Service::Unserved {
+            // Borne by whoever serves the group.
+            let in_programme: u64 = g.size.iter().sum();
+            let bearer = if g.service == Service::Transferred {
+                0
+            } else {
+                gp.provider
+            };
+            providers.accrued_cost[bearer] +=
+                in_programme as Pence * model.providers[bearer].cost_per_participant_month;
+        }
+        let Some(process) = model.segments[segment].sustained() else {
+            continue;
+        };
+        let served = live && g.service != Service::Unserved;
+        let p = hazards.entry(segment, month.year, served);
+        g.entrants.fill(0);
+        let first = (month.t + 1).saturating_sub(process.window);
+        let last = month.t.min(model.referral_months.saturating_sub(1));
+        if first <= last {
+            enter(
+                g,
+                &Binomial::new(p),
+                p,
+                first..=last,
+                process.window,
+                |m| plan.pool_of(segment, m),
+                rng,
+            );
+        }
+        let measured = !plan.rules_of_segment[segment].is_empty();
+        if measured {
+            measurements.reach_outcome(contract, segment, g, first..=last, process, rng);
+        }
+        for (pool, prices) in plan.pools[segment].iter().enumerate() {
+            let entrants = g.entrants[pool];
+            if entrants == 0 {
+                continue;
+            }
+            let ages = plan.ages[segment];
+            let stays = &mut buffers.stay_lengths[..=ages];
+            let leave = &plan.leave_tables[plan.leave[segment]];
+            if measured {
+                let reached = measurements.reached[pool];
+                sample_stays_given_reached(rng, entrants, reached, process, leave, ages, stays);
+            } else {
+                sample_stays(rng, entrants, process.dropout, leave, ages, stays);
+            }
+            let entry = Entry {
+                month,
+                segment,
+                group,
+                entrants,
+            };
+            follow_stays(
+                contract,
+                entry,
+                process,
+                prices,
+                stays,
+                realised_months,
+                books,
+                measurements,
+                commissioner,
+            );
+        }
+    }
+}
+
+/// Participants of one group and price pool entering outcome together.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    month: Month,
+    segment: usize,
+    group: usize,
+    entrants: u64,
+}
+
+/// Walks the entrants' stays (`stays[L]` leave after `L` months): the
+/// outcome event at the `q`-th month in outcome, paid sustainment months
+/// after it, and months counted for savings.
+#[allow(clippy::too_many_arguments)]
+fn follow_stays(
+    contract: &Contract,
+    entry: Entry,
+    process: &Sustained,
+    prices: &PoolPrices,
+    stays: &[u64],
+    realised_months: &mut [u64],
+    books: &mut Books,
+    measurements: &mut super::Measurements,
+    commissioner: &mut CommissionerResult,
+) {
+    let Contract { model, plan, .. } = contract;
+    let seg = &model.segments[entry.segment];
+    let (h, years, lags) = (model.horizon, model.years(), model.payments.lags);
+    let dues = &mut books.group_dues[entry.group];
+    let c = commissioner;
+    let q = process.qualifying_months;
+    let mut in_outcome = entry.entrants;
+    for age in 1..=plan.ages[entry.segment] {
+        if in_outcome == 0 {
+            break;
+        }
+        let t = entry.month.t + age - 1;
+        let n = in_outcome as Pence;
+        let price_year = (t / 12).min(years - 1);
+        if age == q {
+            if t < h {
+                c.outcomes += in_outcome;
+                measurements.count_yearly_outcome(
+                    contract,
+                    entry.segment,
+                    entry.group,
+                    t,
+                    in_outcome,
+                );
+            }
+            let (price, removed) = match model.payments.price_year {
+                PriceYear::Event => (seg.tariff.outcome[price_year], 0),
+                PriceYear::Referral => (prices.outcome, prices.outcome_removed),
+            };
+            if t + lags.outcome < h {
+                c.removed_by_participant_cap += n * removed;
+            }
+            dues.outcome
+                .add(t + lags.outcome, n * price, &mut c.beyond_horizon);
+        } else if age > q && age - q <= process.max_sustainment_months {
+            let k = age - q;
+            let (price, removed) = match model.payments.price_year {
+                PriceYear::Event => (seg.tariff.sustainment[price_year], 0),
+                PriceYear::Referral => {
+                    (prices.sustainment[k - 1], prices.sustainment_removed[k - 1])
+                }
+            };
+            if t + lags.sustainment < h {
+                c.removed_by_participant_cap += n * removed;
+            }
+            dues.sustainment
+                .add(t + lags.sustainment, n * price, &mut c.beyond_horizon);
+        }
+        if age <= seg.savings_months && t < h {
+            realised_months[entry.segment * h + t] += in_outcome;
+        }
+        in_outcome -= stays[age];
+    }
+}
+
+/// Expected entries below which a group's entries are drawn as one total
+/// and then assigned to cohorts; above it, cohort by cohort.
+const POOLED_ENTRY_LIMIT: f64 = 2.0;
+
+/// This month's entries into outcome of the group's cohorts `cohorts`
+/// (all waiting participants share the probability `p`), added to
+/// `g.entrants` by price pool and removed from the cohorts' waiting counts.
+///
+/// Two exact methods. When few entries are expected, one binomial draw over
+/// everyone waiting gives the total, and each entrant is then assigned to a
+/// cohort by drawing without replacement among those waiting (every
+/// subset of that size is equally likely, as the binomial model implies).
+/// Otherwise each cohort gets its own binomial draw, so the cost never
+/// grows with the number of participants.
+#[inline]
+fn enter(
+    g: &mut Group,
+    entry: &Binomial,
+    p: f64,
+    cohorts: std::ops::RangeInclusive<usize>,
+    window: usize,
+    pool_of: impl Fn(usize) -> usize,
+    rng: &mut Rng,
+) {
+    // Cohort m lives in slot m % window; walk the slots without dividing.
+    let first_slot = cohorts.start() % window;
+    let next = |slot: usize| if slot + 1 == window { 0 } else { slot + 1 };
+    let mut waiting = 0;
+    let mut slot = first_slot;
+    for _ in cohorts.clone() {
+        waiting += g.waiting[slot];
+        g.entered[slot] = 0;
+        slot = next(slot);
+    }
+    if waiting == 0 {
+        return;
+    }
+    if (waiting as f64) * p < POOLED_ENTRY_LIMIT {
+        // Counts change one by one here: the cached powers no longer hold.
+        g.power_of = f64::NAN;
+        let entrants = entry.sample(rng, waiting);
+        let mut left = waiting;
+        for _ in 0..entrants {
+            let mut pick = ((open_unit(rng) * left as f64) as u64).min(left - 1);
+            let mut slot = first_slot;
+            for m in cohorts.clone() {
+                let w = g.waiting[slot];
+                if pick < w {
+                    g.waiting[slot] = w - 1;
+                    g.entered[slot] += 1;
+                    g.entrants[pool_of(m)] += 1;
+                    break;
+                }
+                pick -= w;
+                slot = next(slot);
+            }
+            left -= 1;
+        }
+        return;
+    }
+    // One draw per cohort. With p <= 1/2 each slot keeps q^waiting for
+    // this q, updated by q^-e after a draw, so the draws need no exp while
+    // q stays the same (a whole contract year, unless service changes).
+    let stay_out = entry.failure_probability();
+    let cached = stay_out.is_some_and(|q| q == g.power_of);
+    if let Some(q) = stay_out {
+        g.power_of = q;
+    }
+    let mut slot = first_slot;
+    for m in cohorts {
+        let waiting = g.waiting[slot];
+        if waiting > 0 {
+            let entered = match stay_out.filter(|_| entry.inverts(waiting)) {
+                Some(q) => {
+                    let known = g.power[slot];
+                    let power = if cached && !known.is_nan() {
+                        known
+                    } else {
+                        q.powf(waiting as f64)
+                    };
+                    let e = entry.sample_with_power(rng, waiting, power);
+                    g.power[slot] = if e == 0 {
+                        power
+                    } else {
+                        power / q.powi(e as i32)
+                    };
+                    e
+                }
+                None => {
+                    g.power[slot] = f64::NAN;
+                    entry.sample(rng, waiting)
+                }
+            };
+            g.waiting[slot] = waiting - entered;
+            g.entered[slot] = entered;
+            g.entrants[pool_of(m)] += entered;
+        }
+        slot = next(slot);
+    }
+}
+
+/// How long each of `n` participants entering outcome together stays in
+/// it: `stays[L]` counts those in outcome for exactly `L` months (`L` <
+/// `ages`), `stays[ages]` those still in outcome at age `ages`.
+///
+/// Each month in outcome after the first is kept with probability
+/// `1 - dropout`, so `L - 1` is geometric. Few participants draw their own
+/// geometric length by inversion; many go through conditional binomials
+/// (how many of those still in outcome at age `L` leave then), so the cost
+/// is bounded by `min(n, ages)` draws whatever the volume.
+fn sample_stays(
+    rng: &mut Rng,
+    n: u64,
+    dropout: f64,
+    leave: &BinomialTable,
+    ages: usize,
+    stays: &mut [u64],
+) {
+    stays.fill(0);
+    if dropout <= 0.0 {
+        stays[ages] = n;
+        return;
+    }
+    if dropout >= 1.0 {
+        stays[1.min(ages)] = n;
+        return;
+    }
+    if n as usize <= ages / 2 {
+        let log_stay = (1.0 - dropout).ln();
+        for _ in 0..n {
+            let extra = (open_unit(rng).ln() / log_stay).floor();
+            let l = if extra >= (ages - 1) as f64 {
+                ages
+            } else {
+                1 + extra as usize
+            };
+            stays[l] += 1;
+        }
+        return;
+    }
+    let mut remaining = n;
+    for l in 1..ages {
+        let left = leave.sample(rng, remaining);
+        stays[l] = left;
+        remaining -= left;
+        if remaining == 0 {
+            return;
+        }
+    }
+    stays[ages] = remaining;
+}
+
+/// As [`sample_stays`], given that exactly `reached` of the `n` entrants
+/// stay the `q` months that make the outcome event: the others' stays are
+/// drawn from lengths 1..q-1 (conditional binomials on the truncated
+/// geometric), and the reached ones' from q on, which is the same
+/// memoryless process as [`sample_stays`] shifted by q - 1 months.
+fn sample_stays_given_reached(
+    rng: &mut Rng,
+    n: u64,
+    reached: u64,
+    process: &Sustained,
+    leave: &BinomialTable,
+    ages: usize,
+    stays: &mut [u64],
+) {
+    let q = process.qualifying_months;
+    let stay = 1.0 - process.dropout;
+    stays.fill(0);
+    // Those who leave before the outcome: P(L = l | l <= L < q) = dropout / (1 - stay^(q - l)).
+    let mut short = n - reached;
+    for l in 1..q {
+        if short == 0 {
+            break;
+        }
+        let left = if l + 1 == q {
+            short
+        } else {
+            binomial(
+                rng,
+                short,
+                process.dropout / (1.0 - stay.powi((q - l) as i32)),
+            )
+        };
+        stays[l] += left;
+        short -= left;
+    }
+    // Those who reach it: from age q on, each month kept with probability `stay`.
+    let mut remaining = reached;
+    if process.dropout <= 0.0 {
+        stays[ages] += remaining;
+        return;
+    }
+    for l in q..ages {
+        if remaining == 0 {
+            return;
+        }
+        let left = leave.sample(rng, remaining);
+        stays[l] += left;
+        remaining -= left;
+    }
+    stays[ages] += remaining;
+}

@@ -1,0 +1,229 @@
+//! Step 5 of a month: payments (reference model §5-6, §8). What falls due
+//! is paid under the yearly and whole-contract caps, in a fixed order of
+//! rules; the co-funder pays its share of results payments; the prime
+//! passes each active subcontractor its share of what was actually paid
+//! for that subcontractor's participants; investors are repaid from their
+//! provider's results receipts. After the prime fails, nothing is paid.
+
+use super::{Books, CommissionerResult, Contract, Month, People, Providers, Service};
+use crate::model::{CO_FUNDER, COMMISSIONER, PRIME, Pence};
+
+/// What falls due this month, by rule, over every delivery group.
+#[derive(Clone, Copy, Debug, Default)]
+struct ByRuleDue {
+    fixed_fees: Pence,
+    attachment: Pence,
+    outcome: Pence,
+    sustainment: Pence,
+    improvement: Pence,
+}
+
+impl ByRuleDue {
+    fn of(books: &Books, t: usize) -> ByRuleDue {
+        let mut due = ByRuleDue {
+            fixed_fees: books.service_fee.at(t) + books.fee_for_service.at(t),
+            ..Default::default()
+        };
+        for dues in &books.group_dues {
+            due.attachment += dues.attachment.at(t);
+            due.outcome += dues.outcome.at(t);
+            due.sustainment += dues.sustainment.at(t);
+            due.improvement += dues.improvement.at(t);
+        }
+        due
+    }
+
+    fn total(&self) -> Pence {
+        self.fixed_fees + self.attachment + self.outcome + self.sustainment + self.improvement
+    }
+
+    fn results(&self) -> Pence {
+        self.outcome + self.sustainment + self.improvement
+    }
+}
+
+/// Pays what falls due this month (within the horizon).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn pay(
+    contract: &Contract,
+    month: Month,
+    live: bool,
+    people: &People,
+    books: &mut Books,
+    providers: &mut Providers,
+    owed_to_investors: &mut [f64],
+    investors: &mut [(Pence, Pence)],
+    commissioner: &mut CommissionerResult,
+) {
+    let due = ByRuleDue::of(books, month.t);
+    if !live {
+        commissioner.cancelled += due.total();
+        return;
+    }
+    let results = pay_under_caps(contract, month, due, books, commissioner);
+    providers.results_received.fill(0);
+    providers.results_received[0] = results;
+    pass_through(
+        contract,
+        month,
+        due,
+        results,
+        people,
+        books,
+        providers,
+        commissioner,
+    );
+    repay_investors(
+        contract,
+        month,
+        books,
+        providers,
+        owed_to_investors,
+        investors,
+    );
+}
+
+/// Pays `due` in rule order until a cap is reached; returns the results
+/// (outcome, sustainment and improvement) payments made.
+fn pay_under_caps(
+    contract: &Contract,
+    month: Month,
+    due: ByRuleDue,
+    books: &mut Books,
+    commissioner: &mut CommissionerResult,
+) -> Pence {
+    let Contract { model, .. } = contract;
+    let (t, year) = (month.t, month.year);
+    let mut allowance = Pence::MAX;
+    if let Some(cap) = model.payments.cap_per_year {
+        allowance = allowance.min(cap - books.paid_in_year[year]);
+    }
+    if let Some(cap) = model.payments.cap_total {
+        allowance = allowance.min(cap - books.paid_in_year.iter().sum::<Pence>());
+    }
+    let mut pay = |due: Pence| {
+        let paid = due.min(allowance.max(0));
+        allowance -= paid;
+        paid
+    };
+    let paid = ByRuleDue {
+        fixed_fees: pay(due.fixed_fees),
+        attachment: pay(due.attachment),
+        outcome: pay(due.outcome),
+        sustainment: pay(due.sustainment),
+        improvement: pay(due.improvement),
+    };
+    let c = commissioner;
+    c.removed_by_contract_cap += (due.fixed_fees - paid.fixed_fees)
+        + (due.attachment - paid.attachment)
+        + (due.outcome - paid.outcome)
+        + (due.sustainment - paid.sustainment)
+        + (due.improvement - paid.improvement);
+    // What was paid of the fixed fees, split between the two rules.
+    let fee_for_service = if due.fixed_fees > 0 {
+        ((paid.fixed_fees as i128 * books.fee_for_service.at(t) as i128) / due.fixed_fees as i128)
+            as Pence
+    } else {
+        0
+    };
+    c.paid.service_fee += paid.fixed_fees - fee_for_service;
+    c.paid.fee_for_service += fee_for_service;
+    let clawback = books.clawback.at(t);
+    if clawback > 0 {
+        books.ledger.transfer(PRIME, COMMISSIONER, t, clawback);
+        c.paid.fee_for_service -= clawback;
+    }
+    c.paid.attachment += paid.attachment;
+    c.paid.outcome += paid.outcome;
+    c.paid.sustainment += paid.sustainment;
+    c.paid.improvement += paid.improvement;
+    let total = paid.total();
+    books.paid_in_year[year] += total;
+    let results = paid.results();
+    let co_share = model.co_funder.as_ref().map_or(0.0, |f| f.share);
+    let co_funded = (results as f64 * co_share).round() as Pence;
+    c.co_funded += co_funded;
+    books
+        .ledger
+        .transfer(COMMISSIONER, PRIME, t, total - co_funded);
+    books.ledger.transfer(CO_FUNDER, PRIME, t, co_funded);
+    results
+}
+
+/// The prime passes each active subcontractor its share of the results
+/// payments made for that subcontractor's participants (pro rata under a
+/// contract cap), less its management fee.
+#[allow(clippy::too_many_arguments)]
+fn pass_through(
+    contract: &Contract,
+    month: Month,
+    due: ByRuleDue,
+    results: Pence,
+    people: &People,
+    books: &mut Books,
+    providers: &mut Providers,
+    commissioner: &mut CommissionerResult,
+) {
+    let Contract { model, plan, .. } = contract;
+    for (group, gp) in plan.groups.iter().enumerate() {
+        let group_due = books.group_dues[group].results_at(month.t);
+        let group_paid = if due.results() > 0 {
+            ((group_due as i128 * results as i128) / due.results() as i128) as Pence
+        } else {
+            0
+        };
+        if people.groups[group].service != Service::Active
+            || providers.failed[gp.provider].is_some()
+        {
+            continue;
+        }
+        if let Some(terms) = &model.providers[gp.provider].terms {
+            let gross = (group_paid as f64 * terms.pass_through).round() as Pence;
+            let account = model.account_of(gp.provider);
+            let kept = books
+                .ledger
+                .pass_down(account, month.t, gross, terms.management_fee);
+            commissioner.management_fees += kept;
+            providers.results_received[gp.provider] += gross - kept;
+        }
+    }
+}
+
+/// Investors are repaid first from their provider's results receipts, up
+/// to what their cap still allows; once the cap is reached they take
+/// `excess_share` of the rest. They are paid only from cash the provider
+/// has, so a repayment never creates a shortfall that capital would then
+/// refill; investors in the same provider are paid in turn from what is
+/// left.
+fn repay_investors(
+    contract: &Contract,
+    month: Month,
+    books: &mut Books,
+    providers: &mut Providers,
+    owed_to_investors: &mut [f64],
+    investors: &mut [(Pence, Pence)],
+) {
+    let Contract { model, .. } = contract;
+    for (i, investor) in model.investors.iter().enumerate() {
+        let d = investor.funds;
+        if providers.failed[d].is_some() || investors[i].0 == 0 {
+            continue;
+        }
+        let account = model.account_of(d);
+        let cash_now = (providers.cash[d] + books.ledger.flow(account, month.t)).max(0);
+        let available = providers.results_received[d].min(cash_now);
+        let cap_left = (owed_to_investors[i].floor() as Pence).max(0);
+        let repay = available.min(cap_left);
+        let excess = if repay == cap_left {
+            ((available - repay) as f64 * investor.excess_share).round() as Pence
+        } else {
+            0
+        };
+        books
+            .ledger
+            .transfer(account, model.investor_account(i), month.t, repay + excess);
+        investors[i].1 += repay + excess;
+        providers.results_received[d] -= repay + excess;
+        owed_to_investors[i] -= repay as f64;
+    }
+}

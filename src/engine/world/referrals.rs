@@ -1,0 +1,237 @@
+//! Step 1 of a month: referrals (reference model §3). Each segment's
+//! referrals to each provider arrive as one Poisson count (or the expected
+//! count, rounded, for a fixed process); the cohort joins its provider's
+//! delivery group, earns its attachment fees and the subcontractor's fee
+//! per referral. A cohort in an adverse-event segment has its events over
+//! the whole follow-up drawn now (§4b), and a cohort measured by an
+//! improvement rule is tallied with its comparison group (§5).
+
+use super::{Books, Buffers, CommissionerResult, Contract, Month, People, Providers, Rng, Service};
+use crate::engine::improvement::{Counts, draw_events, event_pmf};
+use crate::model::{Pence, ReferralProcess, Segment};
+use crate::sample::{binomial, poisson};
+
+/// A cohort just referred: `size` participants of `segment` to the group
+/// `group` (of provider `provider`), in month `month`.
+#[derive(Clone, Copy, Debug)]
+struct Cohort {
+    segment: usize,
+    provider: usize,
+    group: usize,
+    size: u64,
+}
+
+/// This month's referrals, by segment and provider.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn refer(
+    contract: &Contract,
+    month: Month,
+    people: &mut People,
+    books: &mut Books,
+    providers: &mut Providers,
+    measurements: &mut super::Measurements,
+    buffers: &mut Buffers,
+    commissioner: &mut CommissionerResult,
+    rng: &mut Rng,
+) {
+    let Contract {
+        model, plan, draws, ..
+    } = contract;
+    for (segment, seg) in model.segments.iter().enumerate() {
+        let expected = draws.volume * seg.referrals[month.t];
+        for (provider, &share) in seg.allocation.iter().enumerate() {
+            if share <= 0.0 {
+                continue;
+            }
+            let size = match seg.referral_process {
+                ReferralProcess::Poisson => poisson(rng, expected * share),
+                ReferralProcess::Fixed => (expected * share).round() as u64,
+            };
+            if size == 0 {
+                continue;
+            }
+            // A failed subcontractor's new referrals go to the prime.
+            let provider = if providers.failed[provider].is_some() {
+                0
+            } else {
+                provider
+            };
+            let group =
+                plan.group_of[segment][provider].expect("prime group exists for every segment");
+            let cohort = Cohort {
+                segment,
+                provider,
+                group,
+                size,
+            };
+            admit(
+                contract,
+                month,
+                cohort,
+                people,
+                books,
+                providers,
+                commissioner,
+            );
+            if let Some(events) = seg.adverse_events() {
+                let served = people.groups[group].service != Service::Unserved;
+                let base_mean = events.rate * draws.macro_by_year[month.year];
+                draw_adverse_events(
+                    contract,
+                    month,
+                    cohort,
+                    seg,
+                    served,
+                    base_mean,
+                    measurements,
+                    buffers,
+                    commissioner,
+                    rng,
+                );
+            } else if !plan.rules_of_segment[segment].is_empty() {
+                tally_measured_outcomes(contract, month, cohort, measurements, rng);
+            }
+        }
+    }
+}
+
+/// The cohort joins its group; its referral costs, attachment fees and
+/// the subcontractor's fee per referral are booked.
+fn admit(
+    contract: &Contract,
+    month: Month,
+    cohort: Cohort,
+    people: &mut People,
+    books: &mut Books,
+    providers: &mut Providers,
+    commissioner: &mut CommissionerResult,
+) {
+    let Contract { model, plan, .. } = contract;
+    let Cohort {
+        segment,
+        provider,
+        group,
+        size,
+    } = cohort;
+    let t = month.t;
+    let slot = t % model.segments[segment].service_months();
+    let g = &mut people.groups[group];
+    g.waiting[slot] += size;
+    g.power[slot] = f64::NAN;
+    g.size[slot] += size;
+    people.referrals[segment * model.referral_months + t] += size;
+    commissioner.referrals += size;
+    let n = size as Pence;
+    providers.accrued_cost[provider] += n * model.providers[provider].cost_per_referral;
+    let fee = n * plan.attachment[segment][month.year];
+    commissioner.removed_by_participant_cap += n * plan.attachment_removed[segment][month.year];
+    let lag = model.payments.lags.attachment;
+    books.group_dues[group]
+        .attachment
+        .add(t + lag, fee, &mut commissioner.beyond_horizon);
+    if let Some(terms) = &model.providers[provider].terms {
+        let gross = n * terms.fee_per_referral;
+        commissioner.management_fees +=
+            books
+                .ledger
+                .pass_down(model.account_of(provider), t, gross, terms.management_fee);
+    }
+}
+
+/// The cohort's adverse events over its follow-up, drawn now; the effect
+/// is that of its provider's service at referral. Savings count the events
+/// avoided against the expectation without the intervention.
+#[allow(clippy::too_many_arguments)]
+fn draw_adverse_events(
+    contract: &Contract,
+    month: Month,
+    cohort: Cohort,
+    seg: &Segment,
+    served: bool,
+    base_mean: f64,
+    measurements: &mut super::Measurements,
+    buffers: &mut Buffers,
+    commissioner: &mut CommissionerResult,
+    rng: &mut Rng,
+) {
+    let Contract {
+        model, plan, draws, ..
+    } = contract;
+    let process = seg.adverse_events().expect("an adverse-event segment");
+    let size = cohort.size;
+    let mean = if served {
+        base_mean * (1.0 - draws.effect[cohort.segment])
+    } else {
+        base_mean
+    };
+    event_pmf(mean, process.frailty_shape, &mut buffers.pmf);
+    let (with_event, events) = draw_events(rng, size, &buffers.pmf);
+    let c = commissioner;
+    c.adverse_events += events;
+    c.people_with_event += with_event;
+    c.counterfactual_adverse_events += size as f64 * base_mean;
+    let end = month.t + process.follow_up - 1;
+    if end < model.horizon {
+        let saving =
+            (size as f64 * base_mean - events as f64) * seg.savings_per_event_avoided as f64;
+        c.savings += saving;
+        c.savings_npv += saving * plan.discount[end];
+    }
+    if !plan.rules_of_segment[cohort.segment].is_empty() {
+        event_pmf(base_mean, process.frailty_shape, &mut buffers.pmf_base);
+    }
+    let treated = Counts {
+        people: size,
+        with_event,
+        events,
+    };
+    let pmf_base = &buffers.pmf_base;
+    measurements.add_cohort(
+        contract,
+        month.t,
+        cohort.segment,
+        cohort.group,
+        treated,
+        |people| draw_events(rng, people, pmf_base),
+    );
+}
+
+/// A measured sustained-outcome cohort is counted now, its outcome events
+/// as they are drawn; a simulated comparison reaches an outcome with the
+/// closed-form probability without the programme.
+fn tally_measured_outcomes(
+    contract: &Contract,
+    month: Month,
+    cohort: Cohort,
+    measurements: &mut super::Measurements,
+    rng: &mut Rng,
+) {
+    let Contract { model, hazards, .. } = contract;
+    let process = model.segments[cohort.segment]
+        .sustained()
+        .expect("a sustained-outcome segment");
+    let mut reaches_outcome = 0.0;
+    let mut waiting = 1.0;
+    for j in 0..process.window {
+        let p = hazards.base_at(cohort.segment, month.t + j);
+        reaches_outcome += waiting * p;
+        waiting *= 1.0 - p;
+    }
+    reaches_outcome *= (1.0 - process.dropout).powi(process.qualifying_months as i32 - 1);
+    let treated = Counts {
+        people: cohort.size,
+        with_event: 0,
+        events: 0,
+    };
+    measurements.add_cohort(
+        contract,
+        month.t,
+        cohort.segment,
+        cohort.group,
+        treated,
+        |people| {
+            let outcomes = binomial(rng, people, reaches_outcome);
+            (outcomes, outcomes)
+        },
+    );
+}
