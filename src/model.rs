@@ -394,6 +394,14 @@ pub struct PaymentTerms {
     pub additional_outcomes: Vec<AdditionalOutcomes>,
 }
 
+impl PaymentTerms {
+    /// Measurements of the improvement rules: each rule's cohorts, then its
+    /// final measurement.
+    pub fn measurements(&self) -> usize {
+        self.improvement.iter().map(|r| r.cohorts.len() + 1).sum()
+    }
+}
+
 /// Pay per outcome event in a contract year above a baseline count (the
 /// DfID results-based aid pilots): `price x max(0, outcomes - baseline)`,
 /// due at the end of the year plus a lag.

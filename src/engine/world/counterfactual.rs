@@ -3,7 +3,7 @@
 //! without the intervention, in closed form; and the savings of the months
 //! in outcome realised against them.
 
-use super::{Buffers, CommissionerResult, Contract, People};
+use super::{Contract, People, State};
 use crate::engine::plan::PoolPrices;
 use crate::model::{PriceYear, Sustained};
 
@@ -19,13 +19,14 @@ struct Expected {
 }
 
 /// Adds the counterfactual figures and the savings to `commissioner`.
-pub(super) fn expect(
-    contract: &Contract,
-    people: &People,
-    buffers: &mut Buffers,
-    commissioner: &mut CommissionerResult,
-) {
+pub(super) fn expect(contract: &Contract, state: &mut State) {
     let Contract { model, plan, .. } = contract;
+    let State {
+        people,
+        buffers,
+        commissioner,
+        ..
+    } = state;
     let h = model.horizon;
     let mut expected = Expected::default();
     let mut months_realised: u64 = 0;

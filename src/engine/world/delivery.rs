@@ -5,20 +5,20 @@
 //! whose referrals are reconciled at each contract year's end, and bears
 //! its own management costs.
 
-use super::{Books, CommissionerResult, Contract, Month, People, Providers};
+use super::{Books, CommissionerResult, Contract, Month, People, State};
 use crate::engine::money::reconciliation;
 use crate::model::{COMMISSIONER, Pence};
 
 /// This month's costs and fixed fees (only while the contract is live).
-pub(super) fn deliver(
-    contract: &Contract,
-    month: Month,
-    people: &People,
-    books: &mut Books,
-    providers: &mut Providers,
-    commissioner: &mut CommissionerResult,
-) {
+pub(super) fn deliver(contract: &Contract, month: Month, state: &mut State) {
     let Contract { model, draws, .. } = contract;
+    let State {
+        people,
+        books,
+        providers,
+        commissioner,
+        ..
+    } = state;
     let t = month.t;
     let outside = books.ledger.external();
     for (d, provider) in model.providers.iter().enumerate() {

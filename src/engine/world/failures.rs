@@ -5,26 +5,25 @@
 //! transfer to the prime or lose the service, and the commissioner bears a
 //! re-procurement cost. The prime failing ends the contract.
 
-use super::{Books, CommissionerResult, Contract, Month, People, Providers, Service};
-use crate::model::{COMMISSIONER, OnFailure, Pence, ReturnCap};
+use super::{Contract, Month, Service, State};
+use crate::model::{COMMISSIONER, OnFailure, ReturnCap};
 
 /// Investors fund what their provider's cash would otherwise lack.
-pub(super) fn fund_shortfalls(
-    contract: &Contract,
-    month: Month,
-    books: &mut Books,
-    providers: &Providers,
-    owed_to_investors: &mut [f64],
-    investors: &mut [(Pence, Pence)],
-) {
+pub(super) fn fund_shortfalls(contract: &Contract, month: Month, state: &mut State) {
     let Contract { model, .. } = contract;
+    let State {
+        books,
+        providers,
+        investors,
+        ..
+    } = state;
     for (i, investor) in model.investors.iter().enumerate() {
         let d = investor.funds;
         if providers.failed[d].is_some() {
             continue;
         }
         let projected = providers.cash[d] + books.ledger.flow(model.account_of(d), month.t);
-        let drawn = investors[i].0;
+        let drawn = investors.drawn[i];
         let draw = (-projected).min(investor.committed - drawn);
         if draw > 0 {
             books.ledger.transfer(
@@ -33,9 +32,9 @@ pub(super) fn fund_shortfalls(
                 month.t,
                 draw,
             );
-            investors[i].0 += draw;
+            investors.drawn[i] += draw;
             // What the cap allows grows with each draw.
-            owed_to_investors[i] += match investor.cap {
+            investors.owed[i] += match investor.cap {
                 ReturnCap::Multiple(m) => m * draw as f64,
                 ReturnCap::AnnualRate(_) => draw as f64,
             };
@@ -44,17 +43,17 @@ pub(super) fn fund_shortfalls(
 }
 
 /// Closes the month's cash of every provider still standing and fails
-/// those beyond their credit line; returns whether the contract is still
-/// live (the prime has not failed).
-pub(super) fn fail(
-    contract: &Contract,
-    month: Month,
-    people: &mut People,
-    books: &mut Books,
-    providers: &mut Providers,
-    commissioner: &mut CommissionerResult,
-) -> bool {
+/// those beyond their credit line; the prime failing ends the contract.
+pub(super) fn fail(contract: &Contract, month: Month, state: &mut State) {
     let Contract { model, plan, .. } = contract;
+    let State {
+        people,
+        books,
+        providers,
+        commissioner,
+        live,
+        ..
+    } = state;
     let outside = books.ledger.external();
     for (d, provider) in model.providers.iter().enumerate() {
         if providers.failed[d].is_some() {
@@ -83,10 +82,9 @@ pub(super) fn fail(
         }
     }
     if providers.failed[0].is_some() {
+        *live = false;
         for g in &mut people.groups {
             g.service = Service::Unserved;
         }
-        return false;
     }
-    true
 }

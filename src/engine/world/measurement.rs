@@ -6,23 +6,46 @@
 //! participants. A final measurement pays the excess over what its
 //! cohorts earned.
 
-use super::{Books, CommissionerResult, Contract, Group, Measurements, Month, Rng};
-use crate::engine::improvement::{Counts, Verdict, final_payment, judge, payment};
+use super::{Books, Contract, Group, Measurements, Month, Rng, State};
+use crate::engine::improvement::{Counts, Tally, Verdict, final_payment, judge, payment};
 use crate::engine::money::{Due, share_by_weight};
-use crate::model::{Comparison, Pence, Sustained};
+use crate::engine::plan::Plan;
+use crate::model::{Comparison, Model, Pence, Sustained};
 use crate::sample::binomial;
 
-/// What the measurements of an iteration decided and earned.
-pub(super) struct Earned<'a> {
-    /// Per improvement rule, per cohort then final.
-    pub(super) verdicts: &'a mut [Verdict],
-    /// Per improvement rule.
-    pub(super) improvement: &'a mut [Pence],
-    /// Per additional-outcome rule.
-    pub(super) additional: &'a mut [Pence],
-}
-
 impl Measurements {
+    pub(super) fn new(model: &Model, plan: &Plan) -> Measurements {
+        let rules = &model.payments.improvement;
+        let mut first_tally = Vec::with_capacity(rules.len());
+        let mut tallies = 0;
+        for rule in rules {
+            first_tally.push(tallies);
+            tallies += rule.cohorts.len() + 1;
+        }
+        let additional = model.payments.additional_outcomes.len();
+        Measurements {
+            tallies: vec![Tally::default(); tallies],
+            treated_by_group: vec![0; tallies * plan.groups.len()],
+            first_tally,
+            comparison_carry: vec![0.0; rules.len()],
+            reached: vec![0; plan.pools.iter().map(|p| p.len()).max().unwrap_or(1)],
+            yearly_outcomes: vec![0; additional * model.years() * plan.groups.len()],
+            verdicts: vec![Verdict::NOT_MEASURED; tallies],
+            improvement_earned: vec![0; rules.len()],
+            additional_earned: vec![0; additional],
+        }
+    }
+
+    pub(super) fn reset(&mut self) {
+        self.tallies.fill(Tally::default());
+        self.treated_by_group.fill(0);
+        self.comparison_carry.fill(0.0);
+        self.yearly_outcomes.fill(0);
+        self.verdicts.fill(Verdict::NOT_MEASURED);
+        self.improvement_earned.fill(0);
+        self.additional_earned.fill(0);
+    }
+
     /// Adds a referral month's cohort (`treated`) to every measurement of
     /// the improvement rules that measure `segment`, with a simulated
     /// comparison group drawn by `draw(size) -> (people with an outcome or
@@ -125,86 +148,109 @@ impl Measurements {
 /// Judges the measurements falling in this month (cohorts first, then the
 /// final one) and, at a contract year's end, the year's additional
 /// outcomes.
-pub(super) fn measure(
+pub(super) fn measure(contract: &Contract, month: Month, state: &mut State) {
+    let State {
+        books,
+        measurements,
+        commissioner,
+        ..
+    } = state;
+    let beyond = &mut commissioner.beyond_horizon;
+    for r in 0..contract.model.payments.improvement.len() {
+        judge_improvement(contract, month, r, measurements, books, beyond);
+    }
+    let year_end = month.t % 12 == 11 || month.t + 1 == contract.model.horizon;
+    if month.within && year_end {
+        for r in 0..contract.model.payments.additional_outcomes.len() {
+            pay_additional_outcomes(contract, month, r, measurements, books, beyond);
+        }
+    }
+}
+
+/// The measurements of improvement rule `r` falling in this month.
+fn judge_improvement(
     contract: &Contract,
     month: Month,
-    measurements: &Measurements,
+    r: usize,
+    measurements: &mut Measurements,
     books: &mut Books,
-    earned: &mut Earned,
-    commissioner: &mut CommissionerResult,
+    beyond: &mut Pence,
 ) {
     let Contract { model, plan, .. } = contract;
+    let rule = &model.payments.improvement[r];
     let groups = plan.groups.len();
-    let years = model.years();
-    let beyond = &mut commissioner.beyond_horizon;
-    for (r, rule) in model.payments.improvement.iter().enumerate() {
-        let price = rule.price_per_unit[month.year];
-        let cohorts = rule
-            .cohorts
-            .iter()
-            .enumerate()
-            .map(|(i, co)| (i, co.measured_in, co.threshold_ppm, co.from));
-        let last = rule
-            .final_threshold_ppm
-            .map(|th| (rule.cohorts.len(), rule.final_measured_in, th, 0));
-        for (measurement, measured_in, threshold, from) in cohorts.chain(last) {
-            if measured_in != month.t {
-                continue;
-            }
-            let k = measurements.first_tally[r] + measurement;
-            let mut verdict = judge(
-                rule,
-                &measurements.tallies[k],
-                (from / 12).min(years - 1),
-                threshold,
-            );
-            if let Some(hurdle) = rule.requires {
-                verdict.met &= earned.verdicts[measurements.first_tally[hurdle] + measurement].met;
-            }
-            earned.verdicts[k] = verdict;
-            if !verdict.met {
-                continue;
-            }
-            let amount = if measurement == rule.cohorts.len() {
-                final_payment(verdict.units, price, earned.improvement[r])
-            } else {
-                payment(verdict.units, price)
-            };
-            earned.improvement[r] += amount;
-            let weights = &measurements.treated_by_group[k * groups..(k + 1) * groups];
-            share_by_weight(
-                improvement_dues(books),
-                weights,
-                amount,
-                month.t + rule.lag,
-                beyond,
-            );
+    let price = rule.price_per_unit[month.year];
+    let cohorts = rule
+        .cohorts
+        .iter()
+        .enumerate()
+        .map(|(i, co)| (i, co.measured_in, co.threshold_ppm, co.from));
+    let last = rule
+        .final_threshold_ppm
+        .map(|th| (rule.cohorts.len(), rule.final_measured_in, th, 0));
+    for (measurement, measured_in, threshold, from) in cohorts.chain(last) {
+        if measured_in != month.t {
+            continue;
         }
-    }
-    if month.within && (month.t % 12 == 11 || month.t + 1 == model.horizon) {
-        let year = month.year;
-        for (r, rule) in model.payments.additional_outcomes.iter().enumerate() {
-            let at = |y: usize| {
-                &measurements.yearly_outcomes
-                    [(r * years + y) * groups..(r * years + y + 1) * groups]
-            };
-            let count: u64 = at(year).iter().sum();
-            let baseline = if rule.rolling && year > 0 {
-                at(year - 1).iter().sum::<u64>() as f64
-            } else {
-                rule.baseline[year]
-            };
-            let amount = payment(count as f64 - baseline, rule.price_per_unit[year]);
-            earned.additional[r] += amount;
-            share_by_weight(
-                improvement_dues(books),
-                at(year),
-                amount,
-                month.t + rule.lag,
-                beyond,
-            );
+        let k = measurements.first_tally[r] + measurement;
+        let year = (from / 12).min(model.years() - 1);
+        let mut verdict = judge(rule, &measurements.tallies[k], year, threshold);
+        if let Some(hurdle) = rule.requires {
+            verdict.met &=
+                measurements.verdicts[measurements.first_tally[hurdle] + measurement].met;
         }
+        measurements.verdicts[k] = verdict;
+        if !verdict.met {
+            continue;
+        }
+        let amount = if measurement == rule.cohorts.len() {
+            final_payment(verdict.units, price, measurements.improvement_earned[r])
+        } else {
+            payment(verdict.units, price)
+        };
+        measurements.improvement_earned[r] += amount;
+        let weights = &measurements.treated_by_group[k * groups..(k + 1) * groups];
+        share_by_weight(
+            improvement_dues(books),
+            weights,
+            amount,
+            month.t + rule.lag,
+            beyond,
+        );
     }
+}
+
+/// Additional-outcome rule `r` at a contract year's end: the year's outcome
+/// events above the baseline (fixed, or last year's), paid per unit.
+fn pay_additional_outcomes(
+    contract: &Contract,
+    month: Month,
+    r: usize,
+    measurements: &mut Measurements,
+    books: &mut Books,
+    beyond: &mut Pence,
+) {
+    let Contract { model, plan, .. } = contract;
+    let rule = &model.payments.additional_outcomes[r];
+    let (groups, years, year) = (plan.groups.len(), model.years(), month.year);
+    let at = |y: usize| {
+        &measurements.yearly_outcomes[(r * years + y) * groups..(r * years + y + 1) * groups]
+    };
+    let count: u64 = at(year).iter().sum();
+    let baseline = if rule.rolling && year > 0 {
+        at(year - 1).iter().sum::<u64>() as f64
+    } else {
+        rule.baseline[year]
+    };
+    let amount = payment(count as f64 - baseline, rule.price_per_unit[year]);
+    measurements.additional_earned[r] += amount;
+    share_by_weight(
+        improvement_dues(books),
+        at(year),
+        amount,
+        month.t + rule.lag,
+        beyond,
+    );
 }
 
 fn improvement_dues(

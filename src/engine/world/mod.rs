@@ -214,6 +214,13 @@ struct Measurements {
     reached: Vec<u64>,
     /// Per additional-outcome rule, contract year and group: outcome events.
     yearly_outcomes: Vec<u64>,
+    /// Per improvement rule, per cohort then the final measurement: the
+    /// verdict (not measured until its month).
+    verdicts: Vec<Verdict>,
+    /// Per improvement rule, the payments it scheduled.
+    improvement_earned: Vec<Pence>,
+    /// Per additional-outcome rule, the payments it scheduled.
+    additional_earned: Vec<Pence>,
 }
 
 /// Sampling buffers reused by the steps.
@@ -225,6 +232,28 @@ struct Buffers {
     pmf_base: Vec<f64>,
     /// Expected counterfactual entrants per pool and month.
     counterfactual_entrants: Vec<f64>,
+}
+
+/// What investors have put in and taken out, and what their caps still
+/// allow them to receive (pence, fractional while interest accrues).
+struct Investors {
+    owed: Vec<f64>,
+    drawn: Vec<Pence>,
+    repaid: Vec<Pence>,
+}
+
+/// The contract's state during one iteration, by the steps that own it.
+struct State {
+    people: People,
+    books: Books,
+    providers: Providers,
+    investors: Investors,
+    measurements: Measurements,
+    buffers: Buffers,
+    /// The commissioner's running figures.
+    commissioner: CommissionerResult,
+    /// Whether the contract still runs (the prime has not failed).
+    live: bool,
 }
 
 /// The normal scores of an iteration: one per factor, then one per
@@ -239,12 +268,7 @@ pub(crate) struct Scores {
 pub struct Scratch {
     pub(crate) scores: Scores,
     hazards: Hazards,
-    people: People,
-    books: Books,
-    providers: Providers,
-    owed_to_investors: Vec<f64>,
-    measurements: Measurements,
-    buffers: Buffers,
+    state: State,
     /// The result, reused between iterations.
     pub result: IterationResult,
 }
@@ -252,6 +276,37 @@ pub struct Scratch {
 impl Scratch {
     /// Buffers sized for `model`.
     pub fn new(model: &Model, plan: &Plan) -> Scratch {
+        let accounts = model.accounts();
+        let slots = model.score_count() - model.factors.len();
+        Scratch {
+            scores: Scores {
+                values: vec![0.0; model.score_count()],
+                pinned: vec![f64::NAN; slots],
+            },
+            hazards: Hazards::new(model),
+            state: State::new(model, plan),
+            result: IterationResult {
+                draws: Draws {
+                    macro_by_year: vec![0.0; model.years()],
+                    macro_draws: vec![0.0; model.macro_params.len()],
+                    effect: vec![0.0; model.segments.len()],
+                    ..Default::default()
+                },
+                parties: vec![PartyResult::default(); accounts],
+                commissioner: CommissionerResult::default(),
+                monthly: vec![0; accounts * model.horizon],
+                external: 0,
+                verdicts: vec![Verdict::NOT_MEASURED; model.payments.measurements()],
+                improvement_earned: vec![0; model.payments.improvement.len()],
+                investors: vec![(0, 0); model.investors.len()],
+                additional_earned: vec![0; model.payments.additional_outcomes.len()],
+            },
+        }
+    }
+}
+
+impl State {
+    fn new(model: &Model, plan: &Plan) -> State {
         let h = model.horizon;
         let groups = plan
             .groups
@@ -269,41 +324,24 @@ impl Scratch {
                 }
             })
             .collect();
-        let group_dues = plan
-            .groups
-            .iter()
-            .map(|_| GroupDues {
-                attachment: Due::new(h),
-                outcome: Due::new(h),
-                sustainment: Due::new(h),
-                improvement: Due::new(h),
-            })
-            .collect();
-        let rules = &model.payments.improvement;
-        let mut first_tally = Vec::with_capacity(rules.len());
-        let mut tallies = 0;
-        for rule in rules {
-            first_tally.push(tallies);
-            tallies += rule.cohorts.len() + 1;
-        }
-        let max_pools = plan.pools.iter().map(|p| p.len()).max().unwrap_or(1);
-        let accounts = model.accounts();
+        let due = || GroupDues {
+            attachment: Due::new(h),
+            outcome: Due::new(h),
+            sustainment: Due::new(h),
+            improvement: Due::new(h),
+        };
         let providers = model.providers.len();
-        let slots = model.score_count() - model.factors.len();
-        Scratch {
-            scores: Scores {
-                values: vec![0.0; model.score_count()],
-                pinned: vec![f64::NAN; slots],
-            },
-            hazards: Hazards::new(model),
+        let investors = model.investors.len();
+        let max_pools = plan.pools.iter().map(|p| p.len()).max().unwrap_or(1);
+        State {
             people: People {
                 groups,
                 referrals: vec![0; model.segments.len() * model.referral_months],
                 realised_months: vec![0; model.segments.len() * h],
             },
             books: Books {
-                ledger: Ledger::new(accounts, h),
-                group_dues,
+                ledger: Ledger::new(model.accounts(), h),
+                group_dues: plan.groups.iter().map(|_| due()).collect(),
                 service_fee: Due::new(h),
                 fee_for_service: Due::new(h),
                 clawback: Due::new(h),
@@ -315,45 +353,24 @@ impl Scratch {
                 accrued_cost: vec![0; providers],
                 results_received: vec![0; providers],
             },
-            owed_to_investors: vec![0.0; model.investors.len()],
-            measurements: Measurements {
-                tallies: vec![Tally::default(); tallies],
-                treated_by_group: vec![0; tallies * plan.groups.len()],
-                first_tally,
-                comparison_carry: vec![0.0; rules.len()],
-                reached: vec![0; max_pools],
-                yearly_outcomes: vec![
-                    0;
-                    model.payments.additional_outcomes.len()
-                        * model.years()
-                        * plan.groups.len()
-                ],
+            investors: Investors {
+                owed: vec![0.0; investors],
+                drawn: vec![0; investors],
+                repaid: vec![0; investors],
             },
+            measurements: Measurements::new(model, plan),
             buffers: Buffers {
                 stay_lengths: vec![0; plan.ages.iter().max().copied().unwrap_or(1) + 1],
                 pmf: Vec::with_capacity(512),
                 pmf_base: Vec::with_capacity(512),
                 counterfactual_entrants: vec![0.0; max_pools * h],
             },
-            result: IterationResult {
-                draws: Draws {
-                    macro_by_year: vec![0.0; model.years()],
-                    macro_draws: vec![0.0; model.macro_params.len()],
-                    effect: vec![0.0; model.segments.len()],
-                    ..Default::default()
-                },
-                parties: vec![PartyResult::default(); accounts],
-                commissioner: CommissionerResult::default(),
-                monthly: vec![0; accounts * h],
-                external: 0,
-                verdicts: vec![Verdict::NOT_MEASURED; tallies],
-                improvement_earned: vec![0; rules.len()],
-                investors: vec![(0, 0); model.investors.len()],
-                additional_earned: vec![0; model.payments.additional_outcomes.len()],
-            },
+            commissioner: CommissionerResult::default(),
+            live: true,
         }
     }
 
+    /// The state at the start of a contract.
     fn reset(&mut self, model: &Model) {
         for g in &mut self.people.groups {
             g.service = Service::Active;
@@ -380,19 +397,12 @@ impl Scratch {
         for (cash, p) in self.providers.cash.iter_mut().zip(&model.providers) {
             *cash = p.reserves;
         }
-        self.owed_to_investors.fill(0.0);
-        let m = &mut self.measurements;
-        m.tallies.fill(Tally::default());
-        m.treated_by_group.fill(0);
-        m.comparison_carry.fill(0.0);
-        m.yearly_outcomes.fill(0);
-        let r = &mut self.result;
-        r.commissioner = CommissionerResult::default();
-        r.parties.fill(PartyResult::default());
-        r.verdicts.fill(Verdict::NOT_MEASURED);
-        r.improvement_earned.fill(0);
-        r.investors.fill((0, 0));
-        r.additional_earned.fill(0);
+        self.investors.owed.fill(0.0);
+        self.investors.drawn.fill(0);
+        self.investors.repaid.fill(0);
+        self.measurements.reset();
+        self.commissioner = CommissionerResult::default();
+        self.live = true;
     }
 }
 
@@ -414,169 +424,88 @@ pub(crate) fn simulate_world(
     participants: u64,
     scratch: &mut Scratch,
 ) {
-    scratch.reset(model);
     let Scratch {
         scores,
         hazards,
-        people,
-        books,
-        providers,
-        owed_to_investors,
-        measurements,
-        buffers,
+        state,
         result,
     } = scratch;
-    let IterationResult {
-        draws,
-        parties,
-        commissioner,
-        monthly,
-        external,
-        verdicts,
-        improvement_earned,
-        investors,
-        additional_earned,
-    } = result;
-    parameters::values(model, scores, draws);
-    hazards.set(model, draws);
+    state.reset(model);
+    parameters::values(model, scores, &mut result.draws);
+    hazards.set(model, &result.draws);
     let contract = Contract {
         model,
         plan,
-        draws,
+        draws: &result.draws,
         hazards,
     };
     let rng = &mut stream(seed, participants, Purpose::Participants);
-    let mut earned = measurement::Earned {
-        verdicts,
-        improvement: improvement_earned,
-        additional: additional_earned,
-    };
-    let mut live = true;
     for t in 0..plan.months_simulated {
-        let month = Month {
-            t,
-            year: (t / 12).min(model.years() - 1),
-            within: t < model.horizon,
-        };
-        start_month(&contract, month, people, providers, owed_to_investors);
-        if live && t < model.referral_months {
-            referrals::refer(
-                &contract,
-                month,
-                people,
-                books,
-                providers,
-                measurements,
-                buffers,
-                commissioner,
-                rng,
-            );
+        let month = Month::new(t, model);
+        start_month(&contract, month, state);
+        if state.live && t < model.referral_months {
+            referrals::refer(&contract, month, state, rng);
         }
-        outcomes::enter_and_stay(
-            &contract,
-            month,
-            live,
-            people,
-            books,
-            providers,
-            measurements,
-            buffers,
-            commissioner,
-            rng,
-        );
-        measurement::measure(
-            &contract,
-            month,
-            measurements,
-            books,
-            &mut earned,
-            commissioner,
-        );
+        outcomes::enter_and_stay(&contract, month, state, rng);
+        measurement::measure(&contract, month, state);
         if !month.within {
             // Past the horizon only participants move, so that what they
             // would earn is counted in `beyond_horizon`.
             continue;
         }
-        if live {
-            delivery::deliver(&contract, month, people, books, providers, commissioner);
+        if state.live {
+            delivery::deliver(&contract, month, state);
         }
-        payments::pay(
-            &contract,
-            month,
-            live,
-            people,
-            books,
-            providers,
-            owed_to_investors,
-            investors,
-            commissioner,
-        );
-        if live {
-            failures::fund_shortfalls(
-                &contract,
-                month,
-                books,
-                providers,
-                owed_to_investors,
-                investors,
-            );
-            live = failures::fail(&contract, month, people, books, providers, commissioner);
+        payments::pay(&contract, month, state);
+        if state.live {
+            failures::fund_shortfalls(&contract, month, state);
+            failures::fail(&contract, month, state);
         }
     }
-    close_books(
-        model,
-        plan,
-        &books.ledger,
-        &providers.failed,
-        parties,
-        monthly,
-        external,
-    );
-    counterfactual::expect(&contract, people, buffers, commissioner);
+    counterfactual::expect(&contract, state);
+    close_books(model, plan, state, result);
+}
+
+impl Month {
+    fn new(t: usize, model: &Model) -> Month {
+        Month {
+            t,
+            year: (t / 12).min(model.years() - 1),
+            within: t < model.horizon,
+        }
+    }
 }
 
 /// The start of a month: the slot of the cohort referred `window` months
 /// ago is freed; costs accrue afresh; what investors on an annual rate may
 /// receive grows.
-fn start_month(
-    contract: &Contract,
-    month: Month,
-    people: &mut People,
-    providers: &mut Providers,
-    owed_to_investors: &mut [f64],
-) {
+fn start_month(contract: &Contract, month: Month, state: &mut State) {
     let Contract { model, plan, .. } = contract;
-    for (g, gp) in people.groups.iter_mut().zip(&plan.groups) {
+    for (g, gp) in state.people.groups.iter_mut().zip(&plan.groups) {
         let window = model.segments[gp.segment].service_months();
         g.waiting[month.t % window] = 0;
         g.size[month.t % window] = 0;
     }
-    providers.accrued_cost.fill(0);
-    for (owed, investor) in owed_to_investors.iter_mut().zip(&model.investors) {
+    state.providers.accrued_cost.fill(0);
+    for (owed, investor) in state.investors.owed.iter_mut().zip(&model.investors) {
         if let crate::model::ReturnCap::AnnualRate(rate) = investor.cap {
             *owed *= (1.0 + rate).powf(1.0 / 12.0);
         }
     }
 }
 
-/// Each party's figures from the ledger.
-fn close_books(
-    model: &Model,
-    plan: &Plan,
-    ledger: &Ledger,
-    failed: &[Option<usize>],
-    parties: &mut [PartyResult],
-    monthly: &mut [Pence],
-    external: &mut Pence,
-) {
+/// Each party's figures from the ledger, and the running figures into the
+/// result.
+fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut IterationResult) {
     let h = model.horizon;
-    for (account, party) in parties.iter_mut().enumerate() {
+    let ledger = &state.books.ledger;
+    for (account, party) in result.parties.iter_mut().enumerate() {
         let mut cumulative: Pence = 0;
         let mut lowest: Pence = 0;
         let mut npv = 0.0;
         for t in 0..h {
             let flow = ledger.flow(account, t);
-            monthly[account * h + t] = flow;
+            result.monthly[account * h + t] = flow;
             cumulative += flow;
             lowest = lowest.min(cumulative);
             npv += flow as f64 * plan.discount[t];
@@ -587,11 +516,26 @@ fn close_books(
             npv,
             lowest_cash: model.reserves_of(account) + lowest,
             peak_funding_need: -lowest,
-            failure_month: model.provider_of_account(account).and_then(|d| failed[d]),
+            failure_month: model
+                .provider_of_account(account)
+                .and_then(|d| state.providers.failed[d]),
         };
     }
     let outside = ledger.external();
-    *external = ledger.revenue(outside) - ledger.cost(outside);
+    result.external = ledger.revenue(outside) - ledger.cost(outside);
+    result.commissioner = state.commissioner;
+    let investors = &state.investors;
+    for (i, pair) in result.investors.iter_mut().enumerate() {
+        *pair = (investors.drawn[i], investors.repaid[i]);
+    }
+    let m = &state.measurements;
+    result.verdicts.copy_from_slice(&m.verdicts);
+    result
+        .improvement_earned
+        .copy_from_slice(&m.improvement_earned);
+    result
+        .additional_earned
+        .copy_from_slice(&m.additional_earned);
 }
 
 /// The participants' random stream.

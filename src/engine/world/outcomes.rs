@@ -5,49 +5,40 @@
 //! service), which fixes their outcome event, sustainment months and
 //! savings months, and schedules the payments they earn.
 
-use super::{Books, CommissionerResult, Contract, Group, Month, People, Providers, Rng, Service};
-use crate::engine::plan::PoolPrices;
+use super::{
+    Books, Buffers, CommissionerResult, Contract, Group, Measurements, Month, Providers, Rng,
+    Service, State,
+};
+use crate::engine::plan::{GroupPlan, PoolPrices};
 use crate::model::{Pence, PriceYear, Sustained};
 use crate::sample::{Binomial, BinomialTable, binomial, open_unit};
 
 /// Programme-month costs, entries and stays of every delivery group.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn enter_and_stay(
-    contract: &Contract,
-    month: Month,
-    live: bool,
-    people: &mut People,
-    books: &mut Books,
-    providers: &mut Providers,
-    measurements: &mut super::Measurements,
-    buffers: &mut super::Buffers,
-    commissioner: &mut CommissionerResult,
-    rng: &mut Rng,
-) {
+pub(super) fn enter_and_stay(contract: &Contract, month: Month, state: &mut State, rng: &mut Rng) {
     let Contract {
         model,
         plan,
         hazards,
         ..
     } = contract;
-    let People {
-        groups,
-        realised_months,
+    let State {
+        people,
+        books,
+        providers,
+        measurements,
+        buffers,
+        commissioner,
+        live,
         ..
-    } = people;
+    } = state;
+    let live = *live;
+    let groups = &mut people.groups;
+    let realised_months = &mut people.realised_months;
     for (group, gp) in plan.groups.iter().enumerate() {
         let segment = gp.segment;
         let g = &mut groups[group];
-        if month.within && live && g.service != Service::Unserved {
-            // Borne by whoever serves the group.
-            let in_programme: u64 = g.size.iter().sum();
-            let bearer = if g.service == Service::Transferred {
-                0
-            } else {
-                gp.provider
-            };
-            providers.accrued_cost[bearer] +=
-                in_programme as Pence * model.providers[bearer].cost_per_participant_month;
+        if month.within && live {
+            bear_programme_costs(contract, gp, g, providers);
         }
         let Some(process) = model.segments[segment].sustained() else {
             continue;
@@ -72,38 +63,102 @@ pub(super) fn enter_and_stay(
         if measured {
             measurements.reach_outcome(contract, segment, g, first..=last, process, rng);
         }
-        for (pool, prices) in plan.pools[segment].iter().enumerate() {
-            let entrants = g.entrants[pool];
-            if entrants == 0 {
-                continue;
-            }
-            let ages = plan.ages[segment];
-            let stays = &mut buffers.stay_lengths[..=ages];
-            let leave = &plan.leave_tables[plan.leave[segment]];
-            if measured {
-                let reached = measurements.reached[pool];
-                sample_stays_given_reached(rng, entrants, reached, process, leave, ages, stays);
-            } else {
-                sample_stays(rng, entrants, process.dropout, leave, ages, stays);
-            }
-            let entry = Entry {
-                month,
-                segment,
-                group,
-                entrants,
-            };
-            follow_stays(
-                contract,
-                entry,
-                process,
-                prices,
-                stays,
-                realised_months,
-                books,
-                measurements,
-                commissioner,
-            );
+        let entered = Entered {
+            month,
+            segment,
+            group,
+            measured,
+        };
+        let counts = (&mut *books, &mut *measurements, &mut *commissioner);
+        follow_entrants(
+            contract,
+            entered,
+            process,
+            g,
+            buffers,
+            realised_months,
+            counts,
+            rng,
+        );
+    }
+}
+
+/// Programme-month costs of a group, borne by whoever serves it.
+fn bear_programme_costs(contract: &Contract, gp: &GroupPlan, g: &Group, providers: &mut Providers) {
+    if g.service == Service::Unserved {
+        return;
+    }
+    let in_programme: u64 = g.size.iter().sum();
+    let bearer = if g.service == Service::Transferred {
+        0
+    } else {
+        gp.provider
+    };
+    providers.accrued_cost[bearer] +=
+        in_programme as Pence * contract.model.providers[bearer].cost_per_participant_month;
+}
+
+/// This month's entrants of one group, by price pool.
+#[derive(Clone, Copy, Debug)]
+struct Entered {
+    month: Month,
+    segment: usize,
+    group: usize,
+    /// Whether an improvement rule measures the segment (then how many
+    /// reach the outcome event was drawn first).
+    measured: bool,
+}
+
+/// Draws how long each pool's entrants stay in outcome and follows them.
+#[allow(clippy::too_many_arguments)]
+fn follow_entrants(
+    contract: &Contract,
+    entered: Entered,
+    process: &Sustained,
+    g: &Group,
+    buffers: &mut Buffers,
+    realised_months: &mut [u64],
+    (books, measurements, commissioner): (&mut Books, &mut Measurements, &mut CommissionerResult),
+    rng: &mut Rng,
+) {
+    let plan = contract.plan;
+    let Entered {
+        month,
+        segment,
+        group,
+        measured,
+    } = entered;
+    let ages = plan.ages[segment];
+    let leave = &plan.leave_tables[plan.leave[segment]];
+    for (pool, prices) in plan.pools[segment].iter().enumerate() {
+        let entrants = g.entrants[pool];
+        if entrants == 0 {
+            continue;
         }
+        let stays = &mut buffers.stay_lengths[..=ages];
+        if measured {
+            let reached = measurements.reached[pool];
+            sample_stays_given_reached(rng, entrants, reached, process, leave, ages, stays);
+        } else {
+            sample_stays(rng, entrants, process.dropout, leave, ages, stays);
+        }
+        let entry = Entry {
+            month,
+            segment,
+            group,
+            entrants,
+        };
+        follow_stays(
+            contract,
+            entry,
+            process,
+            prices,
+            stays,
+            realised_months,
+            books,
+            measurements,
+            commissioner,
+        );
     }
 }
 
@@ -128,7 +183,7 @@ fn follow_stays(
     stays: &[u64],
     realised_months: &mut [u64],
     books: &mut Books,
-    measurements: &mut super::Measurements,
+    measurements: &mut Measurements,
     commissioner: &mut CommissionerResult,
 ) {
     let Contract { model, plan, .. } = contract;
@@ -224,26 +279,8 @@ fn enter(
         return;
     }
     if (waiting as f64) * p < POOLED_ENTRY_LIMIT {
-        // Counts change one by one here: the cached powers no longer hold.
-        g.power_of = f64::NAN;
         let entrants = entry.sample(rng, waiting);
-        let mut left = waiting;
-        for _ in 0..entrants {
-            let mut pick = ((open_unit(rng) * left as f64) as u64).min(left - 1);
-            let mut slot = first_slot;
-            for m in cohorts.clone() {
-                let w = g.waiting[slot];
-                if pick < w {
-                    g.waiting[slot] = w - 1;
-                    g.entered[slot] += 1;
-                    g.entrants[pool_of(m)] += 1;
-                    break;
-                }
-                pick -= w;
-                slot = next(slot);
-            }
-            left -= 1;
-        }
+        assign_entrants(g, entrants, waiting, cohorts, window, pool_of, rng);
         return;
     }
     // One draw per cohort. With p <= 1/2 each slot keeps q^waiting for
@@ -284,6 +321,39 @@ fn enter(
             g.entrants[pool_of(m)] += entered;
         }
         slot = next(slot);
+    }
+}
+
+/// Assigns `entrants` among the `waiting` participants of `cohorts` to
+/// cohorts, drawing without replacement.
+fn assign_entrants(
+    g: &mut Group,
+    entrants: u64,
+    waiting: u64,
+    cohorts: std::ops::RangeInclusive<usize>,
+    window: usize,
+    pool_of: impl Fn(usize) -> usize,
+    rng: &mut Rng,
+) {
+    // Counts change one by one here: the cached powers no longer hold.
+    g.power_of = f64::NAN;
+    let next = |slot: usize| if slot + 1 == window { 0 } else { slot + 1 };
+    let mut left = waiting;
+    for _ in 0..entrants {
+        let mut pick = ((open_unit(rng) * left as f64) as u64).min(left - 1);
+        let mut slot = cohorts.start() % window;
+        for m in cohorts.clone() {
+            let w = g.waiting[slot];
+            if pick < w {
+                g.waiting[slot] = w - 1;
+                g.entered[slot] += 1;
+                g.entrants[pool_of(m)] += 1;
+                break;
+            }
+            pick -= w;
+            slot = next(slot);
+        }
+        left -= 1;
     }
 }
 

@@ -5,7 +5,9 @@
 //! for that subcontractor's participants; investors are repaid from their
 //! provider's results receipts. After the prime fails, nothing is paid.
 
-use super::{Books, CommissionerResult, Contract, Month, People, Providers, Service};
+use super::{
+    Books, CommissionerResult, Contract, Investors, Month, People, Providers, Service, State,
+};
 use crate::model::{CO_FUNDER, COMMISSIONER, PRIME, Pence};
 
 /// What falls due this month, by rule, over every delivery group.
@@ -43,20 +45,18 @@ impl ByRuleDue {
 }
 
 /// Pays what falls due this month (within the horizon).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn pay(
-    contract: &Contract,
-    month: Month,
-    live: bool,
-    people: &People,
-    books: &mut Books,
-    providers: &mut Providers,
-    owed_to_investors: &mut [f64],
-    investors: &mut [(Pence, Pence)],
-    commissioner: &mut CommissionerResult,
-) {
+pub(super) fn pay(contract: &Contract, month: Month, state: &mut State) {
+    let State {
+        people,
+        books,
+        providers,
+        investors,
+        commissioner,
+        live,
+        ..
+    } = state;
     let due = ByRuleDue::of(books, month.t);
-    if !live {
+    if !*live {
         commissioner.cancelled += due.total();
         return;
     }
@@ -73,14 +73,7 @@ pub(super) fn pay(
         providers,
         commissioner,
     );
-    repay_investors(
-        contract,
-        month,
-        books,
-        providers,
-        owed_to_investors,
-        investors,
-    );
+    repay_investors(contract, month, books, providers, investors);
 }
 
 /// Pays `due` in rule order until a cap is reached; returns the results
@@ -200,19 +193,18 @@ fn repay_investors(
     month: Month,
     books: &mut Books,
     providers: &mut Providers,
-    owed_to_investors: &mut [f64],
-    investors: &mut [(Pence, Pence)],
+    investors: &mut Investors,
 ) {
     let Contract { model, .. } = contract;
     for (i, investor) in model.investors.iter().enumerate() {
         let d = investor.funds;
-        if providers.failed[d].is_some() || investors[i].0 == 0 {
+        if providers.failed[d].is_some() || investors.drawn[i] == 0 {
             continue;
         }
         let account = model.account_of(d);
         let cash_now = (providers.cash[d] + books.ledger.flow(account, month.t)).max(0);
         let available = providers.results_received[d].min(cash_now);
-        let cap_left = (owed_to_investors[i].floor() as Pence).max(0);
+        let cap_left = (investors.owed[i].floor() as Pence).max(0);
         let repay = available.min(cap_left);
         let excess = if repay == cap_left {
             ((available - repay) as f64 * investor.excess_share).round() as Pence
@@ -222,8 +214,8 @@ fn repay_investors(
         books
             .ledger
             .transfer(account, model.investor_account(i), month.t, repay + excess);
-        investors[i].1 += repay + excess;
+        investors.repaid[i] += repay + excess;
         providers.results_received[d] -= repay + excess;
-        owed_to_investors[i] -= repay as f64;
+        investors.owed[i] -= repay as f64;
     }
 }

@@ -6,7 +6,10 @@
 //! the whole follow-up drawn now (§4b), and a cohort measured by an
 //! improvement rule is tallied with its comparison group (§5).
 
-use super::{Books, Buffers, CommissionerResult, Contract, Month, People, Providers, Rng, Service};
+use super::{
+    Books, Buffers, CommissionerResult, Contract, Measurements, Month, People, Providers, Rng,
+    Service, State,
+};
 use crate::engine::improvement::{Counts, draw_events, event_pmf};
 use crate::model::{Pence, ReferralProcess, Segment};
 use crate::sample::{binomial, poisson};
@@ -22,21 +25,19 @@ struct Cohort {
 }
 
 /// This month's referrals, by segment and provider.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn refer(
-    contract: &Contract,
-    month: Month,
-    people: &mut People,
-    books: &mut Books,
-    providers: &mut Providers,
-    measurements: &mut super::Measurements,
-    buffers: &mut Buffers,
-    commissioner: &mut CommissionerResult,
-    rng: &mut Rng,
-) {
+pub(super) fn refer(contract: &Contract, month: Month, state: &mut State, rng: &mut Rng) {
     let Contract {
         model, plan, draws, ..
     } = contract;
+    let State {
+        people,
+        books,
+        providers,
+        measurements,
+        buffers,
+        commissioner,
+        ..
+    } = state;
     for (segment, seg) in model.segments.iter().enumerate() {
         let expected = draws.volume * seg.referrals[month.t];
         for (provider, &share) in seg.allocation.iter().enumerate() {
@@ -149,7 +150,7 @@ fn draw_adverse_events(
     seg: &Segment,
     served: bool,
     base_mean: f64,
-    measurements: &mut super::Measurements,
+    measurements: &mut Measurements,
     buffers: &mut Buffers,
     commissioner: &mut CommissionerResult,
     rng: &mut Rng,
@@ -203,7 +204,7 @@ fn tally_measured_outcomes(
     contract: &Contract,
     month: Month,
     cohort: Cohort,
-    measurements: &mut super::Measurements,
+    measurements: &mut Measurements,
     rng: &mut Rng,
 ) {
     let Contract { model, hazards, .. } = contract;

@@ -73,7 +73,7 @@ impl ByRule {
 }
 
 /// The commissioner's view of one iteration.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CommissionerResult {
     /// Paid to the prime within the horizon, by rule (both payers).
     pub paid: ByRule,
