@@ -66,7 +66,7 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let a = load(Some(&args.a), &args.set_a)?;
     let b = load(Some(args.b.as_deref().unwrap_or(&args.a)), &args.set_b)?;
     let config = config_of(&args.sim);
-    let pairs = pbrsim::engine::compare::compare(&a.model, &b.model, &config)?;
+    let pairs = pbrsim::engine::compare::compare(&a.model, &b.model, &config, &|_| {})?;
     if let Some(dir) = &args.out {
         let path = pbrsim::output::write_comparison(dir, &pairs, &a.hash, &b.hash, &config)?;
         eprintln!("wrote {}", path.display());

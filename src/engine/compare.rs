@@ -8,13 +8,10 @@
 //! only what it must. Paired differences are summarised per figure present
 //! in both, in fixed blocks merged in order like a run.
 
-use super::plan::Plan;
-use super::world::{Scratch, simulate};
-use super::{BLOCK, RunConfig};
+use super::{RunConfig, blocks_of, driver};
 use crate::figures::Catalog;
 use crate::model::Model;
 use crate::stats::Moments;
-use rayon::prelude::*;
 
 /// One figure compared.
 #[derive(Clone, Debug)]
@@ -39,9 +36,16 @@ impl Paired {
 
 /// Runs both models on common random numbers and summarises every figure
 /// they share.
-pub fn compare(a: &Model, b: &Model, config: &RunConfig) -> Result<Vec<Paired>, crate::Error> {
-    let (plan_a, plan_b) = (Plan::new(a), Plan::new(b));
-    let (cat_a, cat_b) = (Catalog::new(a), Catalog::new(b));
+///
+/// `progress` is called with the number of iterations finished so far.
+pub fn compare(
+    a: &Model,
+    b: &Model,
+    config: &RunConfig,
+    progress: &dyn Fn(u64),
+) -> Result<Vec<Paired>, crate::Error> {
+    let catalogs = [Catalog::new(a), Catalog::new(b)];
+    let [cat_a, cat_b] = &catalogs;
     let pairs: Vec<(usize, usize)> = cat_a
         .figures
         .iter()
@@ -54,51 +58,40 @@ pub fn compare(a: &Model, b: &Model, config: &RunConfig) -> Result<Vec<Paired>, 
                 .map(|j| (i, j))
         })
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .build()
-        .map_err(|e| {
-            crate::Error::Option(format!("cannot start {} threads: {e}", config.threads))
-        })?;
-    let blocks = config.iterations.div_ceil(BLOCK);
-    let wave = (pool.current_num_threads() as u64 * 4).max(1);
+    let schedule = driver::Schedule {
+        blocks: 0..blocks_of(config.iterations),
+        iterations: config.iterations,
+        wave: None,
+        seed: config.seed,
+        threads: config.threads,
+    };
     let fresh = || vec![[Moments::default(), Moments::default(), Moments::default()]; pairs.len()];
     let mut total = fresh();
-    let mut start = 0;
-    while start < blocks {
-        let end = (start + wave).min(blocks);
-        let parts: Vec<Vec<[Moments; 3]>> = pool.install(|| {
-            (start..end)
-                .into_par_iter()
-                .map(|blk| {
-                    let mut acc = fresh();
-                    let (mut sa, mut sb) = (Scratch::new(a, &plan_a), Scratch::new(b, &plan_b));
-                    let (mut ra, mut rb) = (Vec::new(), Vec::new());
-                    for i in blk * BLOCK..((blk + 1) * BLOCK).min(config.iterations) {
-                        simulate(a, &plan_a, config.seed, i, &mut sa);
-                        simulate(b, &plan_b, config.seed, i, &mut sb);
-                        cat_a.fill(a, &sa.result, &mut ra);
-                        cat_b.fill(b, &sb.result, &mut rb);
-                        for (m, &(x, y)) in acc.iter_mut().zip(&pairs) {
-                            m[0].push(ra[x]);
-                            m[1].push(rb[y]);
-                            m[2].push(rb[y] - ra[x]);
-                        }
-                    }
-                    acc
-                })
-                .collect()
-        });
-        // Block order, as in a run: the result does not depend on threads.
-        for part in &parts {
-            for (t, p) in total.iter_mut().zip(part) {
+    let steps = driver::Steps {
+        start: |_| fresh(),
+        observe: |acc: &mut Vec<[Moments; 3]>, _, outcomes: &driver::Outcomes| {
+            let (ra, rb) = (outcomes.figures(0), outcomes.figures(1));
+            for (m, &(x, y)) in acc.iter_mut().zip(&pairs) {
+                m[0].push(ra[x]);
+                m[1].push(rb[y]);
+                m[2].push(rb[y] - ra[x]);
+            }
+        },
+        merge: |_, part: Vec<[Moments; 3]>, _: &rayon::ThreadPool| {
+            for (t, p) in total.iter_mut().zip(&part) {
                 for k in 0..3 {
                     t[k].merge(&p[k]);
                 }
             }
-        }
-        start = end;
-    }
+            Ok(())
+        },
+        after_wave: |done| {
+            progress(done);
+            true
+        },
+    };
+    let arms = [driver::Arm::plain(a), driver::Arm::plain(b)];
+    driver::drive(&arms, &catalogs, &schedule, steps)?;
     Ok(pairs
         .iter()
         .zip(total)

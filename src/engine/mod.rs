@@ -11,18 +11,21 @@
 //! for the raw rows handed to `on_rows` when the caller asks for them.
 
 pub mod compare;
+pub(crate) mod driver;
 pub mod improvement;
 pub(crate) mod money;
 pub mod partial;
 pub mod plan;
+mod summary;
 pub mod world;
 
 use crate::figures::Catalog;
 use crate::model::Model;
-use crate::stats::{CoMoments, Moments, QuantileSketch};
 use plan::Plan;
-use rayon::prelude::*;
 use world::{Scratch, simulate};
+
+pub use driver::Arm;
+pub use summary::Summary;
 
 /// Iterations per block: the unit of work, of merging and of progress.
 pub const BLOCK: u64 = 64;
@@ -73,112 +76,6 @@ fn precision_met(catalog: &Catalog, stack: &partial::MergeStack, targets: &[(usi
     })
 }
 
-/// Streaming summary of a set of iterations.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct Summary {
-    /// Iterations summarised.
-    pub iterations: u64,
-    /// Per figure, in catalog order.
-    pub moments: Vec<Moments>,
-    /// Per figure, in catalog order.
-    pub sketches: Vec<QuantileSketch>,
-    /// Per catalog ratio: numerator, denominator and their co-moment.
-    pub ratios: Vec<(Moments, Moments, CoMoments)>,
-    /// Monthly net cash flow per reported party: `[party][month]`.
-    pub flow: Vec<QuantileSketch>,
-    /// Monthly cumulative cash (reserves plus flows) per party.
-    pub cash: Vec<QuantileSketch>,
-    /// Mean of monthly net cash flow per party.
-    pub flow_mean: Vec<Moments>,
-    /// Mean of cumulative cash per party.
-    pub cash_mean: Vec<Moments>,
-    /// Failures by month per party: `[party][month]` counts.
-    pub failures_by_month: Vec<u64>,
-    /// The contract's net value split between parties.
-    pub allocation: crate::stats::AllocationSketch,
-}
-
-impl Summary {
-    /// An empty summary; with `monthly_cap` `None`, without the monthly
-    /// cash distributions.
-    pub fn new(catalog: &Catalog, horizon: usize, monthly_cap: Option<usize>) -> Summary {
-        let n = catalog.figures.len();
-        let failure_cells = catalog.parties.len() * horizon;
-        let (cells, monthly_cap) = match monthly_cap {
-            Some(cap) => (failure_cells, cap),
-            None => (0, 0),
-        };
-        Summary {
-            iterations: 0,
-            moments: vec![Moments::default(); n],
-            sketches: vec![QuantileSketch::new(FIGURE_SKETCH_CAP); n],
-            ratios: vec![
-                (Moments::default(), Moments::default(), CoMoments::default());
-                catalog.ratios.len()
-            ],
-            flow: vec![QuantileSketch::new(monthly_cap); cells],
-            cash: vec![QuantileSketch::new(monthly_cap); cells],
-            flow_mean: vec![Moments::default(); cells],
-            cash_mean: vec![Moments::default(); cells],
-            failures_by_month: vec![0; failure_cells],
-            allocation: crate::stats::AllocationSketch::new(
-                catalog.parties.len(),
-                FIGURE_SKETCH_CAP,
-            ),
-        }
-    }
-
-    /// Merges the summaries of consecutive blocks, in order. Each statistic
-    /// only ever sees the blocks in block order, so spreading statistics
-    /// over threads changes nothing in the result.
-    pub fn merge_blocks(&mut self, parts: &[&Summary]) {
-        fn each<T: Send + Sync>(
-            total: &mut [T],
-            parts: &[&Summary],
-            field: impl Fn(&Summary) -> &[T] + Sync,
-            merge: impl Fn(&mut T, &T) + Sync,
-        ) {
-            total
-                .par_iter_mut()
-                .enumerate()
-                .with_min_len(16)
-                .for_each(|(i, t)| {
-                    for p in parts {
-                        merge(t, &field(p)[i]);
-                    }
-                });
-        }
-        for p in parts {
-            self.allocation.merge(&p.allocation);
-        }
-        for p in parts {
-            self.iterations += p.iterations;
-            for (a, b) in self.ratios.iter_mut().zip(&p.ratios) {
-                a.0.merge(&b.0);
-                a.1.merge(&b.1);
-                a.2.merge(&b.2);
-            }
-        }
-        each(&mut self.moments, parts, |p| &p.moments, Moments::merge);
-        each(
-            &mut self.sketches,
-            parts,
-            |p| &p.sketches,
-            QuantileSketch::merge,
-        );
-        each(&mut self.flow, parts, |p| &p.flow, QuantileSketch::merge);
-        each(&mut self.cash, parts, |p| &p.cash, QuantileSketch::merge);
-        each(&mut self.flow_mean, parts, |p| &p.flow_mean, Moments::merge);
-        each(&mut self.cash_mean, parts, |p| &p.cash_mean, Moments::merge);
-        each(
-            &mut self.failures_by_month,
-            parts,
-            |p| &p.failures_by_month,
-            |a, b| *a += b,
-        );
-    }
-}
-
 /// Single iterations of one model, one at a time: for looking inside the
 /// worlds a run summarises (tests, benchmarks, examples).
 pub struct Simulator<'m> {
@@ -216,6 +113,13 @@ pub struct RunResult {
     pub summary: Summary,
 }
 
+/// A block of a run: its summary, and its figure rows when asked for.
+struct Block {
+    summary: Summary,
+    rows: Vec<f64>,
+    contributions: Vec<f64>,
+}
+
 /// Receives each block's per-iteration figure rows: first iteration, rows.
 pub type RowSink<'a> = &'a mut dyn FnMut(u64, &[f64]) -> std::io::Result<()>;
 
@@ -249,14 +153,7 @@ pub fn run_blocks(
     on_progress: &(dyn Fn(u64) + Sync),
     mut on_rows: Option<RowSink<'_>>,
 ) -> Result<(Catalog, partial::MergeStack), crate::Error> {
-    let plan = Plan::new(model);
     let catalog = Catalog::new(model);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .build()
-        .map_err(|e| {
-            crate::Error::Option(format!("cannot start {} threads: {e}", config.threads))
-        })?;
     let targets: Vec<(usize, f64)> = config
         .precision
         .iter()
@@ -289,124 +186,57 @@ pub fn run_blocks(
     } else {
         config.iterations
     };
-    let range = blocks.unwrap_or(0..blocks_of(limit));
-    let wave = if adaptive {
-        PRECISION_STEP_BLOCKS
-    } else {
-        (pool.current_num_threads() as u64 * 4).max(1)
+    let schedule = driver::Schedule {
+        blocks: blocks.unwrap_or(0..blocks_of(limit)),
+        iterations: limit,
+        wave: adaptive.then_some(PRECISION_STEP_BLOCKS),
+        seed: config.seed,
+        threads: config.threads,
     };
     let keep_rows = on_rows.is_some();
-    let monthly = !config.skip_monthly;
-    let mut stack = partial::MergeStack::new();
-    let mut done = 0;
-    let mut start = range.start;
-    while start < range.end {
-        let end = (start + wave).min(range.end);
-        let parts: Vec<(Summary, Vec<f64>)> = pool.install(|| {
-            (start..end)
-                .into_par_iter()
-                .map(|b| {
-                    let first = b * BLOCK;
-                    let last = ((b + 1) * BLOCK).min(limit);
-                    simulate_block(
-                        model,
-                        &plan,
-                        &catalog,
-                        config.seed,
-                        first..last,
-                        monthly,
-                        keep_rows,
-                    )
-                })
-                .collect()
-        });
-        for (b, (summary, rows)) in (start..end).zip(parts) {
+    let monthly_cap = (!config.skip_monthly).then_some(MONTHLY_SKETCH_CAP);
+    let stack = std::cell::RefCell::new(partial::MergeStack::new());
+    let catalogs = std::slice::from_ref(&catalog);
+    let steps = driver::Steps {
+        start: |_| Block {
+            summary: Summary::new(&catalog, model.horizon, monthly_cap),
+            rows: Vec::new(),
+            contributions: Vec::with_capacity(catalog.parties.len()),
+        },
+        observe: |block: &mut Block, i, outcomes: &driver::Outcomes| {
+            let (result, figures) = (outcomes.result(0), outcomes.figures(0));
+            let contributions = &mut block.contributions;
+            block
+                .summary
+                .observe(model, &catalog, i, result, figures, contributions);
+            if keep_rows {
+                block.rows.extend_from_slice(figures);
+            }
+        },
+        merge: |b, block: Block, pool: &rayon::ThreadPool| {
             if let Some(f) = on_rows.as_mut() {
-                f(b * BLOCK, &rows).map_err(|source| crate::Error::Write {
+                f(b * BLOCK, &block.rows).map_err(|source| crate::Error::Write {
                     path: "draws".into(),
                     source,
                 })?;
             }
-            done += summary.iterations;
-            pool.install(|| {
-                stack.push(partial::Node {
-                    first: b,
-                    len: 1,
-                    summary,
-                })
-            });
-        }
-        on_progress(done);
-        start = end;
-        if adaptive && done >= config.iterations && precision_met(&catalog, &stack, &targets) {
-            break;
-        }
-    }
-    Ok((catalog, stack))
-}
-
-/// Simulates `iterations` and summarises them.
-pub fn simulate_block(
-    model: &Model,
-    plan: &Plan,
-    catalog: &Catalog,
-    seed: u64,
-    iterations: std::ops::Range<u64>,
-    monthly: bool,
-    keep_rows: bool,
-) -> (Summary, Vec<f64>) {
-    let h = model.horizon;
-    let mut summary = Summary::new(catalog, h, monthly.then_some(MONTHLY_SKETCH_CAP));
-    let mut scratch = Scratch::new(model, plan);
-    let mut row = Vec::with_capacity(catalog.figures.len());
-    let mut rows = Vec::new();
-    let mut contributions = Vec::with_capacity(catalog.parties.len());
-    for i in iterations {
-        simulate(model, plan, seed, i, &mut scratch);
-        let r = &scratch.result;
-        catalog.fill(model, r, &mut row);
-        for (k, &x) in row.iter().enumerate() {
-            summary.moments[k].push(x);
-            summary.sketches[k].push(x);
-        }
-        for (acc, r) in summary.ratios.iter_mut().zip(&catalog.ratios) {
-            let x: f64 = r.numerator.iter().map(|&k| row[k]).sum();
-            let y: f64 = r.denominator.iter().map(|&k| row[k]).sum();
-            acc.0.push(x);
-            acc.1.push(y);
-            acc.2.push(x, y);
-        }
-        contributions.clear();
-        contributions.extend(
-            catalog
-                .contributions
-                .iter()
-                .map(|ks| ks.iter().map(|&k| row[k]).sum::<f64>()),
-        );
-        summary.allocation.push(i, &contributions);
-        for (p, (account, _, _)) in catalog.parties.iter().enumerate() {
-            if let Some(m) = r.parties[*account].failure_month {
-                summary.failures_by_month[p * h + m] += 1;
-            }
-            if !monthly {
-                continue;
-            }
-            let reserves = model.reserves_of(*account);
-            let mut cash = reserves;
-            for t in 0..h {
-                let f = r.monthly[account * h + t];
-                cash += f;
-                let cell = p * h + t;
-                summary.flow[cell].push(f as f64 / 100.0);
-                summary.flow_mean[cell].push(f as f64 / 100.0);
-                summary.cash[cell].push(cash as f64 / 100.0);
-                summary.cash_mean[cell].push(cash as f64 / 100.0);
-            }
-        }
-        if keep_rows {
-            rows.extend_from_slice(&row);
-        }
-        summary.iterations += 1;
-    }
-    (summary, rows)
+            let node = partial::Node {
+                first: b,
+                len: 1,
+                summary: block.summary,
+            };
+            let mut stack = stack.borrow_mut();
+            let stack = &mut *stack;
+            pool.install(|| stack.push(node));
+            Ok(())
+        },
+        after_wave: |done| {
+            on_progress(done);
+            !(adaptive
+                && done >= config.iterations
+                && precision_met(&catalog, &stack.borrow(), &targets))
+        },
+    };
+    driver::drive(&[driver::Arm::plain(model)], catalogs, &schedule, steps)?;
+    Ok((catalog, stack.into_inner()))
 }

@@ -1,6 +1,7 @@
 //! Several arms (a model and a way of drawing worlds) on common random
-//! numbers: iteration `i` of every arm starts from the same streams, so
-//! differences between arms are the effect of the shock, not noise.
+//! numbers, through the engine's one driver: iteration `i` of every arm
+//! starts from the same streams, so differences between arms are the
+//! effect of the shock, not noise.
 //!
 //! What is kept per iteration is up to the caller: an `observe` function
 //! adds the iteration's contribution to a fixed-width vector of sums
@@ -9,22 +10,11 @@
 //! estimate comes with a delete-one-batch jackknife error, and memory is
 //! fixed whatever the number of iterations.
 
-use super::worlds::Worlds;
-use crate::engine::plan::Plan;
-use crate::engine::world::{Scratch, simulate_world};
-use crate::engine::{BLOCK, RunConfig, blocks_of};
+use crate::engine::driver::{Outcomes, Schedule, Steps, drive};
+use crate::engine::{RunConfig, blocks_of};
 use crate::figures::Catalog;
-use crate::model::Model;
-use rayon::prelude::*;
 
-/// One arm: a model and how its worlds are drawn.
-#[derive(Clone, Debug)]
-pub struct Arm<'a> {
-    /// The (possibly shocked) model.
-    pub model: &'a Model,
-    /// How iteration `i`'s world is drawn.
-    pub worlds: Worlds,
-}
+pub use crate::engine::Arm;
 
 /// Most batches a run is split into for its errors.
 pub const MAX_BATCHES: u64 = 40;
@@ -127,15 +117,7 @@ pub fn run_arms<F>(
 where
     F: Fn(&[Vec<f64>], &mut [f64]) + Sync,
 {
-    let plans: Vec<Plan> = arms.iter().map(|a| Plan::new(a.model)).collect();
     let catalogs: Vec<Catalog> = arms.iter().map(|a| Catalog::new(a.model)).collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .build()
-        .map_err(|e| {
-            crate::Error::Option(format!("cannot start {} threads: {e}", config.threads))
-        })?;
-    let blocks = blocks_of(config.iterations);
     // Batches of equal size (within one iteration), fixed by the iteration
     // count: a block may feed two batches.
     let batches = config.iterations.clamp(1, MAX_BATCHES);
@@ -145,65 +127,43 @@ where
         counts: vec![0; batches as usize],
         sums: vec![0.0; batches as usize * width],
     };
-    let wave = (pool.current_num_threads() as u64 * 4).max(1);
-    let mut start = 0;
-    while start < blocks {
-        let end = (start + wave).min(blocks);
-        let parts: Vec<Vec<(usize, Vec<f64>, u64)>> = pool.install(|| {
-            (start..end)
-                .into_par_iter()
-                .map(|blk| {
-                    let mut done: Vec<(usize, Vec<f64>, u64)> = Vec::with_capacity(2);
-                    let mut scratch: Vec<Scratch> = arms
-                        .iter()
-                        .zip(&plans)
-                        .map(|(a, p)| Scratch::new(a.model, p))
-                        .collect();
-                    let mut second = vec![
-                        0.0;
-                        arms.iter()
-                            .map(|a| a.model.score_count())
-                            .max()
-                            .unwrap_or(0)
-                    ];
-                    let mut rows: Vec<Vec<f64>> = vec![Vec::new(); arms.len()];
-                    let range = blk * BLOCK..((blk + 1) * BLOCK).min(config.iterations);
-                    let n = range.end - range.start;
-                    for i in range {
-                        let b = batch_of(i);
-                        if done.last().is_none_or(|d| d.0 != b) {
-                            done.push((b, vec![0.0; width], 0));
-                        }
-                        for (k, arm) in arms.iter().enumerate() {
-                            let s = &mut scratch[k];
-                            let participants = arm.worlds.prepare(
-                                arm.model,
-                                config.seed,
-                                i,
-                                &mut s.scores,
-                                &mut second[..arm.model.score_count()],
-                            );
-                            simulate_world(arm.model, &plans[k], config.seed, participants, s);
-                            catalogs[k].fill(arm.model, &s.result, &mut rows[k]);
-                        }
-                        let d = done.last_mut().expect("pushed above");
-                        observe(&rows, &mut d.1);
-                        d.2 += 1;
-                    }
-                    progress(n);
-                    done
-                })
-                .collect()
-        });
-        // Block order, whatever the threads: the sums do not depend on them.
-        for (b, sums, n) in parts.into_iter().flatten() {
-            out.counts[b] += n;
-            for (x, y) in out.sums[b * width..(b + 1) * width].iter_mut().zip(&sums) {
-                *x += y;
+    let schedule = Schedule {
+        blocks: 0..blocks_of(config.iterations),
+        iterations: config.iterations,
+        wave: None,
+        seed: config.seed,
+        threads: config.threads,
+    };
+    let mut reported = 0;
+    let steps = Steps {
+        // Per batch the block touches: the batch, its sums, its iterations.
+        start: |_| Vec::<(usize, Vec<f64>, u64)>::with_capacity(2),
+        observe: |done: &mut Vec<(usize, Vec<f64>, u64)>, i, outcomes: &Outcomes| {
+            let b = batch_of(i);
+            if done.last().is_none_or(|d| d.0 != b) {
+                done.push((b, vec![0.0; width], 0));
             }
-        }
-        start = end;
-    }
+            let d = done.last_mut().expect("pushed above");
+            observe(outcomes.all_figures(), &mut d.1);
+            d.2 += 1;
+        },
+        // Block order, whatever the threads: the sums do not depend on them.
+        merge: |_, done: Vec<(usize, Vec<f64>, u64)>, _: &rayon::ThreadPool| {
+            for (b, sums, n) in done {
+                out.counts[b] += n;
+                for (x, y) in out.sums[b * width..(b + 1) * width].iter_mut().zip(&sums) {
+                    *x += y;
+                }
+            }
+            Ok(())
+        },
+        after_wave: |done| {
+            progress(done - reported);
+            reported = done;
+            true
+        },
+    };
+    drive(arms, &catalogs, &schedule, steps)?;
     Ok(out)
 }
 

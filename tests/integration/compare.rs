@@ -16,7 +16,7 @@ fn cfg(threads: usize) -> RunConfig {
 #[test]
 fn a_contract_compared_with_itself_differs_by_exactly_nothing() {
     let m = model(SUPPLY_CHAIN, &[]);
-    for p in compare(&m, &m, &cfg(2)).unwrap() {
+    for p in compare(&m, &m, &cfg(2), &|_| {}).unwrap() {
         assert!(
             p.difference.mean == 0.0 && p.difference.max == 0.0 && p.difference.min == 0.0,
             "{}",
@@ -29,8 +29,8 @@ fn a_contract_compared_with_itself_differs_by_exactly_nothing() {
 fn paired_differences_are_tighter_than_independent_runs_and_thread_independent() {
     let a = model(SUPPLY_CHAIN, &[]);
     let b = model(SUPPLY_CHAIN, &["payments.price_discount=0.15"]);
-    let one = compare(&a, &b, &cfg(1)).unwrap();
-    let two = compare(&a, &b, &cfg(2)).unwrap();
+    let one = compare(&a, &b, &cfg(1), &|_| {}).unwrap();
+    let two = compare(&a, &b, &cfg(2), &|_| {}).unwrap();
     let net = one.iter().find(|p| p.key == "prime.net").unwrap();
     assert!(
         net.difference.mean < 0.0,
