@@ -2,7 +2,7 @@
 //! name (`party.figure`), unit and meaning.
 
 use crate::engine::world::IterationResult;
-use crate::model::{Model, PRIME, to_pounds};
+use crate::model::{Model, PRIME, SlotKind, to_pounds};
 
 /// Unit of a figure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -298,6 +298,26 @@ impl Catalog {
             ratios,
             contributions,
         }
+    }
+
+    /// The figure that records a parameter slot's value in each iteration
+    /// (`draw.*`); for the shared effect, that of the first segment using
+    /// it, and for a macro multiplier, that of the first year it covers.
+    pub fn draw_of(&self, model: &Model, kind: SlotKind) -> Option<usize> {
+        let key = match kind {
+            SlotKind::Volume => "draw.volume".to_string(),
+            SlotKind::Cost => "draw.cost".to_string(),
+            SlotKind::Macro(k) => {
+                let year = model.macro_of_year.iter().position(|&m| m == k)?;
+                format!("draw.macro.year{}", year + 1)
+            }
+            SlotKind::SharedEffect => {
+                let segment = model.segments.iter().find(|s| s.effect.is_none())?;
+                format!("draw.effect.{}", segment.id)
+            }
+            SlotKind::SegmentEffect(s) => format!("draw.effect.{}", model.segments[s].id),
+        };
+        self.figures.iter().position(|f| f.key() == key)
     }
 
     /// Writes the figures of one iteration into `row` (money in currency

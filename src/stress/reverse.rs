@@ -253,32 +253,12 @@ pub const MIN_FAILURES: f64 = 20.0;
 /// The uncertain parameters of `model` with their draw figure and decile
 /// boundaries.
 fn described_inputs(model: &Model, catalog: &Catalog) -> Vec<(String, usize, [f64; DECILES - 1])> {
-    let find = |k: &str| catalog.figures.iter().position(|f| f.key() == k);
     let mut out = Vec::new();
-    let slots = model.slots();
-    let macro_count = model.macro_params.len();
-    for (j, slot) in slots.iter().enumerate() {
+    for slot in model.slots() {
         let Some(param) = slot.param.filter(|p| p.is_uncertain()) else {
             continue;
         };
-        let figure = match j {
-            0 => find("draw.volume"),
-            1 => find("draw.cost"),
-            j if j < 2 + macro_count => model
-                .macro_of_year
-                .iter()
-                .position(|&k| k == j - 2)
-                .and_then(|y| find(&format!("draw.macro.year{}", y + 1))),
-            j if j == 2 + macro_count => model
-                .segments
-                .iter()
-                .find(|s| s.effect.is_none())
-                .and_then(|s| find(&format!("draw.effect.{}", s.id))),
-            j => find(&format!(
-                "draw.effect.{}",
-                model.segments[j - 3 - macro_count].id
-            )),
-        };
+        let figure = catalog.draw_of(model, slot.kind);
         let Some(figure) = figure else { continue };
         let mut edges = [0.0; DECILES - 1];
         for (d, e) in edges.iter_mut().enumerate() {
