@@ -15,7 +15,7 @@ pub(crate) mod driver;
 pub mod improvement;
 pub(crate) mod money;
 pub mod partial;
-pub mod plan;
+pub(crate) mod plan;
 mod summary;
 pub mod world;
 

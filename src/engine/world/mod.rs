@@ -40,7 +40,8 @@ use crate::model::{Model, Pence};
 use crate::rng::{Purpose, stream};
 use rand::rngs::ChaCha8Rng;
 
-pub use parameters::{Band, Input, SECOND_REPLICATE, Worlds, draw_scores};
+pub(crate) use parameters::draw_scores;
+pub use parameters::{Band, Input, SECOND_REPLICATE, Worlds};
 pub use results::{ByRule, CommissionerResult, Draws, IterationResult, PartyResult};
 
 /// What every step reads and none changes during an iteration.
@@ -265,17 +266,17 @@ pub(crate) struct Scores {
 }
 
 /// Every buffer an iteration needs, allocated once and reused.
-pub struct Scratch {
+pub(crate) struct Scratch {
     pub(crate) scores: Scores,
     hazards: Hazards,
     state: State,
     /// The result, reused between iterations.
-    pub result: IterationResult,
+    pub(crate) result: IterationResult,
 }
 
 impl Scratch {
     /// Buffers sized for `model`.
-    pub fn new(model: &Model, plan: &Plan) -> Scratch {
+    pub(crate) fn new(model: &Model, plan: &Plan) -> Scratch {
         let accounts = model.accounts();
         let slots = model.score_count() - model.factors.len();
         Scratch {
@@ -408,7 +409,13 @@ impl State {
 
 /// Runs iteration `iteration` of a run with `seed`; the result is in
 /// `scratch.result`.
-pub fn simulate(model: &Model, plan: &Plan, seed: u64, iteration: u64, scratch: &mut Scratch) {
+pub(crate) fn simulate(
+    model: &Model,
+    plan: &Plan,
+    seed: u64,
+    iteration: u64,
+    scratch: &mut Scratch,
+) {
     draw_scores(seed, iteration, &mut scratch.scores.values);
     scratch.scores.pinned.fill(f64::NAN);
     simulate_world(model, plan, seed, iteration, scratch);

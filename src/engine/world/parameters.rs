@@ -20,7 +20,7 @@ use crate::sample::{normal_cdf, normal_quantile, open_unit};
 /// factor, then one per parameter slot. A slot consumes its score even when
 /// its value is fixed or the segment uses the shared effect, so making one
 /// parameter uncertain never shifts another's draw.
-pub fn draw_scores(seed: u64, iteration: u64, scores: &mut [f64]) {
+pub(crate) fn draw_scores(seed: u64, iteration: u64, scores: &mut [f64]) {
     let mut rng = stream(seed, iteration, Purpose::Parameters);
     for z in scores.iter_mut() {
         *z = normal_quantile(open_unit(&mut rng));
