@@ -27,7 +27,6 @@ pub mod batch;
 pub mod engine;
 pub mod error;
 pub mod explain;
-pub mod figures;
 pub mod finance;
 pub mod model;
 pub mod output;
@@ -38,6 +37,7 @@ pub mod scenario;
 pub mod stats;
 pub mod stress;
 
+pub use engine::figures;
 pub use error::Error;
 
 /// The version recorded in every output.

@@ -1,4 +1,6 @@
-//! The parallel Monte Carlo driver.
+//! The Monte Carlo engine: one iteration ([`world`]), its named figures
+//! ([`figures`]), the one parallel driver (`driver`) and what a run makes
+//! of the iterations ([`Summary`], [`compare`]).
 //!
 //! Iterations run in fixed blocks of [`BLOCK`]; blocks run in parallel in
 //! waves and their summaries merge in block order. Block boundaries depend
@@ -12,6 +14,7 @@
 
 pub mod compare;
 pub(crate) mod driver;
+pub mod figures;
 pub mod improvement;
 pub(crate) mod money;
 pub mod partial;

@@ -18,7 +18,7 @@
 //! expectations without the intervention, and the ledger closes into each
 //! party's figures.
 //!
-//! **Invariants:** no allocation (every buffer lives in [`Scratch`], sized
+//! **Invariants:** no allocation (every buffer lives in `Scratch`, sized
 //! once per model); every draw comes from the two streams of
 //! `rng::stream(seed, iteration, ..)`, in a fixed order; money moves only
 //! through the ledger (`engine::money`).

@@ -1,7 +1,7 @@
 //! The named per-iteration figures: what every output reports, by stable
 //! name (`party.figure`), unit and meaning.
 
-use crate::engine::world::IterationResult;
+use super::world::IterationResult;
 use crate::model::{Model, PRIME, SlotKind, to_pounds};
 
 /// Unit of a figure.
