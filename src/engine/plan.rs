@@ -61,44 +61,8 @@ pub struct Plan {
 impl Plan {
     /// Precomputes everything the iterations share.
     pub fn new(model: &Model) -> Plan {
-        let mut groups = Vec::new();
-        let mut group_of = Vec::new();
-        for (s, seg) in model.segments.iter().enumerate() {
-            let mut row = vec![None; model.providers.len()];
-            for (d, &share) in seg.allocation.iter().enumerate() {
-                if d == 0 || share > 0.0 {
-                    row[d] = Some(groups.len());
-                    groups.push(GroupPlan {
-                        segment: s,
-                        provider: d,
-                    });
-                }
-            }
-            group_of.push(row);
-        }
-        let years = model.years();
-        let mut pools = Vec::new();
-        let mut attachment = Vec::new();
-        let mut attachment_removed = Vec::new();
-        for seg in &model.segments {
-            let no_sustainment = Sustained {
-                baseline_hazard: 0.0,
-                window: 1,
-                qualifying_months: 1,
-                dropout: 0.0,
-                max_sustainment_months: 0,
-            };
-            let process = seg.sustained().unwrap_or(&no_sustainment);
-            let by_year: Vec<(Pence, Pence, PoolPrices)> = (0..years)
-                .map(|y| capped_prices(&seg.tariff, process, y))
-                .collect();
-            attachment.push(by_year.iter().map(|p| p.0).collect());
-            attachment_removed.push(by_year.iter().map(|p| p.1).collect());
-            let all: Vec<PoolPrices> = by_year.into_iter().map(|p| p.2).collect();
-            let same = model.payments.price_year == PriceYear::Event
-                || all.iter().all(|p| same_prices(p, &all[0]));
-            pools.push(if same { vec![all[0].clone()] } else { all });
-        }
+        let (groups, group_of) = delivery_groups(model);
+        let (attachment, attachment_removed, pools) = prices(model);
         let ages = model
             .segments
             .iter()
@@ -114,20 +78,6 @@ impl Plan {
         let discount = (0..model.horizon)
             .map(|t| (1.0 + r).powf(-(t as f64) / 12.0))
             .collect();
-        let last_event = model
-            .segments
-            .iter()
-            .map(|s| model.referral_months + s.service_months())
-            .max()
-            .unwrap_or(0);
-        let last_measurement = model
-            .payments
-            .improvement
-            .iter()
-            .map(|r| r.final_measured_in + 1)
-            .max()
-            .unwrap_or(0);
-        let months_simulated = model.horizon.max(last_event).max(last_measurement);
         let cohort_of = model
             .payments
             .improvement
@@ -138,51 +88,9 @@ impl Plan {
                     .collect()
             })
             .collect();
-        let rules_of_segment = (0..model.segments.len())
-            .map(|s| {
-                model
-                    .payments
-                    .improvement
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.segments.contains(&s))
-                    .map(|(i, _)| i)
-                    .collect()
-            })
-            .collect();
-        // Segments usually share a dropout; one table each would only crowd
-        // the cache.
-        let mut dropouts: Vec<f64> = Vec::new();
-        let leave = model
-            .segments
-            .iter()
-            .map(|s| s.sustained().map_or(0.0, |o| o.dropout))
-            .map(
-                |dropout| match dropouts.iter().position(|&d| d == dropout) {
-                    Some(i) => i,
-                    None => {
-                        dropouts.push(dropout);
-                        dropouts.len() - 1
-                    }
-                },
-            )
-            .collect();
-        let leave_tables = dropouts
-            .into_iter()
-            .map(crate::sample::BinomialTable::new)
-            .collect();
-        let additional_of_segment = (0..model.segments.len())
-            .map(|s| {
-                model
-                    .payments
-                    .additional_outcomes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.segments.contains(&s))
-                    .map(|(i, _)| i)
-                    .collect()
-            })
-            .collect();
+        let segments = model.segments.len();
+        let payments = &model.payments;
+        let (leave, leave_tables) = leave_tables(model);
         Plan {
             groups,
             group_of,
@@ -194,9 +102,15 @@ impl Plan {
             leave_tables,
             leave,
             cohort_of,
-            rules_of_segment,
-            additional_of_segment,
-            months_simulated,
+            rules_of_segment: rules_by_segment(
+                segments,
+                payments.improvement.iter().map(|r| &r.segments[..]),
+            ),
+            additional_of_segment: rules_by_segment(
+                segments,
+                payments.additional_outcomes.iter().map(|r| &r.segments[..]),
+            ),
+            months_simulated: months_simulated(model),
         }
     }
 
@@ -209,6 +123,116 @@ impl Plan {
             month / 12
         }
     }
+}
+
+/// Delivery groups (a segment at a provider): every segment has one at the
+/// prime, which takes a failed subcontractor's referrals; others where the
+/// segment allocates referrals.
+fn delivery_groups(model: &Model) -> (Vec<GroupPlan>, Vec<Vec<Option<usize>>>) {
+    let mut groups = Vec::new();
+    let mut group_of = Vec::new();
+    for (segment, seg) in model.segments.iter().enumerate() {
+        let mut row = vec![None; model.providers.len()];
+        for (provider, &share) in seg.allocation.iter().enumerate() {
+            if provider == 0 || share > 0.0 {
+                row[provider] = Some(groups.len());
+                groups.push(GroupPlan { segment, provider });
+            }
+        }
+        group_of.push(row);
+    }
+    (groups, group_of)
+}
+
+/// Per segment and contract year: the attachment fee and what the
+/// per-participant cap removes of it; and the price pools (one, unless
+/// prices change by referral year).
+#[allow(clippy::type_complexity)]
+fn prices(model: &Model) -> (Vec<Vec<Pence>>, Vec<Vec<Pence>>, Vec<Vec<PoolPrices>>) {
+    let (mut attachment, mut attachment_removed, mut pools) = (Vec::new(), Vec::new(), Vec::new());
+    for seg in &model.segments {
+        let no_sustainment = Sustained {
+            baseline_hazard: 0.0,
+            window: 1,
+            qualifying_months: 1,
+            dropout: 0.0,
+            max_sustainment_months: 0,
+        };
+        let process = seg.sustained().unwrap_or(&no_sustainment);
+        let by_year: Vec<(Pence, Pence, PoolPrices)> = (0..model.years())
+            .map(|y| capped_prices(&seg.tariff, process, y))
+            .collect();
+        attachment.push(by_year.iter().map(|p| p.0).collect());
+        attachment_removed.push(by_year.iter().map(|p| p.1).collect());
+        let all: Vec<PoolPrices> = by_year.into_iter().map(|p| p.2).collect();
+        let same = model.payments.price_year == PriceYear::Event
+            || all.iter().all(|p| same_prices(p, &all[0]));
+        pools.push(if same { vec![all[0].clone()] } else { all });
+    }
+    (attachment, attachment_removed, pools)
+}
+
+/// Months to simulate: the horizon, and past it while participants can
+/// still earn something (counted beyond the horizon).
+fn months_simulated(model: &Model) -> usize {
+    let last_event = model
+        .segments
+        .iter()
+        .map(|s| model.referral_months + s.service_months())
+        .max()
+        .unwrap_or(0);
+    let last_measurement = model
+        .payments
+        .improvement
+        .iter()
+        .map(|r| r.final_measured_in + 1)
+        .max()
+        .unwrap_or(0);
+    model.horizon.max(last_event).max(last_measurement)
+}
+
+/// Per segment, the indices of the rules whose segments include it.
+fn rules_by_segment<'a>(
+    segments: usize,
+    rules: impl Iterator<Item = &'a [usize]> + Clone,
+) -> Vec<Vec<usize>> {
+    (0..segments)
+        .map(|s| {
+            rules
+                .clone()
+                .enumerate()
+                .filter(|(_, covered)| covered.contains(&s))
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect()
+}
+
+/// Binomial tables of leaving outcome, one per distinct dropout, and the
+/// table of each segment.
+fn leave_tables(model: &Model) -> (Vec<usize>, Vec<crate::sample::BinomialTable>) {
+    // Segments usually share a dropout; one table each would only crowd
+    // the cache.
+    let mut dropouts: Vec<f64> = Vec::new();
+    let leave = model
+        .segments
+        .iter()
+        .map(|s| s.sustained().map_or(0.0, |o| o.dropout))
+        .map(
+            |dropout| match dropouts.iter().position(|&d| d == dropout) {
+                Some(i) => i,
+                None => {
+                    dropouts.push(dropout);
+                    dropouts.len() - 1
+                }
+            },
+        )
+        .collect();
+    let leave_tables = dropouts
+        .into_iter()
+        .map(crate::sample::BinomialTable::new)
+        .collect();
+    (leave, leave_tables)
 }
 
 fn same_prices(a: &PoolPrices, b: &PoolPrices) -> bool {
