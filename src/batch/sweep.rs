@@ -13,6 +13,42 @@ use serde::Deserialize;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
 
+/// How a job's points were chosen; its name is the sweep file's table
+/// (`[list]`, `[grid]`, `[latin_hypercube]`) and the manifest's `design`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Design {
+    /// Zipped columns of values.
+    List,
+    /// Every combination of values.
+    Grid,
+    /// Stratified points over ranges.
+    LatinHypercube,
+    /// Scenario files, one point each, no values.
+    Batch,
+    /// A single run (a manifest only).
+    Run,
+}
+
+impl Design {
+    /// The name in sweep files and manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Design::List => "list",
+            Design::Grid => "grid",
+            Design::LatinHypercube => "latin_hypercube",
+            Design::Batch => "batch",
+            Design::Run => "run",
+        }
+    }
+}
+
+impl std::fmt::Display for Design {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One point: a scenario and a value for every parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
@@ -33,8 +69,8 @@ pub struct Sweep {
     pub scenarios: Vec<Source>,
     /// The parameter paths, in the order given.
     pub parameters: Vec<String>,
-    /// `list`, `grid`, `latin_hypercube` or `batch`.
-    pub design: String,
+    /// How the points were chosen.
+    pub design: Design,
     /// Every point, in run order.
     pub points: Vec<Point>,
 }
@@ -102,7 +138,7 @@ pub fn batch(paths: &[std::path::PathBuf]) -> Result<Sweep, crate::Error> {
         text: String::new(),
         scenarios,
         parameters: vec![],
-        design: "batch".into(),
+        design: Design::Batch,
         points,
     };
     sweep.check_points()?;
@@ -264,11 +300,11 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErr
             Some("for a grid crossed with listed points, list every point in `[list]`".into()),
         ));
     }
-    let mut design = "batch".to_string();
+    let mut design = Design::Batch;
     let mut parameters = Vec::new();
     let mut columns: Vec<Vec<toml::Value>> = Vec::new();
     if let Some(list) = &raw.list {
-        design = "list".into();
+        design = Design::List;
         let mut len = None;
         for (path, values) in list {
             if values.is_empty() {
@@ -296,7 +332,7 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErr
         }
     }
     if let Some(grid) = &raw.grid {
-        design = "grid".into();
+        design = Design::Grid;
         if grid.is_empty() {
             return Err(fail(
                 Some(("grid", None)),
@@ -335,7 +371,7 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErr
         }
     }
     if let Some(lhs) = &raw.latin_hypercube {
-        design = "latin_hypercube".into();
+        design = Design::LatinHypercube;
         if lhs.points == 0 || lhs.points as usize > MAX_POINTS {
             return Err(fail(
                 Some(("latin_hypercube", Some("points"))),
