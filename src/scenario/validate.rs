@@ -1,6 +1,7 @@
 //! Raw scenario to [`Model`]: every range, sum and cross-reference checked,
 //! every problem reported (not just the first), each with its key path.
 
+use super::defaults;
 use super::raw::*;
 use crate::error::suggest;
 use crate::model::*;
@@ -43,16 +44,22 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
     let volume = c.param_or(
         "uncertainty.volume",
         u.volume.as_ref(),
-        1.0,
+        defaults::VOLUME,
         nonneg,
         &factors,
     );
-    let cost = c.param_or("uncertainty.cost", u.cost.as_ref(), 1.0, nonneg, &factors);
+    let cost = c.param_or(
+        "uncertainty.cost",
+        u.cost.as_ref(),
+        defaults::COST,
+        nonneg,
+        &factors,
+    );
     let effect_range = (-1.0, f64::INFINITY);
     let shared_effect = c.param_or(
         "uncertainty.effect",
         u.effect.as_ref(),
-        0.0,
+        defaults::EFFECT,
         effect_range,
         &factors,
     );
@@ -83,7 +90,13 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<Problem>> {
                 )
             })
             .collect(),
-        (m, None) => vec![c.param_or("uncertainty.macro", m.as_ref(), 1.0, nonneg, &factors)],
+        (m, None) => vec![c.param_or(
+            "uncertainty.macro",
+            m.as_ref(),
+            defaults::MACRO,
+            nonneg,
+            &factors,
+        )],
     };
     let macro_of_year = (0..years).map(|y| y.min(macro_params.len() - 1)).collect();
 
@@ -1169,7 +1182,7 @@ impl Checker {
                 min: need("min", d.min),
                 mode: need("mode", d.mode),
                 max: need("max", d.max),
-                lambda: d.lambda.unwrap_or(4.0),
+                lambda: d.lambda.unwrap_or(defaults::PERT_LAMBDA),
             },
         };
         if self.problems.len() > before {
@@ -1251,8 +1264,8 @@ impl Checker {
         Some(Param {
             dist,
             factor,
-            scale: d.scale.unwrap_or(1.0),
-            shift: d.shift.unwrap_or(0.0),
+            scale: d.scale.unwrap_or(defaults::SCALE),
+            shift: d.shift.unwrap_or(defaults::SHIFT),
         })
     }
 }
