@@ -26,7 +26,7 @@ use std::path::Path;
 
 pub use edit::{Amount, Draft, Op};
 pub use source::{DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, Source, value_text};
-pub use validate::validate;
+pub use validate::{KeyProblem, validate};
 
 /// 1-based line and column of a byte offset in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -130,8 +130,8 @@ pub fn load_str(
         ScenarioErrors(
             errors
                 .into_iter()
-                .map(|(key, message, help)| {
-                    locate::at_key(text, origin, &key, message, help, overrides)
+                .map(|KeyProblem { key, problem }| {
+                    locate::at_key(text, origin, &key, problem.message, problem.help, overrides)
                 })
                 .collect(),
         )
