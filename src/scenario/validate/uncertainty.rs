@@ -18,9 +18,13 @@ pub const EFFECT_RANGE: (f64, f64) = (-1.0, f64::INFINITY);
 pub struct Uncertainty {
     /// Shared factor names, in order.
     pub factors: Vec<String>,
+    /// Multiplier on every segment's referrals.
     pub volume: Param,
+    /// Multiplier on every delivery cost.
     pub cost: Param,
+    /// The effect of segments that have none of their own.
     pub shared_effect: Param,
+    /// The macroeconomic multipliers: one, or one per year given.
     pub macro_params: Vec<Param>,
     /// Which of `macro_params` applies in each contract year.
     pub macro_of_year: Vec<usize>,
@@ -37,64 +41,25 @@ pub fn uncertainty(c: &mut Checker, u: &RawUncertainty, time: Time) -> Uncertain
             );
         }
     }
-    let shared = |c: &mut Checker, key: &str, raw: Option<&RawParam>, default, range| {
-        raw.map_or_else(
-            || Param::fixed(default),
-            |r| param(c, key, r, range, &factors),
-        )
+    let volume = Shared {
+        key: "uncertainty.volume",
+        default: defaults::VOLUME,
+        range: NON_NEGATIVE,
     };
-    let volume = shared(
-        c,
-        "uncertainty.volume",
-        u.volume.as_ref(),
-        defaults::VOLUME,
-        NON_NEGATIVE,
-    );
-    let cost = shared(
-        c,
-        "uncertainty.cost",
-        u.cost.as_ref(),
-        defaults::COST,
-        NON_NEGATIVE,
-    );
-    let shared_effect = shared(
-        c,
-        "uncertainty.effect",
-        u.effect.as_ref(),
-        defaults::EFFECT,
-        EFFECT_RANGE,
-    );
-    let macro_params: Vec<Param> = match (&u.macro_, &u.macro_by_year) {
-        (Some(_), Some(_)) => {
-            c.err(
-                "uncertainty.macro_by_year",
-                "give either `macro` or `macro_by_year`, not both".into(),
-            );
-            vec![Param::fixed(1.0)]
-        }
-        (_, Some(list)) if list.is_empty() => {
-            c.err(
-                "uncertainty.macro_by_year",
-                "must list at least one year".into(),
-            );
-            vec![Param::fixed(1.0)]
-        }
-        (_, Some(list)) => list
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let key = format!("uncertainty.macro_by_year[{i}]");
-                param(c, &key, p, NON_NEGATIVE, &factors)
-            })
-            .collect(),
-        (m, None) => vec![shared(
-            c,
-            "uncertainty.macro",
-            m.as_ref(),
-            defaults::MACRO,
-            NON_NEGATIVE,
-        )],
+    let cost = Shared {
+        key: "uncertainty.cost",
+        default: defaults::COST,
+        range: NON_NEGATIVE,
     };
+    let effect = Shared {
+        key: "uncertainty.effect",
+        default: defaults::EFFECT,
+        range: EFFECT_RANGE,
+    };
+    let volume = volume.param(c, u.volume.as_ref(), &factors);
+    let cost = cost.param(c, u.cost.as_ref(), &factors);
+    let shared_effect = effect.param(c, u.effect.as_ref(), &factors);
+    let macro_params = macro_params(c, u, &factors);
     let macro_of_year = (0..time.years)
         .map(|y| y.min(macro_params.len() - 1))
         .collect();
@@ -105,6 +70,59 @@ pub fn uncertainty(c: &mut Checker, u: &RawUncertainty, time: Time) -> Uncertain
         shared_effect,
         macro_params,
         macro_of_year,
+    }
+}
+
+/// An optional multiplier of `[uncertainty]`: its key, its value when left
+/// out, the range of its values.
+struct Shared {
+    key: &'static str,
+    default: f64,
+    range: (f64, f64),
+}
+
+impl Shared {
+    fn param(&self, c: &mut Checker, raw: Option<&RawParam>, factors: &[String]) -> Param {
+        raw.map_or_else(
+            || Param::fixed(self.default),
+            |r| param(c, self.key, r, self.range, factors),
+        )
+    }
+}
+
+/// `macro`, or `macro_by_year` (the last year's repeating).
+fn macro_params(c: &mut Checker, u: &RawUncertainty, factors: &[String]) -> Vec<Param> {
+    match (&u.macro_, &u.macro_by_year) {
+        (Some(_), Some(_)) => {
+            c.err(
+                "uncertainty.macro_by_year",
+                "give either `macro` or `macro_by_year`, not both".into(),
+            );
+            vec![Param::fixed(defaults::MACRO)]
+        }
+        (_, Some(list)) if list.is_empty() => {
+            c.err(
+                "uncertainty.macro_by_year",
+                "must list at least one year".into(),
+            );
+            vec![Param::fixed(defaults::MACRO)]
+        }
+        (_, Some(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let key = format!("uncertainty.macro_by_year[{i}]");
+                param(c, &key, p, NON_NEGATIVE, factors)
+            })
+            .collect(),
+        (m, None) => {
+            let shared = Shared {
+                key: "uncertainty.macro",
+                default: defaults::MACRO,
+                range: NON_NEGATIVE,
+            };
+            vec![shared.param(c, m.as_ref(), factors)]
+        }
     }
 }
 
