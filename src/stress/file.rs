@@ -268,39 +268,8 @@ fn expand(file: &StressFile, raw: Vec<RawStress>) -> Result<Vec<Stress>, Scenari
             bands: Vec::new(),
             at,
         };
-        for (k, c) in r.combine.iter().enumerate() {
-            let other = c.get_ref();
-            if other == name {
-                return Err(file.error(
-                    Some(c.span().start),
-                    Some(format!("stress.{name}.combine")),
-                    format!("stress `{name}` cannot combine itself"),
-                    None,
-                ));
-            }
-            if r.combine[..k].iter().any(|x| x.get_ref() == other) {
-                return Err(file.error(
-                    Some(c.span().start),
-                    Some(format!("stress.{name}.combine")),
-                    format!("`{other}` is listed twice"),
-                    Some(
-                        "list each stress once; to apply a shock twice, write it in `shocks`"
-                            .into(),
-                    ),
-                ));
-            }
-            let Some(j) = names.iter().position(|n| n == other) else {
-                return Err(file.error(
-                    Some(c.span().start),
-                    Some(format!("stress.{name}.combine")),
-                    format!("no stress is named `{other}`"),
-                    crate::error::suggest(other, &names),
-                ));
-            };
-            if !raw[j].combine.is_empty() {
-                return Err(file.error(Some(c.span().start), Some(format!("stress.{name}.combine")), format!("`{other}` combines other stresses itself; combine only stresses made of shocks and bands"), None));
-            }
-            let (shocks, bands) = parts(file, &raw[j])?;
+        for k in 0..r.combine.len() {
+            let (shocks, bands) = parts(file, combined(file, &raw, r, k)?)?;
             s.shocks.extend(shocks);
             s.bands.extend(bands);
         }
@@ -310,6 +279,52 @@ fn expand(file: &StressFile, raw: Vec<RawStress>) -> Result<Vec<Stress>, Scenari
         out.push(s);
     }
     Ok(out)
+}
+
+/// The stress that entry `k` of `r.combine` names: another stress, listed
+/// once, that combines none itself.
+fn combined<'a>(
+    file: &StressFile,
+    raw: &'a [RawStress],
+    r: &RawStress,
+    k: usize,
+) -> Result<&'a RawStress, ScenarioErrors> {
+    let name = r.name.get_ref();
+    let c = &r.combine[k];
+    let other = c.get_ref();
+    let fail = |message: String, help: Option<String>| {
+        file.error(
+            Some(c.span().start),
+            Some(format!("stress.{name}.combine")),
+            message,
+            help,
+        )
+    };
+    if other == name {
+        return Err(fail(format!("stress `{name}` cannot combine itself"), None));
+    }
+    if r.combine[..k].iter().any(|x| x.get_ref() == other) {
+        return Err(fail(
+            format!("`{other}` is listed twice"),
+            Some("list each stress once; to apply a shock twice, write it in `shocks`".into()),
+        ));
+    }
+    let names: Vec<&str> = raw.iter().map(|r| r.name.get_ref().as_str()).collect();
+    let Some(j) = names.iter().position(|n| n == other) else {
+        return Err(fail(
+            format!("no stress is named `{other}`"),
+            crate::error::suggest(other, &names),
+        ));
+    };
+    if !raw[j].combine.is_empty() {
+        return Err(fail(
+            format!(
+                "`{other}` combines other stresses itself; combine only stresses made of shocks and bands"
+            ),
+            None,
+        ));
+    }
+    Ok(&raw[j])
 }
 
 fn parts(file: &StressFile, r: &RawStress) -> Result<(Vec<Shock>, Vec<BandSpec>), ScenarioErrors> {
@@ -369,8 +384,40 @@ impl StressFile {
         s: &Stress,
         baseline: &[Override],
     ) -> Result<Prepared, ScenarioErrors> {
+        let (shocks, made_by) = self.shock_overrides(src, s, baseline)?;
+        let overrides = [baseline, &shocks].concat();
+        let loaded = scenario::load_str(&src.text, &src.origin, &overrides).map_err(|e| {
+            let shock_of = |err: &ScenarioError| {
+                let rest = err.file.strip_prefix("--set ")?;
+                let path = rest.split_once('=').map_or(rest, |(p, _)| p);
+                let i = overrides.iter().rposition(|o| o.path == path)?;
+                i.checked_sub(baseline.len()).map(|j| &s.shocks[made_by[j]])
+            };
+            ScenarioErrors(
+                e.0.into_iter()
+                    .map(|err| self.attribute(s, shock_of(&err), err))
+                    .collect(),
+            )
+        })?;
+        let bands = self.bands(s, &loaded.model)?;
+        Ok(Prepared {
+            stress: s.clone(),
+            model: loaded.model,
+            overrides: shocks,
+            bands,
+        })
+    }
+
+    /// The overrides of every shock of `s`, in order, and for each the
+    /// index of the shock that made it.
+    fn shock_overrides(
+        &self,
+        src: &Source,
+        s: &Stress,
+        baseline: &[Override],
+    ) -> Result<(Vec<Override>, Vec<usize>), ScenarioErrors> {
         let mut draft = Draft::new(src, baseline)?;
-        let mut overrides = baseline.to_vec();
+        let mut overrides = Vec::new();
         let mut made_by: Vec<usize> = Vec::new();
         for (k, shock) in s.shocks.iter().enumerate() {
             let key = Some(format!("stress.{}.shocks.{}", s.name, shock.path));
@@ -388,42 +435,43 @@ impl StressFile {
             made_by.extend(std::iter::repeat_n(k, more.len()));
             overrides.extend(more);
         }
-        let loaded = scenario::load_str(&src.text, &src.origin, &overrides).map_err(|e| {
-            ScenarioErrors(
-                e.0.into_iter()
-                    .map(|mut err| {
-                        let from_shock = err.file.strip_prefix("--set ").and_then(|rest| {
-                            let path = rest.split_once('=').map_or(rest, |(p, _)| p);
-                            let i = overrides.iter().rposition(|o| o.path == path)?;
-                            i.checked_sub(baseline.len()).map(|j| &s.shocks[made_by[j]])
-                        });
-                        if let Some(shock) = from_shock {
-                            let (line, column) = line_col(&self.text, shock.at);
-                            err.message = format!(
-                                "{} (stress `{}`: {} gives {})",
-                                err.message,
-                                s.name,
-                                shock.path,
-                                err.file.trim_start_matches("--set ")
-                            );
-                            err.file = self.origin.clone();
-                            (err.line, err.column) = (Some(line), Some(column));
-                        } else {
-                            err.message = format!(
-                                "{} (with stress `{}` of {})",
-                                err.message, s.name, self.origin
-                            );
-                        }
-                        err
-                    })
-                    .collect(),
-            )
-        })?;
-        let model = loaded.model;
+        Ok((overrides, made_by))
+    }
+
+    /// A stressed scenario's error, placed at the shock that caused it, or
+    /// naming the stress when the scenario itself reports it.
+    fn attribute(
+        &self,
+        s: &Stress,
+        shock: Option<&Shock>,
+        mut err: ScenarioError,
+    ) -> ScenarioError {
+        if let Some(shock) = shock {
+            let (line, column) = line_col(&self.text, shock.at);
+            err.message = format!(
+                "{} (stress `{}`: {} gives {})",
+                err.message,
+                s.name,
+                shock.path,
+                err.file.trim_start_matches("--set ")
+            );
+            err.file = self.origin.clone();
+            (err.line, err.column) = (Some(line), Some(column));
+        } else {
+            err.message = format!(
+                "{} (with stress `{}` of {})",
+                err.message, s.name, self.origin
+            );
+        }
+        err
+    }
+
+    /// The bands of `s`, resolved against the stressed model.
+    fn bands(&self, s: &Stress, model: &Model) -> Result<Vec<Band>, ScenarioErrors> {
         let mut bands = Vec::new();
         for b in &s.bands {
             let key = Some(format!("stress.{}.bands.{}", s.name, b.input));
-            let input = find_input(&model, &b.input)
+            let input = find_input(model, &b.input)
                 .map_err(|p| self.error(Some(b.at), key.clone(), p.message, p.help))?;
             let (lo, hi) = b.percentiles;
             if !(0.0 <= lo && lo < hi && hi <= 100.0) {
@@ -440,7 +488,7 @@ impl StressFile {
                 hi: hi / 100.0,
             });
         }
-        check_bands(&model, &bands).map_err(|m| {
+        check_bands(model, &bands).map_err(|m| {
             self.error(
                 Some(s.at),
                 Some(format!("stress.{}.bands", s.name)),
@@ -448,11 +496,6 @@ impl StressFile {
                 None,
             )
         })?;
-        Ok(Prepared {
-            stress: s.clone(),
-            model,
-            overrides: overrides[baseline.len()..].to_vec(),
-            bands,
-        })
+        Ok(bands)
     }
 }
