@@ -1,6 +1,8 @@
-//! The values of optional scenario keys when a file leaves them out, in one
-//! place: validation builds the model from them, and a shock on a key the
-//! scenario does not give starts from them.
+//! The values of optional scenario keys that the raw types leave as `None`
+//! (uncertain parameters, a distribution's optional keys), in one place:
+//! validation builds the model from them, and a shock on a key the
+//! scenario does not give starts from them. Keys with a plain serde
+//! default (zero, empty, `default_currency`) have it in `raw.rs`.
 
 /// `uncertainty.volume`: referrals as planned.
 pub const VOLUME: f64 = 1.0;

@@ -9,11 +9,16 @@
 //! Errors of steps 2 and 3 carry a key path; `locate` maps it back to a
 //! line and column in the original text.
 //!
+//! Tools that derive a scenario's new values from the values it has
+//! (stresses multiply what is there) edit it through a [`Draft`], which
+//! returns the edits as overrides; nothing outside this module reads or
+//! edits the TOML tree.
+//!
 //! **Invariant:** this module and `output` are the only ones that know the
 //! file format; the engine sees only [`Model`].
 
 mod defaults;
-pub mod edit;
+mod edit;
 mod locate;
 #[allow(missing_docs)] // mirrors the file format, documented in docs/scenario-format.md
 pub mod raw;

@@ -327,3 +327,62 @@ fn factor_link(c: &mut Checker, key: &str, d: &RawDist, factors: &[String]) -> O
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The problems (key, message) of an uncertain parameter given as a
+    /// TOML value, at key `p`, allowed to be non-negative.
+    fn check(value: &str, expected: &[(&str, &str)]) {
+        let table: toml::Table = format!("p = {value}").parse().unwrap();
+        let raw: RawParam = table["p"].clone().try_into().unwrap();
+        let mut c = Checker::default();
+        param(&mut c, "p", &raw, NON_NEGATIVE, &["jobs".to_string()]);
+        let got: Vec<(&str, &str)> = c
+            .problems
+            .iter()
+            .map(|p| (p.key.as_str(), p.problem.message.as_str()))
+            .collect();
+        assert_eq!(got, expected, "{value}");
+    }
+
+    #[test]
+    fn distribution_problems_are_placed_at_their_keys() {
+        check("{ dist = \"uniform\", min = 0.5, max = 1.5 }", &[]);
+        check(
+            "{ dist = \"uniform\", min = 1, max = 1 }",
+            &[("p", "uniform distribution needs min < max")],
+        );
+        check(
+            "{ dist = \"uniform\", min = nan, max = 1 }",
+            &[("p.min", "must be a finite number, got NaN")],
+        );
+        check(
+            "{ dist = \"uniform\", min = 0 }",
+            &[("p.max", "a uniform distribution needs `max`")],
+        );
+        check(
+            "{ dist = \"lognormal\", median = -1, sigma = 0.1 }",
+            &[("p.median", "must be positive, got -1")],
+        );
+        check(
+            "{ dist = \"normal\", mean = 1, sd = 0.5 }",
+            &[("p", "must be non-negative, but its range is [-inf, inf]")],
+        );
+        check(
+            "{ dist = \"pert\", min = 0, mode = 1, max = 2, mean = 1 }",
+            &[(
+                "p.mean",
+                "`mean` does not apply to a pert distribution (it takes min, mode, max, lambda)",
+            )],
+        );
+        check(
+            "{ dist = \"beta\", alpha = 2, beta = 2, factor = \"job\", loading = 0.5 }",
+            &[(
+                "p.factor",
+                "`job` is not a factor listed in uncertainty.factors",
+            )],
+        );
+    }
+}
