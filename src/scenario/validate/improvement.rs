@@ -24,8 +24,7 @@ pub fn rules(
     let mut rules: Vec<ImprovementRule> = Vec::new();
     for (i, r) in raw.iter().enumerate() {
         let k = |f: &str| format!("payments.improvement[{i}].{f}");
-        let labels: Vec<&str> = raw.iter().map(|r| r.label.as_str()).collect();
-        if labels[..i].contains(&r.label.as_str()) {
+        if raw[..i].iter().any(|e| e.label == r.label) {
             c.err(
                 &k("label"),
                 format!("rule label `{}` is used twice", r.label),

@@ -161,14 +161,14 @@ impl Checker {
     /// The choice named `text` at `key`; `None` (and a problem naming the
     /// allowed values, with a "did you mean") when there is none.
     fn choose<T: Choice>(&mut self, key: &str, text: &str) -> Option<T> {
-        choice::parse(text)
-            .map_err(|p| {
-                self.problems.push(KeyProblem {
-                    key: key.to_string(),
-                    problem: p,
-                })
-            })
-            .ok()
+        match choice::parse(text) {
+            Ok(v) => Some(v),
+            Err(problem) => {
+                let key = key.to_string();
+                self.problems.push(KeyProblem { key, problem });
+                None
+            }
+        }
     }
 
     /// As [`Checker::choose`], with `default` when the key is left out or
