@@ -9,6 +9,10 @@
 //! factor only couples parameters. Inversion also makes every draw a
 //! monotone function of its uniform, so percentile bands and one-at-a-time
 //! sensitivities are well defined.
+//!
+//! **Invariant:** a [`Dist`] comes only from its constructors, which refuse
+//! parameters it cannot be drawn from with a [`DistError`] naming the
+//! parameter; the scenario validator places that error at the key.
 
 use crate::sample::{normal_cdf, normal_quantile};
 use statrs::function::beta::inv_beta_reg;
@@ -158,6 +162,7 @@ impl Dist {
         max: Option<f64>,
     ) -> Result<Dist, DistError> {
         finite(&[("mean", mean), ("sd", sd)])?;
+        // A bound left out is no bound; a bound given must be a number.
         finite(&[("min", min.unwrap_or(0.0)), ("max", max.unwrap_or(0.0))])?;
         let (min, max) = (
             min.unwrap_or(f64::NEG_INFINITY),
