@@ -71,6 +71,34 @@ impl fmt::Display for ScenarioError {
     }
 }
 
+/// What is wrong and, when something can be said, what to do: an error
+/// before it is placed at a file, line and key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// What is wrong and what was expected.
+    pub message: String,
+    /// A suggestion, e.g. a correctly spelled key.
+    pub help: Option<String>,
+}
+
+impl Problem {
+    /// A problem with no suggestion.
+    pub fn new(message: impl Into<String>) -> Problem {
+        Problem {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// A problem with a suggestion, when there is one.
+    pub fn with_help(message: impl Into<String>, help: Option<String>) -> Problem {
+        Problem {
+            message: message.into(),
+            help,
+        }
+    }
+}
+
 /// Every problem found in one scenario (validation reports them all).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioErrors(pub Vec<ScenarioError>);

@@ -288,8 +288,7 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let tree = scenario::tree(&src.text, &src.origin, &args.contract.overrides)?;
-    let integer = scenario::lookup(&tree, &args.vary).is_some_and(|v| v.is_integer())
+    let integer = src.is_whole_number(&args.contract.overrides, &args.vary)
         && lo.fract() == 0.0
         && hi.fract() == 0.0;
     let value_of = |x: f64| {

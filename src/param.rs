@@ -9,15 +9,26 @@
 //! factor only couples parameters. Inversion also makes every draw a
 //! monotone function of its uniform, so percentile bands and one-at-a-time
 //! sensitivities are well defined.
+//!
+//! **Invariant:** a [`Dist`] comes only from its constructors, which refuse
+//! parameters it cannot be drawn from with a [`DistError`] naming the
+//! parameter; the scenario validator places that error at the key.
 
 use crate::sample::{normal_cdf, normal_quantile};
 use statrs::function::beta::inv_beta_reg;
 
-/// A marginal distribution, validated at construction. Field names are
-/// the scenario keys of the same name.
-#[allow(missing_docs)]
+/// A marginal distribution, valid by construction: built by [`Dist::fixed`]
+/// or by a constructor that checks its parameters ([`Dist::uniform`],
+/// [`Dist::normal`], ...), so drawing from it cannot fail.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Dist {
+pub struct Dist {
+    shape: Shape,
+}
+
+/// The distributions; parameter names are the scenario keys of the same
+/// name.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Shape {
     /// A known value.
     Fixed(f64),
     /// Uniform on `[min, max]`.
@@ -47,6 +58,228 @@ pub enum Dist {
         max: f64,
         lambda: f64,
     },
+}
+
+/// Why a distribution cannot be built from the parameters given.
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DistError {
+    /// A parameter is NaN or infinite.
+    #[error("`{parameter}` must be a finite number, got {value}")]
+    NotFinite {
+        /// The parameter's name.
+        parameter: &'static str,
+        /// What was given.
+        value: f64,
+    },
+    /// A parameter that must be above zero is not.
+    #[error("`{parameter}` must be positive, got {value}")]
+    NotPositive {
+        /// The parameter's name.
+        parameter: &'static str,
+        /// What was given.
+        value: f64,
+    },
+    /// `min` is not below `max`.
+    #[error("needs min < max")]
+    EmptyRange,
+    /// A normal's `sd` is not above zero.
+    #[error("needs sd > 0")]
+    Sd,
+    /// A lognormal's `sigma` (or the one its `mean` and `sd` imply) is not
+    /// above zero.
+    #[error("needs sigma (or sd) > 0")]
+    Sigma,
+    /// The truncation range of a normal holds almost none of it.
+    #[error(
+        "the truncation range holds almost none of the distribution; move min/max nearer the mean"
+    )]
+    TruncatedAway,
+    /// A beta's `alpha` or `beta` is not above zero.
+    #[error("needs alpha > 0 and beta > 0")]
+    BetaShape,
+    /// The `mode` is outside `[min, max]`, or the range is empty.
+    #[error("needs min <= mode <= max and min < max")]
+    Mode,
+    /// A PERT's `lambda` is not above zero.
+    #[error("needs lambda > 0")]
+    Lambda,
+}
+
+impl DistError {
+    /// The parameter the error is about, when it is about one alone.
+    pub fn parameter(&self) -> Option<&'static str> {
+        match *self {
+            DistError::NotFinite { parameter, .. } | DistError::NotPositive { parameter, .. } => {
+                Some(parameter)
+            }
+            _ => None,
+        }
+    }
+
+    /// What was expected of [`DistError::parameter`], without its name.
+    pub fn expected(&self) -> String {
+        match *self {
+            DistError::NotFinite { value, .. } => format!("must be a finite number, got {value}"),
+            DistError::NotPositive { value, .. } => format!("must be positive, got {value}"),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Every named parameter finite, or the first that is not.
+fn finite(parameters: &[(&'static str, f64)]) -> Result<(), DistError> {
+    match parameters.iter().find(|(_, v)| !v.is_finite()) {
+        Some(&(parameter, value)) => Err(DistError::NotFinite { parameter, value }),
+        None => Ok(()),
+    }
+}
+
+impl Dist {
+    /// A known value.
+    pub fn fixed(v: f64) -> Dist {
+        Dist {
+            shape: Shape::Fixed(v),
+        }
+    }
+
+    /// Uniform on `[min, max]`.
+    pub fn uniform(min: f64, max: f64) -> Result<Dist, DistError> {
+        finite(&[("min", min), ("max", max)])?;
+        if min >= max {
+            return Err(DistError::EmptyRange);
+        }
+        Ok(Dist {
+            shape: Shape::Uniform { min, max },
+        })
+    }
+
+    /// Normal, truncated to `[min, max]` where they are given.
+    pub fn normal(
+        mean: f64,
+        sd: f64,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Result<Dist, DistError> {
+        finite(&[("mean", mean), ("sd", sd)])?;
+        // A bound left out is no bound; a bound given must be a number.
+        finite(&[("min", min.unwrap_or(0.0)), ("max", max.unwrap_or(0.0))])?;
+        let (min, max) = (
+            min.unwrap_or(f64::NEG_INFINITY),
+            max.unwrap_or(f64::INFINITY),
+        );
+        if sd <= 0.0 {
+            return Err(DistError::Sd);
+        }
+        if min >= max {
+            return Err(DistError::EmptyRange);
+        }
+        if normal_cdf((max - mean) / sd) - normal_cdf((min - mean) / sd) < 1e-12 {
+            return Err(DistError::TruncatedAway);
+        }
+        Ok(Dist {
+            shape: Shape::Normal { mean, sd, min, max },
+        })
+    }
+
+    /// Lognormal with the given median and sd of the log.
+    pub fn lognormal(median: f64, sigma: f64) -> Result<Dist, DistError> {
+        finite(&[("median", median), ("sigma", sigma)])?;
+        if median <= 0.0 {
+            return Err(DistError::NotPositive {
+                parameter: "median",
+                value: median,
+            });
+        }
+        Dist::lognormal_of_log(median.ln(), sigma)
+    }
+
+    /// Lognormal with the given mean and sd (of the value, not its log).
+    pub fn lognormal_with_mean(mean: f64, sd: f64) -> Result<Dist, DistError> {
+        finite(&[("mean", mean), ("sd", sd)])?;
+        if mean <= 0.0 {
+            return Err(DistError::NotPositive {
+                parameter: "mean",
+                value: mean,
+            });
+        }
+        let s2 = (1.0 + (sd / mean).powi(2)).ln();
+        Dist::lognormal_of_log(mean.ln() - 0.5 * s2, s2.sqrt())
+    }
+
+    fn lognormal_of_log(mu: f64, sigma: f64) -> Result<Dist, DistError> {
+        if sigma.is_nan() || sigma <= 0.0 {
+            return Err(DistError::Sigma);
+        }
+        Ok(Dist {
+            shape: Shape::LogNormal { mu, sigma },
+        })
+    }
+
+    /// Beta(alpha, beta) rescaled to `[min, max]`.
+    pub fn beta(alpha: f64, beta: f64, min: f64, max: f64) -> Result<Dist, DistError> {
+        finite(&[("alpha", alpha), ("beta", beta), ("min", min), ("max", max)])?;
+        if alpha <= 0.0 || beta <= 0.0 {
+            return Err(DistError::BetaShape);
+        }
+        if min >= max {
+            return Err(DistError::EmptyRange);
+        }
+        Ok(Dist {
+            shape: Shape::Beta {
+                alpha,
+                beta,
+                min,
+                max,
+            },
+        })
+    }
+
+    /// Triangular on `[min, max]`, most likely at `mode`.
+    pub fn triangular(min: f64, mode: f64, max: f64) -> Result<Dist, DistError> {
+        finite(&[("min", min), ("mode", mode), ("max", max)])?;
+        check_mode(min, mode, max)?;
+        Ok(Dist {
+            shape: Shape::Triangular { min, mode, max },
+        })
+    }
+
+    /// PERT on `[min, max]`, most likely at `mode`, `lambda` the weight on
+    /// the mode.
+    pub fn pert(min: f64, mode: f64, max: f64, lambda: f64) -> Result<Dist, DistError> {
+        finite(&[
+            ("min", min),
+            ("mode", mode),
+            ("max", max),
+            ("lambda", lambda),
+        ])?;
+        check_mode(min, mode, max)?;
+        if lambda <= 0.0 {
+            return Err(DistError::Lambda);
+        }
+        Ok(Dist {
+            shape: Shape::Pert {
+                min,
+                mode,
+                max,
+                lambda,
+            },
+        })
+    }
+
+    /// Whether it is a normal, the one distribution that truncates by `min`
+    /// and `max`.
+    pub fn is_normal(&self) -> bool {
+        matches!(self.shape, Shape::Normal { .. })
+    }
+}
+
+fn check_mode(min: f64, mode: f64, max: f64) -> Result<(), DistError> {
+    if min <= mode && mode <= max && min < max {
+        Ok(())
+    } else {
+        Err(DistError::Mode)
+    }
 }
 
 /// A link from a parameter to a named shared factor.
@@ -80,7 +313,7 @@ pub struct Param {
 impl Param {
     /// A known value.
     pub fn fixed(v: f64) -> Self {
-        Param::new(Dist::Fixed(v), None)
+        Param::new(Dist::fixed(v), None)
     }
 
     /// A parameter with no transform.
@@ -95,14 +328,14 @@ impl Param {
 
     /// Whether the value is uncertain.
     pub fn is_uncertain(&self) -> bool {
-        !matches!(self.dist, Dist::Fixed(_))
+        !matches!(self.dist.shape, Shape::Fixed(_))
     }
 
     /// The parameter's value given its own normal score `own` and the
     /// factors' normal scores.
     #[inline]
     pub fn draw(&self, own: f64, factors: &[f64]) -> f64 {
-        if let Dist::Fixed(v) = self.dist {
+        if let Shape::Fixed(v) = self.dist.shape {
             return self.shift + self.scale * v;
         }
         self.at_percentile(normal_cdf(self.score(own, factors)))
@@ -160,10 +393,10 @@ impl Param {
 impl Dist {
     /// The quantile function at `u` in (0, 1).
     pub fn quantile(&self, u: f64) -> f64 {
-        match *self {
-            Dist::Fixed(v) => v,
-            Dist::Uniform { min, max } => min + u * (max - min),
-            Dist::Normal { mean, sd, min, max } => {
+        match self.shape {
+            Shape::Fixed(v) => v,
+            Shape::Uniform { min, max } => min + u * (max - min),
+            Shape::Normal { mean, sd, min, max } => {
                 if min == f64::NEG_INFINITY && max == f64::INFINITY {
                     return mean + sd * normal_quantile(u);
                 }
@@ -173,14 +406,14 @@ impl Dist {
                     mean + sd * normal_quantile((lo + u * (hi - lo)).clamp(1e-300, 1.0 - 1e-16));
                 v.clamp(min, max)
             }
-            Dist::LogNormal { mu, sigma } => (mu + sigma * normal_quantile(u)).exp(),
-            Dist::Beta {
+            Shape::LogNormal { mu, sigma } => (mu + sigma * normal_quantile(u)).exp(),
+            Shape::Beta {
                 alpha,
                 beta,
                 min,
                 max,
             } => min + (max - min) * inv_beta_reg(alpha, beta, u),
-            Dist::Triangular { min, mode, max } => {
+            Shape::Triangular { min, mode, max } => {
                 let width = max - min;
                 let cut = (mode - min) / width;
                 if u < cut {
@@ -189,7 +422,7 @@ impl Dist {
                     max - ((1.0 - u) * width * (max - mode)).sqrt()
                 }
             }
-            Dist::Pert {
+            Shape::Pert {
                 min,
                 mode,
                 max,
@@ -203,23 +436,23 @@ impl Dist {
 
     /// The smallest and largest values the distribution can take.
     pub fn support(&self) -> (f64, f64) {
-        match *self {
-            Dist::Fixed(v) => (v, v),
-            Dist::Uniform { min, max }
-            | Dist::Normal { min, max, .. }
-            | Dist::Beta { min, max, .. }
-            | Dist::Triangular { min, max, .. }
-            | Dist::Pert { min, max, .. } => (min, max),
-            Dist::LogNormal { .. } => (0.0, f64::INFINITY),
+        match self.shape {
+            Shape::Fixed(v) => (v, v),
+            Shape::Uniform { min, max }
+            | Shape::Normal { min, max, .. }
+            | Shape::Beta { min, max, .. }
+            | Shape::Triangular { min, max, .. }
+            | Shape::Pert { min, max, .. } => (min, max),
+            Shape::LogNormal { .. } => (0.0, f64::INFINITY),
         }
     }
 
     /// The mean (of the truncated distribution where truncated).
     pub fn mean(&self) -> f64 {
-        match *self {
-            Dist::Fixed(v) => v,
-            Dist::Uniform { min, max } => 0.5 * (min + max),
-            Dist::Normal { mean, sd, min, max } => {
+        match self.shape {
+            Shape::Fixed(v) => v,
+            Shape::Uniform { min, max } => 0.5 * (min + max),
+            Shape::Normal { mean, sd, min, max } => {
                 let (a, b) = ((min - mean) / sd, (max - mean) / sd);
                 let pdf = |x: f64| {
                     if x.is_infinite() {
@@ -230,15 +463,15 @@ impl Dist {
                 };
                 mean + sd * (pdf(a) - pdf(b)) / (normal_cdf(b) - normal_cdf(a))
             }
-            Dist::LogNormal { mu, sigma } => (mu + 0.5 * sigma * sigma).exp(),
-            Dist::Beta {
+            Shape::LogNormal { mu, sigma } => (mu + 0.5 * sigma * sigma).exp(),
+            Shape::Beta {
                 alpha,
                 beta,
                 min,
                 max,
             } => min + (max - min) * alpha / (alpha + beta),
-            Dist::Triangular { min, mode, max } => (min + mode + max) / 3.0,
-            Dist::Pert {
+            Shape::Triangular { min, mode, max } => (min + mode + max) / 3.0,
+            Shape::Pert {
                 min,
                 mode,
                 max,
@@ -249,26 +482,26 @@ impl Dist {
 
     /// A short plain-words description, for `explain`.
     pub fn describe(&self) -> String {
-        match *self {
-            Dist::Fixed(v) => fmt_num(v).to_string(),
-            Dist::Uniform { min, max } => {
+        match self.shape {
+            Shape::Fixed(v) => fmt_num(v).to_string(),
+            Shape::Uniform { min, max } => {
                 format!("uniform between {} and {}", fmt_num(min), fmt_num(max))
             }
-            Dist::Normal { mean, sd, min, max } => {
+            Shape::Normal { mean, sd, min, max } => {
                 let mut s = format!("normal, mean {}, sd {}", fmt_num(mean), fmt_num(sd));
                 if min.is_finite() || max.is_finite() {
                     s += &format!(", truncated to [{}, {}]", fmt_num(min), fmt_num(max));
                 }
                 s
             }
-            Dist::LogNormal { mu, sigma } => {
+            Shape::LogNormal { mu, sigma } => {
                 format!(
                     "lognormal, median {}, log-sd {}",
                     fmt_num(mu.exp()),
                     fmt_num(sigma)
                 )
             }
-            Dist::Beta {
+            Shape::Beta {
                 alpha,
                 beta,
                 min,
@@ -282,7 +515,7 @@ impl Dist {
                     fmt_num(max)
                 )
             }
-            Dist::Triangular { min, mode, max } => {
+            Shape::Triangular { min, mode, max } => {
                 format!(
                     "triangular, {} to {}, most likely {}",
                     fmt_num(min),
@@ -290,7 +523,7 @@ impl Dist {
                     fmt_num(mode)
                 )
             }
-            Dist::Pert { min, mode, max, .. } => {
+            Shape::Pert { min, mode, max, .. } => {
                 format!(
                     "PERT, {} to {}, most likely {}",
                     fmt_num(min),
@@ -343,41 +576,15 @@ mod tests {
     #[test]
     fn closed_form_means_match_quadrature() {
         let dists = [
-            Dist::Uniform { min: 0.8, max: 1.2 },
-            Dist::Normal {
-                mean: 0.2,
-                sd: 0.1,
-                min: f64::NEG_INFINITY,
-                max: f64::INFINITY,
-            },
-            Dist::Normal {
-                mean: 0.1,
-                sd: 0.2,
-                min: 0.0,
-                max: 0.5,
-            },
-            Dist::LogNormal {
-                mu: 0.0,
-                sigma: 0.25,
-            },
-            Dist::Beta {
-                alpha: 2.0,
-                beta: 5.0,
-                min: 0.0,
-                max: 1.0,
-            },
-            Dist::Triangular {
-                min: 0.5,
-                mode: 0.7,
-                max: 1.0,
-            },
-            Dist::Pert {
-                min: 0.9,
-                mode: 1.0,
-                max: 1.4,
-                lambda: 4.0,
-            },
-        ];
+            Dist::uniform(0.8, 1.2),
+            Dist::normal(0.2, 0.1, None, None),
+            Dist::normal(0.1, 0.2, Some(0.0), Some(0.5)),
+            Dist::lognormal(1.0, 0.25),
+            Dist::beta(2.0, 5.0, 0.0, 1.0),
+            Dist::triangular(0.5, 0.7, 1.0),
+            Dist::pert(0.9, 1.0, 1.4, 4.0),
+        ]
+        .map(Result::unwrap);
         for d in &dists {
             let (m, _) = variance_by_quadrature(d);
             assert!(
@@ -391,25 +598,11 @@ mod tests {
     #[test]
     fn sampled_means_are_within_monte_carlo_error() {
         let dists = [
-            Dist::Normal {
-                mean: 0.1,
-                sd: 0.2,
-                min: 0.0,
-                max: 0.5,
-            },
-            Dist::Beta {
-                alpha: 2.0,
-                beta: 5.0,
-                min: 0.0,
-                max: 1.0,
-            },
-            Dist::Pert {
-                min: 0.9,
-                mode: 1.0,
-                max: 1.4,
-                lambda: 4.0,
-            },
-        ];
+            Dist::normal(0.1, 0.2, Some(0.0), Some(0.5)),
+            Dist::beta(2.0, 5.0, 0.0, 1.0),
+            Dist::pert(0.9, 1.0, 1.4, 4.0),
+        ]
+        .map(Result::unwrap);
         for (k, d) in dists.iter().enumerate() {
             let p = Param::new(d.clone(), None);
             let mut rng = stream(3, k as u64, Purpose::Parameters);
@@ -425,19 +618,57 @@ mod tests {
     }
 
     #[test]
+    fn constructors_refuse_what_cannot_be_drawn_from() {
+        let cases = [
+            (Dist::uniform(1.0, 1.0), DistError::EmptyRange),
+            (
+                Dist::uniform(f64::NAN, 1.0),
+                DistError::NotFinite {
+                    parameter: "min",
+                    value: f64::NAN,
+                },
+            ),
+            (Dist::normal(0.0, 0.0, None, None), DistError::Sd),
+            (
+                Dist::normal(0.0, 1.0, Some(50.0), Some(60.0)),
+                DistError::TruncatedAway,
+            ),
+            (
+                Dist::lognormal(0.0, 0.2),
+                DistError::NotPositive {
+                    parameter: "median",
+                    value: 0.0,
+                },
+            ),
+            (Dist::lognormal_with_mean(1.0, 0.0), DistError::Sigma),
+            (Dist::beta(0.0, 1.0, 0.0, 1.0), DistError::BetaShape),
+            (Dist::triangular(0.0, 2.0, 1.0), DistError::Mode),
+            (Dist::pert(0.0, 0.5, 1.0, 0.0), DistError::Lambda),
+        ];
+        for (got, expected) in cases {
+            let e = got.unwrap_err();
+            // NaN != NaN: compare what the messages say.
+            assert_eq!(e.to_string(), expected.to_string());
+        }
+        assert_eq!(
+            Dist::lognormal(-1.0, 0.2).unwrap_err().to_string(),
+            "`median` must be positive, got -1"
+        );
+        // An sd of either sign gives the same lognormal.
+        assert!(Dist::lognormal_with_mean(1.0, -0.2).is_ok());
+    }
+
+    #[test]
     fn a_full_loading_makes_parameters_comonotone() {
         let p = Param::new(
-            Dist::Uniform { min: 0.0, max: 1.0 },
+            Dist::uniform(0.0, 1.0).unwrap(),
             Some(FactorLink {
                 factor: 0,
                 loading: 1.0,
             }),
         );
         let q = Param::new(
-            Dist::Uniform {
-                min: 10.0,
-                max: 20.0,
-            },
+            Dist::uniform(10.0, 20.0).unwrap(),
             Some(FactorLink {
                 factor: 0,
                 loading: -1.0,

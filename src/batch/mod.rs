@@ -31,18 +31,37 @@ use crate::scenario::{self, Override};
 use serde::{Deserialize, Serialize};
 use shard::Shard;
 use std::path::{Path, PathBuf};
-use sweep::Sweep;
+use sweep::{Design, Sweep};
 
 /// Version of the state-file layout; part of every fingerprint.
 const FORMAT: u32 = 2;
 /// First bytes of every state file.
 const MAGIC: &[u8; 8] = b"PBRSIM\x00\x01";
 
+/// Whether a job is one run split into shards or a sweep of points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// One scenario, its iterations split across shards.
+    Run,
+    /// Many points, each a scenario with values.
+    Sweep,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Run => "run",
+            Kind::Sweep => "sweep",
+        })
+    }
+}
+
 /// What a job is: everything that determines its results.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
-    /// `run` or `sweep`.
-    pub kind: String,
+    /// A run or a sweep.
+    pub kind: Kind,
     /// pbrsim version that wrote it.
     pub pbrsim_version: String,
     /// Hash of the source of the build that wrote it ([`crate::SOURCE_HASH`]).
@@ -61,8 +80,8 @@ pub struct Manifest {
     pub shards: u64,
     /// The sweep file, or the scenario of a run.
     pub origin: String,
-    /// `list`, `grid`, `latin_hypercube`, `batch` or `run`.
-    pub design: String,
+    /// How the points were chosen (`run` for a run).
+    pub design: Design,
     /// Parameter paths (a run: its `--set` paths).
     pub parameters: Vec<String>,
     /// The scenarios, with their text, so that merging needs no other file.
@@ -88,9 +107,9 @@ pub struct Options {
 
 impl Manifest {
     /// A manifest for `options` and `shards`, the job's fields empty.
-    fn empty(kind: &str, options: &Options, shards: u64) -> Manifest {
+    fn empty(kind: Kind, design: Design, options: &Options, shards: u64) -> Manifest {
         Manifest {
-            kind: kind.into(),
+            kind,
             pbrsim_version: crate::VERSION.into(),
             pbrsim_source: crate::SOURCE_HASH.into(),
             fingerprint: String::new(),
@@ -100,7 +119,7 @@ impl Manifest {
             risk_levels: options.risk_levels.clone(),
             shards,
             origin: String::new(),
-            design: String::new(),
+            design,
             parameters: vec![],
             scenarios: vec![],
             points: vec![],
@@ -116,7 +135,6 @@ impl Manifest {
     pub fn of_sweep(sweep: &Sweep, options: &Options, shards: u64) -> Manifest {
         Manifest {
             origin: sweep.origin.clone(),
-            design: sweep.design.clone(),
             parameters: sweep.parameters.clone(),
             scenarios: sweep.scenarios.clone(),
             points: sweep
@@ -129,7 +147,7 @@ impl Manifest {
                     )
                 })
                 .collect(),
-            ..Manifest::empty("sweep", options, shards)
+            ..Manifest::empty(Kind::Sweep, sweep.design, options, shards)
         }
         .sealed()
     }
@@ -143,11 +161,10 @@ impl Manifest {
     ) -> Manifest {
         Manifest {
             origin: scenario.origin.clone(),
-            design: "run".into(),
             parameters: overrides.iter().map(|o| o.path.clone()).collect(),
             scenarios: vec![scenario],
             points: vec![(0, overrides.iter().map(|o| o.value.clone()).collect())],
-            ..Manifest::empty("run", options, shards)
+            ..Manifest::empty(Kind::Run, Design::Run, options, shards)
         }
         .sealed()
     }
@@ -209,7 +226,7 @@ impl Manifest {
             iterations: self.iterations,
             seed: self.seed,
             threads,
-            skip_monthly: self.kind == "sweep",
+            skip_monthly: self.kind == Kind::Sweep,
             ..Default::default()
         }
     }
@@ -481,7 +498,7 @@ pub fn run_shard(
         let blocks = (u % b)..((units.end - p as u64 * b).min(b));
         u = p as u64 * b + blocks.end;
         let iterations_here = (blocks.end * BLOCK).min(manifest.iterations) - blocks.start * BLOCK;
-        let whole = blocks == (0..b) && manifest.kind == "sweep";
+        let whole = blocks == (0..b) && manifest.kind == Kind::Sweep;
         let path = if whole {
             point_path(dir, p)
         } else {
@@ -573,7 +590,7 @@ fn scan(dir: &Path, manifest: &Manifest) -> Result<Vec<Option<Found>>, Error> {
             ))
         };
         match (blocks, &mut found[p]) {
-            (None, _) if manifest.kind == "run" => {
+            (None, _) if manifest.kind == Kind::Run => {
                 return Err(Error::Batch(format!(
                     "{}: a finished sweep point in a run's directory; delete the state directory and rerun",
                     path.display()
@@ -772,7 +789,7 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
             summary,
         })
     };
-    if manifest.kind == "run" {
+    if manifest.kind == Kind::Run {
         let loaded = manifest.load_point(0)?;
         let result = merged(0, &per_point[0])?;
         let written =

@@ -13,6 +13,42 @@ use serde::Deserialize;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
 
+/// How a job's points were chosen; its name is the sweep file's table
+/// (`[list]`, `[grid]`, `[latin_hypercube]`) and the manifest's `design`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Design {
+    /// Zipped columns of values.
+    List,
+    /// Every combination of values.
+    Grid,
+    /// Stratified points over ranges.
+    LatinHypercube,
+    /// Scenario files, one point each, no values.
+    Batch,
+    /// A single run (a manifest only).
+    Run,
+}
+
+impl Design {
+    /// The name in sweep files and manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Design::List => "list",
+            Design::Grid => "grid",
+            Design::LatinHypercube => "latin_hypercube",
+            Design::Batch => "batch",
+            Design::Run => "run",
+        }
+    }
+}
+
+impl std::fmt::Display for Design {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One point: a scenario and a value for every parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
@@ -33,8 +69,8 @@ pub struct Sweep {
     pub scenarios: Vec<Source>,
     /// The parameter paths, in the order given.
     pub parameters: Vec<String>,
-    /// `list`, `grid`, `latin_hypercube` or `batch`.
-    pub design: String,
+    /// How the points were chosen.
+    pub design: Design,
     /// Every point, in run order.
     pub points: Vec<Point>,
 }
@@ -102,7 +138,7 @@ pub fn batch(paths: &[std::path::PathBuf]) -> Result<Sweep, crate::Error> {
         text: String::new(),
         scenarios,
         parameters: vec![],
-        design: "batch".into(),
+        design: Design::Batch,
         points,
     };
     sweep.check_points()?;
@@ -165,9 +201,83 @@ fn span_in(text: &str, table: &str, key: Option<&str>) -> Option<usize> {
 
 /// Parses sweep text; scenario paths are relative to `base`.
 pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErrors> {
-    let fail = |at: Option<(&str, Option<&str>)>, message: String, help: Option<String>| {
-        error(origin, text, at, message, help)
+    let file = SweepFile { origin, text };
+    let raw = read_raw(file)?;
+    let scenarios = read_scenarios(file, &raw, base)?;
+    let designs = [
+        raw.list.is_some(),
+        raw.grid.is_some(),
+        raw.latin_hypercube.is_some(),
+    ];
+    if designs.iter().filter(|d| **d).count() > 1 {
+        return Err(file.fail(
+            None,
+            "a sweep has one design: `[list]`, `[grid]` or `[latin_hypercube]`".into(),
+            Some("for a grid crossed with listed points, list every point in `[list]`".into()),
+        ));
+    }
+    let (design, columns) = if let Some(list) = &raw.list {
+        (Design::List, list_columns(file, list)?)
+    } else if let Some(grid) = &raw.grid {
+        (Design::Grid, grid_columns(file, grid)?)
+    } else if let Some(lhs) = &raw.latin_hypercube {
+        (Design::LatinHypercube, hypercube_columns(file, lhs)?)
+    } else {
+        (Design::Batch, Columns::default())
     };
+    let values = columns.values;
+    let per_scenario = values.first().map_or(1, |c| c.len());
+    let mut points = Vec::with_capacity(scenarios.len() * per_scenario);
+    for scenario in 0..scenarios.len() {
+        for i in 0..per_scenario {
+            points.push(Point {
+                scenario,
+                values: values.iter().map(|c| c[i].clone()).collect(),
+            });
+        }
+    }
+    let sweep = Sweep {
+        origin: origin.into(),
+        text: text.into(),
+        scenarios,
+        parameters: columns.parameters,
+        design,
+        points,
+    };
+    sweep.check_points()?;
+    Ok(sweep)
+}
+
+/// The sweep file being read, for errors at its lines.
+#[derive(Clone, Copy)]
+struct SweepFile<'a> {
+    origin: &'a str,
+    text: &'a str,
+}
+
+impl SweepFile<'_> {
+    /// An error at a top-level table of the sweep file (and a key in it).
+    fn fail(
+        &self,
+        at: Option<(&str, Option<&str>)>,
+        message: String,
+        help: Option<String>,
+    ) -> ScenarioErrors {
+        error(self.origin, self.text, at, message, help)
+    }
+}
+
+/// The parameters a design sets, and each one's value at every point.
+#[derive(Default)]
+struct Columns {
+    parameters: Vec<String>,
+    values: Vec<Vec<toml::Value>>,
+}
+
+/// The sweep's keys, with unknown keys and wrong types reported at their
+/// table.
+fn read_raw(file: SweepFile) -> Result<RawSweep, ScenarioErrors> {
+    let (text, origin) = (file.text, file.origin);
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
         ScenarioErrors(vec![ScenarioError {
@@ -179,52 +289,58 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErr
             help: None,
         }])
     })?;
-    let raw: RawSweep =
-        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.inner().message().to_string();
-            let top = path.split('.').next().unwrap_or("").to_string();
-            let (message, help) = match message
-                .strip_prefix("unknown field `")
-                .and_then(|r| r.split_once('`'))
-            {
-                Some((field, expected)) => {
-                    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-                    (
-                        format!("unknown key `{field}`"),
-                        crate::error::suggest(field, &candidates)
-                            .or_else(|| Some(format!("allowed here: {}", candidates.join(", ")))),
-                    )
-                }
-                None => (message.replace("invalid type: ", "wrong type: "), None),
-            };
-            let at = if top == "." || top.is_empty() {
-                None
-            } else {
-                Some(top.as_str())
-            };
-            fail(at.map(|t| (t, None)), message, help)
-        })?;
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().message().to_string();
+        let top = path.split('.').next().unwrap_or("").to_string();
+        let (message, help) = match message
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split_once('`'))
+        {
+            Some((field, expected)) => {
+                let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+                (
+                    format!("unknown key `{field}`"),
+                    crate::error::suggest(field, &candidates)
+                        .or_else(|| Some(format!("allowed here: {}", candidates.join(", ")))),
+                )
+            }
+            None => (message.replace("invalid type: ", "wrong type: "), None),
+        };
+        let at = if top == "." || top.is_empty() {
+            None
+        } else {
+            Some(top.as_str())
+        };
+        file.fail(at.map(|t| (t, None)), message, help)
+    })
+}
 
+/// The scenarios the sweep names, read.
+fn read_scenarios(
+    file: SweepFile,
+    raw: &RawSweep,
+    base: &Path,
+) -> Result<Vec<Source>, ScenarioErrors> {
     let names: Vec<String> = match (&raw.scenario, &raw.scenarios) {
         (Some(s), None) => vec![s.clone()],
         (None, Some(list)) if !list.is_empty() => list.clone(),
         (None, Some(_)) => {
-            return Err(fail(
+            return Err(file.fail(
                 Some(("scenarios", None)),
                 "`scenarios` is empty".into(),
                 Some("list at least one scenario file".into()),
             ));
         }
         (Some(_), Some(_)) => {
-            return Err(fail(
+            return Err(file.fail(
                 Some(("scenarios", None)),
                 "give `scenario` or `scenarios`, not both".into(),
                 None,
             ));
         }
         (None, None) => {
-            return Err(fail(
+            return Err(file.fail(
                 None,
                 "a sweep needs `scenario = \"file.toml\"` (or `scenarios = [...]`)".into(),
                 Some("see docs/batch.md".into()),
@@ -240,7 +356,7 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErr
     for name in &names {
         let path = base.join(name);
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            fail(
+            file.fail(
                 Some((key, None)),
                 format!("cannot read scenario {}: {e}", path.display()),
                 Some("scenario paths are relative to the sweep file".into()),
@@ -251,162 +367,146 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErr
             text,
         });
     }
+    Ok(scenarios)
+}
 
-    let designs = [
-        raw.list.is_some(),
-        raw.grid.is_some(),
-        raw.latin_hypercube.is_some(),
-    ];
-    if designs.iter().filter(|d| **d).count() > 1 {
-        return Err(fail(
-            None,
-            "a sweep has one design: `[list]`, `[grid]` or `[latin_hypercube]`".into(),
-            Some("for a grid crossed with listed points, list every point in `[list]`".into()),
-        ));
-    }
-    let mut design = "batch".to_string();
+/// `[list]`: zipped columns, one value per point each.
+fn list_columns(
+    file: SweepFile,
+    list: &IndexMap<String, Vec<toml::Value>>,
+) -> Result<Columns, ScenarioErrors> {
     let mut parameters = Vec::new();
     let mut columns: Vec<Vec<toml::Value>> = Vec::new();
-    if let Some(list) = &raw.list {
-        design = "list".into();
-        let mut len = None;
-        for (path, values) in list {
-            if values.is_empty() {
-                return Err(fail(
-                    Some(("list", Some(path))),
-                    format!("`{path}` has no values"),
-                    Some("give at least one value".into()),
-                ));
-            }
-            if let Some(n) = len
-                && n != values.len()
-            {
-                return Err(fail(Some(("list", Some(path))), format!("`{path}` has {} values but the first parameter has {n}", values.len()), Some("in a [list] every parameter gives one value per point; use [grid] for every combination".into())));
-            }
-            len = Some(values.len());
-            parameters.push(path.clone());
-            columns.push(values.clone());
-        }
-        if parameters.is_empty() {
-            return Err(fail(
-                Some(("list", None)),
-                "the [list] names no parameters".into(),
-                Some("e.g. \"payments.price_discount\" = [0.0, 0.06, 0.12]".into()),
+    let mut len = None;
+    for (path, values) in list {
+        if values.is_empty() {
+            return Err(file.fail(
+                Some(("list", Some(path))),
+                format!("`{path}` has no values"),
+                Some("give at least one value".into()),
             ));
+        }
+        if let Some(n) = len
+            && n != values.len()
+        {
+            return Err(file.fail(Some(("list", Some(path))), format!("`{path}` has {} values but the first parameter has {n}", values.len()), Some("in a [list] every parameter gives one value per point; use [grid] for every combination".into())));
+        }
+        len = Some(values.len());
+        parameters.push(path.clone());
+        columns.push(values.clone());
+    }
+    if parameters.is_empty() {
+        return Err(file.fail(
+            Some(("list", None)),
+            "the [list] names no parameters".into(),
+            Some("e.g. \"payments.price_discount\" = [0.0, 0.06, 0.12]".into()),
+        ));
+    }
+    Ok(Columns {
+        parameters,
+        values: columns,
+    })
+}
+
+/// `[grid]`: every combination, the last parameter varying fastest.
+fn grid_columns(
+    file: SweepFile,
+    grid: &IndexMap<String, Vec<toml::Value>>,
+) -> Result<Columns, ScenarioErrors> {
+    let mut parameters = Vec::new();
+    if grid.is_empty() {
+        return Err(file.fail(
+            Some(("grid", None)),
+            "the [grid] names no parameters".into(),
+            Some("e.g. \"payments.price_discount\" = [0.0, 0.06, 0.12]".into()),
+        ));
+    }
+    let mut total: usize = 1;
+    for (path, values) in grid {
+        if values.is_empty() {
+            return Err(file.fail(
+                Some(("grid", Some(path))),
+                format!("`{path}` has no values, so the grid is empty"),
+                Some("give at least one value".into()),
+            ));
+        }
+        total = total.saturating_mul(values.len());
+        parameters.push(path.clone());
+    }
+    if total > MAX_POINTS {
+        return Err(file.fail(
+            Some(("grid", None)),
+            format!("the grid has {total} points, more than {MAX_POINTS}"),
+            Some("use [latin_hypercube] to cover many parameters with fewer points".into()),
+        ));
+    }
+    // The last parameter varies fastest, as in itertools' product.
+    let lists: Vec<&Vec<toml::Value>> = grid.values().collect();
+    let mut columns = vec![Vec::with_capacity(total); lists.len()];
+    for i in 0..total {
+        let mut rest = i;
+        for j in (0..lists.len()).rev() {
+            columns[j].push(lists[j][rest % lists[j].len()].clone());
+            rest /= lists[j].len();
         }
     }
-    if let Some(grid) = &raw.grid {
-        design = "grid".into();
-        if grid.is_empty() {
-            return Err(fail(
-                Some(("grid", None)),
-                "the [grid] names no parameters".into(),
-                Some("e.g. \"payments.price_discount\" = [0.0, 0.06, 0.12]".into()),
-            ));
-        }
-        let mut total: usize = 1;
-        for (path, values) in grid {
-            if values.is_empty() {
-                return Err(fail(
-                    Some(("grid", Some(path))),
-                    format!("`{path}` has no values, so the grid is empty"),
-                    Some("give at least one value".into()),
-                ));
-            }
-            total = total.saturating_mul(values.len());
-            parameters.push(path.clone());
-        }
-        if total > MAX_POINTS {
-            return Err(fail(
-                Some(("grid", None)),
-                format!("the grid has {total} points, more than {MAX_POINTS}"),
-                Some("use [latin_hypercube] to cover many parameters with fewer points".into()),
-            ));
-        }
-        // The last parameter varies fastest, as in itertools' product.
-        let lists: Vec<&Vec<toml::Value>> = grid.values().collect();
-        columns = vec![Vec::with_capacity(total); lists.len()];
-        for i in 0..total {
-            let mut rest = i;
-            for j in (0..lists.len()).rev() {
-                columns[j].push(lists[j][rest % lists[j].len()].clone());
-                rest /= lists[j].len();
-            }
-        }
+    Ok(Columns {
+        parameters,
+        values: columns,
+    })
+}
+
+/// `[latin_hypercube]`: `points` points stratified over the ranges.
+fn hypercube_columns(file: SweepFile, lhs: &RawHypercube) -> Result<Columns, ScenarioErrors> {
+    let mut parameters = Vec::new();
+    if lhs.points == 0 || lhs.points as usize > MAX_POINTS {
+        return Err(file.fail(
+            Some(("latin_hypercube", Some("points"))),
+            format!(
+                "`points` must be between 1 and {MAX_POINTS}, got {}",
+                lhs.points
+            ),
+            None,
+        ));
     }
-    if let Some(lhs) = &raw.latin_hypercube {
-        design = "latin_hypercube".into();
-        if lhs.points == 0 || lhs.points as usize > MAX_POINTS {
-            return Err(fail(
-                Some(("latin_hypercube", Some("points"))),
+    if lhs.ranges.is_empty() {
+        return Err(file.fail(
+            Some(("latin_hypercube", None)),
+            "[latin_hypercube.ranges] names no parameters".into(),
+            Some("e.g. \"payments.price_discount\" = [0.0, 0.2]".into()),
+        ));
+    }
+    let mut bounds = Vec::new();
+    for (path, range) in &lhs.ranges {
+        let at = Some(("latin_hypercube", Some(path.as_str())));
+        let [lo, hi] = range.as_slice() else {
+            return Err(file.fail(
+                at,
                 format!(
-                    "`points` must be between 1 and {MAX_POINTS}, got {}",
-                    lhs.points
+                    "`{path}` must be a range [low, high], got {} values",
+                    range.len()
                 ),
                 None,
             ));
-        }
-        if lhs.ranges.is_empty() {
-            return Err(fail(
-                Some(("latin_hypercube", None)),
-                "[latin_hypercube.ranges] names no parameters".into(),
-                Some("e.g. \"payments.price_discount\" = [0.0, 0.2]".into()),
+        };
+        let (Some(l), Some(h)) = (as_number(lo), as_number(hi)) else {
+            return Err(file.fail(at, format!("`{path}`: a range needs two numbers"), None));
+        };
+        if !(l.is_finite() && h.is_finite() && l < h) {
+            return Err(file.fail(
+                at,
+                format!("`{path}`: the range [{l}, {h}] is empty; low must be below high"),
+                None,
             ));
         }
-        let mut bounds = Vec::new();
-        for (path, range) in &lhs.ranges {
-            let at = Some(("latin_hypercube", Some(path.as_str())));
-            let [lo, hi] = range.as_slice() else {
-                return Err(fail(
-                    at,
-                    format!(
-                        "`{path}` must be a range [low, high], got {} values",
-                        range.len()
-                    ),
-                    None,
-                ));
-            };
-            let (Some(l), Some(h)) = (as_number(lo), as_number(hi)) else {
-                return Err(fail(
-                    at,
-                    format!("`{path}`: a range needs two numbers"),
-                    None,
-                ));
-            };
-            if !(l.is_finite() && h.is_finite() && l < h) {
-                return Err(fail(
-                    at,
-                    format!("`{path}`: the range [{l}, {h}] is empty; low must be below high"),
-                    None,
-                ));
-            }
-            let integer = lo.is_integer() && hi.is_integer();
-            bounds.push((l, h, integer));
-            parameters.push(path.clone());
-        }
-        columns = latin_hypercube(lhs.points as usize, &bounds, lhs.seed);
+        let integer = lo.is_integer() && hi.is_integer();
+        bounds.push((l, h, integer));
+        parameters.push(path.clone());
     }
-
-    let per_scenario = columns.first().map_or(1, |c| c.len());
-    let mut points = Vec::with_capacity(scenarios.len() * per_scenario);
-    for scenario in 0..scenarios.len() {
-        for i in 0..per_scenario {
-            points.push(Point {
-                scenario,
-                values: columns.iter().map(|c| c[i].clone()).collect(),
-            });
-        }
-    }
-    let sweep = Sweep {
-        origin: origin.into(),
-        text: text.into(),
-        scenarios,
+    Ok(Columns {
         parameters,
-        design,
-        points,
-    };
-    sweep.check_points()?;
-    Ok(sweep)
+        values: latin_hypercube(lhs.points as usize, &bounds, lhs.seed),
+    })
 }
 
 fn as_number(v: &toml::Value) -> Option<f64> {

@@ -9,21 +9,29 @@
 //! Errors of steps 2 and 3 carry a key path; `locate` maps it back to a
 //! line and column in the original text.
 //!
+//! Tools that derive a scenario's new values from the values it has
+//! (stresses multiply what is there) edit it through a [`Draft`], which
+//! returns the edits as overrides; nothing outside this module reads or
+//! edits the TOML tree.
+//!
 //! **Invariant:** this module and `output` are the only ones that know the
 //! file format; the engine sees only [`Model`].
 
+mod defaults;
+mod edit;
 mod locate;
 #[allow(missing_docs)] // mirrors the file format, documented in docs/scenario-format.md
 pub mod raw;
 mod source;
 mod validate;
 
-use crate::error::{Error, ScenarioError, ScenarioErrors};
+use crate::error::{Error, Problem, ScenarioError, ScenarioErrors};
 use crate::model::Model;
 use std::path::Path;
 
+pub use edit::{Amount, Draft, Op};
 pub use source::{DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, Source, value_text};
-pub use validate::validate;
+pub use validate::{KeyProblem, validate};
 
 /// 1-based line and column of a byte offset in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -127,8 +135,8 @@ pub fn load_str(
         ScenarioErrors(
             errors
                 .into_iter()
-                .map(|(key, message, help)| {
-                    locate::at_key(text, origin, &key, message, help, overrides)
+                .map(|KeyProblem { key, problem }| {
+                    locate::at_key(text, origin, &key, problem.message, problem.help, overrides)
                 })
                 .collect(),
         )
@@ -141,13 +149,8 @@ pub fn load_str(
 }
 
 /// The scenario's TOML tree with `overrides` applied, before
-/// deserialization: for tools that derive new overrides from the values a
-/// scenario has (stresses multiply what is there).
-pub fn tree(
-    text: &str,
-    origin: &str,
-    overrides: &[Override],
-) -> Result<toml::Table, ScenarioErrors> {
+/// deserialization.
+fn tree(text: &str, origin: &str, overrides: &[Override]) -> Result<toml::Table, ScenarioErrors> {
     let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let (line, column) = e.span().map(|s| locate::line_col(text, s.start)).unzip();
         ScenarioErrors(vec![ScenarioError {
@@ -166,8 +169,8 @@ pub fn tree(
 }
 
 /// Applies one override to a scenario tree.
-pub fn apply(table: &mut toml::Table, o: &Override) -> Result<(), ScenarioErrors> {
-    apply_override(table, o).map_err(|(message, help)| {
+fn apply(table: &mut toml::Table, o: &Override) -> Result<(), ScenarioErrors> {
+    apply_override(table, o).map_err(|Problem { message, help }| {
         ScenarioErrors(vec![ScenarioError {
             file: format!("--set {}={}", o.path, o.value),
             line: None,
@@ -180,7 +183,7 @@ pub fn apply(table: &mut toml::Table, o: &Override) -> Result<(), ScenarioErrors
 }
 
 /// The value at a dotted path (`a.b[2].c`) of a scenario tree, if present.
-pub fn lookup<'a>(table: &'a toml::Table, path: &str) -> Option<&'a toml::Value> {
+fn lookup<'a>(table: &'a toml::Table, path: &str) -> Option<&'a toml::Value> {
     let mut node: Option<&toml::Value> = None;
     for part in path.split('.') {
         let (key, index) = split_index(part)?;
@@ -224,18 +227,18 @@ fn clean_path(p: &str) -> String {
 /// Tables keyed by identifiers: a `--set` below them must name an existing id.
 const ID_TABLES: [&str; 3] = ["segments", "subcontractors", "investors"];
 
-fn apply_override(root: &mut toml::Table, o: &Override) -> Result<(), (String, Option<String>)> {
+fn apply_override(root: &mut toml::Table, o: &Override) -> Result<(), Problem> {
     let value = parse_value(&o.value);
     let parts: Vec<&str> = o.path.split('.').collect();
     let mut table = root;
     for (i, part) in parts.iter().enumerate() {
         let (key, index) = split_index(part)
-            .ok_or_else(|| (format!("`{part}` is not a key or key[index]"), None))?;
+            .ok_or_else(|| Problem::new(format!("`{part}` is not a key or key[index]")))?;
         let last = i + 1 == parts.len();
         let under_ids = i > 0 && ID_TABLES.contains(&parts[i - 1]) && i == 1;
         if !table.contains_key(key) && (under_ids || index.is_some()) {
             let keys: Vec<&str> = table.keys().map(|k| k.as_str()).collect();
-            return Err((
+            return Err(Problem::with_help(
                 format!("`{key}` does not exist at `{}`", parts[..i].join(".")),
                 crate::error::suggest(key, &keys),
             ));
@@ -252,13 +255,12 @@ fn apply_override(root: &mut toml::Table, o: &Override) -> Result<(), (String, O
                 toml::Value::Array(items) => {
                     let n = items.len();
                     items.get_mut(ix).ok_or_else(|| {
-                        (
-                            format!("index {ix} is out of range: `{key}` has {n} entries"),
-                            None,
-                        )
+                        Problem::new(format!(
+                            "index {ix} is out of range: `{key}` has {n} entries"
+                        ))
                     })?
                 }
-                _ => return Err((format!("`{key}` is not an array"), None)),
+                _ => return Err(Problem::new(format!("`{key}` is not an array"))),
             },
             None => entry,
         };
@@ -269,10 +271,10 @@ fn apply_override(root: &mut toml::Table, o: &Override) -> Result<(), (String, O
         table = match entry {
             toml::Value::Table(t) => t,
             _ => {
-                return Err((
-                    format!("`{}` is a value, not a table", parts[..=i].join(".")),
-                    None,
-                ));
+                return Err(Problem::new(format!(
+                    "`{}` is a value, not a table",
+                    parts[..=i].join(".")
+                )));
             }
         };
     }
@@ -320,7 +322,7 @@ mod tests {
         apply_override(&mut t, &"payments.lags[1]=7".parse().unwrap()).unwrap();
         assert_eq!(t["payments"]["lags"][1].as_integer(), Some(7));
         let err = apply_override(&mut t, &"segments.y.v=1".parse().unwrap()).unwrap_err();
-        assert!(err.0.contains("`y` does not exist"), "{err:?}");
+        assert!(err.message.contains("`y` does not exist"), "{err:?}");
         apply_override(&mut t, &"commissioner.label=Department".parse().unwrap()).unwrap();
         assert_eq!(t["commissioner"]["label"].as_str(), Some("Department"));
     }

@@ -51,6 +51,13 @@ impl Source {
         }
     }
 
+    /// Whether the scenario, with `overrides`, gives the value at `path`
+    /// as a whole number (so a value put in its place should be one too);
+    /// false when the scenario does not parse.
+    pub fn is_whole_number(&self, overrides: &[crate::scenario::Override], path: &str) -> bool {
+        super::Draft::new(self, overrides).is_ok_and(|d| d.is_whole_number(path))
+    }
+
     /// The file at `path`, or the embedded scenario when there is none.
     pub fn read_or_embedded(path: Option<&Path>) -> Result<Source, Error> {
         path.map_or_else(|| Ok(Source::embedded()), Source::read)

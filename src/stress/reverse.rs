@@ -16,14 +16,14 @@
 //! (largest information gain).
 
 use super::arms::{Arm, Estimate, run_arms};
-use super::file::{Amount, Op, Shock, apply_shock};
+use super::file::{Amount, Op, Shock};
 use super::solve::{Problem, Solution, solve};
 use super::statistic::Statistic;
 use super::worlds::Worlds;
 use crate::engine::RunConfig;
 use crate::figures::Catalog;
 use crate::model::Model;
-use crate::scenario::{self, Override, Source};
+use crate::scenario::{self, Draft, Override, Source};
 
 /// A direction of shock, at full size.
 #[derive(Clone, Debug, PartialEq)]
@@ -145,14 +145,16 @@ pub fn shocked(
     directions: &[Direction],
     s: f64,
 ) -> Result<Model, crate::Error> {
-    let mut tree = scenario::tree(&src.text, &src.origin, baseline)?;
+    let mut draft = Draft::new(src, baseline)?;
     let mut overrides = baseline.to_vec();
     for d in directions {
-        let more = apply_shock(&mut tree, &d.at(s)).map_err(|(m, h)| {
+        let shock = d.at(s);
+        let more = draft.shock(&shock.path, &shock.op).map_err(|p| {
             crate::Error::Option(format!(
-                "--direction {}: {m}{}",
+                "--direction {}: {}{}",
                 d.path,
-                h.map_or(String::new(), |h| format!("\n  help: {h}"))
+                p.message,
+                p.help.map_or(String::new(), |h| format!("\n  help: {h}"))
             ))
         })?;
         overrides.extend(more);

@@ -10,6 +10,7 @@
 //! percentile is `Phi(loading * factor + sqrt(1 - loading^2) * own)`.
 
 pub use crate::engine::world::{Band, Input, SECOND_REPLICATE, Worlds};
+use crate::error::Problem;
 use crate::model::Model;
 
 /// The inputs of `model` that vary: each factor, each uncertain parameter
@@ -33,19 +34,19 @@ pub fn inputs(model: &Model) -> Vec<(String, Input)> {
 
 /// The input named `name` (a factor name or a parameter path), or an error
 /// message with a suggestion.
-pub fn find_input(model: &Model, name: &str) -> Result<Input, (String, Option<String>)> {
+pub fn find_input(model: &Model, name: &str) -> Result<Input, Problem> {
     let all = inputs(model);
     if let Some((_, i)) = all.iter().find(|(n, _)| n == name) {
         return Ok(*i);
     }
     if model.slots().iter().any(|s| s.path == name) {
-        return Err((
+        return Err(Problem::with_help(
             format!("`{name}` is not uncertain in this scenario (it has a fixed value)"),
             Some("give it a distribution in the scenario, or pick an uncertain input".into()),
         ));
     }
     let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
-    Err((
+    Err(Problem::with_help(
         format!(
             "`{name}` is not an uncertain input of this scenario; its inputs are {}",
             names.join(", ")

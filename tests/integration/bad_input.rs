@@ -226,3 +226,34 @@ fn bad_overrides_are_errors_naming_the_override() {
         String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/scenario.toml")
     );
 }
+
+#[test]
+fn a_refused_name_is_one_error() {
+    // The rule's baseline value (3 reoffences per reoffender) suits its
+    // measure; with the measure refused, nothing else may be blamed.
+    let scenario = format!(
+        "{}/scenarios/transforming_rehabilitation.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let cases = [
+        (
+            "payments.improvement[1].measure=proportion",
+            "unknown measure \"proportion\"; expected one of binary, frequency, frequency_per_person_with_event",
+        ),
+        (
+            "payments.improvement[1].comparison.kind=simulate",
+            "did you mean `simulated`?",
+        ),
+        (
+            "payments.price_year=events",
+            "must be \"referral\" or \"event\", got \"events\"",
+        ),
+    ];
+    for (set, expected) in cases {
+        let out = pbrsim(&["validate", &scenario, "--set", set]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{set}: {stderr}");
+        assert!(stderr.contains(expected), "{set}: {stderr}");
+        assert_eq!(stderr.matches("error:").count(), 1, "{set}: {stderr}");
+    }
+}

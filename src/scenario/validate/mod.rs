@@ -1,0 +1,256 @@
+//! Raw scenario to [`Model`]: every range, sum and cross-reference checked,
+//! every problem reported (not just the first), each with its key path.
+//!
+//! One module per section of the scenario file. Each section's function
+//! reads its raw table and what earlier sections settled (the time frame,
+//! the factors, the providers, the segments, the pricing) and returns the
+//! validated part; problems go to a shared [`Checker`]. Sections come in
+//! file-dependency order: time, uncertainty, parties, pricing, segments,
+//! payments, then the commissioner, co-funder and investors.
+
+mod choice;
+mod improvement;
+mod parties;
+mod payments;
+mod segments;
+mod uncertainty;
+
+use super::raw::{NumOrList, RawScenario, RawTime};
+use crate::error::Problem;
+use crate::model::{Model, Pence, to_pence};
+use choice::Choice;
+
+/// A problem at a key path of the scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyProblem {
+    /// Dotted path of the key, e.g. `segments.jsa.sustained.dropout`.
+    pub key: String,
+    /// What is wrong there.
+    pub problem: Problem,
+}
+
+/// Checks a raw scenario and builds the model.
+pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
+    let mut c = Checker::default();
+    let time = time(&mut c, &raw.time);
+    let uncertainty = uncertainty::uncertainty(&mut c, &raw.uncertainty, time);
+    let mut providers = parties::providers(&mut c, &raw.prime, &raw.subcontractors);
+    let pricing = payments::pricing(&mut c, &raw.payments);
+    let segments = segments::segments(
+        &mut c,
+        &raw.segments,
+        &segments::Context {
+            time,
+            pricing,
+            uncertainty: &uncertainty,
+            providers: &providers,
+        },
+    );
+    let delivery_months = segments::delivery_months(time, &segments);
+    parties::set_overhead_months(
+        &mut providers,
+        &raw.prime,
+        &raw.subcontractors,
+        time,
+        delivery_months,
+    );
+    let payments = payments::payments(
+        &mut c,
+        &raw.payments,
+        &payments::Context {
+            time,
+            pricing,
+            segments: &segments,
+            delivery_months,
+        },
+    );
+    let commissioner = parties::commissioner(&mut c, &raw.commissioner);
+    let co_funder = parties::co_funder(&mut c, raw.co_funder.as_ref());
+    let investors = parties::investors(&mut c, &raw.investors, &providers);
+
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    Ok(Model {
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        currency: raw.currency.clone(),
+        horizon: time.horizon,
+        referral_months: time.referral_months,
+        delivery_months,
+        factors: uncertainty.factors,
+        volume: uncertainty.volume,
+        macro_by_year_given: raw.uncertainty.macro_by_year.is_some(),
+        macro_params: uncertainty.macro_params,
+        macro_of_year: uncertainty.macro_of_year,
+        cost: uncertainty.cost,
+        shared_effect: uncertainty.shared_effect,
+        segments,
+        payments,
+        commissioner,
+        co_funder,
+        providers,
+        investors,
+    })
+}
+
+/// The contract's time frame, as every later section needs it.
+#[derive(Clone, Copy, Debug)]
+struct Time {
+    /// Months simulated.
+    horizon: usize,
+    /// Months in which referrals arrive.
+    referral_months: usize,
+    /// Contract years (per-year prices and parameters have this many).
+    years: usize,
+}
+
+/// `[time]`.
+fn time(c: &mut Checker, raw: &RawTime) -> Time {
+    let horizon = raw.horizon_months as usize;
+    let referral_months = raw.referral_months as usize;
+    if horizon == 0 || horizon > 1200 {
+        c.err(
+            "time.horizon_months",
+            format!("must be between 1 and 1200 months, got {horizon}"),
+        );
+    }
+    if referral_months == 0 || referral_months > horizon {
+        c.err(
+            "time.referral_months",
+            format!("must be between 1 and horizon_months ({horizon}), got {referral_months}"),
+        );
+    }
+    Time {
+        horizon,
+        referral_months,
+        years: horizon.max(1).div_ceil(12),
+    }
+}
+
+/// Ids that name parties or figure groups in outputs.
+const RESERVED_IDS: [&str; 7] = [
+    "prime",
+    "commissioner",
+    "co_funder",
+    "draw",
+    "external",
+    "improvement",
+    "additional",
+];
+
+/// Collects every problem, and turns raw values into checked ones
+/// (a placeholder where a value is refused, so checking carries on).
+#[derive(Default)]
+struct Checker {
+    problems: Vec<KeyProblem>,
+}
+
+impl Checker {
+    fn err(&mut self, key: &str, msg: String) {
+        self.err_help(key, msg, None);
+    }
+
+    fn err_help(&mut self, key: &str, msg: String, help: Option<String>) {
+        self.problems.push(KeyProblem {
+            key: key.to_string(),
+            problem: Problem::with_help(msg, help),
+        });
+    }
+
+    /// The choice named `text` at `key`; `None` (and a problem naming the
+    /// allowed values, with a "did you mean") when there is none.
+    fn choose<T: Choice>(&mut self, key: &str, text: &str) -> Option<T> {
+        match choice::parse(text) {
+            Ok(v) => Some(v),
+            Err(problem) => {
+                let key = key.to_string();
+                self.problems.push(KeyProblem { key, problem });
+                None
+            }
+        }
+    }
+
+    /// As [`Checker::choose`], with `default` when the key is left out or
+    /// refused.
+    fn choose_or<T: Choice>(&mut self, key: &str, text: Option<&str>, default: T) -> T {
+        text.and_then(|t| self.choose(key, t)).unwrap_or(default)
+    }
+
+    fn prob(&mut self, key: &str, v: f64) -> f64 {
+        if !(0.0..=1.0).contains(&v) {
+            self.err(
+                key,
+                format!("must be a probability or share in [0, 1], got {v}"),
+            );
+        }
+        v.clamp(0.0, 1.0)
+    }
+
+    fn money(&mut self, key: &str, v: f64) -> Pence {
+        if !(v.is_finite() && (0.0..1e15).contains(&v)) {
+            self.err(
+                key,
+                format!("must be a non-negative amount of money, got {v}"),
+            );
+            return 0;
+        }
+        to_pence(v)
+    }
+
+    /// Prices by contract year: a number for every year, or a list whose
+    /// last entry repeats; discounted and rounded to the penny.
+    fn prices(
+        &mut self,
+        key: &str,
+        v: Option<&NumOrList>,
+        years: usize,
+        discount: f64,
+    ) -> Vec<Pence> {
+        let list = match v {
+            None => vec![0.0],
+            Some(NumOrList::One(x)) => vec![*x],
+            Some(NumOrList::Many(l)) if l.is_empty() => {
+                self.err(key, "a price list needs at least one year".into());
+                vec![0.0]
+            }
+            Some(NumOrList::Many(l)) => l.clone(),
+        };
+        let pence: Vec<Pence> = list
+            .iter()
+            .enumerate()
+            .map(|(y, &x)| {
+                if !(x.is_finite() && x >= 0.0) {
+                    let at = if matches!(v, Some(NumOrList::Many(_))) {
+                        format!("{key}[{y}]")
+                    } else {
+                        key.to_string()
+                    };
+                    self.err(&at, format!("prices must be non-negative, got {x}"));
+                    return 0;
+                }
+                to_pence(x * (1.0 - discount))
+            })
+            .collect();
+        (0..years).map(|y| pence[y.min(pence.len() - 1)]).collect()
+    }
+
+    /// Labels become parts of figure names: letters, digits, `_` and `-`
+    /// only.
+    fn label(&mut self, key: &str, label: &str) {
+        let usable = |ch: char| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-';
+        if label.is_empty() || !label.chars().all(usable) {
+            let suggestion: String = label
+                .chars()
+                .map(|ch| {
+                    if ch.is_ascii_alphanumeric() || ch == '-' {
+                        ch.to_ascii_lowercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            self.err_help(key, format!("`{label}` is not a usable label: letters, digits, `_` and `-` only (it names figures in the outputs)"), Some(format!("for example `{suggestion}`")));
+        }
+    }
+}
