@@ -143,106 +143,26 @@ const COMMISSIONER_FIGURES: [(&str, Unit); 28] = [
 impl Catalog {
     /// The figures of `model`.
     pub fn new(model: &Model) -> Catalog {
-        let mut parties = vec![(
-            0,
-            "commissioner".to_string(),
-            model.commissioner.label.clone(),
-        )];
-        if let Some(f) = &model.co_funder {
-            parties.push((1, "co_funder".to_string(), f.label.clone()));
-        }
-        for (d, p) in model.providers.iter().enumerate() {
-            parties.push((PRIME + d, p.id.clone(), p.label.clone()));
-        }
-        for (i, inv) in model.investors.iter().enumerate() {
-            parties.push((model.investor_account(i), inv.id.clone(), inv.label.clone()));
-        }
+        let parties = parties_of(model);
         let mut figures = Vec::new();
         for (account, id, _) in &parties {
-            for (name, unit) in PARTY_FIGURES {
-                if name == "failed" && model.provider_of_account(*account).is_none() {
-                    continue;
-                }
-                figures.push(Figure {
-                    party: id.clone(),
-                    name: name.into(),
-                    unit,
-                });
-            }
-            if model.provider_of_account(*account).is_some() {
-                figures.push(Figure {
-                    party: id.clone(),
-                    name: "failure_month".into(),
-                    unit: Unit::Month,
-                });
-            }
-            if *account >= model.investor_account(0) {
-                for (name, unit) in [
-                    ("capital_drawn", Unit::Money),
-                    ("repaid", Unit::Money),
-                    ("money_multiple", Unit::Draw),
-                    ("irr", Unit::Draw),
-                ] {
-                    figures.push(Figure {
-                        party: id.clone(),
-                        name: name.into(),
-                        unit,
-                    });
-                }
-            }
+            party_figures(model, *account, id, &mut figures);
         }
         for (name, unit) in COMMISSIONER_FIGURES {
-            figures.push(Figure {
-                party: "commissioner".into(),
-                name: name.into(),
-                unit,
-            });
+            figures.push(Figure::new("commissioner", name, unit));
         }
-        for r in &model.payments.improvement {
-            let label = &r.label;
-            let mut measurements: Vec<String> = (1..=r.cohorts.len())
-                .map(|k| format!("cohort{k}"))
-                .collect();
-            measurements.push("final".into());
-            for m in measurements {
-                figures.push(Figure {
-                    party: "improvement".into(),
-                    name: format!("{label}.{m}.relative_improvement"),
-                    unit: Unit::Draw,
-                });
-                figures.push(Figure {
-                    party: "improvement".into(),
-                    name: format!("{label}.{m}.met"),
-                    unit: Unit::Probability,
-                });
-            }
-            figures.push(Figure {
-                party: "improvement".into(),
-                name: format!("{label}.earned"),
-                unit: Unit::Money,
-            });
-        }
-        for r in &model.payments.additional_outcomes {
-            figures.push(Figure {
-                party: "additional".into(),
-                name: format!("{}.earned", r.label),
-                unit: Unit::Money,
-            });
-        }
-        let mut draw = |name: String| {
-            figures.push(Figure {
-                party: "draw".into(),
-                name,
-                unit: Unit::Draw,
-            })
-        };
-        draw("volume".into());
-        draw("cost".into());
+        rule_figures(model, &mut figures);
+        figures.push(Figure::new("draw", "volume", Unit::Draw));
+        figures.push(Figure::new("draw", "cost", Unit::Draw));
         for y in 0..model.years() {
-            draw(format!("macro.year{}", y + 1));
+            figures.push(Figure::new(
+                "draw",
+                format!("macro.year{}", y + 1),
+                Unit::Draw,
+            ));
         }
         for s in &model.segments {
-            draw(format!("effect.{}", s.id));
+            figures.push(Figure::new("draw", format!("effect.{}", s.id), Unit::Draw));
         }
         let find = |k: &str| {
             figures
@@ -250,38 +170,6 @@ impl Catalog {
                 .position(|f| f.key() == k)
                 .expect("figure exists")
         };
-        let all = |keys: &[&str]| {
-            keys.iter()
-                .map(|k| find(&format!("commissioner.{k}")))
-                .collect::<Vec<_>>()
-        };
-        let ratio = |name: &'static str, numerator: &[&str], denominator: &[&str]| Ratio {
-            name,
-            numerator: all(numerator),
-            denominator: all(denominator),
-        };
-        let ratios = vec![
-            ratio(
-                "cost_per_attributable_outcome",
-                &["paid.total"],
-                &["attributable_outcomes"],
-            ),
-            ratio(
-                "cost_per_adverse_event_avoided",
-                &["paid.total"],
-                &["adverse_events_avoided"],
-            ),
-            ratio(
-                "deadweight_share",
-                &["deadweight"],
-                &["paid.outcome", "paid.sustainment"],
-            ),
-            ratio(
-                "benefit_cost_ratio",
-                &["savings"],
-                &["paid.total", "own_costs"],
-            ),
-        ];
         let contributions = parties
             .iter()
             .map(|(_, id, _)| {
@@ -293,9 +181,9 @@ impl Catalog {
             })
             .collect();
         Catalog {
+            ratios: commissioner_ratios(&figures),
             figures,
             parties,
-            ratios,
             contributions,
         }
     }
@@ -324,73 +212,10 @@ impl Catalog {
     /// units), in catalog order.
     pub fn fill(&self, model: &Model, r: &IterationResult, row: &mut Vec<f64>) {
         row.clear();
-        let flag = |b: bool| if b { 1.0 } else { 0.0 };
         for (account, _, _) in &self.parties {
-            let p = &r.parties[*account];
-            row.extend_from_slice(&[
-                to_pounds(p.revenue),
-                to_pounds(p.cost),
-                to_pounds(p.net()),
-                p.npv / 100.0,
-                to_pounds(p.lowest_cash),
-                to_pounds(p.peak_funding_need),
-                flag(p.net() < 0),
-            ]);
-            if model.provider_of_account(*account).is_some() {
-                row.push(flag(p.failure_month.is_some()));
-                row.push(p.failure_month.map_or(f64::NAN, |m| m as f64));
-            }
-            if *account >= model.investor_account(0) {
-                let (drawn, repaid) = r.investors[*account - model.investor_account(0)];
-                let h = model.horizon;
-                row.push(to_pounds(drawn));
-                row.push(to_pounds(repaid));
-                row.push(if drawn > 0 {
-                    repaid as f64 / drawn as f64
-                } else {
-                    f64::NAN
-                });
-                row.push(
-                    crate::finance::irr(&r.monthly[*account * h..(*account + 1) * h])
-                        .unwrap_or(f64::NAN),
-                );
-            }
+            party_values(model, *account, r, row);
         }
-        let c = &r.commissioner;
-        let paid = c.paid.total();
-        let attributable = c.outcomes as f64 - c.counterfactual_outcomes;
-        let net_value = c.savings - (paid + c.own_costs) as f64;
-        let payer_npv = r.parties[0].npv + r.parties[1].npv;
-        row.extend_from_slice(&[
-            to_pounds(c.paid.attachment),
-            to_pounds(c.paid.service_fee),
-            to_pounds(c.paid.outcome),
-            to_pounds(c.paid.sustainment),
-            to_pounds(c.paid.improvement),
-            to_pounds(c.paid.fee_for_service),
-            to_pounds(paid),
-            to_pounds(c.co_funded),
-            to_pounds(c.removed_by_participant_cap),
-            to_pounds(c.removed_by_contract_cap),
-            to_pounds(c.beyond_horizon),
-            to_pounds(c.cancelled),
-            to_pounds(c.own_costs),
-            c.referrals as f64,
-            c.outcomes as f64,
-            c.counterfactual_outcomes,
-            attributable,
-            c.deadweight / 100.0,
-            c.outcome_months as f64,
-            c.outcome_months as f64 - c.counterfactual_outcome_months,
-            c.savings / 100.0,
-            net_value / 100.0,
-            (c.savings_npv + payer_npv) / 100.0,
-            to_pounds(c.management_fees),
-            c.adverse_events as f64,
-            c.people_with_event as f64,
-            c.counterfactual_adverse_events,
-            c.counterfactual_adverse_events - c.adverse_events as f64,
-        ]);
+        commissioner_values(r, row);
         let mut v = r.verdicts.iter();
         for (rule, earned) in model.payments.improvement.iter().zip(&r.improvement_earned) {
             for _ in 0..=rule.cohorts.len() {
@@ -410,4 +235,205 @@ impl Catalog {
         row.extend_from_slice(&d.effect);
         debug_assert_eq!(row.len(), self.figures.len());
     }
+}
+
+fn flag(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// One party's figures, in `PARTY_FIGURES` order and then its provider and
+/// investor figures.
+fn party_values(model: &Model, account: usize, r: &IterationResult, row: &mut Vec<f64>) {
+    let p = &r.parties[account];
+    row.extend_from_slice(&[
+        to_pounds(p.revenue),
+        to_pounds(p.cost),
+        to_pounds(p.net()),
+        p.npv / 100.0,
+        to_pounds(p.lowest_cash),
+        to_pounds(p.peak_funding_need),
+        flag(p.net() < 0),
+    ]);
+    if model.provider_of_account(account).is_some() {
+        row.push(flag(p.failure_month.is_some()));
+        row.push(p.failure_month.map_or(f64::NAN, |m| m as f64));
+    }
+    if account >= model.investor_account(0) {
+        let (drawn, repaid) = r.investors[account - model.investor_account(0)];
+        let h = model.horizon;
+        row.push(to_pounds(drawn));
+        row.push(to_pounds(repaid));
+        row.push(if drawn > 0 {
+            repaid as f64 / drawn as f64
+        } else {
+            f64::NAN
+        });
+        row.push(
+            crate::finance::irr(&r.monthly[account * h..(account + 1) * h]).unwrap_or(f64::NAN),
+        );
+    }
+}
+
+/// The commissioner's figures, in `COMMISSIONER_FIGURES` order.
+fn commissioner_values(r: &IterationResult, row: &mut Vec<f64>) {
+    let c = &r.commissioner;
+    let paid = c.paid.total();
+    let attributable = c.outcomes as f64 - c.counterfactual_outcomes;
+    let net_value = c.savings - (paid + c.own_costs) as f64;
+    let payer_npv = r.parties[0].npv + r.parties[1].npv;
+    row.extend_from_slice(&[
+        to_pounds(c.paid.attachment),
+        to_pounds(c.paid.service_fee),
+        to_pounds(c.paid.outcome),
+        to_pounds(c.paid.sustainment),
+        to_pounds(c.paid.improvement),
+        to_pounds(c.paid.fee_for_service),
+        to_pounds(paid),
+        to_pounds(c.co_funded),
+        to_pounds(c.removed_by_participant_cap),
+        to_pounds(c.removed_by_contract_cap),
+        to_pounds(c.beyond_horizon),
+        to_pounds(c.cancelled),
+        to_pounds(c.own_costs),
+        c.referrals as f64,
+        c.outcomes as f64,
+        c.counterfactual_outcomes,
+        attributable,
+        c.deadweight / 100.0,
+        c.outcome_months as f64,
+        c.outcome_months as f64 - c.counterfactual_outcome_months,
+        c.savings / 100.0,
+        net_value / 100.0,
+        (c.savings_npv + payer_npv) / 100.0,
+        to_pounds(c.management_fees),
+        c.adverse_events as f64,
+        c.people_with_event as f64,
+        c.counterfactual_adverse_events,
+        c.counterfactual_adverse_events - c.adverse_events as f64,
+    ]);
+}
+
+impl Figure {
+    fn new(party: &str, name: impl Into<String>, unit: Unit) -> Figure {
+        Figure {
+            party: party.into(),
+            name: name.into(),
+            unit,
+        }
+    }
+}
+
+/// Every reported party: (ledger account, id, label).
+fn parties_of(model: &Model) -> Vec<(usize, String, String)> {
+    let mut parties = vec![(
+        0,
+        "commissioner".to_string(),
+        model.commissioner.label.clone(),
+    )];
+    if let Some(f) = &model.co_funder {
+        parties.push((1, "co_funder".to_string(), f.label.clone()));
+    }
+    for (d, p) in model.providers.iter().enumerate() {
+        parties.push((PRIME + d, p.id.clone(), p.label.clone()));
+    }
+    for (i, inv) in model.investors.iter().enumerate() {
+        parties.push((model.investor_account(i), inv.id.clone(), inv.label.clone()));
+    }
+    parties
+}
+
+/// The figures of one party: money for all, failure for providers, returns
+/// for investors.
+fn party_figures(model: &Model, account: usize, id: &str, figures: &mut Vec<Figure>) {
+    let provider = model.provider_of_account(account).is_some();
+    for (name, unit) in PARTY_FIGURES {
+        if name != "failed" || provider {
+            figures.push(Figure::new(id, name, unit));
+        }
+    }
+    if provider {
+        figures.push(Figure::new(id, "failure_month", Unit::Month));
+    }
+    if account >= model.investor_account(0) {
+        for (name, unit) in [
+            ("capital_drawn", Unit::Money),
+            ("repaid", Unit::Money),
+            ("money_multiple", Unit::Draw),
+            ("irr", Unit::Draw),
+        ] {
+            figures.push(Figure::new(id, name, unit));
+        }
+    }
+}
+
+/// Each improvement rule's measurements (relative improvement, whether
+/// met) and earnings, and each additional-outcome rule's earnings.
+fn rule_figures(model: &Model, figures: &mut Vec<Figure>) {
+    for r in &model.payments.improvement {
+        let label = &r.label;
+        let cohorts = (1..=r.cohorts.len()).map(|k| format!("cohort{k}"));
+        for m in cohorts.chain(std::iter::once("final".to_string())) {
+            let name = format!("{label}.{m}.relative_improvement");
+            figures.push(Figure::new("improvement", name, Unit::Draw));
+            figures.push(Figure::new(
+                "improvement",
+                format!("{label}.{m}.met"),
+                Unit::Probability,
+            ));
+        }
+        figures.push(Figure::new(
+            "improvement",
+            format!("{label}.earned"),
+            Unit::Money,
+        ));
+    }
+    for r in &model.payments.additional_outcomes {
+        figures.push(Figure::new(
+            "additional",
+            format!("{}.earned", r.label),
+            Unit::Money,
+        ));
+    }
+}
+
+/// The commissioner's ratios of means.
+fn commissioner_ratios(figures: &[Figure]) -> Vec<Ratio> {
+    let find = |k: &str| {
+        figures
+            .iter()
+            .position(|f| f.key() == k)
+            .expect("figure exists")
+    };
+    let all = |keys: &[&str]| {
+        keys.iter()
+            .map(|k| find(&format!("commissioner.{k}")))
+            .collect::<Vec<_>>()
+    };
+    let ratio = |name: &'static str, numerator: &[&str], denominator: &[&str]| Ratio {
+        name,
+        numerator: all(numerator),
+        denominator: all(denominator),
+    };
+    vec![
+        ratio(
+            "cost_per_attributable_outcome",
+            &["paid.total"],
+            &["attributable_outcomes"],
+        ),
+        ratio(
+            "cost_per_adverse_event_avoided",
+            &["paid.total"],
+            &["adverse_events_avoided"],
+        ),
+        ratio(
+            "deadweight_share",
+            &["deadweight"],
+            &["paid.outcome", "paid.sustainment"],
+        ),
+        ratio(
+            "benefit_cost_ratio",
+            &["savings"],
+            &["paid.total", "own_costs"],
+        ),
+    ]
 }

@@ -66,6 +66,28 @@ pub fn blocks_of(iterations: u64) -> u64 {
 /// depend on the thread count.
 pub const PRECISION_STEP_BLOCKS: u64 = 16;
 
+/// The figures of precision targets `(figure key, relative SE)`, by index.
+fn precision_targets(
+    catalog: &Catalog,
+    targets: &[(String, f64)],
+) -> Result<Vec<(usize, f64)>, crate::Error> {
+    let keys: Vec<String> = catalog.figures.iter().map(|f| f.key()).collect();
+    targets
+        .iter()
+        .map(|(key, target)| match keys.iter().position(|k| k == key) {
+            Some(k) => Ok((k, *target)),
+            None => {
+                let refs: Vec<&str> = keys.iter().map(|s| s.as_str()).collect();
+                let hint =
+                    crate::error::suggest(key, &refs).map_or(String::new(), |s| format!("; {s}"));
+                Err(crate::Error::Option(format!(
+                    "--precision: no figure `{key}` in this scenario{hint}"
+                )))
+            }
+        })
+        .collect()
+}
+
 /// Whether every precision target is met by the blocks run so far.
 fn precision_met(catalog: &Catalog, stack: &partial::MergeStack, targets: &[(usize, f64)]) -> bool {
     targets.iter().all(|&(k, target)| {
@@ -157,26 +179,7 @@ pub fn run_blocks(
     mut on_rows: Option<RowSink<'_>>,
 ) -> Result<(Catalog, partial::MergeStack), crate::Error> {
     let catalog = Catalog::new(model);
-    let targets: Vec<(usize, f64)> = config
-        .precision
-        .iter()
-        .map(|(key, target)| {
-            let k = catalog
-                .figures
-                .iter()
-                .position(|f| &f.key() == key)
-                .ok_or_else(|| {
-                    let keys: Vec<String> = catalog.figures.iter().map(|f| f.key()).collect();
-                    let refs: Vec<&str> = keys.iter().map(|s| s.as_str()).collect();
-                    let hint = crate::error::suggest(key, &refs)
-                        .map_or(String::new(), |s| format!("; {s}"));
-                    crate::Error::Option(format!(
-                        "--precision: no figure `{key}` in this scenario{hint}"
-                    ))
-                })?;
-            Ok((k, *target))
-        })
-        .collect::<Result<_, crate::Error>>()?;
+    let targets = precision_targets(&catalog, &config.precision)?;
     let adaptive = !targets.is_empty();
     if adaptive && blocks.is_some() {
         return Err(crate::Error::Option(
