@@ -35,14 +35,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            let bad_input = matches!(
-                e.downcast_ref::<pbrsim::Error>(),
-                Some(
-                    pbrsim::Error::Scenario(_)
-                        | pbrsim::Error::Read { .. }
-                        | pbrsim::Error::Option(_)
-                )
-            );
+            let bad_input = e
+                .downcast_ref::<pbrsim::Error>()
+                .is_some_and(pbrsim::Error::is_bad_input);
             ExitCode::from(if bad_input { 2 } else { 1 })
         }
     }
@@ -85,11 +80,14 @@ fn stress(args: StressArgs) -> anyhow::Result<()> {
         if !names.contains(&only.as_str()) {
             let help =
                 pbrsim::error::suggest(only, &names).map_or(String::new(), |s| format!("; {s}"));
-            return Err(pbrsim::Error::Option(format!(
-                "--only {only}: {} has no stress of that name (it has {}){help}",
-                file.origin,
-                names.join(", ")
-            ))
+            return Err(usage(
+                format!("--only {only}"),
+                format!(
+                    "{} has no stress of that name (it has {}){help}",
+                    file.origin,
+                    names.join(", ")
+                ),
+            )
             .into());
         }
     }
@@ -143,10 +141,13 @@ fn statistics(
         .iter()
         .map(|n| {
             pbrsim::stress::Statistic::parse(n, &catalog).map_err(|(m, h)| {
-                pbrsim::Error::Option(format!(
-                    "--statistic {n}: {m}{}",
-                    h.map_or(String::new(), |h| format!("\n  help: {h}"))
-                ))
+                usage(
+                    format!("--statistic {n}"),
+                    format!(
+                        "{m}{}",
+                        h.map_or(String::new(), |h| format!("\n  help: {h}"))
+                    ),
+                )
             })
         })
         .collect()
@@ -178,10 +179,10 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
     let model = &loaded.model;
     let stats = statistics(model, &args.statistic)?;
     if !(0.0 < args.low && args.low < args.high && args.high < 100.0) {
-        return Err(pbrsim::Error::Option(format!(
-            "--low {} --high {}: need 0 < low < high < 100 (percentiles)",
-            args.low, args.high
-        ))
+        return Err(usage(
+            format!("--low {} --high {}", args.low, args.high),
+            "need 0 < low < high < 100 (percentiles)",
+        )
         .into());
     }
     let inputs = pbrsim::stress::worlds::inputs(model).len() as u64;
@@ -189,8 +190,8 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
         return Err(pbrsim::Error::Option(format!("{} has no uncertain parameters: give some a distribution (docs/scenario-format.md, [uncertainty])", loaded.origin)).into());
     }
     let config = config_of(&args.contract.sim);
-    let mut text = String::new();
     let mut written = Vec::new();
+    let (mut tornadoes, mut sobol) = (None, None);
     if args.method != Method::Sobol {
         let arms = 1 + 2 * (inputs - 1);
         let bar = progress_bar(
@@ -207,7 +208,6 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
             &|n| bar.inc(n),
         )?;
         bar.finish_and_clear();
-        text += &out::render_tornado(&t);
         if let Some(dir) = &args.out {
             written.push(out::write_tornado(
                 &dir.join("tornado.csv"),
@@ -216,6 +216,7 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
                 &config,
             )?);
         }
+        tornadoes = Some(t);
     }
     if args.method != Method::Tornado {
         let bar = progress_bar(
@@ -225,7 +226,6 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
         );
         let s = pbrsim::stress::sensitivity::sobol(model, &stats, &config, &|n| bar.inc(n))?;
         bar.finish_and_clear();
-        text += &out::render_sobol(&s);
         if let Some(dir) = &args.out {
             written.push(out::write_sobol(
                 &dir.join("sobol.csv"),
@@ -234,15 +234,20 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
                 &config,
             )?);
         }
+        sobol = Some(s);
     }
     for p in written {
         eprintln!("wrote {}", p.display());
     }
-    println!(
-        "{}: {} iterations per arm on common random numbers, seed {}.",
-        loaded.origin, config.iterations, config.seed
+    print!(
+        "{}",
+        out::render_sensitivity(
+            &loaded.origin,
+            &config,
+            tornadoes.as_deref(),
+            sobol.as_deref()
+        )
     );
-    print!("{text}");
     Ok(())
 }
 
@@ -261,44 +266,38 @@ fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
         let p = pbrsim::output::stress::write_split(path, &split, &loaded.hash, &config)?;
         eprintln!("wrote {}", p.display());
     }
-    println!(
-        "{}: {} worlds, each run with two independent sets of participants, seed {}.",
-        loaded.origin, config.iterations, config.seed
+    print!(
+        "{}",
+        pbrsim::output::stress::render_evidence(&loaded.origin, &config, &split)
     );
-    print!("{}", pbrsim::output::stress::render_split(&split));
     Ok(())
 }
 
 fn solve(args: SolveArgs) -> anyhow::Result<()> {
-    use pbrsim::stress::solve::{Problem, Solution};
+    use pbrsim::stress::solve::Problem;
     let src = Source::read_or_embedded(args.contract.scenario.as_deref())?;
     let base = scenario::load_str(&src.text, &src.origin, &args.contract.overrides)?;
     let stat = statistics(&base.model, std::slice::from_ref(&args.statistic))?.remove(0);
     let (lo, hi) = (args.between[0], args.between[1]);
     if !args.target.is_finite() {
-        return Err(pbrsim::Error::Option(format!(
-            "--target {}: must be a finite number",
-            args.target
-        ))
+        return Err(usage(
+            format!("--target {}", args.target),
+            "must be a finite number",
+        )
         .into());
     }
     if lo >= hi || lo.is_nan() || hi.is_nan() {
-        return Err(pbrsim::Error::Option(format!(
-            "--between {lo} {hi}: the low end must be below the high end"
-        ))
+        return Err(usage(
+            format!("--between {lo} {hi}"),
+            "the low end must be below the high end",
+        )
         .into());
     }
     let tree = scenario::tree(&src.text, &src.origin, &args.contract.overrides)?;
     let integer = scenario::lookup(&tree, &args.vary).is_some_and(|v| v.is_integer())
         && lo.fract() == 0.0
         && hi.fract() == 0.0;
-    let value_of = |x: f64| {
-        if integer {
-            format!("{}", x as i64)
-        } else {
-            scenario::value_text(&toml::Value::Float(x))
-        }
-    };
+    let value_of = |x: f64| pbrsim::output::stress::varied_value(x, integer);
     let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> {
         let mut o = args.contract.overrides.clone();
         o.push(scenario::Override {
@@ -325,83 +324,27 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     );
     let solution = pbrsim::stress::solve::solve(&problem, &[], &config, &per_evaluation(&bar))?;
     bar.finish_and_clear();
-    let unit = stat.unit(&pbrsim::figures::Catalog::new(&base.model));
-    let fv = |x: f64| pbrsim::output::stress::fmt_value(unit, x);
-    let show = |e: &pbrsim::stress::Estimate| {
-        if unit == pbrsim::figures::Unit::Probability {
-            pbrsim::output::stress::fmt_probability(e)
-        } else {
-            pbrsim::output::stress::fmt_interval(unit, e)
-        }
+    let report = pbrsim::output::stress::SolveReport {
+        origin: &src.origin,
+        vary: &args.vary,
+        statistic: &stat.name(),
+        unit: stat.unit(&pbrsim::figures::Catalog::new(&base.model)),
+        target: args.target,
+        range: (lo, hi),
+        integer,
+        config: &config,
+        solution: &solution,
     };
-    let found = |x: f64| {
-        if integer {
-            value_of(x)
-        } else {
-            pbrsim::output::stress::fmt_found(x)
-        }
-    };
-    println!(
-        "{}: {} = ? so that {} = {} ({} iterations per value, common random numbers, seed {}).",
-        src.origin,
-        args.vary,
-        stat.name(),
-        fv(args.target),
-        config.iterations,
-        config.seed
-    );
-    match solution {
-        Solution::Found {
-            value,
-            interval,
-            achieved,
-            evaluations,
-        } => {
-            println!(
-                "  {} = {}   95% interval {} to {}   ({} values evaluated)",
-                args.vary,
-                found(value),
-                found(interval.0),
-                found(interval.1),
-                evaluations
-            );
-            println!("  {} there: {}", stat.name(), show(&achieved));
-            if interval.0 <= lo || interval.1 >= hi {
-                println!(
-                    "  the interval reaches the end of --between: widen the range or run more iterations (-n) to close it"
-                );
-            }
-        }
-        Solution::Unreachable { at_low, at_high } => {
-            println!(
-                "  unreachable in range: {} is {} at {} = {} and {} at {}; it does not cross {} in between.",
-                stat.name(),
-                show(&at_low),
-                args.vary,
-                value_of(lo),
-                show(&at_high),
-                value_of(hi),
-                fv(args.target)
-            );
-            return Err(pbrsim::Error::Batch(format!(
-                "the target {} is unreachable for {} between {} and {}",
-                args.target,
-                args.vary,
-                value_of(lo),
-                value_of(hi)
-            ))
-            .into());
-        }
-    }
-    Ok(())
+    print!("{}", pbrsim::output::stress::render_solve(&report));
+    Ok(report.outcome()?)
 }
 
 fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
     if !(0.0 < args.probability && args.probability < 1.0) {
-        return Err(pbrsim::Error::Option(format!(
-            "--probability {}: must be between 0 and 1",
-            args.probability
-        ))
+        return Err(usage(
+            format!("--probability {}", args.probability),
+            "must be between 0 and 1",
+        )
         .into());
     }
     let src = Source::read_or_embedded(args.contract.scenario.as_deref())?;
@@ -421,29 +364,22 @@ fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
         &per_evaluation(&bar),
     )?;
     bar.finish_and_clear();
-    println!(
-        "{}: the smallest shock at which {} fails with probability >= {} ({} iterations per size, seed {}).",
-        src.origin, args.party, args.probability, config.iterations, config.seed
-    );
     print!(
         "{}",
-        pbrsim::output::stress::render_reverse(&results, args.probability)
+        pbrsim::output::stress::render_reverse_stress(
+            &src.origin,
+            &args.party,
+            args.probability,
+            &config,
+            &results
+        )
     );
     Ok(())
 }
 
 fn validate(args: ScenarioArgs) -> anyhow::Result<()> {
     let loaded = load(Some(&args.scenario), &args.overrides)?;
-    let m = &loaded.model;
-    println!(
-        "{}: ok: \"{}\", {} segment(s), {} provider(s), {} months (referrals in the first {})",
-        loaded.origin,
-        m.name,
-        m.segments.len(),
-        m.providers.len(),
-        m.horizon,
-        m.referral_months
-    );
+    print!("{}", pbrsim::output::render_validation(&loaded));
     Ok(())
 }
 
@@ -471,12 +407,17 @@ fn progress_bar(total: u64, quiet: bool, unit: &str) -> ProgressBar {
     bar
 }
 
+/// A malformed or out-of-range command-line option.
+fn usage(option: impl Into<String>, message: impl Into<String>) -> pbrsim::Error {
+    pbrsim::Error::Usage {
+        option: option.into(),
+        message: message.into(),
+    }
+}
+
 fn shard_of(arg: &Option<cli::ShardArg>) -> Result<Option<Shard>, pbrsim::Error> {
     arg.as_ref()
-        .map(|s| {
-            s.resolve()
-                .map_err(|e| pbrsim::Error::Option(format!("--shard: {e}")))
-        })
+        .map(|s| s.resolve().map_err(|e| usage("--shard", e)))
         .transpose()
 }
 
@@ -542,10 +483,10 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
             .iter()
             .find(|f| std::fs::read_to_string(f).is_ok_and(|t| sweep::is_sweep_text(&t)))
         {
-            return Err(pbrsim::Error::Option(format!(
-                "{} is a sweep file: give it alone, or give only scenario files for a batch",
-                f.display()
-            ))
+            return Err(usage(
+                f.display().to_string(),
+                "is a sweep file: give it alone, or give only scenario files for a batch",
+            )
             .into());
         }
         sweep::batch(&args.files)?
@@ -628,9 +569,9 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
     let is_sweep = sweep::is_sweep_text(&text);
     let manifest = if is_sweep {
         if !args.overrides.is_empty() {
-            return Err(pbrsim::Error::Option(
-                "--set applies to a scenario run; in a sweep, put the value in the sweep file"
-                    .into(),
+            return Err(usage(
+                "--set",
+                "applies to a scenario run; in a sweep, put the value in the sweep file",
             )
             .into());
         }
@@ -734,21 +675,14 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         max_iterations: args.max_iterations,
         ..Default::default()
     };
-    let mut info = RunInfo {
-        scenario_name: loaded.model.name.clone(),
-        scenario_origin: loaded.origin.clone(),
-        scenario_hash: loaded.hash.clone(),
-        seed: args.sim.seed,
-        iterations: args.sim.iterations,
-        version: pbrsim::VERSION.to_string(),
-        overrides: args
-            .overrides
-            .iter()
-            .map(|o| format!("{}={}", o.path, o.value))
-            .collect(),
-        risk_levels: args.risk_levels.clone(),
-        quantiles: args.quantiles.clone(),
-    };
+    let mut info = RunInfo::new(
+        &loaded,
+        &args.overrides,
+        args.sim.seed,
+        args.sim.iterations,
+        &args.quantiles,
+        &args.risk_levels,
+    );
     let planned = if args.precision.is_empty() {
         args.sim.iterations
     } else {
