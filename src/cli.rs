@@ -22,6 +22,11 @@ sweeps, shards and Slurm in docs/batch.md.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Print nothing but errors: no progress, no time estimate, no report,
+    /// no list of files written (files in --out are still written; the
+    /// exit code tells success). Works in every command, before or after it.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -211,9 +216,6 @@ pub struct StressArgs {
     /// Write the table (CSV) to this file.
     #[arg(short, long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -300,9 +302,6 @@ pub struct Contract {
     pub overrides: Vec<Override>,
     #[command(flatten)]
     pub sim: Simulation,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// How many worlds, from which seed, on how many threads.
@@ -373,9 +372,6 @@ pub struct RunArgs {
     /// (0.95 = the worst 5% of worlds).
     #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_level)]
     pub risk_levels: Vec<f64>,
-    /// Do not print the report (files are still written).
-    #[arg(short, long)]
-    pub quiet: bool,
     /// Run only shard I of N of the iterations and store its partial result
     /// in --out; `pbrsim merge DIR` combines the shards. `auto` takes the
     /// shard from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT when
@@ -442,9 +438,6 @@ pub struct SweepArgs {
     pub shard: Option<ShardArg>,
     #[command(flatten)]
     pub reporting: Reporting,
-    /// No progress bar and no summary.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]

@@ -2,34 +2,36 @@
 //! results or errors, sets the exit code (0 ok, 1 run failure, 2 bad input).
 
 mod cli;
+mod progress;
 
 use clap::Parser;
 use cli::{
     Cli, Command, CompareArgs, EvidenceArgs, MergeArgs, Method, ReverseArgs, RunArgs, ScenarioArgs,
     SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs,
 };
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
 use pbrsim::output::{DrawsWriter, RunInfo, render_report, write_outputs};
 use pbrsim::scenario::{self, Loaded, Source};
+use progress::{Progress, note};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let quiet = cli.quiet;
     let outcome = match cli.command {
-        Command::Run(args) => run(args),
-        Command::Compare(args) => compare(args),
-        Command::Sweep(args) => sweep_command(args),
-        Command::Merge(args) => merge(args),
-        Command::Slurm(args) => slurm(args),
-        Command::Stress(args) => stress(args),
-        Command::Sensitivity(args) => sensitivity(args),
-        Command::Evidence(args) => evidence(args),
-        Command::Solve(args) => solve(args),
-        Command::ReverseStress(args) => reverse_stress(args),
-        Command::Validate(args) => validate(args),
-        Command::Explain(args) => explain(args),
+        Command::Run(args) => run(args, quiet),
+        Command::Compare(args) => compare(args, quiet),
+        Command::Sweep(args) => sweep_command(args, quiet),
+        Command::Merge(args) => merge(args, quiet),
+        Command::Slurm(args) => slurm(args, quiet),
+        Command::Stress(args) => stress(args, quiet),
+        Command::Sensitivity(args) => sensitivity(args, quiet),
+        Command::Evidence(args) => evidence(args, quiet),
+        Command::Solve(args) => solve(args, quiet),
+        Command::ReverseStress(args) => reverse_stress(args, quiet),
+        Command::Validate(args) => validate(args, quiet),
+        Command::Explain(args) => explain(args, quiet),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,23 +59,23 @@ fn load(
     }
 }
 
-fn compare(args: CompareArgs) -> anyhow::Result<()> {
+fn compare(args: CompareArgs, quiet: bool) -> anyhow::Result<()> {
     let a = load(Some(&args.a), &args.set_a)?;
     let b = load(Some(args.b.as_deref().unwrap_or(&args.a)), &args.set_b)?;
     let config = config_of(&args.sim);
     let pairs = pbrsim::engine::compare::compare(&a.model, &b.model, &config)?;
     if let Some(dir) = &args.out {
         let path = pbrsim::output::write_comparison(dir, &pairs, &a.hash, &b.hash, &config)?;
-        eprintln!("wrote {}", path.display());
+        note(quiet, format!("wrote {}", path.display()));
     }
-    print!(
-        "{}",
-        pbrsim::output::render_comparison(&a, &b, &pairs, &config)
+    show(
+        quiet,
+        &pbrsim::output::render_comparison(&a, &b, &pairs, &config),
     );
     Ok(())
 }
 
-fn stress(args: StressArgs) -> anyhow::Result<()> {
+fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
     let file = pbrsim::stress::file::load_file(&args.file, args.scenario.as_deref())?;
     let names: Vec<&str> = file.stresses.iter().map(|s| s.name.as_str()).collect();
     for only in &args.only {
@@ -100,15 +102,15 @@ fn stress(args: StressArgs) -> anyhow::Result<()> {
     }
     let prepared = file.prepare(&args.overrides).map_err(pbrsim::Error::from)?;
     let config = config_of(&args.sim);
-    let bar = progress_bar(
+    let bar = Progress::new(
+        quiet,
         args.sim.iterations,
-        args.quiet,
-        &format!("iterations x {} arms", prepared.len() + 1),
+        format!("iterations x {} arms", prepared.len() + 1),
     );
     let rows = pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &config, &|n| {
         bar.inc(n)
     })?;
-    bar.finish_and_clear();
+    bar.finish();
     if let Some(path) = &args.out {
         let path = pbrsim::output::stress::write_stresses(
             path,
@@ -117,17 +119,17 @@ fn stress(args: StressArgs) -> anyhow::Result<()> {
             config.iterations,
             config.seed,
         )?;
-        eprintln!("wrote {}", path.display());
+        note(quiet, format!("wrote {}", path.display()));
     }
-    print!(
-        "{}",
-        pbrsim::output::stress::render_stresses(
+    show(
+        quiet,
+        &pbrsim::output::stress::render_stresses(
             &baseline.origin,
             &prepared,
             &rows,
             config.iterations,
-            config.seed
-        )
+            config.seed,
+        ),
     );
     Ok(())
 }
@@ -153,14 +155,14 @@ fn statistics(
         .collect()
 }
 
-/// Progress of a search: the bar covers one evaluation and starts over
-/// with the next.
-fn per_evaluation(bar: &ProgressBar) -> impl Fn(u64) + Sync + '_ {
-    move |n| {
-        if bar.position() + n > bar.length().unwrap_or(u64::MAX) {
-            bar.set_position(0);
-        }
-        bar.inc(n)
+/// Values a search evaluates, about: bisection for the value and for the
+/// two ends of its interval (for the time estimate only).
+const SEARCH_EVALUATIONS: u64 = 40;
+
+/// Prints a report on stdout, unless `quiet`.
+fn show(quiet: bool, text: &str) {
+    if !quiet {
+        print!("{text}");
     }
 }
 
@@ -173,7 +175,7 @@ fn config_of(sim: &cli::Simulation) -> RunConfig {
     }
 }
 
-fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
+fn sensitivity(args: SensitivityArgs, quiet: bool) -> anyhow::Result<()> {
     use pbrsim::output::stress as out;
     let loaded = load(args.contract.scenario.as_deref(), &args.contract.overrides)?;
     let model = &loaded.model;
@@ -192,22 +194,30 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
     let config = config_of(&args.contract.sim);
     let mut written = Vec::new();
     let (mut tornadoes, mut sobol) = (None, None);
+    let tornado_arms = if args.method == Method::Sobol {
+        0
+    } else {
+        1 + 2 * (inputs - 1)
+    };
+    let sobol_arms = if args.method == Method::Tornado {
+        0
+    } else {
+        inputs + 2
+    };
+    let bar = Progress::new(
+        quiet,
+        config.iterations * (tornado_arms + sobol_arms),
+        format!("iterations x arms, {} arms", tornado_arms + sobol_arms),
+    );
     if args.method != Method::Sobol {
-        let arms = 1 + 2 * (inputs - 1);
-        let bar = progress_bar(
-            args.contract.sim.iterations,
-            args.contract.quiet,
-            &format!("iterations x {arms} arms (tornado)"),
-        );
         let t = pbrsim::stress::sensitivity::tornado(
             model,
             &stats,
             args.low / 100.0,
             args.high / 100.0,
             &config,
-            &|n| bar.inc(n),
+            &|n| bar.inc(n * tornado_arms),
         )?;
-        bar.finish_and_clear();
         if let Some(dir) = &args.out {
             written.push(out::write_tornado(
                 &dir.join("tornado.csv"),
@@ -219,13 +229,9 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
         tornadoes = Some(t);
     }
     if args.method != Method::Tornado {
-        let bar = progress_bar(
-            args.contract.sim.iterations,
-            args.contract.quiet,
-            &format!("iterations x {} arms (Sobol)", inputs + 2),
-        );
-        let s = pbrsim::stress::sensitivity::sobol(model, &stats, &config, &|n| bar.inc(n))?;
-        bar.finish_and_clear();
+        let s = pbrsim::stress::sensitivity::sobol(model, &stats, &config, &|n| {
+            bar.inc(n * sobol_arms)
+        })?;
         if let Some(dir) = &args.out {
             written.push(out::write_sobol(
                 &dir.join("sobol.csv"),
@@ -236,44 +242,41 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
         }
         sobol = Some(s);
     }
+    bar.finish();
     for p in written {
-        eprintln!("wrote {}", p.display());
+        note(quiet, format!("wrote {}", p.display()));
     }
-    print!(
-        "{}",
-        out::render_sensitivity(
+    show(
+        quiet,
+        &out::render_sensitivity(
             &loaded.origin,
             &config,
             tornadoes.as_deref(),
-            sobol.as_deref()
-        )
+            sobol.as_deref(),
+        ),
     );
     Ok(())
 }
 
-fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
+fn evidence(args: EvidenceArgs, quiet: bool) -> anyhow::Result<()> {
     let loaded = load(args.contract.scenario.as_deref(), &args.contract.overrides)?;
     let config = config_of(&args.contract.sim);
-    let bar = progress_bar(
-        args.contract.sim.iterations,
-        args.contract.quiet,
-        "iterations x 2 arms",
-    );
+    let bar = Progress::new(quiet, config.iterations, "iterations x 2 arms");
     let split =
         pbrsim::stress::sensitivity::variance_split(&loaded.model, &config, &|n| bar.inc(n))?;
-    bar.finish_and_clear();
+    bar.finish();
     if let Some(path) = &args.out {
         let p = pbrsim::output::stress::write_split(path, &split, &loaded.hash, &config)?;
-        eprintln!("wrote {}", p.display());
+        note(quiet, format!("wrote {}", p.display()));
     }
-    print!(
-        "{}",
-        pbrsim::output::stress::render_evidence(&loaded.origin, &config, &split)
+    show(
+        quiet,
+        &pbrsim::output::stress::render_evidence(&loaded.origin, &config, &split),
     );
     Ok(())
 }
 
-fn solve(args: SolveArgs) -> anyhow::Result<()> {
+fn solve(args: SolveArgs, quiet: bool) -> anyhow::Result<()> {
     use pbrsim::stress::solve::Problem;
     let src = Source::read_or_embedded(args.contract.scenario.as_deref())?;
     let base = scenario::load_str(&src.text, &src.origin, &args.contract.overrides)?;
@@ -317,13 +320,13 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
         integer,
     };
     let config = config_of(&args.contract.sim);
-    let bar = progress_bar(
-        args.contract.sim.iterations,
-        args.contract.quiet,
-        "iterations (value being evaluated)",
+    let bar = Progress::new(
+        quiet,
+        config.iterations * SEARCH_EVALUATIONS,
+        format!("iterations x values, about {SEARCH_EVALUATIONS} values"),
     );
-    let solution = pbrsim::stress::solve::solve(&problem, &[], &config, &per_evaluation(&bar))?;
-    bar.finish_and_clear();
+    let solution = pbrsim::stress::solve::solve(&problem, &[], &config, &|n| bar.inc(n))?;
+    bar.finish();
     let report = pbrsim::output::stress::SolveReport {
         origin: &src.origin,
         vary: &args.vary,
@@ -335,11 +338,11 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
         config: &config,
         solution: &solution,
     };
-    print!("{}", pbrsim::output::stress::render_solve(&report));
+    show(quiet, &pbrsim::output::stress::render_solve(&report));
     Ok(report.outcome()?)
 }
 
-fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
+fn reverse_stress(args: ReverseArgs, quiet: bool) -> anyhow::Result<()> {
     if !(0.0 < args.probability && args.probability < 1.0) {
         return Err(usage(
             format!("--probability {}", args.probability),
@@ -349,10 +352,14 @@ fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
     }
     let src = Source::read_or_embedded(args.contract.scenario.as_deref())?;
     let config = config_of(&args.contract.sim);
-    let bar = progress_bar(
-        args.contract.sim.iterations,
-        args.contract.quiet,
-        "iterations (shock size being evaluated)",
+    let searches = args.direction.len() as u64 + u64::from(args.direction.len() > 1);
+    let bar = Progress::new(
+        quiet,
+        config.iterations * SEARCH_EVALUATIONS * searches,
+        format!(
+            "iterations x sizes, about {} sizes",
+            SEARCH_EVALUATIONS * searches
+        ),
     );
     let results = pbrsim::stress::reverse::reverse_stress(
         &src,
@@ -361,50 +368,32 @@ fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
         args.probability,
         &args.direction,
         &config,
-        &per_evaluation(&bar),
+        &|n| bar.inc(n),
     )?;
-    bar.finish_and_clear();
-    print!(
-        "{}",
-        pbrsim::output::stress::render_reverse_stress(
+    bar.finish();
+    show(
+        quiet,
+        &pbrsim::output::stress::render_reverse_stress(
             &src.origin,
             &args.party,
             args.probability,
             &config,
-            &results
-        )
+            &results,
+        ),
     );
     Ok(())
 }
 
-fn validate(args: ScenarioArgs) -> anyhow::Result<()> {
+fn validate(args: ScenarioArgs, quiet: bool) -> anyhow::Result<()> {
     let loaded = load(Some(&args.scenario), &args.overrides)?;
-    print!("{}", pbrsim::output::render_validation(&loaded));
+    show(quiet, &pbrsim::output::render_validation(&loaded));
     Ok(())
 }
 
-fn explain(args: ScenarioArgs) -> anyhow::Result<()> {
+fn explain(args: ScenarioArgs, quiet: bool) -> anyhow::Result<()> {
     let loaded = load(Some(&args.scenario), &args.overrides)?;
-    print!("{}", pbrsim::explain::explain(&loaded.model));
+    show(quiet, &pbrsim::explain::explain(&loaded.model));
     Ok(())
-}
-
-fn progress_bar(total: u64, quiet: bool, unit: &str) -> ProgressBar {
-    let target = if quiet {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    };
-    let bar = ProgressBar::with_draw_target(Some(total), target);
-    let template = format!(
-        "{{spinner}} {{msg}}{{human_pos}}/{{human_len}} {unit} [{{bar:30}}] {{percent}}% elapsed {{elapsed}} eta {{eta}}"
-    );
-    bar.set_style(
-        ProgressStyle::with_template(&template)
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
 }
 
 /// A malformed or out-of-range command-line option.
@@ -422,7 +411,7 @@ fn shard_of(arg: &Option<cli::ShardArg>) -> Result<Option<Shard>, pbrsim::Error>
 }
 
 /// A run split into shards: this process runs one and stores its part.
-fn run_shard(args: &RunArgs, shard: Shard) -> anyhow::Result<()> {
+fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
     let dir = args.out.as_deref().expect("clap: --shard requires --out");
     let src = Source::read_or_embedded(args.scenario.as_deref())?;
     scenario::load_str(&src.text, &src.origin, &args.overrides)?;
@@ -435,39 +424,45 @@ fn run_shard(args: &RunArgs, shard: Shard) -> anyhow::Result<()> {
     };
     let manifest = Manifest::of_run(src, &args.overrides, &options, shard.count);
     batch::prepare(dir, &manifest)?;
-    let bar = progress_bar(
+    let bar = Progress::new(
+        quiet,
         batch::shard_iterations(&manifest, shard),
-        args.quiet,
         "iterations",
     );
     let report = batch::run_shard(dir, &manifest, shard, args.sim.threads, &|_, done| {
-        bar.set_position(done)
+        bar.set(done)
     })?;
-    bar.finish_and_clear();
-    eprintln!(
-        "shard {shard}: {} iterations run{}",
-        report.iterations,
-        if report.kept > 0 {
-            " (already done: kept)"
-        } else {
-            ""
-        }
+    bar.finish();
+    note(
+        quiet,
+        format!(
+            "shard {shard}: {} iterations run{}",
+            report.iterations,
+            if report.kept > 0 {
+                " (already done: kept)"
+            } else {
+                ""
+            }
+        ),
     );
     if shard.count == 1 {
         for p in batch::merge(dir)?.written {
-            eprintln!("wrote {}", p.display());
+            note(quiet, format!("wrote {}", p.display()));
         }
     } else {
-        eprintln!(
-            "when all {} shards are done: pbrsim merge {}",
-            shard.count,
-            dir.display()
+        note(
+            quiet,
+            format!(
+                "when all {} shards are done: pbrsim merge {}",
+                shard.count,
+                dir.display()
+            ),
         );
     }
     Ok(())
 }
 
-fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
+fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
     let shard = shard_of(&args.shard)?.unwrap_or(Shard::WHOLE);
     let sweep = if args.files.len() == 1
         && sweep::is_sweep_text(&std::fs::read_to_string(&args.files[0]).map_err(|source| {
@@ -501,48 +496,57 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
     let manifest = Manifest::of_sweep(&sweep, &options, shard.count);
     batch::prepare(&args.out, &manifest)?;
     let points = manifest.points.len();
-    let bar = progress_bar(
+    let bar = Progress::new(
+        quiet,
         batch::shard_iterations(&manifest, shard),
-        args.quiet,
         "iterations",
     );
     let report = batch::run_shard(&args.out, &manifest, shard, args.sim.threads, &|p, done| {
-        bar.set_message(format!("point {}/{points} ", p + 1));
-        bar.set_position(done);
+        bar.set_message(format!("point {}/{points}, ", p + 1));
+        bar.set(done);
     })?;
-    bar.finish_and_clear();
+    bar.finish();
     let kept = if report.kept > 0 {
         format!(", {} already done (kept)", report.kept)
     } else {
         String::new()
     };
     if shard.count > 1 {
-        eprintln!(
-            "shard {shard}: {} point(s) and {} partial point(s) run{kept}",
-            report.points_run, report.parts_run
+        note(
+            quiet,
+            format!(
+                "shard {shard}: {} point(s) and {} partial point(s) run{kept}",
+                report.points_run, report.parts_run
+            ),
         );
-        eprintln!(
-            "when all {} shards are done: pbrsim merge {}",
-            shard.count,
-            args.out.display()
+        note(
+            quiet,
+            format!(
+                "when all {} shards are done: pbrsim merge {}",
+                shard.count,
+                args.out.display()
+            ),
         );
         return Ok(());
     }
-    eprintln!(
-        "{points} point(s) x {} iterations: {} run{kept}",
-        manifest.iterations, report.points_run
+    note(
+        quiet,
+        format!(
+            "{points} point(s) x {} iterations: {} run{kept}",
+            manifest.iterations, report.points_run
+        ),
     );
     for p in batch::merge(&args.out)?.written {
-        eprintln!("wrote {}", p.display());
+        note(quiet, format!("wrote {}", p.display()));
     }
     Ok(())
 }
 
-fn merge(args: MergeArgs) -> anyhow::Result<()> {
+fn merge(args: MergeArgs, quiet: bool) -> anyhow::Result<()> {
     let merged = batch::merge(&args.dir)?;
-    eprintln!("merged {} point(s)", merged.points);
+    note(quiet, format!("merged {} point(s)", merged.points));
     for p in merged.written {
-        eprintln!("wrote {}", p.display());
+        note(quiet, format!("wrote {}", p.display()));
     }
     Ok(())
 }
@@ -554,7 +558,7 @@ fn absolute(p: &std::path::Path) -> Result<std::path::PathBuf, pbrsim::Error> {
     })
 }
 
-fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
+fn slurm(args: SlurmArgs, quiet: bool) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.file).map_err(|source| pbrsim::Error::Read {
         path: args.file.clone(),
         source,
@@ -642,7 +646,7 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
         ),
     };
     for p in job.write()? {
-        eprintln!("wrote {}", p.display());
+        note(quiet, format!("wrote {}", p.display()));
     }
     let submit = job.out.join("slurm").join("submit.sh");
     if args.submit {
@@ -657,14 +661,14 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
             );
         }
     } else {
-        eprintln!("submit with: bash {}", submit.display());
+        note(quiet, format!("submit with: bash {}", submit.display()));
     }
     Ok(())
 }
 
-fn run(args: RunArgs) -> anyhow::Result<()> {
+fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     if let Some(shard) = shard_of(&args.shard)? {
-        return run_shard(&args, shard);
+        return run_shard(&args, shard, quiet);
     }
     let loaded = load(args.scenario.as_deref(), &args.overrides)?;
     let config = RunConfig {
@@ -688,9 +692,12 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     } else {
         args.max_iterations.max(args.sim.iterations)
     };
-    let bar = ProgressBar::with_draw_target(Some(planned), ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template("{spinner} {human_pos}/{human_len} iterations [{bar:30}] {percent}% elapsed {elapsed} eta {eta}").expect("valid template").progress_chars("=> "));
-    let progress = |done: u64| bar.set_position(done);
+    let mut bar = Progress::new(quiet, planned, "iterations");
+    if !args.precision.is_empty() {
+        // The run stops when the precision is met: no time to foresee.
+        bar = bar.without_estimate();
+    }
+    let progress = |done: u64| bar.set(done);
     let mut draws = match (&args.out, args.draws) {
         (Some(dir), true) => Some(DrawsWriter::create(
             dir,
@@ -707,10 +714,13 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         &progress,
         if args.draws { Some(&mut sink) } else { None },
     )?;
-    bar.finish_and_clear();
+    bar.finish();
     info.iterations = result.summary.iterations;
     if !args.precision.is_empty() {
-        eprintln!("--precision: {} iterations used", result.summary.iterations);
+        note(
+            quiet,
+            format!("--precision: {} iterations used", result.summary.iterations),
+        );
     }
     if let Some(dir) = &args.out {
         let mut written = write_outputs(dir, &info, &result, &loaded.model)?;
@@ -718,11 +728,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             written.push(w.finish()?);
         }
         for p in written {
-            eprintln!("wrote {}", p.display());
+            note(quiet, format!("wrote {}", p.display()));
         }
     }
-    if !args.quiet {
-        print!("{}", render_report(&info, &loaded.model, &result));
-    }
+    show(quiet, &render_report(&info, &loaded.model, &result));
     Ok(())
 }

@@ -628,7 +628,6 @@ fn shard_auto_reads_the_slurm_array_task() {
             "300",
             "--out",
             s(&auto),
-            "-q",
             "--shard",
             "auto",
         ])

@@ -217,3 +217,60 @@ fn a_single_iteration_runs() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn without_a_terminal_progress_is_plain_lines_on_stderr() {
+    // An interval of zero: a line at every update, and the time estimate.
+    for args in [
+        &["run", "scenarios/minimal.toml", "-n", "2000"][..],
+        &["evidence", "scenarios/minimal.toml", "-n", "2000"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+            .args(args)
+            .env("PBRSIM_PROGRESS_SECONDS", "0")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("pbrsim: ") && l.contains("% (") && l.contains("left")),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("this will take about"), "{args:?}: {err}");
+        assert!(!err.contains('\u{1b}'), "no escape codes in a log: {err}");
+        assert!(!out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn quiet_prints_nothing_but_errors_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().to_str().unwrap();
+    for args in [
+        &["run", "scenarios/minimal.toml", "-n", "64", "-q"][..],
+        &[
+            "-q",
+            "run",
+            "scenarios/minimal.toml",
+            "-n",
+            "64",
+            "--out",
+            o,
+        ][..],
+        &["evidence", "scenarios/minimal.toml", "-n", "64", "-q"][..],
+        &["compare", "scenarios/minimal.toml", "-n", "64", "--quiet"][..],
+        &["validate", "scenarios/minimal.toml", "-q"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+            .args(args)
+            .env("PBRSIM_PROGRESS_SECONDS", "0")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{args:?}");
+    }
+    let bad = pbrsim(&["validate", "no_such.toml", "-q"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no_such.toml"));
+}
