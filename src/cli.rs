@@ -4,10 +4,19 @@ use clap::{Args, Parser, Subcommand};
 use pbrsim::scenario::Override;
 use std::path::PathBuf;
 
+/// The version and the hash of the source it was built from (batch jobs
+/// refuse to mix builds).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (source ",
+    env!("PBRSIM_SOURCE_HASH"),
+    ")"
+);
+
 /// Simulate payment-by-results contracts: who is paid what, who runs out of
 /// cash, and what each extra outcome costs the public purse.
 #[derive(Parser, Debug)]
-#[command(name = "pbrsim", version, about, long_about = None, after_help = "\
+#[command(name = "pbrsim", version = VERSION, about, long_about = None, after_help = "\
 Examples:
   pbrsim run                                   run the embedded Work Programme scenario
   pbrsim run scenarios/work_programme.toml --iterations 20000 --out results/
@@ -24,7 +33,8 @@ pub struct Cli {
     pub command: Command,
     /// Print nothing but errors: no progress, no time estimate, no report,
     /// no list of files written (files in --out are still written; the
-    /// exit code tells success). Works in every command, before or after it.
+    /// exit code tells success). The same in every command, before or after
+    /// its name (completions and man still print what they are asked for).
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }
@@ -186,6 +196,35 @@ shock found: one- and two-parameter cuts at deciles that best separate them."
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
     Explain(ScenarioArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  pbrsim completions bash > ~/.local/share/bash-completion/completions/pbrsim
+  pbrsim completions zsh > ~/.zfunc/_pbrsim        (with fpath+=~/.zfunc in ~/.zshrc)
+  pbrsim completions fish > ~/.config/fish/completions/pbrsim.fish")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a
+    /// directory.
+    #[command(after_help = "\
+Examples:
+  pbrsim man > pbrsim.1 && man ./pbrsim.1
+  pbrsim man --out man/        man/pbrsim.1, man/pbrsim-run.1, ... (one page per command)")]
+    Man(ManArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Directory for pbrsim.1 and a page per command (created if missing);
+    /// without it, pbrsim.1 on stdout.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

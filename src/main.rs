@@ -4,7 +4,7 @@
 mod cli;
 mod progress;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use cli::{
     Cli, Command, CompareArgs, EvidenceArgs, MergeArgs, Method, ReverseArgs, RunArgs, ScenarioArgs,
     SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs,
@@ -32,6 +32,12 @@ fn main() -> ExitCode {
         Command::ReverseStress(args) => reverse_stress(args, quiet),
         Command::Validate(args) => validate(args, quiet),
         Command::Explain(args) => explain(args, quiet),
+        Command::Completions(args) => {
+            let mut command = Cli::command();
+            clap_complete::generate(args.shell, &mut command, "pbrsim", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man(args) => man(args, quiet),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -381,6 +387,23 @@ fn reverse_stress(args: ReverseArgs, quiet: bool) -> anyhow::Result<()> {
             &results,
         ),
     );
+    Ok(())
+}
+
+fn man(args: cli::ManArgs, quiet: bool) -> anyhow::Result<()> {
+    let command = Cli::command();
+    match &args.out {
+        Some(dir) => {
+            let written = |source| pbrsim::Error::Write {
+                path: dir.clone(),
+                source,
+            };
+            std::fs::create_dir_all(dir).map_err(written)?;
+            clap_mangen::generate_to(command, dir).map_err(written)?;
+            note(quiet, format!("wrote {}", dir.join("pbrsim.1").display()));
+        }
+        None => clap_mangen::Man::new(command).render(&mut std::io::stdout())?,
+    }
     Ok(())
 }
 

@@ -274,3 +274,34 @@ fn quiet_prints_nothing_but_errors_in_every_command() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no_such.toml"));
 }
+
+#[test]
+fn version_names_the_source_completions_and_man_page_are_printed() {
+    let v = String::from_utf8_lossy(&pbrsim(&["--version"]).stdout).to_string();
+    assert!(
+        v.contains(pbrsim::VERSION) && v.contains(pbrsim::SOURCE_HASH),
+        "{v}"
+    );
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let c = pbrsim(&["completions", shell]);
+        assert!(c.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&c.stdout);
+        assert!(text.contains("reverse-stress"), "{shell}: {text}");
+    }
+    let man = pbrsim(&["man"]);
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        man.status.success() && page.contains(".TH pbrsim 1"),
+        "{page}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("man");
+    assert!(
+        pbrsim(&["man", "--out", out.to_str().unwrap()])
+            .status
+            .success()
+    );
+    for page in ["pbrsim.1", "pbrsim-run.1", "pbrsim-reverse-stress.1"] {
+        assert!(out.join(page).exists(), "{page}");
+    }
+}
