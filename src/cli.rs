@@ -121,7 +121,7 @@ A stress file names a scenario and lists [[stress]] tables:
   combine = [\"volume_30pct_short\", \"worst_decile_economy\"]
 
 A shock on an uncertain parameter moves every draw and keeps each world's percentile, so
-the stressed world is the baseline world, shocked. With --out FILE, a CSV with one row per
+the stressed world is the baseline world, shocked. With --out DIR, stress.csv: one row per
 stress, party and statistic. The format and a worked example: docs/stress-testing.md.")]
     Stress(StressArgs),
     /// Which uncertain inputs drive a statistic: a tornado (each input at a
@@ -147,13 +147,14 @@ inputs. With --out DIR: tornado.csv and sobol.csv. Method: docs/stress-testing.m
     #[command(after_help = "\
 Examples:
   pbrsim evidence scenarios/work_programme.toml
-  pbrsim evidence scenarios/peterborough_sib.toml -n 20000 --out evidence.csv
+  pbrsim evidence scenarios/peterborough_sib.toml -n 20000 --out results/
 
 Each world is simulated twice with the same parameter draws and independent participants;
 the covariance of the pair is the parameters' share (Var E[Y|parameters]) and half their
 mean squared difference the participants' (E Var(Y|parameters)). The two add up to the
 total variance. \"sd if parameters known\" is the spread that would remain with perfect
-evidence on every uncertain parameter.")]
+evidence on every uncertain parameter. With --out DIR, evidence.csv: one row per party and
+statistic.")]
     Evidence(EvidenceArgs),
     /// Find the value of one scenario value at which a statistic meets a
     /// target, with a 95% interval (bisection on common random numbers).
@@ -173,7 +174,7 @@ Every value is run on the same iterations from the same seed, so the statistic i
 fixed function of the value and bisection is exact for it. The interval is the set of
 values whose statistic's 95% interval contains the target. When the statistic does not
 cross the target between the ends of --between, the answer is \"unreachable in range\",
-with the statistic at both ends.")]
+with the statistic at both ends (exit code 1). With --out DIR, solve.csv: the answer in one row.")]
     Solve(SolveArgs),
     /// Reverse stress test: the smallest shock, along directions you name,
     /// at which a party fails with probability at least p, and rules
@@ -189,7 +190,8 @@ A direction is a shock at full size: PATH*FACTOR (multiply: uncertainty.volume*0
 60% short) or PATH+SHIFT (uncertainty.effect+-0.2). Size s in [0, 1] scales it (a multiplier
 1 + s (FACTOR - 1), a shift s SHIFT). Each direction is searched alone, then all together.
 The rules say which draws of the uncertain parameters the failing worlds have, at the
-shock found: one- and two-parameter cuts at deciles that best separate them."
+shock found: one- and two-parameter cuts at deciles that best separate them. With --out DIR,
+reverse_stress.csv (one row per search) and failure_rules.csv (one row per rule)."
     )]
     ReverseStress(ReverseArgs),
     /// Check a scenario file and report every problem, without running it.
@@ -252,8 +254,8 @@ pub struct StressArgs {
     pub overrides: Vec<Override>,
     #[command(flatten)]
     pub sim: Simulation,
-    /// Write the table (CSV) to this file.
-    #[arg(short, long, value_name = "FILE")]
+    /// Directory for stress.csv (created if missing).
+    #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
 
@@ -293,8 +295,8 @@ pub enum Method {
 pub struct EvidenceArgs {
     #[command(flatten)]
     pub contract: Contract,
-    /// Write the table (CSV) to this file.
-    #[arg(short, long, value_name = "FILE")]
+    /// Directory for evidence.csv (created if missing).
+    #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
 
@@ -314,6 +316,9 @@ pub struct SolveArgs {
     /// The value the statistic should take.
     #[arg(long, allow_negative_numbers = true)]
     pub target: f64,
+    /// Directory for solve.csv (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -329,6 +334,10 @@ pub struct ReverseArgs {
     /// A shock at full size: PATH*FACTOR or PATH+SHIFT (repeatable).
     #[arg(long, value_name = "SHOCK", required = true)]
     pub direction: Vec<pbrsim::stress::reverse::Direction>,
+    /// Directory for reverse_stress.csv and failure_rules.csv (created if
+    /// missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// The contract an analysis runs on, and how.

@@ -117,9 +117,9 @@ fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
         bar.inc(n)
     })?;
     bar.finish();
-    if let Some(path) = &args.out {
+    if let Some(dir) = &args.out {
         let path = pbrsim::output::stress::write_stresses(
-            path,
+            &dir.join("stress.csv"),
             &rows,
             &baseline.hash,
             config.iterations,
@@ -271,8 +271,13 @@ fn evidence(args: EvidenceArgs, quiet: bool) -> anyhow::Result<()> {
     let split =
         pbrsim::stress::sensitivity::variance_split(&loaded.model, &config, &|n| bar.inc(n))?;
     bar.finish();
-    if let Some(path) = &args.out {
-        let p = pbrsim::output::stress::write_split(path, &split, &loaded.hash, &config)?;
+    if let Some(dir) = &args.out {
+        let p = pbrsim::output::stress::write_split(
+            &dir.join("evidence.csv"),
+            &split,
+            &loaded.hash,
+            &config,
+        )?;
         note(quiet, format!("wrote {}", p.display()));
     }
     show(
@@ -344,6 +349,10 @@ fn solve(args: SolveArgs, quiet: bool) -> anyhow::Result<()> {
         config: &config,
         solution: &solution,
     };
+    if let Some(dir) = &args.out {
+        let p = pbrsim::output::stress::write_solve(&dir.join("solve.csv"), &report, &base.hash)?;
+        note(quiet, format!("wrote {}", p.display()));
+    }
     show(quiet, &pbrsim::output::stress::render_solve(&report));
     Ok(report.outcome()?)
 }
@@ -377,6 +386,19 @@ fn reverse_stress(args: ReverseArgs, quiet: bool) -> anyhow::Result<()> {
         &|n| bar.inc(n),
     )?;
     bar.finish();
+    if let Some(dir) = &args.out {
+        let hash = scenario::load_str(&src.text, &src.origin, &args.contract.overrides)?.hash;
+        for p in pbrsim::output::stress::write_reverse_stress(
+            dir,
+            &args.party,
+            args.probability,
+            &results,
+            &hash,
+            &config,
+        )? {
+            note(quiet, format!("wrote {}", p.display()));
+        }
+    }
     show(
         quiet,
         &pbrsim::output::stress::render_reverse_stress(

@@ -305,3 +305,36 @@ fn version_names_the_source_completions_and_man_page_are_printed() {
         assert!(out.join(page).exists(), "{page}");
     }
 }
+
+#[test]
+fn an_unreachable_target_is_reported_written_and_exits_with_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pbrsim(&[
+        "solve",
+        "scenarios/work_programme.toml",
+        "--vary",
+        "subcontractors.esa_charity.reserves",
+        "--between",
+        "0",
+        "1000",
+        "--statistic",
+        "esa_charity.failed",
+        "--target",
+        "0.001",
+        "-n",
+        "64",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unreachable in range"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is unreachable"));
+    let table = std::fs::read_to_string(dir.path().join("solve.csv")).unwrap();
+    let row = table.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with(
+            "subcontractors.esa_charity.reserves,0,1000,esa_charity.failed,0.001,unreachable,"
+        ),
+        "{row}"
+    );
+}
