@@ -46,6 +46,8 @@ pub enum Command {
 Outputs with --out DIR:
   summary.json   run identity, every figure's mean, SE, sd, p5/p50/p95, failure curves
   figures.csv    one row per party and figure (tidy; loads into pandas, R, Excel)
+  risk.csv       per party, money figure and level (--risk-levels): value at risk, expected shortfall
+  allocation.csv per party and level: who bears the contract's downside in its worst worlds
   monthly.csv    per party and month: cash flow and cumulative cash quantiles, failure probability
   draws.csv      with --draws: one row per iteration, one column per figure
 
@@ -355,8 +357,7 @@ pub struct Contract {
 /// How many worlds, from which seed, on how many threads.
 #[derive(Args, Debug)]
 pub struct Simulation {
-    /// Number of Monte Carlo iterations (possible worlds); with --precision,
-    /// the least number.
+    /// Number of Monte Carlo iterations (possible worlds).
     #[arg(short = 'n', long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub iterations: u64,
     /// Seed for every random stream: same seed, same numbers.
@@ -401,8 +402,8 @@ pub struct RunArgs {
     pub draws: bool,
     /// Keep adding iterations (1,024 at a time) until FIGURE's mean has a
     /// relative standard error of at most RSE, e.g. --precision prime.net=0.01
-    /// (repeatable: all must be met). The result equals a fixed run of the
-    /// iterations used.
+    /// (repeatable: all must be met); -n is then the least number of
+    /// iterations. The result equals a fixed run of the iterations used.
     #[arg(long, value_name = "FIGURE=RSE", value_parser = parse_precision)]
     pub precision: Vec<(String, f64)>,
     /// The most iterations --precision may use.
@@ -414,11 +415,11 @@ pub struct RunArgs {
     pub overrides: Vec<Override>,
     /// Quantiles reported for every figure, comma-separated (columns p5,
     /// p50, ...; p2_5 for 0.025).
-    #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_level)]
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_quantile)]
     pub quantiles: Vec<f64>,
     /// Levels of value at risk and expected shortfall, comma-separated
     /// (0.95 = the worst 5% of worlds).
-    #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_level)]
+    #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_risk_level)]
     pub risk_levels: Vec<f64>,
     /// Run only shard I of N of the iterations and store its partial result
     /// in --out; `pbrsim merge DIR` combines the shards. `auto` takes the
@@ -463,10 +464,10 @@ impl ShardArg {
 #[derive(Args, Debug, Clone)]
 pub struct Reporting {
     /// Quantiles reported for every figure, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_level)]
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_quantile)]
     pub quantiles: Vec<f64>,
     /// Levels of value at risk and expected shortfall, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_level)]
+    #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_risk_level)]
     pub risk_levels: Vec<f64>,
 }
 
@@ -553,13 +554,21 @@ fn parse_precision(s: &str) -> Result<(String, f64), String> {
     Ok((key.trim().to_string(), rse))
 }
 
-fn parse_level(s: &str) -> Result<f64, String> {
+fn parse_quantile(s: &str) -> Result<f64, String> {
+    parse_level(s, "a quantile", "0.05")
+}
+
+fn parse_risk_level(s: &str) -> Result<f64, String> {
+    parse_level(s, "a risk level", "0.95")
+}
+
+fn parse_level(s: &str, what: &str, example: &str) -> Result<f64, String> {
     let level: f64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("`{s}` is not a level such as 0.95"))?;
+        .map_err(|_| format!("`{s}` is not {what} such as {example}"))?;
     if !(level > 0.0 && level < 1.0) {
-        return Err(format!("a risk level must be in (0, 1), got {level}"));
+        return Err(format!("{what} must be in (0, 1), got {level}"));
     }
     Ok(level)
 }

@@ -162,8 +162,9 @@ fn merge_names_missing_shards_and_refuses_foreign_or_duplicate_ones() {
     let msg = stderr(&out);
     assert!(
         msg.contains("1 of 3 shard(s) not finished: 1")
-            && msg.contains("--shard I/3")
-            && msg.contains("sbatch --array=1"),
+            && msg.contains("--shard I/3` for I in 1")
+            && msg.contains("pbrsim sweep ")
+            && !msg.contains("sbatch"),
         "{msg}"
     );
 

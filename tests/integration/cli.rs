@@ -146,6 +146,24 @@ fn help_teaches_the_commands() {
     );
     let h = String::from_utf8_lossy(&pbrsim(&["run", "--help"]).stdout).to_string();
     assert!(h.contains("--iterations") && h.contains("--set") && h.contains("summary.json"));
+    for file in ["risk.csv", "allocation.csv", "monthly.csv"] {
+        assert!(h.contains(file), "run --help: {file}");
+    }
+    // Only `run` has --precision.
+    for command in [
+        "compare",
+        "sweep",
+        "stress",
+        "sensitivity",
+        "evidence",
+        "solve",
+    ] {
+        let h = String::from_utf8_lossy(&pbrsim(&[command, "--help"]).stdout).to_string();
+        assert!(
+            !h.contains("precision"),
+            "{command} --help mentions --precision"
+        );
+    }
 }
 
 #[test]
@@ -206,6 +224,21 @@ fn chosen_quantiles_become_columns() {
     );
     let bad = pbrsim(&["run", "scenarios/minimal.toml", "--quantiles", "1.5"]);
     assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("a quantile must be in (0, 1), got 1.5") && !err.contains("risk level"),
+        "{err}"
+    );
+    let bad = pbrsim(&[
+        "sweep",
+        "scenarios/minimal.toml",
+        "--out",
+        "x",
+        "--risk-levels",
+        "2",
+    ]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("a risk level must be in (0, 1)"), "{err}");
 }
 
 #[test]
