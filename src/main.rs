@@ -13,7 +13,7 @@ use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
 use pbrsim::output::{DrawsWriter, RunInfo, render_report, write_outputs};
 use pbrsim::scenario::{self, Loaded, Source};
-use progress::{Progress, note};
+use progress::{Progress, note, thousands};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -110,8 +110,13 @@ fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
     let config = config_of(&args.sim);
     let bar = Progress::new(
         quiet,
-        args.sim.iterations,
-        format!("iterations x {} arms", prepared.len() + 1),
+        config.iterations,
+        "iterations",
+        format!(
+            "{} iterations x {} arms",
+            thousands(config.iterations),
+            prepared.len() + 1
+        ),
     );
     let rows = pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &config, &|n| {
         bar.inc(n)
@@ -213,7 +218,12 @@ fn sensitivity(args: SensitivityArgs, quiet: bool) -> anyhow::Result<()> {
     let bar = Progress::new(
         quiet,
         config.iterations * (tornado_arms + sobol_arms),
-        format!("iterations x arms, {} arms", tornado_arms + sobol_arms),
+        "iteration-arms",
+        format!(
+            "{} iterations x {} arms",
+            thousands(config.iterations),
+            tornado_arms + sobol_arms
+        ),
     );
     if args.method != Method::Sobol {
         let t = pbrsim::stress::sensitivity::tornado(
@@ -267,7 +277,12 @@ fn sensitivity(args: SensitivityArgs, quiet: bool) -> anyhow::Result<()> {
 fn evidence(args: EvidenceArgs, quiet: bool) -> anyhow::Result<()> {
     let loaded = load(args.contract.scenario.as_deref(), &args.contract.overrides)?;
     let config = config_of(&args.contract.sim);
-    let bar = Progress::new(quiet, config.iterations, "iterations x 2 arms");
+    let bar = Progress::new(
+        quiet,
+        config.iterations,
+        "iterations",
+        format!("{} iterations x 2 arms", thousands(config.iterations)),
+    );
     let split =
         pbrsim::stress::sensitivity::variance_split(&loaded.model, &config, &|n| bar.inc(n))?;
     bar.finish();
@@ -334,7 +349,11 @@ fn solve(args: SolveArgs, quiet: bool) -> anyhow::Result<()> {
     let bar = Progress::new(
         quiet,
         config.iterations * SEARCH_EVALUATIONS,
-        format!("iterations x values, about {SEARCH_EVALUATIONS} values"),
+        "iteration-values",
+        format!(
+            "{} iterations x about {SEARCH_EVALUATIONS} values",
+            thousands(config.iterations)
+        ),
     );
     let solution = pbrsim::stress::solve::solve(&problem, &[], &config, &|n| bar.inc(n))?;
     bar.finish();
@@ -371,8 +390,10 @@ fn reverse_stress(args: ReverseArgs, quiet: bool) -> anyhow::Result<()> {
     let bar = Progress::new(
         quiet,
         config.iterations * SEARCH_EVALUATIONS * searches,
+        "iteration-sizes",
         format!(
-            "iterations x sizes, about {} sizes",
+            "{} iterations x about {} shock sizes in {searches} search(es)",
+            thousands(config.iterations),
             SEARCH_EVALUATIONS * searches
         ),
     );
@@ -469,10 +490,12 @@ fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
     };
     let manifest = Manifest::of_run(src, &args.overrides, &options, shard.count);
     batch::prepare(dir, &manifest)?;
+    let total = batch::shard_iterations(&manifest, shard);
     let bar = Progress::new(
         quiet,
-        batch::shard_iterations(&manifest, shard),
+        total,
         "iterations",
+        format!("{} iterations", thousands(total)),
     );
     let report = batch::run_shard(dir, &manifest, shard, args.sim.threads, &|_, done| {
         bar.set(done)
@@ -541,10 +564,12 @@ fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
     let manifest = Manifest::of_sweep(&sweep, &options, shard.count);
     batch::prepare(&args.out, &manifest)?;
     let points = manifest.points.len();
+    let total = batch::shard_iterations(&manifest, shard);
     let bar = Progress::new(
         quiet,
-        batch::shard_iterations(&manifest, shard),
+        total,
         "iterations",
+        format!("{} iterations", thousands(total)),
     );
     let report = batch::run_shard(&args.out, &manifest, shard, args.sim.threads, &|p, done| {
         bar.set_message(format!("point {}/{points}, ", p + 1));
@@ -737,7 +762,12 @@ fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     } else {
         args.max_iterations.max(args.sim.iterations)
     };
-    let mut bar = Progress::new(quiet, planned, "iterations");
+    let mut bar = Progress::new(
+        quiet,
+        planned,
+        "iterations",
+        format!("{} iterations", thousands(planned)),
+    );
     if !args.precision.is_empty() {
         // The run stops when the precision is met: no time to foresee.
         bar = bar.without_estimate();

@@ -20,6 +20,7 @@ const DEFAULT_INTERVAL: f64 = 5.0;
 pub struct Progress {
     total: u64,
     unit: String,
+    work: String,
     start: Instant,
     interval: Duration,
     display: Display,
@@ -40,9 +41,15 @@ struct State {
 }
 
 impl Progress {
-    /// Progress towards `total` units of `unit` (e.g. "iterations"); shows
-    /// nothing when `quiet`.
-    pub fn new(quiet: bool, total: u64, unit: impl Into<String>) -> Progress {
+    /// Progress towards `total` units of `unit` (e.g. "iterations"), the
+    /// whole described as `work` in the time estimate ("10,000 iterations x
+    /// 31 arms"); shows nothing when `quiet`.
+    pub fn new(
+        quiet: bool,
+        total: u64,
+        unit: impl Into<String>,
+        work: impl Into<String>,
+    ) -> Progress {
         let unit = unit.into();
         let interval = std::env::var("PBRSIM_PROGRESS_SECONDS")
             .ok()
@@ -69,6 +76,7 @@ impl Progress {
         Progress {
             total: total.max(1),
             unit,
+            work: work.into(),
             start,
             interval: Duration::from_secs_f64(interval),
             display,
@@ -106,15 +114,14 @@ impl Progress {
         let done = state.done;
         let now = Instant::now();
         let elapsed = now - self.start;
-        if !state.estimated && done > 0 && elapsed >= self.interval.min(Duration::from_secs(1)) {
+        if !state.estimated && done > 0 && elapsed >= self.interval.min(Duration::from_secs(3)) {
             state.estimated = true;
             let expected = elapsed.as_secs_f64() * self.total as f64 / done as f64;
             if expected >= 6.0 * self.interval.as_secs_f64() {
                 self.say(&format!(
-                    "pbrsim: this will take about {} ({} {}); -n sets the iterations",
+                    "pbrsim: this will take about {} ({}); -n sets the iterations",
                     duration(expected),
-                    thousands(self.total),
-                    self.unit
+                    self.work
                 ));
             }
         }
@@ -177,7 +184,7 @@ pub fn note(quiet: bool, line: impl std::fmt::Display) {
 }
 
 /// A count with thousands separators.
-fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
