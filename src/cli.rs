@@ -26,8 +26,12 @@ Examples:
   pbrsim validate my_contract.toml             check a scenario without running it
   pbrsim explain my_contract.toml              the contract in plain words
 
+Progress goes to stderr: a bar on a terminal; elsewhere (a log) a line every 5 seconds
+(PBRSIM_PROGRESS_SECONDS sets the interval); long runs first say how long they will take.
+
 The scenario format is documented in docs/scenario-format.md; the model in docs/model.md;
-sweeps, shards and Slurm in docs/batch.md.")]
+sweeps, shards and Slurm in docs/batch.md; shell completion: pbrsim completions SHELL;
+a manual page: pbrsim man.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -46,7 +50,7 @@ pub enum Command {
 Outputs with --out DIR:
   summary.json   run identity, every figure's mean, SE, sd, p5/p50/p95, failure curves
   figures.csv    one row per party and figure (tidy; loads into pandas, R, Excel)
-  risk.csv       per party, money figure and level (--risk-levels): value at risk, expected shortfall
+  risk.csv       per party, money figure and level: value at risk, expected shortfall
   allocation.csv per party and level: who bears the contract's downside in its worst worlds
   monthly.csv    per party and month: cash flow and cumulative cash quantiles, failure probability
   draws.csv      with --draws: one row per iteration, one column per figure
