@@ -548,7 +548,7 @@ fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
         {
             return Err(usage(
                 f.display().to_string(),
-                "is a sweep file: give it alone, or give only scenario files for a batch",
+                "this is a sweep file: give it alone, or give only scenario files for a batch",
             )
             .into());
         }

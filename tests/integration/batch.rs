@@ -744,3 +744,46 @@ fn damaged_state_files_and_other_builds_are_refused() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_missing_shard_of_a_slurm_job_names_both_ways_to_rerun_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = sweep_file(tmp.path(), GRID);
+    let dir = tmp.path().join("d");
+    ok(&[
+        "slurm",
+        s(&sweep),
+        "--tasks",
+        "3",
+        "-n",
+        "300",
+        "--out",
+        s(&dir),
+        "-q",
+    ]);
+    for i in ["0/3", "2/3"] {
+        ok(&[
+            "sweep",
+            s(&sweep),
+            "-n",
+            "300",
+            "--out",
+            s(&dir),
+            "--shard",
+            i,
+            "-q",
+        ]);
+    }
+    let out = pbrsim(&["merge", s(&dir)]);
+    assert_eq!(out.status.code(), Some(1));
+    let msg = stderr(&out);
+    assert!(
+        msg.contains(&format!(
+            "rerun each with `pbrsim sweep {} -n 300 --seed 1 --out {} --shard I/3` for I in 1",
+            s(&sweep),
+            s(&dir)
+        )) && msg.contains("sbatch --array=1 ")
+            && msg.contains("shards.sbatch"),
+        "{msg}"
+    );
+}
