@@ -35,10 +35,11 @@ a manual page: pbrsim man.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Print nothing but errors: no progress, no time estimate, no report,
-    /// no list of files written (files in --out are still written; the
-    /// exit code tells success). The same in every command, before or after
-    /// its name (completions and man still print what they are asked for).
+    /// No progress, no time estimate and no report on stdout; files in --out
+    /// are still written, and stderr still lists them (and which shards ran
+    /// or are left), with any error. The same in every command, before or
+    /// after its name (completions and man still print what they are asked
+    /// for).
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }

@@ -23,8 +23,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args, quiet),
         Command::Compare(args) => compare(args, quiet),
         Command::Sweep(args) => sweep_command(args, quiet),
-        Command::Merge(args) => merge(args, quiet),
-        Command::Slurm(args) => slurm(args, quiet),
+        Command::Merge(args) => merge(args),
+        Command::Slurm(args) => slurm(args),
         Command::Stress(args) => stress(args, quiet),
         Command::Sensitivity(args) => sensitivity(args, quiet),
         Command::Evidence(args) => evidence(args, quiet),
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
             clap_complete::generate(args.shell, &mut command, "pbrsim", &mut std::io::stdout());
             Ok(())
         }
-        Command::Man(args) => man(args, quiet),
+        Command::Man(args) => man(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -72,7 +72,7 @@ fn compare(args: CompareArgs, quiet: bool) -> anyhow::Result<()> {
     let pairs = pbrsim::engine::compare::compare(&a.model, &b.model, &config)?;
     if let Some(dir) = &args.out {
         let path = pbrsim::output::write_comparison(dir, &pairs, &a.hash, &b.hash, &config)?;
-        note(quiet, format!("wrote {}", path.display()));
+        note(format!("wrote {}", path.display()));
     }
     show(
         quiet,
@@ -130,7 +130,7 @@ fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
             config.iterations,
             config.seed,
         )?;
-        note(quiet, format!("wrote {}", path.display()));
+        note(format!("wrote {}", path.display()));
     }
     show(
         quiet,
@@ -260,7 +260,7 @@ fn sensitivity(args: SensitivityArgs, quiet: bool) -> anyhow::Result<()> {
     }
     bar.finish();
     for p in written {
-        note(quiet, format!("wrote {}", p.display()));
+        note(format!("wrote {}", p.display()));
     }
     show(
         quiet,
@@ -293,7 +293,7 @@ fn evidence(args: EvidenceArgs, quiet: bool) -> anyhow::Result<()> {
             &loaded.hash,
             &config,
         )?;
-        note(quiet, format!("wrote {}", p.display()));
+        note(format!("wrote {}", p.display()));
     }
     show(
         quiet,
@@ -370,7 +370,7 @@ fn solve(args: SolveArgs, quiet: bool) -> anyhow::Result<()> {
     };
     if let Some(dir) = &args.out {
         let p = pbrsim::output::stress::write_solve(&dir.join("solve.csv"), &report, &base.hash)?;
-        note(quiet, format!("wrote {}", p.display()));
+        note(format!("wrote {}", p.display()));
     }
     show(quiet, &pbrsim::output::stress::render_solve(&report));
     Ok(report.outcome()?)
@@ -417,7 +417,7 @@ fn reverse_stress(args: ReverseArgs, quiet: bool) -> anyhow::Result<()> {
             &hash,
             &config,
         )? {
-            note(quiet, format!("wrote {}", p.display()));
+            note(format!("wrote {}", p.display()));
         }
     }
     show(
@@ -433,7 +433,7 @@ fn reverse_stress(args: ReverseArgs, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn man(args: cli::ManArgs, quiet: bool) -> anyhow::Result<()> {
+fn man(args: cli::ManArgs) -> anyhow::Result<()> {
     let command = Cli::command();
     match &args.out {
         Some(dir) => {
@@ -443,7 +443,7 @@ fn man(args: cli::ManArgs, quiet: bool) -> anyhow::Result<()> {
             };
             std::fs::create_dir_all(dir).map_err(written)?;
             clap_mangen::generate_to(command, dir).map_err(written)?;
-            note(quiet, format!("wrote {}", dir.join("pbrsim.1").display()));
+            note(format!("wrote {}", dir.join("pbrsim.1").display()));
         }
         None => clap_mangen::Man::new(command).render(&mut std::io::stdout())?,
     }
@@ -501,31 +501,25 @@ fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
         bar.set(done)
     })?;
     bar.finish();
-    note(
-        quiet,
-        format!(
-            "shard {shard}: {} iterations run{}",
-            report.iterations,
-            if report.kept > 0 {
-                " (already done: kept)"
-            } else {
-                ""
-            }
-        ),
-    );
+    note(format!(
+        "shard {shard}: {} iterations run{}",
+        report.iterations,
+        if report.kept > 0 {
+            " (already done: kept)"
+        } else {
+            ""
+        }
+    ));
     if shard.count == 1 {
         for p in batch::merge(dir)?.written {
-            note(quiet, format!("wrote {}", p.display()));
+            note(format!("wrote {}", p.display()));
         }
     } else {
-        note(
-            quiet,
-            format!(
-                "when all {} shards are done: pbrsim merge {}",
-                shard.count,
-                dir.display()
-            ),
-        );
+        note(format!(
+            "when all {} shards are done: pbrsim merge {}",
+            shard.count,
+            dir.display()
+        ));
     }
     Ok(())
 }
@@ -582,41 +576,32 @@ fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
         String::new()
     };
     if shard.count > 1 {
-        note(
-            quiet,
-            format!(
-                "shard {shard}: {} point(s) and {} partial point(s) run{kept}",
-                report.points_run, report.parts_run
-            ),
-        );
-        note(
-            quiet,
-            format!(
-                "when all {} shards are done: pbrsim merge {}",
-                shard.count,
-                args.out.display()
-            ),
-        );
+        note(format!(
+            "shard {shard}: {} point(s) and {} partial point(s) run{kept}",
+            report.points_run, report.parts_run
+        ));
+        note(format!(
+            "when all {} shards are done: pbrsim merge {}",
+            shard.count,
+            args.out.display()
+        ));
         return Ok(());
     }
-    note(
-        quiet,
-        format!(
-            "{points} point(s) x {} iterations: {} run{kept}",
-            manifest.iterations, report.points_run
-        ),
-    );
+    note(format!(
+        "{points} point(s) x {} iterations: {} run{kept}",
+        manifest.iterations, report.points_run
+    ));
     for p in batch::merge(&args.out)?.written {
-        note(quiet, format!("wrote {}", p.display()));
+        note(format!("wrote {}", p.display()));
     }
     Ok(())
 }
 
-fn merge(args: MergeArgs, quiet: bool) -> anyhow::Result<()> {
+fn merge(args: MergeArgs) -> anyhow::Result<()> {
     let merged = batch::merge(&args.dir)?;
-    note(quiet, format!("merged {} point(s)", merged.points));
+    note(format!("merged {} point(s)", merged.points));
     for p in merged.written {
-        note(quiet, format!("wrote {}", p.display()));
+        note(format!("wrote {}", p.display()));
     }
     Ok(())
 }
@@ -628,7 +613,7 @@ fn absolute(p: &std::path::Path) -> Result<std::path::PathBuf, pbrsim::Error> {
     })
 }
 
-fn slurm(args: SlurmArgs, quiet: bool) -> anyhow::Result<()> {
+fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.file).map_err(|source| pbrsim::Error::Read {
         path: args.file.clone(),
         source,
@@ -716,7 +701,7 @@ fn slurm(args: SlurmArgs, quiet: bool) -> anyhow::Result<()> {
         ),
     };
     for p in job.write()? {
-        note(quiet, format!("wrote {}", p.display()));
+        note(format!("wrote {}", p.display()));
     }
     let submit = job.out.join("slurm").join("submit.sh");
     if args.submit {
@@ -731,7 +716,7 @@ fn slurm(args: SlurmArgs, quiet: bool) -> anyhow::Result<()> {
             );
         }
     } else {
-        note(quiet, format!("submit with: bash {}", submit.display()));
+        note(format!("submit with: bash {}", submit.display()));
     }
     Ok(())
 }
@@ -792,10 +777,10 @@ fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     bar.finish();
     info.iterations = result.summary.iterations;
     if !args.precision.is_empty() {
-        note(
-            quiet,
-            format!("--precision: {} iterations used", result.summary.iterations),
-        );
+        note(format!(
+            "--precision: {} iterations used",
+            result.summary.iterations
+        ));
     }
     if let Some(dir) = &args.out {
         let mut written = write_outputs(dir, &info, &result, &loaded.model)?;
@@ -803,7 +788,7 @@ fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
             written.push(w.finish()?);
         }
         for p in written {
-            note(quiet, format!("wrote {}", p.display()));
+            note(format!("wrote {}", p.display()));
         }
     }
     show(quiet, &render_report(&info, &loaded.model, &result));

@@ -175,12 +175,10 @@ impl Progress {
     }
 }
 
-/// A line on stderr about what a command did (files written, shards left),
-/// unless `quiet`.
-pub fn note(quiet: bool, line: impl std::fmt::Display) {
-    if !quiet {
-        eprintln!("{line}");
-    }
+/// A line on stderr about what a command did: files written, shards run or
+/// left to run (shown with `--quiet` too: a log keeps what a job did).
+pub fn note(line: impl std::fmt::Display) {
+    eprintln!("{line}");
 }
 
 /// A count with thousands separators.
