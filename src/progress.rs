@@ -203,3 +203,28 @@ fn duration(seconds: f64) -> String {
         _ => format!("{} h {} min", s / 3600, (s % 3600 + 30) / 60),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{duration, thousands};
+
+    #[test]
+    fn counts_and_durations_read_as_words() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(thousands(n), text);
+        }
+        for (s, text) in [
+            (0.4, "0 s"),
+            (59.6, "60 s"),
+            (150.0, "3 min"),
+            (7_300.0, "2 h 2 min"),
+        ] {
+            assert_eq!(duration(s), text);
+        }
+    }
+}
