@@ -4,10 +4,19 @@ use clap::{Args, Parser, Subcommand};
 use pbrsim::scenario::Override;
 use std::path::PathBuf;
 
+/// The version and the hash of the source it was built from (batch jobs
+/// refuse to mix builds).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (source ",
+    env!("PBRSIM_SOURCE_HASH"),
+    ")"
+);
+
 /// Simulate payment-by-results contracts: who is paid what, who runs out of
 /// cash, and what each extra outcome costs the public purse.
 #[derive(Parser, Debug)]
-#[command(name = "pbrsim", version, about, long_about = None, after_help = "\
+#[command(name = "pbrsim", version = VERSION, about, long_about = None, after_help = "\
 Examples:
   pbrsim run                                   run the embedded Work Programme scenario
   pbrsim run scenarios/work_programme.toml --iterations 20000 --out results/
@@ -17,11 +26,22 @@ Examples:
   pbrsim validate my_contract.toml             check a scenario without running it
   pbrsim explain my_contract.toml              the contract in plain words
 
+Progress goes to stderr: a bar on a terminal; elsewhere (a log) a line every 5 seconds
+(PBRSIM_PROGRESS_SECONDS sets the interval); long runs first say how long they will take.
+
 The scenario format is documented in docs/scenario-format.md; the model in docs/model.md;
-sweeps, shards and Slurm in docs/batch.md.")]
+sweeps, shards and Slurm in docs/batch.md; shell completion: pbrsim completions SHELL;
+a manual page: pbrsim man.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// No progress, no time estimate and no report on stdout; files in --out
+    /// are still written, and stderr still lists them (and which shards ran
+    /// or are left), with any error. The same in every command, before or
+    /// after its name (completions and man still print what they are asked
+    /// for).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -31,6 +51,8 @@ pub enum Command {
 Outputs with --out DIR:
   summary.json   run identity, every figure's mean, SE, sd, p5/p50/p95, failure curves
   figures.csv    one row per party and figure (tidy; loads into pandas, R, Excel)
+  risk.csv       per party, money figure and level: value at risk, expected shortfall
+  allocation.csv per party and level: who bears the contract's downside in its worst worlds
   monthly.csv    per party and month: cash flow and cumulative cash quantiles, failure probability
   draws.csv      with --draws: one row per iteration, one column per figure
 
@@ -106,7 +128,7 @@ A stress file names a scenario and lists [[stress]] tables:
   combine = [\"volume_30pct_short\", \"worst_decile_economy\"]
 
 A shock on an uncertain parameter moves every draw and keeps each world's percentile, so
-the stressed world is the baseline world, shocked. With --out FILE, a CSV with one row per
+the stressed world is the baseline world, shocked. With --out DIR, stress.csv: one row per
 stress, party and statistic. The format and a worked example: docs/stress-testing.md.")]
     Stress(StressArgs),
     /// Which uncertain inputs drive a statistic: a tornado (each input at a
@@ -132,13 +154,14 @@ inputs. With --out DIR: tornado.csv and sobol.csv. Method: docs/stress-testing.m
     #[command(after_help = "\
 Examples:
   pbrsim evidence scenarios/work_programme.toml
-  pbrsim evidence scenarios/peterborough_sib.toml -n 20000 --out evidence.csv
+  pbrsim evidence scenarios/peterborough_sib.toml -n 20000 --out results/
 
 Each world is simulated twice with the same parameter draws and independent participants;
 the covariance of the pair is the parameters' share (Var E[Y|parameters]) and half their
 mean squared difference the participants' (E Var(Y|parameters)). The two add up to the
 total variance. \"sd if parameters known\" is the spread that would remain with perfect
-evidence on every uncertain parameter.")]
+evidence on every uncertain parameter. With --out DIR, evidence.csv: one row per party and
+statistic.")]
     Evidence(EvidenceArgs),
     /// Find the value of one scenario value at which a statistic meets a
     /// target, with a 95% interval (bisection on common random numbers).
@@ -158,7 +181,7 @@ Every value is run on the same iterations from the same seed, so the statistic i
 fixed function of the value and bisection is exact for it. The interval is the set of
 values whose statistic's 95% interval contains the target. When the statistic does not
 cross the target between the ends of --between, the answer is \"unreachable in range\",
-with the statistic at both ends.")]
+with the statistic at both ends (exit code 1). With --out DIR, solve.csv: the answer in one row.")]
     Solve(SolveArgs),
     /// Reverse stress test: the smallest shock, along directions you name,
     /// at which a party fails with probability at least p, and rules
@@ -174,13 +197,43 @@ A direction is a shock at full size: PATH*FACTOR (multiply: uncertainty.volume*0
 60% short) or PATH+SHIFT (uncertainty.effect+-0.2). Size s in [0, 1] scales it (a multiplier
 1 + s (FACTOR - 1), a shift s SHIFT). Each direction is searched alone, then all together.
 The rules say which draws of the uncertain parameters the failing worlds have, at the
-shock found: one- and two-parameter cuts at deciles that best separate them."
+shock found: one- and two-parameter cuts at deciles that best separate them. With --out DIR,
+reverse_stress.csv (one row per search) and failure_rules.csv (one row per rule)."
     )]
     ReverseStress(ReverseArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
     Explain(ScenarioArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  pbrsim completions bash > ~/.local/share/bash-completion/completions/pbrsim
+  pbrsim completions zsh > ~/.zfunc/_pbrsim        (with fpath+=~/.zfunc in ~/.zshrc)
+  pbrsim completions fish > ~/.config/fish/completions/pbrsim.fish")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a
+    /// directory.
+    #[command(after_help = "\
+Examples:
+  pbrsim man > pbrsim.1 && man ./pbrsim.1
+  pbrsim man --out man/        man/pbrsim.1, man/pbrsim-run.1, ... (one page per command)")]
+    Man(ManArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Directory for pbrsim.1 and a page per command (created if missing);
+    /// without it, pbrsim.1 on stdout.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -208,12 +261,9 @@ pub struct StressArgs {
     pub overrides: Vec<Override>,
     #[command(flatten)]
     pub sim: Simulation,
-    /// Write the table (CSV) to this file.
-    #[arg(short, long, value_name = "FILE")]
+    /// Directory for stress.csv (created if missing).
+    #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -252,8 +302,8 @@ pub enum Method {
 pub struct EvidenceArgs {
     #[command(flatten)]
     pub contract: Contract,
-    /// Write the table (CSV) to this file.
-    #[arg(short, long, value_name = "FILE")]
+    /// Directory for evidence.csv (created if missing).
+    #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
 
@@ -273,6 +323,9 @@ pub struct SolveArgs {
     /// The value the statistic should take.
     #[arg(long, allow_negative_numbers = true)]
     pub target: f64,
+    /// Directory for solve.csv (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -288,6 +341,10 @@ pub struct ReverseArgs {
     /// A shock at full size: PATH*FACTOR or PATH+SHIFT (repeatable).
     #[arg(long, value_name = "SHOCK", required = true)]
     pub direction: Vec<pbrsim::stress::reverse::Direction>,
+    /// Directory for reverse_stress.csv and failure_rules.csv (created if
+    /// missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// The contract an analysis runs on, and how.
@@ -300,16 +357,12 @@ pub struct Contract {
     pub overrides: Vec<Override>,
     #[command(flatten)]
     pub sim: Simulation,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// How many worlds, from which seed, on how many threads.
 #[derive(Args, Debug)]
 pub struct Simulation {
-    /// Number of Monte Carlo iterations (possible worlds); with --precision,
-    /// the least number.
+    /// Number of Monte Carlo iterations (possible worlds).
     #[arg(short = 'n', long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub iterations: u64,
     /// Seed for every random stream: same seed, same numbers.
@@ -354,8 +407,8 @@ pub struct RunArgs {
     pub draws: bool,
     /// Keep adding iterations (1,024 at a time) until FIGURE's mean has a
     /// relative standard error of at most RSE, e.g. --precision prime.net=0.01
-    /// (repeatable: all must be met). The result equals a fixed run of the
-    /// iterations used.
+    /// (repeatable: all must be met); -n is then the least number of
+    /// iterations. The result equals a fixed run of the iterations used.
     #[arg(long, value_name = "FIGURE=RSE", value_parser = parse_precision)]
     pub precision: Vec<(String, f64)>,
     /// The most iterations --precision may use.
@@ -367,15 +420,12 @@ pub struct RunArgs {
     pub overrides: Vec<Override>,
     /// Quantiles reported for every figure, comma-separated (columns p5,
     /// p50, ...; p2_5 for 0.025).
-    #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_level)]
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_quantile)]
     pub quantiles: Vec<f64>,
     /// Levels of value at risk and expected shortfall, comma-separated
     /// (0.95 = the worst 5% of worlds).
-    #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_level)]
+    #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_risk_level)]
     pub risk_levels: Vec<f64>,
-    /// Do not print the report (files are still written).
-    #[arg(short, long)]
-    pub quiet: bool,
     /// Run only shard I of N of the iterations and store its partial result
     /// in --out; `pbrsim merge DIR` combines the shards. `auto` takes the
     /// shard from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT when
@@ -419,10 +469,10 @@ impl ShardArg {
 #[derive(Args, Debug, Clone)]
 pub struct Reporting {
     /// Quantiles reported for every figure, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_level)]
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_quantile)]
     pub quantiles: Vec<f64>,
     /// Levels of value at risk and expected shortfall, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_level)]
+    #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_risk_level)]
     pub risk_levels: Vec<f64>,
 }
 
@@ -442,9 +492,6 @@ pub struct SweepArgs {
     pub shard: Option<ShardArg>,
     #[command(flatten)]
     pub reporting: Reporting,
-    /// No progress bar and no summary.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -512,13 +559,21 @@ fn parse_precision(s: &str) -> Result<(String, f64), String> {
     Ok((key.trim().to_string(), rse))
 }
 
-fn parse_level(s: &str) -> Result<f64, String> {
+fn parse_quantile(s: &str) -> Result<f64, String> {
+    parse_level(s, "a quantile", "0.05")
+}
+
+fn parse_risk_level(s: &str) -> Result<f64, String> {
+    parse_level(s, "a risk level", "0.95")
+}
+
+fn parse_level(s: &str, what: &str, example: &str) -> Result<f64, String> {
     let level: f64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("`{s}` is not a level such as 0.95"))?;
+        .map_err(|_| format!("`{s}` is not {what} such as {example}"))?;
     if !(level > 0.0 && level < 1.0) {
-        return Err(format!("a risk level must be in (0, 1), got {level}"));
+        return Err(format!("{what} must be in (0, 1), got {level}"));
     }
     Ok(level)
 }

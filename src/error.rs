@@ -26,12 +26,38 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
-    /// A run option is out of range.
+    /// A run setting the library was given cannot be used: a thread count,
+    /// a statistic or party the model lacks, a shock that makes the
+    /// scenario invalid, a directory that is not a job's.
     #[error("{0}")]
-    Option(String),
+    Setting(String),
+    /// A command-line option is malformed or out of range.
+    #[error("{option}: {message}")]
+    Usage {
+        /// The option as typed, with its value (`--between 5 1`).
+        option: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A search found no answer in the range it was given: the statistic
+    /// does not cross the target there (the run itself succeeded).
+    #[error("{0}")]
+    Unreachable(String),
     /// A sharded job's files are incomplete, foreign or damaged.
     #[error("{0}")]
     Batch(String),
+}
+
+impl Error {
+    /// Whether the error lies in what the user gave (files, scenario,
+    /// options) rather than in running it: a command exits with 2 for bad
+    /// input and 1 for a run that failed or found no answer.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Error::Read { .. } | Error::Scenario(_) | Error::Setting(_) | Error::Usage { .. }
+        )
+    }
 }
 
 /// One problem in a scenario, located as precisely as the input allows.

@@ -2,47 +2,50 @@
 //! results or errors, sets the exit code (0 ok, 1 run failure, 2 bad input).
 
 mod cli;
+mod progress;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use cli::{
     Cli, Command, CompareArgs, EvidenceArgs, MergeArgs, Method, ReverseArgs, RunArgs, ScenarioArgs,
     SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs,
 };
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
 use pbrsim::output::{DrawsWriter, RunInfo, render_report, write_outputs};
 use pbrsim::scenario::{self, Loaded, Source};
+use progress::{Progress, note, thousands};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let quiet = cli.quiet;
     let outcome = match cli.command {
-        Command::Run(args) => run(args),
-        Command::Compare(args) => compare(args),
-        Command::Sweep(args) => sweep_command(args),
+        Command::Run(args) => run(args, quiet),
+        Command::Compare(args) => compare(args, quiet),
+        Command::Sweep(args) => sweep_command(args, quiet),
         Command::Merge(args) => merge(args),
         Command::Slurm(args) => slurm(args),
-        Command::Stress(args) => stress(args),
-        Command::Sensitivity(args) => sensitivity(args),
-        Command::Evidence(args) => evidence(args),
-        Command::Solve(args) => solve(args),
-        Command::ReverseStress(args) => reverse_stress(args),
-        Command::Validate(args) => validate(args),
-        Command::Explain(args) => explain(args),
+        Command::Stress(args) => stress(args, quiet),
+        Command::Sensitivity(args) => sensitivity(args, quiet),
+        Command::Evidence(args) => evidence(args, quiet),
+        Command::Solve(args) => solve(args, quiet),
+        Command::ReverseStress(args) => reverse_stress(args, quiet),
+        Command::Validate(args) => validate(args, quiet),
+        Command::Explain(args) => explain(args, quiet),
+        Command::Completions(args) => {
+            let mut command = Cli::command();
+            clap_complete::generate(args.shell, &mut command, "pbrsim", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man(args) => man(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            let bad_input = matches!(
-                e.downcast_ref::<pbrsim::Error>(),
-                Some(
-                    pbrsim::Error::Scenario(_)
-                        | pbrsim::Error::Read { .. }
-                        | pbrsim::Error::Option(_)
-                )
-            );
+            let bad_input = e
+                .downcast_ref::<pbrsim::Error>()
+                .is_some_and(pbrsim::Error::is_bad_input);
             ExitCode::from(if bad_input { 2 } else { 1 })
         }
     }
@@ -62,34 +65,45 @@ fn load(
     }
 }
 
-fn compare(args: CompareArgs) -> anyhow::Result<()> {
+fn compare(args: CompareArgs, quiet: bool) -> anyhow::Result<()> {
     let a = load(Some(&args.a), &args.set_a)?;
     let b = load(Some(args.b.as_deref().unwrap_or(&args.a)), &args.set_b)?;
     let config = config_of(&args.sim);
-    let pairs = pbrsim::engine::compare::compare(&a.model, &b.model, &config, &|_| {})?;
+    let bar = Progress::new(
+        quiet,
+        config.iterations,
+        "iterations",
+        format!("{} iterations x 2 contracts", thousands(config.iterations)),
+    );
+    let pairs =
+        pbrsim::engine::compare::compare(&a.model, &b.model, &config, &|done| bar.set(done))?;
+    bar.finish();
     if let Some(dir) = &args.out {
         let path = pbrsim::output::write_comparison(dir, &pairs, &a.hash, &b.hash, &config)?;
-        eprintln!("wrote {}", path.display());
+        note(format!("wrote {}", path.display()));
     }
-    print!(
-        "{}",
-        pbrsim::output::render_comparison(&a, &b, &pairs, &config)
+    show(
+        quiet,
+        &pbrsim::output::render_comparison(&a, &b, &pairs, &config),
     );
     Ok(())
 }
 
-fn stress(args: StressArgs) -> anyhow::Result<()> {
+fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
     let file = pbrsim::stress::file::load_file(&args.file, args.scenario.as_deref())?;
     let names: Vec<&str> = file.stresses.iter().map(|s| s.name.as_str()).collect();
     for only in &args.only {
         if !names.contains(&only.as_str()) {
             let help =
                 pbrsim::error::suggest(only, &names).map_or(String::new(), |s| format!("; {s}"));
-            return Err(pbrsim::Error::Option(format!(
-                "--only {only}: {} has no stress of that name (it has {}){help}",
-                file.origin,
-                names.join(", ")
-            ))
+            return Err(usage(
+                format!("--only {only}"),
+                format!(
+                    "{} has no stress of that name (it has {}){help}",
+                    file.origin,
+                    names.join(", ")
+                ),
+            )
             .into());
         }
     }
@@ -102,34 +116,39 @@ fn stress(args: StressArgs) -> anyhow::Result<()> {
     }
     let prepared = file.prepare(&args.overrides).map_err(pbrsim::Error::from)?;
     let config = config_of(&args.sim);
-    let bar = progress_bar(
-        args.sim.iterations,
-        args.quiet,
-        &format!("iterations x {} arms", prepared.len() + 1),
+    let bar = Progress::new(
+        quiet,
+        config.iterations,
+        "iterations",
+        format!(
+            "{} iterations x {} arms",
+            thousands(config.iterations),
+            prepared.len() + 1
+        ),
     );
     let rows = pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &config, &|n| {
         bar.inc(n)
     })?;
-    bar.finish_and_clear();
-    if let Some(path) = &args.out {
+    bar.finish();
+    if let Some(dir) = &args.out {
         let path = pbrsim::output::stress::write_stresses(
-            path,
+            &dir.join("stress.csv"),
             &rows,
             &baseline.hash,
             config.iterations,
             config.seed,
         )?;
-        eprintln!("wrote {}", path.display());
+        note(format!("wrote {}", path.display()));
     }
-    print!(
-        "{}",
-        pbrsim::output::stress::render_stresses(
+    show(
+        quiet,
+        &pbrsim::output::stress::render_stresses(
             &baseline.origin,
             &prepared,
             &rows,
             config.iterations,
-            config.seed
-        )
+            config.seed,
+        ),
     );
     Ok(())
 }
@@ -143,23 +162,26 @@ fn statistics(
         .iter()
         .map(|n| {
             pbrsim::stress::Statistic::parse(n, &catalog).map_err(|(m, h)| {
-                pbrsim::Error::Option(format!(
-                    "--statistic {n}: {m}{}",
-                    h.map_or(String::new(), |h| format!("\n  help: {h}"))
-                ))
+                usage(
+                    format!("--statistic {n}"),
+                    format!(
+                        "{m}{}",
+                        h.map_or(String::new(), |h| format!("\n  help: {h}"))
+                    ),
+                )
             })
         })
         .collect()
 }
 
-/// Progress of a search: the bar covers one evaluation and starts over
-/// with the next.
-fn per_evaluation(bar: &ProgressBar) -> impl Fn(u64) + Sync + '_ {
-    move |n| {
-        if bar.position() + n > bar.length().unwrap_or(u64::MAX) {
-            bar.set_position(0);
-        }
-        bar.inc(n)
+/// Values a search evaluates, about: bisection for the value and for the
+/// two ends of its interval (for the time estimate only).
+const SEARCH_EVALUATIONS: u64 = 40;
+
+/// Prints a report on stdout, unless `quiet`.
+fn show(quiet: bool, text: &str) {
+    if !quiet {
+        print!("{text}");
     }
 }
 
@@ -172,42 +194,54 @@ fn config_of(sim: &cli::Simulation) -> RunConfig {
     }
 }
 
-fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
+fn sensitivity(args: SensitivityArgs, quiet: bool) -> anyhow::Result<()> {
     use pbrsim::output::stress as out;
     let loaded = load(args.contract.scenario.as_deref(), &args.contract.overrides)?;
     let model = &loaded.model;
     let stats = statistics(model, &args.statistic)?;
     if !(0.0 < args.low && args.low < args.high && args.high < 100.0) {
-        return Err(pbrsim::Error::Option(format!(
-            "--low {} --high {}: need 0 < low < high < 100 (percentiles)",
-            args.low, args.high
-        ))
+        return Err(usage(
+            format!("--low {} --high {}", args.low, args.high),
+            "need 0 < low < high < 100 (percentiles)",
+        )
         .into());
     }
     let inputs = pbrsim::stress::worlds::inputs(model).len() as u64;
     if inputs == 1 {
-        return Err(pbrsim::Error::Option(format!("{} has no uncertain parameters: give some a distribution (docs/scenario-format.md, [uncertainty])", loaded.origin)).into());
+        return Err(pbrsim::Error::Setting(format!("{} has no uncertain parameters: give some a distribution (docs/scenario-format.md, [uncertainty])", loaded.origin)).into());
     }
     let config = config_of(&args.contract.sim);
-    let mut text = String::new();
     let mut written = Vec::new();
+    let (mut tornadoes, mut sobol) = (None, None);
+    let tornado_arms = if args.method == Method::Sobol {
+        0
+    } else {
+        1 + 2 * (inputs - 1)
+    };
+    let sobol_arms = if args.method == Method::Tornado {
+        0
+    } else {
+        inputs + 2
+    };
+    let bar = Progress::new(
+        quiet,
+        config.iterations * (tornado_arms + sobol_arms),
+        "iteration-arms",
+        format!(
+            "{} iterations x {} arms",
+            thousands(config.iterations),
+            tornado_arms + sobol_arms
+        ),
+    );
     if args.method != Method::Sobol {
-        let arms = 1 + 2 * (inputs - 1);
-        let bar = progress_bar(
-            args.contract.sim.iterations,
-            args.contract.quiet,
-            &format!("iterations x {arms} arms (tornado)"),
-        );
         let t = pbrsim::stress::sensitivity::tornado(
             model,
             &stats,
             args.low / 100.0,
             args.high / 100.0,
             &config,
-            &|n| bar.inc(n),
+            &|n| bar.inc(n * tornado_arms),
         )?;
-        bar.finish_and_clear();
-        text += &out::render_tornado(&t);
         if let Some(dir) = &args.out {
             written.push(out::write_tornado(
                 &dir.join("tornado.csv"),
@@ -216,16 +250,12 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
                 &config,
             )?);
         }
+        tornadoes = Some(t);
     }
     if args.method != Method::Tornado {
-        let bar = progress_bar(
-            args.contract.sim.iterations,
-            args.contract.quiet,
-            &format!("iterations x {} arms (Sobol)", inputs + 2),
-        );
-        let s = pbrsim::stress::sensitivity::sobol(model, &stats, &config, &|n| bar.inc(n))?;
-        bar.finish_and_clear();
-        text += &out::render_sobol(&s);
+        let s = pbrsim::stress::sensitivity::sobol(model, &stats, &config, &|n| {
+            bar.inc(n * sobol_arms)
+        })?;
         if let Some(dir) = &args.out {
             written.push(out::write_sobol(
                 &dir.join("sobol.csv"),
@@ -234,70 +264,76 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
                 &config,
             )?);
         }
+        sobol = Some(s);
     }
+    bar.finish();
     for p in written {
-        eprintln!("wrote {}", p.display());
+        note(format!("wrote {}", p.display()));
     }
-    println!(
-        "{}: {} iterations per arm on common random numbers, seed {}.",
-        loaded.origin, config.iterations, config.seed
+    show(
+        quiet,
+        &out::render_sensitivity(
+            &loaded.origin,
+            &config,
+            tornadoes.as_deref(),
+            sobol.as_deref(),
+        ),
     );
-    print!("{text}");
     Ok(())
 }
 
-fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
+fn evidence(args: EvidenceArgs, quiet: bool) -> anyhow::Result<()> {
     let loaded = load(args.contract.scenario.as_deref(), &args.contract.overrides)?;
     let config = config_of(&args.contract.sim);
-    let bar = progress_bar(
-        args.contract.sim.iterations,
-        args.contract.quiet,
-        "iterations x 2 arms",
+    let bar = Progress::new(
+        quiet,
+        config.iterations,
+        "iterations",
+        format!("{} iterations x 2 arms", thousands(config.iterations)),
     );
     let split =
         pbrsim::stress::sensitivity::variance_split(&loaded.model, &config, &|n| bar.inc(n))?;
-    bar.finish_and_clear();
-    if let Some(path) = &args.out {
-        let p = pbrsim::output::stress::write_split(path, &split, &loaded.hash, &config)?;
-        eprintln!("wrote {}", p.display());
+    bar.finish();
+    if let Some(dir) = &args.out {
+        let p = pbrsim::output::stress::write_split(
+            &dir.join("evidence.csv"),
+            &split,
+            &loaded.hash,
+            &config,
+        )?;
+        note(format!("wrote {}", p.display()));
     }
-    println!(
-        "{}: {} worlds, each run with two independent sets of participants, seed {}.",
-        loaded.origin, config.iterations, config.seed
+    show(
+        quiet,
+        &pbrsim::output::stress::render_evidence(&loaded.origin, &config, &split),
     );
-    print!("{}", pbrsim::output::stress::render_split(&split));
     Ok(())
 }
 
-fn solve(args: SolveArgs) -> anyhow::Result<()> {
-    use pbrsim::stress::solve::{Problem, Solution};
+fn solve(args: SolveArgs, quiet: bool) -> anyhow::Result<()> {
+    use pbrsim::stress::solve::Problem;
     let src = Source::read_or_embedded(args.contract.scenario.as_deref())?;
     let base = scenario::load_str(&src.text, &src.origin, &args.contract.overrides)?;
     let stat = statistics(&base.model, std::slice::from_ref(&args.statistic))?.remove(0);
     let (lo, hi) = (args.between[0], args.between[1]);
     if !args.target.is_finite() {
-        return Err(pbrsim::Error::Option(format!(
-            "--target {}: must be a finite number",
-            args.target
-        ))
+        return Err(usage(
+            format!("--target {}", args.target),
+            "must be a finite number",
+        )
         .into());
     }
     if lo >= hi || lo.is_nan() || hi.is_nan() {
-        return Err(pbrsim::Error::Option(format!(
-            "--between {lo} {hi}: the low end must be below the high end"
-        ))
+        return Err(usage(
+            format!("--between {lo} {hi}"),
+            "the low end must be below the high end",
+        )
         .into());
     }
     let integer = src.is_whole_number(&args.contract.overrides, &args.vary)
         && lo.fract() == 0.0
         && hi.fract() == 0.0;
-    let value_of = |x: f64| {
-        if integer {
-            format!("{}", x as i64)
-        } else {
-            scenario::value_text(&toml::Value::Float(x))
-        }
-    };
+    let value_of = |x: f64| pbrsim::output::stress::varied_value(x, integer);
     let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> {
         let mut o = args.contract.overrides.clone();
         o.push(scenario::Override {
@@ -317,98 +353,56 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
         integer,
     };
     let config = config_of(&args.contract.sim);
-    let bar = progress_bar(
-        args.contract.sim.iterations,
-        args.contract.quiet,
-        "iterations (value being evaluated)",
+    let bar = Progress::new(
+        quiet,
+        config.iterations * SEARCH_EVALUATIONS,
+        "iteration-values",
+        format!(
+            "{} iterations x about {SEARCH_EVALUATIONS} values",
+            thousands(config.iterations)
+        ),
     );
-    let solution = pbrsim::stress::solve::solve(&problem, &[], &config, &per_evaluation(&bar))?;
-    bar.finish_and_clear();
-    let unit = stat.unit(&pbrsim::figures::Catalog::new(&base.model));
-    let fv = |x: f64| pbrsim::output::stress::fmt_value(unit, x);
-    let show = |e: &pbrsim::stress::Estimate| {
-        if unit == pbrsim::figures::Unit::Probability {
-            pbrsim::output::stress::fmt_probability(e)
-        } else {
-            pbrsim::output::stress::fmt_interval(unit, e)
-        }
+    let solution = pbrsim::stress::solve::solve(&problem, &[], &config, &|n| bar.inc(n))?;
+    bar.finish();
+    let report = pbrsim::output::stress::SolveReport {
+        origin: &src.origin,
+        vary: &args.vary,
+        statistic: &stat.name(),
+        unit: stat.unit(&pbrsim::figures::Catalog::new(&base.model)),
+        target: args.target,
+        range: (lo, hi),
+        integer,
+        config: &config,
+        solution: &solution,
     };
-    let found = |x: f64| {
-        if integer {
-            value_of(x)
-        } else {
-            pbrsim::output::stress::fmt_found(x)
-        }
-    };
-    println!(
-        "{}: {} = ? so that {} = {} ({} iterations per value, common random numbers, seed {}).",
-        src.origin,
-        args.vary,
-        stat.name(),
-        fv(args.target),
-        config.iterations,
-        config.seed
-    );
-    match solution {
-        Solution::Found {
-            value,
-            interval,
-            achieved,
-            evaluations,
-        } => {
-            println!(
-                "  {} = {}   95% interval {} to {}   ({} values evaluated)",
-                args.vary,
-                found(value),
-                found(interval.0),
-                found(interval.1),
-                evaluations
-            );
-            println!("  {} there: {}", stat.name(), show(&achieved));
-            if interval.0 <= lo || interval.1 >= hi {
-                println!(
-                    "  the interval reaches the end of --between: widen the range or run more iterations (-n) to close it"
-                );
-            }
-        }
-        Solution::Unreachable { at_low, at_high } => {
-            println!(
-                "  unreachable in range: {} is {} at {} = {} and {} at {}; it does not cross {} in between.",
-                stat.name(),
-                show(&at_low),
-                args.vary,
-                value_of(lo),
-                show(&at_high),
-                value_of(hi),
-                fv(args.target)
-            );
-            return Err(pbrsim::Error::Batch(format!(
-                "the target {} is unreachable for {} between {} and {}",
-                args.target,
-                args.vary,
-                value_of(lo),
-                value_of(hi)
-            ))
-            .into());
-        }
+    if let Some(dir) = &args.out {
+        let p = pbrsim::output::stress::write_solve(&dir.join("solve.csv"), &report, &base.hash)?;
+        note(format!("wrote {}", p.display()));
     }
-    Ok(())
+    show(quiet, &pbrsim::output::stress::render_solve(&report));
+    Ok(report.outcome()?)
 }
 
-fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
+fn reverse_stress(args: ReverseArgs, quiet: bool) -> anyhow::Result<()> {
     if !(0.0 < args.probability && args.probability < 1.0) {
-        return Err(pbrsim::Error::Option(format!(
-            "--probability {}: must be between 0 and 1",
-            args.probability
-        ))
+        return Err(usage(
+            format!("--probability {}", args.probability),
+            "must be between 0 and 1",
+        )
         .into());
     }
     let src = Source::read_or_embedded(args.contract.scenario.as_deref())?;
     let config = config_of(&args.contract.sim);
-    let bar = progress_bar(
-        args.contract.sim.iterations,
-        args.contract.quiet,
-        "iterations (shock size being evaluated)",
+    let searches = args.direction.len() as u64 + u64::from(args.direction.len() > 1);
+    let bar = Progress::new(
+        quiet,
+        config.iterations * SEARCH_EVALUATIONS * searches,
+        "iteration-sizes",
+        format!(
+            "{} iterations x about {} shock sizes in {searches} search(es)",
+            thousands(config.iterations),
+            SEARCH_EVALUATIONS * searches
+        ),
     );
     let results = pbrsim::stress::reverse::reverse_stress(
         &src,
@@ -417,70 +411,80 @@ fn reverse_stress(args: ReverseArgs) -> anyhow::Result<()> {
         args.probability,
         &args.direction,
         &config,
-        &per_evaluation(&bar),
+        &|n| bar.inc(n),
     )?;
-    bar.finish_and_clear();
-    println!(
-        "{}: the smallest shock at which {} fails with probability >= {} ({} iterations per size, seed {}).",
-        src.origin, args.party, args.probability, config.iterations, config.seed
-    );
-    print!(
-        "{}",
-        pbrsim::output::stress::render_reverse(&results, args.probability)
+    bar.finish();
+    if let Some(dir) = &args.out {
+        let hash = scenario::load_str(&src.text, &src.origin, &args.contract.overrides)?.hash;
+        for p in pbrsim::output::stress::write_reverse_stress(
+            dir,
+            &args.party,
+            args.probability,
+            &results,
+            &hash,
+            &config,
+        )? {
+            note(format!("wrote {}", p.display()));
+        }
+    }
+    show(
+        quiet,
+        &pbrsim::output::stress::render_reverse_stress(
+            &src.origin,
+            &args.party,
+            args.probability,
+            &config,
+            &results,
+        ),
     );
     Ok(())
 }
 
-fn validate(args: ScenarioArgs) -> anyhow::Result<()> {
+fn man(args: cli::ManArgs) -> anyhow::Result<()> {
+    let command = Cli::command();
+    match &args.out {
+        Some(dir) => {
+            let written = |source| pbrsim::Error::Write {
+                path: dir.clone(),
+                source,
+            };
+            std::fs::create_dir_all(dir).map_err(written)?;
+            clap_mangen::generate_to(command, dir).map_err(written)?;
+            note(format!("wrote {}", dir.join("pbrsim.1").display()));
+        }
+        None => clap_mangen::Man::new(command).render(&mut std::io::stdout())?,
+    }
+    Ok(())
+}
+
+fn validate(args: ScenarioArgs, quiet: bool) -> anyhow::Result<()> {
     let loaded = load(Some(&args.scenario), &args.overrides)?;
-    let m = &loaded.model;
-    println!(
-        "{}: ok: \"{}\", {} segment(s), {} provider(s), {} months (referrals in the first {})",
-        loaded.origin,
-        m.name,
-        m.segments.len(),
-        m.providers.len(),
-        m.horizon,
-        m.referral_months
-    );
+    show(quiet, &pbrsim::output::render_validation(&loaded));
     Ok(())
 }
 
-fn explain(args: ScenarioArgs) -> anyhow::Result<()> {
+fn explain(args: ScenarioArgs, quiet: bool) -> anyhow::Result<()> {
     let loaded = load(Some(&args.scenario), &args.overrides)?;
-    print!("{}", pbrsim::explain::explain(&loaded.model));
+    show(quiet, &pbrsim::explain::explain(&loaded.model));
     Ok(())
 }
 
-fn progress_bar(total: u64, quiet: bool, unit: &str) -> ProgressBar {
-    let target = if quiet {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    };
-    let bar = ProgressBar::with_draw_target(Some(total), target);
-    let template = format!(
-        "{{spinner}} {{msg}}{{human_pos}}/{{human_len}} {unit} [{{bar:30}}] {{percent}}% elapsed {{elapsed}} eta {{eta}}"
-    );
-    bar.set_style(
-        ProgressStyle::with_template(&template)
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
+/// A malformed or out-of-range command-line option.
+fn usage(option: impl Into<String>, message: impl Into<String>) -> pbrsim::Error {
+    pbrsim::Error::Usage {
+        option: option.into(),
+        message: message.into(),
+    }
 }
 
 fn shard_of(arg: &Option<cli::ShardArg>) -> Result<Option<Shard>, pbrsim::Error> {
     arg.as_ref()
-        .map(|s| {
-            s.resolve()
-                .map_err(|e| pbrsim::Error::Option(format!("--shard: {e}")))
-        })
+        .map(|s| s.resolve().map_err(|e| usage("--shard", e)))
         .transpose()
 }
 
 /// A run split into shards: this process runs one and stores its part.
-fn run_shard(args: &RunArgs, shard: Shard) -> anyhow::Result<()> {
+fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
     let dir = args.out.as_deref().expect("clap: --shard requires --out");
     let src = Source::read_or_embedded(args.scenario.as_deref())?;
     scenario::load_str(&src.text, &src.origin, &args.overrides)?;
@@ -493,16 +497,18 @@ fn run_shard(args: &RunArgs, shard: Shard) -> anyhow::Result<()> {
     };
     let manifest = Manifest::of_run(src, &args.overrides, &options, shard.count);
     batch::prepare(dir, &manifest)?;
-    let bar = progress_bar(
-        batch::shard_iterations(&manifest, shard),
-        args.quiet,
+    let total = batch::shard_iterations(&manifest, shard);
+    let bar = Progress::new(
+        quiet,
+        total,
         "iterations",
+        format!("{} iterations", thousands(total)),
     );
     let report = batch::run_shard(dir, &manifest, shard, args.sim.threads, &|_, done| {
-        bar.set_position(done)
+        bar.set(done)
     })?;
-    bar.finish_and_clear();
-    eprintln!(
+    bar.finish();
+    note(format!(
         "shard {shard}: {} iterations run{}",
         report.iterations,
         if report.kept > 0 {
@@ -510,22 +516,22 @@ fn run_shard(args: &RunArgs, shard: Shard) -> anyhow::Result<()> {
         } else {
             ""
         }
-    );
+    ));
     if shard.count == 1 {
         for p in batch::merge(dir)?.written {
-            eprintln!("wrote {}", p.display());
+            note(format!("wrote {}", p.display()));
         }
     } else {
-        eprintln!(
+        note(format!(
             "when all {} shards are done: pbrsim merge {}",
             shard.count,
             dir.display()
-        );
+        ));
     }
     Ok(())
 }
 
-fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
+fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
     let shard = shard_of(&args.shard)?.unwrap_or(Shard::WHOLE);
     let sweep = if args.files.len() == 1
         && sweep::is_sweep_text(&std::fs::read_to_string(&args.files[0]).map_err(|source| {
@@ -541,10 +547,10 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
             .iter()
             .find(|f| std::fs::read_to_string(f).is_ok_and(|t| sweep::is_sweep_text(&t)))
         {
-            return Err(pbrsim::Error::Option(format!(
-                "{} is a sweep file: give it alone, or give only scenario files for a batch",
-                f.display()
-            ))
+            return Err(usage(
+                f.display().to_string(),
+                "this is a sweep file: give it alone, or give only scenario files for a batch",
+            )
             .into());
         }
         sweep::batch(&args.files)?
@@ -559,48 +565,50 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
     let manifest = Manifest::of_sweep(&sweep, &options, shard.count);
     batch::prepare(&args.out, &manifest)?;
     let points = manifest.points.len();
-    let bar = progress_bar(
-        batch::shard_iterations(&manifest, shard),
-        args.quiet,
+    let total = batch::shard_iterations(&manifest, shard);
+    let bar = Progress::new(
+        quiet,
+        total,
         "iterations",
+        format!("{} iterations", thousands(total)),
     );
     let report = batch::run_shard(&args.out, &manifest, shard, args.sim.threads, &|p, done| {
-        bar.set_message(format!("point {}/{points} ", p + 1));
-        bar.set_position(done);
+        bar.set_message(format!("point {}/{points}, ", p + 1));
+        bar.set(done);
     })?;
-    bar.finish_and_clear();
+    bar.finish();
     let kept = if report.kept > 0 {
         format!(", {} already done (kept)", report.kept)
     } else {
         String::new()
     };
     if shard.count > 1 {
-        eprintln!(
+        note(format!(
             "shard {shard}: {} point(s) and {} partial point(s) run{kept}",
             report.points_run, report.parts_run
-        );
-        eprintln!(
+        ));
+        note(format!(
             "when all {} shards are done: pbrsim merge {}",
             shard.count,
             args.out.display()
-        );
+        ));
         return Ok(());
     }
-    eprintln!(
+    note(format!(
         "{points} point(s) x {} iterations: {} run{kept}",
         manifest.iterations, report.points_run
-    );
+    ));
     for p in batch::merge(&args.out)?.written {
-        eprintln!("wrote {}", p.display());
+        note(format!("wrote {}", p.display()));
     }
     Ok(())
 }
 
 fn merge(args: MergeArgs) -> anyhow::Result<()> {
     let merged = batch::merge(&args.dir)?;
-    eprintln!("merged {} point(s)", merged.points);
+    note(format!("merged {} point(s)", merged.points));
     for p in merged.written {
-        eprintln!("wrote {}", p.display());
+        note(format!("wrote {}", p.display()));
     }
     Ok(())
 }
@@ -627,9 +635,9 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
     let is_sweep = sweep::is_sweep_text(&text);
     let manifest = if is_sweep {
         if !args.overrides.is_empty() {
-            return Err(pbrsim::Error::Option(
-                "--set applies to a scenario run; in a sweep, put the value in the sweep file"
-                    .into(),
+            return Err(usage(
+                "--set",
+                "applies to a scenario run; in a sweep, put the value in the sweep file",
             )
             .into());
         }
@@ -700,7 +708,7 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
         ),
     };
     for p in job.write()? {
-        eprintln!("wrote {}", p.display());
+        note(format!("wrote {}", p.display()));
     }
     let submit = job.out.join("slurm").join("submit.sh");
     if args.submit {
@@ -715,14 +723,14 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
             );
         }
     } else {
-        eprintln!("submit with: bash {}", submit.display());
+        note(format!("submit with: bash {}", submit.display()));
     }
     Ok(())
 }
 
-fn run(args: RunArgs) -> anyhow::Result<()> {
+fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     if let Some(shard) = shard_of(&args.shard)? {
-        return run_shard(&args, shard);
+        return run_shard(&args, shard, quiet);
     }
     let loaded = load(args.scenario.as_deref(), &args.overrides)?;
     let config = RunConfig {
@@ -733,29 +741,30 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         max_iterations: args.max_iterations,
         ..Default::default()
     };
-    let mut info = RunInfo {
-        scenario_name: loaded.model.name.clone(),
-        scenario_origin: loaded.origin.clone(),
-        scenario_hash: loaded.hash.clone(),
-        seed: args.sim.seed,
-        iterations: args.sim.iterations,
-        version: pbrsim::VERSION.to_string(),
-        overrides: args
-            .overrides
-            .iter()
-            .map(|o| format!("{}={}", o.path, o.value))
-            .collect(),
-        risk_levels: args.risk_levels.clone(),
-        quantiles: args.quantiles.clone(),
-    };
+    let mut info = RunInfo::new(
+        &loaded,
+        &args.overrides,
+        args.sim.seed,
+        args.sim.iterations,
+        &args.quantiles,
+        &args.risk_levels,
+    );
     let planned = if args.precision.is_empty() {
         args.sim.iterations
     } else {
         args.max_iterations.max(args.sim.iterations)
     };
-    let bar = ProgressBar::with_draw_target(Some(planned), ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template("{spinner} {human_pos}/{human_len} iterations [{bar:30}] {percent}% elapsed {elapsed} eta {eta}").expect("valid template").progress_chars("=> "));
-    let progress = |done: u64| bar.set_position(done);
+    let mut bar = Progress::new(
+        quiet,
+        planned,
+        "iterations",
+        format!("{} iterations", thousands(planned)),
+    );
+    if !args.precision.is_empty() {
+        // The run stops when the precision is met: no time to foresee.
+        bar = bar.without_estimate();
+    }
+    let progress = |done: u64| bar.set(done);
     let mut draws = match (&args.out, args.draws) {
         (Some(dir), true) => Some(DrawsWriter::create(
             dir,
@@ -772,10 +781,13 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         &progress,
         if args.draws { Some(&mut sink) } else { None },
     )?;
-    bar.finish_and_clear();
+    bar.finish();
     info.iterations = result.summary.iterations;
     if !args.precision.is_empty() {
-        eprintln!("--precision: {} iterations used", result.summary.iterations);
+        note(format!(
+            "--precision: {} iterations used",
+            result.summary.iterations
+        ));
     }
     if let Some(dir) = &args.out {
         let mut written = write_outputs(dir, &info, &result, &loaded.model)?;
@@ -783,11 +795,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             written.push(w.finish()?);
         }
         for p in written {
-            eprintln!("wrote {}", p.display());
+            note(format!("wrote {}", p.display()));
         }
     }
-    if !args.quiet {
-        print!("{}", render_report(&info, &loaded.model, &result));
-    }
+    show(quiet, &render_report(&info, &loaded.model, &result));
     Ok(())
 }

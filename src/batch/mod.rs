@@ -416,18 +416,18 @@ pub fn prepare(dir: &Path, manifest: &Manifest) -> Result<(), Error> {
             source,
         })?;
         let found: Manifest = serde_json::from_str(&text).map_err(|e| {
-            Error::Option(format!("{}: not a pbrsim manifest ({e})", path.display()))
+            Error::Setting(format!("{}: not a pbrsim manifest ({e})", path.display()))
         })?;
         let diff = manifest.differences(&found);
         if !diff.is_empty() {
-            return Err(Error::Option(format!(
+            return Err(Error::Setting(format!(
                 "{} holds another job ({}); use a new output directory, or delete it to start again",
                 dir.display(),
                 diff.join("; ")
             )));
         }
         if found.shards != manifest.shards {
-            return Err(Error::Option(format!(
+            return Err(Error::Setting(format!(
                 "{} was started as {} shard(s), not {}; run the missing shards as --shard I/{} (or start again in a new directory)",
                 dir.display(),
                 found.shards,
@@ -726,17 +726,50 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
         shards.dedup();
         let list: Vec<String> = shards.iter().map(|s| s.to_string()).collect();
         let (p, r) = &missing[0];
+        // The command that reruns a shard: the job's own settings (a
+        // shard refuses any other), with the Slurm script when one exists.
+        let mut command = format!(
+            "pbrsim {} {} -n {} --seed {}",
+            manifest.kind, manifest.origin, manifest.iterations, manifest.seed
+        );
+        if manifest.kind == Kind::Run {
+            for (path, value) in manifest.parameters.iter().zip(&manifest.points[0].1) {
+                command += &format!(" --set {path}={value}");
+            }
+        }
+        let levels = |v: &[f64]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        if manifest.quantiles != [0.05, 0.5, 0.95] {
+            command += &format!(" --quantiles {}", levels(&manifest.quantiles));
+        }
+        if manifest.risk_levels != [0.95, 0.99] {
+            command += &format!(" --risk-levels {}", levels(&manifest.risk_levels));
+        }
+        let script = dir.join("slurm").join("shards.sbatch");
+        let slurm = if script.exists() {
+            format!(
+                "; on Slurm: sbatch --array={} {}",
+                list.join(","),
+                script.display()
+            )
+        } else {
+            String::new()
+        };
         return Err(Error::Batch(format!(
-            "{}: {} of {} shard(s) not finished: {} (first gap: point {p}, blocks {}..{}); rerun them with --shard I/{} (on Slurm: sbatch --array={} {}), then merge again",
+            "{}: {} of {} shard(s) not finished: {} (first gap: point {p}, blocks {}..{}); rerun each with `{command} --out {} --shard I/{}` for I in {}{slurm}, then merge again",
             dir.display(),
             shards.len(),
             manifest.shards,
             list.join(", "),
             r.start,
             r.end,
+            dir.display(),
             manifest.shards,
-            list.join(","),
-            dir.join("slurm").join("shards.sbatch").display()
+            list.join(", "),
         )));
     }
     let merged = |p: usize,

@@ -93,7 +93,7 @@ pub(crate) fn pool(threads: usize) -> Result<rayon::ThreadPool, crate::Error> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| crate::Error::Option(format!("cannot start {threads} threads: {e}")))
+        .map_err(|e| crate::Error::Setting(format!("cannot start {threads} threads: {e}")))
 }
 
 /// Runs `schedule.blocks` of every arm on common random numbers.

@@ -80,7 +80,7 @@ fn precision_targets(
                 let refs: Vec<&str> = keys.iter().map(|s| s.as_str()).collect();
                 let hint =
                     crate::error::suggest(key, &refs).map_or(String::new(), |s| format!("; {s}"));
-                Err(crate::Error::Option(format!(
+                Err(crate::Error::Setting(format!(
                     "--precision: no figure `{key}` in this scenario{hint}"
                 )))
             }
@@ -182,7 +182,7 @@ pub fn run_blocks(
     let targets = precision_targets(&catalog, &config.precision)?;
     let adaptive = !targets.is_empty();
     if adaptive && blocks.is_some() {
-        return Err(crate::Error::Option(
+        return Err(crate::Error::Setting(
             "a precision target needs the whole run on one machine; it cannot be split into shards"
                 .into(),
         ));

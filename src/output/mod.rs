@@ -9,7 +9,7 @@ mod report;
 pub mod stress;
 mod tables;
 
-pub use report::{fmt_pounds, render_comparison, render_report};
+pub use report::{fmt_pounds, render_comparison, render_report, render_validation};
 pub use tables::write_comparison;
 pub use tables::{
     DrawsWriter, FIGURE_QUANTILES, allocation_records, cost_per_attributable_outcome, csv_number,
@@ -41,6 +41,35 @@ pub struct RunInfo {
     pub risk_levels: Vec<f64>,
     /// Quantile levels reported for every figure.
     pub quantiles: Vec<f64>,
+}
+
+impl RunInfo {
+    /// The identity of a run of `loaded` with `overrides` applied, from
+    /// `seed`, of `iterations` (updated when `--precision` stops early),
+    /// reporting `quantiles` and `risk_levels`, by this version of pbrsim.
+    pub fn new(
+        loaded: &crate::scenario::Loaded,
+        overrides: &[crate::scenario::Override],
+        seed: u64,
+        iterations: u64,
+        quantiles: &[f64],
+        risk_levels: &[f64],
+    ) -> RunInfo {
+        RunInfo {
+            scenario_name: loaded.model.name.clone(),
+            scenario_origin: loaded.origin.clone(),
+            scenario_hash: loaded.hash.clone(),
+            seed,
+            iterations,
+            version: crate::VERSION.to_string(),
+            overrides: overrides
+                .iter()
+                .map(|o| format!("{}={}", o.path, o.value))
+                .collect(),
+            risk_levels: risk_levels.to_vec(),
+            quantiles: quantiles.to_vec(),
+        }
+    }
 }
 
 /// Writes `path` atomically: a temporary file beside it, then a rename.

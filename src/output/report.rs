@@ -401,3 +401,17 @@ pub fn render_comparison(
     }
     o
 }
+
+/// Renders `pbrsim validate`: the scenario's name and size, once it loads.
+pub fn render_validation(loaded: &crate::scenario::Loaded) -> String {
+    let m = &loaded.model;
+    format!(
+        "{}: ok: \"{}\", {} segment(s), {} provider(s), {} months (referrals in the first {})\n",
+        loaded.origin,
+        m.name,
+        m.segments.len(),
+        m.providers.len(),
+        m.horizon,
+        m.referral_months
+    )
+}

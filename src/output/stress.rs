@@ -589,3 +589,356 @@ pub fn fmt_found(x: f64) -> String {
     let digits = (5 - x.abs().log10().floor() as i32).clamp(0, 15) as usize;
     format!("{x:.digits$}")
 }
+
+/// Renders `pbrsim sensitivity`: the run line, then the tornadoes and the
+/// Sobol indices that were computed.
+pub fn render_sensitivity(
+    origin: &str,
+    config: &crate::engine::RunConfig,
+    tornadoes: Option<&[crate::stress::sensitivity::Tornado]>,
+    sobol: Option<&[crate::stress::sensitivity::Sobol]>,
+) -> String {
+    let mut o = format!(
+        "{origin}: {} iterations per arm on common random numbers, seed {}.\n",
+        config.iterations, config.seed
+    );
+    if let Some(t) = tornadoes {
+        o += &render_tornado(t);
+    }
+    if let Some(s) = sobol {
+        o += &render_sobol(s);
+    }
+    o
+}
+
+/// Renders `pbrsim evidence`: the run line, then the variance split.
+pub fn render_evidence(
+    origin: &str,
+    config: &crate::engine::RunConfig,
+    split: &[crate::stress::sensitivity::Split],
+) -> String {
+    format!(
+        "{origin}: {} worlds, each run with two independent sets of participants, seed {}.\n{}",
+        config.iterations,
+        config.seed,
+        render_split(split)
+    )
+}
+
+/// The text of a value set by `solve --vary`: whole when the search is
+/// over whole values, else as the scenario format writes a float.
+pub fn varied_value(x: f64, integer: bool) -> String {
+    if integer {
+        format!("{}", x as i64)
+    } else {
+        crate::scenario::value_text(&toml::Value::Float(x))
+    }
+}
+
+/// A solve and its answer, as `pbrsim solve` reports it.
+pub struct SolveReport<'a> {
+    /// Where the scenario came from.
+    pub origin: &'a str,
+    /// The path of the value varied.
+    pub vary: &'a str,
+    /// The statistic's name (`esa_charity.failed`).
+    pub statistic: &'a str,
+    /// The statistic's unit.
+    pub unit: Unit,
+    /// The value the statistic should take.
+    pub target: f64,
+    /// The range searched.
+    pub range: (f64, f64),
+    /// Only whole values were searched.
+    pub integer: bool,
+    /// Iterations per value and seed.
+    pub config: &'a crate::engine::RunConfig,
+    /// The answer.
+    pub solution: &'a crate::stress::solve::Solution,
+}
+
+impl SolveReport<'_> {
+    fn found(&self, x: f64) -> String {
+        if self.integer {
+            varied_value(x, true)
+        } else {
+            fmt_found(x)
+        }
+    }
+
+    fn show(&self, e: &Estimate) -> String {
+        if self.unit == Unit::Probability {
+            fmt_probability(e)
+        } else {
+            fmt_interval(self.unit, e)
+        }
+    }
+
+    /// `Ok` when a value was found; [`Error::Unreachable`] when the
+    /// statistic does not cross the target in the range.
+    pub fn outcome(&self) -> Result<(), Error> {
+        match self.solution {
+            crate::stress::solve::Solution::Found { .. } => Ok(()),
+            crate::stress::solve::Solution::Unreachable { .. } => Err(Error::Unreachable(format!(
+                "the target {} is unreachable for {} between {} and {}",
+                self.target,
+                self.vary,
+                varied_value(self.range.0, self.integer),
+                varied_value(self.range.1, self.integer)
+            ))),
+        }
+    }
+}
+
+/// Renders `pbrsim solve`: the question, then the value found with its
+/// interval, or the statistic at both ends when the target is unreachable.
+pub fn render_solve(r: &SolveReport) -> String {
+    use crate::stress::solve::Solution;
+    let (lo, hi) = r.range;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}: {} = ? so that {} = {} ({} iterations per value, common random numbers, seed {}).",
+        r.origin,
+        r.vary,
+        r.statistic,
+        fmt_value(r.unit, r.target),
+        r.config.iterations,
+        r.config.seed
+    );
+    match r.solution {
+        Solution::Found {
+            value,
+            interval,
+            achieved,
+            evaluations,
+        } => {
+            let _ = writeln!(
+                o,
+                "  {} = {}   95% interval {} to {}   ({} values evaluated)",
+                r.vary,
+                r.found(*value),
+                r.found(interval.0),
+                r.found(interval.1),
+                evaluations
+            );
+            let _ = writeln!(o, "  {} there: {}", r.statistic, r.show(achieved));
+            if interval.0 <= lo || interval.1 >= hi {
+                let _ = writeln!(
+                    o,
+                    "  the interval reaches the end of --between: widen the range or run more iterations (-n) to close it"
+                );
+            }
+        }
+        Solution::Unreachable { at_low, at_high } => {
+            let _ = writeln!(
+                o,
+                "  unreachable in range: {} is {} at {} = {} and {} at {}; it does not cross {} in between.",
+                r.statistic,
+                r.show(at_low),
+                r.vary,
+                varied_value(lo, r.integer),
+                r.show(at_high),
+                varied_value(hi, r.integer),
+                fmt_value(r.unit, r.target)
+            );
+        }
+    }
+    o
+}
+
+/// `solve.csv`: one row, the answer of a solve (columns in
+/// `docs/outputs.md`).
+pub fn write_solve(path: &Path, r: &SolveReport, hash: &str) -> Result<PathBuf, Error> {
+    use crate::stress::solve::Solution;
+    let header = [
+        "vary",
+        "low",
+        "high",
+        "statistic",
+        "target",
+        "status",
+        "value",
+        "value_lo95",
+        "value_hi95",
+        "evaluations",
+        "statistic_at_value",
+        "statistic_at_value_se",
+        "statistic_at_low",
+        "statistic_at_low_se",
+        "statistic_at_high",
+        "statistic_at_high_se",
+        "scenario_hash",
+        "seed",
+        "iterations",
+        "pbrsim_version",
+    ];
+    let empty = || [String::new(), String::new()];
+    let pair = |e: &Estimate| [csv_number(e.value), csv_number(e.se)];
+    let mut row = vec![
+        r.vary.to_string(),
+        csv_number(r.range.0),
+        csv_number(r.range.1),
+        r.statistic.to_string(),
+        csv_number(r.target),
+    ];
+    match r.solution {
+        Solution::Found {
+            value,
+            interval,
+            achieved,
+            evaluations,
+        } => {
+            row.extend([
+                "found".to_string(),
+                csv_number(*value),
+                csv_number(interval.0),
+                csv_number(interval.1),
+                evaluations.to_string(),
+            ]);
+            row.extend(pair(achieved));
+            row.extend(empty());
+            row.extend(empty());
+        }
+        Solution::Unreachable { at_low, at_high } => {
+            row.extend(["unreachable".to_string()]);
+            row.extend(std::iter::repeat_n(String::new(), 4));
+            row.extend(empty());
+            row.extend(pair(at_low));
+            row.extend(pair(at_high));
+        }
+    }
+    row.extend(run_columns(hash, r.config));
+    write_csv(path, &header, &[row])
+}
+
+/// Renders `pbrsim reverse-stress`: the question, then per direction (and
+/// all together) the shock found and the rules describing failing worlds.
+pub fn render_reverse_stress(
+    origin: &str,
+    party: &str,
+    p: f64,
+    config: &crate::engine::RunConfig,
+    results: &[crate::stress::reverse::Reverse],
+) -> String {
+    format!(
+        "{origin}: the smallest shock at which {party} fails with probability >= {p} ({} iterations per size, seed {}).\n{}",
+        config.iterations,
+        config.seed,
+        render_reverse(results, p)
+    )
+}
+
+/// `reverse_stress.csv` (one row per search: the directions shocked
+/// together and the size found) and `failure_rules.csv` (one row per rule
+/// describing the failing worlds); columns in `docs/outputs.md`.
+pub fn write_reverse_stress(
+    dir: &Path,
+    party: &str,
+    p: f64,
+    results: &[crate::stress::reverse::Reverse],
+    hash: &str,
+    config: &crate::engine::RunConfig,
+) -> Result<Vec<PathBuf>, Error> {
+    use crate::stress::solve::Solution;
+    let header = [
+        "search",
+        "directions",
+        "party",
+        "probability",
+        "status",
+        "size",
+        "size_lo95",
+        "size_hi95",
+        "baseline_failure",
+        "baseline_failure_se",
+        "described_at",
+        "failure",
+        "failure_se",
+        "scenario_hash",
+        "seed",
+        "iterations",
+        "pbrsim_version",
+    ];
+    let mut searches = Vec::new();
+    let mut rules = Vec::new();
+    for (i, r) in results.iter().enumerate() {
+        let names: Vec<String> = r.directions.iter().map(|d| d.describe(1.0)).collect();
+        let mut row = vec![
+            (i + 1).to_string(),
+            names.join(" and "),
+            party.to_string(),
+            csv_number(p),
+        ];
+        match &r.solution {
+            Solution::Found {
+                value, interval, ..
+            } => row.extend([
+                "found".to_string(),
+                csv_number(*value),
+                csv_number(interval.0),
+                csv_number(interval.1),
+            ]),
+            Solution::Unreachable { at_low, .. } => row.extend([
+                if at_low.value >= p {
+                    "already_failing"
+                } else {
+                    "not_reached"
+                }
+                .to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]),
+        }
+        row.extend([
+            csv_number(r.baseline.value),
+            csv_number(r.baseline.se),
+            csv_number(r.described_at),
+            csv_number(r.failure.value),
+            csv_number(r.failure.se),
+        ]);
+        row.extend(run_columns(hash, config));
+        searches.push(row);
+        for (k, rule) in r.rules.iter().enumerate() {
+            let conds: Vec<String> = rule
+                .conditions
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {} {}",
+                        c.input,
+                        if c.at_most { "<=" } else { ">" },
+                        csv_number(c.value)
+                    )
+                })
+                .collect();
+            let mut row = vec![
+                (i + 1).to_string(),
+                (k + 1).to_string(),
+                conds.join(" and "),
+                csv_number(rule.failure_rate),
+                csv_number(rule.worlds),
+                csv_number(rule.failures_covered),
+            ];
+            row.extend(run_columns(hash, config));
+            rules.push(row);
+        }
+    }
+    let rule_header = [
+        "search",
+        "rule",
+        "conditions",
+        "failure_rate",
+        "worlds",
+        "failures_covered",
+        "scenario_hash",
+        "seed",
+        "iterations",
+        "pbrsim_version",
+    ];
+    Ok(vec![
+        write_csv(&dir.join("reverse_stress.csv"), &header, &searches)?,
+        write_csv(&dir.join("failure_rules.csv"), &rule_header, &rules)?,
+    ])
+}

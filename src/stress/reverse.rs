@@ -150,7 +150,7 @@ pub fn shocked(
     for d in directions {
         let shock = d.at(s);
         let more = draft.shock(&shock.path, &shock.op).map_err(|p| {
-            crate::Error::Option(format!(
+            crate::Error::Setting(format!(
                 "--direction {}: {}{}",
                 d.path,
                 p.message,
@@ -163,7 +163,7 @@ pub fn shocked(
         .map(|l| l.model)
         .map_err(|e| {
             let sizes: Vec<String> = directions.iter().map(|d| d.describe(s)).collect();
-            crate::Error::Option(format!(
+            crate::Error::Setting(format!(
                 "the shock {} makes the scenario invalid:\n{e}",
                 sizes.join(", ")
             ))
@@ -187,7 +187,7 @@ pub fn reverse_stress(
     let catalog = Catalog::new(&base);
     if !catalog.figures.iter().any(|f| f.key() == key) {
         let providers: Vec<&str> = base.providers.iter().map(|p| p.id.as_str()).collect();
-        return Err(crate::Error::Option(format!(
+        return Err(crate::Error::Setting(format!(
             "--party {party}: not a provider of {} (providers: {}){}",
             src.origin,
             providers.join(", "),
@@ -285,7 +285,7 @@ pub fn failure_rules(
         .figures
         .iter()
         .position(|f| f.key() == format!("{party}.failed"))
-        .ok_or_else(|| crate::Error::Option(format!("`{party}` is not a provider")))?;
+        .ok_or_else(|| crate::Error::Setting(format!("`{party}` is not a provider")))?;
     let ins = described_inputs(model, &catalog);
     let k = ins.len();
     let pairs: Vec<(usize, usize)> = (0..k)

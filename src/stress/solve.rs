@@ -74,7 +74,7 @@ impl Problem<'_> {
             std::slice::from_ref(self.statistic),
         );
         if layout.at[0][0].is_none() {
-            return Err(crate::Error::Option(format!(
+            return Err(crate::Error::Setting(format!(
                 "`{}` is not a statistic of the model at {x}",
                 self.statistic.name()
             )));
@@ -166,7 +166,7 @@ impl Cache<'_> {
             } else {
                 "its interval is undefined (too few iterations: use more with -n)".to_string()
             };
-            return Err(crate::Error::Option(format!("at {x}, {what}")));
+            return Err(crate::Error::Setting(format!("at {x}, {what}")));
         }
         Ok(g)
     }

@@ -162,8 +162,9 @@ fn merge_names_missing_shards_and_refuses_foreign_or_duplicate_ones() {
     let msg = stderr(&out);
     assert!(
         msg.contains("1 of 3 shard(s) not finished: 1")
-            && msg.contains("--shard I/3")
-            && msg.contains("sbatch --array=1"),
+            && msg.contains("--shard I/3` for I in 1")
+            && msg.contains("pbrsim sweep ")
+            && !msg.contains("sbatch"),
         "{msg}"
     );
 
@@ -628,7 +629,6 @@ fn shard_auto_reads_the_slurm_array_task() {
             "300",
             "--out",
             s(&auto),
-            "-q",
             "--shard",
             "auto",
         ])
@@ -742,5 +742,48 @@ fn damaged_state_files_and_other_builds_are_refused() {
         !out.status.success() && stderr(&out).contains("another build of pbrsim"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn a_missing_shard_of_a_slurm_job_names_both_ways_to_rerun_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = sweep_file(tmp.path(), GRID);
+    let dir = tmp.path().join("d");
+    ok(&[
+        "slurm",
+        s(&sweep),
+        "--tasks",
+        "3",
+        "-n",
+        "300",
+        "--out",
+        s(&dir),
+        "-q",
+    ]);
+    for i in ["0/3", "2/3"] {
+        ok(&[
+            "sweep",
+            s(&sweep),
+            "-n",
+            "300",
+            "--out",
+            s(&dir),
+            "--shard",
+            i,
+            "-q",
+        ]);
+    }
+    let out = pbrsim(&["merge", s(&dir)]);
+    assert_eq!(out.status.code(), Some(1));
+    let msg = stderr(&out);
+    assert!(
+        msg.contains(&format!(
+            "rerun each with `pbrsim sweep {} -n 300 --seed 1 --out {} --shard I/3` for I in 1",
+            s(&sweep),
+            s(&dir)
+        )) && msg.contains("sbatch --array=1 ")
+            && msg.contains("shards.sbatch"),
+        "{msg}"
     );
 }

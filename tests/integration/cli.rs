@@ -146,6 +146,24 @@ fn help_teaches_the_commands() {
     );
     let h = String::from_utf8_lossy(&pbrsim(&["run", "--help"]).stdout).to_string();
     assert!(h.contains("--iterations") && h.contains("--set") && h.contains("summary.json"));
+    for file in ["risk.csv", "allocation.csv", "monthly.csv"] {
+        assert!(h.contains(file), "run --help: {file}");
+    }
+    // Only `run` has --precision.
+    for command in [
+        "compare",
+        "sweep",
+        "stress",
+        "sensitivity",
+        "evidence",
+        "solve",
+    ] {
+        let h = String::from_utf8_lossy(&pbrsim(&[command, "--help"]).stdout).to_string();
+        assert!(
+            !h.contains("precision"),
+            "{command} --help mentions --precision"
+        );
+    }
 }
 
 #[test]
@@ -206,6 +224,21 @@ fn chosen_quantiles_become_columns() {
     );
     let bad = pbrsim(&["run", "scenarios/minimal.toml", "--quantiles", "1.5"]);
     assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("a quantile must be in (0, 1), got 1.5") && !err.contains("risk level"),
+        "{err}"
+    );
+    let bad = pbrsim(&[
+        "sweep",
+        "scenarios/minimal.toml",
+        "--out",
+        "x",
+        "--risk-levels",
+        "2",
+    ]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("a risk level must be in (0, 1)"), "{err}");
 }
 
 #[test]
@@ -215,5 +248,133 @@ fn a_single_iteration_runs() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn without_a_terminal_progress_is_plain_lines_on_stderr() {
+    // An interval of zero: a line at every update, and the time estimate.
+    for args in [
+        &["run", "scenarios/minimal.toml", "-n", "2000"][..],
+        &["evidence", "scenarios/minimal.toml", "-n", "2000"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+            .args(args)
+            .env("PBRSIM_PROGRESS_SECONDS", "0")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("pbrsim: ") && l.contains("% (") && l.contains("left")),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("this will take about"), "{args:?}: {err}");
+        assert!(!err.contains('\u{1b}'), "no escape codes in a log: {err}");
+        assert!(!out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn quiet_means_no_progress_and_no_report_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().to_str().unwrap();
+    for args in [
+        &["run", "scenarios/minimal.toml", "-n", "2000", "-q"][..],
+        &[
+            "-q",
+            "run",
+            "scenarios/minimal.toml",
+            "-n",
+            "2000",
+            "--out",
+            o,
+        ][..],
+        &["evidence", "scenarios/minimal.toml", "-n", "2000", "-q"][..],
+        &["compare", "scenarios/minimal.toml", "-n", "64", "--quiet"][..],
+        &["validate", "scenarios/minimal.toml", "-q"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+            .args(args)
+            .env("PBRSIM_PROGRESS_SECONDS", "0")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        // Only the files written, if any.
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.lines().all(|l| l.starts_with("wrote ")),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(dir.path().join("summary.json").exists());
+    let bad = pbrsim(&["validate", "no_such.toml", "-q"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no_such.toml"));
+}
+
+#[test]
+fn version_names_the_source_completions_and_man_page_are_printed() {
+    let v = String::from_utf8_lossy(&pbrsim(&["--version"]).stdout).to_string();
+    assert!(
+        v.contains(pbrsim::VERSION) && v.contains(pbrsim::SOURCE_HASH),
+        "{v}"
+    );
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let c = pbrsim(&["completions", shell]);
+        assert!(c.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&c.stdout);
+        assert!(text.contains("reverse-stress"), "{shell}: {text}");
+    }
+    let man = pbrsim(&["man"]);
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        man.status.success() && page.contains(".TH pbrsim 1"),
+        "{page}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("man");
+    assert!(
+        pbrsim(&["man", "--out", out.to_str().unwrap()])
+            .status
+            .success()
+    );
+    for page in ["pbrsim.1", "pbrsim-run.1", "pbrsim-reverse-stress.1"] {
+        assert!(out.join(page).exists(), "{page}");
+    }
+}
+
+#[test]
+fn an_unreachable_target_is_reported_written_and_exits_with_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pbrsim(&[
+        "solve",
+        "scenarios/work_programme.toml",
+        "--vary",
+        "subcontractors.esa_charity.reserves",
+        "--between",
+        "0",
+        "1000",
+        "--statistic",
+        "esa_charity.failed",
+        "--target",
+        "0.001",
+        "-n",
+        "64",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unreachable in range"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is unreachable"));
+    let table = std::fs::read_to_string(dir.path().join("solve.csv")).unwrap();
+    let row = table.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with(
+            "subcontractors.esa_charity.reserves,0,1000,esa_charity.failed,0.001,unreachable,"
+        ),
+        "{row}"
     );
 }

@@ -352,9 +352,9 @@ fn analyses_are_deterministic_and_do_not_depend_on_threads() {
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        std::fs::read(dir.join(out)).unwrap()
+        std::fs::read(dir.join(out).join("stress.csv")).unwrap()
     };
-    assert_eq!(run("1", "a.csv"), run("2", "b.csv"));
+    assert_eq!(run("1", "a"), run("2", "b"));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -479,7 +479,7 @@ fn bad_stresses_are_reported_at_their_line_before_anything_runs() {
                 "64",
                 "-q",
                 "--out",
-                dir.join("out.csv").to_str().unwrap(),
+                dir.join("out").to_str().unwrap(),
             ])
             .output()
             .unwrap();
@@ -488,7 +488,7 @@ fn bad_stresses_are_reported_at_their_line_before_anything_runs() {
         for e in expected {
             assert!(err.contains(e), "{body}: expected `{e}` in:\n{err}");
         }
-        assert!(!dir.join("out.csv").exists(), "nothing is written");
+        assert!(!dir.join("out").exists(), "nothing is written");
     }
     let out = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
         .args([
