@@ -161,14 +161,9 @@ fn statistics(
     names
         .iter()
         .map(|n| {
-            pbrsim::stress::Statistic::parse(n, &catalog).map_err(|(m, h)| {
-                usage(
-                    format!("--statistic {n}"),
-                    format!(
-                        "{m}{}",
-                        h.map_or(String::new(), |h| format!("\n  help: {h}"))
-                    ),
-                )
+            pbrsim::stress::Statistic::parse(n, &catalog).map_err(|p| {
+                let help = p.help.map_or(String::new(), |h| format!("\n  help: {h}"));
+                usage(format!("--statistic {n}"), format!("{}{help}", p.message))
             })
         })
         .collect()

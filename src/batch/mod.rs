@@ -232,21 +232,16 @@ impl Manifest {
     }
 
     fn run_info(&self, loaded: &scenario::Loaded) -> RunInfo {
-        RunInfo {
-            scenario_name: loaded.model.name.clone(),
-            scenario_origin: loaded.origin.clone(),
-            scenario_hash: loaded.hash.clone(),
-            seed: self.seed,
-            iterations: self.iterations,
-            version: self.pbrsim_version.clone(),
-            overrides: self
-                .overrides(0)
-                .iter()
-                .map(|o| format!("{}={}", o.path, o.value))
-                .collect(),
-            risk_levels: self.risk_levels.clone(),
-            quantiles: self.quantiles.clone(),
-        }
+        // The version is this build's: shards of other builds are refused.
+        let overrides = self.overrides(0);
+        RunInfo::new(
+            loaded,
+            &overrides,
+            self.seed,
+            self.iterations,
+            &self.quantiles,
+            &self.risk_levels,
+        )
     }
 
     /// How `other` (found in a directory) differs from this one, in words.

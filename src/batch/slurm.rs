@@ -107,7 +107,7 @@ impl SlurmJob {
             "# Shard $SLURM_ARRAY_TASK_ID of {tasks}. Rerun one shard alone with: sbatch --array=I {script}\n\
              # Finished work is kept: a rerun resumes where the shard stopped.\n\
              set -euo pipefail\n\
-             exec {bin} {cmd} {file} --out {out} {args}--shard \"${{SLURM_ARRAY_TASK_ID}}/{tasks}\" --threads \"${{SLURM_CPUS_PER_TASK:-1}}\" --quiet\n",
+             exec {bin} {cmd} {file} --out {out} {args}--shard \"${{SLURM_ARRAY_TASK_ID}}/{tasks}\" --threads \"${{SLURM_CPUS_PER_TASK:-1}}\"\n",
             tasks = self.tasks,
             script = path(&self.out.join("slurm").join("shards.sbatch")),
             bin = path(&self.binary),

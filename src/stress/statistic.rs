@@ -2,6 +2,7 @@
 //! mean is a probability: `prime.failed`, `prime.loss`) or a run-level
 //! ratio of means (`commissioner.cost_per_attributable_outcome`).
 
+use crate::error::Problem;
 use crate::figures::{Catalog, Unit};
 
 /// A statistic, by name.
@@ -23,13 +24,13 @@ pub struct Resolved {
 impl Statistic {
     /// Parses `party.figure` or `commissioner.<ratio>`; the error names the
     /// closest statistic.
-    pub fn parse(text: &str, catalog: &Catalog) -> Result<Statistic, (String, Option<String>)> {
+    pub fn parse(text: &str, catalog: &Catalog) -> Result<Statistic, Problem> {
         if let Some(f) = catalog.figures.iter().find(|f| f.key() == text) {
             if f.unit == Unit::Month
                 || matches!(f.name.as_str(), "irr" | "money_multiple")
                 || f.name.ends_with("relative_improvement")
             {
-                return Err((format!("`{text}` is undefined in some worlds (no failure, nothing drawn), so it has no mean to analyse"), Some("use a figure defined in every world, e.g. a party's `net`, `failed` or `peak_funding_need`".into())));
+                return Err(Problem::with_help(format!("`{text}` is undefined in some worlds (no failure, nothing drawn), so it has no mean to analyse"), Some("use a figure defined in every world, e.g. a party's `net`, `failed` or `peak_funding_need`".into())));
             }
             return Ok(Statistic::Mean(text.to_string()));
         }
@@ -53,7 +54,7 @@ impl Statistic {
                 .map(|r| format!("commissioner.{}", r.name)),
         );
         let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-        Err((
+        Err(Problem::with_help(
             format!("`{text}` is not a figure or ratio of this scenario"),
             crate::error::suggest(text, &refs).or(Some("figures are `party.figure` (e.g. prime.net, prime.failed, commissioner.paid.total) or commissioner ratios (e.g. commissioner.cost_per_attributable_outcome); `pbrsim run --out` lists them in figures.csv".into())),
         ))

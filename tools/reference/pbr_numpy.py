@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Independent, vectorised NumPy implementation of the pbrsim reference model.
 
-Written from /work/shared/MODEL.md (sections 1-10) and the engine's
-documented conventions in docs/model.md and docs/scenario-format.md only,
+Written from the reference model (docs/model.md, sections 1-10) and the
+engine's documented conventions in docs/model.md and docs/scenario-format.md only,
 never from pbrsim's source. Covers sustained outcomes (4a), counted adverse
 events (4b), the closed-form counterfactual (4c), the tariff rules, improvement
 over a comparison, fee for service with volume reconciliation, additional
