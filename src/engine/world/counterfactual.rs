@@ -53,15 +53,14 @@ pub(super) fn expect(contract: &Contract, state: &mut State) {
             expected.savings_npv += saving * plan.discount[t];
         }
     }
-    let c = commissioner;
-    c.counterfactual_outcomes = expected.outcomes;
-    c.outcome_months = months_realised;
-    c.counterfactual_outcome_months = expected.outcome_months;
-    c.savings += expected.savings;
-    c.savings_npv += expected.savings_npv;
-    c.deadweight = expected
+    commissioner.counterfactual_outcomes = expected.outcomes;
+    commissioner.outcome_months = months_realised;
+    commissioner.counterfactual_outcome_months = expected.outcome_months;
+    commissioner.savings += expected.savings;
+    commissioner.savings_npv += expected.savings_npv;
+    commissioner.deadweight = expected
         .payments
-        .min((c.paid.outcome + c.paid.sustainment) as f64);
+        .min((commissioner.paid.outcome + commissioner.paid.sustainment) as f64);
 }
 
 /// Expected entries into outcome without the intervention, per price pool
@@ -113,7 +112,7 @@ fn follow_expected_stays(
     let lags = model.payments.lags;
     let by_event = model.payments.price_year == PriceYear::Event;
     let stay = 1.0 - process.dropout;
-    let q = process.qualifying_months;
+    let qualifying = process.qualifying_months;
     let seg = &model.segments[segment];
     let mut in_outcome = entrants;
     for age in 1..=plan.ages[segment] {
@@ -127,7 +126,7 @@ fn follow_expected_stays(
             expected.savings -= saving;
             expected.savings_npv -= saving * plan.discount[t];
         }
-        let price = if age == q {
+        let price = if age == qualifying {
             expected.outcomes += in_outcome;
             let price = if by_event {
                 seg.tariff.outcome[t / 12]
@@ -135,8 +134,8 @@ fn follow_expected_stays(
                 prices.outcome
             };
             (t + lags.outcome < h).then_some(price)
-        } else if age > q && age - q <= process.max_sustainment_months {
-            let k = age - q;
+        } else if age > qualifying && age - qualifying <= process.max_sustainment_months {
+            let k = age - qualifying;
             let price = if by_event {
                 seg.tariff.sustainment[t / 12]
             } else {

@@ -21,20 +21,22 @@ pub(super) fn deliver(contract: &Contract, month: Month, state: &mut State) {
     } = state;
     let t = month.t;
     let outside = books.ledger.external();
-    for (d, provider) in model.providers.iter().enumerate() {
-        if providers.failed[d].is_some() {
+    for (index, provider) in model.providers.iter().enumerate() {
+        if providers.failed[index].is_some() {
             continue;
         }
         if t < provider.overhead_months {
-            providers.accrued_cost[d] += provider.overhead_per_month;
+            providers.accrued_cost[index] += provider.overhead_per_month;
         }
-        let cost = (providers.accrued_cost[d] as f64 * draws.cost).round() as Pence;
-        books.ledger.transfer(model.account_of(d), outside, t, cost);
+        let cost = (providers.accrued_cost[index] as f64 * draws.cost).round() as Pence;
+        books
+            .ledger
+            .transfer(model.account_of(index), outside, t, cost);
         if let Some(terms) = &provider.terms
             && t < model.delivery_months
         {
             commissioner.management_fees += books.ledger.pass_down(
-                model.account_of(d),
+                model.account_of(index),
                 t,
                 terms.monthly_fee,
                 terms.management_fee,

@@ -18,17 +18,18 @@ pub(super) fn fund_shortfalls(contract: &Contract, month: Month, state: &mut Sta
         ..
     } = state;
     for (i, investor) in model.investors.iter().enumerate() {
-        let d = investor.funds;
-        if providers.failed[d].is_some() {
+        let funded = investor.funds;
+        if providers.failed[funded].is_some() {
             continue;
         }
-        let projected = providers.cash[d] + books.ledger.flow(model.account_of(d), month.t);
+        let projected =
+            providers.cash[funded] + books.ledger.flow(model.account_of(funded), month.t);
         let drawn = investors.drawn[i];
         let draw = (-projected).min(investor.committed - drawn);
         if draw > 0 {
             books.ledger.transfer(
                 model.investor_account(i),
-                model.account_of(d),
+                model.account_of(funded),
                 month.t,
                 draw,
             );
@@ -55,15 +56,15 @@ pub(super) fn fail(contract: &Contract, month: Month, state: &mut State) {
         ..
     } = state;
     let outside = books.ledger.external();
-    for (d, provider) in model.providers.iter().enumerate() {
-        if providers.failed[d].is_some() {
+    for (index, provider) in model.providers.iter().enumerate() {
+        if providers.failed[index].is_some() {
             continue;
         }
-        providers.cash[d] += books.ledger.flow(model.account_of(d), month.t);
-        if providers.cash[d] >= -provider.credit_line {
+        providers.cash[index] += books.ledger.flow(model.account_of(index), month.t);
+        if providers.cash[index] >= -provider.credit_line {
             continue;
         }
-        providers.failed[d] = Some(month.t);
+        providers.failed[index] = Some(month.t);
         books
             .ledger
             .transfer(COMMISSIONER, outside, month.t, provider.reprocurement_cost);
@@ -75,16 +76,16 @@ pub(super) fn fail(contract: &Contract, month: Month, state: &mut State) {
             OnFailure::Transfer => Service::Transferred,
             OnFailure::LoseService => Service::Unserved,
         };
-        for (g, gp) in people.groups.iter_mut().zip(&plan.groups) {
-            if gp.provider == d {
-                g.service = service;
+        for (participants, gp) in people.groups.iter_mut().zip(&plan.groups) {
+            if gp.provider == index {
+                participants.service = service;
             }
         }
     }
     if providers.failed[0].is_some() {
         *live = false;
-        for g in &mut people.groups {
-            g.service = Service::Unserved;
+        for participants in &mut people.groups {
+            participants.service = Service::Unserved;
         }
     }
 }

@@ -98,7 +98,7 @@ impl Measurements {
         &mut self,
         contract: &Contract,
         segment: usize,
-        g: &Group,
+        participants: &Group,
         cohorts: std::ops::RangeInclusive<usize>,
         process: &Sustained,
         rng: &mut Rng,
@@ -107,7 +107,7 @@ impl Measurements {
         self.reached.fill(0);
         let reach = (1.0 - process.dropout).powi(process.qualifying_months as i32 - 1);
         for m in cohorts {
-            let entered = g.entered[m % process.window];
+            let entered = participants.entered[m % process.window];
             if entered == 0 {
                 continue;
             }

@@ -312,8 +312,8 @@ impl State {
         let groups = plan
             .groups
             .iter()
-            .map(|g| {
-                let slots = model.segments[g.segment].service_months();
+            .map(|gp| {
+                let slots = model.segments[gp.segment].service_months();
                 Group {
                     service: Service::Active,
                     waiting: vec![0; slots],
@@ -321,7 +321,7 @@ impl State {
                     entered: vec![0; slots],
                     power: vec![f64::NAN; slots],
                     power_of: f64::NAN,
-                    entrants: vec![0; plan.pools[g.segment].len()],
+                    entrants: vec![0; plan.pools[gp.segment].len()],
                 }
             })
             .collect();
@@ -373,12 +373,12 @@ impl State {
 
     /// The state at the start of a contract.
     fn reset(&mut self, model: &Model) {
-        for g in &mut self.people.groups {
-            g.service = Service::Active;
-            g.waiting.fill(0);
-            g.size.fill(0);
-            g.power.fill(f64::NAN);
-            g.power_of = f64::NAN;
+        for participants in &mut self.people.groups {
+            participants.service = Service::Active;
+            participants.waiting.fill(0);
+            participants.size.fill(0);
+            participants.power.fill(f64::NAN);
+            participants.power_of = f64::NAN;
         }
         self.people.referrals.fill(0);
         self.people.realised_months.fill(0);
@@ -488,10 +488,10 @@ impl Month {
 /// receive grows.
 fn start_month(contract: &Contract, month: Month, state: &mut State) {
     let Contract { model, plan, .. } = contract;
-    for (g, gp) in state.people.groups.iter_mut().zip(&plan.groups) {
+    for (participants, gp) in state.people.groups.iter_mut().zip(&plan.groups) {
         let window = model.segments[gp.segment].service_months();
-        g.waiting[month.t % window] = 0;
-        g.size[month.t % window] = 0;
+        participants.waiting[month.t % window] = 0;
+        participants.size[month.t % window] = 0;
     }
     state.providers.accrued_cost.fill(0);
     for (owed, investor) in state.investors.owed.iter_mut().zip(&model.investors) {

@@ -36,21 +36,21 @@ pub(super) fn enter_and_stay(contract: &Contract, month: Month, state: &mut Stat
     let realised_months = &mut people.realised_months;
     for (group, gp) in plan.groups.iter().enumerate() {
         let segment = gp.segment;
-        let g = &mut groups[group];
+        let participants = &mut groups[group];
         if month.within && live {
-            bear_programme_costs(contract, gp, g, providers);
+            bear_programme_costs(contract, gp, participants, providers);
         }
         let Some(process) = model.segments[segment].sustained() else {
             continue;
         };
-        let served = live && g.service != Service::Unserved;
+        let served = live && participants.service != Service::Unserved;
         let p = hazards.entry(segment, month.year, served);
-        g.entrants.fill(0);
+        participants.entrants.fill(0);
         let first = (month.t + 1).saturating_sub(process.window);
         let last = month.t.min(model.referral_months.saturating_sub(1));
         if first <= last {
             enter(
-                g,
+                participants,
                 &Binomial::new(p),
                 p,
                 first..=last,
@@ -61,7 +61,7 @@ pub(super) fn enter_and_stay(contract: &Contract, month: Month, state: &mut Stat
         }
         let measured = !plan.rules_of_segment[segment].is_empty();
         if measured {
-            measurements.reach_outcome(contract, segment, g, first..=last, process, rng);
+            measurements.reach_outcome(contract, segment, participants, first..=last, process, rng);
         }
         let entered = Entered {
             month,
@@ -74,7 +74,7 @@ pub(super) fn enter_and_stay(contract: &Contract, month: Month, state: &mut Stat
             contract,
             entered,
             process,
-            g,
+            participants,
             buffers,
             realised_months,
             counts,
@@ -84,12 +84,17 @@ pub(super) fn enter_and_stay(contract: &Contract, month: Month, state: &mut Stat
 }
 
 /// Programme-month costs of a group, borne by whoever serves it.
-fn bear_programme_costs(contract: &Contract, gp: &GroupPlan, g: &Group, providers: &mut Providers) {
-    if g.service == Service::Unserved {
+fn bear_programme_costs(
+    contract: &Contract,
+    gp: &GroupPlan,
+    participants: &Group,
+    providers: &mut Providers,
+) {
+    if participants.service == Service::Unserved {
         return;
     }
-    let in_programme: u64 = g.size.iter().sum();
-    let bearer = if g.service == Service::Transferred {
+    let in_programme: u64 = participants.size.iter().sum();
+    let bearer = if participants.service == Service::Transferred {
         0
     } else {
         gp.provider
@@ -115,7 +120,7 @@ fn follow_entrants(
     contract: &Contract,
     entered: Entered,
     process: &Sustained,
-    g: &Group,
+    participants: &Group,
     buffers: &mut Buffers,
     realised_months: &mut [u64],
     (books, measurements, commissioner): (&mut Books, &mut Measurements, &mut CommissionerResult),
@@ -131,7 +136,7 @@ fn follow_entrants(
     let ages = plan.ages[segment];
     let leave = &plan.leave_tables[plan.leave[segment]];
     for (pool, prices) in plan.pools[segment].iter().enumerate() {
-        let entrants = g.entrants[pool];
+        let entrants = participants.entrants[pool];
         if entrants == 0 {
             continue;
         }
@@ -190,8 +195,7 @@ fn follow_stays(
     let seg = &model.segments[entry.segment];
     let (h, years, lags) = (model.horizon, model.years(), model.payments.lags);
     let dues = &mut books.group_dues[entry.group];
-    let c = commissioner;
-    let q = process.qualifying_months;
+    let qualifying = process.qualifying_months;
     let mut in_outcome = entry.entrants;
     for age in 1..=plan.ages[entry.segment] {
         if in_outcome == 0 {
@@ -200,9 +204,9 @@ fn follow_stays(
         let t = entry.month.t + age - 1;
         let n = in_outcome as Pence;
         let price_year = (t / 12).min(years - 1);
-        if age == q {
+        if age == qualifying {
             if t < h {
-                c.outcomes += in_outcome;
+                commissioner.outcomes += in_outcome;
                 measurements.count_yearly_outcome(
                     contract,
                     entry.segment,
@@ -216,12 +220,15 @@ fn follow_stays(
                 PriceYear::Referral => (prices.outcome, prices.outcome_removed),
             };
             if t + lags.outcome < h {
-                c.removed_by_participant_cap += n * removed;
+                commissioner.removed_by_participant_cap += n * removed;
             }
-            dues.outcome
-                .add(t + lags.outcome, n * price, &mut c.beyond_horizon);
-        } else if age > q && age - q <= process.max_sustainment_months {
-            let k = age - q;
+            dues.outcome.add(
+                t + lags.outcome,
+                n * price,
+                &mut commissioner.beyond_horizon,
+            );
+        } else if age > qualifying && age - qualifying <= process.max_sustainment_months {
+            let k = age - qualifying;
             let (price, removed) = match model.payments.price_year {
                 PriceYear::Event => (seg.tariff.sustainment[price_year], 0),
                 PriceYear::Referral => {
@@ -229,10 +236,13 @@ fn follow_stays(
                 }
             };
             if t + lags.sustainment < h {
-                c.removed_by_participant_cap += n * removed;
+                commissioner.removed_by_participant_cap += n * removed;
             }
-            dues.sustainment
-                .add(t + lags.sustainment, n * price, &mut c.beyond_horizon);
+            dues.sustainment.add(
+                t + lags.sustainment,
+                n * price,
+                &mut commissioner.beyond_horizon,
+            );
         }
         if age <= seg.savings_months && t < h {
             realised_months[entry.segment * h + t] += in_outcome;
@@ -247,7 +257,7 @@ const POOLED_ENTRY_LIMIT: f64 = 2.0;
 
 /// This month's entries into outcome of the group's cohorts `cohorts`
 /// (all waiting participants share the probability `p`), added to
-/// `g.entrants` by price pool and removed from the cohorts' waiting counts.
+/// `participants.entrants` by price pool and removed from the cohorts' waiting counts.
 ///
 /// Two exact methods. When few entries are expected, one binomial draw over
 /// everyone waiting gives the total, and each entrant is then assigned to a
@@ -257,7 +267,7 @@ const POOLED_ENTRY_LIMIT: f64 = 2.0;
 /// grows with the number of participants.
 #[inline]
 fn enter(
-    g: &mut Group,
+    participants: &mut Group,
     entry: &Binomial,
     p: f64,
     cohorts: std::ops::RangeInclusive<usize>,
@@ -271,8 +281,8 @@ fn enter(
     let mut waiting = 0;
     let mut slot = first_slot;
     for _ in cohorts.clone() {
-        waiting += g.waiting[slot];
-        g.entered[slot] = 0;
+        waiting += participants.waiting[slot];
+        participants.entered[slot] = 0;
         slot = next(slot);
     }
     if waiting == 0 {
@@ -280,31 +290,39 @@ fn enter(
     }
     if (waiting as f64) * p < POOLED_ENTRY_LIMIT {
         let entrants = entry.sample(rng, waiting);
-        assign_entrants(g, entrants, waiting, cohorts, window, pool_of, rng);
+        assign_entrants(
+            participants,
+            entrants,
+            waiting,
+            cohorts,
+            window,
+            pool_of,
+            rng,
+        );
         return;
     }
     // One draw per cohort. With p <= 1/2 each slot keeps q^waiting for
     // this q, updated by q^-e after a draw, so the draws need no exp while
     // q stays the same (a whole contract year, unless service changes).
     let stay_out = entry.failure_probability();
-    let cached = stay_out.is_some_and(|q| q == g.power_of);
+    let cached = stay_out.is_some_and(|q| q == participants.power_of);
     if let Some(q) = stay_out {
-        g.power_of = q;
+        participants.power_of = q;
     }
     let mut slot = first_slot;
     for m in cohorts {
-        let waiting = g.waiting[slot];
+        let waiting = participants.waiting[slot];
         if waiting > 0 {
             let entered = match stay_out.filter(|_| entry.inverts(waiting)) {
                 Some(q) => {
-                    let known = g.power[slot];
+                    let known = participants.power[slot];
                     let power = if cached && !known.is_nan() {
                         known
                     } else {
                         q.powf(waiting as f64)
                     };
                     let e = entry.sample_with_power(rng, waiting, power);
-                    g.power[slot] = if e == 0 {
+                    participants.power[slot] = if e == 0 {
                         power
                     } else {
                         power / q.powi(e as i32)
@@ -312,13 +330,13 @@ fn enter(
                     e
                 }
                 None => {
-                    g.power[slot] = f64::NAN;
+                    participants.power[slot] = f64::NAN;
                     entry.sample(rng, waiting)
                 }
             };
-            g.waiting[slot] = waiting - entered;
-            g.entered[slot] = entered;
-            g.entrants[pool_of(m)] += entered;
+            participants.waiting[slot] = waiting - entered;
+            participants.entered[slot] = entered;
+            participants.entrants[pool_of(m)] += entered;
         }
         slot = next(slot);
     }
@@ -327,7 +345,7 @@ fn enter(
 /// Assigns `entrants` among the `waiting` participants of `cohorts` to
 /// cohorts, drawing without replacement.
 fn assign_entrants(
-    g: &mut Group,
+    participants: &mut Group,
     entrants: u64,
     waiting: u64,
     cohorts: std::ops::RangeInclusive<usize>,
@@ -336,18 +354,18 @@ fn assign_entrants(
     rng: &mut Rng,
 ) {
     // Counts change one by one here: the cached powers no longer hold.
-    g.power_of = f64::NAN;
+    participants.power_of = f64::NAN;
     let next = |slot: usize| if slot + 1 == window { 0 } else { slot + 1 };
     let mut left = waiting;
     for _ in 0..entrants {
         let mut pick = ((open_unit(rng) * left as f64) as u64).min(left - 1);
         let mut slot = cohorts.start() % window;
         for m in cohorts.clone() {
-            let w = g.waiting[slot];
+            let w = participants.waiting[slot];
             if pick < w {
-                g.waiting[slot] = w - 1;
-                g.entered[slot] += 1;
-                g.entrants[pool_of(m)] += 1;
+                participants.waiting[slot] = w - 1;
+                participants.entered[slot] += 1;
+                participants.entrants[pool_of(m)] += 1;
                 break;
             }
             pick -= w;

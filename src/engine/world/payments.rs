@@ -106,8 +106,7 @@ fn pay_under_caps(
         sustainment: pay(due.sustainment),
         improvement: pay(due.improvement),
     };
-    let c = commissioner;
-    c.removed_by_contract_cap += (due.fixed_fees - paid.fixed_fees)
+    commissioner.removed_by_contract_cap += (due.fixed_fees - paid.fixed_fees)
         + (due.attachment - paid.attachment)
         + (due.outcome - paid.outcome)
         + (due.sustainment - paid.sustainment)
@@ -119,23 +118,23 @@ fn pay_under_caps(
     } else {
         0
     };
-    c.paid.service_fee += paid.fixed_fees - fee_for_service;
-    c.paid.fee_for_service += fee_for_service;
+    commissioner.paid.service_fee += paid.fixed_fees - fee_for_service;
+    commissioner.paid.fee_for_service += fee_for_service;
     let clawback = books.clawback.at(t);
     if clawback > 0 {
         books.ledger.transfer(PRIME, COMMISSIONER, t, clawback);
-        c.paid.fee_for_service -= clawback;
+        commissioner.paid.fee_for_service -= clawback;
     }
-    c.paid.attachment += paid.attachment;
-    c.paid.outcome += paid.outcome;
-    c.paid.sustainment += paid.sustainment;
-    c.paid.improvement += paid.improvement;
+    commissioner.paid.attachment += paid.attachment;
+    commissioner.paid.outcome += paid.outcome;
+    commissioner.paid.sustainment += paid.sustainment;
+    commissioner.paid.improvement += paid.improvement;
     let total = paid.total();
     books.paid_in_year[year] += total;
     let results = paid.results();
     let co_share = model.co_funder.as_ref().map_or(0.0, |f| f.share);
     let co_funded = (results as f64 * co_share).round() as Pence;
-    c.co_funded += co_funded;
+    commissioner.co_funded += co_funded;
     books
         .ledger
         .transfer(COMMISSIONER, PRIME, t, total - co_funded);
@@ -197,13 +196,13 @@ fn repay_investors(
 ) {
     let Contract { model, .. } = contract;
     for (i, investor) in model.investors.iter().enumerate() {
-        let d = investor.funds;
-        if providers.failed[d].is_some() || investors.drawn[i] == 0 {
+        let funded = investor.funds;
+        if providers.failed[funded].is_some() || investors.drawn[i] == 0 {
             continue;
         }
-        let account = model.account_of(d);
-        let cash_now = (providers.cash[d] + books.ledger.flow(account, month.t)).max(0);
-        let available = providers.results_received[d].min(cash_now);
+        let account = model.account_of(funded);
+        let cash_now = (providers.cash[funded] + books.ledger.flow(account, month.t)).max(0);
+        let available = providers.results_received[funded].min(cash_now);
         let cap_left = (investors.owed[i].floor() as Pence).max(0);
         let repay = available.min(cap_left);
         let excess = if repay == cap_left {
@@ -215,7 +214,7 @@ fn repay_investors(
             .ledger
             .transfer(account, model.investor_account(i), month.t, repay + excess);
         investors.repaid[i] += repay + excess;
-        providers.results_received[d] -= repay + excess;
+        providers.results_received[funded] -= repay + excess;
         investors.owed[i] -= repay as f64;
     }
 }

@@ -116,10 +116,10 @@ fn admit(
     } = cohort;
     let t = month.t;
     let slot = t % model.segments[segment].service_months();
-    let g = &mut people.groups[group];
-    g.waiting[slot] += size;
-    g.power[slot] = f64::NAN;
-    g.size[slot] += size;
+    let participants = &mut people.groups[group];
+    participants.waiting[slot] += size;
+    participants.power[slot] = f64::NAN;
+    participants.size[slot] += size;
     people.referrals[segment * model.referral_months + t] += size;
     commissioner.referrals += size;
     let n = size as Pence;
@@ -167,16 +167,15 @@ fn draw_adverse_events(
     };
     event_pmf(mean, process.frailty_shape, &mut buffers.pmf);
     let (with_event, events) = draw_events(rng, size, &buffers.pmf);
-    let c = commissioner;
-    c.adverse_events += events;
-    c.people_with_event += with_event;
-    c.counterfactual_adverse_events += size as f64 * base_mean;
+    commissioner.adverse_events += events;
+    commissioner.people_with_event += with_event;
+    commissioner.counterfactual_adverse_events += size as f64 * base_mean;
     let end = month.t + process.follow_up - 1;
     if end < model.horizon {
         let saving =
             (size as f64 * base_mean - events as f64) * seg.savings_per_event_avoided as f64;
-        c.savings += saving;
-        c.savings_npv += saving * plan.discount[end];
+        commissioner.savings += saving;
+        commissioner.savings_npv += saving * plan.discount[end];
     }
     if !plan.rules_of_segment[cohort.segment].is_empty() {
         event_pmf(base_mean, process.frailty_shape, &mut buffers.pmf_base);
