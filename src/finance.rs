@@ -4,7 +4,8 @@
 /// index `t`), or `None` when there is none: no flows of both signs, or no
 /// rate in (-99.98%, +5,960,000%) a year at which their present value is zero.
 ///
-/// Solved by bisection on the monthly rate; for the usual investor pattern
+/// Solved by bisection on the monthly rate, until the bracket is two adjacent
+/// floating-point numbers; for the usual investor pattern
 /// (money out first, back later) the present value falls as the rate rises
 /// and the root is unique.
 pub fn irr(flows: &[i64]) -> Option<f64> {
@@ -33,6 +34,11 @@ pub fn irr(flows: &[i64]) -> Option<f64> {
     }
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
+        // Adjacent floats: every further step would leave lo and hi as they
+        // are (lo keeps the sign of f_lo, hi the other), so stop here.
+        if mid == lo || mid == hi {
+            break;
+        }
         let f_mid = npv(mid);
         if f_mid == 0.0 {
             lo = mid;
