@@ -21,7 +21,18 @@ pub fn fmt_pounds(x: f64) -> String {
         }
         out.push(ch);
     }
-    if neg { format!("-{out}") } else { out }
+    // A mean that rounds to zero is 0, not -0.
+    if neg && r > 0 { format!("-{out}") } else { out }
+}
+
+/// A share as a percentage, or "undefined" when the whole it divides is
+/// zero in the worlds it describes.
+fn fmt_share(share: f64) -> String {
+    if share.is_finite() {
+        format!("{:.1}%", 100.0 * share)
+    } else {
+        "undefined".into()
+    }
 }
 
 fn fmt_prob(p: f64, se: f64) -> String {
@@ -148,11 +159,25 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
         for ((_, id, _), s) in cat.parties.iter().zip(&shares) {
             let _ = writeln!(
                 o,
-                "{:<22} {:>26} {:>13.1}% {:>15.1}%",
+                "{:<22} {:>26} {:>14} {:>16}",
                 id,
                 fmt_pounds(s.tail_mean),
-                100.0 * s.tail_share,
-                100.0 * s.variance_share
+                fmt_share(s.tail_share),
+                fmt_share(s.variance_share)
+            );
+        }
+        let outside = |x: f64| x.is_finite() && !(0.0..=1.0).contains(&x);
+        if shares.iter().any(|s| outside(s.tail_share) || outside(s.variance_share)) {
+            let _ = writeln!(
+                o,
+                "(a share below 0% is a party that gains in those worlds while the contract loses; \
+                 the others' shares then add to more than 100%)"
+            );
+        }
+        if shares.iter().any(|s| !s.tail_share.is_finite() || !s.variance_share.is_finite()) {
+            let _ = writeln!(
+                o,
+                "(undefined: the contract's net value does not vary, or is zero in its worst worlds)"
             );
         }
     }
