@@ -17,6 +17,9 @@ pub enum Unit {
     Month,
     /// A multiplier or rate drawn from the scenario's uncertainty.
     Draw,
+    /// A ratio or rate computed from the iteration's money or counts (a
+    /// money multiple, an IRR, a relative improvement).
+    Ratio,
 }
 
 impl Unit {
@@ -28,6 +31,7 @@ impl Unit {
             Unit::Probability => "probability",
             Unit::Month => "month",
             Unit::Draw => "draw",
+            Unit::Ratio => "ratio",
         }
     }
 }
@@ -358,8 +362,8 @@ fn party_figures(model: &Model, account: usize, id: &str, figures: &mut Vec<Figu
         for (name, unit) in [
             ("capital_drawn", Unit::Money),
             ("repaid", Unit::Money),
-            ("money_multiple", Unit::Draw),
-            ("irr", Unit::Draw),
+            ("money_multiple", Unit::Ratio),
+            ("irr", Unit::Ratio),
         ] {
             figures.push(Figure::new(id, name, unit));
         }
@@ -374,7 +378,7 @@ fn rule_figures(model: &Model, figures: &mut Vec<Figure>) {
         let cohorts = (1..=r.cohorts.len()).map(|k| format!("cohort{k}"));
         for m in cohorts.chain(std::iter::once("final".to_string())) {
             let name = format!("{label}.{m}.relative_improvement");
-            figures.push(Figure::new("improvement", name, Unit::Draw));
+            figures.push(Figure::new("improvement", name, Unit::Ratio));
             figures.push(Figure::new(
                 "improvement",
                 format!("{label}.{m}.met"),

@@ -17,7 +17,7 @@ pub fn fmt_value(unit: Unit, x: f64) -> String {
     match unit {
         Unit::Money | Unit::Count => fmt_pounds(x),
         Unit::Probability => format!("{:.1}%", 100.0 * x),
-        Unit::Month | Unit::Draw => format!("{x:.4}"),
+        Unit::Month | Unit::Draw | Unit::Ratio => format!("{x:.4}"),
     }
 }
 

@@ -99,7 +99,7 @@ impl Statistic {
                 .find(|f| f.key() == *k)
                 .map_or(Unit::Draw, |f| f.unit),
             Statistic::Ratio(r) if r.starts_with("cost_per") => Unit::Money,
-            Statistic::Ratio(_) => Unit::Draw,
+            Statistic::Ratio(_) => Unit::Ratio,
         }
     }
 }
