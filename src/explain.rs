@@ -90,9 +90,14 @@ pub fn explain(model: &Model) -> String {
         );
     }
     let l = model.payments.lags;
+    let fee_for_service = model
+        .payments
+        .fee_for_service
+        .as_ref()
+        .map_or(String::new(), |f| format!(", fee for service {}", f.lag));
     let _ = writeln!(
         o,
-        "- Payment lags (months after the event): attachment {}, outcome {}, sustainment {}, service fee {}.",
+        "- Payment lags (months after the event): attachment {}, outcome {}, sustainment {}, service fee {}{fee_for_service}.",
         l.attachment, l.outcome, l.sustainment, l.service_fee
     );
     if let Some(c) = model.payments.cap_per_year {
@@ -154,15 +159,15 @@ pub fn explain(model: &Model) -> String {
             "- {} ({}): about {} referrals a month ({} over the contract, before the volume multiplier).",
             s.label,
             s.id,
-            crate::output::fmt_pounds(total / s.referrals.len() as f64),
+            per_month(total / s.referrals.len() as f64),
             crate::output::fmt_pounds(total)
         );
         match &s.outcome {
             OutcomeProcess::Sustained(oc) => {
                 let _ = writeln!(
                     o,
-                    "    Each is in the programme for {} months; without the programme {:.1}% a month would start an outcome (hazard {}); once in outcome {:.1}% leave each month.",
-                    oc.window,
+                    "    Each is in the programme for {}; without the programme {:.1}% a month would start an outcome (hazard {}); once in outcome {:.1}% leave each month.",
+                    months(oc.window),
                     100.0 * (1.0 - (-oc.baseline_hazard).exp()),
                     oc.baseline_hazard,
                     100.0 * oc.dropout
@@ -181,8 +186,11 @@ pub fn explain(model: &Model) -> String {
                     });
                 let _ = writeln!(
                     o,
-                    "    Each is served for {} months and followed for {} months; without the programme a person has {} adverse events on average in the follow-up, at a rate {}.",
-                    ev.service_months, ev.follow_up, ev.rate, frailty
+                    "    Each is served for {} and followed for {}; without the programme a person has {} adverse events on average in the follow-up, at a rate {}.",
+                    months(ev.service_months),
+                    months(ev.follow_up),
+                    ev.rate,
+                    frailty
                 );
             }
         }
@@ -215,9 +223,9 @@ pub fn explain(model: &Model) -> String {
         if s.savings_per_outcome_month > 0 {
             let _ = writeln!(
                 o,
-                "    Each attributable month in outcome saves the public purse {} (up to {} months per person).",
+                "    Each attributable month in outcome saves the public purse {} (up to {} per person).",
                 money(s.savings_per_outcome_month),
-                s.savings_months
+                months(s.savings_months)
             );
         }
         if s.savings_per_event_avoided > 0 {
@@ -262,21 +270,21 @@ pub fn explain(model: &Model) -> String {
         for (k, c) in r.cohorts.iter().enumerate() {
             let _ = writeln!(
                 o,
-                "    Cohort {} (referred in months {}-{}) is measured in month {} and paid {} months later if it improves by at least {:.2}%.",
+                "    Cohort {} (referred in months {}-{}) is measured in month {} and paid {} later if {}.",
                 k + 1,
                 c.from,
                 c.to - 1,
                 c.measured_in,
-                r.lag,
-                c.threshold_ppm as f64 / 1e4
+                months(r.lag),
+                improves_by(c.threshold_ppm)
             );
         }
         if let Some(th) = r.final_threshold_ppm {
             let _ = writeln!(
                 o,
-                "    A final measurement over all cohorts in month {} pays, at an improvement of at least {:.2}%, what they earn together less what the cohorts were paid.",
+                "    A final measurement over all cohorts in month {} pays, if {}, what they earn together less what the cohorts were paid.",
                 r.final_measured_in,
-                th as f64 / 1e4
+                improves_by(th)
             );
         }
         if let Some(h) = r.requires {
@@ -300,11 +308,11 @@ pub fn explain(model: &Model) -> String {
         };
         let _ = writeln!(
             o,
-            "- \"{}\": {} per outcome in {} above {baseline}, paid {} months after each contract year.",
+            "- \"{}\": {} per outcome in {} above {baseline}, paid {} after each contract year.",
             r.label,
             by_year(&r.price_per_unit),
             segment_names(&r.segments),
-            r.lag
+            months(r.lag)
         );
     }
     if let Some(f) = &model.payments.fee_for_service {
@@ -312,7 +320,7 @@ pub fn explain(model: &Model) -> String {
             o,
             "- Fee for service: {} a year for {} referrals, paid monthly; at each year's end each referral beyond ±{:.0}% of that volume is topped up or clawed back at {}.",
             by_year(&f.annual_fee),
-            f.baseline_referrals_per_year,
+            crate::output::fmt_pounds(f.baseline_referrals_per_year),
             100.0 * f.band,
             money(f.reconciliation_price)
         );
@@ -341,13 +349,13 @@ pub fn explain(model: &Model) -> String {
     for p in &model.providers {
         let _ = writeln!(
             o,
-            "- {} ({}): {} per referral, {} per participant-month, {} a month overhead for {} months; reserves {}, credit line {}.",
+            "- {} ({}): {} per referral, {} per participant-month, {} a month overhead for {}; reserves {}, credit line {}.",
             p.label,
             p.id,
             money(p.cost_per_referral),
             money(p.cost_per_participant_month),
             money(p.overhead_per_month),
-            p.overhead_months,
+            months(p.overhead_months),
             money(p.reserves),
             money(p.credit_line)
         );
@@ -377,7 +385,8 @@ pub fn explain(model: &Model) -> String {
     if model.macro_params.len() == 1 {
         let _ = writeln!(
             o,
-            "- Economy (multiplier on baseline hazards, one draw for every year): {}.",
+            "- Economy ({}, one draw for every year): {}.",
+            economy_scales(model),
             param(&model.macro_params[0], f)
         );
     } else {
@@ -410,4 +419,43 @@ pub fn explain(model: &Model) -> String {
         100.0 * model.commissioner.discount_rate
     );
     o
+}
+
+/// What the economy multiplier scales in this contract.
+fn economy_scales(model: &Model) -> &'static str {
+    let sustained = model.segments.iter().any(|s| s.sustained().is_some());
+    let events = model.segments.iter().any(|s| s.adverse_events().is_some());
+    match (sustained, events) {
+        (true, true) => "multiplier on baseline outcome hazards and adverse-event rates",
+        (false, true) => "multiplier on baseline adverse-event rates",
+        _ => "multiplier on baseline outcome hazards",
+    }
+}
+
+/// `n months`, or `1 month`.
+fn months(n: usize) -> String {
+    if n == 1 {
+        "1 month".into()
+    } else {
+        format!("{n} months")
+    }
+}
+
+/// A monthly referral volume: whole numbers when large, two significant
+/// decimals when small (a segment of 0.4 referrals a month is not 0).
+fn per_month(x: f64) -> String {
+    if x >= 10.0 || x == 0.0 {
+        crate::output::fmt_pounds(x)
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// The condition of a threshold on relative improvement.
+fn improves_by(threshold_ppm: i64) -> String {
+    if threshold_ppm == 0 {
+        "it does at least as well as the comparison".into()
+    } else {
+        format!("it improves by at least {:.2}%", threshold_ppm as f64 / 1e4)
+    }
 }

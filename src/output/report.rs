@@ -167,14 +167,20 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             );
         }
         let outside = |x: f64| x.is_finite() && !(0.0..=1.0).contains(&x);
-        if shares.iter().any(|s| outside(s.tail_share) || outside(s.variance_share)) {
+        if shares
+            .iter()
+            .any(|s| outside(s.tail_share) || outside(s.variance_share))
+        {
             let _ = writeln!(
                 o,
                 "(a share below 0% is a party that gains in those worlds while the contract loses; \
                  the others' shares then add to more than 100%)"
             );
         }
-        if shares.iter().any(|s| !s.tail_share.is_finite() || !s.variance_share.is_finite()) {
+        if shares
+            .iter()
+            .any(|s| !s.tail_share.is_finite() || !s.variance_share.is_finite())
+        {
             let _ = writeln!(
                 o,
                 "(undefined: the contract's net value does not vary, or is zero in its worst worlds)"
