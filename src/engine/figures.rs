@@ -113,7 +113,7 @@ const PARTY_FIGURES: [(&str, Unit); 8] = [
     ("failed", Unit::Probability),
 ];
 
-const COMMISSIONER_FIGURES: [(&str, Unit); 28] = [
+const COMMISSIONER_FIGURES: [(&str, Unit); 29] = [
     ("paid.attachment", Unit::Money),
     ("paid.service_fee", Unit::Money),
     ("paid.outcome", Unit::Money),
@@ -122,6 +122,7 @@ const COMMISSIONER_FIGURES: [(&str, Unit); 28] = [
     ("paid.fee_for_service", Unit::Money),
     ("paid.total", Unit::Money),
     ("co_funded", Unit::Money),
+    ("clawed_back", Unit::Money),
     ("removed_by_participant_cap", Unit::Money),
     ("removed_by_contract_cap", Unit::Money),
     ("beyond_horizon", Unit::Money),
@@ -294,6 +295,7 @@ fn commissioner_values(r: &IterationResult, row: &mut Vec<f64>) {
         to_pounds(c.paid.fee_for_service),
         to_pounds(paid),
         to_pounds(c.co_funded),
+        to_pounds(c.clawed_back),
         to_pounds(c.removed_by_participant_cap),
         to_pounds(c.removed_by_contract_cap),
         to_pounds(c.beyond_horizon),

@@ -3,7 +3,7 @@
 //! a fee for service.
 //!
 //! **Invariant:** money moves between accounts only through
-//! [`Ledger::transfer`]; the ledger's fields are private to this module, so
+//! [`Ledger::transfer`] (or back, as a clawback, through [`Ledger::refund`]); the ledger's fields are private to this module, so
 //! the compiler holds every other module to it. What one account pays,
 //! another receives; delivery costs go to the `external` account, so every
 //! iteration's books close to zero.
@@ -56,6 +56,20 @@ impl Ledger {
         self.flows[to * self.horizon + month] += amount;
         self.cost[from] += amount;
         self.revenue[to] += amount;
+    }
+
+    /// `payee` returns `amount` it was paid by `payer` (a clawback): the
+    /// money moves back, and it counts against the payee's revenue and the
+    /// payer's cost rather than as a new cost and revenue, so revenue shows
+    /// what the payee was finally paid.
+    pub(crate) fn refund(&mut self, payer: usize, payee: usize, month: usize, amount: Pence) {
+        if amount == 0 {
+            return;
+        }
+        self.flows[payee * self.horizon + month] -= amount;
+        self.flows[payer * self.horizon + month] += amount;
+        self.revenue[payee] -= amount;
+        self.cost[payer] -= amount;
     }
 
     /// The prime pays a subcontractor `gross` less its management fee,
@@ -181,6 +195,16 @@ mod tests {
         assert_eq!((ledger.revenue(2), ledger.cost(2)), (500, 120));
         let books: Pence = (0..=3).map(|a| ledger.flow(a, 1)).sum();
         assert_eq!(books, 0);
+    }
+
+    #[test]
+    fn a_refund_nets_off_what_was_paid() {
+        let mut ledger = Ledger::new(3, 2);
+        ledger.transfer(0, 2, 0, 1_000);
+        ledger.refund(0, 2, 1, 300);
+        assert_eq!((ledger.revenue(2), ledger.cost(2)), (700, 0));
+        assert_eq!((ledger.revenue(0), ledger.cost(0)), (0, 700));
+        assert_eq!((ledger.flow(2, 1), ledger.flow(0, 1)), (-300, 300));
     }
 
     #[test]

@@ -195,7 +195,7 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             .as_ref()
             .map_or(String::new(), |f| format!(" (with co-funder {})", f.label))
     );
-    let rows: [(&str, &str); 22] = [
+    let rows: [(&str, &str); 23] = [
         ("paid.attachment", "paid: attachment fees"),
         ("paid.service_fee", "paid: service fee"),
         ("paid.outcome", "paid: outcome payments"),
@@ -204,6 +204,7 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
         ("paid.fee_for_service", "paid: fee for service"),
         ("paid.total", "paid: total"),
         ("co_funded", "  of which co-funder"),
+        ("clawed_back", "fee for service clawed back"),
         ("removed_by_participant_cap", "removed by participant cap"),
         ("removed_by_contract_cap", "removed by contract caps"),
         ("beyond_horizon", "due beyond the horizon"),

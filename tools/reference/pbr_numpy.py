@@ -616,6 +616,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     paid_sus = np.zeros(I, dtype=i64)
     paid_imp = np.zeros(I, dtype=i64)
     co_funded = np.zeros(I, dtype=i64)
+    clawed_back = np.zeros(I, dtype=i64)
     rm_pcap = np.zeros(I, dtype=i64)
     rm_ccap = np.zeros(I, dtype=i64)
     beyond = np.zeros(I, dtype=i64)
@@ -929,8 +930,10 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         # clawback: the prime pays back to the commissioner, if the contract is live
         claw = np.where(live, due_claw[:, t], 0)
         paid_ffs -= claw
-        m_cst[:, 2] += claw
-        m_rev[:, 0] += claw
+        # a refund: it lowers the prime's revenue and the commissioner's cost
+        m_rev[:, 2] -= claw
+        m_cst[:, 0] -= claw
+        clawed_back += claw
         # pass-through, pro rata to what was actually paid
         pt_net = np.zeros((I, NP), dtype=i64)
         for d in range(1, NP):
@@ -1099,6 +1102,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     out[c + "paid.fee_for_service"] = paid_ffs / 100.0
     out[c + "paid.total"] = paid_total / 100.0
     out[c + "co_funded"] = co_funded / 100.0
+    out[c + "clawed_back"] = clawed_back / 100.0
     out[c + "removed_by_participant_cap"] = rm_pcap / 100.0
     out[c + "removed_by_contract_cap"] = rm_ccap / 100.0
     out[c + "beyond_horizon"] = beyond / 100.0

@@ -122,8 +122,9 @@ fn pay_under_caps(
     commissioner.paid.fee_for_service += fee_for_service;
     let clawback = books.clawback.at(t);
     if clawback > 0 {
-        books.ledger.transfer(PRIME, COMMISSIONER, t, clawback);
+        books.ledger.refund(COMMISSIONER, PRIME, t, clawback);
         commissioner.paid.fee_for_service -= clawback;
+        commissioner.clawed_back += clawback;
     }
     commissioner.paid.attachment += paid.attachment;
     commissioner.paid.outcome += paid.outcome;

@@ -79,6 +79,9 @@ pub struct CommissionerResult {
     pub paid: ByRule,
     /// Part of `paid` that the co-funder paid.
     pub co_funded: Pence,
+    /// Fee for service the prime paid back at year-end reconciliations
+    /// (already netted off `paid.fee_for_service`).
+    pub clawed_back: Pence,
     /// Removed by per-participant caps.
     pub removed_by_participant_cap: Pence,
     /// Removed by the yearly and whole-contract caps.
