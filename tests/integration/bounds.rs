@@ -351,3 +351,33 @@ fn extreme_beta_and_pert_shapes_are_refused_or_drawn_never_panic_or_hang() {
         &["segments.jsa.effect"],
     );
 }
+
+#[test]
+fn a_run_beyond_the_memory_limit_is_refused_naming_its_sizes() {
+    // Twenty parties' monthly cash distributions over a hundred years.
+    let mut text = edit(GOOD, "horizon_months = 36", "horizon_months = 1200");
+    for i in 0..20 {
+        text += &format!("[subcontractors.s{i}]\nreserves = 1\n");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("large.toml");
+    std::fs::write(&file, &text).unwrap();
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        file.to_str().unwrap(),
+        "-n",
+        "1000000",
+        "-j",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let r = pbrsim_limited(&args, None);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "stderr:\n{stderr}");
+    for e in ["GiB of memory", "horizon_months 1200", "--allow-large"] {
+        assert!(stderr.contains(e), "expected `{e}` in:\n{stderr}");
+    }
+    assert!(!out.exists(), "output was written");
+}
