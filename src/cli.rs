@@ -371,6 +371,10 @@ pub struct Simulation {
     /// Worker threads (0 = one per core). Results do not depend on it.
     #[arg(short = 'j', long, default_value_t = 0)]
     pub threads: usize,
+    /// Run even when the run's estimated memory (4 GiB) or one iteration's
+    /// work is beyond its limit.
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 #[derive(Args, Debug)]

@@ -185,6 +185,7 @@ fn config_of(sim: &cli::Simulation) -> RunConfig {
         iterations: sim.iterations,
         seed: sim.seed,
         threads: sim.threads,
+        allow_large: sim.allow_large,
         ..Default::default()
     }
 }
@@ -734,6 +735,7 @@ fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         threads: args.sim.threads,
         precision: args.precision.clone(),
         max_iterations: args.max_iterations,
+        allow_large: args.sim.allow_large,
         ..Default::default()
     };
     let mut info = RunInfo::new(

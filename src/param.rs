@@ -15,7 +15,16 @@
 //! parameter; the scenario validator places that error at the key.
 
 use crate::sample::{normal_cdf, normal_quantile};
-use statrs::function::beta::inv_beta_reg;
+use statrs::function::beta::{checked_beta_reg, ln_beta};
+
+/// The largest size of any parameter of a distribution: far beyond any
+/// contract figure, and small enough that differences of bounds stay
+/// finite.
+pub const MAX_MAGNITUDE: f64 = 1e15;
+
+/// The range of a beta's shapes (and of a PERT's implied shapes) for which
+/// its quantile is computed accurately in a bounded number of steps.
+pub const SHAPE_RANGE: (f64, f64) = (1e-3, 1e5);
 
 /// A marginal distribution, valid by construction: built by [`Dist::fixed`]
 /// or by a constructor that checks its parameters ([`Dist::uniform`],
@@ -72,6 +81,14 @@ pub enum DistError {
         /// What was given.
         value: f64,
     },
+    /// A parameter is beyond [`MAX_MAGNITUDE`] in size.
+    #[error("`{parameter}` must be at most 1e15 in size, got {value}")]
+    TooLarge {
+        /// The parameter's name.
+        parameter: &'static str,
+        /// What was given.
+        value: f64,
+    },
     /// A parameter that must be above zero is not.
     #[error("`{parameter}` must be positive, got {value}")]
     NotPositive {
@@ -98,6 +115,17 @@ pub enum DistError {
     /// A beta's `alpha` or `beta` is not above zero.
     #[error("needs alpha > 0 and beta > 0")]
     BetaShape,
+    /// A beta's shapes, or a PERT's implied ones, are outside
+    /// [`SHAPE_RANGE`].
+    #[error(
+        "needs beta shapes between 0.001 and 100000 (for accurate quantiles), got {alpha} and {beta}"
+    )]
+    ShapeRange {
+        /// The first shape.
+        alpha: f64,
+        /// The second shape.
+        beta: f64,
+    },
     /// The `mode` is outside `[min, max]`, or the range is empty.
     #[error("needs min <= mode <= max and min < max")]
     Mode,
@@ -110,9 +138,9 @@ impl DistError {
     /// The parameter the error is about, when it is about one alone.
     pub fn parameter(&self) -> Option<&'static str> {
         match *self {
-            DistError::NotFinite { parameter, .. } | DistError::NotPositive { parameter, .. } => {
-                Some(parameter)
-            }
+            DistError::NotFinite { parameter, .. }
+            | DistError::NotPositive { parameter, .. }
+            | DistError::TooLarge { parameter, .. } => Some(parameter),
             _ => None,
         }
     }
@@ -122,16 +150,33 @@ impl DistError {
         match *self {
             DistError::NotFinite { value, .. } => format!("must be a finite number, got {value}"),
             DistError::NotPositive { value, .. } => format!("must be positive, got {value}"),
+            DistError::TooLarge { value, .. } => {
+                format!("must be at most 1e15 in size, got {value}")
+            }
             other => other.to_string(),
         }
     }
 }
 
-/// Every named parameter finite, or the first that is not.
+/// Every named parameter finite and at most [`MAX_MAGNITUDE`] in size, or
+/// the first that is not.
 fn finite(parameters: &[(&'static str, f64)]) -> Result<(), DistError> {
-    match parameters.iter().find(|(_, v)| !v.is_finite()) {
-        Some(&(parameter, value)) => Err(DistError::NotFinite { parameter, value }),
+    if let Some(&(parameter, value)) = parameters.iter().find(|(_, v)| !v.is_finite()) {
+        return Err(DistError::NotFinite { parameter, value });
+    }
+    match parameters.iter().find(|(_, v)| v.abs() > MAX_MAGNITUDE) {
+        Some(&(parameter, value)) => Err(DistError::TooLarge { parameter, value }),
         None => Ok(()),
+    }
+}
+
+/// Beta shapes inside [`SHAPE_RANGE`].
+fn check_shapes(alpha: f64, beta: f64) -> Result<(), DistError> {
+    let (lo, hi) = SHAPE_RANGE;
+    if (lo..=hi).contains(&alpha) && (lo..=hi).contains(&beta) {
+        Ok(())
+    } else {
+        Err(DistError::ShapeRange { alpha, beta })
     }
 }
 
@@ -225,6 +270,7 @@ impl Dist {
         if min >= max {
             return Err(DistError::EmptyRange);
         }
+        check_shapes(alpha, beta)?;
         Ok(Dist {
             shape: Shape::Beta {
                 alpha,
@@ -257,6 +303,8 @@ impl Dist {
         if lambda <= 0.0 {
             return Err(DistError::Lambda);
         }
+        let (a, b) = pert_shapes(min, mode, max, lambda);
+        check_shapes(a, b)?;
         Ok(Dist {
             shape: Shape::Pert {
                 min,
@@ -364,6 +412,15 @@ impl Param {
                     .quantile(u.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0))
     }
 
+    /// The smallest and largest values a draw can take: the values at the
+    /// lowest and highest percentiles a draw can be at (its uniform is
+    /// clamped to `[f64::MIN_POSITIVE, 1 - 2^-53]`), which are finite even
+    /// where the support is not.
+    pub fn extremes(&self) -> (f64, f64) {
+        let (a, b) = (self.at_percentile(0.0), self.at_percentile(1.0));
+        (a.min(b), a.max(b))
+    }
+
     /// The smallest and largest values the parameter can take.
     pub fn support(&self) -> (f64, f64) {
         let (lo, hi) = self.dist.support();
@@ -412,7 +469,7 @@ impl Dist {
                 beta,
                 min,
                 max,
-            } => min + (max - min) * inv_beta_reg(alpha, beta, u),
+            } => min + (max - min) * inverse_beta(alpha, beta, u),
             Shape::Triangular { min, mode, max } => {
                 let width = max - min;
                 let cut = (mode - min) / width;
@@ -429,7 +486,7 @@ impl Dist {
                 lambda,
             } => {
                 let (a, b) = pert_shapes(min, mode, max, lambda);
-                min + (max - min) * inv_beta_reg(a, b, u)
+                min + (max - min) * inverse_beta(a, b, u)
             }
         }
     }
@@ -544,6 +601,145 @@ pub fn pert_shapes(min: f64, mode: f64, max: f64, lambda: f64) -> (f64, f64) {
     )
 }
 
+/// Steps of [`inverse_beta`]'s Newton iteration before it gives up on it.
+const NEWTON_STEPS: usize = 1000;
+
+/// The inverse of the regularised incomplete beta function: the `x` with
+/// `I_x(a, b) = u`.
+///
+/// The Newton iteration of algorithm AS 109 (with remarks AS R19 and
+/// R83), as statrs' `inv_beta_reg` computes it (MIT licence, statrs
+/// contributors), step for step so that draws are the same, but with every
+/// loop bounded: statrs' loops have no bound and, for extreme shapes,
+/// never end. Should the iteration not settle within its bounds, or settle
+/// where `I_x` is not `u` (it can, for shapes far below 1), a bisection of
+/// `I_x` (a fixed number of halvings) gives the answer.
+fn inverse_beta(a: f64, b: f64, u: f64) -> f64 {
+    match newton_inverse_beta(a, b, u) {
+        Some(x) if (beta_cdf(a, b, x) - u).abs() <= 1e-12 + 1e-6 * u.min(1.0 - u) => x,
+        _ => bisect_inverse_beta(a, b, u),
+    }
+}
+
+/// `I_x(a, b)`, NaN where statrs refuses the arguments.
+fn beta_cdf(a: f64, b: f64, x: f64) -> f64 {
+    checked_beta_reg(a, b, x).unwrap_or(f64::NAN)
+}
+
+/// AS 109, bounded; `None` when it does not settle.
+fn newton_inverse_beta(mut a: f64, mut b: f64, mut x: f64) -> Option<f64> {
+    const SAE: i32 = -30;
+    const FPU: f64 = 1e-30;
+    if !(0.0..=1.0).contains(&x) {
+        return None;
+    }
+    if x == 0.0 {
+        return Some(0.0);
+    }
+    if x == 1.0 {
+        return Some(1.0);
+    }
+    let ln_beta = ln_beta(a, b);
+    let flip = 0.5 < x;
+    if flip {
+        std::mem::swap(&mut a, &mut b);
+        x = 1.0 - x;
+    }
+    let mut p = (-(x * x).ln()).sqrt();
+    let mut q = p - (2.30753 + 0.27061 * p) / (1.0 + (0.99229 + 0.04481 * p) * p);
+    if 1.0 < a && 1.0 < b {
+        let r = (q * q - 3.0) / 6.0;
+        let s = 1.0 / (2.0 * a - 1.0);
+        let t = 1.0 / (2.0 * b - 1.0);
+        let h = 2.0 / (s + t);
+        let w = q * (h + r).sqrt() / h - (t - s) * (r + 5.0 / 6.0 - 2.0 / (3.0 * h));
+        p = a / (a + b * (2.0 * w).exp());
+    } else {
+        let mut t = 1.0 / (9.0 * b);
+        t = 2.0 * b * (1.0 - t + q * t.sqrt()).powf(3.0);
+        if t <= 0.0 {
+            p = 1.0 - ((((1.0 - x) * b).ln() + ln_beta) / b).exp();
+        } else {
+            t = 2.0 * (2.0 * a + b - 1.0) / t;
+            if t <= 1.0 {
+                p = (((x * a).ln() + ln_beta) / a).exp();
+            } else {
+                p = 1.0 - 2.0 / (t + 1.0);
+            }
+        }
+    }
+    p = p.clamp(0.0001, 0.9999);
+    let e = (-5.0 / a / a - 1.0 / x.powf(0.2) - 13.0) as i32;
+    let acu = if e > SAE { f64::powi(10.0, e) } else { FPU };
+    let (mut qprev, mut sq, mut prev) = (0.0, 1.0, 1.0);
+    let mut settled = false;
+    'outer: for _ in 0..NEWTON_STEPS {
+        q = beta_cdf(a, b, p);
+        q = (q - x) * (ln_beta + (1.0 - a) * p.ln() + (1.0 - b) * (1.0 - p).ln()).exp();
+        if !q.is_finite() {
+            return None;
+        }
+        if q * qprev <= 0.0 {
+            prev = if sq > FPU { sq } else { FPU };
+        }
+        let mut g = 1.0;
+        let mut pnext = f64::NAN;
+        // Each pass divides the step by 3: a few hundred reach any
+        // double's resolution.
+        'step: for _ in 0..NEWTON_STEPS {
+            let mut found = false;
+            for _ in 0..NEWTON_STEPS {
+                let adj = g * q;
+                sq = adj * adj;
+                if sq < prev {
+                    pnext = p - adj;
+                    if (0.0..=1.0).contains(&pnext) {
+                        found = true;
+                        break;
+                    }
+                }
+                g /= 3.0;
+            }
+            if !found {
+                return None;
+            }
+            if prev <= acu || q * q <= acu {
+                p = pnext;
+                settled = true;
+                break 'outer;
+            }
+            if pnext != 0.0 && pnext != 1.0 {
+                break 'step;
+            }
+            g /= 3.0;
+        }
+        if pnext == p {
+            settled = true;
+            break;
+        }
+        p = pnext;
+        qprev = q;
+    }
+    settled.then_some(if flip { 1.0 - p } else { p })
+}
+
+/// `I_x(a, b) = u` by halving `[0, 1]` a fixed number of times.
+fn bisect_inverse_beta(a: f64, b: f64, u: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+    for _ in 0..1100 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if beta_cdf(a, b, mid) < u {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 fn fmt_num(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
@@ -644,6 +840,27 @@ mod tests {
             (Dist::beta(0.0, 1.0, 0.0, 1.0), DistError::BetaShape),
             (Dist::triangular(0.0, 2.0, 1.0), DistError::Mode),
             (Dist::pert(0.0, 0.5, 1.0, 0.0), DistError::Lambda),
+            (
+                Dist::pert(0.0, 0.1, 1e308, 4.0),
+                DistError::TooLarge {
+                    parameter: "max",
+                    value: 1e308,
+                },
+            ),
+            (
+                Dist::beta(1e7, 2.0, 0.0, 1.0),
+                DistError::ShapeRange {
+                    alpha: 1e7,
+                    beta: 2.0,
+                },
+            ),
+            (
+                Dist::pert(0.0, 0.1, 1.0, 1e9),
+                DistError::ShapeRange {
+                    alpha: 1.0 + 1e8,
+                    beta: 1.0 + 9e8,
+                },
+            ),
         ];
         for (got, expected) in cases {
             let e = got.unwrap_err();
@@ -656,6 +873,65 @@ mod tests {
         );
         // An sd of either sign gives the same lognormal.
         assert!(Dist::lognormal_with_mean(1.0, -0.2).is_ok());
+    }
+
+    #[test]
+    fn the_bounded_inverse_beta_matches_statrs_where_statrs_ends() {
+        use statrs::function::beta::inv_beta_reg;
+        let shapes = [0.3, 0.9, 1.0, 1.5, 2.0, 4.0, 7.5, 20.0, 150.0];
+        for &a in &shapes {
+            for &b in &shapes {
+                for i in 1..200 {
+                    let u = i as f64 / 200.0;
+                    let ours = inverse_beta(a, b, u);
+                    assert_eq!(
+                        ours.to_bits(),
+                        inv_beta_reg(a, b, u).to_bits(),
+                        "{a} {b} {u}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_inverse_beta_ends_and_inverts_at_the_extremes_of_the_shape_range() {
+        let (lo, hi) = SHAPE_RANGE;
+        let us = [
+            f64::MIN_POSITIVE,
+            1e-300,
+            1e-12,
+            0.3,
+            0.5,
+            0.9,
+            1.0 - 1e-12,
+            1.0 - f64::EPSILON / 2.0,
+        ];
+        for &(a, b) in &[
+            (lo, lo),
+            (lo, hi),
+            (hi, lo),
+            (hi, hi),
+            (hi, 1.0),
+            (1.0, hi),
+            (lo, 1.0),
+        ] {
+            for &u in &us {
+                let x = inverse_beta(a, b, u);
+                assert!((0.0..=1.0).contains(&x), "{a} {b} {u}: {x}");
+                // Where the CDF is not flat to double precision it comes back.
+                let back = beta_cdf(a, b, x);
+                let near = |y: f64| {
+                    let step = (x * 1e-9).max(1e-300);
+                    beta_cdf(a, b, (x - step).max(0.0)) <= y + 1e-9
+                        && beta_cdf(a, b, (x + step).min(1.0)) >= y - 1e-9
+                };
+                assert!(
+                    (back - u).abs() < 1e-6 || near(u),
+                    "{a} {b} {u}: {x} gives {back}"
+                );
+            }
+        }
     }
 
     #[test]

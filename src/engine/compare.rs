@@ -58,6 +58,16 @@ pub fn compare(
                 .map(|j| (i, j))
         })
         .collect();
+    if !config.allow_large {
+        // A comparison keeps moments only: each arm's iteration buffers.
+        for model in [a, b] {
+            let plan = super::plan::Plan::new(model);
+            let blocks = blocks_of(config.iterations);
+            let needs =
+                super::footprint::footprint(model, &plan, 0, blocks, config.threads, false, false);
+            super::footprint::check(model, &needs)?;
+        }
+    }
     let schedule = driver::Schedule {
         blocks: 0..blocks_of(config.iterations),
         iterations: config.iterations,

@@ -15,6 +15,7 @@
 pub mod compare;
 pub(crate) mod driver;
 pub mod figures;
+pub mod footprint;
 pub mod improvement;
 pub(crate) mod money;
 pub mod partial;
@@ -54,6 +55,9 @@ pub struct RunConfig {
     /// Do not keep the monthly cash-flow distributions (a sweep reports
     /// only figures; this keeps partial results small).
     pub skip_monthly: bool,
+    /// Run even beyond the memory and work limits of
+    /// [`footprint::check`].
+    pub allow_large: bool,
 }
 
 /// Number of blocks of a run of `iterations`.
@@ -192,8 +196,22 @@ pub fn run_blocks(
     } else {
         config.iterations
     };
+    let blocks = blocks.unwrap_or(0..blocks_of(limit));
+    if !config.allow_large {
+        let plan = plan::Plan::new(model);
+        let needs = footprint::footprint(
+            model,
+            &plan,
+            catalog.figures.len(),
+            blocks.end - blocks.start,
+            config.threads,
+            adaptive,
+            !config.skip_monthly,
+        );
+        footprint::check(model, &needs)?;
+    }
     let schedule = driver::Schedule {
-        blocks: blocks.unwrap_or(0..blocks_of(limit)),
+        blocks,
         iterations: limit,
         wave: adaptive.then_some(PRECISION_STEP_BLOCKS),
         seed: config.seed,

@@ -67,7 +67,7 @@ pub fn rules(
                 time.years,
                 pricing.discount,
             ),
-            lag: r.lag_months as usize,
+            lag: c.months(&k("lag_months"), r.lag_months, 0),
             requires: None,
         };
         let requires = hurdle(c, &k("requires"), i, raw, &rules, &rule);
@@ -203,7 +203,11 @@ fn cohorts(
         })
         .max()
         .unwrap_or(1);
-    let lag = r.measurement_lag_months as usize;
+    let lag = c.months(
+        &format!("{}measurement_lag_months", key.trim_end_matches("cohorts")),
+        r.measurement_lag_months,
+        0,
+    );
     let referral_months = time.referral_months;
     if r.cohorts.is_empty() {
         c.err(key, "at least one measurement cohort is required".into());

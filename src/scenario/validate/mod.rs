@@ -12,6 +12,7 @@ mod choice;
 mod improvement;
 mod parties;
 mod payments;
+mod reach;
 mod segments;
 mod uncertainty;
 
@@ -71,7 +72,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
-    Ok(Model {
+    let model = Model {
         name: raw.name.clone(),
         description: raw.description.clone(),
         currency: raw.currency.clone(),
@@ -91,7 +92,12 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         co_funder,
         providers,
         investors,
-    })
+    };
+    reach::check(&mut c, &model);
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    Ok(model)
 }
 
 /// The contract's time frame, as every later section needs it.
@@ -105,26 +111,34 @@ struct Time {
     years: usize,
 }
 
-/// `[time]`.
+/// The most months any month count or lag may be: a hundred years, beyond
+/// any contract. Every per-month buffer of an iteration is sized by a sum
+/// of a few of these, so together they bound an iteration's memory.
+pub const MAX_MONTHS: u32 = 1200;
+
+/// The largest amount of money any single key may hold: a trillion in the
+/// scenario's currency. Sums of amounts are held to
+/// [`reach::MONEY_LIMIT`] once the model is built.
+pub const MAX_AMOUNT: f64 = 1e12;
+
+/// `[time]`. A refused value becomes a placeholder of one month, so that
+/// nothing checked after it is sized by it.
 fn time(c: &mut Checker, raw: &RawTime) -> Time {
-    let horizon = raw.horizon_months as usize;
+    let horizon = c.months("time.horizon_months", raw.horizon_months, 1);
     let referral_months = raw.referral_months as usize;
-    if horizon == 0 || horizon > 1200 {
-        c.err(
-            "time.horizon_months",
-            format!("must be between 1 and 1200 months, got {horizon}"),
-        );
-    }
-    if referral_months == 0 || referral_months > horizon {
+    let referral_months = if referral_months == 0 || referral_months > horizon {
         c.err(
             "time.referral_months",
             format!("must be between 1 and horizon_months ({horizon}), got {referral_months}"),
         );
-    }
+        1
+    } else {
+        referral_months
+    };
     Time {
         horizon,
         referral_months,
-        years: horizon.max(1).div_ceil(12),
+        years: horizon.div_ceil(12),
     }
 }
 
@@ -177,6 +191,19 @@ impl Checker {
         text.and_then(|t| self.choose(key, t)).unwrap_or(default)
     }
 
+    /// A count of months at `key`, between `min` and [`MAX_MONTHS`]; a
+    /// refused count becomes `min.max(1)`, so that nothing is sized by it.
+    fn months(&mut self, key: &str, v: u32, min: u32) -> usize {
+        if v < min || v > MAX_MONTHS {
+            self.err(
+                key,
+                format!("must be between {min} and {MAX_MONTHS} months, got {v}"),
+            );
+            return min.max(1) as usize;
+        }
+        v as usize
+    }
+
     fn prob(&mut self, key: &str, v: f64) -> f64 {
         if !(0.0..=1.0).contains(&v) {
             self.err(
@@ -188,10 +215,10 @@ impl Checker {
     }
 
     fn money(&mut self, key: &str, v: f64) -> Pence {
-        if !(v.is_finite() && (0.0..1e15).contains(&v)) {
+        if !(v.is_finite() && (0.0..=MAX_AMOUNT).contains(&v)) {
             self.err(
                 key,
-                format!("must be a non-negative amount of money, got {v}"),
+                format!("must be a non-negative amount of money, at most {MAX_AMOUNT:e}, got {v}"),
             );
             return 0;
         }
@@ -220,13 +247,16 @@ impl Checker {
             .iter()
             .enumerate()
             .map(|(y, &x)| {
-                if !(x.is_finite() && x >= 0.0) {
+                if !(x.is_finite() && (0.0..=MAX_AMOUNT).contains(&x)) {
                     let at = if matches!(v, Some(NumOrList::Many(_))) {
                         format!("{key}[{y}]")
                     } else {
                         key.to_string()
                     };
-                    self.err(&at, format!("prices must be non-negative, got {x}"));
+                    self.err(
+                        &at,
+                        format!("prices must be non-negative, at most {MAX_AMOUNT:e}, got {x}"),
+                    );
                     return 0;
                 }
                 to_pence(x * (1.0 - discount))

@@ -76,10 +76,10 @@ pub fn payments(c: &mut Checker, pay: &RawPayments, cx: &Context) -> PaymentTerm
             .service_fee_months
             .map_or(delivery_months, |m| (m as usize).min(time.horizon)),
         lags: Lags {
-            attachment: pay.lag_months.attachment as usize,
-            outcome: pay.lag_months.outcome as usize,
-            sustainment: pay.lag_months.sustainment as usize,
-            service_fee: pay.lag_months.service_fee as usize,
+            attachment: lag(c, "attachment", pay.lag_months.attachment),
+            outcome: lag(c, "outcome", pay.lag_months.outcome),
+            sustainment: lag(c, "sustainment", pay.lag_months.sustainment),
+            service_fee: lag(c, "service_fee", pay.lag_months.service_fee),
         },
         cap_per_year: cap(c, "payments.cap_per_year", pay.cap_per_year),
         cap_total: cap(c, "payments.cap_total", pay.cap_total),
@@ -90,6 +90,11 @@ pub fn payments(c: &mut Checker, pay: &RawPayments, cx: &Context) -> PaymentTerm
             .as_ref()
             .map(|f| fee_for_service(c, f, time)),
     }
+}
+
+/// `payments.lag_months.<name>`.
+fn lag(c: &mut Checker, name: &str, months: u32) -> usize {
+    c.months(&format!("payments.lag_months.{name}"), months, 0)
 }
 
 /// `[[payments.additional_outcomes]]` rule `i` (`all` for the labels
@@ -163,7 +168,7 @@ fn additional_outcomes(
             years,
             cx.pricing.discount,
         ),
-        lag: r.lag_months as usize,
+        lag: c.months(&k("lag_months"), r.lag_months, 0),
     }
 }
 
@@ -184,6 +189,6 @@ fn fee_for_service(c: &mut Checker, f: &RawFeeForService, time: Time) -> FeeForS
             &k("reconciliation_price_per_referral"),
             f.reconciliation_price_per_referral,
         ),
-        lag: f.lag_months as usize,
+        lag: c.months(&k("lag_months"), f.lag_months, 0),
     }
 }

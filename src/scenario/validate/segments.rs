@@ -3,6 +3,7 @@
 //! providers.
 
 use super::payments::Pricing;
+use super::reach::MAX_EXPECTED_REFERRALS;
 use super::uncertainty::{EFFECT_RANGE, Uncertainty, param};
 use super::{Checker, Time};
 use crate::error::suggest;
@@ -86,7 +87,7 @@ fn segment(c: &mut Checker, id: &str, s: &RawSegment, cx: &Context) -> Segment {
                 OutcomeProcess::Sustained(o) => o.qualifying_months + o.max_sustainment_months,
                 OutcomeProcess::AdverseEvents(_) => 0,
             },
-            |m| m as usize,
+            |m| c.months(&k("savings_months"), m, 0),
         ),
         savings_per_event_avoided: c
             .money(&k("savings_per_event_avoided"), s.savings_per_event_avoided),
@@ -119,11 +120,11 @@ fn referrals(c: &mut Checker, key: &str, s: &RawSegment, months: usize) -> Vec<f
     if let Some((i, v)) = referrals
         .iter()
         .enumerate()
-        .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+        .find(|(_, v)| !(v.is_finite() && (0.0..=MAX_EXPECTED_REFERRALS).contains(*v)))
     {
         c.err(
             key,
-            format!("expected referrals must be non-negative, got {v} in month {i}"),
+            format!("expected referrals must be between 0 and {MAX_EXPECTED_REFERRALS:e}, got {v} in month {i}"),
         );
     }
     referrals
@@ -169,9 +170,7 @@ fn adverse_events(c: &mut Checker, id: &str, a: &RawAdverseEvents) -> AdverseEve
             ),
         );
     }
-    if a.follow_up_months == 0 {
-        c.err(&k("follow_up_months"), "must be at least 1 month".into());
-    }
+    let follow_up = c.months(&k("follow_up_months"), a.follow_up_months, 1);
     if let Some(shape) = a.frailty_shape
         && !(shape.is_finite() && shape > 0.0)
     {
@@ -181,14 +180,14 @@ fn adverse_events(c: &mut Checker, id: &str, a: &RawAdverseEvents) -> AdverseEve
             Some("leave it out for no frailty".into()),
         );
     }
-    if a.service_months == Some(0) {
-        c.err(&k("service_months"), "must be at least 1 month".into());
-    }
+    let service_months = a
+        .service_months
+        .map_or(follow_up, |m| c.months(&k("service_months"), m, 1));
     AdverseEvents {
         rate: a.rate,
-        follow_up: a.follow_up_months.max(1) as usize,
+        follow_up,
         frailty_shape: a.frailty_shape,
-        service_months: a.service_months.unwrap_or(a.follow_up_months).max(1) as usize,
+        service_months,
     }
 }
 
@@ -204,21 +203,12 @@ fn sustained(c: &mut Checker, id: &str, o: &RawSustained) -> Sustained {
             ),
         );
     }
-    if o.window_months == 0 {
-        c.err(&k("window_months"), "must be at least 1 month".into());
-    }
-    if o.qualifying_months == 0 {
-        c.err(
-            &k("qualifying_months"),
-            "must be at least 1 month (1 = the outcome is the first month in outcome)".into(),
-        );
-    }
     Sustained {
         baseline_hazard: o.baseline_hazard,
-        window: o.window_months as usize,
-        qualifying_months: o.qualifying_months.max(1) as usize,
+        window: c.months(&k("window_months"), o.window_months, 1),
+        qualifying_months: c.months(&k("qualifying_months"), o.qualifying_months, 1),
         dropout: c.prob(&k("dropout"), o.dropout),
-        max_sustainment_months: o.max_sustainment_months as usize,
+        max_sustainment_months: c.months(&k("max_sustainment_months"), o.max_sustainment_months, 0),
     }
 }
 

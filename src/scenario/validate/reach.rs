@@ -1,0 +1,187 @@
+//! The most a validated model can count or move in one iteration, so that
+//! no sum of money in integer pence can overflow.
+//!
+//! Every amount of money in the engine is a sum of transfers, and every
+//! transfer is a price times a count (participants, months, units of
+//! improvement) or a fixed amount. This module adds up, in floating point
+//! and from the largest draw any uncertain parameter can take, an upper
+//! bound on everything an iteration could move: every participant paid
+//! every price and costing every cost for every month, every fee for every
+//! month, every reserve and investment. A model whose bound exceeds
+//! [`MONEY_LIMIT`] is refused, naming its largest contributions, so the
+//! engine's integer sums (each at most the bound, and at most a few of
+//! them added together) stay far inside `i64`.
+
+use super::Checker;
+use crate::model::{Comparison, Model, Pence, ReferralProcess, ReturnCap};
+
+/// The most expected referrals in one month of one segment, after the
+/// largest `volume` draw: the Poisson sampler is exact up to far beyond it.
+pub const MAX_EXPECTED_REFERRALS: f64 = 1e9;
+
+/// The most an iteration may move, in pence: 2^60 (about £11.5
+/// quadrillion), an eighth of `i64::MAX`, so that a party's revenue plus
+/// its cost, or its reserves plus its lowest cumulative flow, still fit.
+pub const MONEY_LIMIT: f64 = (1u64 << 60) as f64;
+
+/// Most events a person can have (the event distributions' last entry).
+const MAX_EVENTS_PER_PERSON: f64 = 400.0;
+
+/// The most participants a Poisson draw of mean `lambda` (or a fixed
+/// count) gives: beyond `lambda + 40 sd + 1000` a Poisson tail has a
+/// probability below 1e-300.
+fn most_referred(lambda: f64, process: ReferralProcess) -> f64 {
+    match process {
+        ReferralProcess::Fixed => lambda.round(),
+        ReferralProcess::Poisson => lambda + 40.0 * lambda.sqrt() + 1000.0,
+    }
+}
+
+/// Checks the model's counts and money against their limits; problems go
+/// to `c`.
+pub fn check(c: &mut Checker, model: &Model) {
+    let volume = model.volume.extremes().1;
+    let cost = model.cost.extremes().1;
+    let years = model.years() as f64;
+    let months = (model.horizon
+        + model
+            .segments
+            .iter()
+            .map(|s| s.service_months())
+            .max()
+            .unwrap_or(0)) as f64;
+    let mut terms: Vec<(String, f64)> = Vec::new();
+    let mut referred = Vec::new();
+    for seg in &model.segments {
+        let k = |f: &str| format!("segments.{}.{f}", seg.id);
+        let busiest = seg.referrals.iter().copied().fold(0.0, f64::max);
+        // NaN or infinite (a draw beyond every double) is refused too.
+        if !(busiest * volume).is_finite() || busiest * volume > MAX_EXPECTED_REFERRALS {
+            let (key, why) = if volume > 1.0 {
+                (
+                    "uncertainty.volume".to_string(),
+                    format!("its largest draw ({volume:e}) times "),
+                )
+            } else {
+                (k("referrals_per_month"), String::new())
+            };
+            c.err_help(
+                &key,
+                format!("{why}the busiest month of segment `{}` ({busiest}) is {:e} expected referrals in a month, above the limit of {MAX_EXPECTED_REFERRALS:e}", seg.id, busiest * volume),
+                Some("a month's referrals are counted in whole people; keep them below a billion".into()),
+            );
+            return;
+        }
+        let people: f64 = seg
+            .referrals
+            .iter()
+            .flat_map(|r| {
+                seg.allocation
+                    .iter()
+                    .filter(|s| **s > 0.0)
+                    .map(move |s| most_referred(r * volume * s, seg.referral_process))
+            })
+            .sum();
+        referred.push(people);
+        let most = |prices: &[Pence]| prices.iter().copied().max().unwrap_or(0) as f64;
+        let t = &seg.tariff;
+        let sustainment = seg.sustained().map_or(0, |o| o.max_sustainment_months) as f64;
+        let per_person =
+            most(&t.attachment) + most(&t.outcome) + sustainment * most(&t.sustainment);
+        terms.push((k("tariff"), people * per_person));
+        let costs = model.providers.iter().map(|p| {
+            let fee = p.terms.as_ref().map_or(0, |t| t.fee_per_referral) as f64;
+            fee + cost
+                * (p.cost_per_referral as f64
+                    + seg.service_months() as f64 * p.cost_per_participant_month as f64)
+        });
+        terms.push((k("referrals_per_month"), people * costs.fold(0.0, f64::max)));
+    }
+    let everyone: f64 = referred.iter().sum();
+    let pay = &model.payments;
+    for (i, r) in pay.improvement.iter().enumerate() {
+        let per_person = match r.comparison {
+            Comparison::Simulated { .. } => MAX_EVENTS_PER_PERSON,
+            Comparison::Baseline {
+                value,
+                drift_per_year,
+            } => MAX_EVENTS_PER_PERSON.max(value * (1.0 + drift_per_year).max(1.0).powf(years)),
+        };
+        let people: f64 = r.segments.iter().map(|&s| referred[s]).sum();
+        // Every cohort measurement and the final one can each pay.
+        let measurements = (r.cohorts.len() + 1) as f64;
+        let price = r.price_per_unit.iter().copied().max().unwrap_or(0) as f64;
+        terms.push((
+            format!("payments.improvement[{i}].price_per_unit"),
+            measurements * people * per_person * price,
+        ));
+    }
+    for (i, r) in pay.additional_outcomes.iter().enumerate() {
+        let people: f64 = r.segments.iter().map(|&s| referred[s]).sum();
+        let price = r.price_per_unit.iter().copied().max().unwrap_or(0) as f64;
+        terms.push((
+            format!("payments.additional_outcomes[{i}].price_per_unit"),
+            people * price,
+        ));
+    }
+    let most = |prices: &[Pence]| prices.iter().copied().max().unwrap_or(0) as f64;
+    terms.push((
+        "payments.service_fee_per_month".into(),
+        months * most(&pay.service_fee),
+    ));
+    if let Some(f) = &pay.fee_for_service {
+        let band = f.baseline_referrals_per_year * (1.0 + f.band) * years;
+        terms.push((
+            "payments.fee_for_service".into(),
+            years * most(&f.annual_fee) + (everyone + band) * f.reconciliation_price as f64,
+        ));
+    }
+    terms.push((
+        "commissioner.own_costs_per_month".into(),
+        months * model.commissioner.own_costs_per_month as f64,
+    ));
+    for p in &model.providers {
+        let at = if p.id == "prime" {
+            "prime".to_string()
+        } else {
+            format!("subcontractors.{}", p.id)
+        };
+        let monthly = cost * p.overhead_per_month as f64
+            + p.terms.as_ref().map_or(0, |t| t.monthly_fee) as f64;
+        terms.push((format!("{at}.overhead_per_month"), months * monthly));
+        terms.push((
+            format!("{at}.reserves"),
+            (p.reserves + p.credit_line + p.reprocurement_cost) as f64,
+        ));
+    }
+    for inv in &model.investors {
+        let grows = match inv.cap {
+            ReturnCap::Multiple(m) => 1.0 + m,
+            ReturnCap::AnnualRate(r) => 1.0 + (1.0 + r).max(1.0).powf(years),
+        };
+        terms.push((
+            format!("investors.{}.committed_capital", inv.id),
+            inv.committed as f64 * grows,
+        ));
+    }
+    let total: f64 = terms.iter().map(|t| t.1).sum();
+    if !total.is_finite() || total > MONEY_LIMIT {
+        terms.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let largest: Vec<String> = terms
+            .iter()
+            .take(3)
+            .filter(|t| t.1 > 0.0)
+            .map(|(k, v)| format!("{k} ({:.3e})", v / 100.0))
+            .collect();
+        c.err_help(
+            &terms[0].0,
+            format!(
+                "an iteration could move {:.3e} in money, more than the limit of {:.3e} that sums in whole pence can hold; the largest contributions: {}",
+                total / 100.0,
+                MONEY_LIMIT / 100.0,
+                largest.join(", ")
+            ),
+            Some("lower these amounts or counts (or the largest draws of uncertain multipliers)".into()),
+        );
+    }
+}
