@@ -8,6 +8,7 @@ mod compare;
 mod conservation;
 mod determinism;
 mod failure;
+mod fuzz;
 mod golden;
 mod improvement;
 mod input_files;
