@@ -368,8 +368,9 @@ pub struct Simulation {
     /// Seed for every random stream: same seed, same numbers.
     #[arg(short, long, default_value_t = 1)]
     pub seed: u64,
-    /// Worker threads (0 = one per core). Results do not depend on it.
-    #[arg(short = 'j', long, default_value_t = 0)]
+    /// Worker threads (0 = one per core; at most 1024). Results do not
+    /// depend on it.
+    #[arg(short = 'j', long, default_value_t = 0, value_parser = parse_threads)]
     pub threads: usize,
     /// Run even when the run's estimated memory (4 GiB) or one iteration's
     /// work is beyond its limit.
@@ -423,11 +424,12 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<Override>,
     /// Quantiles reported for every figure, comma-separated (columns p5,
-    /// p50, ...; p2_5 for 0.025).
+    /// p50, ...; p2_5 for 0.025; two levels with the same column are
+    /// refused).
     #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_quantile)]
     pub quantiles: Vec<f64>,
     /// Levels of value at risk and expected shortfall, comma-separated
-    /// (0.95 = the worst 5% of worlds).
+    /// (0.95 = the worst 5% of worlds; a level given twice is refused).
     #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_risk_level)]
     pub risk_levels: Vec<f64>,
     /// Run only shard I of N of the iterations and store its partial result
@@ -472,10 +474,12 @@ impl ShardArg {
 /// The statistics reported for every figure.
 #[derive(Args, Debug, Clone)]
 pub struct Reporting {
-    /// Quantiles reported for every figure, comma-separated.
+    /// Quantiles reported for every figure, comma-separated (two levels
+    /// with the same column, p5 for 0.05, are refused).
     #[arg(long, value_delimiter = ',', default_value = "0.05,0.5,0.95", value_parser = parse_quantile)]
     pub quantiles: Vec<f64>,
-    /// Levels of value at risk and expected shortfall, comma-separated.
+    /// Levels of value at risk and expected shortfall, comma-separated (a
+    /// level given twice is refused).
     #[arg(long, value_delimiter = ',', default_value = "0.95,0.99", value_parser = parse_risk_level)]
     pub risk_levels: Vec<f64>,
 }
@@ -523,8 +527,8 @@ pub struct SlurmArgs {
     /// Seed for every random stream.
     #[arg(short, long, default_value_t = 1)]
     pub seed: u64,
-    /// CPUs per task (threads of each shard).
-    #[arg(long, default_value_t = 1)]
+    /// CPUs per task (threads of each shard; at most 1024).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_THREADS as i64))]
     pub cpus_per_task: u32,
     /// Array tasks running at once (sbatch's %N throttle); all when omitted.
     #[arg(long)]
@@ -561,6 +565,50 @@ fn parse_precision(s: &str) -> Result<(String, f64), String> {
         ));
     }
     Ok((key.trim().to_string(), rse))
+}
+
+/// The most worker threads a command starts: more than any machine's cores
+/// gains nothing, and starting a hundred thousand takes minutes.
+pub const MAX_THREADS: usize = 1024;
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a thread count such as 4 (0 = one per core)"))?;
+    if n > MAX_THREADS {
+        return Err(format!(
+            "at most {MAX_THREADS} worker threads, got {n}; 0 uses one per core"
+        ));
+    }
+    Ok(n)
+}
+
+/// Refuses quantile levels that would name the same column (`0.05` and
+/// `0.0501` are both `p5`) and a risk level given twice: either would
+/// write the same statistic twice under one name.
+pub fn distinct_levels(quantiles: &[f64], risk_levels: &[f64]) -> Result<(), pbrsim::Error> {
+    for (i, q) in quantiles.iter().enumerate() {
+        let column = pbrsim::output::quantile_column(*q);
+        if let Some(earlier) = quantiles[..i]
+            .iter()
+            .find(|e| pbrsim::output::quantile_column(**e) == column)
+        {
+            return Err(pbrsim::Error::Usage {
+                option: format!("--quantiles {earlier},{q}"),
+                message: format!("both are column {column}: give each quantile once"),
+            });
+        }
+    }
+    for (i, r) in risk_levels.iter().enumerate() {
+        if risk_levels[..i].contains(r) {
+            return Err(pbrsim::Error::Usage {
+                option: format!("--risk-levels {r}"),
+                message: "given twice: give each level once".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn parse_quantile(s: &str) -> Result<f64, String> {

@@ -481,6 +481,7 @@ fn shard_of(arg: &Option<cli::ShardArg>) -> Result<Option<Shard>, pbrsim::Error>
 
 /// A run split into shards: this process runs one and stores its part.
 fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
+    cli::distinct_levels(&args.quantiles, &args.risk_levels)?;
     let dir = args.out.as_deref().expect("clap: --shard requires --out");
     let src = Source::read_or_embedded(args.scenario.as_deref())?;
     scenario::load_str(&src.text, &src.origin, &args.overrides)?;
@@ -492,6 +493,10 @@ fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
         risk_levels: args.risk_levels.clone(),
     };
     let manifest = Manifest::of_run(src, &args.overrides, &options, shard.count);
+    if shard.count > 1 {
+        // The merge command printed at the end names the directory.
+        batch::slurm::script_text("--out", dir.as_os_str())?;
+    }
     batch::prepare(dir, &manifest)?;
     let total = batch::shard_iterations(&manifest, shard);
     let bar = Progress::new(
@@ -521,36 +526,32 @@ fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
         note(format!(
             "when all {} shards are done: pbrsim merge {}",
             shard.count,
-            dir.display()
+            batch::slurm::shell_quote(&dir.display().to_string())
         ));
     }
     Ok(())
 }
 
 fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
+    cli::distinct_levels(&args.reporting.quantiles, &args.reporting.risk_levels)?;
     let shard = shard_of(&args.shard)?.unwrap_or(Shard::WHOLE);
-    let sweep = if args.files.len() == 1
-        && sweep::is_sweep_text(&std::fs::read_to_string(&args.files[0]).map_err(|source| {
-            pbrsim::Error::Read {
-                path: args.files[0].clone(),
-                source,
+    let sweep =
+        if args.files.len() == 1 && sweep::is_sweep_text(&scenario::read_text(&args.files[0])?) {
+            sweep::load_file(&args.files[0])?
+        } else {
+            if let Some(f) = args
+                .files
+                .iter()
+                .find(|f| scenario::read_text(f).is_ok_and(|t| sweep::is_sweep_text(&t)))
+            {
+                return Err(usage(
+                    f.display().to_string(),
+                    "this is a sweep file: give it alone, or give only scenario files for a batch",
+                )
+                .into());
             }
-        })?) {
-        sweep::load_file(&args.files[0])?
-    } else {
-        if let Some(f) = args
-            .files
-            .iter()
-            .find(|f| std::fs::read_to_string(f).is_ok_and(|t| sweep::is_sweep_text(&t)))
-        {
-            return Err(usage(
-                f.display().to_string(),
-                "this is a sweep file: give it alone, or give only scenario files for a batch",
-            )
-            .into());
-        }
-        sweep::batch(&args.files)?
-    };
+            sweep::batch(&args.files)?
+        };
     let options = batch::Options {
         iterations: args.sim.iterations,
         seed: args.sim.seed,
@@ -559,6 +560,10 @@ fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
         risk_levels: args.reporting.risk_levels.clone(),
     };
     let manifest = Manifest::of_sweep(&sweep, &options, shard.count);
+    if shard.count > 1 {
+        // The merge command printed at the end names the directory.
+        batch::slurm::script_text("--out", args.out.as_os_str())?;
+    }
     batch::prepare(&args.out, &manifest)?;
     let points = manifest.points.len();
     let total = batch::shard_iterations(&manifest, shard);
@@ -586,7 +591,7 @@ fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
         note(format!(
             "when all {} shards are done: pbrsim merge {}",
             shard.count,
-            args.out.display()
+            batch::slurm::shell_quote(&args.out.display().to_string())
         ));
         return Ok(());
     }
@@ -617,10 +622,8 @@ fn absolute(p: &std::path::Path) -> Result<std::path::PathBuf, pbrsim::Error> {
 }
 
 fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.file).map_err(|source| pbrsim::Error::Read {
-        path: args.file.clone(),
-        source,
-    })?;
+    cli::distinct_levels(&args.reporting.quantiles, &args.reporting.risk_levels)?;
+    let text = scenario::read_text(&args.file)?;
     let options = batch::Options {
         iterations: args.iterations,
         seed: args.seed,
@@ -643,8 +646,6 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
         scenario::load_str(&src.text, &src.origin, &args.overrides)?;
         Manifest::of_run(src, &args.overrides, &options, args.tasks)
     };
-    // The shards must rebuild exactly this manifest: same file path as given here.
-    batch::prepare(&args.out, &manifest)?;
     let mut extra = vec![
         "--iterations".to_string(),
         args.iterations.to_string(),
@@ -703,6 +704,10 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
                 .map_or("job".into(), |s| s.to_string_lossy().to_string())
         ),
     };
+    // Refused before anything is written: a value a script cannot carry.
+    job.check()?;
+    // The shards must rebuild exactly this manifest: same file path as given here.
+    batch::prepare(&args.out, &manifest)?;
     for p in job.write()? {
         note(format!("wrote {}", p.display()));
     }
@@ -719,7 +724,10 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
             );
         }
     } else {
-        note(format!("submit with: bash {}", submit.display()));
+        note(format!(
+            "submit with: bash {}",
+            batch::slurm::shell_quote(&submit.display().to_string())
+        ));
     }
     Ok(())
 }
@@ -728,6 +736,7 @@ fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     if let Some(shard) = shard_of(&args.shard)? {
         return run_shard(&args, shard, quiet);
     }
+    cli::distinct_levels(&args.quantiles, &args.risk_levels)?;
     let loaded = load(args.scenario.as_deref(), &args.overrides)?;
     let config = RunConfig {
         iterations: args.sim.iterations,

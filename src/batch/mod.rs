@@ -722,14 +722,19 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
         let list: Vec<String> = shards.iter().map(|s| s.to_string()).collect();
         let (p, r) = &missing[0];
         // The command that reruns a shard: the job's own settings (a
-        // shard refuses any other), with the Slurm script when one exists.
+        // shard refuses any other), with the Slurm script when one exists;
+        // shell-quoted, to be pasted into a shell.
+        let quote = |s: &str| slurm::shell_quote(s);
         let mut command = format!(
             "pbrsim {} {} -n {} --seed {}",
-            manifest.kind, manifest.origin, manifest.iterations, manifest.seed
+            manifest.kind,
+            quote(&manifest.origin),
+            manifest.iterations,
+            manifest.seed
         );
         if manifest.kind == Kind::Run {
             for (path, value) in manifest.parameters.iter().zip(&manifest.points[0].1) {
-                command += &format!(" --set {path}={value}");
+                command += &format!(" --set {}", quote(&format!("{path}={value}")));
             }
         }
         let levels = |v: &[f64]| {
@@ -749,7 +754,7 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
             format!(
                 "; on Slurm: sbatch --array={} {}",
                 list.join(","),
-                script.display()
+                quote(&script.display().to_string())
             )
         } else {
             String::new()
@@ -762,7 +767,7 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
             list.join(", "),
             r.start,
             r.end,
-            dir.display(),
+            quote(&dir.display().to_string()),
             manifest.shards,
             list.join(", "),
         )));

@@ -5,6 +5,11 @@
 //! $SLURM_ARRAY_TASK_ID/N`) rather than reading `SLURM_ARRAY_TASK_COUNT`:
 //! a failed task resubmitted alone (`sbatch --array=3 shards.sbatch`) is an
 //! array of one, but must still run shard 3 of N.
+//!
+//! Every value written into a script (paths, directives, arguments) is
+//! checked by [`script_text`] and shell-quoted: a newline would end an
+//! `#SBATCH` line and run the rest as a command when the task starts, so
+//! control characters are refused, never escaped.
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +47,27 @@ pub struct SlurmJob {
     pub name: String,
 }
 
+/// `value` as it may go into a script or a printed command: refused (a
+/// usage error naming `what`) when it holds a control character such as a
+/// newline, or when it is a path that is not UTF-8 (its shown form would
+/// name another file).
+pub fn script_text(what: &str, value: &std::ffi::OsStr) -> Result<String, crate::Error> {
+    let refuse = |message: &str| crate::Error::Usage {
+        option: format!("{what} {value:?}"),
+        message: message.into(),
+    };
+    let text = value
+        .to_str()
+        .ok_or_else(|| refuse("not UTF-8, so a script cannot name it exactly; rename it"))?;
+    if text.chars().any(char::is_control) {
+        return Err(refuse(
+            "holds a newline or another control character, which a Slurm script or a \
+             shell command cannot carry safely; rename it or choose another value",
+        ));
+    }
+    Ok(text.to_string())
+}
+
 /// Quotes `s` for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
@@ -59,6 +85,34 @@ fn path(p: &Path) -> String {
 }
 
 impl SlurmJob {
+    /// Refuses a job whose scripts could not carry every value safely (see
+    /// [`script_text`]); [`SlurmJob::write`] checks it, and a command
+    /// checks it before it writes anything else.
+    pub fn check(&self) -> Result<(), crate::Error> {
+        for (what, p) in [
+            ("the pbrsim binary", &self.binary),
+            ("the file", &self.file),
+            ("the working directory", &self.chdir),
+            ("--out", &self.out),
+        ] {
+            script_text(what, p.as_os_str())?;
+        }
+        for (what, v) in [
+            ("--partition", &self.partition),
+            ("--account", &self.account),
+            ("--time", &self.time),
+            ("--mem", &self.mem),
+        ] {
+            if let Some(v) = v {
+                script_text(what, v.as_ref())?;
+            }
+        }
+        for a in self.args.iter().chain([&self.command, &self.name]) {
+            script_text("an argument", a.as_ref())?;
+        }
+        Ok(())
+    }
+
     fn directives(&self, name: &str, log: &str) -> String {
         let mut d = format!(
             "#SBATCH --job-name={}\n#SBATCH --output={}\n#SBATCH --chdir={}\n",
@@ -158,6 +212,7 @@ impl SlurmJob {
     /// Writes the three scripts into `OUT/slurm/` (and creates the log
     /// directory); returns their paths.
     pub fn write(&self) -> Result<Vec<PathBuf>, crate::Error> {
+        self.check()?;
         let dir = self.out.join("slurm");
         let logs = dir.join("logs");
         std::fs::create_dir_all(&logs).map_err(|source| crate::Error::Write {
@@ -198,5 +253,14 @@ mod tests {
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote("x y"), "'x y'");
         assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        for bad in ["a\nb", "x\r", "tab\there", "\u{1b}[31m"] {
+            assert!(script_text("--partition", bad.as_ref()).is_err(), "{bad:?}");
+        }
+        let ok = "it's $(a) `b`; c";
+        assert_eq!(script_text("--account", ok.as_ref()).unwrap(), ok);
     }
 }

@@ -112,10 +112,7 @@ pub fn is_sweep_text(text: &str) -> bool {
 
 /// Reads and checks a sweep file, and every scenario it names.
 pub fn load_file(path: &Path) -> Result<Sweep, crate::Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::scenario::read_text(path)?;
     let origin = path.display().to_string();
     let base = path.parent().unwrap_or(Path::new("."));
     Ok(parse(&text, &origin, base)?)
@@ -355,7 +352,12 @@ fn read_scenarios(
     let mut scenarios = Vec::new();
     for name in &names {
         let path = base.join(name);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let text = crate::scenario::read_text(&path).map_err(|e| {
+            // The cause alone: the message names the path already.
+            let e = match e {
+                crate::Error::Read { source, .. } => source.to_string(),
+                other => other.to_string(),
+            };
             file.fail(
                 Some((key, None)),
                 format!("cannot read scenario {}: {e}", path.display()),

@@ -30,7 +30,9 @@ use crate::model::Model;
 use std::path::Path;
 
 pub use edit::{Amount, Draft, Op};
-pub use source::{DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, Source, value_text};
+pub use source::{
+    DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, MAX_FILE_BYTES, Source, read_text, value_text,
+};
 pub use validate::{KeyProblem, validate};
 
 /// 1-based line and column of a byte offset in `text`.

@@ -161,12 +161,7 @@ impl StressFile {
 /// `scenario` replaces the scenario the file names (the same stresses on
 /// another contract).
 pub fn load_file(path: &Path, scenario: Option<&Path>) -> Result<StressFile, crate::Error> {
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).map_err(|source| crate::Error::Read {
-            path: p.to_path_buf(),
-            source,
-        })
-    };
+    let read = crate::scenario::read_text;
     let text = read(path)?;
     let origin = path.display().to_string();
     let fail = |line_col: Option<(usize, usize)>, message: String, help: Option<String>| {

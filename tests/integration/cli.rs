@@ -242,6 +242,107 @@ fn chosen_quantiles_become_columns() {
 }
 
 #[test]
+fn repeated_levels_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = out.to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["run", "scenarios/minimal.toml", "--quantiles", "0.5,0.5"],
+            "both are column p50",
+        ),
+        // Different levels, one column name.
+        (
+            &[
+                "run",
+                "scenarios/minimal.toml",
+                "--quantiles",
+                "0.05,0.0501",
+            ],
+            "both are column p5",
+        ),
+        (
+            &[
+                "run",
+                "scenarios/minimal.toml",
+                "--risk-levels",
+                "0.95,0.99,0.95",
+            ],
+            "given twice",
+        ),
+        (
+            &["sweep", "scenarios/minimal.toml", "--quantiles", "0.1,0.1"],
+            "both are column p10",
+        ),
+        (
+            &[
+                "slurm",
+                "scenarios/minimal.toml",
+                "--tasks",
+                "2",
+                "--risk-levels",
+                "0.9,0.9",
+            ],
+            "given twice",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut all = args.to_vec();
+        all.extend(["-n", "8", "--out", o]);
+        let r = pbrsim(&all);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} wrote {o}");
+    }
+}
+
+#[test]
+fn thread_counts_are_capped() {
+    let start = std::time::Instant::now();
+    let r = pbrsim(&[
+        "run",
+        "scenarios/minimal.toml",
+        "-n",
+        "8",
+        "--threads",
+        "100000",
+    ]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("at most 1024 worker threads, got 100000"),
+        "{err}"
+    );
+    assert!(start.elapsed().as_secs() < 10);
+    let r = pbrsim(&[
+        "slurm",
+        "scenarios/minimal.toml",
+        "--tasks",
+        "2",
+        "--out",
+        "x",
+        "--cpus-per-task",
+        "5000",
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    let ok = pbrsim(&[
+        "run",
+        "scenarios/minimal.toml",
+        "-n",
+        "8",
+        "-q",
+        "--threads",
+        "1024",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[test]
 fn a_single_iteration_runs() {
     let out = pbrsim(&["run", "scenarios/minimal.toml", "-n", "1", "-q"]);
     assert!(
