@@ -208,7 +208,7 @@ impl Checker {
         if !(0.0..=1.0).contains(&v) {
             self.err(
                 key,
-                format!("must be a probability or share in [0, 1], got {v}"),
+                format!("must be a probability or share in [0, 1], got {}", shown(v)),
             );
         }
         v.clamp(0.0, 1.0)
@@ -218,7 +218,10 @@ impl Checker {
         if !(v.is_finite() && (0.0..=MAX_AMOUNT).contains(&v)) {
             self.err(
                 key,
-                format!("must be a non-negative amount of money, at most {MAX_AMOUNT:e}, got {v}"),
+                format!(
+                    "must be a non-negative amount of money, at most {MAX_AMOUNT:e}, got {}",
+                    shown(v)
+                ),
             );
             return 0;
         }
@@ -255,7 +258,10 @@ impl Checker {
                     };
                     self.err(
                         &at,
-                        format!("prices must be non-negative, at most {MAX_AMOUNT:e}, got {x}"),
+                        format!(
+                            "prices must be non-negative, at most {MAX_AMOUNT:e}, got {}",
+                            shown(x)
+                        ),
                     );
                     return 0;
                 }
@@ -282,5 +288,15 @@ impl Checker {
                 .collect();
             self.err_help(key, format!("`{label}` is not a usable label: letters, digits, `_` and `-` only (it names figures in the outputs)"), Some(format!("for example `{suggestion}`")));
         }
+    }
+}
+
+/// A number as typed, or in scientific notation when it is huge (a refused
+/// 1e308 is not shown with 309 digits).
+pub(super) fn shown(x: f64) -> String {
+    if x.is_finite() && x.abs() >= 1e15 {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }
