@@ -547,6 +547,10 @@ pub struct SlurmArgs {
     pub mem: Option<String>,
     #[command(flatten)]
     pub reporting: Reporting,
+    /// Let every shard run even when a run's estimated memory (4 GiB) or
+    /// one iteration's work is beyond its limit.
+    #[arg(long)]
+    pub allow_large: bool,
     /// Submit with sbatch after writing the scripts.
     #[arg(long)]
     pub submit: bool,

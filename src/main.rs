@@ -505,9 +505,14 @@ fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
         "iterations",
         format!("{} iterations", thousands(total)),
     );
-    let report = batch::run_shard(dir, &manifest, shard, args.sim.threads, &|_, done| {
-        bar.set(done)
-    })?;
+    let report = batch::run_shard(
+        dir,
+        &manifest,
+        shard,
+        args.sim.threads,
+        args.sim.allow_large,
+        &|_, done| bar.set(done),
+    )?;
     bar.finish();
     note(format!(
         "shard {shard}: {} iterations run{}",
@@ -573,10 +578,17 @@ fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
         "iterations",
         format!("{} iterations", thousands(total)),
     );
-    let report = batch::run_shard(&args.out, &manifest, shard, args.sim.threads, &|p, done| {
-        bar.set_message(format!("point {}/{points}, ", p + 1));
-        bar.set(done);
-    })?;
+    let report = batch::run_shard(
+        &args.out,
+        &manifest,
+        shard,
+        args.sim.threads,
+        args.sim.allow_large,
+        &|p, done| {
+            bar.set_message(format!("point {}/{points}, ", p + 1));
+            bar.set(done);
+        },
+    )?;
     bar.finish();
     let kept = if report.kept > 0 {
         format!(", {} already done (kept)", report.kept)
@@ -672,6 +684,9 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
     );
     for o in &args.overrides {
         extra.push(format!("--set={}={}", o.path, o.value));
+    }
+    if args.allow_large {
+        extra.push("--allow-large".into());
     }
     let job = batch::slurm::SlurmJob {
         binary: std::env::current_exe().map_err(|source| pbrsim::Error::Read {

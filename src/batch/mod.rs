@@ -475,17 +475,24 @@ pub fn shard_iterations(manifest: &Manifest, shard: Shard) -> u64 {
 
 /// Runs `shard` of the job in `dir` (which [`prepare`] has set up),
 /// skipping what is already there. `on_progress(point, iterations done)`.
+/// With `allow_large`, a point beyond the memory or work limits of
+/// `engine::footprint` runs anyway (it does not change the results, so it
+/// is not part of the job).
 pub fn run_shard(
     dir: &Path,
     manifest: &Manifest,
     shard: Shard,
     threads: usize,
+    allow_large: bool,
     on_progress: &(dyn Fn(usize, u64) + Sync),
 ) -> Result<ShardReport, Error> {
     let b = manifest.blocks();
     let units = shard.units(manifest.units());
     let mut report = ShardReport::default();
-    let config = manifest.run_config(threads);
+    let config = RunConfig {
+        allow_large,
+        ..manifest.run_config(threads)
+    };
     let mut done_before = 0;
     let mut u = units.start;
     while u < units.end {

@@ -58,22 +58,15 @@ pub fn compare(
                 .map(|j| (i, j))
         })
         .collect();
-    if !config.allow_large {
-        // A comparison keeps moments only: each arm's iteration buffers.
-        for model in [a, b] {
-            let plan = super::plan::Plan::new(model);
-            let blocks = blocks_of(config.iterations);
-            let needs =
-                super::footprint::footprint(model, &plan, 0, blocks, config.threads, false, false);
-            super::footprint::check(model, &needs)?;
-        }
-    }
     let schedule = driver::Schedule {
         blocks: 0..blocks_of(config.iterations),
         iterations: config.iterations,
         wave: None,
         seed: config.seed,
         threads: config.threads,
+        // A comparison keeps moments only: the driver checks each arm's
+        // iteration buffers.
+        allow_large: config.allow_large,
     };
     let fresh = || vec![[Moments::default(), Moments::default(), Moments::default()]; pairs.len()];
     let mut total = fresh();

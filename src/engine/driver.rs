@@ -50,6 +50,9 @@ pub(crate) struct Schedule {
     pub(crate) seed: u64,
     /// Worker threads (0 = all cores).
     pub(crate) threads: usize,
+    /// Run arms beyond the memory or work limits of `footprint::check`
+    /// (checked here for every arm's iteration buffers unless set).
+    pub(crate) allow_large: bool,
 }
 
 /// Every arm's outcome of one iteration.
@@ -118,6 +121,21 @@ where
     } = steps;
     let pool = pool(schedule.threads)?;
     let plans: Vec<Plan> = arms.iter().map(|a| Plan::new(a.model)).collect();
+    if !schedule.allow_large {
+        let blocks = schedule.blocks.end - schedule.blocks.start;
+        for (arm, plan) in arms.iter().zip(&plans) {
+            let needs = super::footprint::footprint(
+                arm.model,
+                plan,
+                0,
+                blocks,
+                schedule.threads,
+                false,
+                false,
+            );
+            super::footprint::check(arm.model, &needs)?;
+        }
+    }
     let wave = schedule
         .wave
         .unwrap_or((pool.current_num_threads() as u64 * 4).max(1));

@@ -216,6 +216,8 @@ pub fn run_blocks(
         wave: adaptive.then_some(PRECISION_STEP_BLOCKS),
         seed: config.seed,
         threads: config.threads,
+        // Checked above, with the summaries a run keeps.
+        allow_large: true,
     };
     let keep_rows = on_rows.is_some();
     let monthly_cap = (!config.skip_monthly).then_some(MONTHLY_SKETCH_CAP);

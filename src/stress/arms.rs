@@ -133,6 +133,7 @@ where
         wave: None,
         seed: config.seed,
         threads: config.threads,
+        allow_large: config.allow_large,
     };
     let mut reported = 0;
     let steps = Steps {

@@ -381,3 +381,59 @@ fn a_run_beyond_the_memory_limit_is_refused_naming_its_sizes() {
     }
     assert!(!out.exists(), "output was written");
 }
+
+/// Many delivery groups with long windows over a hundred years: one
+/// iteration is far beyond the work limit.
+fn heavy_scenario() -> String {
+    let mut text = String::from(
+        "name = \"heavy\"\n[time]\nhorizon_months = 1200\nreferral_months = 1200\n[prime]\nreserves = 1000000\n",
+    );
+    let providers: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+    for p in &providers {
+        text += &format!("[subcontractors.{p}]\nreserves = 1\n");
+    }
+    for s in 0..18 {
+        text += &format!(
+            "[segments.g{s}]\nreferrals_per_month = 1\n[segments.g{s}.sustained]\nbaseline_hazard = 0.01\nwindow_months = 1200\nqualifying_months = 1\ndropout = 0.1\nmax_sustainment_months = 1\n[segments.g{s}.tariff]\noutcome = 1\n[segments.g{s}.allocation]\nprime = 0.16\n"
+        );
+        for p in &providers {
+            text += &format!("{p} = 0.042\n");
+        }
+    }
+    text
+}
+
+#[test]
+fn every_command_that_simulates_refuses_an_iteration_beyond_the_work_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("heavy.toml");
+    std::fs::write(&file, heavy_scenario()).unwrap();
+    let f = file.to_str().unwrap();
+    let out = dir.path().join("out");
+    let o = out.to_str().unwrap();
+    let stress = dir.path().join("stress.toml");
+    std::fs::write(
+        &stress,
+        "scenario = \"heavy.toml\"\n[[stress]]\nname = \"half\"\nshocks = [{ path = \"prime.reserves\", multiply = 0.5 }]\n",
+    )
+    .unwrap();
+    let commands: [Vec<&str>; 4] = [
+        vec!["run", f, "-n", "64"],
+        vec!["compare", f, "-n", "64"],
+        vec!["sweep", f, "-n", "64", "--out", o],
+        vec!["stress", stress.to_str().unwrap(), "-n", "64"],
+    ];
+    for args in commands {
+        let r = pbrsim_limited(&args, None);
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: stderr:\n{stderr}");
+        assert!(
+            stderr.contains("cohort-months") && stderr.contains("--allow-large"),
+            "{args:?}:\n{stderr}"
+        );
+    }
+    assert!(
+        !out.join("sweep.csv").exists(),
+        "a refused sweep wrote its table"
+    );
+}
