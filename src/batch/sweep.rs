@@ -275,17 +275,7 @@ struct Columns {
 /// table.
 fn read_raw(file: SweepFile) -> Result<RawSweep, ScenarioErrors> {
     let (text, origin) = (file.text, file.origin);
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
-        ScenarioErrors(vec![ScenarioError {
-            file: origin.into(),
-            line,
-            column,
-            key: None,
-            message: format!("invalid TOML: {}", e.message().trim()),
-            help: None,
-        }])
-    })?;
+    let table = scenario::parse_toml(text, origin)?;
     serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().message().to_string();

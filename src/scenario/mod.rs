@@ -150,10 +150,10 @@ pub fn load_str(
     })
 }
 
-/// The scenario's TOML tree with `overrides` applied, before
-/// deserialization.
-fn tree(text: &str, origin: &str, overrides: &[Override]) -> Result<toml::Table, ScenarioErrors> {
-    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+/// A TOML file's tree (a scenario, sweep or stress file), or its syntax
+/// error located in `origin`.
+pub fn parse_toml(text: &str, origin: &str) -> Result<toml::Table, ScenarioErrors> {
+    text.parse().map_err(|e: toml::de::Error| {
         let (line, column) = e.span().map(|s| locate::line_col(text, s.start)).unzip();
         ScenarioErrors(vec![ScenarioError {
             file: origin.to_string(),
@@ -163,7 +163,13 @@ fn tree(text: &str, origin: &str, overrides: &[Override]) -> Result<toml::Table,
             message: format!("invalid TOML: {}", e.message().trim()),
             help: None,
         }])
-    })?;
+    })
+}
+
+/// The scenario's TOML tree with `overrides` applied, before
+/// deserialization.
+fn tree(text: &str, origin: &str, overrides: &[Override]) -> Result<toml::Table, ScenarioErrors> {
+    let mut table = parse_toml(text, origin)?;
     for o in overrides {
         apply(&mut table, o)?;
     }

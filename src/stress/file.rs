@@ -175,13 +175,7 @@ pub fn load_file(path: &Path, scenario: Option<&Path>) -> Result<StressFile, cra
             help,
         }]))
     };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        fail(
-            e.span().map(|s| line_col(&text, s.start)),
-            format!("invalid TOML: {}", e.message().trim()),
-            None,
-        )
-    })?;
+    let table = scenario::parse_toml(&text, &origin)?;
     let de_error = |e: toml::de::Error| {
         fail(e.span().map(|s| line_col(&text, s.start)), e.message().trim().to_string(), Some("a stress is { name, description, source, shocks = [{ path, multiply | shift | set }], bands = [{ input, percentiles }], combine = [names] }; see docs/stress-testing.md".into()))
     };
