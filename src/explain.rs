@@ -2,7 +2,7 @@
 //! uncertain. Printed by `pbrsim explain`.
 
 use crate::model::*;
-use crate::param::Param;
+use crate::param::{Param, fmt_num};
 use std::fmt::Write;
 
 fn money(p: Pence) -> String {
@@ -156,11 +156,16 @@ pub fn explain(model: &Model) -> String {
         let total: f64 = s.referrals.iter().sum();
         let _ = writeln!(
             o,
-            "- {} ({}): about {} referrals a month ({} over the contract, before the volume multiplier).",
+            "- {} ({}): about {} referrals a month ({} over the contract, before the volume multiplier{}).",
             s.label,
             s.id,
-            per_month(total / s.referrals.len() as f64),
-            crate::output::fmt_pounds(total)
+            per_month(s.volume * total / s.referrals.len() as f64),
+            crate::output::fmt_pounds(s.volume * total),
+            if s.volume == 1.0 {
+                String::new()
+            } else {
+                format!(", after the segment's own volume of {}", fmt_num(s.volume))
+            }
         );
         match &s.outcome {
             OutcomeProcess::Sustained(oc) => {
@@ -409,6 +414,15 @@ pub fn explain(model: &Model) -> String {
             "uplift of the hazard"
         };
         let _ = writeln!(o, "- Effect on {} ({what}){shared}: {}.", s.id, param(p, f));
+    }
+    for key in &model.uncertain_keys {
+        let _ = writeln!(
+            o,
+            "- {} (the figures above use its mean, {}): {}.",
+            key.path,
+            fmt_num(key.param.mean()),
+            param(&key.param, f)
+        );
     }
     if !f.is_empty() {
         let _ = writeln!(o, "- Shared factors: {}.", f.join(", "));

@@ -15,6 +15,11 @@ pub fn to_pence(pounds: f64) -> Pence {
     (pounds * 100.0).round() as Pence
 }
 
+/// A tariff price in pence after the bid discount.
+pub fn price_pence(pounds: f64, discount: f64) -> Pence {
+    to_pence(pounds * (1.0 - discount))
+}
+
 /// Converts pence to pounds for reporting.
 pub fn to_pounds(pence: Pence) -> f64 {
     pence as f64 / 100.0
@@ -73,6 +78,136 @@ pub struct Model {
     pub providers: Vec<Provider>,
     /// Social investors, each funding one provider.
     pub investors: Vec<Investor>,
+    /// Plain keys of the scenario given a distribution (in file order):
+    /// drawn once per iteration after the named slots, and written into
+    /// the iteration's copy of the model.
+    pub uncertain_keys: Vec<UncertainKey>,
+}
+
+/// A plain numeric key of the scenario given a distribution.
+#[derive(Clone, Debug)]
+pub struct UncertainKey {
+    /// Its scenario path, e.g. `segments.jsa.sustained.dropout`.
+    pub path: String,
+    /// Its distribution, in the key's own units (pounds, probabilities).
+    pub param: Param,
+    /// The model field(s) its value sets.
+    pub target: Target,
+    /// A stable tag of the path: the key's own score comes from a stream
+    /// keyed by it, so making one key uncertain never moves another's draw.
+    pub stream_tag: u64,
+}
+
+/// The model field(s) an uncertain key sets, in the key's own units: the
+/// engine converts with the same functions validation uses ([`to_pence`],
+/// [`price_pence`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `segments.<id>.volume`: multiplier on the segment's referrals.
+    SegmentVolume(usize),
+    /// `segments.<id>.referrals_per_month` given as one number.
+    Referrals(usize),
+    /// `segments.<id>.sustained.baseline_hazard`.
+    BaselineHazard(usize),
+    /// `segments.<id>.sustained.dropout`.
+    Dropout(usize),
+    /// `segments.<id>.adverse_events.rate`.
+    EventRate(usize),
+    /// `segments.<id>.tariff.<part>` given as one price for every year.
+    Tariff(usize, TariffPart),
+    /// `segments.<id>.tariff.cap_per_participant`.
+    CapPerParticipant(usize),
+    /// `segments.<id>.savings_per_outcome_month`.
+    SavingsPerOutcomeMonth(usize),
+    /// `segments.<id>.savings_per_event_avoided`.
+    SavingsPerEventAvoided(usize),
+    /// `payments.service_fee_per_month` given as one number.
+    ServiceFee,
+    /// `payments.cap_per_year`.
+    CapPerYear,
+    /// `payments.cap_total`.
+    CapTotal,
+    /// `payments.improvement[i].price_per_unit` given as one number.
+    ImprovementPrice(usize),
+    /// `payments.improvement[i].comparison.value`.
+    ImprovementBaseline(usize),
+    /// `payments.additional_outcomes[i].price_per_unit` given as one number.
+    AdditionalPrice(usize),
+    /// `payments.fee_for_service.annual_fee` given as one number.
+    FeeForServiceAnnualFee,
+    /// `payments.fee_for_service.reconciliation_price_per_referral`.
+    ReconciliationPrice,
+    /// `commissioner.own_costs_per_month`.
+    OwnCosts,
+    /// `commissioner.discount_rate`.
+    DiscountRate,
+    /// `co_funder.share`.
+    CoFunderShare,
+    /// A provider's key (`prime.*`, `subcontractors.<id>.*`).
+    Provider(usize, ProviderKey),
+    /// An investor's key (`investors.<id>.*`).
+    Investor(usize, InvestorKey),
+}
+
+/// A tariff's price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TariffPart {
+    /// `attachment`.
+    Attachment,
+    /// `outcome`.
+    Outcome,
+    /// `sustainment`.
+    Sustainment,
+}
+
+/// A provider's numeric key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderKey {
+    /// `reserves`.
+    Reserves,
+    /// `credit_line`.
+    CreditLine,
+    /// `cost_per_referral`.
+    CostPerReferral,
+    /// `cost_per_participant_month`.
+    CostPerParticipantMonth,
+    /// `overhead_per_month`.
+    OverheadPerMonth,
+    /// `reprocurement_cost`.
+    ReprocurementCost,
+    /// `fee_per_referral` (subcontractors).
+    FeePerReferral,
+    /// `pass_through` (subcontractors).
+    PassThrough,
+    /// `monthly_fee` (subcontractors).
+    MonthlyFee,
+    /// `management_fee` (subcontractors).
+    ManagementFee,
+}
+
+/// An investor's numeric key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvestorKey {
+    /// `committed_capital`.
+    CommittedCapital,
+    /// `return_cap_multiple` or `return_cap_annual_rate` (whichever it has).
+    ReturnCap,
+    /// `excess_share`.
+    ExcessShare,
+}
+
+impl Target {
+    /// Whether the engine's per-model precomputation (prices, discount
+    /// factors, dropout samplers) depends on the key.
+    pub fn changes_plan(self) -> bool {
+        matches!(
+            self,
+            Target::Tariff(..)
+                | Target::CapPerParticipant(_)
+                | Target::Dropout(_)
+                | Target::DiscountRate
+        )
+    }
 }
 
 /// How much an investor may receive back.
@@ -128,6 +263,8 @@ pub enum SlotKind {
     SharedEffect,
     /// A segment's own effect.
     SegmentEffect(usize),
+    /// A plain key given a distribution (index into `uncertain_keys`).
+    Key(usize),
 }
 
 impl Model {
@@ -142,6 +279,7 @@ impl Model {
             .chain((0..self.macro_params.len()).map(SlotKind::Macro))
             .chain(std::iter::once(SlotKind::SharedEffect))
             .chain((0..self.segments.len()).map(SlotKind::SegmentEffect))
+            .chain((0..self.uncertain_keys.len()).map(SlotKind::Key))
     }
 
     /// The distribution a slot draws from: a segment without an effect of
@@ -154,6 +292,7 @@ impl Model {
             SlotKind::Macro(k) => Some(&self.macro_params[k]),
             SlotKind::SharedEffect => Some(&self.shared_effect),
             SlotKind::SegmentEffect(s) => self.segments[s].effect.as_ref(),
+            SlotKind::Key(k) => Some(&self.uncertain_keys[k].param),
         }
     }
 
@@ -168,6 +307,7 @@ impl Model {
             SlotKind::Macro(_) => "uncertainty.macro".into(),
             SlotKind::SharedEffect => "uncertainty.effect".into(),
             SlotKind::SegmentEffect(s) => format!("segments.{}.effect", self.segments[s].id),
+            SlotKind::Key(k) => self.uncertain_keys[k].path.clone(),
         }
     }
 
@@ -238,8 +378,11 @@ pub struct Segment {
     pub id: String,
     /// Human-readable name.
     pub label: String,
-    /// Expected referrals per referral month, before the volume multiplier.
+    /// Expected referrals per referral month, before the volume multipliers.
     pub referrals: Vec<f64>,
+    /// The segment's own multiplier on its referrals (`segments.<id>.volume`,
+    /// 1 unless given), on top of the contract's volume multiplier.
+    pub volume: f64,
     /// Poisson referrals, or the expected count rounded (for teaching and
     /// exact tests).
     pub referral_process: ReferralProcess,

@@ -740,7 +740,7 @@ fn bisect_inverse_beta(a: f64, b: f64, u: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
-fn fmt_num(v: f64) -> String {
+pub(crate) fn fmt_num(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }

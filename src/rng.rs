@@ -25,6 +25,8 @@ pub enum Purpose {
     Participants = 2,
     /// The points of a sampled sweep design (one stream per design).
     Design = 3,
+    /// The score of one plain key given a distribution ([`key_stream`]).
+    Key = 4,
 }
 
 /// The generator for `iteration` of a run with `seed`, for `purpose`.
@@ -39,6 +41,29 @@ pub fn stream(seed: u64, iteration: u64, purpose: Purpose) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::from_seed(key);
     rng.set_stream(iteration);
     rng
+}
+
+/// The generator of the score of the uncertain key tagged `tag` (a hash
+/// of its path) in `iteration`: one stream per key, so that making one key
+/// uncertain, or listing it elsewhere in the file, never moves another
+/// key's draw.
+pub fn key_stream(seed: u64, iteration: u64, tag: u64) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&(Purpose::Key as u64).to_le_bytes());
+    key[16..24].copy_from_slice(&tag.to_le_bytes());
+    key[24..].copy_from_slice(b"pbrsim-k");
+    let mut rng = ChaCha8Rng::from_seed(key);
+    rng.set_stream(iteration);
+    rng
+}
+
+/// A stable 64-bit tag of a key path (FNV-1a): the same on every platform
+/// and build, so a key's draws are reproducible from its path alone.
+pub fn path_tag(path: &str) -> u64 {
+    path.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]

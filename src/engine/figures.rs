@@ -169,6 +169,9 @@ impl Catalog {
         for s in &model.segments {
             figures.push(Figure::new("draw", format!("effect.{}", s.id), Unit::Draw));
         }
+        for key in &model.uncertain_keys {
+            figures.push(Figure::new("draw", key.path.clone(), Unit::Draw));
+        }
         let find = |k: &str| {
             figures
                 .iter()
@@ -209,6 +212,7 @@ impl Catalog {
                 format!("draw.effect.{}", segment.id)
             }
             SlotKind::SegmentEffect(s) => format!("draw.effect.{}", model.segments[s].id),
+            SlotKind::Key(k) => format!("draw.{}", model.uncertain_keys[k].path),
         };
         self.figures.iter().position(|f| f.key() == key)
     }
@@ -238,6 +242,7 @@ impl Catalog {
         row.push(d.cost);
         row.extend_from_slice(&d.macro_by_year);
         row.extend_from_slice(&d.effect);
+        row.extend_from_slice(&d.keys);
         debug_assert_eq!(row.len(), self.figures.len());
     }
 }

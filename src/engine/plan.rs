@@ -2,6 +2,7 @@
 //! tables per pool, and buffer sizes. Shared read-only by every iteration.
 
 use crate::model::*;
+use crate::sample::{Binomial, BinomialTable};
 
 /// Participants of one segment delivered by one provider.
 #[derive(Clone, Debug)]
@@ -44,7 +45,7 @@ pub struct Plan {
     /// Monthly discount factors for NPVs.
     pub discount: Vec<f64>,
     /// Samplers of leaving outcome in a month, one per distinct dropout.
-    pub leave_tables: Vec<crate::sample::BinomialTable>,
+    pub leave_tables: Vec<Leaving>,
     /// Per segment, its index in `leave_tables`.
     pub leave: Vec<usize>,
     /// Per improvement rule, the measurement cohort of each referral month.
@@ -151,14 +152,7 @@ fn delivery_groups(model: &Model) -> (Vec<GroupPlan>, Vec<Vec<Option<usize>>>) {
 fn prices(model: &Model) -> (Vec<Vec<Pence>>, Vec<Vec<Pence>>, Vec<Vec<PoolPrices>>) {
     let (mut attachment, mut attachment_removed, mut pools) = (Vec::new(), Vec::new(), Vec::new());
     for seg in &model.segments {
-        let no_sustainment = Sustained {
-            baseline_hazard: 0.0,
-            window: 1,
-            qualifying_months: 1,
-            dropout: 0.0,
-            max_sustainment_months: 0,
-        };
-        let process = seg.sustained().unwrap_or(&no_sustainment);
+        let process = seg.sustained().unwrap_or(&NO_SUSTAINMENT);
         let by_year: Vec<(Pence, Pence, PoolPrices)> = (0..model.years())
             .map(|y| capped_prices(&seg.tariff, process, y))
             .collect();
@@ -208,32 +202,117 @@ fn rules_by_segment<'a>(
         .collect()
 }
 
-/// Binomial tables of leaving outcome, one per distinct dropout, and the
-/// table of each segment.
-fn leave_tables(model: &Model) -> (Vec<usize>, Vec<crate::sample::BinomialTable>) {
+/// How a segment's participants in outcome leave it each month.
+#[derive(Clone, Debug)]
+pub enum Leaving {
+    /// A dropout fixed for the run: tabulated once.
+    Table(BinomialTable),
+    /// A dropout drawn per iteration (an uncertain key): sampled directly,
+    /// since tabulating costs more than an iteration's draws.
+    Direct(Binomial),
+}
+
+impl Leaving {
+    /// Of `n` in outcome, how many leave this month.
+    #[inline]
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R, n: u64) -> u64 {
+        match self {
+            Leaving::Table(t) => t.sample(rng, n),
+            Leaving::Direct(b) => b.sample(rng, n),
+        }
+    }
+}
+
+/// The samplers of leaving outcome, one per distinct fixed dropout and one
+/// per segment whose dropout is uncertain, and each segment's sampler.
+fn leave_tables(model: &Model) -> (Vec<usize>, Vec<Leaving>) {
     // Segments usually share a dropout; one table each would only crowd
     // the cache.
-    let mut dropouts: Vec<f64> = Vec::new();
+    let mut dropouts: Vec<(f64, bool)> = Vec::new();
     let leave = model
         .segments
         .iter()
-        .map(|s| s.sustained().map_or(0.0, |o| o.dropout))
-        .map(
-            |dropout| match dropouts.iter().position(|&d| d == dropout) {
+        .enumerate()
+        .map(|(s, seg)| {
+            let dropout = seg.sustained().map_or(0.0, |o| o.dropout);
+            let drawn = dropout_is_drawn(model, s);
+            match dropouts
+                .iter()
+                .position(|&(d, shared)| !drawn && !shared && d == dropout)
+            {
                 Some(i) => i,
                 None => {
-                    dropouts.push(dropout);
+                    dropouts.push((dropout, drawn));
                     dropouts.len() - 1
                 }
-            },
-        )
+            }
+        })
         .collect();
     let leave_tables = dropouts
         .into_iter()
-        .map(crate::sample::BinomialTable::new)
+        .map(|(d, drawn)| {
+            if drawn {
+                Leaving::Direct(Binomial::new(d))
+            } else {
+                Leaving::Table(BinomialTable::new(d))
+            }
+        })
         .collect();
     (leave, leave_tables)
 }
+
+fn dropout_is_drawn(model: &Model, segment: usize) -> bool {
+    model
+        .uncertain_keys
+        .iter()
+        .any(|k| k.target == Target::Dropout(segment))
+}
+
+impl Plan {
+    /// Recomputes, in place and without allocating, what depends on values
+    /// an uncertain key may have changed in the iteration's copy of the
+    /// model: prices after the per-participant cap, discount factors and
+    /// drawn dropouts. The shape of the plan (price pools, samplers) was
+    /// fixed from the base model and does not change: a key given one price
+    /// for every year moves every year alike.
+    pub fn refresh(&mut self, model: &Model) {
+        for (s, seg) in model.segments.iter().enumerate() {
+            let process = seg.sustained().unwrap_or(&NO_SUSTAINMENT);
+            let pools = self.pools[s].len();
+            for y in 0..model.years() {
+                let (att, removed) = if y < pools {
+                    capped_prices_into(&seg.tariff, process, y, &mut self.pools[s][y])
+                } else {
+                    // Paid first, so the cap takes from it alone.
+                    let price = seg.tariff.attachment[y];
+                    let paid = price.min(seg.tariff.cap_per_participant.unwrap_or(Pence::MAX));
+                    (paid, price - paid)
+                };
+                self.attachment[s][y] = att;
+                self.attachment_removed[s][y] = removed;
+            }
+            if let (Some(o), Leaving::Direct(b)) =
+                (seg.sustained(), &mut self.leave_tables[self.leave[s]])
+            {
+                *b = Binomial::new(o.dropout);
+            }
+        }
+        let r = model.commissioner.discount_rate;
+        for (t, d) in self.discount.iter_mut().enumerate() {
+            *d = (1.0 + r).powf(-(t as f64) / 12.0);
+        }
+    }
+}
+
+/// A segment without sustainment: what prices read for adverse-event
+/// segments.
+const NO_SUSTAINMENT: Sustained = Sustained {
+    baseline_hazard: 0.0,
+    window: 1,
+    qualifying_months: 1,
+    dropout: 0.0,
+    max_sustainment_months: 0,
+};
 
 fn same_prices(a: &PoolPrices, b: &PoolPrices) -> bool {
     a.outcome == b.outcome
@@ -246,6 +325,25 @@ fn same_prices(a: &PoolPrices, b: &PoolPrices) -> bool {
 /// cap applied in payment order (attachment, outcome, sustainment months):
 /// returns (attachment, attachment removed, outcome and sustainment prices).
 pub fn capped_prices(tariff: &Tariff, process: &Sustained, y: usize) -> (Pence, Pence, PoolPrices) {
+    let months = process.max_sustainment_months;
+    let mut prices = PoolPrices {
+        outcome: 0,
+        outcome_removed: 0,
+        sustainment: vec![0; months],
+        sustainment_removed: vec![0; months],
+    };
+    let (att, att_removed) = capped_prices_into(tariff, process, y, &mut prices);
+    (att, att_removed, prices)
+}
+
+/// [`capped_prices`] into an existing pool of the right shape: returns the
+/// attachment fee and what the cap removes of it.
+fn capped_prices_into(
+    tariff: &Tariff,
+    process: &Sustained,
+    y: usize,
+    prices: &mut PoolPrices,
+) -> (Pence, Pence) {
     let cap = tariff.cap_per_participant.unwrap_or(Pence::MAX);
     let mut left = cap;
     let mut take = |price: Pence| {
@@ -254,18 +352,9 @@ pub fn capped_prices(tariff: &Tariff, process: &Sustained, y: usize) -> (Pence, 
         (paid, price - paid)
     };
     let (att, att_removed) = take(tariff.attachment[y]);
-    let (outcome, outcome_removed) = take(tariff.outcome[y]);
-    let (sustainment, sustainment_removed) = (0..process.max_sustainment_months)
-        .map(|_| take(tariff.sustainment[y]))
-        .unzip();
-    (
-        att,
-        att_removed,
-        PoolPrices {
-            outcome,
-            outcome_removed,
-            sustainment,
-            sustainment_removed,
-        },
-    )
+    (prices.outcome, prices.outcome_removed) = take(tariff.outcome[y]);
+    for m in 0..process.max_sustainment_months {
+        (prices.sustainment[m], prices.sustainment_removed[m]) = take(tariff.sustainment[y]);
+    }
+    (att, att_removed)
 }

@@ -23,6 +23,7 @@ mod locate;
 #[allow(missing_docs)] // mirrors the file format, documented in docs/scenario-format.md
 pub mod raw;
 mod source;
+mod uncertain;
 mod validate;
 
 use crate::error::{Error, Problem, ScenarioError, ScenarioErrors};
@@ -120,34 +121,157 @@ pub fn load_str(
             Some("a scenario is a TOML text file; see docs/scenario-format.md".into()),
         ));
     }
-    let table = tree(text, origin, overrides)?;
-    let raw: raw::RawScenario = serde_path_to_error::deserialize(toml::Value::Table(table))
-        .map_err(|e| {
-            let path = clean_path(&e.path().to_string());
-            let inner = e.into_inner();
-            ScenarioErrors(vec![locate::serde_error(
-                text,
-                origin,
-                &path,
-                inner.message(),
-                overrides,
-            )])
-        })?;
-    let model = validate(&raw).map_err(|errors| {
-        ScenarioErrors(
-            errors
-                .into_iter()
-                .map(|KeyProblem { key, problem }| {
-                    locate::at_key(text, origin, &key, problem.message, problem.help, overrides)
-                })
-                .collect(),
-        )
-    })?;
+    let mut table = tree(text, origin, overrides)?;
+    let found = uncertain::take(&mut table);
+    let build = |table: &toml::Table| -> Result<Model, ScenarioErrors> {
+        let raw = deserialize(table, &found, text, origin, overrides)?;
+        validate(&raw).map_err(|errors| located(errors, text, origin, overrides))
+    };
+    let model = if found.is_empty() {
+        build(&table)?
+    } else {
+        // Unknown keys and wrong types are reported first, with the
+        // distributions' placeholders in the tree.
+        let raw = deserialize(&table, &found, text, origin, overrides)?;
+        let keys = uncertain_keys(&table, &found, &raw.uncertainty.factors)
+            .map_err(|errors| located(errors, text, origin, overrides))?;
+        for key in &keys {
+            uncertain::set(&mut table, &key.path, key.param.mean());
+        }
+        let mut model = build(&table)?;
+        let noted = |at: &toml::Table, note: &dyn Fn(&str) -> String| {
+            build(at).map(drop).map_err(|mut e| {
+                for error in &mut e.0 {
+                    error.message = note(&error.message);
+                }
+                e
+            })
+        };
+        for key in &keys {
+            let (lo, hi) = key.param.extremes();
+            for (x, which) in [(lo, "lowest"), (hi, "highest")] {
+                let mut at = table.clone();
+                uncertain::set(&mut at, &key.path, x);
+                noted(&at, &|m| {
+                    format!(
+                        "with `{}` at its {which} possible draw ({x}): {m}",
+                        key.path
+                    )
+                })?;
+            }
+        }
+        if keys.len() > 1 {
+            let mut at = table.clone();
+            for key in &keys {
+                uncertain::set(&mut at, &key.path, key.param.extremes().1);
+            }
+            noted(&at, &|m| {
+                format!("with every uncertain key at its highest possible draw: {m}")
+            })?;
+        }
+        model.uncertain_keys = keys;
+        model
+    };
     Ok(Loaded {
         model,
         origin: origin.to_string(),
         hash: scenario_hash(text, overrides),
     })
+}
+
+/// The raw scenario of a tree; a distribution found at a key that is not a
+/// number is refused as such.
+fn deserialize(
+    table: &toml::Table,
+    found: &[uncertain::Found],
+    text: &str,
+    origin: &str,
+    overrides: &[Override],
+) -> Result<raw::RawScenario, ScenarioErrors> {
+    serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+        let path = clean_path(&e.path().to_string());
+        if found.iter().any(|f| f.path == path) {
+            let problem = uncertain::refusal(&path);
+            return located(
+                vec![KeyProblem { key: path, problem }],
+                text,
+                origin,
+                overrides,
+            );
+        }
+        let inner = e.into_inner();
+        ScenarioErrors(vec![locate::serde_error(
+            text,
+            origin,
+            &path,
+            inner.message(),
+            overrides,
+        )])
+    })
+}
+
+/// Validation problems located in the text (or in the `--set` that made them).
+fn located(
+    errors: Vec<KeyProblem>,
+    text: &str,
+    origin: &str,
+    overrides: &[Override],
+) -> ScenarioErrors {
+    ScenarioErrors(
+        errors
+            .into_iter()
+            .map(|KeyProblem { key, problem }| {
+                locate::at_key(text, origin, &key, problem.message, problem.help, overrides)
+            })
+            .collect(),
+    )
+}
+
+/// The uncertain plain keys of a scenario: what each sets, and its
+/// distribution.
+fn uncertain_keys(
+    table: &toml::Table,
+    found: &[uncertain::Found],
+    factors: &[String],
+) -> Result<Vec<crate::model::UncertainKey>, Vec<KeyProblem>> {
+    let mut keys = Vec::new();
+    let mut problems = Vec::new();
+    for f in found {
+        let target = match uncertain::target(table, &f.path) {
+            Ok(t) => t,
+            Err(problem) => {
+                problems.push(KeyProblem {
+                    key: f.path.clone(),
+                    problem,
+                });
+                continue;
+            }
+        };
+        let raw = match uncertain::raw_dist(f) {
+            Ok(raw) => raw,
+            Err((key, message)) => {
+                problems.push(KeyProblem {
+                    key,
+                    problem: Problem::new(message),
+                });
+                continue;
+            }
+        };
+        match validate::key_param(&f.path, &raw, factors) {
+            Ok(param) => keys.push(crate::model::UncertainKey {
+                path: f.path.clone(),
+                param,
+                target,
+                stream_tag: crate::rng::path_tag(&f.path),
+            }),
+            Err(p) => problems.extend(p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(keys)
+    } else {
+        Err(problems)
+    }
 }
 
 /// A TOML file's tree (a scenario, sweep or stress file), or its syntax

@@ -78,6 +78,8 @@ pub struct RawUncertainty {
 pub struct RawSegment {
     pub label: Option<String>,
     pub referrals_per_month: NumOrList,
+    #[serde(default = "one_f64")]
+    pub volume: f64,
     pub referral_process: Option<String>,
     pub effect: Option<RawParam>,
     pub sustained: Option<RawSustained>,
@@ -116,6 +118,10 @@ pub struct RawSustained {
 
 fn one() -> u32 {
     1
+}
+
+fn one_f64() -> f64 {
+    1.0
 }
 
 #[derive(Debug, Default, Deserialize)]

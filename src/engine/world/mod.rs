@@ -26,6 +26,7 @@
 mod counterfactual;
 mod delivery;
 mod failures;
+mod keys;
 mod measurement;
 mod outcomes;
 mod parameters;
@@ -272,6 +273,8 @@ pub(crate) struct Scratch {
     state: State,
     /// The result, reused between iterations.
     pub(crate) result: IterationResult,
+    /// The iteration's model, when uncertain keys change it.
+    drawn: Option<Box<keys::Drawn>>,
 }
 
 impl Scratch {
@@ -291,6 +294,7 @@ impl Scratch {
                     macro_by_year: vec![0.0; model.years()],
                     macro_draws: vec![0.0; model.macro_params.len()],
                     effect: vec![0.0; model.segments.len()],
+                    keys: vec![0.0; model.uncertain_keys.len()],
                     ..Default::default()
                 },
                 parties: vec![PartyResult::default(); accounts],
@@ -302,6 +306,7 @@ impl Scratch {
                 investors: vec![(0, 0); model.investors.len()],
                 additional_earned: vec![0; model.payments.additional_outcomes.len()],
             },
+            drawn: keys::Drawn::new(model, plan),
         }
     }
 }
@@ -416,7 +421,7 @@ pub(crate) fn simulate(
     iteration: u64,
     scratch: &mut Scratch,
 ) {
-    draw_scores(seed, iteration, &mut scratch.scores.values);
+    draw_scores(model, seed, iteration, &mut scratch.scores.values);
     scratch.scores.pinned.fill(f64::NAN);
     simulate_world(model, plan, seed, iteration, scratch);
 }
@@ -436,9 +441,17 @@ pub(crate) fn simulate_world(
         hazards,
         state,
         result,
+        drawn,
     } = scratch;
-    state.reset(model);
     parameters::values(model, scores, &mut result.draws);
+    let (model, plan) = match drawn {
+        Some(d) => {
+            d.set(&result.draws.keys);
+            (&d.model, &d.plan)
+        }
+        None => (model, plan),
+    };
+    state.reset(model);
     hazards.set(model, &result.draws);
     let contract = Contract {
         model,

@@ -9,9 +9,10 @@ use super::{
     Books, Buffers, CommissionerResult, Contract, Group, Measurements, Month, Providers, Rng,
     Service, State,
 };
+use crate::engine::plan::Leaving;
 use crate::engine::plan::{GroupPlan, PoolPrices};
 use crate::model::{Pence, PriceYear, Sustained};
-use crate::sample::{Binomial, BinomialTable, binomial, open_unit};
+use crate::sample::{Binomial, binomial, open_unit};
 
 /// Programme-month costs, entries and stays of every delivery group.
 pub(super) fn enter_and_stay(contract: &Contract, month: Month, state: &mut State, rng: &mut Rng) {
@@ -388,7 +389,7 @@ fn sample_stays(
     rng: &mut Rng,
     n: u64,
     dropout: f64,
-    leave: &BinomialTable,
+    leave: &Leaving,
     ages: usize,
     stays: &mut [u64],
 ) {
@@ -436,7 +437,7 @@ fn sample_stays_given_reached(
     n: u64,
     reached: u64,
     process: &Sustained,
-    leave: &BinomialTable,
+    leave: &Leaving,
     ages: usize,
     stays: &mut [u64],
 ) {

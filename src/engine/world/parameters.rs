@@ -13,17 +13,23 @@
 
 use super::{Draws, Scores};
 use crate::model::{Model, SlotKind};
-use crate::rng::{Purpose, stream};
+use crate::rng::{Purpose, key_stream, stream};
 use crate::sample::{normal_cdf, normal_quantile, open_unit};
 
 /// Fills `scores` with iteration `iteration`'s normal scores: one per
-/// factor, then one per parameter slot. A slot consumes its score even when
-/// its value is fixed or the segment uses the shared effect, so making one
-/// parameter uncertain never shifts another's draw.
-pub(crate) fn draw_scores(seed: u64, iteration: u64, scores: &mut [f64]) {
+/// factor, then one per parameter slot. A named slot consumes its score even
+/// when its value is fixed or the segment uses the shared effect, and each
+/// uncertain plain key (the last `model.uncertain_keys.len()` slots) draws
+/// from its own stream, so making one parameter uncertain never shifts
+/// another's draw.
+pub(crate) fn draw_scores(model: &Model, seed: u64, iteration: u64, scores: &mut [f64]) {
+    let (named, keys) = scores.split_at_mut(scores.len() - model.uncertain_keys.len());
     let mut rng = stream(seed, iteration, Purpose::Parameters);
-    for z in scores.iter_mut() {
+    for z in named.iter_mut() {
         *z = normal_quantile(open_unit(&mut rng));
+    }
+    for (z, key) in keys.iter_mut().zip(&model.uncertain_keys) {
+        *z = normal_quantile(open_unit(&mut key_stream(seed, iteration, key.stream_tag)));
     }
 }
 
@@ -53,6 +59,7 @@ pub(super) fn values(model: &Model, scores: &Scores, draws: &mut Draws) {
                 }
             }
             SlotKind::SegmentEffect(s) => draws.effect[s] = value,
+            SlotKind::Key(k) => draws.keys[k] = value,
         }
     }
     for (y, &k) in model.macro_of_year.iter().enumerate() {
@@ -118,7 +125,7 @@ impl Worlds {
         scores: &mut Scores,
         second: &mut [f64],
     ) -> u64 {
-        draw_scores(seed, i, &mut scores.values);
+        draw_scores(model, seed, i, &mut scores.values);
         scores.pinned.fill(f64::NAN);
         let mut participants = i;
         if !self.from_second.is_empty() {
@@ -149,7 +156,7 @@ impl Worlds {
     ) -> u64 {
         let nf = model.factors.len();
         let mut participants = i;
-        draw_scores(seed, SECOND_REPLICATE + i, second);
+        draw_scores(model, seed, SECOND_REPLICATE + i, second);
         for input in &self.from_second {
             match *input {
                 Input::Factor(k) => scores.values[k] = second[k],

@@ -39,7 +39,7 @@ pub(super) fn refer(contract: &Contract, month: Month, state: &mut State, rng: &
         ..
     } = state;
     for (segment, seg) in model.segments.iter().enumerate() {
-        let expected = draws.volume * seg.referrals[month.t];
+        let expected = draws.volume * seg.volume * seg.referrals[month.t];
         for (provider, &share) in seg.allocation.iter().enumerate() {
             if share <= 0.0 {
                 continue;

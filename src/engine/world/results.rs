@@ -17,6 +17,8 @@ pub struct Draws {
     pub macro_draws: Vec<f64>,
     /// Effect per segment.
     pub effect: Vec<f64>,
+    /// Per uncertain plain key (`Model::uncertain_keys`), its value.
+    pub keys: Vec<f64>,
 }
 
 /// Per-party results of one iteration (money in pence).

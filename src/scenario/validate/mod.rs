@@ -18,7 +18,7 @@ mod uncertainty;
 
 use super::raw::{NumOrList, RawScenario, RawTime};
 use crate::error::Problem;
-use crate::model::{Model, Pence, to_pence};
+use crate::model::{Model, Pence, price_pence, to_pence};
 use choice::Choice;
 
 /// A problem at a key path of the scenario.
@@ -28,6 +28,29 @@ pub struct KeyProblem {
     pub key: String,
     /// What is wrong there.
     pub problem: Problem,
+}
+
+/// The distribution given at a plain key (`key`), tied to `factors`; its
+/// range is checked by validating the scenario at its extremes.
+pub fn key_param(
+    key: &str,
+    raw: &super::raw::RawDist,
+    factors: &[String],
+) -> Result<crate::param::Param, Vec<KeyProblem>> {
+    let mut c = Checker::default();
+    let raw = super::raw::RawParam::Dist(Box::new(raw.clone()));
+    let param = uncertainty::param(
+        &mut c,
+        key,
+        &raw,
+        (f64::NEG_INFINITY, f64::INFINITY),
+        factors,
+    );
+    if c.problems.is_empty() {
+        Ok(param)
+    } else {
+        Err(c.problems)
+    }
 }
 
 /// Checks a raw scenario and builds the model.
@@ -92,6 +115,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         co_funder,
         providers,
         investors,
+        uncertain_keys: Vec::new(),
     };
     reach::check(&mut c, &model);
     if !c.problems.is_empty() {
@@ -265,7 +289,7 @@ impl Checker {
                     );
                     return 0;
                 }
-                to_pence(x * (1.0 - discount))
+                price_pence(x, discount)
             })
             .collect();
         (0..years).map(|y| pence[y.min(pence.len() - 1)]).collect()

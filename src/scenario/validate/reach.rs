@@ -54,7 +54,7 @@ pub fn check(c: &mut Checker, model: &Model) {
     let mut referred = Vec::new();
     for seg in &model.segments {
         let k = |f: &str| format!("segments.{}.{f}", seg.id);
-        let busiest = seg.referrals.iter().copied().fold(0.0, f64::max);
+        let busiest = seg.referrals.iter().copied().fold(0.0, f64::max) * seg.volume;
         // NaN or infinite (a draw beyond every double) is refused too.
         if !(busiest * volume).is_finite() || busiest * volume > MAX_EXPECTED_REFERRALS {
             let (key, why) = if volume > 1.0 {
@@ -72,16 +72,15 @@ pub fn check(c: &mut Checker, model: &Model) {
             );
             return;
         }
-        let people: f64 = seg
-            .referrals
-            .iter()
-            .flat_map(|r| {
-                seg.allocation
-                    .iter()
-                    .filter(|s| **s > 0.0)
-                    .map(move |s| most_referred(r * volume * s, seg.referral_process))
-            })
-            .sum();
+        let people: f64 =
+            seg.referrals
+                .iter()
+                .flat_map(|r| {
+                    seg.allocation.iter().filter(|s| **s > 0.0).map(move |s| {
+                        most_referred(r * seg.volume * volume * s, seg.referral_process)
+                    })
+                })
+                .sum();
         referred.push(people);
         let most = |prices: &[Pence]| prices.iter().copied().max().unwrap_or(0) as f64;
         let t = &seg.tariff;

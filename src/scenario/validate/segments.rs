@@ -45,6 +45,15 @@ pub fn delivery_months(time: Time, segments: &[Segment]) -> usize {
 fn segment(c: &mut Checker, id: &str, s: &RawSegment, cx: &Context) -> Segment {
     let k = |f: &str| format!("segments.{id}.{f}");
     let referrals = referrals(c, &k("referrals_per_month"), s, cx.time.referral_months);
+    if !(s.volume.is_finite() && s.volume >= 0.0) {
+        c.err(
+            &k("volume"),
+            format!(
+                "must be a non-negative multiplier on the segment's referrals, got {}",
+                s.volume
+            ),
+        );
+    }
     let referral_process = c.choose_or(
         &k("referral_process"),
         s.referral_process.as_deref(),
@@ -78,6 +87,7 @@ fn segment(c: &mut Checker, id: &str, s: &RawSegment, cx: &Context) -> Segment {
         id: id.to_string(),
         label: s.label.clone().unwrap_or_else(|| id.to_string()),
         referrals,
+        volume: s.volume,
         referral_process,
         effect,
         savings_per_outcome_month: c
