@@ -111,6 +111,22 @@ def apply_set(raw: dict, assignment: str) -> None:
             node = node.setdefault(key, {})
 
 
+def uncertain_plain_keys(raw: dict, path: str = ""):
+    """Paths of distribution tables outside [uncertainty] and segments' effects."""
+    if isinstance(raw, dict):
+        if "dist" in raw:
+            yield path
+            return
+        for k, v in raw.items():
+            p = f"{path}.{k}" if path else k
+            if p in ("uncertainty", "stress") or (p.startswith("segments.") and p.endswith(".effect")):
+                continue
+            yield from uncertain_plain_keys(v, p)
+    elif isinstance(raw, list):
+        for i, v in enumerate(raw):
+            yield from uncertain_plain_keys(v, f"{path}[{i}]")
+
+
 class Scenario:
     def __init__(self, path: str, overrides=()):
         with open(path, "rb") as f:
@@ -118,6 +134,10 @@ class Scenario:
         for o in overrides:
             apply_set(raw, o)
         self.raw = raw
+        unsupported = [p for p in uncertain_plain_keys(raw) if not p.endswith((".volume", ".sustained.dropout"))
+                       or not p.startswith("segments.")]
+        if unsupported:
+            raise SystemExit(f"the reference models uncertain segment volumes and dropouts only, not {unsupported}")
         self.name = raw["name"]
         H = self.H = int(raw["time"]["horizon_months"])
         R = self.R = int(raw["time"]["referral_months"])
@@ -183,7 +203,9 @@ class Scenario:
                 sg.h = float(sus["baseline_hazard"])
                 sg.w = int(sus["window_months"])
                 sg.q = int(sus.get("qualifying_months", 1))
-                sg.d = float(sus.get("dropout", 0.0))
+                # A number, or a distribution drawn per iteration (simulate).
+                sg.d_spec = sus.get("dropout", 0.0)
+                sg.d = 0.0 if isinstance(sg.d_spec, dict) else float(sg.d_spec)
                 sg.M = int(sus.get("max_sustainment_months", 0))
                 sg.S = int(st.get("savings_months", sg.q + sg.M))
                 sg.L = max(sg.q + sg.M, sg.S, 1)
@@ -196,6 +218,8 @@ class Scenario:
                 sg.lam = np.array(rpm, dtype=float)
             else:
                 sg.lam = np.full(R, float(rpm))
+            # The segment's own volume multiplier: a number or a distribution.
+            sg.volume = st.get("volume", 1.0)
             sg.process = st.get("referral_process", "poisson")
             sg.effect = st.get("effect", None)
             alloc = st["allocation"]
@@ -552,6 +576,12 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     eff_shared = draw_param(sc.effect, I, rng, F, sc.factors)
     eff = np.stack([eff_shared if sg.effect is None else
                     draw_param(sg.effect, I, rng, F, sc.factors) for sg in segs], axis=1)
+    # Uncertain plain keys the reference models: a segment's volume and its
+    # dropout (each drawn per iteration with the same copula).
+    seg_volume = [draw_param(sg.volume, I, rng, F, sc.factors) for sg in segs]
+    for sg in segs:
+        if isinstance(getattr(sg, "d_spec", None), dict):
+            sg.d = draw_param(sg.d_spec, I, rng, F, sc.factors)
 
     # ---- state
     failed = np.zeros((I, NP), dtype=bool)
@@ -739,7 +769,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     mean_cf = sg.mu * macro[:, yr]
                     pv_t, vals_t = pmfs.get((si, yr, "t"), mean_cf * (1.0 - eff[:, si]), sg.k)
                 for d, share in sg.shares:
-                    mean = volume * sg.lam[t] * share
+                    mean = volume * seg_volume[si] * sg.lam[t] * share
                     if sg.process == "fixed":
                         N = round_half_away(mean).astype(i64)
                     else:
@@ -1036,30 +1066,31 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 continue
             ratio = np.exp(C[:, m:e1] - C[:, m:m + 1])        # prod_{u=m}^{e-1}(1-p0)
             E[:, sg.pool_of_month[m], m:e1] += Ntot[:, m:m + 1] * p0[:, m:e1] * ratio
-        surv = (1.0 - sg.d) ** np.arange(sg.L + 1 - 1 + 1)    # surv[a-1] = (1-d)^(a-1)
+        # surv[:, a-1] = (1-d)^(a-1), per iteration (the dropout may be drawn)
+        surv = (1.0 - np.broadcast_to(np.asarray(sg.d, dtype=float), (I,)))[:, None] ** np.arange(sg.L + 1)
         # outcomes at age q, month e+q-1 < H
         Etot = E.sum(axis=1)
         ok = tgrid + sg.q - 1 < H
-        cf_out += (Etot[:, ok] * surv[sg.q - 1]).sum(axis=1)
+        cf_out += (Etot[:, ok] * surv[:, sg.q - 1:sg.q]).sum(axis=1)
         # payments: weights per pool and entry month
         for pidx in range(sg.P):
-            W = np.zeros(H)
+            W = np.zeros((I, H))
             for e in range(H):
                 mo = e + sg.q - 1
                 if mo + sc.lag_out < H:
                     price = sg.price[pidx, sg.q] if sc.price_year == "referral" else sc.event_price(sg, "out", mo)
-                    W[e] += surv[sg.q - 1] * price
+                    W[:, e] += surv[:, sg.q - 1] * price
                 for k in range(1, sg.M + 1):
                     ms = e + sg.q + k - 1
                     if ms + sc.lag_sus < H:
                         price = sg.price[pidx, sg.q + k] if sc.price_year == "referral" else sc.event_price(sg, "sus", ms)
-                        W[e] += surv[sg.q + k - 1] * price
-            cf_pay += E[:, pidx, :] @ W
+                        W[:, e] += surv[:, sg.q + k - 1] * price
+            cf_pay += (E[:, pidx, :] * W).sum(axis=1)
         # counterfactual months by calendar month, ages 1..S
         cfm = np.zeros((I, H))
         for a in range(1, sg.S + 1):
             if a - 1 < H:
-                cfm[:, a - 1:] += Etot[:, :H - a + 1] * surv[a - 1]
+                cfm[:, a - 1:] += Etot[:, :H - a + 1] * surv[:, a - 1:a]
         cf_months_tot += cfm.sum(axis=1)
         diff = real_months[:, si, :] - cfm
         savings += sg.V * diff.sum(axis=1)
@@ -1140,6 +1171,12 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         out[f"draw.macro.year{y + 1}"] = macro[:, y]
     for si, sg in enumerate(segs):
         out[f"draw.effect.{sg.id}"] = eff[:, si]
+    # Uncertain plain keys the reference models.
+    for si, sg in enumerate(segs):
+        if isinstance(sg.volume, dict):
+            out[f"draw.segments.{sg.id}.volume"] = seg_volume[si]
+        if isinstance(getattr(sg, "d_spec", None), dict):
+            out[f"draw.segments.{sg.id}.sustained.dropout"] = sg.d
     return out
 
 
@@ -1150,6 +1187,8 @@ def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_
     H = sc.H
     alive = ent
     keep = 1.0 - sg.d
+    if np.ndim(keep):
+        keep = keep[:, None, None]
     for a in range(1, sg.L + 1):
         if a > 1:
             alive = rng.binomial(alive, keep)
