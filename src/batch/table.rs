@@ -42,14 +42,20 @@ pub fn figure_rows(result: &RunResult, quantiles: &[f64]) -> Vec<FigureRow> {
         .collect();
     for (r, (_, denominator, _)) in result.catalog.ratios.iter().zip(&result.summary.ratios) {
         let mut values = vec![f64::NAN; columns.len()];
-        if let Some((estimate, se)) = ratio(result, r.name) {
+        if let Some((estimate, se)) = ratio(result, &r.name) {
             values[0] = estimate;
             values[1] = se;
         }
         let n = denominator.n;
+        // A segment's ratios are that segment's rows; the others the
+        // commissioner's.
+        let (party, figure) = match r.name.rsplit_once('.') {
+            Some((segment, figure)) if r.name.starts_with("segment.") => (segment, figure),
+            _ => ("commissioner", r.name.as_str()),
+        };
         rows.push(FigureRow {
-            party: "commissioner".into(),
-            figure: r.name.to_string(),
+            party: party.into(),
+            figure: figure.into(),
             unit: "ratio".into(),
             n,
             values,

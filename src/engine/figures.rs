@@ -80,7 +80,7 @@ impl Figure {
 #[derive(Clone, Debug)]
 pub struct Ratio {
     /// Name in outputs.
-    pub name: &'static str,
+    pub name: String,
     /// Figure indices summed for the numerator.
     pub numerator: Vec<usize>,
     /// Figure indices summed for the denominator.
@@ -145,6 +145,17 @@ const COMMISSIONER_FIGURES: [(&str, Unit); 29] = [
     ("adverse_events_avoided", Unit::Count),
 ];
 
+/// Per segment (`segment.<id>.*`), in the order `fill` writes them.
+const SEGMENT_FIGURES: [(&str, Unit); 7] = [
+    ("referrals", Unit::Count),
+    ("outcomes", Unit::Count),
+    ("paid.total", Unit::Money),
+    ("paid.attachment", Unit::Money),
+    ("paid.outcome", Unit::Money),
+    ("paid.sustainment", Unit::Money),
+    ("paid.improvement", Unit::Money),
+];
+
 impl Catalog {
     /// The figures of `model`.
     pub fn new(model: &Model) -> Catalog {
@@ -157,6 +168,11 @@ impl Catalog {
             figures.push(Figure::new("commissioner", name, unit));
         }
         rule_figures(model, &mut figures);
+        for s in &model.segments {
+            for (name, unit) in SEGMENT_FIGURES {
+                figures.push(Figure::new(&format!("segment.{}", s.id), name, unit));
+            }
+        }
         figures.push(Figure::new("draw", "volume", Unit::Draw));
         figures.push(Figure::new("draw", "cost", Unit::Draw));
         for y in 0..model.years() {
@@ -188,8 +204,30 @@ impl Catalog {
                 v
             })
             .collect();
+        let mut ratios = commissioner_ratios(&figures);
+        for s in &model.segments {
+            let at = |name: &str| {
+                let key = format!("segment.{}.{name}", s.id);
+                vec![
+                    figures
+                        .iter()
+                        .position(|f| f.key() == key)
+                        .expect("figure exists"),
+                ]
+            };
+            for (name, per) in [
+                ("paid_per_referral", "referrals"),
+                ("paid_per_outcome", "outcomes"),
+            ] {
+                ratios.push(Ratio {
+                    name: format!("segment.{}.{name}", s.id),
+                    numerator: at("paid.total"),
+                    denominator: at(per),
+                });
+            }
+        }
         Catalog {
-            ratios: commissioner_ratios(&figures),
+            ratios,
             figures,
             parties,
             contributions,
@@ -236,6 +274,18 @@ impl Catalog {
         }
         for earned in &r.additional_earned {
             row.push(to_pounds(*earned));
+        }
+        for s in &r.segments {
+            let paid = &s.paid;
+            row.extend([
+                s.referrals as f64,
+                s.outcomes as f64,
+                to_pounds(paid.total()),
+                to_pounds(paid.attachment),
+                to_pounds(paid.outcome),
+                to_pounds(paid.sustainment),
+                to_pounds(paid.improvement),
+            ]);
         }
         let d = &r.draws;
         row.push(d.volume);
@@ -420,8 +470,8 @@ fn commissioner_ratios(figures: &[Figure]) -> Vec<Ratio> {
             .map(|k| find(&format!("commissioner.{k}")))
             .collect::<Vec<_>>()
     };
-    let ratio = |name: &'static str, numerator: &[&str], denominator: &[&str]| Ratio {
-        name,
+    let ratio = |name: &str, numerator: &[&str], denominator: &[&str]| Ratio {
+        name: name.to_string(),
         numerator: all(numerator),
         denominator: all(denominator),
     };

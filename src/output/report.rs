@@ -357,6 +357,49 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             }
         }
     }
+    o.push_str(&by_segment(model, result));
+    o
+}
+
+/// What each segment brought and was paid: means over iterations, and the
+/// segment's payments per referral and per outcome (ratios of means).
+fn by_segment(model: &Model, result: &RunResult) -> String {
+    let mut o = String::new();
+    if model.segments.len() < 2 {
+        return o;
+    }
+    let mean = |name: &str| {
+        result
+            .catalog
+            .figures
+            .iter()
+            .position(|f| f.key() == name)
+            .map_or(f64::NAN, |k| result.summary.moments[k].mean)
+    };
+    let per =
+        |name: &str| ratio(result, name).map_or("undefined".to_string(), |(r, _)| fmt_pounds(r));
+    let _ = writeln!(
+        o,
+        "\nBy segment (means; paid for its participants by both payers, service fees and the fee for service excluded)"
+    );
+    let _ = writeln!(
+        o,
+        "  {:<24} {:>12} {:>10} {:>16} {:>14} {:>14}",
+        "segment", "referrals", "outcomes", "paid", "per referral", "per outcome"
+    );
+    for s in &model.segments {
+        let at = |name: &str| format!("segment.{}.{name}", s.id);
+        let _ = writeln!(
+            o,
+            "  {:<24} {:>12} {:>10} {:>16} {:>14} {:>14}",
+            s.id,
+            fmt_pounds(mean(&at("referrals"))),
+            fmt_pounds(mean(&at("outcomes"))),
+            fmt_pounds(mean(&at("paid.total"))),
+            per(&at("paid_per_referral")),
+            per(&at("paid_per_outcome")),
+        );
+    }
     o
 }
 

@@ -217,7 +217,7 @@ pub fn write_outputs(
         "currency": model.currency,
         "horizon_months": h,
         "parties": result.catalog.parties.iter().map(|(_, id, label)| json!({"id": id, "label": label})).collect::<Vec<_>>(),
-        "ratios": result.catalog.ratios.iter().map(|r| (r.name.to_string(), ratio(result, r.name).map_or(Value::Null, |(e, se)| json!({"estimate": e, "se": se, "method": "ratio of means, delta-method standard error"})))).collect::<serde_json::Map<String, Value>>(),
+        "ratios": result.catalog.ratios.iter().map(|r| (r.name.to_string(), ratio(result, &r.name).map_or(Value::Null, |(e, se)| json!({"estimate": e, "se": se, "method": "ratio of means, delta-method standard error"})))).collect::<serde_json::Map<String, Value>>(),
         "figures": records,
         "risk": risk_records(result, &info.risk_levels),
         "allocation": allocation_records(result, &info.risk_levels),

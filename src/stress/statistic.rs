@@ -83,7 +83,7 @@ impl Statistic {
             Statistic::Ratio(r) => catalog
                 .ratios
                 .iter()
-                .find(|x| x.name == r)
+                .find(|x| x.name == *r)
                 .map(|x| Resolved {
                     parts: vec![x.numerator.clone(), x.denominator.clone()],
                 }),

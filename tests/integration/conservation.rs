@@ -149,3 +149,91 @@ fn every_shipped_scenario_conserves_money_and_respects_its_caps() {
         });
     }
 }
+
+/// The per-segment figures add up, in every iteration, to the contract's:
+/// referrals, outcomes, and each rule's payments (also under the contract
+/// caps, which bind in the supply-chain scenario).
+#[test]
+fn segments_add_up_to_the_contract() {
+    let shipped = [
+        "work_programme",
+        "supply_chain",
+        "peterborough_sib",
+        "transforming_rehabilitation",
+    ];
+    let mut texts: Vec<String> = vec![SUPPLY_CHAIN.to_string()];
+    for name in shipped {
+        let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        texts.push(std::fs::read_to_string(path).unwrap());
+    }
+    let mut capped = 0;
+    for text in &texts {
+        let m = model(text, &[]);
+        each_iteration(&m, 8, 150, |r| {
+            let c = &r.commissioner;
+            let sum = |f: fn(&pbrsim::engine::world::SegmentResult) -> Pence| {
+                r.segments.iter().map(f).sum::<Pence>()
+            };
+            assert_eq!(sum(|s| s.referrals as Pence), c.referrals as Pence);
+            assert_eq!(sum(|s| s.outcomes as Pence), c.outcomes as Pence);
+            assert_eq!(sum(|s| s.paid.attachment), c.paid.attachment);
+            assert_eq!(sum(|s| s.paid.outcome), c.paid.outcome);
+            assert_eq!(sum(|s| s.paid.sustainment), c.paid.sustainment);
+            assert_eq!(sum(|s| s.paid.improvement), c.paid.improvement);
+            assert!(
+                r.segments
+                    .iter()
+                    .all(|s| s.paid.service_fee == 0 && s.paid.fee_for_service == 0)
+            );
+            capped += usize::from(c.removed_by_contract_cap > 0);
+        });
+    }
+    assert!(capped > 0, "a contract cap bound in some iteration");
+}
+
+/// A contract cap that binds shares each rule's payment between segments
+/// in proportion to what fell due: 100 referrals at £10 and 50 at £40 fall
+/// due as £1,000 and £2,000 in month 0, and a £1,500 cap pays £500 and
+/// £1,000.
+#[test]
+fn a_binding_cap_is_shared_pro_rata_between_segments() {
+    let text = r#"
+name = "two segments under a cap"
+[time]
+horizon_months = 12
+referral_months = 1
+[segments.a]
+referrals_per_month = 100
+referral_process = "fixed"
+[segments.a.sustained]
+baseline_hazard = 0.0
+window_months = 1
+[segments.a.tariff]
+attachment = 10
+[segments.a.allocation]
+prime = 1.0
+[segments.b]
+referrals_per_month = 50
+referral_process = "fixed"
+[segments.b.sustained]
+baseline_hazard = 0.0
+window_months = 1
+[segments.b.tariff]
+attachment = 40
+[segments.b.allocation]
+prime = 1.0
+[payments]
+cap_total = 1500
+[prime]
+reserves = 1000
+"#;
+    let m = model(text, &[]);
+    each_iteration(&m, 1, 3, |r| {
+        assert_eq!(r.segments[0].referrals, 100);
+        assert_eq!(r.segments[1].referrals, 50);
+        assert_eq!(r.segments[0].paid.attachment, 500 * 100);
+        assert_eq!(r.segments[1].paid.attachment, 1_000 * 100);
+        assert_eq!(r.segments[0].paid.total(), 500 * 100);
+        assert_eq!(r.commissioner.removed_by_contract_cap, 1_500 * 100);
+    });
+}

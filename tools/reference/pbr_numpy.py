@@ -610,6 +610,12 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     due_out = np.zeros((I, H), dtype=i64)
     due_sus = np.zeros((I, H), dtype=i64)
     due_imp = np.zeros((I, H), dtype=i64)
+    # the same per segment, for the segment.<id>.paid.* figures
+    S = len(segs)
+    seg_due = {k: np.zeros((I, S, H), dtype=i64) for k in ("att", "out", "sus", "imp")}
+    seg_paid = {k: np.zeros((I, S), dtype=i64) for k in ("att", "out", "sus", "imp")}
+    seg_referrals = np.zeros((I, S), dtype=i64)
+    g_seg = np.concatenate([np.full(len(sg.group_prov), si) for si, sg in enumerate(segs)])
     # outcome+sustainment+improvement due per (subcontractor, month), for pass-through
     due_sub = np.zeros((I, NP, H), dtype=i64)
 
@@ -686,14 +692,16 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             beyond[:] += amount
             return
         due_imp[:, due] += amount
-        if NP == 1:
-            return
         wsum = weights.sum(axis=1)
         safe = np.where(wsum > 0, wsum, 1)
         share = (amount[:, None] * weights) // safe[:, None]
         first = np.argmax(weights > 0, axis=1)
         rem = amount - share.sum(axis=1)
         share[np.arange(I), first] += np.where(wsum > 0, rem, 0)
+        for g in range(sc.G_all):
+            seg_due["imp"][:, g_seg[g], due] += share[:, g]
+        if NP == 1:
+            return
         for g in range(sc.G_all):
             d = g_prov[g]
             if d != 0:
@@ -823,8 +831,11 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 if sg.ae:
                     ae_cf += ntot * sg.mu * macro[:, yr]
                 referrals += ntot
+                seg_referrals[:, si] += ntot
                 ref_month[:, t] += ntot
                 schedule(due_att, t + sc.lag_att, ntot * sg.att_c[yr])
+                if t + sc.lag_att < H:
+                    seg_due["att"][:, si, t + sc.lag_att] += ntot * sg.att_c[yr]
                 if t + sc.lag_att < H:
                     rm_pcap += ntot * sg.att_rm[yr]
             if ffs is not None:
@@ -866,7 +877,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                                    axis=2)
                 if ent.any():
                     stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus,
-                          due_sub, gp, beyond, rm_pcap, out_g[si])
+                          due_sub, gp, beyond, rm_pcap, out_g[si], seg_due)
             if inH:
                 inprog = coh[si][:, :, m0:m1 + 1].sum(axis=2)           # [I, G]
                 for gi, d in enumerate(sg.group_prov):
@@ -944,6 +955,16 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         gsf, gff, gat, gou, gsu, gim = got
         paid_sf += gsf; paid_ffs += gff; paid_att += gat
         paid_out += gou; paid_sus += gsu; paid_imp += gim
+        # each rule's payment shared between segments pro rata to what fell
+        # due (floor, the first segment with something due takes the rest)
+        for key, g, d in (("att", gat, dat), ("out", gou, dou), ("sus", gsu, dsu), ("imp", gim, dim)):
+            owed = seg_due[key][:, :, t]
+            share = np.where((g == d)[:, None], owed,
+                             np.floor(owed * (g / np.maximum(d, 1))[:, None]).astype(i64))
+            first = np.argmax(owed > 0, axis=1)
+            rem = g - share.sum(axis=1)
+            share[np.arange(I), first] += np.where(d > 0, rem, 0)
+            seg_paid[key] += share
         tot = gsf + gff + gat + gou + gsu + gim
         paid_cum += tot
         paid_year += tot
@@ -1165,6 +1186,14 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         out[pre + "earned"] = r_earned[r] / 100.0
     for ai, ad in enumerate(adds):
         out[f"additional.{ad.label}.earned"] = a_earned[ai] / 100.0
+    for si, sg in enumerate(segs):
+        pre = f"segment.{sg.id}."
+        out[pre + "referrals"] = seg_referrals[:, si].astype(float)
+        out[pre + "outcomes"] = out_g[si].sum(axis=(1, 2)).astype(float)
+        names = {"att": "attachment", "out": "outcome", "sus": "sustainment", "imp": "improvement"}
+        out[pre + "paid.total"] = sum(seg_paid[k][:, si] for k in names) / 100.0
+        for k, name in names.items():
+            out[pre + "paid." + name] = seg_paid[k][:, si] / 100.0
     out["draw.volume"] = volume
     out["draw.cost"] = costm
     for y in range(Y):
@@ -1181,7 +1210,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
 
 
 def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_sub, gp,
-          beyond, rm_pcap, out_g):
+          beyond, rm_pcap, out_g, seg_due):
     """Sample the stays in outcome of month t's entrants ent[I, G, P] and schedule
     everything they cause: outcome events, sustainment payments, savings months."""
     H = sc.H
@@ -1218,6 +1247,7 @@ def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_
         tot = amt.sum(axis=1)
         if due < H:
             arr[:, due] += tot
+            seg_due[rule][:, si, due] += tot
             for gi, d in enumerate(gp):
                 if d != 0:
                     due_sub[:, d, due] += amt[:, gi]

@@ -33,6 +33,7 @@ impl Measurements {
             verdicts: vec![Verdict::NOT_MEASURED; tallies],
             improvement_earned: vec![0; rules.len()],
             additional_earned: vec![0; additional],
+            outcomes_by_segment: vec![0; model.segments.len()],
         }
     }
 
@@ -44,6 +45,7 @@ impl Measurements {
         self.verdicts.fill(Verdict::NOT_MEASURED);
         self.improvement_earned.fill(0);
         self.additional_earned.fill(0);
+        self.outcomes_by_segment.fill(0);
     }
 
     /// Adds a referral month's cohort (`treated`) to every measurement of

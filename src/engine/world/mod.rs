@@ -43,7 +43,7 @@ use rand::rngs::ChaCha8Rng;
 
 pub(crate) use parameters::draw_scores;
 pub use parameters::{Band, Input, SECOND_REPLICATE, Worlds};
-pub use results::{ByRule, CommissionerResult, Draws, IterationResult, PartyResult};
+pub use results::{ByRule, CommissionerResult, Draws, IterationResult, PartyResult, SegmentResult};
 
 /// What every step reads and none changes during an iteration.
 struct Contract<'a> {
@@ -188,6 +188,10 @@ struct Books {
     fee_for_service: Due,
     clawback: Due,
     paid_in_year: Vec<Pence>,
+    /// Per segment, what was paid for its participants, by rule.
+    paid_by_segment: Vec<ByRule>,
+    /// Per segment, what one rule has falling due this month (a buffer).
+    segment_due: Vec<Pence>,
 }
 
 /// Where each provider stands.
@@ -223,6 +227,8 @@ struct Measurements {
     improvement_earned: Vec<Pence>,
     /// Per additional-outcome rule, the payments it scheduled.
     additional_earned: Vec<Pence>,
+    /// Per segment, outcome events within the horizon (for its figures).
+    outcomes_by_segment: Vec<u64>,
 }
 
 /// Sampling buffers reused by the steps.
@@ -305,6 +311,7 @@ impl Scratch {
                 improvement_earned: vec![0; model.payments.improvement.len()],
                 investors: vec![(0, 0); model.investors.len()],
                 additional_earned: vec![0; model.payments.additional_outcomes.len()],
+                segments: vec![SegmentResult::default(); model.segments.len()],
             },
             drawn: keys::Drawn::new(model, plan),
         }
@@ -352,6 +359,8 @@ impl State {
                 fee_for_service: Due::new(h),
                 clawback: Due::new(h),
                 paid_in_year: vec![0; model.years()],
+                paid_by_segment: vec![ByRule::default(); model.segments.len()],
+                segment_due: vec![0; model.segments.len()],
             },
             providers: Providers {
                 failed: vec![None; providers],
@@ -399,6 +408,7 @@ impl State {
         books.fee_for_service.clear();
         books.clawback.clear();
         books.paid_in_year.fill(0);
+        books.paid_by_segment.fill(ByRule::default());
         self.providers.failed.fill(None);
         for (cash, p) in self.providers.cash.iter_mut().zip(&model.providers) {
             *cash = p.reserves;
@@ -556,6 +566,15 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
     result
         .additional_earned
         .copy_from_slice(&m.additional_earned);
+    for (s, segment) in result.segments.iter_mut().enumerate() {
+        *segment = SegmentResult {
+            referrals: state.people.referrals[s * model.referral_months..][..model.referral_months]
+                .iter()
+                .sum(),
+            outcomes: m.outcomes_by_segment[s],
+            paid: state.books.paid_by_segment[s],
+        };
+    }
 }
 
 /// The participants' random stream.

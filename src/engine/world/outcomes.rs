@@ -208,6 +208,7 @@ fn follow_stays(
         if age == qualifying {
             if t < h {
                 commissioner.outcomes += in_outcome;
+                measurements.outcomes_by_segment[entry.segment] += in_outcome;
                 measurements.count_yearly_outcome(
                     contract,
                     entry.segment,

@@ -6,8 +6,10 @@
 //! provider's results receipts. After the prime fails, nothing is paid.
 
 use super::{
-    Books, CommissionerResult, Contract, Investors, Month, People, Providers, Service, State,
+    Books, ByRule, CommissionerResult, Contract, GroupDues, Investors, Month, People, Providers,
+    Service, State,
 };
+use crate::engine::money::Due;
 use crate::model::{CO_FUNDER, COMMISSIONER, PRIME, Pence};
 
 /// What falls due this month, by rule, over every delivery group.
@@ -126,6 +128,7 @@ fn pay_under_caps(
         commissioner.paid.fee_for_service -= clawback;
         commissioner.clawed_back += clawback;
     }
+    paid_by_segment(contract, t, &due, &paid, books);
     commissioner.paid.attachment += paid.attachment;
     commissioner.paid.outcome += paid.outcome;
     commissioner.paid.sustainment += paid.sustainment;
@@ -141,6 +144,85 @@ fn pay_under_caps(
         .transfer(COMMISSIONER, PRIME, t, total - co_funded);
     books.ledger.transfer(CO_FUNDER, PRIME, t, co_funded);
     results
+}
+
+/// Shares each rule's payment among the segments whose participants earned
+/// it: what each segment had falling due, cut pro rata when a contract cap
+/// paid less than was due (rounded down, the first segment with something
+/// due taking the remainder, so segments add up to the rule's payment
+/// exactly).
+fn paid_by_segment(
+    contract: &Contract,
+    t: usize,
+    due: &ByRuleDue,
+    paid: &ByRuleDue,
+    books: &mut Books,
+) {
+    type Rule = (
+        fn(&GroupDues) -> &Due,
+        Pence,
+        Pence,
+        fn(&mut ByRule) -> &mut Pence,
+    );
+    let rules: [Rule; 4] = [
+        (
+            |d| &d.attachment,
+            due.attachment,
+            paid.attachment,
+            |b| &mut b.attachment,
+        ),
+        (
+            |d| &d.outcome,
+            due.outcome,
+            paid.outcome,
+            |b| &mut b.outcome,
+        ),
+        (
+            |d| &d.sustainment,
+            due.sustainment,
+            paid.sustainment,
+            |b| &mut b.sustainment,
+        ),
+        (
+            |d| &d.improvement,
+            due.improvement,
+            paid.improvement,
+            |b| &mut b.improvement,
+        ),
+    ];
+    let Books {
+        group_dues,
+        segment_due,
+        paid_by_segment,
+        ..
+    } = books;
+    for (rule_due, due, paid, field) in rules {
+        if paid == 0 {
+            continue;
+        }
+        segment_due.fill(0);
+        for (dues, gp) in group_dues.iter().zip(&contract.plan.groups) {
+            segment_due[gp.segment] += rule_due(dues).at(t);
+        }
+        let mut left = paid;
+        let mut first = None;
+        for (segment, &owed) in segment_due.iter().enumerate() {
+            if owed == 0 {
+                continue;
+            }
+            first.get_or_insert(segment);
+            let share = if paid == due {
+                owed
+            } else {
+                ((owed as i128 * paid as i128) / due as i128) as Pence
+            };
+            left -= share;
+            *field(&mut paid_by_segment[segment]) += share;
+        }
+        if let Some(segment) = first {
+            *field(&mut paid_by_segment[segment]) += left;
+        }
+    }
 }
 
 /// The prime passes each active subcontractor its share of the results

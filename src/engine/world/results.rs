@@ -148,4 +148,22 @@ pub struct IterationResult {
     pub investors: Vec<(Pence, Pence)>,
     /// Per additional-outcome rule, the payments it scheduled.
     pub additional_earned: Vec<Pence>,
+    /// Per segment: its referrals, outcomes and what was paid for it.
+    pub segments: Vec<SegmentResult>,
+}
+
+/// One segment's share of an iteration: what a per-group result needs
+/// without rerunning the contract with the other groups switched off.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SegmentResult {
+    /// Referrals made.
+    pub referrals: u64,
+    /// Outcome events within the horizon.
+    pub outcomes: u64,
+    /// Paid for its participants within the horizon (both payers), by
+    /// rule: attachment, outcome, sustainment and improvement payments, each
+    /// rule's payment under a contract cap shared pro rata to what fell
+    /// due. Service fees and the fee for service are the contract's, not a
+    /// segment's, and stay zero.
+    pub paid: ByRule,
 }
