@@ -135,8 +135,8 @@ pub fn load_str(
         let raw = deserialize(&table, &found, text, origin, overrides)?;
         let keys = uncertain_keys(&table, &found, &raw.uncertainty.factors)
             .map_err(|errors| located(errors, text, origin, overrides))?;
-        for key in &keys {
-            uncertain::set(&mut table, &key.path, key.param.mean());
+        for (key, f) in keys.iter().zip(&found) {
+            uncertain::set(&mut table, f, key.param.mean());
         }
         let mut model = build(&table)?;
         let noted = |at: &toml::Table, note: &dyn Fn(&str) -> String| {
@@ -147,11 +147,11 @@ pub fn load_str(
                 e
             })
         };
-        for key in &keys {
+        for (key, f) in keys.iter().zip(&found) {
             let (lo, hi) = key.param.extremes();
             for (x, which) in [(lo, "lowest"), (hi, "highest")] {
                 let mut at = table.clone();
-                uncertain::set(&mut at, &key.path, x);
+                uncertain::set(&mut at, f, x);
                 noted(&at, &|m| {
                     format!(
                         "with `{}` at its {which} possible draw ({x}): {m}",
@@ -162,8 +162,8 @@ pub fn load_str(
         }
         if keys.len() > 1 {
             let mut at = table.clone();
-            for key in &keys {
-                uncertain::set(&mut at, &key.path, key.param.extremes().1);
+            for (key, f) in keys.iter().zip(&found) {
+                uncertain::set(&mut at, f, key.param.extremes().1);
             }
             noted(&at, &|m| {
                 format!("with every uncertain key at its highest possible draw: {m}")

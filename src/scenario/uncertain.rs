@@ -21,8 +21,17 @@ use crate::model::{InvestorKey, ProviderKey, Target, TariffPart};
 pub(super) struct Found {
     /// Its dotted path.
     pub path: String,
+    /// The same path as keys and array indices (a key may hold a dot).
+    steps: Vec<Step>,
     /// The table as written.
     pub table: toml::Table,
+}
+
+/// One step of a path into the tree.
+#[derive(Clone, Debug)]
+enum Step {
+    Key(String),
+    Index(usize),
 }
 
 /// Takes every distribution table at a plain key out of `root`, leaving a
@@ -34,12 +43,17 @@ pub(super) fn take(root: &mut toml::Table) -> Vec<Found> {
         if key == "uncertainty" || key == "stress" {
             continue;
         }
-        walk(key.clone(), value, &mut found);
+        walk(
+            key.clone(),
+            &mut vec![Step::Key(key.clone())],
+            value,
+            &mut found,
+        );
     }
     found
 }
 
-fn walk(path: String, value: &mut toml::Value, found: &mut Vec<Found>) {
+fn walk(path: String, steps: &mut Vec<Step>, value: &mut toml::Value, found: &mut Vec<Found>) {
     match value {
         toml::Value::Table(t) if t.contains_key("dist") => {
             if is_named_slot(&path) {
@@ -47,16 +61,24 @@ fn walk(path: String, value: &mut toml::Value, found: &mut Vec<Found>) {
             }
             let table = std::mem::take(t);
             *value = toml::Value::Float(0.0);
-            found.push(Found { path, table });
+            found.push(Found {
+                path,
+                steps: steps.clone(),
+                table,
+            });
         }
         toml::Value::Table(t) => {
             for (k, v) in t.iter_mut() {
-                walk(format!("{path}.{k}"), v, found);
+                steps.push(Step::Key(k.clone()));
+                walk(format!("{path}.{k}"), steps, v, found);
+                steps.pop();
             }
         }
         toml::Value::Array(items) => {
             for (i, v) in items.iter_mut().enumerate() {
-                walk(format!("{path}[{i}]"), v, found);
+                steps.push(Step::Index(i));
+                walk(format!("{path}[{i}]"), steps, v, found);
+                steps.pop();
             }
         }
         _ => {}
@@ -68,23 +90,23 @@ fn is_named_slot(path: &str) -> bool {
     matches!(parts.as_slice(), ["segments", _, "effect"])
 }
 
-/// Writes `value` at `path` (which exists in the tree).
-pub(super) fn set(root: &mut toml::Table, path: &str, value: f64) {
-    let (first, rest) = path
-        .split_once('.')
-        .map_or((path, None), |(a, b)| (a, Some(b)));
-    let (key, index) = split_index(first).expect("a path built from the tree");
-    let mut v = root.get_mut(key).expect("a path built from the tree");
-    if let Some(ix) = index {
-        v = v
-            .as_array_mut()
-            .and_then(|a| a.get_mut(ix))
-            .expect("a path built from the tree");
+/// Writes `value` where `found` was taken from (the place exists: it
+/// holds the placeholder).
+pub(super) fn set(root: &mut toml::Table, found: &Found, value: f64) {
+    let mut steps = found.steps.iter();
+    let Some(Step::Key(first)) = steps.next() else {
+        return;
+    };
+    let mut node = root.get_mut(first);
+    for step in steps {
+        node = match (step, node) {
+            (Step::Key(k), Some(toml::Value::Table(t))) => t.get_mut(k),
+            (Step::Index(i), Some(toml::Value::Array(a))) => a.get_mut(*i),
+            _ => None,
+        };
     }
-    match (rest, v) {
-        (None, v) => *v = toml::Value::Float(value),
-        (Some(rest), toml::Value::Table(t)) => set(t, rest, value),
-        (Some(_), _) => unreachable!("a path built from the tree"),
+    if let Some(v) = node {
+        *v = toml::Value::Float(value);
     }
 }
 

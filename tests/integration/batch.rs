@@ -419,7 +419,7 @@ fn points_share_random_numbers_and_the_table_is_tidy() {
     // Grid order: the last parameter varies fastest.
     let points: Vec<(String, String, String)> = rows
         .iter()
-        .filter(|r| r[figure] == "referrals")
+        .filter(|r| r[party] == "commissioner" && r[figure] == "referrals")
         .map(|r| (r[point].clone(), r[discount].clone(), r[volume].clone()))
         .collect();
     assert_eq!(
@@ -450,7 +450,7 @@ fn points_share_random_numbers_and_the_table_is_tidy() {
     );
     let referrals: Vec<f64> = rows
         .iter()
-        .filter(|r| r[figure] == "referrals")
+        .filter(|r| r[party] == "commissioner" && r[figure] == "referrals")
         .map(|r| r[mean].parse().unwrap())
         .collect();
     assert!(
@@ -464,6 +464,9 @@ fn points_share_random_numbers_and_the_table_is_tidy() {
         rows.iter()
             .any(|r| r[figure] == "cost_per_attributable_outcome" && r[col("unit")] == "ratio")
     );
+    assert!(rows.iter().any(|r| r[party] == "segment.jobseekers"
+        && r[figure] == "paid_per_referral"
+        && r[col("unit")] == "ratio"));
 }
 
 #[test]
@@ -513,7 +516,7 @@ fn latin_hypercube_points_are_stratified_and_seeded() {
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let mut strata: Vec<usize> = rows
         .iter()
-        .filter(|r| r[col("figure")] == "referrals")
+        .filter(|r| r[col("party")] == "commissioner" && r[col("figure")] == "referrals")
         .map(|r| (r[col("payments.price_discount")].parse::<f64>().unwrap() / 0.2 * 8.0) as usize)
         .collect();
     strata.sort();
