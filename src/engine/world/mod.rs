@@ -195,6 +195,9 @@ struct Providers {
     cash: Vec<Pence>,
     /// This month's delivery costs before the cost multiplier.
     accrued_cost: Vec<Pence>,
+    /// What the caseload cost at unit costs, `[provider][month]`, for
+    /// capacity that follows it after a notice period.
+    caseload_cost: Vec<Pence>,
     /// Outcome-related payments received this month.
     results_received: Vec<Pence>,
 }
@@ -352,6 +355,7 @@ impl State {
                 failed: vec![None; providers],
                 cash: vec![0; providers],
                 accrued_cost: vec![0; providers],
+                caseload_cost: vec![0; providers * h],
                 results_received: vec![0; providers],
             },
             investors: Investors {
@@ -395,6 +399,7 @@ impl State {
         books.clawback.clear();
         books.paid_in_year.fill(0);
         self.providers.failed.fill(None);
+        self.providers.caseload_cost.fill(0);
         for (cash, p) in self.providers.cash.iter_mut().zip(&model.providers) {
             *cash = p.reserves;
         }
