@@ -463,9 +463,14 @@ fn leverage(o: &mut String, model: &Model, provider: usize) {
         }
         BreakEven::NeverGains => format!("loses at every volume up to {MAX_VOLUME} times the plan"),
     };
+    let income = if provider == 0 {
+        "attachment, outcome and sustainment payments, the service fee and the fee for service, less what it passes down to subcontractors"
+    } else {
+        "the prime's fees per referral, monthly fee and pass-through of outcome and sustainment payments, net of the management fee"
+    };
     let _ = writeln!(
         o,
-        "    With the cost multiplier, the economy and the effects at their medians and expected counts, it {verdict}: its expected income counts attachment, outcome, sustainment and fixed fees and the fee for service, net of what the prime passes down, before the contract caps, with nobody failing, and without improvement or additional-outcome payments."
+        "    With the cost multiplier, the economy and the effects at their medians and expected counts, it {verdict}. Its expected income counts {income}, before the contract caps, with nobody failing, and without improvement or additional-outcome payments."
     );
 }
 

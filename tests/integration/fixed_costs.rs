@@ -188,6 +188,33 @@ fn explain_states_the_split_and_the_break_even_volume() {
 }
 
 #[test]
+fn a_subcontractor_breaks_even_on_its_fees_net_of_the_management_fee() {
+    // The same caseload at a subcontractor paid £200 per referral less a
+    // 25% management fee: income 150 x 600 v against 36,000 + 36,000 v.
+    let m = model(
+        CASELOAD,
+        &[
+            "subcontractors={ sub = { reserves = 100000000, cost_per_referral = 100, cost_per_participant_month = 10, fixed_cost_share = 0.5, fee_per_referral = 200, management_fee = 0.25 } }",
+            "segments.s.allocation={ prime = 0.0, sub = 1.0 }",
+        ],
+    );
+    let l = leverage(&m, 1);
+    assert_eq!((l.fixed, l.variable), (3_600_000.0, 3_600_000.0));
+    match l.break_even {
+        BreakEven::At {
+            volume,
+            gains_above: true,
+        } if (volume - 2.0 / 3.0).abs() < 1e-8 => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        pbrsim::explain::explain(&m).contains("the prime's fees per referral"),
+        "{}",
+        pbrsim::explain::explain(&m)
+    );
+}
+
+#[test]
 fn a_fixed_cost_share_outside_zero_to_one_is_refused() {
     for bad in ["1.5", "-0.1", "nan"] {
         let set: pbrsim::scenario::Override =
