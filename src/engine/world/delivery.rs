@@ -88,7 +88,7 @@ pub(crate) fn capacity(planned: &[f64], provider: &Provider, t: usize, history: 
 }
 
 /// A month's cost, fixed and variable, in pence: the fixed cost share of
-/// the capacity plus the overhead, and the rest of the share of what the
+/// the capacity plus the overhead, and the other `1 - share` of what the
 /// actual caseload costs at unit costs; each times the cost draw and
 /// rounded to the penny.
 pub(crate) fn split_cost(
