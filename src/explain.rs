@@ -351,7 +351,7 @@ pub fn explain(model: &Model) -> String {
     }
 
     let _ = writeln!(o, "\nWho bears which costs");
-    for p in &model.providers {
+    for (d, p) in model.providers.iter().enumerate() {
         let _ = writeln!(
             o,
             "- {} ({}): {} per referral, {} per participant-month, {} a month overhead for {}; reserves {}, credit line {}.",
@@ -364,6 +364,9 @@ pub fn explain(model: &Model) -> String {
             money(p.reserves),
             money(p.credit_line)
         );
+        if p.fixed_cost_share > 0.0 {
+            leverage(&mut o, model, d);
+        }
         let fate = match p.terms.as_ref().map(|t| t.on_failure) {
             None => "the contract ends".to_string(),
             Some(OnFailure::Transfer) => "its participants transfer to the prime".to_string(),
@@ -433,6 +436,56 @@ pub fn explain(model: &Model) -> String {
         100.0 * model.commissioner.discount_rate
     );
     o
+}
+
+/// A provider's fixed and variable costs at planned volume, and the volume
+/// at which it breaks even.
+fn leverage(o: &mut String, model: &Model, provider: usize) {
+    use crate::engine::operating::{BreakEven, MAX_VOLUME, leverage};
+    let p = &model.providers[provider];
+    let l = leverage(model, provider);
+    let pounds = |pence: f64| crate::output::fmt_pounds((pence / 100.0).round());
+    let capacity = match p.capacity_notice_months {
+        None => "stays as planned whatever the volume".to_string(),
+        Some(n) => format!(
+            "follows a shortfall in the caseload {} later (never above the plan)",
+            months(n)
+        ),
+    };
+    let _ = writeln!(
+        o,
+        "    {:.0}% of its unit costs are capacity for the planned caseload, which {capacity}. At planned volume its delivery costs over the contract are {} fixed and {} variable ({:.0}% fixed), before the cost multiplier.",
+        100.0 * p.fixed_cost_share,
+        pounds(l.fixed),
+        pounds(l.variable),
+        100.0 * l.fixed / (l.fixed + l.variable).max(f64::MIN_POSITIVE)
+    );
+    let verdict = match l.break_even {
+        BreakEven::At {
+            volume,
+            gains_above: true,
+        } => format!(
+            "breaks even at {:.0}% of the planned volume and loses below it",
+            100.0 * volume
+        ),
+        BreakEven::At { volume, .. } => format!(
+            "breaks even at {:.0}% of the planned volume and loses above it",
+            100.0 * volume
+        ),
+        BreakEven::AlwaysGains => {
+            format!("gains at every volume up to {MAX_VOLUME} times the plan")
+        }
+        BreakEven::NeverGains => format!("loses at every volume up to {MAX_VOLUME} times the plan"),
+    };
+    let income = if provider == 0 {
+        "attachment, outcome and sustainment payments, the service fee and the fee for service, less what it passes down to subcontractors"
+    } else {
+        "the prime's fees per referral, monthly fee and pass-through of outcome and sustainment payments, net of the management fee"
+    };
+    let _ = writeln!(
+        o,
+        "    With the cost multiplier, the economy and the effects at their medians and expected counts, it {verdict}. Its expected income counts {income}, before the contract caps, with nobody failing, and without improvement or additional-outcome payments."
+    );
 }
 
 /// What the economy multiplier scales in this contract.

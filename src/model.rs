@@ -175,6 +175,8 @@ pub enum ProviderKey {
     OverheadPerMonth,
     /// `reprocurement_cost`.
     ReprocurementCost,
+    /// `fixed_cost_share`.
+    FixedCostShare,
     /// `fee_per_referral` (subcontractors).
     FeePerReferral,
     /// `pass_through` (subcontractors).
@@ -368,6 +370,45 @@ impl Model {
     /// The account index of provider `d`.
     pub fn account_of(&self, provider: usize) -> usize {
         PRIME + provider
+    }
+
+    /// What the planned caseload of `provider` costs at its unit costs in
+    /// each month `0..horizon`, in pence before the cost multiplier: the
+    /// expected referrals the allocation gives it at volume 1, at
+    /// `cost_per_referral` in the referral month and
+    /// `cost_per_participant_month` in every month of their service. The
+    /// capacity its fixed cost share pays for.
+    pub fn planned_unit_costs(&self, provider: usize) -> Vec<f64> {
+        let p = &self.providers[provider];
+        let (per_referral, per_month) = (
+            p.cost_per_referral as f64,
+            p.cost_per_participant_month as f64,
+        );
+        (0..self.horizon)
+            .map(|t| {
+                let mut cost = 0.0;
+                for seg in &self.segments {
+                    let share = seg.allocation[provider];
+                    if share <= 0.0 {
+                        continue;
+                    }
+                    let first = (t + 1).saturating_sub(seg.service_months());
+                    let last = t.min(self.referral_months.saturating_sub(1));
+                    let in_programme: f64 = if first <= last {
+                        seg.referrals[first..=last].iter().sum()
+                    } else {
+                        0.0
+                    };
+                    let referred = if t < self.referral_months {
+                        seg.referrals[t]
+                    } else {
+                        0.0
+                    };
+                    cost += share * (per_referral * referred + per_month * in_programme);
+                }
+                cost
+            })
+            .collect()
     }
 }
 
@@ -706,6 +747,12 @@ pub struct Provider {
     pub overhead_per_month: Pence,
     /// Months `0..overhead_months` in which the overhead is incurred.
     pub overhead_months: usize,
+    /// Share of the unit costs (per referral, per programme month) that is
+    /// capacity: paid on the planned caseload whatever the volume.
+    pub fixed_cost_share: f64,
+    /// Months after which capacity follows a shortfall in the caseload;
+    /// `None`: capacity stays as planned.
+    pub capacity_notice_months: Option<usize>,
     /// The commissioner's cost of replacing this party if it fails.
     pub reprocurement_cost: Pence,
     /// Terms from the prime (`None` for the prime itself).

@@ -18,6 +18,7 @@ pub mod figures;
 pub mod footprint;
 pub mod improvement;
 pub(crate) mod money;
+pub mod operating;
 pub mod partial;
 pub(crate) mod plan;
 mod summary;

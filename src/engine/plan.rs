@@ -57,6 +57,10 @@ pub struct Plan {
     /// Months the entry process runs: past the horizon while anyone can
     /// still enter outcome, so that payments beyond it are counted.
     pub months_simulated: usize,
+    /// Per provider and month, what its planned caseload costs at its unit
+    /// costs ([`Model::planned_unit_costs`]): its capacity, for providers
+    /// with a fixed cost share.
+    pub planned_unit_costs: Vec<Vec<f64>>,
 }
 
 impl Plan {
@@ -112,6 +116,15 @@ impl Plan {
                 payments.additional_outcomes.iter().map(|r| &r.segments[..]),
             ),
             months_simulated: months_simulated(model),
+            planned_unit_costs: (0..model.providers.len())
+                .map(|d| {
+                    if model.providers[d].fixed_cost_share > 0.0 {
+                        model.planned_unit_costs(d)
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
         }
     }
 

@@ -289,6 +289,9 @@ pub struct RawPrime {
     pub overhead_per_month: f64,
     pub overhead_months: Option<u32>,
     #[serde(default)]
+    pub fixed_cost_share: f64,
+    pub capacity_notice_months: Option<u32>,
+    #[serde(default)]
     pub reprocurement_cost: f64,
 }
 
@@ -307,6 +310,9 @@ pub struct RawSubcontractor {
     #[serde(default)]
     pub overhead_per_month: f64,
     pub overhead_months: Option<u32>,
+    #[serde(default)]
+    pub fixed_cost_share: f64,
+    pub capacity_notice_months: Option<u32>,
     #[serde(default)]
     pub reprocurement_cost: f64,
     #[serde(default)]

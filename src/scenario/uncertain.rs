@@ -119,13 +119,13 @@ improvement[i].price_per_unit, improvement[i].comparison.value, \
 additional_outcomes[i].price_per_unit, fee_for_service.annual_fee, \
 fee_for_service.reconciliation_price_per_referral}; commissioner.{own_costs_per_month, \
 discount_rate}; co_funder.share; prime.{reserves, credit_line, cost_per_referral, \
-cost_per_participant_month, overhead_per_month, reprocurement_cost}; \
+cost_per_participant_month, overhead_per_month, reprocurement_cost, fixed_cost_share}; \
 subcontractors.<id>.{the prime's keys, fee_per_referral, pass_through, monthly_fee, \
 management_fee}; investors.<id>.{committed_capital, return_cap_multiple, \
 return_cap_annual_rate, excess_share}; and the named slots in [uncertainty] and \
 segments.<id>.effect";
 
-const PROVIDER_KEYS: [(&str, ProviderKey); 6] = [
+const PROVIDER_KEYS: [(&str, ProviderKey); 7] = [
     ("reserves", ProviderKey::Reserves),
     ("credit_line", ProviderKey::CreditLine),
     ("cost_per_referral", ProviderKey::CostPerReferral),
@@ -135,6 +135,7 @@ const PROVIDER_KEYS: [(&str, ProviderKey); 6] = [
     ),
     ("overhead_per_month", ProviderKey::OverheadPerMonth),
     ("reprocurement_cost", ProviderKey::ReprocurementCost),
+    ("fixed_cost_share", ProviderKey::FixedCostShare),
 ];
 
 const SUBCONTRACT_KEYS: [(&str, ProviderKey); 4] = [

@@ -9,6 +9,7 @@ mod compare;
 mod conservation;
 mod determinism;
 mod failure;
+mod fixed_costs;
 mod fuzz;
 mod golden;
 mod improvement;

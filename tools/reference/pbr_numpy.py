@@ -35,7 +35,7 @@ from scipy import special, stats
 PROVIDER_KEYS = (
     "label", "reserves", "credit_line", "cost_per_referral",
     "cost_per_participant_month", "overhead_per_month", "overhead_months",
-    "reprocurement_cost",
+    "fixed_cost_share", "capacity_notice_months", "reprocurement_cost",
 )
 
 
@@ -72,6 +72,13 @@ class Provider:
         self.overhead = pence(tab.get("overhead_per_month", 0))
         self.overhead_months = min(int(tab.get("overhead_months", D)), H)
         self.reprocurement = pence(tab.get("reprocurement_cost", 0))
+        # docs/model.md 6, "Fixed and variable delivery costs"
+        self.fixed_share = float(tab.get("fixed_cost_share", 0.0))
+        if not 0.0 <= self.fixed_share <= 1.0:
+            raise ValueError(f"{pid}: fixed_cost_share must be in [0, 1]")
+        notice = tab.get("capacity_notice_months", None)
+        self.notice = None if notice is None else int(notice)
+        self.planned = None                      # P_d(t), set once segments are known
         self.fee_per_referral = pence(tab.get("fee_per_referral", 0)) if is_sub else 0
         self.pass_through = float(tab.get("pass_through", 0.0)) if is_sub else 0.0
         self.monthly_fee = pence(tab.get("monthly_fee", 0)) if is_sub else 0
@@ -287,6 +294,19 @@ class Scenario:
         self.providers = [Provider("prime", raw.get("prime", {}), D, H, False)]
         for sid in self.sub_ids:
             self.providers.append(Provider(sid, subs_raw[sid], D, H, True))
+        # Planned caseload cost P_d(t) at volume 1, in pence (docs/model.md 6).
+        for d, pv in enumerate(self.providers):
+            P = np.zeros(H)
+            for sg in self.segments:
+                share = dict(sg.shares).get(d, 0.0)
+                if share <= 0.0:
+                    continue
+                for t in range(H):
+                    lo, hi = max(0, t - sg.w + 1), min(t, R - 1)
+                    inprog = float(sg.lam[lo:hi + 1].sum()) if lo <= hi else 0.0
+                    new = sg.lam[t] if t < R else 0.0
+                    P[t] += share * (pv.cpr * new + pv.cppm * inprog)
+            pv.planned = P
         seg_index = {sg.id: i for i, sg in enumerate(self.segments)}
         # global delivery-group index: segments in file order, then providers
         # (prime first, then subcontractors in file order)
@@ -584,6 +604,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             sg.d = draw_param(sg.d_spec, I, rng, F, sc.factors)
 
     # ---- state
+    hist = np.zeros((I, NP, H), dtype=np.int64)           # A_d(t) by month, for notice
     failed = np.zeros((I, NP), dtype=bool)
     fail_month = np.full((I, NP), np.nan)
     live = np.ones(I, dtype=bool)
@@ -911,11 +932,26 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             continue
 
         # ---- 5. overheads, delivery costs, monthly fees, service fee, own costs
+        caseload = raw_cost.copy()                         # A_d(t): unit costs only
         for d, pv in enumerate(provs):
             if t < pv.overhead_months:
                 raw_cost[:, d] += pv.overhead
         act_all = sub_active                               # live & not failed
         dcost = np.where(act_all, round_half_away(raw_cost * costm[:, None]), 0).astype(i64)
+        for d, pv in enumerate(provs):
+            f = pv.fixed_share
+            if f <= 0.0:
+                continue
+            hist[:, d, t] = caseload[:, d]
+            P, N = pv.planned, pv.notice
+            if N is None or t < N or P[t - N] <= 0.0:
+                K = np.full(I, P[t])
+            else:
+                K = P[t] * np.minimum(1.0, hist[:, d, t - N] / P[t - N])
+            ov = pv.overhead if t < pv.overhead_months else 0
+            fixed = round_half_away((f * K + ov) * costm)
+            variable = round_half_away((1.0 - f) * caseload[:, d] * costm)
+            dcost[:, d] = np.where(act_all[:, d], fixed + variable, 0).astype(i64)
         m_cst[:, 2:2 + NP] += dcost
         for d in range(1, NP):
             pv = provs[d]

@@ -123,6 +123,7 @@ pub(crate) fn apply(model: &mut Model, target: Target, value: f64) {
                 ProviderKey::CostPerParticipantMonth => p.cost_per_participant_month = money,
                 ProviderKey::OverheadPerMonth => p.overhead_per_month = money,
                 ProviderKey::ReprocurementCost => p.reprocurement_cost = money,
+                ProviderKey::FixedCostShare => p.fixed_cost_share = value,
                 ProviderKey::FeePerReferral
                 | ProviderKey::PassThrough
                 | ProviderKey::MonthlyFee
@@ -271,6 +272,11 @@ mod tests {
                 "supply_chain.toml",
                 "subcontractors.partner_b.management_fee",
                 0.11,
+            ),
+            (
+                "transforming_rehabilitation.toml",
+                "prime.fixed_cost_share",
+                0.61,
             ),
             (
                 "peterborough_sib.toml",

@@ -200,6 +200,9 @@ struct Providers {
     cash: Vec<Pence>,
     /// This month's delivery costs before the cost multiplier.
     accrued_cost: Vec<Pence>,
+    /// What the caseload cost at unit costs, `[provider][month]`, for
+    /// capacity that follows it after a notice period.
+    caseload_cost: Vec<Pence>,
     /// Outcome-related payments received this month.
     results_received: Vec<Pence>,
 }
@@ -366,6 +369,7 @@ impl State {
                 failed: vec![None; providers],
                 cash: vec![0; providers],
                 accrued_cost: vec![0; providers],
+                caseload_cost: vec![0; providers * h],
                 results_received: vec![0; providers],
             },
             investors: Investors {
@@ -410,6 +414,7 @@ impl State {
         books.paid_in_year.fill(0);
         books.paid_by_segment.fill(ByRule::default());
         self.providers.failed.fill(None);
+        self.providers.caseload_cost.fill(0);
         for (cash, p) in self.providers.cash.iter_mut().zip(&model.providers) {
             *cash = p.reserves;
         }

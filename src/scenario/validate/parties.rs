@@ -57,6 +57,8 @@ struct Delivery {
     cost_per_referral: f64,
     cost_per_participant_month: f64,
     overhead_per_month: f64,
+    fixed_cost_share: f64,
+    capacity_notice_months: Option<u32>,
     reprocurement_cost: f64,
 }
 
@@ -68,6 +70,8 @@ impl Delivery {
             cost_per_referral: p.cost_per_referral,
             cost_per_participant_month: p.cost_per_participant_month,
             overhead_per_month: p.overhead_per_month,
+            fixed_cost_share: p.fixed_cost_share,
+            capacity_notice_months: p.capacity_notice_months,
             reprocurement_cost: p.reprocurement_cost,
         }
     }
@@ -79,6 +83,8 @@ impl Delivery {
             cost_per_referral: s.cost_per_referral,
             cost_per_participant_month: s.cost_per_participant_month,
             overhead_per_month: s.overhead_per_month,
+            fixed_cost_share: s.fixed_cost_share,
+            capacity_notice_months: s.capacity_notice_months,
             reprocurement_cost: s.reprocurement_cost,
         }
     }
@@ -99,6 +105,10 @@ fn provider(c: &mut Checker, id: &str, at: &str, label: String, d: Delivery) -> 
         ),
         overhead_per_month: c.money(&k("overhead_per_month"), d.overhead_per_month),
         overhead_months: usize::MAX,
+        fixed_cost_share: c.prob(&k("fixed_cost_share"), d.fixed_cost_share),
+        capacity_notice_months: d
+            .capacity_notice_months
+            .map(|n| c.months(&k("capacity_notice_months"), n, 0)),
         reprocurement_cost: c.money(&k("reprocurement_cost"), d.reprocurement_cost),
         terms: None,
     }

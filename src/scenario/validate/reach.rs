@@ -139,7 +139,7 @@ pub fn check(c: &mut Checker, model: &Model) {
         "commissioner.own_costs_per_month".into(),
         months * model.commissioner.own_costs_per_month as f64,
     ));
-    for p in &model.providers {
+    for (d, p) in model.providers.iter().enumerate() {
         let at = if p.id == "prime" {
             "prime".to_string()
         } else {
@@ -148,6 +148,13 @@ pub fn check(c: &mut Checker, model: &Model) {
         let monthly = cost * p.overhead_per_month as f64
             + p.terms.as_ref().map_or(0, |t| t.monthly_fee) as f64;
         terms.push((format!("{at}.overhead_per_month"), months * monthly));
+        if p.fixed_cost_share > 0.0 {
+            let planned: f64 = model.planned_unit_costs(d).iter().sum();
+            terms.push((
+                format!("{at}.fixed_cost_share"),
+                cost * p.fixed_cost_share * planned,
+            ));
+        }
         terms.push((
             format!("{at}.reserves"),
             (p.reserves + p.credit_line + p.reprocurement_cost) as f64,
