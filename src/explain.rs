@@ -298,6 +298,18 @@ pub fn explain(model: &Model) -> String {
                 "    Each cohort is also measured after {} of follow-up, on its time in the state so far, and paid on the same terms; at the end of the follow-up it is paid what the whole follow-up earns less what its interims were paid (never less than nothing: interim payments are not clawed back).",
                 after.join(", ")
             );
+            if !r.interim_baselines.is_empty() {
+                let shares: Vec<String> = r
+                    .interim_baselines
+                    .iter()
+                    .map(|v| format!("{:.1}%", 100.0 * v))
+                    .collect();
+                let _ = writeln!(
+                    o,
+                    "    The interims are compared with baseline shares of {} of the months so far.",
+                    shares.join(", ")
+                );
+            }
         }
         if let Some(th) = r.final_threshold_ppm {
             let _ = writeln!(

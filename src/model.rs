@@ -561,6 +561,9 @@ pub struct ImprovementRule {
     /// cohort's measurement at the end of the follow-up then pays the
     /// excess over what its interims earned). Increasing.
     pub interim_months: Vec<usize>,
+    /// A baseline comparison's value at each interim (the baseline share of
+    /// the first months of follow-up); empty to use the baseline's value.
+    pub interim_baselines: Vec<f64>,
 }
 
 impl ImprovementRule {

@@ -157,6 +157,18 @@ impl Verdict {
 /// Measures a tally under `rule`, in contract year `year` (for a drifting
 /// baseline), against `threshold_ppm`.
 pub fn judge(rule: &ImprovementRule, tally: &Tally, year: usize, threshold_ppm: i64) -> Verdict {
+    judge_against(rule, rule.comparison, tally, year, threshold_ppm)
+}
+
+/// As [`judge`], against `comparison` in place of the rule's own (an
+/// interim's baseline).
+pub fn judge_against(
+    rule: &ImprovementRule,
+    comparison: Comparison,
+    tally: &Tally,
+    year: usize,
+    threshold_ppm: i64,
+) -> Verdict {
     // The measure as a fraction: numerator and denominator.
     let pick = |c: &Counts| -> (i128, i128) {
         match rule.measure {
@@ -168,7 +180,7 @@ pub fn judge(rule: &ImprovementRule, tally: &Tally, year: usize, threshold_ppm: 
     };
     let (t_num, t_den) = pick(&tally.treated);
     // The comparison as a fraction a / b.
-    let (a, b) = match rule.comparison {
+    let (a, b) = match comparison {
         Comparison::Simulated { .. } => pick(&tally.comparison),
         Comparison::Baseline {
             value,

@@ -216,6 +216,7 @@ pub struct RawComparison {
     pub value: Option<f64>,
     #[serde(default)]
     pub drift_per_year: f64,
+    pub interim_values: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

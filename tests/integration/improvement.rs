@@ -33,6 +33,7 @@ fn rule(measure: Measure) -> ImprovementRule {
         lag: 0,
         requires: None,
         interim_months: vec![],
+        interim_baselines: vec![],
     }
 }
 

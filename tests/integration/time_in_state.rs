@@ -129,6 +129,37 @@ fn a_later_measurement_never_claws_back_an_interim_payment() {
     });
 }
 
+#[test]
+fn interims_can_be_judged_against_their_own_baseline_shares() {
+    // Baseline 0.4 of the first 6 months: 240 - 100 = 140 months (£1,400);
+    // 0.5 of the first 9: 450 - 100 = 350 (£3,500 less £1,400); the whole
+    // follow-up against 0.5: 500 (£5,000 less £3,500).
+    let text = CARE.replace(
+        "value = 0.5 }",
+        "value = 0.5, interim_values = [0.4, 0.5] }",
+    );
+    let m = model(&text, &[]);
+    let h = m.horizon;
+    each_iteration(&m, 1, 2, |r| {
+        let paid = |t: usize| -r.monthly[COMMISSIONER * h + t];
+        assert_eq!((paid(8), paid(11), paid(14)), (140_000, 210_000, 150_000));
+        assert!((r.verdicts[2].relative - (0.4 - 1.0 / 6.0) / 0.4).abs() < 1e-12);
+    });
+    for (values, expected) in [
+        ("[0.4]", "one value per entry of `interim_months`"),
+        ("[0.4, 1.2]", "a baseline share in (0, 1]"),
+    ] {
+        let bad = CARE.replace(
+            "value = 0.5 }",
+            &format!("value = 0.5, interim_values = {values} }}"),
+        );
+        let err = pbrsim::scenario::load_str(&bad, "t.toml", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{values}: {err}");
+    }
+}
+
 /// Mean and variance of one person's months in the state over the first
 /// `months` months of a two-state chain: in the state first with
 /// probability `initial`, entering with `a`, leaving with `b`.

@@ -7,7 +7,7 @@
 //! cohorts earned.
 
 use super::{Books, Contract, Group, Measurements, Month, Rng, State};
-use crate::engine::improvement::{Counts, Tally, Verdict, final_payment, judge, payment};
+use crate::engine::improvement::{Counts, Tally, Verdict, final_payment, judge_against, payment};
 use crate::engine::money::{Due, share_by_weight};
 use crate::engine::plan::Plan;
 use crate::model::{Comparison, Model, Pence, Sustained};
@@ -265,7 +265,20 @@ fn judge_improvement(
         }
         let k = measurements.first_tally[r] + measurement;
         let year = (from / 12).min(model.years() - 1);
-        let mut verdict = judge(rule, &measurements.tallies[k], year, threshold);
+        let comparison = match rule.comparison {
+            Comparison::Baseline { drift_per_year, .. }
+                if measurement > rule.cohorts.len() && !rule.interim_baselines.is_empty() =>
+            {
+                let interim = (measurement - rule.cohorts.len() - 1) % rule.interim_months.len();
+                Comparison::Baseline {
+                    value: rule.interim_baselines[interim],
+                    drift_per_year,
+                }
+            }
+            c => c,
+        };
+        let mut verdict =
+            judge_against(rule, comparison, &measurements.tallies[k], year, threshold);
         if let Some(hurdle) = rule.requires {
             verdict.met &=
                 measurements.verdicts[measurements.first_tally[hurdle] + measurement].met;

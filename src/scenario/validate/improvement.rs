@@ -64,6 +64,7 @@ pub fn rules(
         let comparison = comparison(c, &k("comparison"), &r.comparison, measure);
         let interim_months =
             interim_months(c, &k("interim_months"), r, &measured, segments, measure);
+        let interim_baselines = interim_baselines(c, &k("comparison"), r, &interim_months);
         let mut cohorts = cohorts(c, &k("cohorts"), r, &measured, segments, time);
         for co in &mut cohorts {
             let lag = r.measurement_lag_months as usize;
@@ -93,6 +94,7 @@ pub fn rules(
             lag: c.months(&k("lag_months"), r.lag_months, 0),
             requires: None,
             interim_months,
+            interim_baselines,
         };
         let requires = hurdle(c, &k("requires"), i, raw, &rules, &rule);
         rules.push(ImprovementRule { requires, ..rule });
@@ -315,6 +317,51 @@ fn interim_months(
         months.push(m);
     }
     months
+}
+
+/// `comparison.interim_values`: a baseline share for each interim (the
+/// baseline's share of the first months of follow-up, which is not its
+/// share of the whole follow-up when the state builds up over time).
+fn interim_baselines(
+    c: &mut Checker,
+    key: &str,
+    r: &RawImprovement,
+    interim_months: &[usize],
+) -> Vec<f64> {
+    let Some(values) = &r.comparison.interim_values else {
+        return Vec::new();
+    };
+    let key = format!("{key}.interim_values");
+    if r.comparison.kind != "baseline" || r.interim_months.is_empty() {
+        c.err(
+            &key,
+            "`interim_values` belong to a baseline comparison of a rule with `interim_months`"
+                .into(),
+        );
+        return Vec::new();
+    }
+    if values.len() != r.interim_months.len() {
+        c.err(
+            &key,
+            format!(
+                "one value per entry of `interim_months` ({}), got {}",
+                r.interim_months.len(),
+                values.len()
+            ),
+        );
+    }
+    for (i, &v) in values.iter().enumerate() {
+        if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+            c.err(
+                &format!("{key}[{i}]"),
+                format!("a baseline share in (0, 1] is expected, got {v}"),
+            );
+        }
+    }
+    if values.len() != interim_months.len() {
+        return Vec::new();
+    }
+    values.clone()
 }
 
 /// A relative improvement in [0, 1], in parts per million.
