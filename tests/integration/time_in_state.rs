@@ -160,6 +160,35 @@ fn interims_can_be_judged_against_their_own_baseline_shares() {
     }
 }
 
+#[test]
+fn a_hurdle_applies_interim_by_interim() {
+    // The hurdle rule needs 70%: not met after 6 months (2/3), met after 9
+    // (7/9) and at the end (5/6). The second rule, at threshold 0, is paid
+    // nothing after 6 months, then 350 months (£3,500) after 9 and
+    // 500 - 350 at the end.
+    let text = format!(
+        "{}\n[[payments.improvement]]\nlabel = \"care2\"\nmeasure = \"time_in_state\"\nrequires = \"care\"\ncomparison = {{ kind = \"baseline\", value = 0.5 }}\ncohorts = [{{ from_month = 0, to_month = 2, threshold = 0.0 }}]\ninterim_months = [6, 9]\nprice_per_unit = 10\nlag_months = 1\n",
+        CARE.replace("threshold = 0.1", "threshold = 0.7")
+    );
+    let m = model(&text, &[]);
+    each_iteration(&m, 1, 2, |r| {
+        let (hurdle, rule) = (&r.verdicts[..4], &r.verdicts[4..]);
+        assert_eq!(
+            [hurdle[2].met, hurdle[3].met, hurdle[0].met],
+            [false, true, true]
+        );
+        assert_eq!([rule[2].met, rule[3].met, rule[0].met], [false, true, true]);
+        assert!(rule[2].relative > 0.0);
+        assert_eq!(r.improvement_earned, vec![500_000, 500_000]);
+    });
+    // The hurdle must have the same interims.
+    let unlike = text.replacen("interim_months = [6, 9]", "interim_months = [6]", 1);
+    let err = pbrsim::scenario::load_str(&unlike, "t.toml", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("must measure the same cohorts"), "{err}");
+}
+
 /// Mean and variance of one person's months in the state over the first
 /// `months` months of a two-state chain: in the state first with
 /// probability `initial`, entering with `a`, leaving with `b`.
