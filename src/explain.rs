@@ -198,6 +198,17 @@ pub fn explain(model: &Model) -> String {
                     frailty
                 );
             }
+            OutcomeProcess::TimeInState(st) => {
+                let _ = writeln!(
+                    o,
+                    "    Each is served for {} and followed for {}; {:.1}% are in the state when referred. Without the programme {:.1}% of those outside it enter it each month; {:.1}% of those in it leave each month. The programme lowers the chance of entering it.",
+                    months(st.service_months),
+                    months(st.follow_up),
+                    100.0 * st.initial_share,
+                    100.0 * st.entry,
+                    100.0 * st.exit
+                );
+            }
         }
         let t = &s.tariff;
         if t.attachment
@@ -252,6 +263,7 @@ pub fn explain(model: &Model) -> String {
             Measure::Binary => "the share of people with at least one event",
             Measure::Frequency => "events per person",
             Measure::FrequencyPerPersonWithEvent => "events per person with an event",
+            Measure::TimeInState => "the share of months of follow-up spent in the state",
         };
         let against = match r.comparison {
             Comparison::Simulated { per_participant } => format!(
@@ -284,6 +296,26 @@ pub fn explain(model: &Model) -> String {
                 improves_by(c.threshold_ppm)
             );
         }
+        if !r.interim_months.is_empty() {
+            let after: Vec<String> = r.interim_months.iter().map(|&k| months(k)).collect();
+            let _ = writeln!(
+                o,
+                "    Each cohort is also measured after {} of follow-up, on its time in the state so far, and paid on the same terms; at the end of the follow-up it is paid what the whole follow-up earns less what its interims were paid (never less than nothing: interim payments are not clawed back).",
+                after.join(", ")
+            );
+            if !r.interim_baselines.is_empty() {
+                let shares: Vec<String> = r
+                    .interim_baselines
+                    .iter()
+                    .map(|v| format!("{:.1}%", 100.0 * v))
+                    .collect();
+                let _ = writeln!(
+                    o,
+                    "    The interims are compared with baseline shares of {} of the months so far.",
+                    shares.join(", ")
+                );
+            }
+        }
         if let Some(th) = r.final_threshold_ppm {
             let _ = writeln!(
                 o,
@@ -299,9 +331,14 @@ pub fn explain(model: &Model) -> String {
                 model.payments.improvement[h].label
             );
         }
+        let unit = if r.measure == Measure::TimeInState {
+            " (a unit is a month in the state avoided)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             o,
-            "    Price per unit improved: {}.",
+            "    Price per unit improved{unit}: {}.",
             by_year(&r.price_per_unit)
         );
     }
@@ -413,6 +450,8 @@ pub fn explain(model: &Model) -> String {
         let shared = if s.effect.is_none() { " (shared)" } else { "" };
         let what = if s.adverse_events().is_some() {
             "reduction of the event rate"
+        } else if s.time_in_state().is_some() {
+            "reduction of the chance of entering the state"
         } else {
             "uplift of the hazard"
         };
@@ -489,13 +528,20 @@ fn leverage(o: &mut String, model: &Model, provider: usize) {
 }
 
 /// What the economy multiplier scales in this contract.
-fn economy_scales(model: &Model) -> &'static str {
+fn economy_scales(model: &Model) -> String {
     let sustained = model.segments.iter().any(|s| s.sustained().is_some());
     let events = model.segments.iter().any(|s| s.adverse_events().is_some());
-    match (sustained, events) {
-        (true, true) => "multiplier on baseline outcome hazards and adverse-event rates",
-        (false, true) => "multiplier on baseline adverse-event rates",
-        _ => "multiplier on baseline outcome hazards",
+    let state = model.segments.iter().any(|s| s.time_in_state().is_some());
+    let scaled = match (sustained, events) {
+        (true, true) => "baseline outcome hazards and adverse-event rates",
+        (false, true) => "baseline adverse-event rates",
+        (true, false) => "baseline outcome hazards",
+        (false, false) => "",
+    };
+    match (scaled, state) {
+        ("", true) => "multiplier on the chances of entering the state".into(),
+        (s, true) => format!("multiplier on {s} and the chances of entering the state"),
+        (s, false) => format!("multiplier on {s}"),
     }
 }
 

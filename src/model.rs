@@ -450,6 +450,7 @@ impl Segment {
         match &self.outcome {
             OutcomeProcess::Sustained(s) => s.window,
             OutcomeProcess::AdverseEvents(a) => a.service_months,
+            OutcomeProcess::TimeInState(a) => a.service_months,
         }
     }
 
@@ -457,7 +458,7 @@ impl Segment {
     pub fn sustained(&self) -> Option<&Sustained> {
         match &self.outcome {
             OutcomeProcess::Sustained(s) => Some(s),
-            OutcomeProcess::AdverseEvents(_) => None,
+            _ => None,
         }
     }
 
@@ -465,8 +466,23 @@ impl Segment {
     pub fn adverse_events(&self) -> Option<&AdverseEvents> {
         match &self.outcome {
             OutcomeProcess::AdverseEvents(a) => Some(a),
-            OutcomeProcess::Sustained(_) => None,
+            _ => None,
         }
+    }
+
+    /// The time-in-state process, if that is the segment's kind.
+    pub fn time_in_state(&self) -> Option<&TimeInState> {
+        match &self.outcome {
+            OutcomeProcess::TimeInState(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Whether the effect reduces something bad (an event rate, the chance
+    /// of entering a state) rather than raising an outcome hazard: then it
+    /// must be at most 1.
+    pub fn effect_reduces(&self) -> bool {
+        !matches!(self.outcome, OutcomeProcess::Sustained(_))
     }
 }
 
@@ -477,6 +493,27 @@ pub enum OutcomeProcess {
     Sustained(Sustained),
     /// Counted adverse events in a follow-up period (reference model 4b).
     AdverseEvents(AdverseEvents),
+    /// Time spent in a state (in care, in custody) over a follow-up.
+    TimeInState(TimeInState),
+}
+
+/// Time in a state over a follow-up, e.g. months in care or in custody:
+/// each month a person outside the state enters it with probability
+/// `entry`, and one in it leaves with probability `exit` (a two-state
+/// Markov chain, so months in the state cluster within a person).
+#[derive(Clone, Debug)]
+pub struct TimeInState {
+    /// Months of follow-up from referral (the referral month is the first).
+    pub follow_up: usize,
+    /// Probability of being in the state in the referral month.
+    pub initial_share: f64,
+    /// Monthly probability of entering the state, without the programme
+    /// and before the macro multiplier.
+    pub entry: f64,
+    /// Monthly probability of leaving the state.
+    pub exit: f64,
+    /// Months in the programme (receiving, and costing, the service).
+    pub service_months: usize,
 }
 
 /// Counted adverse events, e.g. reoffending (reference model 4b).
@@ -582,7 +619,7 @@ impl PaymentTerms {
     /// Measurements of the improvement rules: each rule's cohorts, then its
     /// final measurement.
     pub fn measurements(&self) -> usize {
-        self.improvement.iter().map(|r| r.cohorts.len() + 1).sum()
+        self.improvement.iter().map(|r| r.measurements()).sum()
     }
 }
 
@@ -633,6 +670,9 @@ pub enum Measure {
     /// Events per person with at least one event (Transforming
     /// Rehabilitation's "reoffences per reoffender").
     FrequencyPerPersonWithEvent,
+    /// Share of person-months of follow-up spent in the state (time-in-state
+    /// segments only).
+    TimeInState,
 }
 
 /// What the treated cohort is compared with.
@@ -666,6 +706,9 @@ pub struct MeasurementCohort {
     /// Month of measurement: the cohort's last follow-up month plus the
     /// measurement lag.
     pub measured_in: usize,
+    /// Months of the interim measurements, one per entry of the rule's
+    /// `interim_months` (empty without interim payments).
+    pub interims_measured_in: Vec<usize>,
 }
 
 /// Pay for an improvement over a comparison (SIB and Transforming
@@ -697,6 +740,28 @@ pub struct ImprovementRule {
     pub lag: usize,
     /// A rule whose threshold the same cohort must also meet (a hurdle).
     pub requires: Option<usize>,
+    /// Months of follow-up after which each cohort is also measured and
+    /// paid on the time in state so far (time-in-state measures only; the
+    /// cohort's measurement at the end of the follow-up then pays the
+    /// excess over what its interims earned). Increasing.
+    pub interim_months: Vec<usize>,
+    /// A baseline comparison's value at each interim (the baseline share of
+    /// the first months of follow-up); empty to use the baseline's value.
+    pub interim_baselines: Vec<f64>,
+}
+
+impl ImprovementRule {
+    /// Measurements of the rule: each cohort, the final one, then each
+    /// cohort's interims (cohort by cohort). Rules without interims keep
+    /// the cohort-then-final layout.
+    pub fn measurements(&self) -> usize {
+        self.cohorts.len() * (1 + self.interim_months.len()) + 1
+    }
+
+    /// Index, among the rule's measurements, of interim `i` of cohort `j`.
+    pub fn interim_index(&self, cohort: usize, interim: usize) -> usize {
+        self.cohorts.len() + 1 + cohort * self.interim_months.len() + interim
+    }
 }
 
 /// The commissioner (outcome payer).

@@ -265,7 +265,7 @@ impl Catalog {
         commissioner_values(r, row);
         let mut v = r.verdicts.iter();
         for (rule, earned) in model.payments.improvement.iter().zip(&r.improvement_earned) {
-            for _ in 0..=rule.cohorts.len() {
+            for _ in 0..rule.measurements() {
                 let verdict = v.next().expect("one verdict per measurement");
                 row.push(verdict.relative);
                 row.push(flag(verdict.met));
@@ -433,7 +433,15 @@ fn rule_figures(model: &Model, figures: &mut Vec<Figure>) {
     for r in &model.payments.improvement {
         let label = &r.label;
         let cohorts = (1..=r.cohorts.len()).map(|k| format!("cohort{k}"));
-        for m in cohorts.chain(std::iter::once("final".to_string())) {
+        let interims = (1..=r.cohorts.len()).flat_map(|j| {
+            r.interim_months
+                .iter()
+                .map(move |m| format!("cohort{j}.month{m}"))
+        });
+        let measurements = cohorts
+            .chain(std::iter::once("final".to_string()))
+            .chain(interims);
+        for m in measurements {
             let name = format!("{label}.{m}.relative_improvement");
             figures.push(Figure::new("improvement", name, Unit::Ratio));
             figures.push(Figure::new(

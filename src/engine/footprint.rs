@@ -68,6 +68,13 @@ pub fn footprint(
     let pools = plan.pools.iter().map(|p| p.len()).max().unwrap_or(1) as u64;
     let rules =
         (model.payments.improvement.len() + model.payments.additional_outcomes.len()) as u64;
+    // Interim measurements: a tally, a verdict and a share per group each.
+    let interims: u64 = model
+        .payments
+        .improvement
+        .iter()
+        .map(|r| (r.cohorts.len() * r.interim_months.len()) as u64)
+        .sum();
     let scratch = word
         * (5 * slots
             + 4 * groups * h
@@ -76,6 +83,7 @@ pub fn footprint(
             + segments * (model.referral_months as u64 + h)
             + pools * h
             + rules * model.years() as u64 * groups
+            + interims * (16 + groups)
             + plan.ages.iter().max().copied().unwrap_or(1) as u64);
     let parties = accounts;
     let cells = if monthly { parties * h } else { 0 };

@@ -73,6 +73,33 @@ pub fn draw_events<R: Rng + ?Sized>(rng: &mut R, n: u64, pmf: &[f64]) -> (u64, u
     (n - none, events)
 }
 
+/// How many of a cohort of `n` people are in a state in each month of
+/// their follow-up, into `in_state` (one entry per month): a two-state
+/// Markov chain drawn on counts. In the first month each person is in the
+/// state with probability `initial`; in each later month, of those in the
+/// state `Binomial(in, exit)` leave it and of the others
+/// `Binomial(n - in, entry)` enter it. Each person's path is the chain's,
+/// so months in the state cluster within people as they do in the chain.
+pub fn draw_time_in_state<R: Rng + ?Sized>(
+    rng: &mut R,
+    n: u64,
+    initial: f64,
+    entry: f64,
+    exit: f64,
+    in_state: &mut [u64],
+) {
+    let (enter, leave) = (Binomial::new(entry), Binomial::new(exit));
+    let mut now = Binomial::new(initial).sample(rng, n);
+    for (j, month) in in_state.iter_mut().enumerate() {
+        if j > 0 {
+            let left = leave.sample(rng, now);
+            let entered = enter.sample(rng, n - now);
+            now = now - left + entered;
+        }
+        *month = now;
+    }
+}
+
 /// People, people with at least one event (or outcome), and events (or
 /// outcomes) of one group.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -81,8 +108,11 @@ pub struct Counts {
     pub people: u64,
     /// People with at least one event (for a positive outcome: with it).
     pub with_event: u64,
-    /// Events (for a positive outcome: outcomes).
+    /// Events (for a positive outcome: outcomes; for time in a state:
+    /// person-months in the state).
     pub events: u64,
+    /// Person-months followed (time in a state; 0 otherwise).
+    pub followed: u64,
 }
 
 impl Counts {
@@ -91,6 +121,7 @@ impl Counts {
         self.people += other.people;
         self.with_event += other.with_event;
         self.events += other.events;
+        self.followed += other.followed;
     }
 }
 
@@ -126,17 +157,30 @@ impl Verdict {
 /// Measures a tally under `rule`, in contract year `year` (for a drifting
 /// baseline), against `threshold_ppm`.
 pub fn judge(rule: &ImprovementRule, tally: &Tally, year: usize, threshold_ppm: i64) -> Verdict {
+    judge_against(rule, rule.comparison, tally, year, threshold_ppm)
+}
+
+/// As [`judge`], against `comparison` in place of the rule's own (an
+/// interim's baseline).
+pub fn judge_against(
+    rule: &ImprovementRule,
+    comparison: Comparison,
+    tally: &Tally,
+    year: usize,
+    threshold_ppm: i64,
+) -> Verdict {
     // The measure as a fraction: numerator and denominator.
     let pick = |c: &Counts| -> (i128, i128) {
         match rule.measure {
             Measure::Binary => (c.with_event as i128, c.people as i128),
             Measure::Frequency => (c.events as i128, c.people as i128),
             Measure::FrequencyPerPersonWithEvent => (c.events as i128, c.with_event as i128),
+            Measure::TimeInState => (c.events as i128, c.followed as i128),
         }
     };
     let (t_num, t_den) = pick(&tally.treated);
     // The comparison as a fraction a / b.
-    let (a, b) = match rule.comparison {
+    let (a, b) = match comparison {
         Comparison::Simulated { .. } => pick(&tally.comparison),
         Comparison::Baseline {
             value,

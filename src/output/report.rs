@@ -307,8 +307,14 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             "\nImprovement payments: P(paid) ±se, mean relative improvement, per measurement"
         );
         for r in &model.payments.improvement {
+            // Each cohort after its interims, in the order they are measured.
             let mut names: Vec<String> = (1..=r.cohorts.len())
-                .map(|k| format!("cohort{k}"))
+                .flat_map(|k| {
+                    r.interim_months
+                        .iter()
+                        .map(move |m| format!("cohort{k}.month{m}"))
+                        .chain(std::iter::once(format!("cohort{k}")))
+                })
                 .collect();
             if r.final_threshold_ppm.is_some() {
                 names.push("final".into());

@@ -84,6 +84,7 @@ pub struct RawSegment {
     pub effect: Option<RawParam>,
     pub sustained: Option<RawSustained>,
     pub adverse_events: Option<RawAdverseEvents>,
+    pub time_in_state: Option<RawTimeInState>,
     #[serde(default)]
     pub tariff: RawTariff,
     pub allocation: IndexMap<String, f64>,
@@ -100,6 +101,17 @@ pub struct RawAdverseEvents {
     pub rate: f64,
     pub follow_up_months: u32,
     pub frailty_shape: Option<f64>,
+    pub service_months: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeInState {
+    pub follow_up_months: u32,
+    #[serde(default)]
+    pub initial_share: f64,
+    pub entry_probability: f64,
+    pub exit_probability: f64,
     pub service_months: Option<u32>,
 }
 
@@ -198,6 +210,8 @@ pub struct RawImprovement {
     #[serde(default)]
     pub lag_months: u32,
     pub requires: Option<String>,
+    #[serde(default)]
+    pub interim_months: Vec<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -208,6 +222,7 @@ pub struct RawComparison {
     pub value: Option<f64>,
     #[serde(default)]
     pub drift_per_year: f64,
+    pub interim_values: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -30,6 +30,7 @@ const RUN_FILES: &[&str] = &[
 
 const SCENARIOS: &[&str] = &[
     "dfid_education_rba",
+    "essex_edge_of_care",
     "minimal",
     "peterborough_sib",
     "supply_chain",

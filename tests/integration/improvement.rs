@@ -13,6 +13,7 @@ fn counts(people: u64, with_event: u64, events: u64) -> Counts {
         people,
         with_event,
         events,
+        followed: 0,
     }
 }
 
@@ -31,6 +32,8 @@ fn rule(measure: Measure) -> ImprovementRule {
         price_per_unit: vec![100],
         lag: 0,
         requires: None,
+        interim_months: vec![],
+        interim_baselines: vec![],
     }
 }
 
@@ -114,7 +117,7 @@ fn binary_and_per_person_with_event_measures_and_baselines() {
     assert!(!judge(&f, &none, 0, 0).met && judge(&f, &none, 0, 0).relative.is_nan());
 }
 
-const SIB: &str = r#"
+pub const SIB: &str = r#"
 name = "reoffending"
 [time]
 horizon_months = 40

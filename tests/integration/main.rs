@@ -21,3 +21,4 @@ mod slurm;
 mod slurm_scripts;
 mod statistics;
 mod stress;
+mod time_in_state;

@@ -4,8 +4,8 @@
 Written from the reference model (docs/model.md, sections 1-10) and the
 engine's documented conventions in docs/model.md and docs/scenario-format.md only,
 never from pbrsim's source. Covers sustained outcomes (4a), counted adverse
-events (4b), the closed-form counterfactual (4c), the tariff rules, improvement
-over a comparison, fee for service with volume reconciliation, additional
+events (4b), the closed-form counterfactual (4c), time in a state (4d), the
+tariff rules, improvement over a comparison (with interim payments), fee for service with volume reconciliation, additional
 outcomes above a baseline (5), the supply chain (6), failure (7), investors (8)
 and the commissioner's value (9). It is used to check pbrsim in distribution and as
 a speed baseline.
@@ -193,10 +193,21 @@ class Scenario:
         for sid, st in raw["segments"].items():
             sg = Segment()
             sg.id = sid
-            if ("sustained" in st) == ("adverse_events" in st):
-                raise ValueError(f"{sid}: exactly one of sustained / adverse_events")
+            if sum(k in st for k in ("sustained", "adverse_events", "time_in_state")) != 1:
+                raise ValueError(f"{sid}: exactly one of sustained / adverse_events / time_in_state")
             sg.ae = "adverse_events" in st
-            if sg.ae:
+            sg.tis = "time_in_state" in st
+            if sg.tis:
+                # 4d: time in a state, a two-state monthly chain per person
+                ts = st["time_in_state"]
+                sg.f = int(ts["follow_up_months"])
+                sg.pi = float(ts.get("initial_share", 0.0))
+                sg.a = float(ts["entry_probability"])
+                sg.b = float(ts["exit_probability"])
+                sg.w = int(ts.get("service_months", sg.f))
+                sg.h, sg.q, sg.d, sg.M, sg.S, sg.L, sg.V = 0.0, 1, 0.0, 0, 0, 1, 0
+                sg.A = 0
+            elif sg.ae:
                 # 4b: counted adverse events over a follow-up; no entries into outcome
                 ae = st["adverse_events"]
                 sg.mu = float(ae["rate"])
@@ -324,12 +335,16 @@ class Scenario:
         for rr in pay.get("improvement", []):
             ru = Segment()
             ru.label = rr["label"]
-            ids = rr.get("segments", [sg.id for sg in self.segments if sg.ae])
-            ru.segs = [seg_index[x] for x in ids]
-            if not all(self.segments[x].ae for x in ru.segs):
-                raise ValueError(f"improvement {ru.label}: measures adverse-event segments only")
             ru.measure = rr["measure"]
-            if ru.measure not in ("binary", "frequency", "frequency_per_person_with_event"):
+            ru.tis = ru.measure == "time_in_state"
+            kind = "tis" if ru.tis else "ae"
+            ids = rr.get("segments", [sg.id for sg in self.segments if getattr(sg, kind)])
+            ru.segs = [seg_index[x] for x in ids]
+            if not all(getattr(self.segments[x], kind) for x in ru.segs):
+                raise ValueError(f"improvement {ru.label}: measure {ru.measure} needs "
+                                 f"{'time-in-state' if ru.tis else 'adverse-event'} segments")
+            if ru.measure not in ("binary", "frequency", "frequency_per_person_with_event",
+                                  "time_in_state"):
                 raise ValueError(f"bad measure {ru.measure!r}")
             cmp_ = rr["comparison"]
             ru.kind = cmp_["kind"]
@@ -341,6 +356,11 @@ class Scenario:
             else:
                 raise ValueError(f"bad comparison kind {ru.kind!r}")
             ru.F = max(self.segments[x].f for x in ru.segs)
+            # interim measurements after k months of follow-up (time in state only)
+            ru.interims = [int(k) for k in rr.get("interim_months", [])]
+            if ru.interims and not ru.tis:
+                raise ValueError("interim_months need the time_in_state measure")
+            ru.ivals = cmp_.get("interim_values")
             ru.mlag = int(rr.get("measurement_lag_months", 0))
             ru.lag = int(rr.get("lag_months", 0))
             ru.cohorts = []          # (from, to, threshold in millionths, measurement month)
@@ -351,6 +371,8 @@ class Scenario:
             ru.final_th = (int(round_half_away(float(rr["final_threshold"]) * 1e6))
                            if "final_threshold" in rr else None)
             ru.final_mm = max(c[3] for c in ru.cohorts)
+            ru.inter_mm = [[to - 1 + k + ru.mlag for k in ru.interims]
+                           for (fr, to, _, _) in ru.cohorts]
             ru.price = [disc_price(v) for v in per_year(rr["price_per_unit"], Y)]
             ru.req = labels[rr["requires"]] if "requires" in rr else None
             # cohort index of each referral month (-1: not measured)
@@ -549,6 +571,29 @@ def judge(num_t, den_t, a, b, th):
     return defined, met, ri, U
 
 
+def chain_months(rng, N, pi, a, b, f):
+    """Time in a state (4d): each of N [I] people is in the state in month 0 with
+    probability pi, then enters it with probability a [I] (or leaves it with b)
+    each month. Returns the cumulative person-months in the state after 1..f
+    months, [I, f]. Drawn per person-month as Bernoulli trials over a padded
+    person axis (an independent method from the engine's counts)."""
+    I = N.shape[0]
+    width = int(N.max()) if I else 0
+    out = np.zeros((I, f), dtype=np.int64)
+    if width == 0:
+        return out
+    alive = np.arange(width)[None, :] < N[:, None]          # [I, width]
+    y = (rng.random((I, width)) < pi) & alive
+    total = np.zeros(I, dtype=np.int64)
+    for j in range(f):
+        if j > 0:
+            u = rng.random((I, width))
+            y = np.where(y, u >= b, u < a[:, None]) & alive
+        total = total + y.sum(axis=1)
+        out[:, j] = total
+    return out
+
+
 def irr_annual(x: np.ndarray) -> np.ndarray:
     """Annual IRR of monthly flows x[I, H] by bisection of the monthly rate in
     [-0.5, 1.5] (200 halvings); NaN without flows of both signs or a sign change."""
@@ -655,6 +700,17 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     r_fmet = [np.zeros(I, dtype=bool) for _ in rules]
     r_fri = [np.full(I, np.nan) for _ in rules]
     r_cearned = [np.zeros(I, dtype=i64) for _ in rules]
+    # time in state: per rule, cohort and point (the interims, then the whole
+    # follow-up): person-months in the state and followed, treated and comparison
+    nK = [len(ru.interims) + 1 for ru in rules]
+    tS = [np.zeros((I, nJ[r], nK[r]), dtype=i64) for r in range(len(rules))]
+    tFm = [np.zeros((I, nJ[r], nK[r]), dtype=i64) for r in range(len(rules))]
+    cS = [np.zeros((I, nJ[r], nK[r]), dtype=i64) for r in range(len(rules))]
+    cFm = [np.zeros((I, nJ[r], nK[r]), dtype=i64) for r in range(len(rules))]
+    r_imet = [np.zeros((I, nJ[r], nK[r] - 1), dtype=bool) for r in range(len(rules))]
+    r_iri = [np.full((I, nJ[r], nK[r] - 1), np.nan) for r in range(len(rules))]
+    # what each cohort's measurements have earned so far (netted off the next)
+    r_coh_earned = [np.zeros((I, nJ[r]), dtype=i64) for r in range(len(rules))]
     r_earned = [np.zeros(I, dtype=i64) for _ in rules]
     a_earned = [np.zeros(I, dtype=i64) for _ in adds]
     a_prev = [np.zeros(I, dtype=i64) for _ in adds]
@@ -733,12 +789,44 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         ru = rules[r]
         yp = min(t // 12, Y - 1)
         price = ru.price[yp]
+        # interims first (time in state): the months so far, less what the
+        # cohort has been paid, never negative
+        for j, (fr, to, th, mm) in enumerate(ru.cohorts):
+            for i, imm in enumerate(ru.inter_mm[j]):
+                if imm != t:
+                    continue
+                num, den = tS[r][:, j, i], tFm[r][:, j, i]
+                if ru.kind == "simulated":
+                    a, b = cS[r][:, j, i], cFm[r][:, j, i]
+                else:
+                    v = ru.ivals[i] if ru.ivals is not None else ru.value
+                    C = v * (1.0 + ru.drift) ** (fr // 12)
+                    a = np.full(I, int(round_half_away(C * 1e9)), dtype=i64)
+                    b = np.full(I, 10 ** 9, dtype=i64)
+                defined, met, ri, U = judge(num, den, a, b, th)
+                if ru.req is not None:
+                    q = rules[ru.req]
+                    made = q.inter_mm[j][i] <= t
+                    met = met & (r_imet[ru.req][:, j, i] if made else False)
+                r_imet[r][:, j, i] = met
+                r_iri[r][:, j, i] = ri
+                amt = np.where(met, np.maximum(0, round_half_away(U * price)
+                                               - r_coh_earned[r][:, j]), 0).astype(i64)
+                r_coh_earned[r][:, j] += amt
+                r_cearned[r] += amt
+                r_earned[r] += amt
+                schedule_shared(t + ru.lag, amt, tN[r][:, j, :])
         for j, (fr, to, th, mm) in enumerate(ru.cohorts):
             if mm != t:
                 continue
             Nn = tN[r][:, j, :].sum(axis=1)
-            num, den = measure_counts(ru.measure, Nn, tP[r][:, j], tE[r][:, j])
-            if ru.kind == "simulated":
+            if ru.tis:
+                num, den = tS[r][:, j, -1], tFm[r][:, j, -1]
+            else:
+                num, den = measure_counts(ru.measure, Nn, tP[r][:, j], tE[r][:, j])
+            if ru.kind == "simulated" and ru.tis:
+                a, b = cS[r][:, j, -1], cFm[r][:, j, -1]
+            elif ru.kind == "simulated":
                 a, b = measure_counts(ru.measure, cN[r][:, j], cP[r][:, j], cE[r][:, j])
             else:
                 C = ru.value * (1.0 + ru.drift) ** (fr // 12)
@@ -751,15 +839,22 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 met = met & (r_met[ru.req][:, j] if made else False)
             r_met[r][:, j] = met
             r_ri[r][:, j] = ri
-            amt = np.where(met, np.maximum(0, round_half_away(U * price)), 0).astype(i64)
+            amt = np.where(met, np.maximum(0, round_half_away(U * price)
+                                           - r_coh_earned[r][:, j]), 0).astype(i64)
+            r_coh_earned[r][:, j] += amt
             r_cearned[r] += amt
             r_earned[r] += amt
             schedule_shared(t + ru.lag, amt, tN[r][:, j, :])
         if ru.final_th is not None and ru.final_mm == t:
             Ng = tN[r].sum(axis=1)                         # [I, G_all]
             Nn = Ng.sum(axis=1)
-            num, den = measure_counts(ru.measure, Nn, tP[r].sum(axis=1), tE[r].sum(axis=1))
-            if ru.kind == "simulated":
+            if ru.tis:
+                num, den = tS[r][:, :, -1].sum(axis=1), tFm[r][:, :, -1].sum(axis=1)
+            else:
+                num, den = measure_counts(ru.measure, Nn, tP[r].sum(axis=1), tE[r].sum(axis=1))
+            if ru.kind == "simulated" and ru.tis:
+                a, b = cS[r][:, :, -1].sum(axis=1), cFm[r][:, :, -1].sum(axis=1)
+            elif ru.kind == "simulated":
                 a, b = measure_counts(ru.measure, cN[r].sum(axis=1), cP[r].sum(axis=1),
                                       cE[r].sum(axis=1))
             else:
@@ -825,6 +920,30 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     coh[si][:, 0, t] += to_prime
                     wait[si][:, 0, t] += to_prime
                     raw_cost[:, 0] += to_prime * provs[0].cpr
+                    if sg.tis:
+                        # the cohort's months in the state over its follow-up, drawn now (4d)
+                        a0 = np.minimum(1.0, sg.a * macro[:, yr])
+                        a_t = np.minimum(1.0, a0 * (1.0 - eff[:, si]))
+                        points = lambda ru: ru.interims + [sg.f]
+                        spath = chain_months(rng, N, sg.pi, a_t, sg.b, sg.f)
+                        for r, ru in enumerate(rules):
+                            j = ru.cohort_of[t]
+                            if si not in ru.segs or j < 0:
+                                continue
+                            tN[r][:, j, sg.goff + gi] += to_sub
+                            tN[r][:, j, sg.goff] += to_prime
+                            if ru.kind == "simulated":
+                                x = ru.pp * N + carry[r]
+                                nc = np.floor(x)
+                                carry[r] = x - nc
+                                nc = nc.astype(i64)
+                                ccum = chain_months(rng, nc, sg.pi, a0, sg.b, sg.f)
+                            for pi_, k in enumerate(points(ru)):
+                                tS[r][:, j, pi_] += spath[:, k - 1]
+                                tFm[r][:, j, pi_] += N * k
+                                if ru.kind == "simulated":
+                                    cS[r][:, j, pi_] += ccum[:, k - 1]
+                                    cFm[r][:, j, pi_] += nc * k
                     if sg.ae:
                         # the cohort's events over its whole follow-up, drawn now (4b)
                         P, E = draw_events(rng, N, pv_t, vals_t)
@@ -881,7 +1000,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             if m0 > m1:
                 continue
             gp = gprov[si]
-            if not sg.ae:
+            if not sg.ae and not sg.tis:
                 served = live[:, None] & (~failed[:, gp] | transfer[gp][None, :])
                 base = sg.h * macro[:, y_cal]
                 hz = base[:, None] * np.where(served, 1.0 + eff[:, si][:, None], 1.0)
@@ -1103,6 +1222,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     mac_t = macro[:, np.minimum(tgrid // 12, Y - 1)]          # [I, H]
     for si, sg in enumerate(segs):
         Ntot = coh[si].sum(axis=1).astype(float)              # [I, R] referrals per cohort
+        if sg.tis:
+            continue                                          # no counterfactual, no savings (4d)
         if sg.ae:
             # savings per event avoided, booked in each cohort's last follow-up month
             for m in range(R):
@@ -1219,6 +1340,10 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             out[pre + f"cohort{j + 1}.met"] = r_met[r][:, j].astype(float)
         out[pre + "final.relative_improvement"] = r_fri[r]
         out[pre + "final.met"] = r_fmet[r].astype(float)
+        for j in range(nJ[r]):
+            for i, k in enumerate(ru.interims):
+                out[pre + f"cohort{j + 1}.month{k}.relative_improvement"] = r_iri[r][:, j, i]
+                out[pre + f"cohort{j + 1}.month{k}.met"] = r_imet[r][:, j, i].astype(float)
         out[pre + "earned"] = r_earned[r] / 100.0
     for ai, ad in enumerate(adds):
         out[f"additional.{ad.label}.earned"] = a_earned[ai] / 100.0

@@ -7,7 +7,7 @@
 //! cohorts earned.
 
 use super::{Books, Contract, Group, Measurements, Month, Rng, State};
-use crate::engine::improvement::{Counts, Tally, Verdict, final_payment, judge, payment};
+use crate::engine::improvement::{Counts, Tally, Verdict, final_payment, judge_against, payment};
 use crate::engine::money::{Due, share_by_weight};
 use crate::engine::plan::Plan;
 use crate::model::{Comparison, Model, Pence, Sustained};
@@ -20,7 +20,7 @@ impl Measurements {
         let mut tallies = 0;
         for rule in rules {
             first_tally.push(tallies);
-            tallies += rule.cohorts.len() + 1;
+            tallies += rule.measurements();
         }
         let additional = model.payments.additional_outcomes.len();
         Measurements {
@@ -32,6 +32,7 @@ impl Measurements {
             yearly_outcomes: vec![0; additional * model.years() * plan.groups.len()],
             verdicts: vec![Verdict::NOT_MEASURED; tallies],
             improvement_earned: vec![0; rules.len()],
+            interims_earned: vec![0; tallies],
             additional_earned: vec![0; additional],
             outcomes_by_segment: vec![0; model.segments.len()],
         }
@@ -44,6 +45,7 @@ impl Measurements {
         self.yearly_outcomes.fill(0);
         self.verdicts.fill(Verdict::NOT_MEASURED);
         self.improvement_earned.fill(0);
+        self.interims_earned.fill(0);
         self.additional_earned.fill(0);
         self.outcomes_by_segment.fill(0);
     }
@@ -80,6 +82,7 @@ impl Measurements {
                         people: size,
                         with_event,
                         events,
+                        followed: 0,
                     }
                 }
                 Comparison::Baseline { .. } => Counts::default(),
@@ -89,6 +92,66 @@ impl Measurements {
                 self.tallies[k].treated.add(treated);
                 self.tallies[k].comparison.add(comparison);
                 self.treated_by_group[k * groups + group] += treated.people;
+            }
+        }
+    }
+
+    /// Adds a referral month's time-in-state cohort of `people` with
+    /// `in_state` of them in the state in each month of follow-up to every
+    /// measurement of the rules that measure `segment`: its whole follow-up
+    /// to the cohort's and the final measurement, its first months to each
+    /// interim. A simulated comparison group is drawn into `comparison` by
+    /// `draw(size, comparison)`, sized as in [`Measurements::add_cohort`].
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn add_state_cohort(
+        &mut self,
+        contract: &Contract,
+        t: usize,
+        group: usize,
+        segment: usize,
+        (people, in_state): (u64, &[u64]),
+        comparison: &mut [u64],
+        mut draw: impl FnMut(u64, &mut [u64]),
+    ) {
+        let Contract { model, plan, .. } = contract;
+        let groups = plan.groups.len();
+        let months = in_state.len();
+        // Person-months in the state over the first `k` months of follow-up.
+        let counts = |n: u64, path: &[u64], k: usize| Counts {
+            people: n,
+            with_event: 0,
+            events: path[..k].iter().sum(),
+            followed: n * k as u64,
+        };
+        for &r in &plan.rules_of_segment[segment] {
+            let Some(cohort) = plan.cohort_of[r][t] else {
+                continue;
+            };
+            let rule = &model.payments.improvement[r];
+            let size = match rule.comparison {
+                Comparison::Simulated { per_participant } => {
+                    let exact = people as f64 * per_participant + self.comparison_carry[r];
+                    let size = exact.floor() as u64;
+                    self.comparison_carry[r] = exact - size as f64;
+                    draw(size, comparison);
+                    size
+                }
+                Comparison::Baseline { .. } => {
+                    comparison.fill(0);
+                    0
+                }
+            };
+            let whole = [cohort, rule.cohorts.len()].map(|m| (m, months));
+            let interims = rule
+                .interim_months
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| (rule.interim_index(cohort, i), k));
+            for (measurement, k) in whole.into_iter().chain(interims) {
+                let at = self.first_tally[r] + measurement;
+                self.tallies[at].treated.add(counts(people, in_state, k));
+                self.tallies[at].comparison.add(counts(size, comparison, k));
+                self.treated_by_group[at * groups + group] += people;
             }
         }
     }
@@ -190,13 +253,34 @@ fn judge_improvement(
     let last = rule
         .final_threshold_ppm
         .map(|th| (rule.cohorts.len(), rule.final_measured_in, th, 0));
-    for (measurement, measured_in, threshold, from) in cohorts.chain(last) {
+    // A cohort's interims come before its end of follow-up (in earlier
+    // months), so its payment there can net off what they earned.
+    let interims = rule.cohorts.iter().enumerate().flat_map(|(j, co)| {
+        co.interims_measured_in
+            .iter()
+            .enumerate()
+            .map(move |(i, &at)| (rule.interim_index(j, i), at, co.threshold_ppm, co.from))
+    });
+    for (measurement, measured_in, threshold, from) in interims.chain(cohorts).chain(last) {
         if measured_in != month.t {
             continue;
         }
         let k = measurements.first_tally[r] + measurement;
         let year = (from / 12).min(model.years() - 1);
-        let mut verdict = judge(rule, &measurements.tallies[k], year, threshold);
+        let comparison = match rule.comparison {
+            Comparison::Baseline { drift_per_year, .. }
+                if measurement > rule.cohorts.len() && !rule.interim_baselines.is_empty() =>
+            {
+                let interim = (measurement - rule.cohorts.len() - 1) % rule.interim_months.len();
+                Comparison::Baseline {
+                    value: rule.interim_baselines[interim],
+                    drift_per_year,
+                }
+            }
+            c => c,
+        };
+        let mut verdict =
+            judge_against(rule, comparison, &measurements.tallies[k], year, threshold);
         if let Some(hurdle) = rule.requires {
             verdict.met &=
                 measurements.verdicts[measurements.first_tally[hurdle] + measurement].met;
@@ -207,8 +291,20 @@ fn judge_improvement(
         }
         let amount = if measurement == rule.cohorts.len() {
             final_payment(verdict.units, price, measurements.improvement_earned[r])
-        } else {
+        } else if rule.interim_months.is_empty() {
             payment(verdict.units, price)
+        } else {
+            // Each of a cohort's measurements pays what its time in the
+            // state so far earns less what the cohort was already paid.
+            let cohort = if measurement < rule.cohorts.len() {
+                measurement
+            } else {
+                (measurement - rule.cohorts.len() - 1) / rule.interim_months.len()
+            };
+            let earned = &mut measurements.interims_earned[measurements.first_tally[r] + cohort];
+            let amount = final_payment(verdict.units, price, *earned);
+            *earned += amount;
+            amount
         };
         measurements.improvement_earned[r] += amount;
         let weights = &measurements.treated_by_group[k * groups..(k + 1) * groups];

@@ -228,6 +228,9 @@ struct Measurements {
     verdicts: Vec<Verdict>,
     /// Per improvement rule, the payments it scheduled.
     improvement_earned: Vec<Pence>,
+    /// Per tally of a cohort of a rule with interim measurements: what the
+    /// cohort's measurements have scheduled so far (netted off the next).
+    interims_earned: Vec<Pence>,
     /// Per additional-outcome rule, the payments it scheduled.
     additional_earned: Vec<Pence>,
     /// Per segment, outcome events within the horizon (for its figures).
@@ -243,6 +246,10 @@ struct Buffers {
     pmf_base: Vec<f64>,
     /// Expected counterfactual entrants per pool and month.
     counterfactual_entrants: Vec<f64>,
+    /// A time-in-state cohort's people in the state, by month of follow-up,
+    /// and the same for a comparison group.
+    in_state: Vec<u64>,
+    in_state_base: Vec<u64>,
 }
 
 /// What investors have put in and taken out, and what their caps still
@@ -383,6 +390,8 @@ impl State {
                 pmf: Vec::with_capacity(512),
                 pmf_base: Vec::with_capacity(512),
                 counterfactual_entrants: vec![0.0; max_pools * h],
+                in_state: vec![0; longest_state_follow_up(model)],
+                in_state_base: vec![0; longest_state_follow_up(model)],
             },
             commissioner: CommissionerResult::default(),
             live: true,
@@ -425,6 +434,16 @@ impl State {
         self.commissioner = CommissionerResult::default();
         self.live = true;
     }
+}
+
+/// The longest follow-up of a time-in-state segment (0 without one).
+fn longest_state_follow_up(model: &Model) -> usize {
+    model
+        .segments
+        .iter()
+        .filter_map(|s| s.time_in_state().map(|a| a.follow_up))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Runs iteration `iteration` of a run with `seed`; the result is in

@@ -10,7 +10,7 @@ use super::{
     Books, Buffers, CommissionerResult, Contract, Measurements, Month, People, Providers, Rng,
     Service, State,
 };
-use crate::engine::improvement::{Counts, draw_events, event_pmf};
+use crate::engine::improvement::{Counts, draw_events, draw_time_in_state, event_pmf};
 use crate::model::{Pence, ReferralProcess, Segment};
 use crate::sample::{binomial, poisson};
 
@@ -89,6 +89,37 @@ pub(super) fn refer(contract: &Contract, month: Month, state: &mut State, rng: &
                     commissioner,
                     rng,
                 );
+            } else if let Some(process) = seg.time_in_state() {
+                let served = people.groups[group].service != Service::Unserved;
+                let base_entry = process.entry * draws.macro_by_year[month.year];
+                let entry = if served {
+                    base_entry * (1.0 - draws.effect[segment])
+                } else {
+                    base_entry
+                };
+                let path = &mut buffers.in_state[..process.follow_up];
+                draw_time_in_state(rng, size, process.initial_share, entry, process.exit, path);
+                if !plan.rules_of_segment[segment].is_empty() {
+                    let comparison = &mut buffers.in_state_base[..process.follow_up];
+                    measurements.add_state_cohort(
+                        contract,
+                        month.t,
+                        cohort.group,
+                        segment,
+                        (size, &*path),
+                        comparison,
+                        |people, months| {
+                            draw_time_in_state(
+                                rng,
+                                people,
+                                process.initial_share,
+                                base_entry,
+                                process.exit,
+                                months,
+                            )
+                        },
+                    );
+                }
             } else if !plan.rules_of_segment[segment].is_empty() {
                 tally_measured_outcomes(contract, month, cohort, measurements, rng);
             }
@@ -184,6 +215,7 @@ fn draw_adverse_events(
         people: size,
         with_event,
         events,
+        followed: 0,
     };
     let pmf_base = &buffers.pmf_base;
     measurements.add_cohort(
@@ -222,6 +254,7 @@ fn tally_measured_outcomes(
         people: cohort.size,
         with_event: 0,
         events: 0,
+        followed: 0,
     };
     measurements.add_cohort(
         contract,

@@ -65,6 +65,7 @@ impl Choice for Measure {
             "frequency_per_person_with_event",
             Measure::FrequencyPerPersonWithEvent,
         ),
+        ("time_in_state", Measure::TimeInState),
     ];
 }
 

@@ -31,24 +31,48 @@ pub fn rules(
             );
         }
         c.label(&k("label"), &r.label);
-        let measured = measured_segments(c, &k("segments"), r, segments);
-        let higher_is_better = measured
-            .first()
-            .is_some_and(|&s| segments[s].sustained().is_some());
-        if measured
-            .iter()
-            .any(|&s| segments[s].sustained().is_some() != higher_is_better)
-        {
-            c.err(&k("segments"), "a rule measures segments of one kind: all adverse events or all sustained outcomes".into());
-        }
         // A refused measure is reported once; the checks that depend on it
         // wait for a measure that exists.
         let measure = c.choose::<Measure>(&k("measure"), &r.measure);
+        let measured = measured_segments(c, &k("segments"), r, segments, measure);
+        let higher_is_better = measured
+            .first()
+            .is_some_and(|&s| segments[s].sustained().is_some());
+        let kind = |s: usize| std::mem::discriminant(&segments[s].outcome);
+        if measured
+            .first()
+            .is_some_and(|&f| measured.iter().any(|&s| kind(s) != kind(f)))
+        {
+            c.err(&k("segments"), "a rule measures segments of one kind: all adverse events, all sustained outcomes or all time in a state".into());
+        }
         if higher_is_better && measure.is_some_and(|m| m != Measure::Binary) {
             c.err(&k("measure"), "sustained-outcome segments are measured by \"binary\": the share of the cohort with an outcome event".into());
         }
+        let in_state = measured
+            .first()
+            .is_some_and(|&s| segments[s].time_in_state().is_some());
+        if let Some(m) = measure
+            && in_state != (m == Measure::TimeInState)
+        {
+            let why = if in_state {
+                "time-in-state segments are measured by \"time_in_state\": the share of person-months of follow-up spent in the state"
+            } else {
+                "\"time_in_state\" measures time-in-state segments only"
+            };
+            c.err(&k("measure"), why.into());
+        }
         let comparison = comparison(c, &k("comparison"), &r.comparison, measure);
-        let cohorts = cohorts(c, &k("cohorts"), r, &measured, segments, time);
+        let interim_months =
+            interim_months(c, &k("interim_months"), r, &measured, segments, measure);
+        let interim_baselines = interim_baselines(c, &k("comparison"), r, &interim_months);
+        let mut cohorts = cohorts(c, &k("cohorts"), r, &measured, segments, time);
+        for co in &mut cohorts {
+            let lag = r.measurement_lag_months as usize;
+            co.interims_measured_in = interim_months
+                .iter()
+                .map(|&i| co.to.max(1) - 1 + i + lag)
+                .collect();
+        }
         let final_threshold_ppm = r
             .final_threshold
             .map(|v| threshold_ppm(c, &k("final_threshold"), v));
@@ -69,6 +93,8 @@ pub fn rules(
             ),
             lag: c.months(&k("lag_months"), r.lag_months, 0),
             requires: None,
+            interim_months,
+            interim_baselines,
         };
         let requires = hurdle(c, &k("requires"), i, raw, &rules, &rule);
         rules.push(ImprovementRule { requires, ..rule });
@@ -82,14 +108,22 @@ fn measured_segments(
     key: &str,
     r: &RawImprovement,
     segments: &[Segment],
+    measure: Option<Measure>,
 ) -> Vec<usize> {
+    let in_state = measure == Some(Measure::TimeInState);
     let adverse = segments
         .iter()
-        .filter(|s| s.adverse_events().is_some())
+        .filter(|s| {
+            if in_state {
+                s.time_in_state().is_some()
+            } else {
+                s.adverse_events().is_some()
+            }
+        })
         .map(|s| s.id.clone());
     let names: Vec<String> = r.segments.clone().unwrap_or_else(|| adverse.collect());
     if names.is_empty() {
-        c.err_help(key, "no segment to measure".into(), Some("name the segments: adverse-event segments (lower is better) or sustained-outcome segments (higher is better)".into()));
+        c.err_help(key, "no segment to measure".into(), Some("name the segments: adverse-event or time-in-state segments (lower is better) or sustained-outcome segments (higher is better)".into()));
     }
     let ids: Vec<&str> = segments.iter().map(|s| s.id.as_str()).collect();
     let mut measured = Vec::new();
@@ -154,10 +188,10 @@ fn comparison(
             if !(value.is_finite() && value > 0.0) {
                 c.err(&k("value"), format!("must be positive, got {value}"));
             }
-            if measure == Some(Measure::Binary) && value > 1.0 {
+            if matches!(measure, Some(Measure::Binary | Measure::TimeInState)) && value > 1.0 {
                 c.err(
                     &k("value"),
-                    format!("a binary measure is a share in (0, 1], got {value}"),
+                    format!("a binary or time-in-state measure is a share in (0, 1], got {value}"),
                 );
             }
             if rc.per_participant.is_some() {
@@ -199,6 +233,7 @@ fn cohorts(
         .iter()
         .map(|&s| match &segments[s].outcome {
             OutcomeProcess::AdverseEvents(a) => a.follow_up,
+            OutcomeProcess::TimeInState(a) => a.follow_up,
             OutcomeProcess::Sustained(o) => o.window + o.qualifying_months - 1,
         })
         .max()
@@ -232,9 +267,101 @@ fn cohorts(
             to,
             threshold_ppm: threshold_ppm(c, &format!("{kc}.threshold"), mc.threshold),
             measured_in: to.max(1) - 1 + follow_up + lag,
+            interims_measured_in: Vec::new(),
         });
     }
     cohorts
+}
+
+/// `interim_months`: months of follow-up after which a time-in-state rule
+/// also measures and pays each cohort, increasing and each shorter than
+/// every measured segment's follow-up (the end of the follow-up is the
+/// cohort's own measurement).
+fn interim_months(
+    c: &mut Checker,
+    key: &str,
+    r: &RawImprovement,
+    measured: &[usize],
+    segments: &[Segment],
+    measure: Option<Measure>,
+) -> Vec<usize> {
+    if r.interim_months.is_empty() {
+        return Vec::new();
+    }
+    if measure != Some(Measure::TimeInState) {
+        c.err(
+            key,
+            "interim payments belong to a \"time_in_state\" measure".into(),
+        );
+        return Vec::new();
+    }
+    let shortest = measured
+        .iter()
+        .filter_map(|&s| segments[s].time_in_state().map(|a| a.follow_up))
+        .min()
+        .unwrap_or(1);
+    let mut months = Vec::new();
+    for (i, &m) in r.interim_months.iter().enumerate() {
+        let m = m as usize;
+        if m == 0 || m >= shortest {
+            c.err(&format!("{key}[{i}]"), format!("an interim measurement is after 1 to {} months of follow-up (before the end of the shortest follow-up, {shortest} months), got {m}", shortest.saturating_sub(1)));
+            continue;
+        }
+        if months.last().is_some_and(|&p| m <= p) {
+            c.err(
+                &format!("{key}[{i}]"),
+                "interim months must be increasing".into(),
+            );
+            continue;
+        }
+        months.push(m);
+    }
+    months
+}
+
+/// `comparison.interim_values`: a baseline share for each interim (the
+/// baseline's share of the first months of follow-up, which is not its
+/// share of the whole follow-up when the state builds up over time).
+fn interim_baselines(
+    c: &mut Checker,
+    key: &str,
+    r: &RawImprovement,
+    interim_months: &[usize],
+) -> Vec<f64> {
+    let Some(values) = &r.comparison.interim_values else {
+        return Vec::new();
+    };
+    let key = format!("{key}.interim_values");
+    if r.comparison.kind != "baseline" || r.interim_months.is_empty() {
+        c.err(
+            &key,
+            "`interim_values` belong to a baseline comparison of a rule with `interim_months`"
+                .into(),
+        );
+        return Vec::new();
+    }
+    if values.len() != r.interim_months.len() {
+        c.err(
+            &key,
+            format!(
+                "one value per entry of `interim_months` ({}), got {}",
+                r.interim_months.len(),
+                values.len()
+            ),
+        );
+    }
+    for (i, &v) in values.iter().enumerate() {
+        if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+            c.err(
+                &format!("{key}[{i}]"),
+                format!("a baseline share in (0, 1] is expected, got {v}"),
+            );
+        }
+    }
+    if values.len() != interim_months.len() {
+        return Vec::new();
+    }
+    values.clone()
 }
 
 /// A relative improvement in [0, 1], in parts per million.
@@ -280,11 +407,12 @@ fn hurdle(
     };
     let hurdle = &earlier[j];
     let same = hurdle.cohorts.len() == rule.cohorts.len()
-        && hurdle
-            .cohorts
-            .iter()
-            .zip(&rule.cohorts)
-            .all(|(a, b)| a.from == b.from && a.to == b.to && a.measured_in == b.measured_in);
+        && hurdle.cohorts.iter().zip(&rule.cohorts).all(|(a, b)| {
+            a.from == b.from
+                && a.to == b.to
+                && a.measured_in == b.measured_in
+                && a.interims_measured_in == b.interims_measured_in
+        });
     if !same {
         c.err(
             key,

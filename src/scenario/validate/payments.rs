@@ -123,7 +123,7 @@ fn additional_outcomes(
         let at = format!("{}[{j}]", k("segments"));
         match segments.iter().position(|s| &s.id == name) {
             Some(s) if segments[s].sustained().is_some() => measured.push(s),
-            Some(_) => c.err(&at, format!("segment `{name}` counts adverse events; additional outcomes count sustained outcomes")),
+            Some(_) => c.err(&at, format!("segment `{name}` has no sustained outcome (it counts adverse events or time in a state); additional outcomes count sustained outcomes")),
             None => {
                 let ids: Vec<&str> = segments.iter().map(|s| s.id.as_str()).collect();
                 c.err_help(&at, format!("`{name}` is not a segment"), suggest(name, &ids));

@@ -12,8 +12,8 @@
 //! engine's integer sums (each at most the bound, and at most a few of
 //! them added together) stay far inside `i64`.
 
-use super::Checker;
-use crate::model::{Comparison, Model, Pence, ReferralProcess, ReturnCap};
+use super::{Checker, MAX_MONTHS};
+use crate::model::{Comparison, Measure, Model, Pence, ReferralProcess, ReturnCap};
 
 /// The most expected referrals in one month of one segment, after the
 /// largest `volume` draw: the Poisson sampler is exact up to far beyond it.
@@ -99,16 +99,23 @@ pub fn check(c: &mut Checker, model: &Model) {
     let everyone: f64 = referred.iter().sum();
     let pay = &model.payments;
     for (i, r) in pay.improvement.iter().enumerate() {
+        // A time-in-state measure counts months in the state: at most the
+        // longest follow-up (at most MAX_MONTHS) per person.
+        let most_per_person = if r.measure == Measure::TimeInState {
+            MAX_MONTHS as f64
+        } else {
+            MAX_EVENTS_PER_PERSON
+        };
         let per_person = match r.comparison {
-            Comparison::Simulated { .. } => MAX_EVENTS_PER_PERSON,
+            Comparison::Simulated { .. } => most_per_person,
             Comparison::Baseline {
                 value,
                 drift_per_year,
-            } => MAX_EVENTS_PER_PERSON.max(value * (1.0 + drift_per_year).max(1.0).powf(years)),
+            } => most_per_person.max(value * (1.0 + drift_per_year).max(1.0).powf(years)),
         };
         let people: f64 = r.segments.iter().map(|&s| referred[s]).sum();
         // Every cohort measurement and the final one can each pay.
-        let measurements = (r.cohorts.len() + 1) as f64;
+        let measurements = r.measurements() as f64;
         let price = r.price_per_unit.iter().copied().max().unwrap_or(0) as f64;
         terms.push((
             format!("payments.improvement[{i}].price_per_unit"),

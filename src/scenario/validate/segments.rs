@@ -8,9 +8,12 @@ use super::uncertainty::{EFFECT_RANGE, Uncertainty, param};
 use super::{Checker, Time};
 use crate::error::suggest;
 use crate::model::{
-    AdverseEvents, OutcomeProcess, PriceYear, Provider, ReferralProcess, Segment, Sustained, Tariff,
+    AdverseEvents, OutcomeProcess, PriceYear, Provider, ReferralProcess, Segment, Sustained,
+    Tariff, TimeInState,
 };
-use crate::scenario::raw::{NumOrList, RawAdverseEvents, RawSegment, RawSustained, RawTariff};
+use crate::scenario::raw::{
+    NumOrList, RawAdverseEvents, RawSegment, RawSustained, RawTariff, RawTimeInState,
+};
 use indexmap::IndexMap;
 
 /// What the segments refer to.
@@ -59,9 +62,9 @@ fn segment(c: &mut Checker, id: &str, s: &RawSegment, cx: &Context) -> Segment {
         s.referral_process.as_deref(),
         ReferralProcess::Poisson,
     );
-    let adverse = s.adverse_events.is_some();
+    let adverse = s.adverse_events.is_some() || s.time_in_state.is_some();
     // An effect raises a hazard (h (1 + effect) >= 0) or reduces an
-    // event rate (rate (1 - effect) >= 0).
+    // event rate or a chance of entering a state (p (1 - effect) >= 0).
     let own_range = if adverse {
         (f64::NEG_INFINITY, 1.0)
     } else {
@@ -75,7 +78,7 @@ fn segment(c: &mut Checker, id: &str, s: &RawSegment, cx: &Context) -> Segment {
     if adverse && s.effect.is_none() && cx.uncertainty.shared_effect.support().1 > 1.0 {
         c.err_help(
             &k("effect"),
-            "the shared effect can exceed 1, which would make this segment's event rate negative"
+            "the shared effect can exceed 1, which would make this segment's event rate or entry probability negative"
                 .into(),
             Some("give this segment its own effect, at most 1".into()),
         );
@@ -95,7 +98,7 @@ fn segment(c: &mut Checker, id: &str, s: &RawSegment, cx: &Context) -> Segment {
         savings_months: s.savings_months.map_or(
             match &outcome {
                 OutcomeProcess::Sustained(o) => o.qualifying_months + o.max_sustainment_months,
-                OutcomeProcess::AdverseEvents(_) => 0,
+                OutcomeProcess::AdverseEvents(_) | OutcomeProcess::TimeInState(_) => 0,
             },
             |m| c.months(&k("savings_months"), m, 0),
         ),
@@ -151,18 +154,19 @@ fn outcome(c: &mut Checker, id: &str, s: &RawSegment) -> OutcomeProcess {
             max_sustainment_months: 0,
         })
     };
-    match (&s.sustained, &s.adverse_events) {
-        (Some(o), None) => OutcomeProcess::Sustained(sustained(c, id, o)),
-        (None, Some(a)) => OutcomeProcess::AdverseEvents(adverse_events(c, id, a)),
-        (Some(_), Some(_)) => {
-            c.err(
-                &format!("segments.{id}"),
-                "give one outcome process: `sustained` or `adverse_events`, not both".into(),
-            );
+    match (&s.sustained, &s.adverse_events, &s.time_in_state) {
+        (Some(o), None, None) => OutcomeProcess::Sustained(sustained(c, id, o)),
+        (None, Some(a), None) => OutcomeProcess::AdverseEvents(adverse_events(c, id, a)),
+        (None, None, Some(a)) => OutcomeProcess::TimeInState(time_in_state(c, id, a)),
+        (None, None, None) => {
+            c.err_help(&format!("segments.{id}"), "missing the outcome process table".into(), Some(format!("add [segments.{id}.sustained] (a sustained outcome), [segments.{id}.adverse_events] (counted adverse events) or [segments.{id}.time_in_state] (time in a state)")));
             placeholder()
         }
-        (None, None) => {
-            c.err_help(&format!("segments.{id}"), "missing the outcome process table".into(), Some(format!("add [segments.{id}.sustained] (a sustained outcome) or [segments.{id}.adverse_events] (counted adverse events)")));
+        _ => {
+            c.err(
+                &format!("segments.{id}"),
+                "give one outcome process: `sustained`, `adverse_events` or `time_in_state`, not several".into(),
+            );
             placeholder()
         }
     }
@@ -197,6 +201,22 @@ fn adverse_events(c: &mut Checker, id: &str, a: &RawAdverseEvents) -> AdverseEve
         rate: a.rate,
         follow_up,
         frailty_shape: a.frailty_shape,
+        service_months,
+    }
+}
+
+/// `[segments.*.time_in_state]`.
+fn time_in_state(c: &mut Checker, id: &str, a: &RawTimeInState) -> TimeInState {
+    let k = |f: &str| format!("segments.{id}.time_in_state.{f}");
+    let follow_up = c.months(&k("follow_up_months"), a.follow_up_months, 1);
+    let service_months = a
+        .service_months
+        .map_or(follow_up, |m| c.months(&k("service_months"), m, 1));
+    TimeInState {
+        follow_up,
+        initial_share: c.prob(&k("initial_share"), a.initial_share),
+        entry: c.prob(&k("entry_probability"), a.entry_probability),
+        exit: c.prob(&k("exit_probability"), a.exit_probability),
         service_months,
     }
 }
