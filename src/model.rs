@@ -113,6 +113,12 @@ pub enum Target {
     Dropout(usize),
     /// `segments.<id>.adverse_events.rate`.
     EventRate(usize),
+    /// `segments.<id>.time_in_state.initial_share`.
+    StateInitialShare(usize),
+    /// `segments.<id>.time_in_state.entry_probability`.
+    StateEntry(usize),
+    /// `segments.<id>.time_in_state.exit_probability`.
+    StateExit(usize),
     /// `segments.<id>.tariff.<part>` given as one price for every year.
     Tariff(usize, TariffPart),
     /// `segments.<id>.tariff.cap_per_participant`.

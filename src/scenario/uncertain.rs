@@ -112,7 +112,8 @@ pub(super) fn set(root: &mut toml::Table, found: &Found, value: f64) {
 
 /// The keys that can be uncertain, as patterns (for errors and docs).
 pub const UNCERTAIN_KEYS: &str = "segments.<id>.{volume, referrals_per_month, \
-sustained.baseline_hazard, sustained.dropout, adverse_events.rate, tariff.attachment, \
+sustained.baseline_hazard, sustained.dropout, adverse_events.rate, \
+time_in_state.{initial_share, entry_probability, exit_probability}, tariff.attachment, \
 tariff.outcome, tariff.sustainment, tariff.cap_per_participant, savings_per_outcome_month, \
 savings_per_event_avoided}; payments.{service_fee_per_month, cap_per_year, cap_total, \
 improvement[i].price_per_unit, improvement[i].comparison.value, \
@@ -166,6 +167,9 @@ pub(super) fn target(root: &toml::Table, path: &str) -> Result<Target, Problem> 
                 ["sustained", "baseline_hazard"] => Some(Target::BaselineHazard(s)),
                 ["sustained", "dropout"] => Some(Target::Dropout(s)),
                 ["adverse_events", "rate"] => Some(Target::EventRate(s)),
+                ["time_in_state", "initial_share"] => Some(Target::StateInitialShare(s)),
+                ["time_in_state", "entry_probability"] => Some(Target::StateEntry(s)),
+                ["time_in_state", "exit_probability"] => Some(Target::StateExit(s)),
                 ["tariff", "attachment"] => Some(Target::Tariff(s, TariffPart::Attachment)),
                 ["tariff", "outcome"] => Some(Target::Tariff(s, TariffPart::Outcome)),
                 ["tariff", "sustainment"] => Some(Target::Tariff(s, TariffPart::Sustainment)),

@@ -70,6 +70,15 @@ pub(crate) fn apply(model: &mut Model, target: Target, value: f64) {
                 a.rate = value;
             }
         }
+        Target::StateInitialShare(s) | Target::StateEntry(s) | Target::StateExit(s) => {
+            if let OutcomeProcess::TimeInState(p) = &mut model.segments[s].outcome {
+                match target {
+                    Target::StateInitialShare(_) => p.initial_share = value,
+                    Target::StateEntry(_) => p.entry = value,
+                    _ => p.exit = value,
+                }
+            }
+        }
         Target::Tariff(s, part) => {
             let tariff = &mut model.segments[s].tariff;
             match part {
@@ -277,6 +286,21 @@ mod tests {
                 "transforming_rehabilitation.toml",
                 "prime.fixed_cost_share",
                 0.61,
+            ),
+            (
+                "essex_edge_of_care.toml",
+                "segments.children.time_in_state.initial_share",
+                0.31,
+            ),
+            (
+                "essex_edge_of_care.toml",
+                "segments.children.time_in_state.entry_probability",
+                0.071,
+            ),
+            (
+                "essex_edge_of_care.toml",
+                "segments.children.time_in_state.exit_probability",
+                0.052,
             ),
             (
                 "peterborough_sib.toml",
