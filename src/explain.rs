@@ -378,6 +378,10 @@ pub fn explain(model: &Model) -> String {
         );
     }
 
+    if let Some(t) = &model.termination {
+        explain_termination(model, t, &mut o);
+    }
+
     let _ = writeln!(o, "\nWhat is uncertain (drawn once per iteration)");
     let f = &model.factors;
     let _ = writeln!(o, "- Volume multiplier: {}.", param(&model.volume, f));
@@ -419,6 +423,55 @@ pub fn explain(model: &Model) -> String {
         100.0 * model.commissioner.discount_rate
     );
     o
+}
+
+/// When the commissioner may end the contract early, and what follows.
+fn explain_termination(model: &Model, t: &crate::model::Termination, o: &mut String) {
+    let _ = writeln!(o, "\nEnding the contract early");
+    if let Some(m) = t.break_month {
+        let _ = writeln!(
+            o,
+            "- The commissioner ends the contract at the end of month {m}."
+        );
+    }
+    if let Some(n) = &t.on_net {
+        let party = if n.account == crate::model::COMMISSIONER {
+            "the commissioner".to_string()
+        } else {
+            model.providers[n.account - crate::model::PRIME].id.clone()
+        };
+        let notice = if t.notice_months == 0 {
+            "at the end of that month".to_string()
+        } else {
+            format!("{} later", months(t.notice_months))
+        };
+        let _ = writeln!(
+            o,
+            "- The commissioner ends the contract {notice} once {party}'s net so far (revenue less cost) falls below {}.",
+            signed_money(n.below)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "    Then referrals, costs and payments stop, as if the prime had failed, and participants go without service{}.",
+        if t.payment > 0 {
+            format!(
+                "; the commissioner pays the prime {} when the contract ends",
+                money(t.payment)
+            )
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// An amount that may be negative.
+fn signed_money(p: Pence) -> String {
+    if p < 0 {
+        format!("-{}", money(-p))
+    } else {
+        money(p)
+    }
 }
 
 /// What the economy multiplier scales in this contract.

@@ -73,6 +73,35 @@ pub struct Model {
     pub providers: Vec<Provider>,
     /// Social investors, each funding one provider.
     pub investors: Vec<Investor>,
+    /// How the commissioner may end the contract early, if it may.
+    pub termination: Option<Termination>,
+}
+
+/// The commissioner's right to end the contract early (`[termination]`):
+/// a break at a month, or when a party's cumulative net falls below an
+/// amount, with a payment to the prime when the contract ends so.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Termination {
+    /// The contract ends at the end of this month (within the horizon).
+    pub break_month: Option<usize>,
+    /// A break when a party's cumulative net falls below an amount.
+    pub on_net: Option<NetTrigger>,
+    /// Months from a trigger to the end of the contract.
+    pub notice_months: usize,
+    /// Paid by the commissioner to the prime in the month the contract
+    /// ends early (a rescue or compensation payment).
+    pub payment: Pence,
+}
+
+/// A condition on one party's cumulative net (revenue less cost over the
+/// months so far, reserves not counted).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NetTrigger {
+    /// The ledger account watched.
+    pub account: usize,
+    /// The condition holds when the cumulative net is strictly below this
+    /// (usually a negative amount: a loss).
+    pub below: Pence,
 }
 
 /// How much an investor may receive back.

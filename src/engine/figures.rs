@@ -156,6 +156,11 @@ impl Catalog {
         for (name, unit) in COMMISSIONER_FIGURES {
             figures.push(Figure::new("commissioner", name, unit));
         }
+        if model.termination.is_some() {
+            figures.push(Figure::new("commissioner", "paid.termination", Unit::Money));
+            figures.push(Figure::new("contract", "terminated", Unit::Probability));
+            figures.push(Figure::new("contract", "termination_month", Unit::Month));
+        }
         rule_figures(model, &mut figures);
         figures.push(Figure::new("draw", "volume", Unit::Draw));
         figures.push(Figure::new("draw", "cost", Unit::Draw));
@@ -221,6 +226,11 @@ impl Catalog {
             party_values(model, *account, r, row);
         }
         commissioner_values(r, row);
+        if model.termination.is_some() {
+            row.push(to_pounds(r.commissioner.paid.termination));
+            row.push(flag(r.termination_month.is_some()));
+            row.push(r.termination_month.map_or(f64::NAN, |m| m as f64));
+        }
         let mut v = r.verdicts.iter();
         for (rule, earned) in model.payments.improvement.iter().zip(&r.improvement_earned) {
             for _ in 0..=rule.cohorts.len() {

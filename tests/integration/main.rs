@@ -20,3 +20,4 @@ mod slurm;
 mod slurm_scripts;
 mod statistics;
 mod stress;
+mod termination;

@@ -12,7 +12,10 @@
 //! 5. `payments`: what falls due, under the contract caps, with
 //!    co-funding, pass-through to subcontractors and investors' repayment;
 //! 6. `failures`: investors fund shortfalls, then providers below their
-//!    credit line fail.
+//!    credit line fail;
+//! 7. `termination`: the commissioner ends the contract early at a break
+//!    month or when a party's cumulative net falls below a trigger, and
+//!    pays the prime the termination payment.
 //!
 //! After the last month, `counterfactual` adds the closed-form
 //! expectations without the intervention, and the ledger closes into each
@@ -32,6 +35,7 @@ mod parameters;
 mod payments;
 mod referrals;
 pub mod results;
+mod termination;
 
 use super::improvement::{Tally, Verdict};
 use super::money::{Due, Ledger};
@@ -253,8 +257,16 @@ struct State {
     buffers: Buffers,
     /// The commissioner's running figures.
     commissioner: CommissionerResult,
-    /// Whether the contract still runs (the prime has not failed).
+    /// Whether the contract still runs (the prime has not failed and the
+    /// commissioner has not ended it).
     live: bool,
+    /// The month the commissioner ends the contract, once a trigger has
+    /// held (its notice running).
+    notice_ends: Option<usize>,
+    /// The watched party's net over the months so far (`[termination.on_net]`).
+    watched_net: Pence,
+    /// The month the commissioner ended the contract early.
+    ended_early: Option<usize>,
 }
 
 /// The normal scores of an iteration: one per factor, then one per
@@ -301,6 +313,7 @@ impl Scratch {
                 improvement_earned: vec![0; model.payments.improvement.len()],
                 investors: vec![(0, 0); model.investors.len()],
                 additional_earned: vec![0; model.payments.additional_outcomes.len()],
+                termination_month: None,
             },
         }
     }
@@ -368,6 +381,9 @@ impl State {
             },
             commissioner: CommissionerResult::default(),
             live: true,
+            notice_ends: None,
+            watched_net: 0,
+            ended_early: None,
         }
     }
 
@@ -404,6 +420,9 @@ impl State {
         self.measurements.reset();
         self.commissioner = CommissionerResult::default();
         self.live = true;
+        self.notice_ends = None;
+        self.watched_net = 0;
+        self.ended_early = None;
     }
 }
 
@@ -467,6 +486,7 @@ pub(crate) fn simulate_world(
         if state.live {
             failures::fund_shortfalls(&contract, month, state);
             failures::fail(&contract, month, state);
+            termination::end_early(&contract, month, state);
         }
     }
     counterfactual::expect(&contract, state);
@@ -531,6 +551,7 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
     let outside = ledger.external();
     result.external = ledger.revenue(outside) - ledger.cost(outside);
     result.commissioner = state.commissioner;
+    result.termination_month = state.ended_early;
     let investors = &state.investors;
     for (i, pair) in result.investors.iter_mut().enumerate() {
         *pair = (investors.drawn[i], investors.repaid[i]);

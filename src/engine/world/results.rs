@@ -58,6 +58,8 @@ pub struct ByRule {
     pub improvement: Pence,
     /// Fee for service: instalments and top-ups, less clawbacks.
     pub fee_for_service: Pence,
+    /// Paid to the prime when the commissioner ended the contract early.
+    pub termination: Pence,
 }
 
 impl ByRule {
@@ -69,6 +71,7 @@ impl ByRule {
             + self.sustainment
             + self.improvement
             + self.fee_for_service
+            + self.termination
     }
 }
 
@@ -146,4 +149,6 @@ pub struct IterationResult {
     pub investors: Vec<(Pence, Pence)>,
     /// Per additional-outcome rule, the payments it scheduled.
     pub additional_earned: Vec<Pence>,
+    /// The month the commissioner ended the contract early, if it did.
+    pub termination_month: Option<usize>,
 }

@@ -1,0 +1,304 @@
+//! The commissioner ends the contract early: a break at a month, or when a
+//! party's cumulative net falls below a trigger (after any notice), with a
+//! termination payment to the prime. Every case is exact, in pence.
+
+use crate::common::{each_iteration, model};
+use pbrsim::engine::world::IterationResult;
+use pbrsim::model::{COMMISSIONER, PRIME};
+
+/// 10 referrals a month in months 0-11, nobody enters outcome; the
+/// commissioner pays a £100 attachment fee a month later and a £1,000
+/// service fee each month; the prime has £1,000 a month of overhead and
+/// ample reserves, so it never fails unless a test says so.
+const SCENARIO: &str = r#"
+name = "ending early"
+[time]
+horizon_months = 24
+referral_months = 12
+[segments.s]
+referrals_per_month = 10
+referral_process = "fixed"
+[segments.s.sustained]
+baseline_hazard = 0.0
+window_months = 6
+[segments.s.tariff]
+attachment = 100
+[segments.s.allocation]
+prime = 1.0
+[payments]
+service_fee_per_month = 1000
+service_fee_months = 12
+[payments.lag_months]
+attachment = 1
+[commissioner]
+own_costs_per_month = 50
+[prime]
+reserves = 1000000
+overhead_per_month = 1000
+overhead_months = 12
+"#;
+
+const PENCE: i64 = 100;
+
+fn one(sets: &[&str], mut check: impl FnMut(&IterationResult, usize)) {
+    let m = model(SCENARIO, sets);
+    each_iteration(&m, 7, 2, |r| check(r, m.horizon));
+}
+
+/// The prime's flows from `month` on are all zero.
+fn prime_silent_from(r: &IterationResult, h: usize, month: usize) -> bool {
+    r.monthly[PRIME * h + month..(PRIME + 1) * h]
+        .iter()
+        .all(|&f| f == 0)
+}
+
+#[test]
+fn a_break_at_a_month_ends_referrals_costs_and_payments_and_pays_the_prime() {
+    // Break at the end of month 5, paying £5,000: referrals in months 0-5;
+    // attachment fees of cohorts 0-4 fall due in months 1-5 and are paid,
+    // cohort 5's falls due in month 6 and is cancelled; service fees of
+    // months 0-5 are paid; overhead and own costs run in months 0-5.
+    let sets = ["termination.break_month=5", "termination.payment=5000"];
+    one(&sets, |r, h| {
+        let c = &r.commissioner;
+        assert_eq!(r.termination_month, Some(5));
+        assert_eq!(c.referrals, 60);
+        assert_eq!(c.paid.attachment, 5 * 10 * 100 * PENCE);
+        assert_eq!(c.cancelled, 10 * 100 * PENCE);
+        assert_eq!(c.paid.service_fee, 6 * 1000 * PENCE);
+        assert_eq!(c.paid.termination, 5000 * PENCE);
+        assert_eq!(
+            c.paid.total(),
+            (5000 + 6000 + 5000) * PENCE,
+            "paid.total includes the termination payment"
+        );
+        assert_eq!(c.own_costs, 6 * 50 * PENCE);
+        let prime = &r.parties[PRIME];
+        assert_eq!(prime.revenue, c.paid.total());
+        assert_eq!(prime.cost, 6 * 1000 * PENCE);
+        assert_eq!(prime.failure_month, None);
+        // The payment is in the month the contract ends.
+        assert_eq!(
+            r.monthly[PRIME * h + 5],
+            (100 * 10 + 1000 - 1000 + 5000) * PENCE
+        );
+        assert!(prime_silent_from(r, h, 6));
+        assert_eq!(r.parties[COMMISSIONER].cost, c.paid.total() + c.own_costs);
+    });
+}
+
+#[test]
+fn without_a_termination_section_nothing_ends_early() {
+    one(&[], |r, _| {
+        let c = &r.commissioner;
+        assert_eq!(r.termination_month, None);
+        assert_eq!(c.referrals, 120);
+        assert_eq!(c.paid.termination, 0);
+        assert_eq!(c.cancelled, 0);
+        assert_eq!(c.paid.attachment, 120 * 100 * PENCE);
+    });
+}
+
+#[test]
+fn a_break_on_a_partys_cumulative_net_ends_the_contract_after_the_notice() {
+    // With no service fee and no attachment fee the prime's net after
+    // month t is -£1,000 (t + 1): below -£3,500 first in month 3.
+    let base = [
+        "payments.service_fee_per_month=0",
+        "segments.s.tariff.attachment=0",
+        "termination.on_net.party=\"prime\"",
+        "termination.on_net.below=-3500",
+        "termination.payment=700",
+    ];
+    for (notice, end) in [(0, 3), (2, 5)] {
+        let notice_set = format!("termination.notice_months={notice}");
+        let mut sets = base.to_vec();
+        sets.push(&notice_set);
+        one(&sets, |r, h| {
+            let c = &r.commissioner;
+            assert_eq!(r.termination_month, Some(end), "notice {notice}");
+            assert_eq!(c.referrals, 10 * (end as u64 + 1));
+            assert_eq!(c.paid.termination, 700 * PENCE);
+            assert_eq!(r.parties[PRIME].cost, (end as i64 + 1) * 1000 * PENCE);
+            assert_eq!(r.parties[PRIME].revenue, 700 * PENCE);
+            assert!(prime_silent_from(r, h, end + 1));
+        });
+    }
+    // Exactly at the trigger is not below it: -£4,000 after month 3.
+    let mut sets = base.to_vec();
+    sets[3] = "termination.on_net.below=-4000";
+    one(&sets, |r, _| assert_eq!(r.termination_month, Some(4)));
+}
+
+#[test]
+fn a_trigger_on_the_commissioners_net_counts_its_own_costs() {
+    // The commissioner pays £1,000 + £50 a month (plus £1,000 of
+    // attachment fees from month 1): -£1,050, -£3,100, -£5,150 ...
+    let sets = [
+        "termination.on_net.party=\"commissioner\"",
+        "termination.on_net.below=-5000",
+    ];
+    one(&sets, |r, _| {
+        assert_eq!(r.termination_month, Some(2));
+        assert_eq!(r.commissioner.paid.termination, 0);
+    });
+}
+
+#[test]
+fn a_notice_running_past_the_horizon_ends_nothing() {
+    let sets = [
+        "payments.service_fee_per_month=0",
+        "segments.s.tariff.attachment=0",
+        "termination.on_net.party=\"prime\"",
+        "termination.on_net.below=-3500",
+        "termination.notice_months=21",
+        "termination.payment=700",
+    ];
+    one(&sets, |r, _| {
+        assert_eq!(r.termination_month, None);
+        assert_eq!(r.commissioner.paid.termination, 0);
+        assert_eq!(r.commissioner.referrals, 120);
+    });
+    // With a notice of 20 it ends in month 23, the last of the horizon.
+    let mut sets = sets.to_vec();
+    sets[4] = "termination.notice_months=20";
+    one(&sets, |r, _| {
+        assert_eq!(r.termination_month, Some(23));
+        assert_eq!(r.commissioner.paid.termination, 700 * PENCE);
+    });
+}
+
+#[test]
+fn the_earlier_of_a_break_month_and_a_triggered_end_wins() {
+    let sets = [
+        "payments.service_fee_per_month=0",
+        "segments.s.tariff.attachment=0",
+        "termination.on_net.party=\"prime\"",
+        "termination.on_net.below=-3500",
+        "termination.notice_months=2",
+        "termination.break_month=4",
+        "termination.payment=700",
+    ];
+    one(&sets, |r, _| {
+        assert_eq!(r.termination_month, Some(4));
+        assert_eq!(r.commissioner.paid.termination, 700 * PENCE);
+    });
+}
+
+#[test]
+fn a_prime_that_fails_in_the_break_month_ends_the_contract_without_the_payment() {
+    // Reserves £2,500 and no income: cash -£500 after month 2, -£1,500
+    // after month 3; with a £1,000 credit line the prime fails in month 3.
+    let sets = [
+        "payments.service_fee_per_month=0",
+        "segments.s.tariff.attachment=0",
+        "prime.reserves=2500",
+        "prime.credit_line=1000",
+        "termination.break_month=3",
+        "termination.payment=700",
+    ];
+    one(&sets, |r, h| {
+        assert_eq!(r.parties[PRIME].failure_month, Some(3));
+        assert_eq!(r.termination_month, None);
+        assert_eq!(r.commissioner.paid.termination, 0);
+        assert!(prime_silent_from(r, h, 4));
+    });
+    // A break before the failure pays, and the prime never fails.
+    let mut sets = sets.to_vec();
+    sets[4] = "termination.break_month=2";
+    one(&sets, |r, _| {
+        assert_eq!(r.parties[PRIME].failure_month, None);
+        assert_eq!(r.termination_month, Some(2));
+        assert_eq!(r.commissioner.paid.termination, 700 * PENCE);
+    });
+}
+
+#[test]
+fn participants_of_an_ended_contract_go_without_service() {
+    // Effect 3 quadruples the hazard while served. Cohorts 0-2 are served
+    // in months 0-2 only; their later entries use the base hazard, the same
+    // as in a contract that ended by the prime's failure in month 2.
+    let common = [
+        "segments.s.sustained.baseline_hazard=0.05",
+        "segments.s.sustained.window_months=12",
+        "uncertainty.effect=3",
+        "segments.s.tariff.attachment=0",
+        "payments.service_fee_per_month=0",
+    ];
+    let mut ended = common.to_vec();
+    ended.push("termination.break_month=2");
+    let mut failed = common.to_vec();
+    failed.extend(["prime.reserves=2500", "prime.credit_line=0"]);
+    let (me, mf) = (model(SCENARIO, &ended), model(SCENARIO, &failed));
+    let mut outcomes = (Vec::new(), Vec::new());
+    each_iteration(&me, 11, 30, |r| outcomes.0.push(r.commissioner.outcomes));
+    each_iteration(&mf, 11, 30, |r| {
+        assert_eq!(r.parties[PRIME].failure_month, Some(2));
+        outcomes.1.push(r.commissioner.outcomes)
+    });
+    // Same seed, same participants, same service: identical counts.
+    assert_eq!(outcomes.0, outcomes.1);
+}
+
+/// The error text of a scenario that must be refused.
+fn refused(extra: &str) -> String {
+    let text = format!("{SCENARIO}{extra}");
+    match pbrsim::scenario::load_str(&text, "t.toml", &[]) {
+        Ok(_) => panic!("should be refused:\n{extra}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_bad_termination_section_is_refused_at_its_key() {
+    let cases = [
+        (
+            "[termination]\nbreak_month = 24\n",
+            vec![
+                "termination.break_month",
+                "0 to horizon_months - 1 (23), got 24",
+            ],
+        ),
+        (
+            "[termination]\npayment = 10\n",
+            vec![
+                "termination",
+                "give break_month, [termination.on_net] or both",
+            ],
+        ),
+        (
+            "[termination]\npayment = -10\nbreak_month = 3\n",
+            vec!["termination.payment", "non-negative amount"],
+        ),
+        (
+            "[termination.on_net]\nparty = \"prine\"\nbelow = -5\n",
+            vec![
+                "termination.on_net.party",
+                "`prine`",
+                "did you mean `prime`?",
+            ],
+        ),
+        (
+            "[termination.on_net]\nparty = \"prime\"\nbelow = -1e300\n",
+            vec!["termination.on_net.below", "-1e300"],
+        ),
+        (
+            "[termination]\nbreak_month = 3\nnotice_months = 5000\n",
+            vec!["termination.notice_months", "got 5000"],
+        ),
+        (
+            "[termination]\nbreak_month = 3\nbreak_day = 2\n",
+            vec!["unknown key `break_day`"],
+        ),
+        (
+            "[subcontractors.contract]\nreserves = 1\n",
+            vec!["`contract` is reserved"],
+        ),
+    ];
+    for (extra, expected) in cases {
+        let e = refused(extra);
+        for want in expected {
+            assert!(e.contains(want), "expected `{want}` in:\n{e}");
+        }
+    }
+}
