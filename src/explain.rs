@@ -451,6 +451,32 @@ fn explain_termination(model: &Model, t: &crate::model::Termination, o: &mut Str
             signed_money(n.below)
         );
     }
+    for level in &t.minimum_performance {
+        let segments: Vec<&str> = level
+            .segments
+            .iter()
+            .map(|&s| model.segments[s].id.as_str())
+            .collect();
+        let whose = level
+            .provider
+            .map_or("the whole contract".to_string(), |p| {
+                model.providers[p].id.clone()
+            });
+        let notice = if t.notice_months == 0 {
+            "at the end of that month".to_string()
+        } else {
+            format!("{} after it", months(t.notice_months))
+        };
+        let _ = writeln!(
+            o,
+            "- Minimum performance `{}`: in months {} to {}, {whose} must achieve at least {:.4} outcome events per referral ({}); below it, the commissioner ends the contract {notice}.",
+            level.label,
+            level.from,
+            level.to - 1,
+            level.minimum_ppm as f64 / 1e6,
+            segments.join(", ")
+        );
+    }
     let _ = writeln!(
         o,
         "    Then referrals, costs and payments stop, as if the prime had failed, and participants go without service{}.",

@@ -91,6 +91,37 @@ pub struct Termination {
     /// Paid by the commissioner to the prime in the month the contract
     /// ends early (a rescue or compensation payment).
     pub payment: Pence,
+    /// Minimum performance levels, each measured once.
+    pub minimum_performance: Vec<MinimumPerformance>,
+}
+
+/// A minimum performance level (`[[termination.minimum_performance]]`):
+/// outcome events per referral over a period, for some segments at one
+/// provider or the whole contract, and what follows a level below it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MinimumPerformance {
+    /// Names its figures.
+    pub label: String,
+    /// Sustained-outcome segments measured.
+    pub segments: Vec<usize>,
+    /// The provider whose groups are measured; `None` for every provider.
+    pub provider: Option<usize>,
+    /// The period: months `from ..= to - 1`, measured at the end of month
+    /// `to - 1`.
+    pub from: usize,
+    /// End (exclusive) of the period.
+    pub to: usize,
+    /// The minimum, in millionths of an outcome event per referral.
+    pub minimum_ppm: i64,
+    /// What a level below the minimum leads to.
+    pub consequence: Consequence,
+}
+
+/// What a level below a minimum performance level leads to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consequence {
+    /// The commissioner ends the contract (after the notice).
+    End,
 }
 
 /// A condition on one party's cumulative net (revenue less cost over the

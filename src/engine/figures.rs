@@ -161,6 +161,23 @@ impl Catalog {
             figures.push(Figure::new("contract", "terminated", Unit::Probability));
             figures.push(Figure::new("contract", "termination_month", Unit::Month));
         }
+        for level in model
+            .termination
+            .iter()
+            .flat_map(|t| &t.minimum_performance)
+        {
+            let label = &level.label;
+            figures.push(Figure::new(
+                "contract",
+                format!("{label}.level"),
+                Unit::Ratio,
+            ));
+            figures.push(Figure::new(
+                "contract",
+                format!("{label}.below_minimum"),
+                Unit::Probability,
+            ));
+        }
         rule_figures(model, &mut figures);
         figures.push(Figure::new("draw", "volume", Unit::Draw));
         figures.push(Figure::new("draw", "cost", Unit::Draw));
@@ -230,6 +247,10 @@ impl Catalog {
             row.push(to_pounds(r.commissioner.paid.termination));
             row.push(flag(r.termination_month.is_some()));
             row.push(r.termination_month.map_or(f64::NAN, |m| m as f64));
+        }
+        for &(level, below) in &r.performance {
+            row.push(level);
+            row.push(flag(below));
         }
         let mut v = r.verdicts.iter();
         for (rule, earned) in model.payments.improvement.iter().zip(&r.improvement_earned) {

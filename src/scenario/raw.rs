@@ -60,6 +60,22 @@ pub struct RawTermination {
     pub notice_months: u32,
     #[serde(default)]
     pub payment: f64,
+    #[serde(default)]
+    pub minimum_performance: Vec<RawMinimumPerformance>,
+}
+
+/// `[[termination.minimum_performance]]`: a minimum level of outcome
+/// events per referral over a period.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMinimumPerformance {
+    pub label: String,
+    pub segments: Option<Vec<String>>,
+    pub provider: Option<String>,
+    pub from_month: u32,
+    pub to_month: u32,
+    pub minimum: f64,
+    pub consequence: String,
 }
 
 /// `[termination.on_net]`: a break when a party's cumulative net falls

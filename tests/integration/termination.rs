@@ -263,7 +263,7 @@ fn a_bad_termination_section_is_refused_at_its_key() {
             "[termination]\npayment = 10\n",
             vec![
                 "termination",
-                "give break_month, [termination.on_net] or both",
+                "give break_month, [termination.on_net] or [[termination.minimum_performance]]",
             ],
         ),
         (
@@ -297,6 +297,171 @@ fn a_bad_termination_section_is_refused_at_its_key() {
     ];
     for (extra, expected) in cases {
         let e = refused(extra);
+        for want in expected {
+            assert!(e.contains(want), "expected `{want}` in:\n{e}");
+        }
+    }
+}
+
+/// Everyone enters outcome in their referral month (a hazard of 50 gives
+/// an entry probability of 1 in floating point) and stays, so the outcome
+/// event (qualifying month 4) of the cohort referred in month m is in month
+/// m + 3: in months 0-5 there are outcome events from cohorts 0-2, 30 of
+/// them, for 60 referrals: a level of 0.5 exactly. Segment `t`, at the
+/// subcontractor, has no outcomes.
+const PERFORMANCE: &str = r#"
+name = "minimum performance"
+[time]
+horizon_months = 24
+referral_months = 12
+[segments.s]
+referrals_per_month = 10
+referral_process = "fixed"
+[segments.s.sustained]
+baseline_hazard = 50.0
+window_months = 6
+qualifying_months = 4
+[segments.s.tariff]
+outcome = 100
+[segments.s.allocation]
+prime = 1.0
+[segments.t]
+referrals_per_month = 10
+referral_process = "fixed"
+[segments.t.sustained]
+baseline_hazard = 0.0
+window_months = 6
+[segments.t.allocation]
+sub = 1.0
+[prime]
+reserves = 1000000
+[subcontractors.sub]
+reserves = 1000000
+"#;
+
+fn performance(level: &str, sets: &[&str]) -> (pbrsim::model::Model, Vec<IterationResult>) {
+    let text = format!(
+        "{PERFORMANCE}\n[termination]\npayment = 300\n[[termination.minimum_performance]]\n{level}"
+    );
+    let m = model(&text, sets);
+    let mut results = Vec::new();
+    each_iteration(&m, 3, 2, |r| results.push(r.clone()));
+    (m, results)
+}
+
+#[test]
+fn a_level_at_the_minimum_is_met_and_one_below_it_ends_the_contract() {
+    let at = "label = \"mpl\"\nsegments = [\"s\"]\nfrom_month = 0\nto_month = 6\nminimum = 0.5\nconsequence = \"end\"\n";
+    let (_, results) = performance(at, &[]);
+    for r in &results {
+        assert_eq!(r.performance, vec![(0.5, false)]);
+        assert_eq!(r.termination_month, None);
+        assert_eq!(r.commissioner.outcomes, 120);
+    }
+    let above = at.replace("minimum = 0.5", "minimum = 0.500001");
+    let (m, results) = performance(&above, &[]);
+    for r in &results {
+        assert_eq!(r.performance, vec![(0.5, true)]);
+        // Measured at the end of month 5; the contract ends there.
+        assert_eq!(r.termination_month, Some(5));
+        assert_eq!(r.commissioner.paid.termination, 300 * PENCE);
+        assert_eq!(r.commissioner.referrals, 2 * 60);
+        // Outcome payments of cohorts 0-2 (months 3-5) are paid; those of
+        // cohorts 3-5 fall due in months 6-8, after the end.
+        assert_eq!(r.commissioner.paid.outcome, 30 * 100 * PENCE);
+        assert_eq!(r.commissioner.cancelled, 30 * 100 * PENCE);
+        assert!(prime_silent_from(r, m.horizon, 6));
+    }
+    // With a notice of 3 months it ends in month 8.
+    let (_, results) = performance(&above, &["termination.notice_months=3"]);
+    for r in &results {
+        assert_eq!(r.termination_month, Some(8));
+        assert_eq!(r.commissioner.paid.outcome, 60 * 100 * PENCE);
+    }
+}
+
+#[test]
+fn a_level_counts_its_segments_at_its_provider_or_the_whole_contract() {
+    let level = |extra: &str| {
+        format!(
+            "label = \"mpl\"\nfrom_month = 0\nto_month = 6\nminimum = 0.2\nconsequence = \"end\"\n{extra}"
+        )
+    };
+    // Both segments: 30 outcome events for 120 referrals.
+    let (_, results) = performance(&level(""), &[]);
+    assert!(results.iter().all(|r| r.performance == vec![(0.25, false)]));
+    // The subcontractor's segment alone: none.
+    let (_, results) = performance(&level("provider = \"sub\"\n"), &[]);
+    for r in &results {
+        assert_eq!(r.performance, vec![(0.0, true)]);
+        assert_eq!(r.termination_month, Some(5));
+    }
+    // The prime's groups: segment s.
+    let (_, results) = performance(&level("provider = \"prime\"\n"), &[]);
+    assert!(results.iter().all(|r| r.performance == vec![(0.5, false)]));
+    // A period with no referrals is not measured and ends nothing.
+    let later = level("").replace(
+        "from_month = 0\nto_month = 6",
+        "from_month = 12\nto_month = 20",
+    );
+    let (_, results) = performance(&later, &[]);
+    for r in &results {
+        assert!(r.performance[0].0.is_nan() && !r.performance[0].1);
+        assert_eq!(r.termination_month, None);
+    }
+}
+
+#[test]
+fn a_bad_minimum_performance_level_is_refused_at_its_key() {
+    let good = "[termination]\n[[termination.minimum_performance]]\nlabel = \"mpl\"\nfrom_month = 0\nto_month = 6\nminimum = 0.5\nconsequence = \"end\"\n";
+    let cases = [
+        (
+            good.replace("to_month = 6", "to_month = 0"),
+            vec![
+                "termination.minimum_performance[0].to_month",
+                "0 <= from_month < to_month",
+            ],
+        ),
+        (
+            good.replace("to_month = 6", "to_month = 25"),
+            vec!["horizon_months (24)"],
+        ),
+        (
+            good.replace("minimum = 0.5", "minimum = 1.5"),
+            vec!["termination.minimum_performance[0].minimum", "probability"],
+        ),
+        (
+            good.replace("\"end\"", "\"stop\""),
+            vec![
+                "termination.minimum_performance[0].consequence",
+                "unknown consequence \"stop\"",
+            ],
+        ),
+        (
+            good.replace("label = \"mpl\"", "label = \"m p l\""),
+            vec!["not a usable label"],
+        ),
+        (
+            format!("{good}segments = [\"x\"]\n"),
+            vec![
+                "termination.minimum_performance[0].segments[0]",
+                "`x` is not a segment",
+            ],
+        ),
+        (
+            format!("{good}provider = \"sbu\"\n"),
+            vec![
+                "`sbu` is not the prime or a subcontractor",
+                "did you mean `sub`?",
+            ],
+        ),
+    ];
+    for (extra, expected) in cases {
+        let text = format!("{PERFORMANCE}{extra}");
+        let e = match pbrsim::scenario::load_str(&text, "t.toml", &[]) {
+            Ok(_) => panic!("should be refused:\n{extra}"),
+            Err(e) => e.to_string(),
+        };
         for want in expected {
             assert!(e.contains(want), "expected `{want}` in:\n{e}");
         }

@@ -33,6 +33,15 @@ impl Measurements {
             verdicts: vec![Verdict::NOT_MEASURED; tallies],
             improvement_earned: vec![0; rules.len()],
             additional_earned: vec![0; additional],
+            group_outcomes: vec![
+                0;
+                if super::performance_measured(model) {
+                    plan.groups.len() * model.horizon
+                } else {
+                    0
+                }
+            ],
+            performance: vec![(f64::NAN, false); super::performance_levels(model)],
         }
     }
 
@@ -44,6 +53,8 @@ impl Measurements {
         self.verdicts.fill(Verdict::NOT_MEASURED);
         self.improvement_earned.fill(0);
         self.additional_earned.fill(0);
+        self.group_outcomes.fill(0);
+        self.performance.fill((f64::NAN, false));
     }
 
     /// Adds a referral month's cohort (`treated`) to every measurement of

@@ -166,6 +166,9 @@ struct People {
     referrals: Vec<u64>,
     /// Months in outcome counted for savings, `[segment][month]`.
     realised_months: Vec<u64>,
+    /// Referrals per delivery group and referral month, `[group][month]`;
+    /// empty without minimum performance levels.
+    group_referrals: Vec<u64>,
 }
 
 impl People {
@@ -226,6 +229,12 @@ struct Measurements {
     improvement_earned: Vec<Pence>,
     /// Per additional-outcome rule, the payments it scheduled.
     additional_earned: Vec<Pence>,
+    /// Outcome events per delivery group and month (within the horizon),
+    /// `[group][month]`; empty without minimum performance levels.
+    group_outcomes: Vec<u64>,
+    /// Per minimum performance level: the level measured (NaN if not) and
+    /// whether it was below the minimum.
+    performance: Vec<(f64, bool)>,
 }
 
 /// Sampling buffers reused by the steps.
@@ -314,6 +323,7 @@ impl Scratch {
                 investors: vec![(0, 0); model.investors.len()],
                 additional_earned: vec![0; model.payments.additional_outcomes.len()],
                 termination_month: None,
+                performance: vec![(f64::NAN, false); performance_levels(model)],
             },
         }
     }
@@ -352,6 +362,14 @@ impl State {
                 groups,
                 referrals: vec![0; model.segments.len() * model.referral_months],
                 realised_months: vec![0; model.segments.len() * h],
+                group_referrals: vec![
+                    0;
+                    if performance_measured(model) {
+                        plan.groups.len() * model.referral_months
+                    } else {
+                        0
+                    }
+                ],
             },
             books: Books {
                 ledger: Ledger::new(model.accounts(), h),
@@ -398,6 +416,7 @@ impl State {
         }
         self.people.referrals.fill(0);
         self.people.realised_months.fill(0);
+        self.people.group_referrals.fill(0);
         let books = &mut self.books;
         books.ledger.clear();
         for dues in &mut books.group_dues {
@@ -552,6 +571,9 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
     result.external = ledger.revenue(outside) - ledger.cost(outside);
     result.commissioner = state.commissioner;
     result.termination_month = state.ended_early;
+    result
+        .performance
+        .copy_from_slice(&state.measurements.performance);
     let investors = &state.investors;
     for (i, pair) in result.investors.iter_mut().enumerate() {
         *pair = (investors.drawn[i], investors.repaid[i]);
@@ -564,6 +586,20 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
     result
         .additional_earned
         .copy_from_slice(&m.additional_earned);
+}
+
+/// The number of minimum performance levels.
+fn performance_levels(model: &Model) -> usize {
+    model
+        .termination
+        .as_ref()
+        .map_or(0, |t| t.minimum_performance.len())
+}
+
+/// Whether any minimum performance level is measured (and so referrals
+/// and outcome events are counted per delivery group and month).
+fn performance_measured(model: &Model) -> bool {
+    performance_levels(model) > 0
 }
 
 /// The participants' random stream.

@@ -207,6 +207,9 @@ fn follow_stays(
         if age == qualifying {
             if t < h {
                 commissioner.outcomes += in_outcome;
+                if !measurements.group_outcomes.is_empty() {
+                    measurements.group_outcomes[entry.group * h + t] += in_outcome;
+                }
                 measurements.count_yearly_outcome(
                     contract,
                     entry.segment,

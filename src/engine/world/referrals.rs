@@ -121,6 +121,9 @@ fn admit(
     participants.power[slot] = f64::NAN;
     participants.size[slot] += size;
     people.referrals[segment * model.referral_months + t] += size;
+    if !people.group_referrals.is_empty() {
+        people.group_referrals[group * model.referral_months + t] += size;
+    }
     commissioner.referrals += size;
     let n = size as Pence;
     providers.accrued_cost[provider] += n * model.providers[provider].cost_per_referral;

@@ -151,4 +151,8 @@ pub struct IterationResult {
     pub additional_earned: Vec<Pence>,
     /// The month the commissioner ended the contract early, if it did.
     pub termination_month: Option<usize>,
+    /// Per minimum performance level: the level measured (outcome events
+    /// per referral; NaN if not measured) and whether it was below the
+    /// minimum.
+    pub performance: Vec<(f64, bool)>,
 }

@@ -69,7 +69,13 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
     let commissioner = parties::commissioner(&mut c, &raw.commissioner);
     let co_funder = parties::co_funder(&mut c, raw.co_funder.as_ref());
     let investors = parties::investors(&mut c, &raw.investors, &providers);
-    let termination = termination::termination(&mut c, raw.termination.as_ref(), time, &providers);
+    let termination = termination::termination(
+        &mut c,
+        raw.termination.as_ref(),
+        time,
+        &providers,
+        &segments,
+    );
 
     if !c.problems.is_empty() {
         return Err(c.problems);

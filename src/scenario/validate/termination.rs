@@ -3,8 +3,11 @@
 
 use super::{Checker, MAX_AMOUNT, MAX_MONTHS, Time, shown};
 use crate::error::suggest;
-use crate::model::{COMMISSIONER, NetTrigger, Provider, Termination, to_pence};
-use crate::scenario::raw::RawTermination;
+use crate::model::{
+    COMMISSIONER, Consequence, MinimumPerformance, NetTrigger, Provider, Segment, Termination,
+    to_pence,
+};
+use crate::scenario::raw::{RawMinimumPerformance, RawTermination};
 
 /// `[termination]`, if the scenario has it.
 pub fn termination(
@@ -12,6 +15,7 @@ pub fn termination(
     raw: Option<&RawTermination>,
     time: Time,
     providers: &[Provider],
+    segments: &[Segment],
 ) -> Option<Termination> {
     let raw = raw?;
     let break_month = raw.break_month.map(|m| {
@@ -61,10 +65,28 @@ pub fn termination(
             below: to_pence(t.below),
         }
     });
-    if break_month.is_none() && on_net.is_none() {
+    let minimum_performance: Vec<MinimumPerformance> = raw
+        .minimum_performance
+        .iter()
+        .enumerate()
+        .map(|(j, r)| {
+            let key = format!("termination.minimum_performance[{j}]");
+            minimum(c, &key, r, time, providers, segments)
+        })
+        .collect();
+    for (j, r) in minimum_performance.iter().enumerate() {
+        if minimum_performance[..j].iter().any(|e| e.label == r.label) {
+            c.err(
+                &format!("termination.minimum_performance[{j}].label"),
+                format!("`{}` names an earlier level too", r.label),
+            );
+        }
+    }
+    if break_month.is_none() && on_net.is_none() && minimum_performance.is_empty() {
         c.err(
             "termination",
-            "says nothing ends the contract: give break_month, [termination.on_net] or both".into(),
+            "says nothing ends the contract: give break_month, [termination.on_net] or [[termination.minimum_performance]]"
+                .into(),
         );
     }
     let notice_months = if raw.notice_months > MAX_MONTHS {
@@ -84,5 +106,84 @@ pub fn termination(
         on_net,
         notice_months,
         payment: c.money("termination.payment", raw.payment),
+        minimum_performance,
     })
+}
+
+/// One minimum performance level, its keys checked at `key.*`.
+fn minimum(
+    c: &mut Checker,
+    key: &str,
+    r: &RawMinimumPerformance,
+    time: Time,
+    providers: &[Provider],
+    all: &[Segment],
+) -> MinimumPerformance {
+    let k = |f: &str| format!("{key}.{f}");
+    c.label(&k("label"), &r.label);
+    let sustained: Vec<&str> = all
+        .iter()
+        .filter(|s| s.sustained().is_some())
+        .map(|s| s.id.as_str())
+        .collect();
+    let names: Vec<&str> = match &r.segments {
+        Some(list) => list.iter().map(|s| s.as_str()).collect(),
+        None => sustained.clone(),
+    };
+    if names.is_empty() {
+        c.err(
+            &k("segments"),
+            "no segment to measure: outcomes per referral need sustained-outcome segments".into(),
+        );
+    }
+    let mut segments = Vec::new();
+    for (j, name) in names.iter().enumerate() {
+        match all.iter().position(|s| s.id == *name) {
+            Some(s) if all[s].sustained().is_some() => segments.push(s),
+            Some(_) => c.err(
+                &format!("{}[{j}]", k("segments")),
+                format!("`{name}` has adverse events, not outcomes: it cannot be measured in outcomes per referral"),
+            ),
+            None => c.err_help(
+                &format!("{}[{j}]", k("segments")),
+                format!("`{name}` is not a segment"),
+                suggest(name, &sustained),
+            ),
+        }
+    }
+    let provider = r.provider.as_ref().map(|name| {
+        let ids: Vec<&str> = providers.iter().map(|p| p.id.as_str()).collect();
+        ids.iter().position(|p| p == name).unwrap_or_else(|| {
+            c.err_help(
+                &k("provider"),
+                format!("`{name}` is not the prime or a subcontractor"),
+                suggest(name, &ids),
+            );
+            0
+        })
+    });
+    let (from, to) = (r.from_month as usize, r.to_month as usize);
+    let (from, to) = if from >= to || to > time.horizon {
+        c.err(
+            &k("to_month"),
+            format!(
+                "the period must be months from_month .. to_month - 1 within the horizon: 0 <= from_month < to_month <= horizon_months ({}), got {from} .. {to}",
+                time.horizon
+            ),
+        );
+        (0, 1)
+    } else {
+        (from, to)
+    };
+    let minimum = c.prob(&k("minimum"), r.minimum);
+    let consequence = c.choose_or(&k("consequence"), Some(&r.consequence), Consequence::End);
+    MinimumPerformance {
+        label: r.label.clone(),
+        segments,
+        provider,
+        from,
+        to,
+        minimum_ppm: (minimum * 1e6).round() as i64,
+        consequence,
+    }
 }
