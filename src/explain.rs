@@ -467,9 +467,19 @@ fn explain_termination(model: &Model, t: &crate::model::Termination, o: &mut Str
         } else {
             format!("{} after it", months(t.notice_months))
         };
+        let then = match level.consequence {
+            crate::model::Consequence::End => {
+                format!("the commissioner ends the contract {notice}")
+            }
+            crate::model::Consequence::Shift { to, share } => format!(
+                "{:.0}% of {whose}'s later referrals in these segments go to {}",
+                100.0 * share,
+                model.providers[to].id
+            ),
+        };
         let _ = writeln!(
             o,
-            "- Minimum performance `{}`: in months {} to {}, {whose} must achieve at least {:.4} outcome events per referral ({}); below it, the commissioner ends the contract {notice}.",
+            "- Minimum performance `{}`: in months {} to {}, {whose} must achieve at least {:.4} outcome events per referral ({}); below it, {then}.",
             level.label,
             level.from,
             level.to - 1,

@@ -118,10 +118,19 @@ pub struct MinimumPerformance {
 }
 
 /// What a level below a minimum performance level leads to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Consequence {
     /// The commissioner ends the contract (after the notice).
     End,
+    /// From the month after the measurement, this share of the referrals
+    /// the measured provider would receive in the level's segments go to
+    /// provider `to` instead.
+    Shift {
+        /// The provider receiving them.
+        to: usize,
+        /// The share moved, in [0, 1].
+        share: f64,
+    },
 }
 
 /// A condition on one party's cumulative net (revenue less cost over the

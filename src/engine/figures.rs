@@ -2,7 +2,7 @@
 //! name (`party.figure`), unit and meaning.
 
 use super::world::IterationResult;
-use crate::model::{Model, PRIME, SlotKind, to_pounds};
+use crate::model::{Consequence, Model, PRIME, SlotKind, to_pounds};
 
 /// Unit of a figure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,6 +177,13 @@ impl Catalog {
                 format!("{label}.below_minimum"),
                 Unit::Probability,
             ));
+            if matches!(level.consequence, Consequence::Shift { .. }) {
+                figures.push(Figure::new(
+                    "contract",
+                    format!("{label}.referrals_shifted"),
+                    Unit::Count,
+                ));
+            }
         }
         rule_figures(model, &mut figures);
         figures.push(Figure::new("draw", "volume", Unit::Draw));
@@ -248,9 +255,16 @@ impl Catalog {
             row.push(flag(r.termination_month.is_some()));
             row.push(r.termination_month.map_or(f64::NAN, |m| m as f64));
         }
-        for &(level, below) in &r.performance {
+        let levels = model
+            .termination
+            .iter()
+            .flat_map(|t| &t.minimum_performance);
+        for ((&(level, below), shifted), rule) in r.performance.iter().zip(&r.shifted).zip(levels) {
             row.push(level);
             row.push(flag(below));
+            if matches!(rule.consequence, Consequence::Shift { .. }) {
+                row.push(*shifted as f64);
+            }
         }
         let mut v = r.verdicts.iter();
         for (rule, earned) in model.payments.improvement.iter().zip(&r.improvement_earned) {

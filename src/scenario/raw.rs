@@ -76,6 +76,8 @@ pub struct RawMinimumPerformance {
     pub to_month: u32,
     pub minimum: f64,
     pub consequence: String,
+    pub shift_to: Option<String>,
+    pub share: Option<f64>,
 }
 
 /// `[termination.on_net]`: a break when a party's cumulative net falls

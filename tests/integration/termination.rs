@@ -434,7 +434,7 @@ fn a_bad_minimum_performance_level_is_refused_at_its_key() {
             good.replace("\"end\"", "\"stop\""),
             vec![
                 "termination.minimum_performance[0].consequence",
-                "unknown consequence \"stop\"",
+                "must be \"end\" or \"shift\", got \"stop\"",
             ],
         ),
         (
@@ -464,6 +464,103 @@ fn a_bad_minimum_performance_level_is_refused_at_its_key() {
         };
         for want in expected {
             assert!(e.contains(want), "expected `{want}` in:\n{e}");
+        }
+    }
+}
+
+#[test]
+fn a_level_below_the_minimum_shifts_a_share_of_later_referrals() {
+    // Segment s is split 5 + 5 a month between the prime and the
+    // subcontractor. The prime's level in months 0-5 is 15 / 30 = 0.5,
+    // below 0.6: from month 6, 40% of its referrals of s go to the
+    // subcontractor: 3 stay and 2 move, each month 6-11.
+    let text = PERFORMANCE
+        .replace(
+            "[segments.s.allocation]\nprime = 1.0",
+            "[segments.s.allocation]\nprime = 0.5\nsub = 0.5",
+        )
+        .replace(
+            "[prime]\nreserves = 1000000",
+            "[prime]\nreserves = 1000000\ncost_per_referral = 10",
+        )
+        .replace(
+            "[subcontractors.sub]\nreserves = 1000000",
+            "[subcontractors.sub]\nreserves = 1000000\ncost_per_referral = 1",
+        );
+    let level = "[termination]\n[[termination.minimum_performance]]\nlabel = \"mpl\"\nsegments = [\"s\"]\nprovider = \"prime\"\nfrom_month = 0\nto_month = 6\nminimum = 0.6\nconsequence = \"shift\"\nshift_to = \"sub\"\nshare = 0.4\n";
+    let m = model(&format!("{text}{level}"), &[]);
+    each_iteration(&m, 3, 2, |r| {
+        assert_eq!(r.performance, vec![(0.5, true)]);
+        assert_eq!(r.shifted, vec![12]);
+        assert_eq!(r.termination_month, None);
+        assert_eq!(r.commissioner.referrals, 240);
+        assert_eq!(r.parties[PRIME].cost, (5 * 6 + 3 * 6) * 10 * PENCE);
+        assert_eq!(r.parties[PRIME + 1].cost, (5 * 12 + 12 + 120) * PENCE);
+    });
+    // At the minimum nothing moves.
+    let m = model(
+        &format!("{text}{}", level.replace("minimum = 0.6", "minimum = 0.5")),
+        &[],
+    );
+    each_iteration(&m, 3, 2, |r| {
+        assert_eq!(r.shifted, vec![0]);
+        assert_eq!(r.parties[PRIME].cost, 60 * 10 * PENCE);
+    });
+    // A shift needs a provider it moves from, one it moves to with
+    // referrals of the segment, and a share.
+    let bad = [
+        (
+            text.as_str(),
+            level.replace("provider = \"prime\"\n", ""),
+            "needs the provider they move from",
+        ),
+        // From the subcontractor in t to the prime: the prime always has a group.
+        (
+            text.as_str(),
+            level
+                .replace("segments = [\"s\"]", "segments = [\"t\"]")
+                .replace("shift_to = \"sub\"", "shift_to = \"prime\"")
+                .replace("provider = \"prime\"", "provider = \"sub\""),
+            "",
+        ),
+        (
+            PERFORMANCE,
+            level.to_string(),
+            "receives no referrals of segment `s`",
+        ),
+        (
+            text.as_str(),
+            level.replace("share = 0.4\n", ""),
+            "needs the share",
+        ),
+        (
+            text.as_str(),
+            level.replace("shift_to = \"sub\"", "shift_to = \"prime\""),
+            "cannot shift to the provider they move from",
+        ),
+        (
+            text.as_str(),
+            level.replace("consequence = \"shift\"", "consequence = \"end\""),
+            "belong to consequence = \"shift\"",
+        ),
+        (
+            text.as_str(),
+            format!(
+                "{level}{}",
+                level
+                    .replace("[termination]\n", "")
+                    .replace("\"mpl\"", "\"mpl2\"")
+            ),
+            "already shifts this provider's referrals",
+        ),
+    ];
+    for (base, extra, want) in bad {
+        let result = pbrsim::scenario::load_str(&format!("{base}{extra}"), "t.toml", &[]);
+        match (want, result) {
+            ("", Ok(_)) => {}
+            ("", Err(e)) => panic!("should load: {e}"),
+            (_, Ok(_)) => panic!("should be refused:\n{extra}"),
+            (want, Err(e)) => assert!(e.to_string().contains(want), "expected `{want}` in:\n{e}"),
         }
     }
 }

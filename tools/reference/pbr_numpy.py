@@ -383,8 +383,11 @@ class Scenario:
                 L.prov = prov_index[lv["provider"]] if "provider" in lv else None
                 L.frm, L.to = int(lv["from_month"]), int(lv["to_month"])
                 L.ppm = int(round_half_away(float(lv["minimum"]) * 1e6))
-                if lv["consequence"] != "end":
-                    raise ValueError("only consequence = \"end\" is covered")
+                L.shift = lv["consequence"] == "shift"
+                if L.shift:
+                    L.dest = prov_index[lv["shift_to"]]
+                    L.sh = float(lv["share"])
+                L.idx = len(tm.levels)
                 tm.levels.append(L)
             self.term = tm
 
@@ -660,6 +663,14 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     nlev = len(sc.term.levels) if sc.term is not None else 0
     lev_value = np.full((I, nlev), np.nan)
     lev_below = np.zeros((I, nlev), dtype=bool)
+    shift_on = np.zeros((I, nlev), dtype=bool)     # a shift level in force
+    shifted = np.zeros((I, nlev), dtype=i64)
+    shift_of = {}
+    if sc.term is not None:
+        for L in sc.term.levels:
+            if L.shift:
+                for si in L.segs:
+                    shift_of[(si, L.prov)] = L
     own = np.zeros(I, dtype=i64)
     mgmt_fees = np.zeros(I, dtype=i64)
     paid_cum = np.zeros(I, dtype=i64)
@@ -777,58 +788,69 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 if sg.ae:
                     mean_cf = sg.mu * macro[:, yr]
                     pv_t, vals_t = pmfs.get((si, yr, "t"), mean_cf * (1.0 - eff[:, si]), sg.k)
-                for d, share in sg.shares:
-                    mean = volume * sg.lam[t] * share
-                    if sg.process == "fixed":
-                        N = round_half_away(mean).astype(i64)
-                    else:
-                        N = rng.poisson(mean).astype(i64)
-                    N = np.where(live, N, 0)
-                    ntot += N
-                    if d == 0:
-                        to_prime = N
-                        to_sub = np.zeros(I, dtype=i64)
-                        gi = 0
-                    else:
-                        act = ~failed[:, d]
-                        to_sub = np.where(act, N, 0)
-                        to_prime = N - to_sub
-                        gi = sg.group_prov.index(d)
-                        coh[si][:, gi, t] += to_sub
-                        wait[si][:, gi, t] += to_sub
-                        raw_cost[:, d] += to_sub * provs[d].cpr
-                        gross = to_sub * provs[d].fee_per_referral
-                        kept = round_half_away(gross * provs[d].mgmt).astype(i64)
-                        mgmt_fees += kept
-                        m_cst[:, 2] += gross - kept
-                        m_rev[:, 2 + d] += gross - kept
-                    coh[si][:, 0, t] += to_prime
-                    wait[si][:, 0, t] += to_prime
-                    raw_cost[:, 0] += to_prime * provs[0].cpr
-                    if sg.ae:
-                        # the cohort's events over its whole follow-up, drawn now (4b)
-                        P, E = draw_events(rng, N, pv_t, vals_t)
-                        ae_events += E
-                        ae_people += P
-                        ae_E[si][:, t] += E
-                        for r, ru in enumerate(rules):
-                            j = ru.cohort_of[t]
-                            if si not in ru.segs or j < 0:
-                                continue
-                            tN[r][:, j, sg.goff + gi] += to_sub
-                            tN[r][:, j, sg.goff] += to_prime
-                            tP[r][:, j] += P
-                            tE[r][:, j] += E
-                            if ru.kind == "simulated":
-                                x = ru.pp * N + carry[r]
-                                nc = np.floor(x)
-                                carry[r] = x - nc
-                                nc = nc.astype(i64)
-                                pv_c, vals_c = pmfs.get((si, yr, "c"), mean_cf, sg.k)
-                                Pc, Ec = draw_events(rng, nc, pv_c, vals_c)
-                                cN[r][:, j] += nc
-                                cP[r][:, j] += Pc
-                                cE[r][:, j] += Ec
+                for d0, share in sg.shares:
+                    mean0 = volume * sg.lam[t] * share
+                    parts = [(d0, mean0)]
+                    L = shift_of.get((si, d0))
+                    if L is not None:
+                        # a minimum performance level below its minimum moves a
+                        # share of d0's referrals to L.dest from the month after
+                        on = shift_on[:, L.idx]
+                        parts = [(d0, np.where(on, mean0 * (1.0 - L.sh), mean0)),
+                                 (L.dest, np.where(on, mean0 * L.sh, 0.0))]
+                    for d, mean in parts:
+                        if sg.process == "fixed":
+                            N = round_half_away(mean).astype(i64)
+                        else:
+                            N = rng.poisson(mean).astype(i64)
+                        N = np.where(live, N, 0)
+                        if L is not None and d == L.dest:
+                            shifted[:, L.idx] += N
+                        ntot += N
+                        if d == 0:
+                            to_prime = N
+                            to_sub = np.zeros(I, dtype=i64)
+                            gi = 0
+                        else:
+                            act = ~failed[:, d]
+                            to_sub = np.where(act, N, 0)
+                            to_prime = N - to_sub
+                            gi = sg.group_prov.index(d)
+                            coh[si][:, gi, t] += to_sub
+                            wait[si][:, gi, t] += to_sub
+                            raw_cost[:, d] += to_sub * provs[d].cpr
+                            gross = to_sub * provs[d].fee_per_referral
+                            kept = round_half_away(gross * provs[d].mgmt).astype(i64)
+                            mgmt_fees += kept
+                            m_cst[:, 2] += gross - kept
+                            m_rev[:, 2 + d] += gross - kept
+                        coh[si][:, 0, t] += to_prime
+                        wait[si][:, 0, t] += to_prime
+                        raw_cost[:, 0] += to_prime * provs[0].cpr
+                        if sg.ae:
+                            # the cohort's events over its whole follow-up, drawn now (4b)
+                            P, E = draw_events(rng, N, pv_t, vals_t)
+                            ae_events += E
+                            ae_people += P
+                            ae_E[si][:, t] += E
+                            for r, ru in enumerate(rules):
+                                j = ru.cohort_of[t]
+                                if si not in ru.segs or j < 0:
+                                    continue
+                                tN[r][:, j, sg.goff + gi] += to_sub
+                                tN[r][:, j, sg.goff] += to_prime
+                                tP[r][:, j] += P
+                                tE[r][:, j] += E
+                                if ru.kind == "simulated":
+                                    x = ru.pp * N + carry[r]
+                                    nc = np.floor(x)
+                                    carry[r] = x - nc
+                                    nc = nc.astype(i64)
+                                    pv_c, vals_c = pmfs.get((si, yr, "c"), mean_cf, sg.k)
+                                    Pc, Ec = draw_events(rng, nc, pv_c, vals_c)
+                                    cN[r][:, j] += nc
+                                    cP[r][:, j] += Pc
+                                    cE[r][:, j] += Ec
                 if sg.ae:
                     ae_cf += ntot * sg.mu * macro[:, yr]
                 referrals += ntot
@@ -1063,6 +1085,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     lev_value[:, li] = np.where(ok, O / np.where(N > 0, N, 1), np.nan)
                 lev_below[:, li] = below
+                if L.shift:
+                    shift_on[:, li] |= below
+                    continue
                 ends = t + tm.notice
                 notice_end = np.where(below & ((notice_end < 0) | (notice_end > ends)), ends, notice_end)
             if tm.account is not None:
@@ -1184,6 +1209,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         for li, L in enumerate(sc.term.levels):
             out[f"contract.{L.label}.level"] = lev_value[:, li]
             out[f"contract.{L.label}.below_minimum"] = lev_below[:, li].astype(float)
+            if L.shift:
+                out[f"contract.{L.label}.referrals_shifted"] = shifted[:, li].astype(float)
     out[c + "co_funded"] = co_funded / 100.0
     out[c + "clawed_back"] = clawed_back / 100.0
     out[c + "removed_by_participant_cap"] = rm_pcap / 100.0

@@ -169,6 +169,12 @@ struct People {
     /// Referrals per delivery group and referral month, `[group][month]`;
     /// empty without minimum performance levels.
     group_referrals: Vec<u64>,
+    /// Per segment and provider, `[segment][provider]`: a shift of its
+    /// referrals in force (provider moved to, share, minimum performance
+    /// level).
+    shifts: Vec<Option<(usize, f64, usize)>>,
+    /// Per minimum performance level, the referrals its shift moved.
+    shifted: Vec<u64>,
 }
 
 impl People {
@@ -324,6 +330,7 @@ impl Scratch {
                 additional_earned: vec![0; model.payments.additional_outcomes.len()],
                 termination_month: None,
                 performance: vec![(f64::NAN, false); performance_levels(model)],
+                shifted: vec![0; performance_levels(model)],
             },
         }
     }
@@ -370,6 +377,8 @@ impl State {
                         0
                     }
                 ],
+                shifts: vec![None; model.segments.len() * model.providers.len()],
+                shifted: vec![0; performance_levels(model)],
             },
             books: Books {
                 ledger: Ledger::new(model.accounts(), h),
@@ -417,6 +426,8 @@ impl State {
         self.people.referrals.fill(0);
         self.people.realised_months.fill(0);
         self.people.group_referrals.fill(0);
+        self.people.shifts.fill(None);
+        self.people.shifted.fill(0);
         let books = &mut self.books;
         books.ledger.clear();
         for dues in &mut books.group_dues {
@@ -574,6 +585,7 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
     result
         .performance
         .copy_from_slice(&state.measurements.performance);
+    result.shifted.copy_from_slice(&state.people.shifted);
     let investors = &state.investors;
     for (i, pair) in result.investors.iter_mut().enumerate() {
         *pair = (investors.drawn[i], investors.repaid[i]);

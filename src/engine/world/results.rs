@@ -155,4 +155,7 @@ pub struct IterationResult {
     /// per referral; NaN if not measured) and whether it was below the
     /// minimum.
     pub performance: Vec<(f64, bool)>,
+    /// Per minimum performance level, the referrals its shift moved to
+    /// another provider.
+    pub shifted: Vec<u64>,
 }

@@ -7,7 +7,7 @@
 //! that month and no re-procurement cost is counted.
 
 use super::{Contract, Month, Service, State};
-use crate::model::{COMMISSIONER, MinimumPerformance, PRIME};
+use crate::model::{COMMISSIONER, Consequence, MinimumPerformance, PRIME};
 
 /// Ends the contract at the end of `month` if a break falls in it.
 pub(super) fn end_early(contract: &Contract, month: Month, state: &mut State) {
@@ -25,9 +25,23 @@ pub(super) fn end_early(contract: &Contract, month: Month, state: &mut State) {
         }
         let (level_of, below) = measure_performance(contract, rule, state);
         state.measurements.performance[level] = (level_of, below);
-        if below {
-            let ends = t + terms.notice_months;
-            state.notice_ends = Some(state.notice_ends.map_or(ends, |e| e.min(ends)));
+        if !below {
+            continue;
+        }
+        match rule.consequence {
+            Consequence::End => {
+                let ends = t + terms.notice_months;
+                state.notice_ends = Some(state.notice_ends.map_or(ends, |e| e.min(ends)));
+            }
+            Consequence::Shift { to, share } => {
+                let from = rule
+                    .provider
+                    .expect("validation: a shift names its provider");
+                let providers = contract.model.providers.len();
+                for &s in &rule.segments {
+                    state.people.shifts[s * providers + from] = Some((to, share, level));
+                }
+            }
         }
     }
     if let Some(trigger) = &terms.on_net {

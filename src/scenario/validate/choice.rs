@@ -50,7 +50,10 @@ impl Choice for OnFailure {
 
 impl Choice for Consequence {
     const WHAT: &'static str = "consequence";
-    const CHOICES: &'static [(&'static str, Self)] = &[("end", Consequence::End)];
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("end", Consequence::End),
+        ("shift", Consequence::Shift { to: 0, share: 0.0 }),
+    ];
 }
 
 impl Choice for PriceYear {

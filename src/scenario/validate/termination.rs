@@ -74,8 +74,23 @@ pub fn termination(
             minimum(c, &key, r, time, providers, segments)
         })
         .collect();
+    let shifts_from = |r: &MinimumPerformance, s: usize| {
+        matches!(r.consequence, Consequence::Shift { .. }) && r.segments.contains(&s)
+    };
     for (j, r) in minimum_performance.iter().enumerate() {
-        if minimum_performance[..j].iter().any(|e| e.label == r.label) {
+        let earlier = &minimum_performance[..j];
+        if r.segments.iter().any(|&s| {
+            shifts_from(r, s)
+                && earlier
+                    .iter()
+                    .any(|e| e.provider == r.provider && shifts_from(e, s))
+        }) {
+            c.err(
+                &format!("termination.minimum_performance[{j}].consequence"),
+                "an earlier level already shifts this provider's referrals in one of these segments".into(),
+            );
+        }
+        if earlier.iter().any(|e| e.label == r.label) {
             c.err(
                 &format!("termination.minimum_performance[{j}].label"),
                 format!("`{}` names an earlier level too", r.label),
@@ -108,6 +123,73 @@ pub fn termination(
         payment: c.money("termination.payment", raw.payment),
         minimum_performance,
     })
+}
+
+/// A shift of referrals: from the level's provider (which it must name) to
+/// `shift_to`, which must have a delivery group in each of the level's
+/// segments (a positive allocation there, or be the prime).
+fn shift(
+    c: &mut Checker,
+    key: &str,
+    r: &RawMinimumPerformance,
+    providers: &[Provider],
+    all: &[Segment],
+    provider: Option<usize>,
+    segments: &[usize],
+) -> Consequence {
+    let k = |f: &str| format!("{key}.{f}");
+    if provider.is_none() {
+        c.err(
+            &k("provider"),
+            "a shift of referrals needs the provider they move from".into(),
+        );
+    }
+    let ids: Vec<&str> = providers.iter().map(|p| p.id.as_str()).collect();
+    let to = match r.shift_to.as_deref() {
+        None => {
+            c.err(
+                &k("shift_to"),
+                "a shift needs the provider the referrals move to".into(),
+            );
+            0
+        }
+        Some(name) => ids.iter().position(|p| *p == name).unwrap_or_else(|| {
+            c.err_help(
+                &k("shift_to"),
+                format!("`{name}` is not the prime or a subcontractor"),
+                suggest(name, &ids),
+            );
+            0
+        }),
+    };
+    if provider == Some(to) {
+        c.err(
+            &k("shift_to"),
+            "referrals cannot shift to the provider they move from".into(),
+        );
+    }
+    for &s in segments {
+        if to != 0 && all[s].allocation[to] <= 0.0 {
+            c.err(
+                &k("shift_to"),
+                format!(
+                    "`{}` receives no referrals of segment `{}`: referrals can shift only to the prime or to a provider with a positive allocation there",
+                    ids[to], all[s].id
+                ),
+            );
+        }
+    }
+    let share = match r.share {
+        None => {
+            c.err(
+                &k("share"),
+                "a shift needs the share of referrals moved".into(),
+            );
+            0.0
+        }
+        Some(v) => c.prob(&k("share"), v),
+    };
+    Consequence::Shift { to, share }
 }
 
 /// One minimum performance level, its keys checked at `key.*`.
@@ -176,7 +258,15 @@ fn minimum(
         (from, to)
     };
     let minimum = c.prob(&k("minimum"), r.minimum);
-    let consequence = c.choose_or(&k("consequence"), Some(&r.consequence), Consequence::End);
+    let mut consequence = c.choose_or(&k("consequence"), Some(&r.consequence), Consequence::End);
+    if let Consequence::Shift { .. } = consequence {
+        consequence = shift(c, key, r, providers, all, provider, &segments);
+    } else if r.shift_to.is_some() || r.share.is_some() {
+        c.err(
+            &k("consequence"),
+            "shift_to and share belong to consequence = \"shift\"".into(),
+        );
+    }
     MinimumPerformance {
         label: r.label.clone(),
         segments,
