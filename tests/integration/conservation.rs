@@ -155,14 +155,17 @@ fn money_is_conserved_when_the_commissioner_ends_the_contract_early() {
     use pbrsim::model::{CO_FUNDER, COMMISSIONER, PRIME};
     // The prime's net falling below -£150,000 ends the contract three
     // months later, with a £120,000 payment to the prime; or a break at
-    // month 30 ends it where that has not happened first.
+    // month 30 ends it where that has not happened first; half the big
+    // subcontractor's referrals move to the small one if it falls short.
     let text = format!(
-        "{SUPPLY_CHAIN}\n[termination]\nbreak_month = 30\nnotice_months = 3\npayment = 120000\n[termination.on_net]\nparty = \"prime\"\nbelow = -150000\n"
+        "{SUPPLY_CHAIN}\n[termination]\nbreak_month = 30\nnotice_months = 3\npayment = 120000\n[termination.on_net]\nparty = \"prime\"\nbelow = -150000\n[[termination.minimum_performance]]\nlabel = \"shift\"\nsegments = [\"a\"]\nprovider = \"big\"\nfrom_month = 0\nto_month = 9\nminimum = 0.08\nconsequence = \"shift\"\nshift_to = \"small\"\nshare = 0.5\n"
     );
     let m = model(&text, &[]);
     let h = m.horizon;
     let mut ended = 0;
+    let mut shifted = 0;
     each_iteration(&m, 5, 300, |r| {
+        shifted += r.shifted[0];
         let c = &r.commissioner;
         let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
         assert_eq!(nets + r.external, 0);
@@ -197,4 +200,5 @@ fn money_is_conserved_when_the_commissioner_ends_the_contract_early() {
         }
     });
     assert!(ended > 0);
+    assert!(shifted > 0, "the scenario should exercise the shift");
 }
