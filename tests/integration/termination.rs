@@ -564,3 +564,19 @@ fn a_level_below_the_minimum_shifts_a_share_of_later_referrals() {
         }
     }
 }
+
+#[test]
+fn explain_states_when_and_how_the_contract_can_end_early() {
+    let text = std::fs::read_to_string("tests/reference/termination.toml").unwrap();
+    let m = model(&text, &[]);
+    let words = pbrsim::explain::explain(&m);
+    for want in [
+        "The commissioner ends the contract at the end of month 40.",
+        "3 months later once prime's net so far (revenue less cost) falls below -400,000.",
+        "Minimum performance `year1_big`: in months 0 to 11, big must achieve at least 0.0900 outcome events per referral (a); below it, the commissioner ends the contract 3 months after it.",
+        "below it, 50% of big's later referrals in these segments go to small.",
+        "the commissioner pays the prime 120,000 when the contract ends.",
+    ] {
+        assert!(words.contains(want), "expected `{want}` in:\n{words}");
+    }
+}
