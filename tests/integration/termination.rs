@@ -580,3 +580,43 @@ fn explain_states_when_and_how_the_contract_can_end_early() {
         assert!(words.contains(want), "expected `{want}` in:\n{words}");
     }
 }
+
+#[test]
+fn shifted_poisson_referrals_have_the_thinned_mean() {
+    // Nobody enters outcome, so the prime's level is 0 and always below:
+    // from month 6 its Poisson referrals of s (mean 5 a month) are drawn
+    // with mean 5 x 0.6, and 5 x 0.4 move to the subcontractor.
+    let text = PERFORMANCE
+        .replace(
+            "[segments.s.allocation]\nprime = 1.0",
+            "[segments.s.allocation]\nprime = 0.5\nsub = 0.5",
+        )
+        .replace("baseline_hazard = 50.0", "baseline_hazard = 0.0")
+        .replace(
+            "referrals_per_month = 10\nreferral_process = \"fixed\"\n[segments.s.sustained]",
+            "referrals_per_month = 10\nreferral_process = \"poisson\"\n[segments.s.sustained]",
+        )
+        .replace(
+            "[prime]\nreserves = 1000000",
+            "[prime]\nreserves = 1000000\ncost_per_referral = 1",
+        );
+    let level = "[termination]\n[[termination.minimum_performance]]\nlabel = \"mpl\"\nsegments = [\"s\"]\nprovider = \"prime\"\nfrom_month = 0\nto_month = 6\nminimum = 0.1\nconsequence = \"shift\"\nshift_to = \"sub\"\nshare = 0.4\n";
+    let m = model(&format!("{text}{level}"), &[]);
+    let (mut shifted, mut kept) = (Vec::new(), Vec::new());
+    each_iteration(&m, 17, 4000, |r| {
+        assert!(r.performance[0].1);
+        shifted.push(r.shifted[0] as f64);
+        // The prime's referrals of s in months 6-11 cost £1 each.
+        kept.push(r.parties[PRIME].cost as f64 / 100.0);
+    });
+    let (mean, se) = crate::common::mean_se(&shifted);
+    crate::common::assert_within("referrals shifted", mean, se, 6.0 * 5.0 * 0.4, 4.5);
+    let (mean, se) = crate::common::mean_se(&kept);
+    crate::common::assert_within(
+        "prime's referrals",
+        mean,
+        se,
+        6.0 * 5.0 + 6.0 * 5.0 * 0.6,
+        4.5,
+    );
+}
