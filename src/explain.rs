@@ -423,6 +423,10 @@ pub fn explain(model: &Model) -> String {
         );
     }
 
+    if let Some(t) = &model.termination {
+        explain_termination(model, t, &mut o);
+    }
+
     let _ = writeln!(o, "\nWhat is uncertain (drawn once per iteration)");
     let f = &model.factors;
     let _ = writeln!(o, "- Volume multiplier: {}.", param(&model.volume, f));
@@ -525,6 +529,91 @@ fn leverage(o: &mut String, model: &Model, provider: usize) {
         o,
         "    With the cost multiplier, the economy and the effects at their medians and expected counts, it {verdict}. Its expected income counts {income}, before the contract caps, with nobody failing, and without improvement or additional-outcome payments."
     );
+}
+
+/// When the commissioner may end the contract early, and what follows.
+fn explain_termination(model: &Model, t: &crate::model::Termination, o: &mut String) {
+    let _ = writeln!(o, "\nEnding the contract early");
+    if let Some(m) = t.break_month {
+        let _ = writeln!(
+            o,
+            "- The commissioner ends the contract at the end of month {m}."
+        );
+    }
+    if let Some(n) = &t.on_net {
+        let party = if n.account == crate::model::COMMISSIONER {
+            "the commissioner".to_string()
+        } else {
+            model.providers[n.account - crate::model::PRIME].id.clone()
+        };
+        let notice = if t.notice_months == 0 {
+            "at the end of that month".to_string()
+        } else {
+            format!("{} later", months(t.notice_months))
+        };
+        let _ = writeln!(
+            o,
+            "- The commissioner ends the contract {notice} once {party}'s net so far (revenue less cost) falls below {}.",
+            signed_money(n.below)
+        );
+    }
+    for level in &t.minimum_performance {
+        let segments: Vec<&str> = level
+            .segments
+            .iter()
+            .map(|&s| model.segments[s].id.as_str())
+            .collect();
+        let whose = level
+            .provider
+            .map_or("the whole contract".to_string(), |p| {
+                model.providers[p].id.clone()
+            });
+        let notice = if t.notice_months == 0 {
+            "at the end of that month".to_string()
+        } else {
+            format!("{} after it", months(t.notice_months))
+        };
+        let then = match level.consequence {
+            crate::model::Consequence::End => {
+                format!("the commissioner ends the contract {notice}")
+            }
+            crate::model::Consequence::Shift { to, share } => format!(
+                "{:.0}% of {whose}'s later referrals in these segments go to {}",
+                100.0 * share,
+                model.providers[to].id
+            ),
+        };
+        let _ = writeln!(
+            o,
+            "- Minimum performance `{}`: in months {} to {}, {whose} must achieve at least {:.4} outcome events per referral ({}); below it, {then}.",
+            level.label,
+            level.from,
+            level.to - 1,
+            level.minimum_ppm as f64 / 1e6,
+            segments.join(", ")
+        );
+    }
+    let _ = writeln!(
+        o,
+        "    Then referrals, costs and payments stop, as if the prime had failed, and participants go without service{}.",
+        if t.payment > 0 {
+            format!(
+                "; the commissioner pays the prime {} when the contract ends",
+                money(t.payment)
+            )
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// An amount that may be negative.
+fn signed_money(p: Pence) -> String {
+    if p < 0 {
+        format!("-{}", money(-p))
+    } else {
+        money(p)
+    }
 }
 
 /// What the economy multiplier scales in this contract.

@@ -82,6 +82,75 @@ pub struct Model {
     /// drawn once per iteration after the named slots, and written into
     /// the iteration's copy of the model.
     pub uncertain_keys: Vec<UncertainKey>,
+    /// How the commissioner may end the contract early, if it may.
+    pub termination: Option<Termination>,
+}
+
+/// The commissioner's right to end the contract early (`[termination]`):
+/// a break at a month, or when a party's cumulative net falls below an
+/// amount, with a payment to the prime when the contract ends so.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Termination {
+    /// The contract ends at the end of this month (within the horizon).
+    pub break_month: Option<usize>,
+    /// A break when a party's cumulative net falls below an amount.
+    pub on_net: Option<NetTrigger>,
+    /// Months from a trigger to the end of the contract.
+    pub notice_months: usize,
+    /// Paid by the commissioner to the prime in the month the contract
+    /// ends early (a rescue or compensation payment).
+    pub payment: Pence,
+    /// Minimum performance levels, each measured once.
+    pub minimum_performance: Vec<MinimumPerformance>,
+}
+
+/// A minimum performance level (`[[termination.minimum_performance]]`):
+/// outcome events per referral over a period, for some segments at one
+/// provider or the whole contract, and what follows a level below it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MinimumPerformance {
+    /// Names its figures.
+    pub label: String,
+    /// Sustained-outcome segments measured.
+    pub segments: Vec<usize>,
+    /// The provider whose groups are measured; `None` for every provider.
+    pub provider: Option<usize>,
+    /// The period: months `from ..= to - 1`, measured at the end of month
+    /// `to - 1`.
+    pub from: usize,
+    /// End (exclusive) of the period.
+    pub to: usize,
+    /// The minimum, in millionths of an outcome event per referral.
+    pub minimum_ppm: i64,
+    /// What a level below the minimum leads to.
+    pub consequence: Consequence,
+}
+
+/// What a level below a minimum performance level leads to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Consequence {
+    /// The commissioner ends the contract (after the notice).
+    End,
+    /// From the month after the measurement, this share of the referrals
+    /// the measured provider would receive in the level's segments go to
+    /// provider `to` instead.
+    Shift {
+        /// The provider receiving them.
+        to: usize,
+        /// The share moved, in [0, 1].
+        share: f64,
+    },
+}
+
+/// A condition on one party's cumulative net (revenue less cost over the
+/// months so far, reserves not counted).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NetTrigger {
+    /// The ledger account watched.
+    pub account: usize,
+    /// The condition holds when the cumulative net is strictly below this
+    /// (usually a negative amount: a loss).
+    pub below: Pence,
 }
 
 /// A plain numeric key of the scenario given a distribution.

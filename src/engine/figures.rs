@@ -2,7 +2,7 @@
 //! name (`party.figure`), unit and meaning.
 
 use super::world::IterationResult;
-use crate::model::{Model, PRIME, SlotKind, to_pounds};
+use crate::model::{Consequence, Model, PRIME, SlotKind, to_pounds};
 
 /// Unit of a figure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,6 +167,35 @@ impl Catalog {
         for (name, unit) in COMMISSIONER_FIGURES {
             figures.push(Figure::new("commissioner", name, unit));
         }
+        if model.termination.is_some() {
+            figures.push(Figure::new("commissioner", "paid.termination", Unit::Money));
+            figures.push(Figure::new("contract", "terminated", Unit::Probability));
+            figures.push(Figure::new("contract", "termination_month", Unit::Month));
+        }
+        for level in model
+            .termination
+            .iter()
+            .flat_map(|t| &t.minimum_performance)
+        {
+            let label = &level.label;
+            figures.push(Figure::new(
+                "contract",
+                format!("{label}.level"),
+                Unit::Ratio,
+            ));
+            figures.push(Figure::new(
+                "contract",
+                format!("{label}.below_minimum"),
+                Unit::Probability,
+            ));
+            if matches!(level.consequence, Consequence::Shift { .. }) {
+                figures.push(Figure::new(
+                    "contract",
+                    format!("{label}.referrals_shifted"),
+                    Unit::Count,
+                ));
+            }
+        }
         rule_figures(model, &mut figures);
         for s in &model.segments {
             for (name, unit) in SEGMENT_FIGURES {
@@ -263,6 +292,22 @@ impl Catalog {
             party_values(model, *account, r, row);
         }
         commissioner_values(r, row);
+        if model.termination.is_some() {
+            row.push(to_pounds(r.commissioner.paid.termination));
+            row.push(flag(r.termination_month.is_some()));
+            row.push(r.termination_month.map_or(f64::NAN, |m| m as f64));
+        }
+        let levels = model
+            .termination
+            .iter()
+            .flat_map(|t| &t.minimum_performance);
+        for ((&(level, below), shifted), rule) in r.performance.iter().zip(&r.shifted).zip(levels) {
+            row.push(level);
+            row.push(flag(below));
+            if matches!(rule.consequence, Consequence::Shift { .. }) {
+                row.push(*shifted as f64);
+            }
+        }
         let mut v = r.verdicts.iter();
         for (rule, earned) in model.payments.improvement.iter().zip(&r.improvement_earned) {
             for _ in 0..rule.measurements() {

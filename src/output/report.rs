@@ -124,6 +124,23 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             fmt_pounds(shortfall)
         );
     }
+    if let Some(k) = idx("contract", "terminated") {
+        let ended = mean(k);
+        let month = idx("contract", "termination_month")
+            .map(|k| s.sketches[k].quantile(0.5))
+            .unwrap_or(f64::NAN);
+        let se = (ended * (1.0 - ended) / n).sqrt();
+        let _ = writeln!(
+            o,
+            "\nended early by the commissioner: {}{}",
+            fmt_prob(ended, se),
+            if month.is_finite() {
+                format!(", median month {month:.0}")
+            } else {
+                String::new()
+            },
+        );
+    }
     if !model.investors.is_empty() {
         let _ = writeln!(
             o,
@@ -195,13 +212,14 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             .as_ref()
             .map_or(String::new(), |f| format!(" (with co-funder {})", f.label))
     );
-    let rows: [(&str, &str); 23] = [
+    let rows: [(&str, &str); 24] = [
         ("paid.attachment", "paid: attachment fees"),
         ("paid.service_fee", "paid: service fee"),
         ("paid.outcome", "paid: outcome payments"),
         ("paid.sustainment", "paid: sustainment payments"),
         ("paid.improvement", "paid: improvement payments"),
         ("paid.fee_for_service", "paid: fee for service"),
+        ("paid.termination", "paid: on ending the contract"),
         ("paid.total", "paid: total"),
         ("co_funded", "  of which co-funder"),
         ("clawed_back", "fee for service clawed back"),

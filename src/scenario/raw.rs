@@ -30,6 +30,7 @@ pub struct RawScenario {
     pub subcontractors: IndexMap<String, RawSubcontractor>,
     #[serde(default)]
     pub investors: IndexMap<String, RawInvestor>,
+    pub termination: Option<RawTermination>,
     /// Named stresses carried by the scenario: read by `pbrsim stress`
     /// (`stress::file`), not by a run.
     #[allow(dead_code)]
@@ -47,6 +48,45 @@ pub struct RawInvestor {
     pub return_cap_annual_rate: Option<f64>,
     #[serde(default)]
     pub excess_share: f64,
+}
+
+/// `[termination]`: the commissioner's right to end the contract early.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTermination {
+    pub break_month: Option<u32>,
+    pub on_net: Option<RawNetTrigger>,
+    #[serde(default)]
+    pub notice_months: u32,
+    #[serde(default)]
+    pub payment: f64,
+    #[serde(default)]
+    pub minimum_performance: Vec<RawMinimumPerformance>,
+}
+
+/// `[[termination.minimum_performance]]`: a minimum level of outcome
+/// events per referral over a period.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMinimumPerformance {
+    pub label: String,
+    pub segments: Option<Vec<String>>,
+    pub provider: Option<String>,
+    pub from_month: u32,
+    pub to_month: u32,
+    pub minimum: f64,
+    pub consequence: String,
+    pub shift_to: Option<String>,
+    pub share: Option<f64>,
+}
+
+/// `[termination.on_net]`: a break when a party's cumulative net falls
+/// below an amount.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetTrigger {
+    pub party: String,
+    pub below: f64,
 }
 
 fn default_currency() -> String {

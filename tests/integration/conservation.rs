@@ -249,3 +249,56 @@ reserves = 1000
         assert_eq!(r.commissioner.removed_by_contract_cap, 1_500 * 100);
     });
 }
+
+#[test]
+fn money_is_conserved_when_the_commissioner_ends_the_contract_early() {
+    use pbrsim::model::{CO_FUNDER, COMMISSIONER, PRIME};
+    // The prime's net falling below -£150,000 ends the contract three
+    // months later, with a £120,000 payment to the prime; or a break at
+    // month 30 ends it where that has not happened first; half the big
+    // subcontractor's referrals move to the small one if it falls short.
+    let text = format!(
+        "{SUPPLY_CHAIN}\n[termination]\nbreak_month = 30\nnotice_months = 3\npayment = 120000\n[termination.on_net]\nparty = \"prime\"\nbelow = -150000\n[[termination.minimum_performance]]\nlabel = \"shift\"\nsegments = [\"a\"]\nprovider = \"big\"\nfrom_month = 0\nto_month = 9\nminimum = 0.08\nconsequence = \"shift\"\nshift_to = \"small\"\nshare = 0.5\n"
+    );
+    let m = model(&text, &[]);
+    let h = m.horizon;
+    let mut ended = 0;
+    let mut shifted = 0;
+    each_iteration(&m, 5, 300, |r| {
+        shifted += r.shifted[0];
+        let c = &r.commissioner;
+        let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
+        assert_eq!(nets + r.external, 0);
+        for (a, p) in r.parties.iter().enumerate() {
+            assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net());
+        }
+        assert_eq!(
+            r.parties[COMMISSIONER].cost + r.parties[CO_FUNDER].cost,
+            c.paid.total() + c.own_costs
+        );
+        assert_eq!(r.parties[PRIME].revenue, c.paid.total());
+        // The payment is outside the caps and paid only on an early end.
+        assert!(c.paid.total() - c.paid.termination <= 5_500_000 * 100);
+        match r.termination_month {
+            Some(t) => {
+                ended += 1;
+                assert!(t <= 30);
+                assert_eq!(c.paid.termination, 120_000 * 100);
+                assert_eq!(r.parties[PRIME].failure_month, None);
+                for a in 0..m.accounts() {
+                    assert!(
+                        r.monthly[a * h + t + 1..(a + 1) * h]
+                            .iter()
+                            .all(|&f| f == 0)
+                    );
+                }
+            }
+            None => {
+                assert_eq!(c.paid.termination, 0);
+                assert!(r.parties[PRIME].failure_month.is_some_and(|f| f <= 30));
+            }
+        }
+    });
+    assert!(ended > 0);
+    assert!(shifted > 0, "the scenario should exercise the shift");
+}

@@ -21,4 +21,5 @@ mod slurm;
 mod slurm_scripts;
 mod statistics;
 mod stress;
+mod termination;
 mod time_in_state;

@@ -51,7 +51,7 @@ COUNT_FIGURES = {
 }
 # ratios defined only in some iterations (NaN otherwise): z-test and KS over the
 # iterations where both define them, plus a test on the share defined
-RATIO_SUFFIXES = (".relative_improvement", ".money_multiple", ".irr")
+RATIO_SUFFIXES = (".relative_improvement", ".money_multiple", ".irr", ".level")
 NON_FIGURES = {"iteration", "scenario_hash", "seed", "iterations", "pbrsim_version"}
 
 try:
@@ -61,11 +61,11 @@ except ImportError:  # pragma: no cover
 
 
 def kind_of(name: str) -> str:
-    if name.endswith(".failed") or name.endswith(".loss") or name.endswith(".met"):
+    if name.endswith((".failed", ".loss", ".met", ".terminated", ".below_minimum")):
         return "prob"
     if name.endswith(RATIO_SUFFIXES):
         return "ratio"
-    if name.endswith(".failure_month"):
+    if name.endswith((".failure_month", ".termination_month")):
         return "month"
     if name in COUNT_FIGURES:
         return "count"

@@ -421,6 +421,42 @@ class Scenario:
             inv.xs = float(it.get("excess_share", 0.0))
             self.investors.append(inv)
 
+        # ---- [termination] (docs/model.md 7, "The commissioner ends the
+        # contract early"): a break month and/or a trigger on one party's
+        # cumulative net, a notice, and a payment to the prime
+        self.term = None
+        if "termination" in raw:
+            tr = raw["termination"]
+            tm = Segment()
+            tm.break_month = int(tr["break_month"]) if "break_month" in tr else -1
+            tm.notice = int(tr.get("notice_months", 0))
+            tm.payment = pence(tr.get("payment", 0))
+            tm.account = None
+            if "on_net" in tr:
+                party = tr["on_net"]["party"]
+                tm.account = 0 if party == "commissioner" else 2 + prov_index[party]
+                tm.below = pence(tr["on_net"]["below"])
+            # minimum performance levels: outcome events falling in months
+            # from..to-1 over referrals made in them, measured at the end of
+            # month to-1; below the minimum (exactly, in millionths) ends the
+            # contract after the notice
+            tm.levels = []
+            sus_ids = [sid for sid, st in raw["segments"].items() if "sustained" in st]
+            for lv in tr.get("minimum_performance", []):
+                L = Segment()
+                L.label = lv["label"]
+                L.segs = [list(raw["segments"]).index(x) for x in lv.get("segments", sus_ids)]
+                L.prov = prov_index[lv["provider"]] if "provider" in lv else None
+                L.frm, L.to = int(lv["from_month"]), int(lv["to_month"])
+                L.ppm = int(round_half_away(float(lv["minimum"]) * 1e6))
+                L.shift = lv["consequence"] == "shift"
+                if L.shift:
+                    L.dest = prov_index[lv["shift_to"]]
+                    L.sh = float(lv["share"])
+                L.idx = len(tm.levels)
+                tm.levels.append(L)
+            self.term = tm
+
         last_mm = max([0] + [ru.final_mm for ru in self.rules])
         self.T_end = max(H, max(R + s.w for s in self.segments),
                          (1 + last_mm) if self.rules else 0)
@@ -734,6 +770,20 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     rm_ccap = np.zeros(I, dtype=i64)
     beyond = np.zeros(I, dtype=i64)
     cancelled = np.zeros(I, dtype=i64)
+    paid_term = np.zeros(I, dtype=i64)
+    notice_end = np.full(I, -1, dtype=i64)       # month the notice ends, -1: none
+    term_month = np.full(I, np.nan)
+    nlev = len(sc.term.levels) if sc.term is not None else 0
+    lev_value = np.full((I, nlev), np.nan)
+    lev_below = np.zeros((I, nlev), dtype=bool)
+    shift_on = np.zeros((I, nlev), dtype=bool)     # a shift level in force
+    shifted = np.zeros((I, nlev), dtype=i64)
+    shift_of = {}
+    if sc.term is not None:
+        for L in sc.term.levels:
+            if L.shift:
+                for si in L.segs:
+                    shift_of[(si, L.prov)] = L
     own = np.zeros(I, dtype=i64)
     mgmt_fees = np.zeros(I, dtype=i64)
     paid_cum = np.zeros(I, dtype=i64)
@@ -892,82 +942,93 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 if sg.ae:
                     mean_cf = sg.mu * macro[:, yr]
                     pv_t, vals_t = pmfs.get((si, yr, "t"), mean_cf * (1.0 - eff[:, si]), sg.k)
-                for d, share in sg.shares:
-                    mean = volume * seg_volume[si] * sg.lam[t] * share
-                    if sg.process == "fixed":
-                        N = round_half_away(mean).astype(i64)
-                    else:
-                        N = rng.poisson(mean).astype(i64)
-                    N = np.where(live, N, 0)
-                    ntot += N
-                    if d == 0:
-                        to_prime = N
-                        to_sub = np.zeros(I, dtype=i64)
-                        gi = 0
-                    else:
-                        act = ~failed[:, d]
-                        to_sub = np.where(act, N, 0)
-                        to_prime = N - to_sub
-                        gi = sg.group_prov.index(d)
-                        coh[si][:, gi, t] += to_sub
-                        wait[si][:, gi, t] += to_sub
-                        raw_cost[:, d] += to_sub * provs[d].cpr
-                        gross = to_sub * provs[d].fee_per_referral
-                        kept = round_half_away(gross * provs[d].mgmt).astype(i64)
-                        mgmt_fees += kept
-                        m_cst[:, 2] += gross - kept
-                        m_rev[:, 2 + d] += gross - kept
-                    coh[si][:, 0, t] += to_prime
-                    wait[si][:, 0, t] += to_prime
-                    raw_cost[:, 0] += to_prime * provs[0].cpr
-                    if sg.tis:
-                        # the cohort's months in the state over its follow-up, drawn now (4d)
-                        a0 = np.minimum(1.0, sg.a * macro[:, yr])
-                        a_t = np.minimum(1.0, a0 * (1.0 - eff[:, si]))
-                        points = lambda ru: ru.interims + [sg.f]
-                        spath = chain_months(rng, N, sg.pi, a_t, sg.b, sg.f)
-                        for r, ru in enumerate(rules):
-                            j = ru.cohort_of[t]
-                            if si not in ru.segs or j < 0:
-                                continue
-                            tN[r][:, j, sg.goff + gi] += to_sub
-                            tN[r][:, j, sg.goff] += to_prime
-                            if ru.kind == "simulated":
-                                x = ru.pp * N + carry[r]
-                                nc = np.floor(x)
-                                carry[r] = x - nc
-                                nc = nc.astype(i64)
-                                ccum = chain_months(rng, nc, sg.pi, a0, sg.b, sg.f)
-                            for pi_, k in enumerate(points(ru)):
-                                tS[r][:, j, pi_] += spath[:, k - 1]
-                                tFm[r][:, j, pi_] += N * k
+                for d0, share in sg.shares:
+                    mean0 = volume * seg_volume[si] * sg.lam[t] * share
+                    parts = [(d0, mean0)]
+                    L = shift_of.get((si, d0))
+                    if L is not None:
+                        # a minimum performance level below its minimum moves a
+                        # share of d0's referrals to L.dest from the month after
+                        on = shift_on[:, L.idx]
+                        parts = [(d0, np.where(on, mean0 * (1.0 - L.sh), mean0)),
+                                 (L.dest, np.where(on, mean0 * L.sh, 0.0))]
+                    for d, mean in parts:
+                        if sg.process == "fixed":
+                            N = round_half_away(mean).astype(i64)
+                        else:
+                            N = rng.poisson(mean).astype(i64)
+                        N = np.where(live, N, 0)
+                        if L is not None and d == L.dest:
+                            shifted[:, L.idx] += N
+                        ntot += N
+                        if d == 0:
+                            to_prime = N
+                            to_sub = np.zeros(I, dtype=i64)
+                            gi = 0
+                        else:
+                            act = ~failed[:, d]
+                            to_sub = np.where(act, N, 0)
+                            to_prime = N - to_sub
+                            gi = sg.group_prov.index(d)
+                            coh[si][:, gi, t] += to_sub
+                            wait[si][:, gi, t] += to_sub
+                            raw_cost[:, d] += to_sub * provs[d].cpr
+                            gross = to_sub * provs[d].fee_per_referral
+                            kept = round_half_away(gross * provs[d].mgmt).astype(i64)
+                            mgmt_fees += kept
+                            m_cst[:, 2] += gross - kept
+                            m_rev[:, 2 + d] += gross - kept
+                        coh[si][:, 0, t] += to_prime
+                        wait[si][:, 0, t] += to_prime
+                        raw_cost[:, 0] += to_prime * provs[0].cpr
+                        if sg.tis:
+                            # the cohort's months in the state over its follow-up, drawn now (4d)
+                            a0 = np.minimum(1.0, sg.a * macro[:, yr])
+                            a_t = np.minimum(1.0, a0 * (1.0 - eff[:, si]))
+                            points = lambda ru: ru.interims + [sg.f]
+                            spath = chain_months(rng, N, sg.pi, a_t, sg.b, sg.f)
+                            for r, ru in enumerate(rules):
+                                j = ru.cohort_of[t]
+                                if si not in ru.segs or j < 0:
+                                    continue
+                                tN[r][:, j, sg.goff + gi] += to_sub
+                                tN[r][:, j, sg.goff] += to_prime
                                 if ru.kind == "simulated":
-                                    cS[r][:, j, pi_] += ccum[:, k - 1]
-                                    cFm[r][:, j, pi_] += nc * k
-                    if sg.ae:
-                        # the cohort's events over its whole follow-up, drawn now (4b)
-                        P, E = draw_events(rng, N, pv_t, vals_t)
-                        ae_events += E
-                        ae_people += P
-                        ae_E[si][:, t] += E
-                        for r, ru in enumerate(rules):
-                            j = ru.cohort_of[t]
-                            if si not in ru.segs or j < 0:
-                                continue
-                            tN[r][:, j, sg.goff + gi] += to_sub
-                            tN[r][:, j, sg.goff] += to_prime
-                            tP[r][:, j] += P
-                            tE[r][:, j] += E
-                            if ru.kind == "simulated":
-                                x = ru.pp * N + carry[r]
-                                nc = np.floor(x)
-                                carry[r] = x - nc
-                                nc = nc.astype(i64)
-                                pv_c, vals_c = pmfs.get((si, yr, "c"), mean_cf, sg.k)
-                                Pc, Ec = draw_events(rng, nc, pv_c, vals_c)
-                                cN[r][:, j] += nc
-                                cP[r][:, j] += Pc
-                                cE[r][:, j] += Ec
+                                    x = ru.pp * N + carry[r]
+                                    nc = np.floor(x)
+                                    carry[r] = x - nc
+                                    nc = nc.astype(i64)
+                                    ccum = chain_months(rng, nc, sg.pi, a0, sg.b, sg.f)
+                                for pi_, k in enumerate(points(ru)):
+                                    tS[r][:, j, pi_] += spath[:, k - 1]
+                                    tFm[r][:, j, pi_] += N * k
+                                    if ru.kind == "simulated":
+                                        cS[r][:, j, pi_] += ccum[:, k - 1]
+                                        cFm[r][:, j, pi_] += nc * k
+                        if sg.ae:
+                            # the cohort's events over its whole follow-up, drawn now (4b)
+                            P, E = draw_events(rng, N, pv_t, vals_t)
+                            ae_events += E
+                            ae_people += P
+                            ae_E[si][:, t] += E
+                            for r, ru in enumerate(rules):
+                                j = ru.cohort_of[t]
+                                if si not in ru.segs or j < 0:
+                                    continue
+                                tN[r][:, j, sg.goff + gi] += to_sub
+                                tN[r][:, j, sg.goff] += to_prime
+                                tP[r][:, j] += P
+                                tE[r][:, j] += E
+                                if ru.kind == "simulated":
+                                    x = ru.pp * N + carry[r]
+                                    nc = np.floor(x)
+                                    carry[r] = x - nc
+                                    nc = nc.astype(i64)
+                                    pv_c, vals_c = pmfs.get((si, yr, "c"), mean_cf, sg.k)
+                                    Pc, Ec = draw_events(rng, nc, pv_c, vals_c)
+                                    cN[r][:, j] += nc
+                                    cP[r][:, j] += Pc
+                                    cE[r][:, j] += Ec
                 if sg.ae:
                     ae_cf += ntot * sg.mu * macro[:, yr]
                 referrals += ntot
@@ -1208,9 +1269,49 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     cst[:, 0] += rc
                     cum[:, 0] -= rc
                     flow[:, 0] -= rc
+        live &= ~failed[:, 0]
+        tm = sc.term
+        if tm is not None:
+            # after failures: the trigger starts the notice the first month
+            # the watched net is below `below`; the contract ends at the end
+            # of the break month or the notice's last month, whichever first
+            for li, L in enumerate(tm.levels):
+                if L.to != t + 1:
+                    continue
+                O = np.zeros(I, dtype=i64)
+                N = np.zeros(I, dtype=i64)
+                for si in L.segs:
+                    cols = [g for g, p in enumerate(gprov[si]) if L.prov is None or p == L.prov]
+                    if not cols:
+                        continue
+                    O += out_g[si][:, cols, L.frm:L.to].sum(axis=(1, 2))
+                    N += coh[si][:, cols, min(L.frm, R):min(L.to, R)].sum(axis=(1, 2))
+                ok = live & (N > 0)
+                below = ok & (O.astype(object) * 10**6 < L.ppm * N.astype(object)).astype(bool)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    lev_value[:, li] = np.where(ok, O / np.where(N > 0, N, 1), np.nan)
+                lev_below[:, li] = below
+                if L.shift:
+                    shift_on[:, li] |= below
+                    continue
+                ends = t + tm.notice
+                notice_end = np.where(below & ((notice_end < 0) | (notice_end > ends)), ends, notice_end)
+            if tm.account is not None:
+                hit = live & (notice_end < 0) & (cum[:, tm.account] < tm.below)
+                notice_end[hit] = t + tm.notice
+            end = live & ((tm.break_month == t) | (notice_end == t))
+            pay = np.where(end, tm.payment, 0).astype(i64)
+            cst[:, 0] += pay
+            rev[:, 2] += pay
+            cum[:, 0] -= pay
+            cum[:, 2] += pay
+            flow[:, 0] -= pay
+            flow[:, 2] += pay
+            paid_term += pay
+            term_month[end] = t
+            live &= ~end
         np.minimum(mincum, cum, out=mincum)
         npv += flow * disc[t]
-        live &= ~failed[:, 0]
 
     # ---- counterfactual (closed form) and savings
     cf_out = np.zeros(I)
@@ -1302,7 +1403,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 out[f"{nm}.money_multiple"] = np.where(dr > 0, inv_repaid[:, ii] / np.where(dr > 0, dr, 1), np.nan)
             out[f"{nm}.irr"] = irr_annual(inv_flow[:, ii, :])
     c = "commissioner."
-    paid_total = paid_sf + paid_ffs + paid_att + paid_out + paid_sus + paid_imp
+    paid_total = paid_sf + paid_ffs + paid_att + paid_out + paid_sus + paid_imp + paid_term
     out[c + "paid.attachment"] = paid_att / 100.0
     out[c + "paid.service_fee"] = paid_sf / 100.0
     out[c + "paid.outcome"] = paid_out / 100.0
@@ -1310,6 +1411,15 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     out[c + "paid.improvement"] = paid_imp / 100.0
     out[c + "paid.fee_for_service"] = paid_ffs / 100.0
     out[c + "paid.total"] = paid_total / 100.0
+    if sc.term is not None:
+        out[c + "paid.termination"] = paid_term / 100.0
+        out["contract.terminated"] = (~np.isnan(term_month)).astype(float)
+        out["contract.termination_month"] = term_month
+        for li, L in enumerate(sc.term.levels):
+            out[f"contract.{L.label}.level"] = lev_value[:, li]
+            out[f"contract.{L.label}.below_minimum"] = lev_below[:, li].astype(float)
+            if L.shift:
+                out[f"contract.{L.label}.referrals_shifted"] = shifted[:, li].astype(float)
     out[c + "co_funded"] = co_funded / 100.0
     out[c + "clawed_back"] = clawed_back / 100.0
     out[c + "removed_by_participant_cap"] = rm_pcap / 100.0

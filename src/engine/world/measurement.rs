@@ -35,6 +35,15 @@ impl Measurements {
             interims_earned: vec![0; tallies],
             additional_earned: vec![0; additional],
             outcomes_by_segment: vec![0; model.segments.len()],
+            group_outcomes: vec![
+                0;
+                if super::performance_measured(model) {
+                    plan.groups.len() * model.horizon
+                } else {
+                    0
+                }
+            ],
+            performance: vec![(f64::NAN, false); super::performance_levels(model)],
         }
     }
 
@@ -48,6 +57,8 @@ impl Measurements {
         self.interims_earned.fill(0);
         self.additional_earned.fill(0);
         self.outcomes_by_segment.fill(0);
+        self.group_outcomes.fill(0);
+        self.performance.fill((f64::NAN, false));
     }
 
     /// Adds a referral month's cohort (`treated`) to every measurement of

@@ -12,7 +12,10 @@
 //! 5. `payments`: what falls due, under the contract caps, with
 //!    co-funding, pass-through to subcontractors and investors' repayment;
 //! 6. `failures`: investors fund shortfalls, then providers below their
-//!    credit line fail.
+//!    credit line fail;
+//! 7. `termination`: the commissioner ends the contract early at a break
+//!    month or when a party's cumulative net falls below a trigger, and
+//!    pays the prime the termination payment.
 //!
 //! After the last month, `counterfactual` adds the closed-form
 //! expectations without the intervention, and the ledger closes into each
@@ -33,6 +36,7 @@ mod parameters;
 mod payments;
 mod referrals;
 pub mod results;
+mod termination;
 
 use super::improvement::{Tally, Verdict};
 use super::money::{Due, Ledger};
@@ -163,6 +167,15 @@ struct People {
     referrals: Vec<u64>,
     /// Months in outcome counted for savings, `[segment][month]`.
     realised_months: Vec<u64>,
+    /// Referrals per delivery group and referral month, `[group][month]`;
+    /// empty without minimum performance levels.
+    group_referrals: Vec<u64>,
+    /// Per segment and provider, `[segment][provider]`: a shift of its
+    /// referrals in force (provider moved to, share, minimum performance
+    /// level).
+    shifts: Vec<Option<(usize, f64, usize)>>,
+    /// Per minimum performance level, the referrals its shift moved.
+    shifted: Vec<u64>,
 }
 
 impl People {
@@ -235,6 +248,12 @@ struct Measurements {
     additional_earned: Vec<Pence>,
     /// Per segment, outcome events within the horizon (for its figures).
     outcomes_by_segment: Vec<u64>,
+    /// Outcome events per delivery group and month (within the horizon),
+    /// `[group][month]`; empty without minimum performance levels.
+    group_outcomes: Vec<u64>,
+    /// Per minimum performance level: the level measured (NaN if not) and
+    /// whether it was below the minimum.
+    performance: Vec<(f64, bool)>,
 }
 
 /// Sampling buffers reused by the steps.
@@ -270,8 +289,16 @@ struct State {
     buffers: Buffers,
     /// The commissioner's running figures.
     commissioner: CommissionerResult,
-    /// Whether the contract still runs (the prime has not failed).
+    /// Whether the contract still runs (the prime has not failed and the
+    /// commissioner has not ended it).
     live: bool,
+    /// The month the commissioner ends the contract, once a trigger has
+    /// held (its notice running).
+    notice_ends: Option<usize>,
+    /// The watched party's net over the months so far (`[termination.on_net]`).
+    watched_net: Pence,
+    /// The month the commissioner ended the contract early.
+    ended_early: Option<usize>,
 }
 
 /// The normal scores of an iteration: one per factor, then one per
@@ -322,6 +349,9 @@ impl Scratch {
                 investors: vec![(0, 0); model.investors.len()],
                 additional_earned: vec![0; model.payments.additional_outcomes.len()],
                 segments: vec![SegmentResult::default(); model.segments.len()],
+                termination_month: None,
+                performance: vec![(f64::NAN, false); performance_levels(model)],
+                shifted: vec![0; performance_levels(model)],
             },
             drawn: keys::Drawn::new(model, plan),
         }
@@ -361,6 +391,16 @@ impl State {
                 groups,
                 referrals: vec![0; model.segments.len() * model.referral_months],
                 realised_months: vec![0; model.segments.len() * h],
+                group_referrals: vec![
+                    0;
+                    if performance_measured(model) {
+                        plan.groups.len() * model.referral_months
+                    } else {
+                        0
+                    }
+                ],
+                shifts: vec![None; model.segments.len() * model.providers.len()],
+                shifted: vec![0; performance_levels(model)],
             },
             books: Books {
                 ledger: Ledger::new(model.accounts(), h),
@@ -395,6 +435,9 @@ impl State {
             },
             commissioner: CommissionerResult::default(),
             live: true,
+            notice_ends: None,
+            watched_net: 0,
+            ended_early: None,
         }
     }
 
@@ -409,6 +452,9 @@ impl State {
         }
         self.people.referrals.fill(0);
         self.people.realised_months.fill(0);
+        self.people.group_referrals.fill(0);
+        self.people.shifts.fill(None);
+        self.people.shifted.fill(0);
         let books = &mut self.books;
         books.ledger.clear();
         for dues in &mut books.group_dues {
@@ -433,6 +479,9 @@ impl State {
         self.measurements.reset();
         self.commissioner = CommissionerResult::default();
         self.live = true;
+        self.notice_ends = None;
+        self.watched_net = 0;
+        self.ended_early = None;
     }
 }
 
@@ -514,6 +563,7 @@ pub(crate) fn simulate_world(
         if state.live {
             failures::fund_shortfalls(&contract, month, state);
             failures::fail(&contract, month, state);
+            termination::end_early(&contract, month, state);
         }
     }
     counterfactual::expect(&contract, state);
@@ -578,6 +628,11 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
     let outside = ledger.external();
     result.external = ledger.revenue(outside) - ledger.cost(outside);
     result.commissioner = state.commissioner;
+    result.termination_month = state.ended_early;
+    result
+        .performance
+        .copy_from_slice(&state.measurements.performance);
+    result.shifted.copy_from_slice(&state.people.shifted);
     let investors = &state.investors;
     for (i, pair) in result.investors.iter_mut().enumerate() {
         *pair = (investors.drawn[i], investors.repaid[i]);
@@ -599,6 +654,20 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
             paid: state.books.paid_by_segment[s],
         };
     }
+}
+
+/// The number of minimum performance levels.
+fn performance_levels(model: &Model) -> usize {
+    model
+        .termination
+        .as_ref()
+        .map_or(0, |t| t.minimum_performance.len())
+}
+
+/// Whether any minimum performance level is measured (and so referrals
+/// and outcome events are counted per delivery group and month).
+fn performance_measured(model: &Model) -> bool {
+    performance_levels(model) > 0
 }
 
 /// The participants' random stream.

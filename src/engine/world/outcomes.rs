@@ -209,6 +209,9 @@ fn follow_stays(
             if t < h {
                 commissioner.outcomes += in_outcome;
                 measurements.outcomes_by_segment[entry.segment] += in_outcome;
+                if !measurements.group_outcomes.is_empty() {
+                    measurements.group_outcomes[entry.group * h + t] += in_outcome;
+                }
                 measurements.count_yearly_outcome(
                     contract,
                     entry.segment,

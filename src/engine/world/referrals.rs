@@ -26,9 +26,7 @@ struct Cohort {
 
 /// This month's referrals, by segment and provider.
 pub(super) fn refer(contract: &Contract, month: Month, state: &mut State, rng: &mut Rng) {
-    let Contract {
-        model, plan, draws, ..
-    } = contract;
+    let Contract { model, draws, .. } = contract;
     let State {
         people,
         books,
@@ -38,92 +36,145 @@ pub(super) fn refer(contract: &Contract, month: Month, state: &mut State, rng: &
         commissioner,
         ..
     } = state;
+    let mut parts = Parts {
+        people,
+        books,
+        providers,
+        measurements,
+        buffers,
+        commissioner,
+    };
+    let count = |mean: f64, process: ReferralProcess, rng: &mut Rng| match process {
+        ReferralProcess::Poisson => poisson(rng, mean),
+        ReferralProcess::Fixed => mean.round() as u64,
+    };
     for (segment, seg) in model.segments.iter().enumerate() {
         let expected = draws.volume * seg.volume * seg.referrals[month.t];
         for (provider, &share) in seg.allocation.iter().enumerate() {
             if share <= 0.0 {
                 continue;
             }
-            let size = match seg.referral_process {
-                ReferralProcess::Poisson => poisson(rng, expected * share),
-                ReferralProcess::Fixed => (expected * share).round() as u64,
-            };
-            if size == 0 {
-                continue;
-            }
-            // A failed subcontractor's new referrals go to the prime.
-            let provider = if providers.failed[provider].is_some() {
-                0
-            } else {
-                provider
-            };
-            let group =
-                plan.group_of[segment][provider].expect("prime group exists for every segment");
-            let cohort = Cohort {
-                segment,
-                provider,
-                group,
-                size,
-            };
-            admit(
-                contract,
-                month,
-                cohort,
-                people,
-                books,
-                providers,
-                commissioner,
-            );
-            if let Some(events) = seg.adverse_events() {
-                let served = people.groups[group].service != Service::Unserved;
-                let base_mean = events.rate * draws.macro_by_year[month.year];
-                draw_adverse_events(
-                    contract,
-                    month,
-                    cohort,
-                    seg,
-                    served,
-                    base_mean,
-                    measurements,
-                    buffers,
-                    commissioner,
-                    rng,
-                );
-            } else if let Some(process) = seg.time_in_state() {
-                let served = people.groups[group].service != Service::Unserved;
-                let base_entry = process.entry * draws.macro_by_year[month.year];
-                let entry = if served {
-                    base_entry * (1.0 - draws.effect[segment])
-                } else {
-                    base_entry
-                };
-                let path = &mut buffers.in_state[..process.follow_up];
-                draw_time_in_state(rng, size, process.initial_share, entry, process.exit, path);
-                if !plan.rules_of_segment[segment].is_empty() {
-                    let comparison = &mut buffers.in_state_base[..process.follow_up];
-                    measurements.add_state_cohort(
-                        contract,
-                        month.t,
-                        cohort.group,
-                        segment,
-                        (size, &*path),
-                        comparison,
-                        |people, months| {
-                            draw_time_in_state(
-                                rng,
-                                people,
-                                process.initial_share,
-                                base_entry,
-                                process.exit,
-                                months,
-                            )
-                        },
-                    );
-                }
-            } else if !plan.rules_of_segment[segment].is_empty() {
-                tally_measured_outcomes(contract, month, cohort, measurements, rng);
+            // A minimum performance level may have moved a share of this
+            // provider's referrals to another provider.
+            let shift = parts.people.shifts[segment * model.providers.len() + provider];
+            let kept = shift.map_or(1.0, |(_, moved, _)| 1.0 - moved);
+            let size = count(expected * share * kept, seg.referral_process, rng);
+            receive(contract, month, segment, provider, size, &mut parts, rng);
+            if let Some((to, moved, level)) = shift {
+                let size = count(expected * share * moved, seg.referral_process, rng);
+                parts.people.shifted[level] += size;
+                receive(contract, month, segment, to, size, &mut parts, rng);
             }
         }
+    }
+}
+
+/// The parts of the state referrals change.
+struct Parts<'a> {
+    people: &'a mut People,
+    books: &'a mut Books,
+    providers: &'a mut Providers,
+    measurements: &'a mut Measurements,
+    buffers: &'a mut Buffers,
+    commissioner: &'a mut CommissionerResult,
+}
+
+/// `size` referrals of `segment` allocated to `provider` (the prime's if it
+/// has failed) join its delivery group.
+fn receive(
+    contract: &Contract,
+    month: Month,
+    segment: usize,
+    provider: usize,
+    size: u64,
+    parts: &mut Parts,
+    rng: &mut Rng,
+) {
+    let Contract {
+        model, plan, draws, ..
+    } = contract;
+    let seg = &model.segments[segment];
+    if size == 0 {
+        return;
+    }
+    let Parts {
+        people,
+        books,
+        providers,
+        measurements,
+        buffers,
+        commissioner,
+    } = parts;
+    // A failed subcontractor's new referrals go to the prime.
+    let provider = if providers.failed[provider].is_some() {
+        0
+    } else {
+        provider
+    };
+    let group = plan.group_of[segment][provider].expect("prime group exists for every segment");
+    let cohort = Cohort {
+        segment,
+        provider,
+        group,
+        size,
+    };
+    admit(
+        contract,
+        month,
+        cohort,
+        people,
+        books,
+        providers,
+        commissioner,
+    );
+    if let Some(events) = seg.adverse_events() {
+        let served = people.groups[group].service != Service::Unserved;
+        let base_mean = events.rate * draws.macro_by_year[month.year];
+        draw_adverse_events(
+            contract,
+            month,
+            cohort,
+            seg,
+            served,
+            base_mean,
+            measurements,
+            buffers,
+            commissioner,
+            rng,
+        );
+    } else if let Some(process) = seg.time_in_state() {
+        let served = people.groups[group].service != Service::Unserved;
+        let base_entry = process.entry * draws.macro_by_year[month.year];
+        let entry = if served {
+            base_entry * (1.0 - draws.effect[segment])
+        } else {
+            base_entry
+        };
+        let path = &mut buffers.in_state[..process.follow_up];
+        draw_time_in_state(rng, size, process.initial_share, entry, process.exit, path);
+        if !plan.rules_of_segment[segment].is_empty() {
+            let comparison = &mut buffers.in_state_base[..process.follow_up];
+            measurements.add_state_cohort(
+                contract,
+                month.t,
+                cohort.group,
+                segment,
+                (size, &*path),
+                comparison,
+                |people, months| {
+                    draw_time_in_state(
+                        rng,
+                        people,
+                        process.initial_share,
+                        base_entry,
+                        process.exit,
+                        months,
+                    )
+                },
+            );
+        }
+    } else if !plan.rules_of_segment[segment].is_empty() {
+        tally_measured_outcomes(contract, month, cohort, measurements, rng);
     }
 }
 
@@ -152,6 +203,9 @@ fn admit(
     participants.power[slot] = f64::NAN;
     participants.size[slot] += size;
     people.referrals[segment * model.referral_months + t] += size;
+    if !people.group_referrals.is_empty() {
+        people.group_referrals[group * model.referral_months + t] += size;
+    }
     commissioner.referrals += size;
     let n = size as Pence;
     providers.accrued_cost[provider] += n * model.providers[provider].cost_per_referral;

@@ -60,6 +60,8 @@ pub struct ByRule {
     pub improvement: Pence,
     /// Fee for service: instalments and top-ups, less clawbacks.
     pub fee_for_service: Pence,
+    /// Paid to the prime when the commissioner ended the contract early.
+    pub termination: Pence,
 }
 
 impl ByRule {
@@ -71,6 +73,7 @@ impl ByRule {
             + self.sustainment
             + self.improvement
             + self.fee_for_service
+            + self.termination
     }
 }
 
@@ -148,6 +151,15 @@ pub struct IterationResult {
     pub investors: Vec<(Pence, Pence)>,
     /// Per additional-outcome rule, the payments it scheduled.
     pub additional_earned: Vec<Pence>,
+    /// The month the commissioner ended the contract early, if it did.
+    pub termination_month: Option<usize>,
+    /// Per minimum performance level: the level measured (outcome events
+    /// per referral; NaN if not measured) and whether it was below the
+    /// minimum.
+    pub performance: Vec<(f64, bool)>,
+    /// Per minimum performance level, the referrals its shift moved to
+    /// another provider.
+    pub shifted: Vec<u64>,
     /// Per segment: its referrals, outcomes and what was paid for it.
     pub segments: Vec<SegmentResult>,
 }

@@ -4,7 +4,7 @@
 //! same error: the name given, the names allowed, and a "did you mean".
 
 use crate::error::{Problem, suggest};
-use crate::model::{Measure, OnFailure, PriceYear, ReferralProcess};
+use crate::model::{Consequence, Measure, OnFailure, PriceYear, ReferralProcess};
 
 /// A value a scenario names by one of a fixed set of strings.
 pub trait Choice: Copy + 'static {
@@ -45,6 +45,14 @@ impl Choice for OnFailure {
     const CHOICES: &'static [(&'static str, Self)] = &[
         ("transfer", OnFailure::Transfer),
         ("lose_service", OnFailure::LoseService),
+    ];
+}
+
+impl Choice for Consequence {
+    const WHAT: &'static str = "consequence";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("end", Consequence::End),
+        ("shift", Consequence::Shift { to: 0, share: 0.0 }),
     ];
 }
 

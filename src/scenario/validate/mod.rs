@@ -14,6 +14,7 @@ mod parties;
 mod payments;
 mod reach;
 mod segments;
+mod termination;
 mod uncertainty;
 
 use super::raw::{NumOrList, RawScenario, RawTime};
@@ -91,6 +92,13 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
     let commissioner = parties::commissioner(&mut c, &raw.commissioner);
     let co_funder = parties::co_funder(&mut c, raw.co_funder.as_ref());
     let investors = parties::investors(&mut c, &raw.investors, &providers);
+    let termination = termination::termination(
+        &mut c,
+        raw.termination.as_ref(),
+        time,
+        &providers,
+        &segments,
+    );
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -116,6 +124,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         providers,
         investors,
         uncertain_keys: Vec::new(),
+        termination,
     };
     reach::check(&mut c, &model);
     if !c.problems.is_empty() {
@@ -167,8 +176,9 @@ fn time(c: &mut Checker, raw: &RawTime) -> Time {
 }
 
 /// Ids that name parties or figure groups in outputs.
-const RESERVED_IDS: [&str; 7] = [
+const RESERVED_IDS: [&str; 8] = [
     "prime",
+    "contract",
     "commissioner",
     "co_funder",
     "draw",

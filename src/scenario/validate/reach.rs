@@ -167,6 +167,9 @@ pub fn check(c: &mut Checker, model: &Model) {
             (p.reserves + p.credit_line + p.reprocurement_cost) as f64,
         ));
     }
+    if let Some(t) = &model.termination {
+        terms.push(("termination.payment".into(), t.payment as f64));
+    }
     for inv in &model.investors {
         let grows = match inv.cap {
             ReturnCap::Multiple(m) => 1.0 + m,
