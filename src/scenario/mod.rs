@@ -130,53 +130,65 @@ pub fn load_str(
     let model = if found.is_empty() {
         build(&table)?
     } else {
-        // Unknown keys and wrong types are reported first, with the
-        // distributions' placeholders in the tree.
         let raw = deserialize(&table, &found, text, origin, overrides)?;
         let keys = uncertain_keys(&table, &found, &raw.uncertainty.factors)
             .map_err(|errors| located(errors, text, origin, overrides))?;
-        for (key, f) in keys.iter().zip(&found) {
-            uncertain::set(&mut table, f, key.param.mean());
-        }
-        let mut model = build(&table)?;
-        let noted = |at: &toml::Table, note: &dyn Fn(&str) -> String| {
-            build(at).map(drop).map_err(|mut e| {
-                for error in &mut e.0 {
-                    error.message = note(&error.message);
-                }
-                e
-            })
-        };
-        for (key, f) in keys.iter().zip(&found) {
-            let (lo, hi) = key.param.extremes();
-            for (x, which) in [(lo, "lowest"), (hi, "highest")] {
-                let mut at = table.clone();
-                uncertain::set(&mut at, f, x);
-                noted(&at, &|m| {
-                    format!(
-                        "with `{}` at its {which} possible draw ({x}): {m}",
-                        key.path
-                    )
-                })?;
-            }
-        }
-        if keys.len() > 1 {
-            let mut at = table.clone();
-            for (key, f) in keys.iter().zip(&found) {
-                uncertain::set(&mut at, f, key.param.extremes().1);
-            }
-            noted(&at, &|m| {
-                format!("with every uncertain key at its highest possible draw: {m}")
-            })?;
-        }
-        model.uncertain_keys = keys;
-        model
+        with_uncertain_keys(table, &found, keys, &build)?
     };
     Ok(Loaded {
         model,
         origin: origin.to_string(),
         hash: scenario_hash(text, overrides),
     })
+}
+
+/// The base model of a scenario with uncertain plain keys (each at its
+/// mean), after checking that every value a draw can take validates: each
+/// key at its lowest and highest possible draw, and every key at its
+/// highest at once (for the bounds on counts and money). Unknown keys and
+/// wrong types were reported before, with the distributions' placeholders.
+fn with_uncertain_keys(
+    mut table: toml::Table,
+    found: &[uncertain::Found],
+    keys: Vec<crate::model::UncertainKey>,
+    build: &dyn Fn(&toml::Table) -> Result<Model, ScenarioErrors>,
+) -> Result<Model, ScenarioErrors> {
+    for (key, f) in keys.iter().zip(found) {
+        uncertain::set(&mut table, f, key.param.mean());
+    }
+    let mut model = build(&table)?;
+    let noted = |at: &toml::Table, note: &dyn Fn(&str) -> String| {
+        build(at).map(drop).map_err(|mut e| {
+            for error in &mut e.0 {
+                error.message = note(&error.message);
+            }
+            e
+        })
+    };
+    for (key, f) in keys.iter().zip(found) {
+        let (lo, hi) = key.param.extremes();
+        for (x, which) in [(lo, "lowest"), (hi, "highest")] {
+            let mut at = table.clone();
+            uncertain::set(&mut at, f, x);
+            noted(&at, &|m| {
+                format!(
+                    "with `{}` at its {which} possible draw ({x}): {m}",
+                    key.path
+                )
+            })?;
+        }
+    }
+    if keys.len() > 1 {
+        let mut at = table.clone();
+        for (key, f) in keys.iter().zip(found) {
+            uncertain::set(&mut at, f, key.param.extremes().1);
+        }
+        noted(&at, &|m| {
+            format!("with every uncertain key at its highest possible draw: {m}")
+        })?;
+    }
+    model.uncertain_keys = keys;
+    Ok(model)
 }
 
 /// The raw scenario of a tree; a distribution found at a key that is not a
