@@ -273,20 +273,6 @@ pub enum InvestorKey {
     ExcessShare,
 }
 
-impl Target {
-    /// Whether the engine's per-model precomputation (prices, discount
-    /// factors, dropout samplers) depends on the key.
-    pub fn changes_plan(self) -> bool {
-        matches!(
-            self,
-            Target::Tariff(..)
-                | Target::CapPerParticipant(_)
-                | Target::Dropout(_)
-                | Target::DiscountRate
-        )
-    }
-}
-
 /// How much an investor may receive back.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ReturnCap {

@@ -288,8 +288,18 @@ impl Plan {
     /// drawn dropouts. The shape of the plan (price pools, samplers) was
     /// fixed from the base model and does not change: a key given one price
     /// for every year moves every year alike.
-    pub fn refresh(&mut self, model: &Model) {
+    pub fn refresh(&mut self, model: &Model, what: Refresh) {
         for (s, seg) in model.segments.iter().enumerate() {
+            if let (true, Some(o), Leaving::Direct(b)) = (
+                what.dropouts,
+                seg.sustained(),
+                &mut self.leave_tables[self.leave[s]],
+            ) {
+                *b = Binomial::new(o.dropout);
+            }
+            if !what.prices {
+                continue;
+            }
             let process = seg.sustained().unwrap_or(&NO_SUSTAINMENT);
             let pools = self.pools[s].len();
             for y in 0..model.years() {
@@ -304,16 +314,41 @@ impl Plan {
                 self.attachment[s][y] = att;
                 self.attachment_removed[s][y] = removed;
             }
-            if let (Some(o), Leaving::Direct(b)) =
-                (seg.sustained(), &mut self.leave_tables[self.leave[s]])
-            {
-                *b = Binomial::new(o.dropout);
+        }
+        if what.discount {
+            let r = model.commissioner.discount_rate;
+            for (t, d) in self.discount.iter_mut().enumerate() {
+                *d = (1.0 + r).powf(-(t as f64) / 12.0);
             }
         }
-        let r = model.commissioner.discount_rate;
-        for (t, d) in self.discount.iter_mut().enumerate() {
-            *d = (1.0 + r).powf(-(t as f64) / 12.0);
+    }
+}
+
+/// Which parts of a plan uncertain keys move (so an iteration recomputes
+/// only those).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Refresh {
+    /// Prices after the per-participant cap (tariffs, caps).
+    pub prices: bool,
+    /// Discount factors (the discount rate).
+    pub discount: bool,
+    /// Drawn dropouts' samplers.
+    pub dropouts: bool,
+}
+
+impl Refresh {
+    /// What the uncertain keys of `model` move.
+    pub fn of(model: &Model) -> Refresh {
+        let mut what = Refresh::default();
+        for key in &model.uncertain_keys {
+            match key.target {
+                Target::Tariff(..) | Target::CapPerParticipant(_) => what.prices = true,
+                Target::DiscountRate => what.discount = true,
+                Target::Dropout(_) => what.dropouts = true,
+                _ => {}
+            }
         }
+        what
     }
 }
 

@@ -7,7 +7,7 @@
 //! uses (`to_pence`, `price_pence`): a test validates a scenario with the
 //! key at a plain value and checks that this gives the same model.
 
-use crate::engine::plan::Plan;
+use crate::engine::plan::{Plan, Refresh};
 use crate::model::{
     Comparison, InvestorKey, Model, OutcomeProcess, ProviderKey, ReturnCap, Target, TariffPart,
     price_pence, to_pence,
@@ -18,8 +18,8 @@ use crate::model::{
 pub(crate) struct Drawn {
     pub(crate) model: Model,
     pub(crate) plan: Plan,
-    /// Whether any key moves the plan.
-    replan: bool,
+    /// What the keys move in the plan.
+    replan: Refresh,
 }
 
 impl Drawn {
@@ -30,7 +30,7 @@ impl Drawn {
             Box::new(Drawn {
                 model: model.clone(),
                 plan: plan.clone(),
-                replan: model.uncertain_keys.iter().any(|k| k.target.changes_plan()),
+                replan: Refresh::of(model),
             })
         })
     }
@@ -41,8 +41,8 @@ impl Drawn {
             let target = self.model.uncertain_keys[k].target;
             apply(&mut self.model, target, values[k]);
         }
-        if self.replan {
-            self.plan.refresh(&self.model);
+        if self.replan != Refresh::default() {
+            self.plan.refresh(&self.model, self.replan);
         }
     }
 }
@@ -369,7 +369,14 @@ mod tests {
             );
             let mut drawn_plan = plan.clone();
             apply(&mut drawn, target, value);
-            drawn_plan.refresh(&drawn);
+            drawn_plan.refresh(
+                &drawn,
+                Refresh {
+                    prices: true,
+                    discount: true,
+                    dropouts: true,
+                },
+            );
             drawn.uncertain_keys.clear();
             assert_eq!(
                 format!("{drawn:?}"),
