@@ -91,6 +91,45 @@ fn tornado_matches_the_analytic_one_at_a_time_changes() {
     assert_eq!(t.bars.len(), 2, "only the uncertain inputs have bars");
 }
 
+/// The same contract with its uncertainty on plain keys (the segment's own
+/// volume, the prime's overhead) instead of the named multipliers: the
+/// analyses find the keys by path and give the same analytic changes.
+#[test]
+fn a_tornado_on_uncertain_plain_keys_matches_the_analytic_changes() {
+    let m = model(
+        ADDITIVE,
+        &[
+            "uncertainty.volume=1.0",
+            "uncertainty.cost=1.0",
+            "segments.people.volume={ dist = \"uniform\", min = 0.8, max = 1.2 }",
+            "prime.overhead_per_month={ dist = \"uniform\", min = 8000, max = 12000 }",
+        ],
+    );
+    let t = &tornado(&m, &[net()], 0.1, 0.9, &config(4000, 0), &|_| {}).unwrap()[0];
+    let bar = |name: &str| t.bars.iter().find(|b| b.input == name).unwrap();
+    // Volume as before; 12 months of overhead at its p10 (8,400) and p90
+    // (11,600) change the net by -12 x (overhead - 10,000).
+    for (name, low, high, slope) in [
+        ("segments.people.volume", 0.84, 1.16, A),
+        ("prime.overhead_per_month", 8400.0, 11600.0, -12.0),
+    ] {
+        let b = bar(name);
+        assert!(
+            (b.values.0 - low).abs() < 1e-9 && (b.values.1 - high).abs() < 1e-9,
+            "{b:?}"
+        );
+        let centre = if name.starts_with("prime") {
+            10_000.0
+        } else {
+            1.0
+        };
+        for (change, at) in [(&b.low_change, low), (&b.high_change, high)] {
+            assert_within(name, change.value, change.se, slope * (at - centre), 4.5);
+        }
+    }
+    assert_eq!(t.bars.len(), 2, "only the uncertain inputs have bars");
+}
+
 #[test]
 fn sobol_indices_match_the_analytic_shares_of_variance() {
     let m = model(ADDITIVE, &[]);
