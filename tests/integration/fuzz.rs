@@ -53,11 +53,27 @@ const EXTREMES: &[&str] = &[
     "100000",
 ];
 
+/// Distributions a number may become (any plain numeric key may be one):
+/// valid ones, ones reaching beyond a key's range, and broken ones.
+const DISTRIBUTIONS: &[&str] = &[
+    "{ dist = \"uniform\", min = 0, max = 2 }",
+    "{ dist = \"uniform\", min = 0.1, max = 0.2 }",
+    "{ dist = \"lognormal\", median = 1, sigma = 3 }",
+    "{ dist = \"normal\", mean = 0.5, sd = 1 }",
+    "{ dist = \"pert\", min = 0, mode = 0, max = 1e12 }",
+    "{ dist = \"beta\", alpha = 0.001, beta = 0.001 }",
+    "{ dist = \"uniform\", min = 0, max = 1, factor = \"nope\", loading = 2 }",
+    "{ dist = \"triangular\", min = 1, mode = 0, max = 2 }",
+    "{ dist = \"nope\" }",
+];
+
 /// One edit of a file's text; positions are taken modulo what exists.
 #[derive(Clone, Debug)]
 enum Mutation {
     /// The `n`th number becomes `EXTREMES[value]`.
     Number { n: usize, value: usize },
+    /// The `n`th number becomes the distribution `DISTRIBUTIONS[value]`.
+    Distribution { n: usize, value: usize },
     /// Line `n` is removed.
     DeleteLine { n: usize },
     /// Line `n` appears twice.
@@ -76,6 +92,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     let i = 0..10_000usize;
     prop_oneof![
         4 => (i.clone(), 0..EXTREMES.len()).prop_map(|(n, value)| Mutation::Number { n, value }),
+        2 => (i.clone(), 0..DISTRIBUTIONS.len()).prop_map(|(n, value)| Mutation::Distribution { n, value }),
         1 => i.clone().prop_map(|n| Mutation::DeleteLine { n }),
         1 => i.clone().prop_map(|n| Mutation::DuplicateLine { n }),
         1 => (i.clone(), 0..32usize).prop_map(|(n, at)| Mutation::Misspell { n, at }),
@@ -142,14 +159,18 @@ fn apply(text: &str, m: &Mutation) -> (String, String) {
     let join = |ls: Vec<String>| ls.join("\n") + "\n";
     let owned = || lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
     match *m {
-        Mutation::Number { n, value } => {
+        Mutation::Number { n, value } | Mutation::Distribution { n, value } => {
             let spans = numbers(text);
             if spans.is_empty() {
                 return (text.to_string(), String::new());
             }
             let r = spans[n % spans.len()].clone();
             let mut t = text.to_string();
-            t.replace_range(r.clone(), EXTREMES[value]);
+            let new = match m {
+                Mutation::Number { .. } => EXTREMES[value],
+                _ => DISTRIBUTIONS[value],
+            };
+            t.replace_range(r.clone(), new);
             let line_start = text[..r.start].rfind('\n').map_or(0, |p| p + 1);
             let line_end = t[line_start..]
                 .find('\n')
