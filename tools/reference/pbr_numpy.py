@@ -134,6 +134,38 @@ def uncertain_plain_keys(raw: dict, path: str = ""):
             yield from uncertain_plain_keys(v, f"{path}[{i}]")
 
 
+# Uncertain plain keys the reference models (docs/scenario-format.md, "Any
+# numeric key can be uncertain"): each drawn once per iteration through the
+# same copula and converted as the file's number would be.
+_ID = r"[^.\[\]]+"
+SUPPORTED_UNCERTAIN = [
+    rf"segments\.{_ID}\.volume",
+    rf"segments\.{_ID}\.sustained\.(dropout|baseline_hazard)",
+    rf"segments\.{_ID}\.adverse_events\.rate",
+    rf"segments\.{_ID}\.tariff\.(attachment|outcome|sustainment)",
+    rf"(prime|subcontractors\.{_ID})\.(reserves|credit_line|cost_per_referral"
+    r"|cost_per_participant_month|overhead_per_month)",
+    rf"subcontractors\.{_ID}\.(fee_per_referral|pass_through|management_fee)",
+    rf"investors\.{_ID}\.(committed_capital|return_cap_multiple|return_cap_annual_rate"
+    r"|excess_share)",
+    r"payments\.(cap_per_year|cap_total)",
+    r"commissioner\.own_costs_per_month",
+]
+# keys drawn in `simulate` through their own attributes (sg.volume, sg.d_spec)
+_SEG_SPEC_KEYS = (".volume", ".sustained.dropout")
+PROVIDER_MONEY = {"reserves": "reserves", "credit_line": "credit_line",
+                  "cost_per_referral": "cpr", "cost_per_participant_month": "cppm",
+                  "overhead_per_month": "overhead", "fee_per_referral": "fee_per_referral"}
+PROVIDER_SHARE = {"pass_through": "pass_through", "management_fee": "mgmt"}
+INVESTOR_KEYS = {"committed_capital": ("commit", True), "return_cap_multiple": ("mult", False),
+                 "return_cap_annual_rate": ("rate", False), "excess_share": ("xs", False)}
+
+
+def money_draw(x):
+    """A drawn amount of money -> integer pence, rounded half away from zero."""
+    return round_half_away(np.asarray(x, dtype=float) * 100.0).astype(np.int64)
+
+
 class Scenario:
     def __init__(self, path: str, overrides=()):
         with open(path, "rb") as f:
@@ -141,10 +173,33 @@ class Scenario:
         for o in overrides:
             apply_set(raw, o)
         self.raw = raw
-        unsupported = [p for p in uncertain_plain_keys(raw) if not p.endswith((".volume", ".sustained.dropout"))
-                       or not p.startswith("segments.")]
+        keys = list(uncertain_plain_keys(raw))
+        unsupported = [p for p in keys
+                       if not any(re.fullmatch(rx, p) for rx in SUPPORTED_UNCERTAIN)]
         if unsupported:
-            raise SystemExit(f"the reference models uncertain segment volumes and dropouts only, not {unsupported}")
+            raise SystemExit(
+                "the reference does not model these uncertain plain keys: "
+                f"{unsupported}; it models only: " + ", ".join(
+                    rx.replace(_ID, "<id>").replace("\\", "") for rx in SUPPORTED_UNCERTAIN))
+        # Keys other than a segment's volume and dropout: keep the distribution
+        # (drawn in `simulate`) and parse the scenario with a placeholder 0.
+        self.unc = {}
+        for p in keys:
+            if p.startswith("segments.") and p.endswith(_SEG_SPEC_KEYS):
+                continue
+            parts = p.split(".")
+            node = raw
+            for k in parts[:-1]:
+                node = node[k]
+            self.unc[p] = node[parts[-1]]
+            node[parts[-1]] = 0
+        for p in self.unc:
+            m = re.fullmatch(rf"(prime|subcontractors\.{_ID})\.(cost_per_referral|cost_per_participant_month)", p)
+            if m:
+                tab = raw["prime"] if m.group(1) == "prime" else raw["subcontractors"][m.group(1).split(".")[1]]
+                if float(tab.get("fixed_cost_share", 0.0)) > 0.0:
+                    raise SystemExit(f"the reference does not model an uncertain {p} with a "
+                                     "fixed_cost_share (the planned caseload cost)")
         self.name = raw["name"]
         H = self.H = int(raw["time"]["horizon_months"])
         R = self.R = int(raw["time"]["referral_months"])
@@ -167,7 +222,7 @@ class Scenario:
         self.macro_year_index = [min(y, len(self.macro_list) - 1) for y in range(Y)]
 
         pay = raw.get("payments", {})
-        disc = float(pay.get("price_discount", 0.0))
+        disc = self.disc = float(pay.get("price_discount", 0.0))
         self.price_year = pay.get("price_year", "referral")
         lags = pay.get("lag_months", {})
         self.lag_att = int(lags.get("attachment", 0))
@@ -252,7 +307,7 @@ class Scenario:
             sg.att = tariff("attachment")
             sg.out = tariff("outcome")
             sg.sus = tariff("sustainment")
-            cap = pence(tar["cap_per_participant"]) if "cap_per_participant" in tar else None
+            cap = sg.cap = pence(tar["cap_per_participant"]) if "cap_per_participant" in tar else None
             if cap is not None and self.price_year != "referral":
                 raise ValueError("cap_per_participant needs price_year = referral")
             # Per referral year: capped prices and what the cap removes.
@@ -683,6 +738,43 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     for sg in segs:
         if isinstance(getattr(sg, "d_spec", None), dict):
             sg.d = draw_param(sg.d_spec, I, rng, F, sc.factors)
+    # The other uncertain plain keys: drawn here (shape [I]) and put in place
+    # of the placeholder the scenario was parsed with.
+    U = {p: draw_param(spec, I, rng, F, sc.factors) for p, spec in sc.unc.items()}
+    seg_by_id = {sg.id: sg for sg in segs}
+    prov_by_id = {("prime" if pv.id == "prime" else "subcontractors." + pv.id): pv for pv in provs}
+    inv_by_id = {iv.id: iv for iv in invs}
+    tariff_draws = {}
+    for p, x in U.items():
+        parts = p.split(".")
+        if parts[0] == "segments":
+            sg = seg_by_id[parts[1]]
+            if parts[2:] == ["sustained", "baseline_hazard"]:
+                sg.h = x
+            elif parts[2:] == ["adverse_events", "rate"]:
+                sg.mu = x
+            else:                                       # tariff.<key>: one price every year
+                price = round_half_away(money_draw(x) * (1.0 - sc.disc)).astype(i64)
+                tariff_draws.setdefault(sg.id, {})[parts[3]] = price
+        elif parts[0] in ("prime", "subcontractors"):
+            pv = prov_by_id[".".join(parts[:-1])]
+            if parts[-1] in PROVIDER_MONEY:
+                setattr(pv, PROVIDER_MONEY[parts[-1]], money_draw(x))
+            else:
+                setattr(pv, PROVIDER_SHARE[parts[-1]], x)
+        elif parts[0] == "investors":
+            attr, is_money = INVESTOR_KEYS[parts[2]]
+            setattr(inv_by_id[parts[1]], attr, money_draw(x) if is_money else x)
+        elif p == "payments.cap_per_year":
+            sc.cap_year = money_draw(x)
+        elif p == "payments.cap_total":
+            sc.cap_total = money_draw(x)
+        elif p == "commissioner.own_costs_per_month":
+            sc.own_costs = money_draw(x)
+        else:
+            raise AssertionError(p)
+    for sid, td in tariff_draws.items():
+        tariff_per_iteration(sc, seg_by_id[sid], td, I)
 
     # ---- state
     hist = np.zeros((I, NP, H), dtype=np.int64)           # A_d(t) by month, for notice
@@ -797,7 +889,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     cum = np.zeros((I, NA), dtype=i64)
     mincum = np.zeros((I, NA), dtype=i64)
     npv = np.zeros((I, NA))
-    reserves = np.array([0, 0] + [p.reserves for p in provs] + [0] * NI, dtype=i64)
+    reserves = np.zeros((I, NA), dtype=i64)                # [I, party]: may be drawn
+    for d, pv in enumerate(provs):
+        reserves[:, 2 + d] = pv.reserves
     disc = (1.0 + sc.r) ** (-np.arange(H) / 12.0)
     inv_drawn = np.zeros((I, NI), dtype=i64)
     inv_repaid = np.zeros((I, NI), dtype=i64)
@@ -1143,7 +1237,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 m_rev[:, 2 + d] += gross - kept
         if sc.sf and t < sc.sf_months:
             schedule(due_sf, t + sc.lag_sf, np.where(live, sc.sf, 0).astype(i64))
-        if sc.own_costs and t < D:
+        if np.any(sc.own_costs) and t < D:
             oc = np.where(live, sc.own_costs, 0).astype(i64)
             own += oc
             m_cst[:, 0] += oc
@@ -1205,7 +1299,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         pt_net = np.zeros((I, NP), dtype=i64)
         for d in range(1, NP):
             pv = provs[d]
-            if pv.pass_through <= 0:
+            if np.all(np.asarray(pv.pass_through) <= 0):
                 continue
             dg = due_sub[:, d, t]
             safe = np.where(os_due > 0, os_due, 1)
@@ -1225,7 +1319,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             for ii, inv in enumerate(invs):
                 d = inv.d
                 act = act_all[:, d] & (inv_drawn[:, ii] > 0)
-                proj = reserves[2 + d] + cum[:, 2 + d] + m_rev[:, 2 + d] - m_cst[:, 2 + d]
+                proj = reserves[:, 2 + d] + cum[:, 2 + d] + m_rev[:, 2 + d] - m_cst[:, 2 + d]
                 avail = np.minimum(receipts[:, d], np.maximum(0, proj))
                 fl = np.floor(inv_allowed[:, ii]).astype(i64)
                 repay = np.minimum(avail, fl)
@@ -1243,7 +1337,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             for ii, inv in enumerate(invs):
                 d = inv.d
                 act = act_all[:, d]
-                proj = reserves[2 + d] + cum[:, 2 + d] + m_rev[:, 2 + d] - m_cst[:, 2 + d]
+                proj = reserves[:, 2 + d] + cum[:, 2 + d] + m_rev[:, 2 + d] - m_cst[:, 2 + d]
                 draw = np.minimum(-proj, inv.commit - inv_drawn[:, ii])
                 draw = np.where(act, np.maximum(draw, 0), 0).astype(i64)
                 m_rev[:, 2 + d] += draw
@@ -1335,7 +1429,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 savings += sv
                 savings_npv += sv * disc[e]
             continue
-        hz = sg.h * mac_t                                     # [I, H]
+        hz = (sg.h[:, None] if np.ndim(sg.h) else sg.h) * mac_t     # [I, H]
         p0 = -np.expm1(-hz)
         C = np.concatenate([np.zeros((I, 1)), np.cumsum(-hz, axis=1)], axis=1)  # log prod (1-p0)
         E = np.zeros((I, sg.P, H))
@@ -1357,12 +1451,12 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             for e in range(H):
                 mo = e + sg.q - 1
                 if mo + sc.lag_out < H:
-                    price = sg.price[pidx, sg.q] if sc.price_year == "referral" else sc.event_price(sg, "out", mo)
+                    price = sg.price[..., pidx, sg.q] if sc.price_year == "referral" else sc.event_price(sg, "out", mo)
                     W[:, e] += surv[:, sg.q - 1] * price
                 for k in range(1, sg.M + 1):
                     ms = e + sg.q + k - 1
                     if ms + sc.lag_sus < H:
-                        price = sg.price[pidx, sg.q + k] if sc.price_year == "referral" else sc.event_price(sg, "sus", ms)
+                        price = sg.price[..., pidx, sg.q + k] if sc.price_year == "referral" else sc.event_price(sg, "sus", ms)
                         W[:, e] += surv[:, sg.q + k - 1] * price
             cf_pay += (E[:, pidx, :] * W).sum(axis=1)
         # counterfactual months by calendar month, ages 1..S
@@ -1382,7 +1476,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     idx = [0] + ([1] if sc.co_share is not None else []) + [2 + d for d in range(NP)] + \
           [IV + ii for ii in range(NI)]
     for nm, a in zip(names, idx):
-        res = reserves[a]
+        res = reserves[:, a]
         out[f"{nm}.revenue"] = rev[:, a] / 100.0
         out[f"{nm}.cost"] = cst[:, a] / 100.0
         net = rev[:, a] - cst[:, a]
@@ -1477,7 +1571,51 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             out[f"draw.segments.{sg.id}.volume"] = seg_volume[si]
         if isinstance(getattr(sg, "d_spec", None), dict):
             out[f"draw.segments.{sg.id}.sustained.dropout"] = sg.d
+    for p, x in U.items():
+        out[f"draw.{p}"] = x
     return out
+
+
+def tariff_per_iteration(sc, sg, td, I):
+    """A segment's tariff with some prices drawn (td: key -> discounted pence
+    [I], the same every year): capped prices per iteration, one price pool
+    per referral year (price[I, pool, age], prm likewise)."""
+    Y = sc.Y
+    bc = lambda v: np.broadcast_to(np.asarray(v, dtype=np.int64), (I,)).copy()
+    for key, attr in (("attachment", "att"), ("outcome", "out"), ("sustainment", "sus")):
+        if key in td:
+            setattr(sg, attr, [td[key]] * Y)
+    sg.att_c, sg.att_rm = [], []
+    price = np.zeros((I, Y, sg.L + 1), dtype=np.int64)
+    prm = np.zeros((I, Y, sg.L + 1), dtype=np.int64)
+    for y in range(Y):
+        att, o_, s0 = bc(sg.att[y]), bc(sg.out[y]), bc(sg.sus[y])
+        if sg.cap is None:
+            a, o, s_ = att, o_, [s0] * sg.M
+        else:
+            left = np.full(I, sg.cap, dtype=np.int64)
+            a = np.minimum(att, left); left = left - a
+            o = np.minimum(o_, left); left = left - o
+            s_ = []
+            for _ in range(sg.M):
+                v = np.minimum(s0, left); left = left - v
+                s_.append(v)
+        sg.att_c.append(a)
+        sg.att_rm.append(att - a)
+        if not sg.ae and not sg.tis:
+            price[:, y, sg.q] = o
+            prm[:, y, sg.q] = o_ - o
+            for k in range(1, sg.M + 1):
+                price[:, y, sg.q + k] = s_[k - 1]
+                prm[:, y, sg.q + k] = s0 - s_[k - 1]
+    if sc.price_year == "referral":
+        sg.price, sg.prm = price, prm
+        sg.pool_of_year = list(range(Y))
+        sg.P = Y
+    else:
+        sg.pool_of_year = [0] * Y
+        sg.P = 1
+    sg.pool_of_month = np.array([sg.pool_of_year[m // 12] for m in range(sc.R)])
 
 
 def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_sub, gp,
@@ -1508,13 +1646,19 @@ def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_
             due = month + sc.lag_sus
             arr = due_sus
             rule = "sus"
-        if sc.price_year == "referral":
+        if sc.price_year == "referral" and sg.price.ndim == 3:
+            # prices drawn per iteration: price[I, pool, age]
+            amt = np.einsum("igp,ip->ig", alive, sg.price[:, :, a])
+            if due < H and sg.prm[:, :, a].any():
+                rm_pcap += np.einsum("igp,ip->i", alive, sg.prm[:, :, a])
+        elif sc.price_year == "referral":
             amt = alive @ sg.price[:, a]                     # [I, G]
             # what the participant cap removes is counted for payments due before H
             if due < H and sg.prm[:, a].any():
                 rm_pcap += (alive @ sg.prm[:, a]).sum(axis=1)
         else:
-            amt = alive[:, :, 0] * sc.event_price(sg, rule, month)
+            ep = sc.event_price(sg, rule, month)
+            amt = alive[:, :, 0] * (ep[:, None] if np.ndim(ep) else ep)
         tot = amt.sum(axis=1)
         if due < H:
             arr[:, due] += tot
