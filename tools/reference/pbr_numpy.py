@@ -142,20 +142,24 @@ SUPPORTED_UNCERTAIN = [
     rf"segments\.{_ID}\.volume",
     rf"segments\.{_ID}\.sustained\.(dropout|baseline_hazard)",
     rf"segments\.{_ID}\.adverse_events\.rate",
-    rf"segments\.{_ID}\.tariff\.(attachment|outcome|sustainment)",
+    rf"segments\.{_ID}\.tariff\.(attachment|outcome|sustainment|cap_per_participant)",
+    rf"segments\.{_ID}\.time_in_state\.(initial_share|entry_probability|exit_probability)",
+    rf"segments\.{_ID}\.(savings_per_outcome_month|savings_per_event_avoided)",
     rf"(prime|subcontractors\.{_ID})\.(reserves|credit_line|cost_per_referral"
-    r"|cost_per_participant_month|overhead_per_month)",
-    rf"subcontractors\.{_ID}\.(fee_per_referral|pass_through|management_fee)",
+    r"|cost_per_participant_month|overhead_per_month|reprocurement_cost)",
+    rf"subcontractors\.{_ID}\.(fee_per_referral|pass_through|management_fee|monthly_fee)",
     rf"investors\.{_ID}\.(committed_capital|return_cap_multiple|return_cap_annual_rate"
     r"|excess_share)",
-    r"payments\.(cap_per_year|cap_total)",
+    r"payments\.(cap_per_year|cap_total|service_fee_per_month)",
+    r"co_funder\.share",
     r"commissioner\.own_costs_per_month",
 ]
 # keys drawn in `simulate` through their own attributes (sg.volume, sg.d_spec)
 _SEG_SPEC_KEYS = (".volume", ".sustained.dropout")
 PROVIDER_MONEY = {"reserves": "reserves", "credit_line": "credit_line",
                   "cost_per_referral": "cpr", "cost_per_participant_month": "cppm",
-                  "overhead_per_month": "overhead", "fee_per_referral": "fee_per_referral"}
+                  "overhead_per_month": "overhead", "fee_per_referral": "fee_per_referral",
+                  "reprocurement_cost": "reprocurement", "monthly_fee": "monthly_fee"}
 PROVIDER_SHARE = {"pass_through": "pass_through", "management_fee": "mgmt"}
 INVESTOR_KEYS = {"committed_capital": ("commit", True), "return_cap_multiple": ("mult", False),
                  "return_cap_annual_rate": ("rate", False), "excess_share": ("xs", False)}
@@ -674,6 +678,10 @@ def chain_months(rng, N, pi, a, b, f):
     if width == 0:
         return out
     alive = np.arange(width)[None, :] < N[:, None]          # [I, width]
+    if np.ndim(pi):                                          # drawn per iteration
+        pi = pi[:, None]
+    if np.ndim(b):
+        b = b[:, None]
     y = (rng.random((I, width)) < pi) & alive
     total = np.zeros(I, dtype=np.int64)
     for j in range(f):
@@ -753,6 +761,15 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 sg.h = x
             elif parts[2:] == ["adverse_events", "rate"]:
                 sg.mu = x
+            elif parts[2] == "time_in_state":
+                setattr(sg, {"initial_share": "pi", "entry_probability": "a",
+                             "exit_probability": "b"}[parts[3]], x)
+            elif parts[2] == "savings_per_outcome_month":
+                sg.V = money_draw(x)
+            elif parts[2] == "savings_per_event_avoided":
+                sg.A = money_draw(x)
+            elif parts[3] == "cap_per_participant":     # money, not discounted
+                tariff_draws.setdefault(sg.id, {})["cap"] = money_draw(x)
             else:                                       # tariff.<key>: one price every year
                 price = round_half_away(money_draw(x) * (1.0 - sc.disc)).astype(i64)
                 tariff_draws.setdefault(sg.id, {})[parts[3]] = price
@@ -769,6 +786,10 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             sc.cap_year = money_draw(x)
         elif p == "payments.cap_total":
             sc.cap_total = money_draw(x)
+        elif p == "payments.service_fee_per_month":
+            sc.sf = money_draw(x)
+        elif p == "co_funder.share":
+            sc.co_share = x
         elif p == "commissioner.own_costs_per_month":
             sc.own_costs = money_draw(x)
         else:
@@ -1229,13 +1250,13 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         m_cst[:, 2:2 + NP] += dcost
         for d in range(1, NP):
             pv = provs[d]
-            if pv.monthly_fee and t < D:
+            if np.any(pv.monthly_fee) and t < D:
                 gross = np.where(act_all[:, d], pv.monthly_fee, 0).astype(i64)
                 kept = round_half_away(gross * pv.mgmt).astype(i64)
                 mgmt_fees += kept
                 m_cst[:, 2] += gross - kept
                 m_rev[:, 2 + d] += gross - kept
-        if sc.sf and t < sc.sf_months:
+        if np.any(sc.sf) and t < sc.sf_months:
             schedule(due_sf, t + sc.lag_sf, np.where(live, sc.sf, 0).astype(i64))
         if np.any(sc.own_costs) and t < D:
             oc = np.where(live, sc.own_costs, 0).astype(i64)
@@ -1358,7 +1379,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 failed[:, d] |= newf
                 fail_month[newf, d] = t
                 rc = np.where(newf, pv.reprocurement, 0).astype(i64)
-                if pv.reprocurement:
+                if np.any(pv.reprocurement):
                     own += rc
                     cst[:, 0] += rc
                     cum[:, 0] -= rc
@@ -1585,6 +1606,8 @@ def tariff_per_iteration(sc, sg, td, I):
     for key, attr in (("attachment", "att"), ("outcome", "out"), ("sustainment", "sus")):
         if key in td:
             setattr(sg, attr, [td[key]] * Y)
+    if "cap" in td:
+        sg.cap = td["cap"]
     sg.att_c, sg.att_rm = [], []
     price = np.zeros((I, Y, sg.L + 1), dtype=np.int64)
     prm = np.zeros((I, Y, sg.L + 1), dtype=np.int64)
@@ -1593,7 +1616,7 @@ def tariff_per_iteration(sc, sg, td, I):
         if sg.cap is None:
             a, o, s_ = att, o_, [s0] * sg.M
         else:
-            left = np.full(I, sg.cap, dtype=np.int64)
+            left = bc(sg.cap)
             a = np.minimum(att, left); left = left - a
             o = np.minimum(o_, left); left = left - o
             s_ = []
