@@ -139,18 +139,22 @@ def uncertain_plain_keys(raw: dict, path: str = ""):
 # same copula and converted as the file's number would be.
 _ID = r"[^.\[\]]+"
 SUPPORTED_UNCERTAIN = [
-    rf"segments\.{_ID}\.volume",
+    rf"segments\.{_ID}\.(volume|referrals_per_month)",
     rf"segments\.{_ID}\.sustained\.(dropout|baseline_hazard)",
     rf"segments\.{_ID}\.adverse_events\.rate",
     rf"segments\.{_ID}\.tariff\.(attachment|outcome|sustainment|cap_per_participant)",
     rf"segments\.{_ID}\.time_in_state\.(initial_share|entry_probability|exit_probability)",
     rf"segments\.{_ID}\.(savings_per_outcome_month|savings_per_event_avoided)",
     rf"(prime|subcontractors\.{_ID})\.(reserves|credit_line|cost_per_referral"
-    r"|cost_per_participant_month|overhead_per_month|reprocurement_cost)",
+    r"|cost_per_participant_month|overhead_per_month|reprocurement_cost|fixed_cost_share)",
     rf"subcontractors\.{_ID}\.(fee_per_referral|pass_through|management_fee|monthly_fee)",
     rf"investors\.{_ID}\.(committed_capital|return_cap_multiple|return_cap_annual_rate"
     r"|excess_share)",
     r"payments\.(cap_per_year|cap_total|service_fee_per_month)",
+    r"payments\.(improvement|additional_outcomes)\[\d+\]\.price_per_unit",
+    r"payments\.improvement\[\d+\]\.comparison\.value",
+    r"payments\.fee_for_service\.(annual_fee|reconciliation_price_per_referral)",
+    r"commissioner\.discount_rate",
     r"co_funder\.share",
     r"commissioner\.own_costs_per_month",
 ]
@@ -191,13 +195,23 @@ class Scenario:
         for p in keys:
             if p.startswith("segments.") and p.endswith(_SEG_SPEC_KEYS):
                 continue
-            parts = p.split(".")
-            node = raw
-            for k in parts[:-1]:
-                node = node[k]
-            self.unc[p] = node[parts[-1]]
-            node[parts[-1]] = 0
+            node, last = raw, None
+            for part in p.split("."):
+                if last is not None:
+                    node = node[last]
+                m = re.fullmatch(r"([^\[\]]+)(?:\[(\d+)\])?", part)
+                if m.group(2) is not None:
+                    node, last = node[m.group(1)], int(m.group(2))
+                else:
+                    last = m.group(1)
+            self.unc[p] = node[last]
+            node[last] = 0
+        fixed_any = any(float(t.get("fixed_cost_share", 0.0)) > 0.0 for t in
+                        [raw.get("prime", {})] + list(raw.get("subcontractors", {}).values()))
         for p in self.unc:
+            if p.endswith(".referrals_per_month") and fixed_any:
+                raise SystemExit(f"the reference does not model an uncertain {p} with a "
+                                 "fixed_cost_share (the planned caseload cost)")
             m = re.fullmatch(rf"(prime|subcontractors\.{_ID})\.(cost_per_referral|cost_per_participant_month)", p)
             if m:
                 tab = raw["prime"] if m.group(1) == "prime" else raw["subcontractors"][m.group(1).split(".")[1]]
@@ -693,6 +707,13 @@ def chain_months(rng, N, pi, a, b, f):
     return out
 
 
+def base_count(C, I):
+    """A baseline rate as a count over 10^9 (a number, or drawn [I])."""
+    if np.ndim(C):
+        return round_half_away(C * 1e9).astype(np.int64)
+    return np.full(I, int(round_half_away(C * 1e9)), dtype=np.int64)
+
+
 def irr_annual(x: np.ndarray) -> np.ndarray:
     """Annual IRR of monthly flows x[I, H] by bisection of the monthly rate in
     [-0.5, 1.5] (200 halvings); NaN without flows of both signs or a sign change."""
@@ -748,16 +769,18 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             sg.d = draw_param(sg.d_spec, I, rng, F, sc.factors)
     # The other uncertain plain keys: drawn here (shape [I]) and put in place
     # of the placeholder the scenario was parsed with.
-    U = {p: draw_param(spec, I, rng, F, sc.factors) for p, spec in sc.unc.items()}
+    UK = {p: draw_param(spec, I, rng, F, sc.factors) for p, spec in sc.unc.items()}
     seg_by_id = {sg.id: sg for sg in segs}
     prov_by_id = {("prime" if pv.id == "prime" else "subcontractors." + pv.id): pv for pv in provs}
     inv_by_id = {iv.id: iv for iv in invs}
     tariff_draws = {}
-    for p, x in U.items():
+    for p, x in UK.items():
         parts = p.split(".")
         if parts[0] == "segments":
             sg = seg_by_id[parts[1]]
-            if parts[2:] == ["sustained", "baseline_hazard"]:
+            if parts[2] == "referrals_per_month":       # one number for every month
+                sg.lam_draw = x
+            elif parts[2:] == ["sustained", "baseline_hazard"]:
                 sg.h = x
             elif parts[2:] == ["adverse_events", "rate"]:
                 sg.mu = x
@@ -775,7 +798,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 tariff_draws.setdefault(sg.id, {})[parts[3]] = price
         elif parts[0] in ("prime", "subcontractors"):
             pv = prov_by_id[".".join(parts[:-1])]
-            if parts[-1] in PROVIDER_MONEY:
+            if parts[-1] == "fixed_cost_share":
+                pv.fixed_share = x
+            elif parts[-1] in PROVIDER_MONEY:
                 setattr(pv, PROVIDER_MONEY[parts[-1]], money_draw(x))
             else:
                 setattr(pv, PROVIDER_SHARE[parts[-1]], x)
@@ -788,12 +813,28 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             sc.cap_total = money_draw(x)
         elif p == "payments.service_fee_per_month":
             sc.sf = money_draw(x)
+        elif p.startswith("payments.improvement["):
+            ru = rules[int(re.search(r"\[(\d+)\]", p).group(1))]
+            if p.endswith(".price_per_unit"):               # after the bid discount
+                ru.price = [round_half_away(money_draw(x) * (1.0 - sc.disc)).astype(i64)] * Y
+            else:
+                ru.value = x
+        elif p.startswith("payments.additional_outcomes["):
+            ad = adds[int(re.search(r"\[(\d+)\]", p).group(1))]
+            ad.price = [round_half_away(money_draw(x) * (1.0 - sc.disc)).astype(i64)] * Y
+        elif p == "payments.fee_for_service.annual_fee":
+            ffs.fee = [money_draw(x)] * Y
+        elif p == "payments.fee_for_service.reconciliation_price_per_referral":
+            ffs.price = money_draw(x)
+        elif p == "commissioner.discount_rate":
+            sc.r = x
         elif p == "co_funder.share":
             sc.co_share = x
         elif p == "commissioner.own_costs_per_month":
             sc.own_costs = money_draw(x)
         else:
             raise AssertionError(p)
+    lam_drawn = {p[len("segments."):] for p in UK if p.endswith(".referrals_per_month")}
     for sid, td in tariff_draws.items():
         tariff_per_iteration(sc, seg_by_id[sid], td, I)
 
@@ -913,7 +954,10 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     reserves = np.zeros((I, NA), dtype=i64)                # [I, party]: may be drawn
     for d, pv in enumerate(provs):
         reserves[:, 2 + d] = pv.reserves
-    disc = (1.0 + sc.r) ** (-np.arange(H) / 12.0)
+    if np.ndim(sc.r):                                     # drawn: [I, H]
+        disc = (1.0 + sc.r[:, None]) ** (-np.arange(H)[None, :] / 12.0)
+    else:
+        disc = (1.0 + sc.r) ** (-np.arange(H) / 12.0)
     inv_drawn = np.zeros((I, NI), dtype=i64)
     inv_repaid = np.zeros((I, NI), dtype=i64)
     inv_allowed = np.zeros((I, NI))
@@ -966,7 +1010,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 else:
                     v = ru.ivals[i] if ru.ivals is not None else ru.value
                     C = v * (1.0 + ru.drift) ** (fr // 12)
-                    a = np.full(I, int(round_half_away(C * 1e9)), dtype=i64)
+                    a = base_count(C, I)
                     b = np.full(I, 10 ** 9, dtype=i64)
                 defined, met, ri, U = judge(num, den, a, b, th)
                 if ru.req is not None:
@@ -995,7 +1039,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 a, b = measure_counts(ru.measure, cN[r][:, j], cP[r][:, j], cE[r][:, j])
             else:
                 C = ru.value * (1.0 + ru.drift) ** (fr // 12)
-                a = np.full(I, int(round_half_away(C * 1e9)), dtype=i64)
+                a = base_count(C, I)
                 b = np.full(I, 10 ** 9, dtype=i64)
             defined, met, ri, U = judge(num, den, a, b, th)
             if ru.req is not None:
@@ -1023,7 +1067,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 a, b = measure_counts(ru.measure, cN[r].sum(axis=1), cP[r].sum(axis=1),
                                       cE[r].sum(axis=1))
             else:
-                a = np.full(I, int(round_half_away(ru.value * 1e9)), dtype=i64)
+                a = base_count(ru.value, I)
                 b = np.full(I, 10 ** 9, dtype=i64)
             defined, met, ri, U = judge(num, den, a, b, ru.final_th)
             if ru.req is not None:
@@ -1058,7 +1102,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     mean_cf = sg.mu * macro[:, yr]
                     pv_t, vals_t = pmfs.get((si, yr, "t"), mean_cf * (1.0 - eff[:, si]), sg.k)
                 for d0, share in sg.shares:
-                    mean0 = volume * seg_volume[si] * sg.lam[t] * share
+                    lam_t = sg.lam_draw if sg.id + ".referrals_per_month" in lam_drawn else sg.lam[t]
+                    mean0 = volume * seg_volume[si] * lam_t * share
                     parts = [(d0, mean0)]
                     L = shift_of.get((si, d0))
                     if L is not None:
@@ -1156,7 +1201,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     rm_pcap += ntot * sg.att_rm[yr]
             if ffs is not None:
                 # fee for service: an instalment each referral month, while live
-                inst = np.where(live, int(round_half_away(ffs.fee[yr] / 12.0)), 0).astype(i64)
+                fee = ffs.fee[yr]
+                inst = np.where(live, round_half_away(fee / 12.0) if np.ndim(fee)
+                                else int(round_half_away(fee / 12.0)), 0).astype(i64)
                 schedule(due_ffs, t + ffs.lag, inst)
                 if t % 12 == 11 or t == R - 1:
                     A = ref_month[:, 12 * yr:t + 1].sum(axis=1).astype(float)
@@ -1235,7 +1282,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         dcost = np.where(act_all, round_half_away(raw_cost * costm[:, None]), 0).astype(i64)
         for d, pv in enumerate(provs):
             f = pv.fixed_share
-            if f <= 0.0:
+            if np.all(np.asarray(f) <= 0.0):
                 continue
             hist[:, d, t] = caseload[:, d]
             P, N = pv.planned, pv.notice
@@ -1246,6 +1293,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             ov = pv.overhead if t < pv.overhead_months else 0
             fixed = round_half_away((f * K + ov) * costm)
             variable = round_half_away((1.0 - f) * caseload[:, d] * costm)
+            if np.ndim(f):                                 # drawn: f = 0 is one transfer
+                fixed = np.where(f > 0.0, fixed, round_half_away(raw_cost[:, d] * costm))
+                variable = np.where(f > 0.0, variable, 0.0)
             dcost[:, d] = np.where(act_all[:, d], fixed + variable, 0).astype(i64)
         m_cst[:, 2:2 + NP] += dcost
         for d in range(1, NP):
@@ -1426,7 +1476,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             term_month[end] = t
             live &= ~end
         np.minimum(mincum, cum, out=mincum)
-        npv += flow * disc[t]
+        npv += flow * (disc[:, t, None] if disc.ndim == 2 else disc[t])
 
     # ---- counterfactual (closed form) and savings
     cf_out = np.zeros(I)
@@ -1448,7 +1498,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     continue
                 sv = sg.A * (Ntot[:, m] * sg.mu * macro[:, m // 12] - ae_E[si][:, m])
                 savings += sv
-                savings_npv += sv * disc[e]
+                savings_npv += sv * (disc[:, e] if disc.ndim == 2 else disc[e])
             continue
         hz = (sg.h[:, None] if np.ndim(sg.h) else sg.h) * mac_t     # [I, H]
         p0 = -np.expm1(-hz)
@@ -1488,7 +1538,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         cf_months_tot += cfm.sum(axis=1)
         diff = real_months[:, si, :] - cfm
         savings += sg.V * diff.sum(axis=1)
-        savings_npv += sg.V * (diff @ disc)
+        savings_npv += sg.V * ((diff * disc).sum(axis=1) if disc.ndim == 2 else diff @ disc)
 
     # ---- figures (currency units)
     out = {}
@@ -1592,7 +1642,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             out[f"draw.segments.{sg.id}.volume"] = seg_volume[si]
         if isinstance(getattr(sg, "d_spec", None), dict):
             out[f"draw.segments.{sg.id}.sustained.dropout"] = sg.d
-    for p, x in U.items():
+    for p, x in UK.items():
         out[f"draw.{p}"] = x
     return out
 
