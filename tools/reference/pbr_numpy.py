@@ -599,7 +599,44 @@ def draw_param(spec, n, rng, F, factor_names):
     else:
         z = e
     u = np.clip(special.ndtr(z), 2.0 ** -53, 1.0 - 2.0 ** -53)
-    return quantile(spec, u)
+    x = quantile(spec, u)
+    if "scale" in spec or "shift" in spec:              # a stress's shock in place
+        x = float(spec.get("shift", 0.0)) + float(spec.get("scale", 1.0)) * x
+    return x
+
+
+def dist_mean(spec) -> float:
+    """The mean of a distribution table (after scale and shift): the base
+    contract's value of an uncertain key (docs/model.md 2)."""
+    if not isinstance(spec, dict):
+        return float(spec)
+    d = spec["dist"]
+    if d == "uniform":
+        m = (float(spec["min"]) + float(spec["max"])) / 2.0
+    elif d == "normal":
+        mu, sd = float(spec["mean"]), float(spec["sd"])
+        a = (float(spec.get("min", -np.inf)) - mu) / sd
+        b = (float(spec.get("max", np.inf)) - mu) / sd
+        pa = 0.0 if np.isinf(a) else math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+        pb = 0.0 if np.isinf(b) else math.exp(-b * b / 2) / math.sqrt(2 * math.pi)
+        m = mu + sd * (pa - pb) / (special.ndtr(b) - special.ndtr(a))
+    elif d == "lognormal":
+        if "median" in spec:
+            m = float(spec["median"]) * math.exp(float(spec["sigma"]) ** 2 / 2.0)
+        else:
+            m = float(spec["mean"])
+    elif d == "beta":
+        lo, hi = float(spec.get("min", 0.0)), float(spec.get("max", 1.0))
+        al, be = float(spec["alpha"]), float(spec["beta"])
+        m = lo + (hi - lo) * al / (al + be)
+    elif d == "triangular":
+        m = (float(spec["min"]) + float(spec["mode"]) + float(spec["max"])) / 3.0
+    elif d == "pert":
+        lam = float(spec.get("lambda", 4.0))
+        m = (float(spec["min"]) + lam * float(spec["mode"]) + float(spec["max"])) / (lam + 2.0)
+    else:
+        raise ValueError(f"unknown dist {d!r}")
+    return float(spec.get("shift", 0.0)) + float(spec.get("scale", 1.0)) * m
 
 
 # --------------------------------------------------------------------------
