@@ -205,27 +205,12 @@ class Scenario:
                 else:
                     last = m.group(1)
             self.unc[p] = node[last]
-            node[last] = 0
-        # Planning quantities (a provider's planned caseload cost, with a fixed
-        # cost share) come from the base contract, each key at its mean: not
-        # modelled here, so unit costs and referrals_per_month are refused as
-        # uncertain keys when a fixed cost share (fixed or drawn) uses them.
-        def has_fixed(prefix, tab):
-            return (prefix + ".fixed_cost_share" in self.unc
-                    or float(tab.get("fixed_cost_share", 0.0)) > 0.0)
-        fixed_any = any(has_fixed(pre, t) for pre, t in
-                        [("prime", raw.get("prime", {}))]
-                        + [("subcontractors." + k, t) for k, t in raw.get("subcontractors", {}).items()])
-        for p in self.unc:
-            if p.endswith(".referrals_per_month") and fixed_any:
-                raise SystemExit(f"the reference does not model an uncertain {p} with a "
-                                 "fixed_cost_share (the planned caseload cost)")
-            m = re.fullmatch(rf"(prime|subcontractors\.{_ID})\.(cost_per_referral|cost_per_participant_month)", p)
-            if m:
-                tab = raw["prime"] if m.group(1) == "prime" else raw["subcontractors"][m.group(1).split(".")[1]]
-                if has_fixed(m.group(1), tab):
-                    raise SystemExit(f"the reference does not model an uncertain {p} with a "
-                                     "fixed_cost_share (the planned caseload cost)")
+            # Keys that planning quantities use (a fixed cost share's planned
+            # caseload cost) are parsed at their mean, the base contract's
+            # value (docs/model.md 2); the others with a placeholder 0. Both
+            # are replaced by the draw in `simulate`.
+            node[last] = (dist_mean(node[last]) if p.endswith(
+                (".cost_per_referral", ".cost_per_participant_month", ".referrals_per_month")) else 0)
         self.name = raw["name"]
         H = self.H = int(raw["time"]["horizon_months"])
         R = self.R = int(raw["time"]["referral_months"])
