@@ -134,6 +134,46 @@ def uncertain_plain_keys(raw: dict, path: str = ""):
             yield from uncertain_plain_keys(v, f"{path}[{i}]")
 
 
+# Uncertain plain keys the reference models (docs/scenario-format.md, "Any
+# numeric key can be uncertain"): each drawn once per iteration through the
+# same copula and converted as the file's number would be.
+_ID = r"[^.\[\]]+"
+SUPPORTED_UNCERTAIN = [
+    rf"segments\.{_ID}\.(volume|referrals_per_month)",
+    rf"segments\.{_ID}\.sustained\.(dropout|baseline_hazard)",
+    rf"segments\.{_ID}\.adverse_events\.rate",
+    rf"segments\.{_ID}\.tariff\.(attachment|outcome|sustainment|cap_per_participant)",
+    rf"segments\.{_ID}\.time_in_state\.(initial_share|entry_probability|exit_probability)",
+    rf"segments\.{_ID}\.(savings_per_outcome_month|savings_per_event_avoided)",
+    rf"(prime|subcontractors\.{_ID})\.(reserves|credit_line|cost_per_referral"
+    r"|cost_per_participant_month|overhead_per_month|reprocurement_cost|fixed_cost_share)",
+    rf"subcontractors\.{_ID}\.(fee_per_referral|pass_through|management_fee|monthly_fee)",
+    rf"investors\.{_ID}\.(committed_capital|return_cap_multiple|return_cap_annual_rate"
+    r"|excess_share)",
+    r"payments\.(cap_per_year|cap_total|service_fee_per_month)",
+    r"payments\.(improvement|additional_outcomes)\[\d+\]\.price_per_unit",
+    r"payments\.improvement\[\d+\]\.comparison\.value",
+    r"payments\.fee_for_service\.(annual_fee|reconciliation_price_per_referral)",
+    r"commissioner\.discount_rate",
+    r"co_funder\.share",
+    r"commissioner\.own_costs_per_month",
+]
+# keys drawn in `simulate` through their own attributes (sg.volume, sg.d_spec)
+_SEG_SPEC_KEYS = (".volume", ".sustained.dropout")
+PROVIDER_MONEY = {"reserves": "reserves", "credit_line": "credit_line",
+                  "cost_per_referral": "cpr", "cost_per_participant_month": "cppm",
+                  "overhead_per_month": "overhead", "fee_per_referral": "fee_per_referral",
+                  "reprocurement_cost": "reprocurement", "monthly_fee": "monthly_fee"}
+PROVIDER_SHARE = {"pass_through": "pass_through", "management_fee": "mgmt"}
+INVESTOR_KEYS = {"committed_capital": ("commit", True), "return_cap_multiple": ("mult", False),
+                 "return_cap_annual_rate": ("rate", False), "excess_share": ("xs", False)}
+
+
+def money_draw(x):
+    """A drawn amount of money -> integer pence, rounded half away from zero."""
+    return round_half_away(np.asarray(x, dtype=float) * 100.0).astype(np.int64)
+
+
 class Scenario:
     def __init__(self, path: str, overrides=()):
         with open(path, "rb") as f:
@@ -141,10 +181,36 @@ class Scenario:
         for o in overrides:
             apply_set(raw, o)
         self.raw = raw
-        unsupported = [p for p in uncertain_plain_keys(raw) if not p.endswith((".volume", ".sustained.dropout"))
-                       or not p.startswith("segments.")]
+        keys = list(uncertain_plain_keys(raw))
+        unsupported = [p for p in keys
+                       if not any(re.fullmatch(rx, p) for rx in SUPPORTED_UNCERTAIN)]
         if unsupported:
-            raise SystemExit(f"the reference models uncertain segment volumes and dropouts only, not {unsupported}")
+            raise SystemExit(
+                "the reference does not model these uncertain plain keys: "
+                f"{unsupported}; it models only: " + ", ".join(
+                    rx.replace(_ID, "<id>").replace("\\", "") for rx in SUPPORTED_UNCERTAIN))
+        # Keys other than a segment's volume and dropout: keep the distribution
+        # (drawn in `simulate`) and parse the scenario with a placeholder 0.
+        self.unc = {}
+        for p in keys:
+            if p.startswith("segments.") and p.endswith(_SEG_SPEC_KEYS):
+                continue
+            node, last = raw, None
+            for part in p.split("."):
+                if last is not None:
+                    node = node[last]
+                m = re.fullmatch(r"([^\[\]]+)(?:\[(\d+)\])?", part)
+                if m.group(2) is not None:
+                    node, last = node[m.group(1)], int(m.group(2))
+                else:
+                    last = m.group(1)
+            self.unc[p] = node[last]
+            # Keys that planning quantities use (a fixed cost share's planned
+            # caseload cost) are parsed at their mean, the base contract's
+            # value (docs/model.md 2); the others with a placeholder 0. Both
+            # are replaced by the draw in `simulate`.
+            node[last] = (dist_mean(node[last]) if p.endswith(
+                (".cost_per_referral", ".cost_per_participant_month", ".referrals_per_month")) else 0)
         self.name = raw["name"]
         H = self.H = int(raw["time"]["horizon_months"])
         R = self.R = int(raw["time"]["referral_months"])
@@ -167,7 +233,7 @@ class Scenario:
         self.macro_year_index = [min(y, len(self.macro_list) - 1) for y in range(Y)]
 
         pay = raw.get("payments", {})
-        disc = float(pay.get("price_discount", 0.0))
+        disc = self.disc = float(pay.get("price_discount", 0.0))
         self.price_year = pay.get("price_year", "referral")
         lags = pay.get("lag_months", {})
         self.lag_att = int(lags.get("attachment", 0))
@@ -252,7 +318,7 @@ class Scenario:
             sg.att = tariff("attachment")
             sg.out = tariff("outcome")
             sg.sus = tariff("sustainment")
-            cap = pence(tar["cap_per_participant"]) if "cap_per_participant" in tar else None
+            cap = sg.cap = pence(tar["cap_per_participant"]) if "cap_per_participant" in tar else None
             if cap is not None and self.price_year != "referral":
                 raise ValueError("cap_per_participant needs price_year = referral")
             # Per referral year: capped prices and what the cap removes.
@@ -518,7 +584,44 @@ def draw_param(spec, n, rng, F, factor_names):
     else:
         z = e
     u = np.clip(special.ndtr(z), 2.0 ** -53, 1.0 - 2.0 ** -53)
-    return quantile(spec, u)
+    x = quantile(spec, u)
+    if "scale" in spec or "shift" in spec:              # a stress's shock in place
+        x = float(spec.get("shift", 0.0)) + float(spec.get("scale", 1.0)) * x
+    return x
+
+
+def dist_mean(spec) -> float:
+    """The mean of a distribution table (after scale and shift): the base
+    contract's value of an uncertain key (docs/model.md 2)."""
+    if not isinstance(spec, dict):
+        return float(spec)
+    d = spec["dist"]
+    if d == "uniform":
+        m = (float(spec["min"]) + float(spec["max"])) / 2.0
+    elif d == "normal":
+        mu, sd = float(spec["mean"]), float(spec["sd"])
+        a = (float(spec.get("min", -np.inf)) - mu) / sd
+        b = (float(spec.get("max", np.inf)) - mu) / sd
+        pa = 0.0 if np.isinf(a) else math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+        pb = 0.0 if np.isinf(b) else math.exp(-b * b / 2) / math.sqrt(2 * math.pi)
+        m = mu + sd * (pa - pb) / (special.ndtr(b) - special.ndtr(a))
+    elif d == "lognormal":
+        if "median" in spec:
+            m = float(spec["median"]) * math.exp(float(spec["sigma"]) ** 2 / 2.0)
+        else:
+            m = float(spec["mean"])
+    elif d == "beta":
+        lo, hi = float(spec.get("min", 0.0)), float(spec.get("max", 1.0))
+        al, be = float(spec["alpha"]), float(spec["beta"])
+        m = lo + (hi - lo) * al / (al + be)
+    elif d == "triangular":
+        m = (float(spec["min"]) + float(spec["mode"]) + float(spec["max"])) / 3.0
+    elif d == "pert":
+        lam = float(spec.get("lambda", 4.0))
+        m = (float(spec["min"]) + lam * float(spec["mode"]) + float(spec["max"])) / (lam + 2.0)
+    else:
+        raise ValueError(f"unknown dist {d!r}")
+    return float(spec.get("shift", 0.0)) + float(spec.get("scale", 1.0)) * m
 
 
 # --------------------------------------------------------------------------
@@ -619,6 +722,10 @@ def chain_months(rng, N, pi, a, b, f):
     if width == 0:
         return out
     alive = np.arange(width)[None, :] < N[:, None]          # [I, width]
+    if np.ndim(pi):                                          # drawn per iteration
+        pi = pi[:, None]
+    if np.ndim(b):
+        b = b[:, None]
     y = (rng.random((I, width)) < pi) & alive
     total = np.zeros(I, dtype=np.int64)
     for j in range(f):
@@ -628,6 +735,13 @@ def chain_months(rng, N, pi, a, b, f):
         total = total + y.sum(axis=1)
         out[:, j] = total
     return out
+
+
+def base_count(C, I):
+    """A baseline rate as a count over 10^9 (a number, or drawn [I])."""
+    if np.ndim(C):
+        return round_half_away(C * 1e9).astype(np.int64)
+    return np.full(I, int(round_half_away(C * 1e9)), dtype=np.int64)
 
 
 def irr_annual(x: np.ndarray) -> np.ndarray:
@@ -683,6 +797,76 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     for sg in segs:
         if isinstance(getattr(sg, "d_spec", None), dict):
             sg.d = draw_param(sg.d_spec, I, rng, F, sc.factors)
+    # The other uncertain plain keys: drawn here (shape [I]) and put in place
+    # of the placeholder the scenario was parsed with.
+    UK = {p: draw_param(spec, I, rng, F, sc.factors) for p, spec in sc.unc.items()}
+    seg_by_id = {sg.id: sg for sg in segs}
+    prov_by_id = {("prime" if pv.id == "prime" else "subcontractors." + pv.id): pv for pv in provs}
+    inv_by_id = {iv.id: iv for iv in invs}
+    tariff_draws = {}
+    for p, x in UK.items():
+        parts = p.split(".")
+        if parts[0] == "segments":
+            sg = seg_by_id[parts[1]]
+            if parts[2] == "referrals_per_month":       # one number for every month
+                sg.lam_draw = x
+            elif parts[2:] == ["sustained", "baseline_hazard"]:
+                sg.h = x
+            elif parts[2:] == ["adverse_events", "rate"]:
+                sg.mu = x
+            elif parts[2] == "time_in_state":
+                setattr(sg, {"initial_share": "pi", "entry_probability": "a",
+                             "exit_probability": "b"}[parts[3]], x)
+            elif parts[2] == "savings_per_outcome_month":
+                sg.V = money_draw(x)
+            elif parts[2] == "savings_per_event_avoided":
+                sg.A = money_draw(x)
+            elif parts[3] == "cap_per_participant":     # money, not discounted
+                tariff_draws.setdefault(sg.id, {})["cap"] = money_draw(x)
+            else:                                       # tariff.<key>: one price every year
+                price = round_half_away(money_draw(x) * (1.0 - sc.disc)).astype(i64)
+                tariff_draws.setdefault(sg.id, {})[parts[3]] = price
+        elif parts[0] in ("prime", "subcontractors"):
+            pv = prov_by_id[".".join(parts[:-1])]
+            if parts[-1] == "fixed_cost_share":
+                pv.fixed_share = x
+            elif parts[-1] in PROVIDER_MONEY:
+                setattr(pv, PROVIDER_MONEY[parts[-1]], money_draw(x))
+            else:
+                setattr(pv, PROVIDER_SHARE[parts[-1]], x)
+        elif parts[0] == "investors":
+            attr, is_money = INVESTOR_KEYS[parts[2]]
+            setattr(inv_by_id[parts[1]], attr, money_draw(x) if is_money else x)
+        elif p == "payments.cap_per_year":
+            sc.cap_year = money_draw(x)
+        elif p == "payments.cap_total":
+            sc.cap_total = money_draw(x)
+        elif p == "payments.service_fee_per_month":
+            sc.sf = money_draw(x)
+        elif p.startswith("payments.improvement["):
+            ru = rules[int(re.search(r"\[(\d+)\]", p).group(1))]
+            if p.endswith(".price_per_unit"):               # after the bid discount
+                ru.price = [round_half_away(money_draw(x) * (1.0 - sc.disc)).astype(i64)] * Y
+            else:
+                ru.value = x
+        elif p.startswith("payments.additional_outcomes["):
+            ad = adds[int(re.search(r"\[(\d+)\]", p).group(1))]
+            ad.price = [round_half_away(money_draw(x) * (1.0 - sc.disc)).astype(i64)] * Y
+        elif p == "payments.fee_for_service.annual_fee":
+            ffs.fee = [money_draw(x)] * Y
+        elif p == "payments.fee_for_service.reconciliation_price_per_referral":
+            ffs.price = money_draw(x)
+        elif p == "commissioner.discount_rate":
+            sc.r = x
+        elif p == "co_funder.share":
+            sc.co_share = x
+        elif p == "commissioner.own_costs_per_month":
+            sc.own_costs = money_draw(x)
+        else:
+            raise AssertionError(p)
+    lam_drawn = {p[len("segments."):] for p in UK if p.endswith(".referrals_per_month")}
+    for sid, td in tariff_draws.items():
+        tariff_per_iteration(sc, seg_by_id[sid], td, I)
 
     # ---- state
     hist = np.zeros((I, NP, H), dtype=np.int64)           # A_d(t) by month, for notice
@@ -797,8 +981,13 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     cum = np.zeros((I, NA), dtype=i64)
     mincum = np.zeros((I, NA), dtype=i64)
     npv = np.zeros((I, NA))
-    reserves = np.array([0, 0] + [p.reserves for p in provs] + [0] * NI, dtype=i64)
-    disc = (1.0 + sc.r) ** (-np.arange(H) / 12.0)
+    reserves = np.zeros((I, NA), dtype=i64)                # [I, party]: may be drawn
+    for d, pv in enumerate(provs):
+        reserves[:, 2 + d] = pv.reserves
+    if np.ndim(sc.r):                                     # drawn: [I, H]
+        disc = (1.0 + sc.r[:, None]) ** (-np.arange(H)[None, :] / 12.0)
+    else:
+        disc = (1.0 + sc.r) ** (-np.arange(H) / 12.0)
     inv_drawn = np.zeros((I, NI), dtype=i64)
     inv_repaid = np.zeros((I, NI), dtype=i64)
     inv_allowed = np.zeros((I, NI))
@@ -851,7 +1040,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 else:
                     v = ru.ivals[i] if ru.ivals is not None else ru.value
                     C = v * (1.0 + ru.drift) ** (fr // 12)
-                    a = np.full(I, int(round_half_away(C * 1e9)), dtype=i64)
+                    a = base_count(C, I)
                     b = np.full(I, 10 ** 9, dtype=i64)
                 defined, met, ri, U = judge(num, den, a, b, th)
                 if ru.req is not None:
@@ -880,7 +1069,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 a, b = measure_counts(ru.measure, cN[r][:, j], cP[r][:, j], cE[r][:, j])
             else:
                 C = ru.value * (1.0 + ru.drift) ** (fr // 12)
-                a = np.full(I, int(round_half_away(C * 1e9)), dtype=i64)
+                a = base_count(C, I)
                 b = np.full(I, 10 ** 9, dtype=i64)
             defined, met, ri, U = judge(num, den, a, b, th)
             if ru.req is not None:
@@ -908,7 +1097,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 a, b = measure_counts(ru.measure, cN[r].sum(axis=1), cP[r].sum(axis=1),
                                       cE[r].sum(axis=1))
             else:
-                a = np.full(I, int(round_half_away(ru.value * 1e9)), dtype=i64)
+                a = base_count(ru.value, I)
                 b = np.full(I, 10 ** 9, dtype=i64)
             defined, met, ri, U = judge(num, den, a, b, ru.final_th)
             if ru.req is not None:
@@ -943,7 +1132,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     mean_cf = sg.mu * macro[:, yr]
                     pv_t, vals_t = pmfs.get((si, yr, "t"), mean_cf * (1.0 - eff[:, si]), sg.k)
                 for d0, share in sg.shares:
-                    mean0 = volume * seg_volume[si] * sg.lam[t] * share
+                    lam_t = sg.lam_draw if sg.id + ".referrals_per_month" in lam_drawn else sg.lam[t]
+                    mean0 = volume * seg_volume[si] * lam_t * share
                     parts = [(d0, mean0)]
                     L = shift_of.get((si, d0))
                     if L is not None:
@@ -1041,7 +1231,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     rm_pcap += ntot * sg.att_rm[yr]
             if ffs is not None:
                 # fee for service: an instalment each referral month, while live
-                inst = np.where(live, int(round_half_away(ffs.fee[yr] / 12.0)), 0).astype(i64)
+                fee = ffs.fee[yr]
+                inst = np.where(live, round_half_away(fee / 12.0) if np.ndim(fee)
+                                else int(round_half_away(fee / 12.0)), 0).astype(i64)
                 schedule(due_ffs, t + ffs.lag, inst)
                 if t % 12 == 11 or t == R - 1:
                     A = ref_month[:, 12 * yr:t + 1].sum(axis=1).astype(float)
@@ -1120,7 +1312,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         dcost = np.where(act_all, round_half_away(raw_cost * costm[:, None]), 0).astype(i64)
         for d, pv in enumerate(provs):
             f = pv.fixed_share
-            if f <= 0.0:
+            if np.all(np.asarray(f) <= 0.0):
                 continue
             hist[:, d, t] = caseload[:, d]
             P, N = pv.planned, pv.notice
@@ -1131,19 +1323,22 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             ov = pv.overhead if t < pv.overhead_months else 0
             fixed = round_half_away((f * K + ov) * costm)
             variable = round_half_away((1.0 - f) * caseload[:, d] * costm)
+            if np.ndim(f):                                 # drawn: f = 0 is one transfer
+                fixed = np.where(f > 0.0, fixed, round_half_away(raw_cost[:, d] * costm))
+                variable = np.where(f > 0.0, variable, 0.0)
             dcost[:, d] = np.where(act_all[:, d], fixed + variable, 0).astype(i64)
         m_cst[:, 2:2 + NP] += dcost
         for d in range(1, NP):
             pv = provs[d]
-            if pv.monthly_fee and t < D:
+            if np.any(pv.monthly_fee) and t < D:
                 gross = np.where(act_all[:, d], pv.monthly_fee, 0).astype(i64)
                 kept = round_half_away(gross * pv.mgmt).astype(i64)
                 mgmt_fees += kept
                 m_cst[:, 2] += gross - kept
                 m_rev[:, 2 + d] += gross - kept
-        if sc.sf and t < sc.sf_months:
+        if np.any(sc.sf) and t < sc.sf_months:
             schedule(due_sf, t + sc.lag_sf, np.where(live, sc.sf, 0).astype(i64))
-        if sc.own_costs and t < D:
+        if np.any(sc.own_costs) and t < D:
             oc = np.where(live, sc.own_costs, 0).astype(i64)
             own += oc
             m_cst[:, 0] += oc
@@ -1205,7 +1400,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         pt_net = np.zeros((I, NP), dtype=i64)
         for d in range(1, NP):
             pv = provs[d]
-            if pv.pass_through <= 0:
+            if np.all(np.asarray(pv.pass_through) <= 0):
                 continue
             dg = due_sub[:, d, t]
             safe = np.where(os_due > 0, os_due, 1)
@@ -1225,7 +1420,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             for ii, inv in enumerate(invs):
                 d = inv.d
                 act = act_all[:, d] & (inv_drawn[:, ii] > 0)
-                proj = reserves[2 + d] + cum[:, 2 + d] + m_rev[:, 2 + d] - m_cst[:, 2 + d]
+                proj = reserves[:, 2 + d] + cum[:, 2 + d] + m_rev[:, 2 + d] - m_cst[:, 2 + d]
                 avail = np.minimum(receipts[:, d], np.maximum(0, proj))
                 fl = np.floor(inv_allowed[:, ii]).astype(i64)
                 repay = np.minimum(avail, fl)
@@ -1243,7 +1438,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             for ii, inv in enumerate(invs):
                 d = inv.d
                 act = act_all[:, d]
-                proj = reserves[2 + d] + cum[:, 2 + d] + m_rev[:, 2 + d] - m_cst[:, 2 + d]
+                proj = reserves[:, 2 + d] + cum[:, 2 + d] + m_rev[:, 2 + d] - m_cst[:, 2 + d]
                 draw = np.minimum(-proj, inv.commit - inv_drawn[:, ii])
                 draw = np.where(act, np.maximum(draw, 0), 0).astype(i64)
                 m_rev[:, 2 + d] += draw
@@ -1264,7 +1459,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 failed[:, d] |= newf
                 fail_month[newf, d] = t
                 rc = np.where(newf, pv.reprocurement, 0).astype(i64)
-                if pv.reprocurement:
+                if np.any(pv.reprocurement):
                     own += rc
                     cst[:, 0] += rc
                     cum[:, 0] -= rc
@@ -1311,7 +1506,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             term_month[end] = t
             live &= ~end
         np.minimum(mincum, cum, out=mincum)
-        npv += flow * disc[t]
+        npv += flow * (disc[:, t, None] if disc.ndim == 2 else disc[t])
 
     # ---- counterfactual (closed form) and savings
     cf_out = np.zeros(I)
@@ -1333,9 +1528,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                     continue
                 sv = sg.A * (Ntot[:, m] * sg.mu * macro[:, m // 12] - ae_E[si][:, m])
                 savings += sv
-                savings_npv += sv * disc[e]
+                savings_npv += sv * (disc[:, e] if disc.ndim == 2 else disc[e])
             continue
-        hz = sg.h * mac_t                                     # [I, H]
+        hz = (sg.h[:, None] if np.ndim(sg.h) else sg.h) * mac_t     # [I, H]
         p0 = -np.expm1(-hz)
         C = np.concatenate([np.zeros((I, 1)), np.cumsum(-hz, axis=1)], axis=1)  # log prod (1-p0)
         E = np.zeros((I, sg.P, H))
@@ -1357,12 +1552,12 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             for e in range(H):
                 mo = e + sg.q - 1
                 if mo + sc.lag_out < H:
-                    price = sg.price[pidx, sg.q] if sc.price_year == "referral" else sc.event_price(sg, "out", mo)
+                    price = sg.price[..., pidx, sg.q] if sc.price_year == "referral" else sc.event_price(sg, "out", mo)
                     W[:, e] += surv[:, sg.q - 1] * price
                 for k in range(1, sg.M + 1):
                     ms = e + sg.q + k - 1
                     if ms + sc.lag_sus < H:
-                        price = sg.price[pidx, sg.q + k] if sc.price_year == "referral" else sc.event_price(sg, "sus", ms)
+                        price = sg.price[..., pidx, sg.q + k] if sc.price_year == "referral" else sc.event_price(sg, "sus", ms)
                         W[:, e] += surv[:, sg.q + k - 1] * price
             cf_pay += (E[:, pidx, :] * W).sum(axis=1)
         # counterfactual months by calendar month, ages 1..S
@@ -1373,7 +1568,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         cf_months_tot += cfm.sum(axis=1)
         diff = real_months[:, si, :] - cfm
         savings += sg.V * diff.sum(axis=1)
-        savings_npv += sg.V * (diff @ disc)
+        savings_npv += sg.V * ((diff * disc).sum(axis=1) if disc.ndim == 2 else diff @ disc)
 
     # ---- figures (currency units)
     out = {}
@@ -1382,7 +1577,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     idx = [0] + ([1] if sc.co_share is not None else []) + [2 + d for d in range(NP)] + \
           [IV + ii for ii in range(NI)]
     for nm, a in zip(names, idx):
-        res = reserves[a]
+        res = reserves[:, a]
         out[f"{nm}.revenue"] = rev[:, a] / 100.0
         out[f"{nm}.cost"] = cst[:, a] / 100.0
         net = rev[:, a] - cst[:, a]
@@ -1477,7 +1672,53 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             out[f"draw.segments.{sg.id}.volume"] = seg_volume[si]
         if isinstance(getattr(sg, "d_spec", None), dict):
             out[f"draw.segments.{sg.id}.sustained.dropout"] = sg.d
+    for p, x in UK.items():
+        out[f"draw.{p}"] = x
     return out
+
+
+def tariff_per_iteration(sc, sg, td, I):
+    """A segment's tariff with some prices drawn (td: key -> discounted pence
+    [I], the same every year): capped prices per iteration, one price pool
+    per referral year (price[I, pool, age], prm likewise)."""
+    Y = sc.Y
+    bc = lambda v: np.broadcast_to(np.asarray(v, dtype=np.int64), (I,)).copy()
+    for key, attr in (("attachment", "att"), ("outcome", "out"), ("sustainment", "sus")):
+        if key in td:
+            setattr(sg, attr, [td[key]] * Y)
+    if "cap" in td:
+        sg.cap = td["cap"]
+    sg.att_c, sg.att_rm = [], []
+    price = np.zeros((I, Y, sg.L + 1), dtype=np.int64)
+    prm = np.zeros((I, Y, sg.L + 1), dtype=np.int64)
+    for y in range(Y):
+        att, o_, s0 = bc(sg.att[y]), bc(sg.out[y]), bc(sg.sus[y])
+        if sg.cap is None:
+            a, o, s_ = att, o_, [s0] * sg.M
+        else:
+            left = bc(sg.cap)
+            a = np.minimum(att, left); left = left - a
+            o = np.minimum(o_, left); left = left - o
+            s_ = []
+            for _ in range(sg.M):
+                v = np.minimum(s0, left); left = left - v
+                s_.append(v)
+        sg.att_c.append(a)
+        sg.att_rm.append(att - a)
+        if not sg.ae and not sg.tis:
+            price[:, y, sg.q] = o
+            prm[:, y, sg.q] = o_ - o
+            for k in range(1, sg.M + 1):
+                price[:, y, sg.q + k] = s_[k - 1]
+                prm[:, y, sg.q + k] = s0 - s_[k - 1]
+    if sc.price_year == "referral":
+        sg.price, sg.prm = price, prm
+        sg.pool_of_year = list(range(Y))
+        sg.P = Y
+    else:
+        sg.pool_of_year = [0] * Y
+        sg.P = 1
+    sg.pool_of_month = np.array([sg.pool_of_year[m // 12] for m in range(sc.R)])
 
 
 def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_sub, gp,
@@ -1508,13 +1749,19 @@ def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_
             due = month + sc.lag_sus
             arr = due_sus
             rule = "sus"
-        if sc.price_year == "referral":
+        if sc.price_year == "referral" and sg.price.ndim == 3:
+            # prices drawn per iteration: price[I, pool, age]
+            amt = np.einsum("igp,ip->ig", alive, sg.price[:, :, a])
+            if due < H and sg.prm[:, :, a].any():
+                rm_pcap += np.einsum("igp,ip->i", alive, sg.prm[:, :, a])
+        elif sc.price_year == "referral":
             amt = alive @ sg.price[:, a]                     # [I, G]
             # what the participant cap removes is counted for payments due before H
             if due < H and sg.prm[:, a].any():
                 rm_pcap += (alive @ sg.prm[:, a]).sum(axis=1)
         else:
-            amt = alive[:, :, 0] * sc.event_price(sg, rule, month)
+            ep = sc.event_price(sg, rule, month)
+            amt = alive[:, :, 0] * (ep[:, None] if np.ndim(ep) else ep)
         tot = amt.sum(axis=1)
         if due < H:
             arr[:, due] += tot
