@@ -82,6 +82,28 @@ pub struct Model {
     /// drawn once per iteration after the named slots, and written into
     /// the iteration's copy of the model.
     pub uncertain_keys: Vec<UncertainKey>,
+    /// How participant-level counts are drawn.
+    pub counts: CountMode,
+}
+
+/// How participant-level counts (referrals, entries, stays, events,
+/// measured outcomes) are drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CountMode {
+    /// Binomial and Poisson draws (the reference model).
+    #[default]
+    Random,
+    /// Each count is its expectation rounded half away from zero, so a
+    /// published cohort's arithmetic can be reproduced exactly.
+    Expected,
+}
+
+impl CountMode {
+    /// Whether counts are their rounded expectations.
+    #[inline]
+    pub fn expected(self) -> bool {
+        self == CountMode::Expected
+    }
 }
 
 /// A plain numeric key of the scenario given a distribution.
