@@ -4,7 +4,8 @@
 //! iteration alike.
 
 use crate::common::{each_iteration, model};
-use pbrsim::engine::improvement::expected_events;
+use pbrsim::engine::improvement::{draw_time_in_state, event_pmf, expected_events};
+use rand::SeedableRng;
 
 /// Peterborough cohort 1's arithmetic: 1,000 prisoners at 1.55
 /// reconviction events each without the programme and 1.42 with it (an
@@ -147,6 +148,22 @@ fn rounded_expectations_round_half_away_from_zero_and_keep_events_whole() {
     assert_eq!(expected_events(5, &[0.5, 0.5], 0.5), (3, 3));
     assert_eq!(expected_events(4, &[0.5, 0.5], 0.625), (2, 3));
     assert_eq!(expected_events(100, &[1.0], 0.0), (0, 0));
+}
+
+#[test]
+fn months_in_a_state_and_events_with_frailty_are_rounded_expectations() {
+    // 100 people, 30 in the state at first; then of 30, round(7.5) = 8
+    // leave and of 70, round(10.5) = 11 enter (33); then round(8.25) = 8
+    // leave and round(10.05) = 10 enter (35); nothing is drawn.
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
+    let mut months = [0u64; 3];
+    draw_time_in_state(&mut rng, true, 100, 0.3, 0.15, 0.25, &mut months);
+    assert_eq!(months, [30, 33, 35]);
+    // Gamma frailty of shape 2 at one event per person: (2/3)^2 have none,
+    // so round(1,000 x 5/9) = 556 have an event, and 1,000 events.
+    let mut pmf = Vec::new();
+    event_pmf(1.0, Some(2.0), &mut pmf);
+    assert_eq!(expected_events(1000, &pmf, 1.0), (556, 1000));
 }
 
 #[test]
