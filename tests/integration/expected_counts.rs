@@ -143,6 +143,41 @@ fn referrals_entries_stays_and_payments_are_the_rounded_expectations() {
 }
 
 #[test]
+fn measuring_a_segment_changes_none_of_its_counts() {
+    let measured = measured_sustained();
+    // Walking the rounded monthly leavers to the outcome event would give
+    // 5, 5 and 4 of 10, 9 and 8 entrants at q = 3; rounding 0.75^2 of each
+    // gives 6, 5 and 5, measured or not.
+    for q in ["3", "4"] {
+        let set = format!("segments.jsa.sustained.qualifying_months={q}");
+        let sets = [set.as_str(), "segments.jsa.sustained.dropout=0.25"];
+        let mut plain = vec![];
+        each_iteration(&model(SUSTAINED, &sets), 1, 1, |r| {
+            let c = &r.commissioner;
+            plain.push((
+                c.outcomes,
+                c.outcome_months,
+                c.paid.outcome,
+                c.paid.sustainment,
+            ))
+        });
+        if q == "3" {
+            assert_eq!(plain[0].0, 6 + 5 + 5);
+        }
+        each_iteration(&model(&measured, &sets), 1, 1, |r| {
+            let c = &r.commissioner;
+            let counts = (
+                c.outcomes,
+                c.outcome_months,
+                c.paid.outcome,
+                c.paid.sustainment,
+            );
+            assert_eq!(plain[0], counts);
+        });
+    }
+}
+
+#[test]
 fn rounded_expectations_round_half_away_from_zero_and_keep_events_whole() {
     // 2.5 people with an event round up; a cohort's events are n x mean.
     assert_eq!(expected_events(5, &[0.5, 0.5], 0.5), (3, 3));

@@ -1047,8 +1047,12 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 hz = base[:, None] * np.where(served, 1.0 + eff[:, si][:, None], 1.0)
                 p = -np.expm1(-hz)
                 wt = wait[si][:, :, m0:m1 + 1]
+                reached = None
                 if sc.expected:
                     new = round_half_away(wt * p[:, :, None]).astype(i64)
+                    # who reaches the outcome event, rounded per cohort (model.md 2)
+                    dd = sg.d[:, None, None] if np.ndim(sg.d) else sg.d
+                    reach_c = round_half_away(new * (1.0 - dd) ** (sg.q - 1)).astype(i64)
                 else:
                     new = rng.binomial(wt, p[:, :, None])
                 wt -= new
@@ -1059,9 +1063,15 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 else:
                     ent = np.stack([new[:, :, pools == k].sum(axis=2) for k in range(sg.P)],
                                    axis=2)
+                if sc.expected:
+                    if sg.P == 1:
+                        reached = reach_c.sum(axis=2)[:, :, None]
+                    else:
+                        reached = np.stack([reach_c[:, :, pools == k].sum(axis=2)
+                                            for k in range(sg.P)], axis=2)
                 if ent.any():
                     stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus,
-                          due_sub, gp, beyond, rm_pcap, out_g[si], seg_due)
+                          due_sub, gp, beyond, rm_pcap, out_g[si], seg_due, reached)
             if inH:
                 inprog = coh[si][:, :, m0:m1 + 1].sum(axis=2)           # [I, G]
                 for gi, d in enumerate(sg.group_prov):
@@ -1415,7 +1425,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
 
 
 def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_sub, gp,
-          beyond, rm_pcap, out_g, seg_due):
+          beyond, rm_pcap, out_g, seg_due, reached=None):
     """Sample the stays in outcome of month t's entrants ent[I, G, P] and schedule
     everything they cause: outcome events, sustainment payments, savings months."""
     H = sc.H
@@ -1425,9 +1435,25 @@ def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_
         keep = keep[:, None, None]
     for a in range(1, sg.L + 1):
         if a > 1 and sc.expected:
-            # leavers rounded, so the stays add up (model.md 2)
+            # counts = "expected" (model.md 2): `reached` of the entrants stay q
+            # months; the others leave before, the rounded conditional share of
+            # those left at each age (all at q - 1); from age q, rounded leavers
             drop = sg.d[:, None, None] if np.ndim(sg.d) else sg.d
-            alive = alive - round_half_away(alive * drop).astype(np.int64)
+            if a == 2:
+                short, held = ent - reached, reached
+            l = a - 1
+            if l < sg.q:
+                if l + 1 == sg.q:
+                    short = np.zeros_like(short)
+                else:
+                    den = 1.0 - (1.0 - drop) ** (sg.q - l)
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        pl = np.clip(np.where(den > 0, drop / np.where(den > 0, den, 1.0), 0.0),
+                                     0.0, 1.0)
+                    short = short - round_half_away(short * pl).astype(np.int64)
+            else:
+                held = held - round_half_away(held * drop).astype(np.int64)
+            alive = short + held
         elif a > 1:
             alive = rng.binomial(alive, keep)
         month = t + a - 1

@@ -65,7 +65,9 @@ pub(super) fn enter_and_stay(contract: &Contract, month: Month, state: &mut Stat
             );
         }
         let measured = !plan.rules_of_segment[segment].is_empty();
-        if measured {
+        // Counts at their expectations fix who reaches the outcome event
+        // per cohort whether measured or not, so measuring moves nothing.
+        if measured || model.counts.expected() {
             measurements.reach_outcome(contract, segment, participants, first..=last, process, rng);
         }
         let entered = Entered {
@@ -148,7 +150,7 @@ fn follow_entrants(
         }
         let stays = &mut buffers.stay_lengths[..=ages];
         if rounded {
-            let reached = measured.then(|| measurements.reached[pool]);
+            let reached = measurements.reached[pool];
             expected_stays(entrants, reached, process, ages, stays);
         } else if measured {
             let reached = measurements.reached[pool];
@@ -509,29 +511,15 @@ fn enter_expected(
     }
 }
 
-/// As [`sample_stays`] (or, given `reached`, [`sample_stays_given_reached`])
-/// when counts are their expectations: the same conditional binomials, each
-/// rounded half away from zero, so every month's leavers are those still
-/// in outcome times the month's probability of leaving, rounded, and the
-/// stays still add up to `n`.
-fn expected_stays(
-    n: u64,
-    reached: Option<u64>,
-    process: &Sustained,
-    ages: usize,
-    stays: &mut [u64],
-) {
+/// As [`sample_stays_given_reached`] when counts are their expectations:
+/// the same conditional binomials, each rounded half away from zero, so
+/// the stays still add up to `n`.
+fn expected_stays(n: u64, reached: u64, process: &Sustained, ages: usize, stays: &mut [u64]) {
     let dropout = process.dropout;
     stays.fill(0);
-    // Without a measurement, who reaches the outcome event is not fixed
-    // first: one walk from age 1 with the monthly dropout.
-    let (short, mut remaining, from) = match reached {
-        Some(reached) => (n - reached, reached, process.qualifying_months),
-        None => (0, n, 1),
-    };
     let q = process.qualifying_months;
     let stay = 1.0 - dropout;
-    let mut short = short;
+    let (mut short, mut remaining) = (n - reached, reached);
     for l in 1..q {
         if short == 0 {
             break;
@@ -544,7 +532,7 @@ fn expected_stays(
         stays[l] += left;
         short -= left;
     }
-    for l in from..ages {
+    for l in q..ages {
         if remaining == 0 {
             return;
         }
