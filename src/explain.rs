@@ -57,6 +57,12 @@ pub fn explain(model: &Model) -> String {
         model.referral_months - 1,
         model.delivery_months - 1
     );
+    if model.counts.expected() {
+        let _ = writeln!(
+            o,
+            "Counts are their expectations: referrals, entries into and stays in outcome, adverse events, months in a state and comparison groups are each the expected number rounded to a whole person (or event), with no sampling noise; only uncertain parameters vary between iterations."
+        );
+    }
     let prime = &model.providers[0];
     let _ = writeln!(o, "\nWho pays whom");
     let payer = match &model.co_funder {

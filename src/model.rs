@@ -84,6 +84,8 @@ pub struct Model {
     pub uncertain_keys: Vec<UncertainKey>,
     /// How the commissioner may end the contract early, if it may.
     pub termination: Option<Termination>,
+    /// How participant-level counts are drawn.
+    pub counts: CountMode,
 }
 
 /// The commissioner's right to end the contract early (`[termination]`):
@@ -151,6 +153,26 @@ pub struct NetTrigger {
     /// The condition holds when the cumulative net is strictly below this
     /// (usually a negative amount: a loss).
     pub below: Pence,
+}
+
+/// How participant-level counts (referrals, entries, stays, events,
+/// measured outcomes) are drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CountMode {
+    /// Binomial and Poisson draws (the reference model).
+    #[default]
+    Random,
+    /// Each count is its expectation rounded half away from zero, so a
+    /// published cohort's arithmetic can be reproduced exactly.
+    Expected,
+}
+
+impl CountMode {
+    /// Whether counts are their rounded expectations.
+    #[inline]
+    pub fn expected(self) -> bool {
+        self == CountMode::Expected
+    }
 }
 
 /// A plain numeric key of the scenario given a distribution.

@@ -25,6 +25,15 @@ pub fn binomial<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
     Binomial::new(p).sample(rng, n)
 }
 
+/// The expected successes of `n` trials with probability `p` (clamped to
+/// [0, 1]), rounded half away from zero: a binomial count when counts are
+/// their expectations ([`crate::model::CountMode::Expected`]).
+#[inline]
+pub fn expected_binomial(n: u64, p: f64) -> u64 {
+    let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+    ((n as f64 * p).round() as u64).min(n)
+}
+
 /// A binomial sampler for one success probability and any number of trials,
 /// with the per-probability work done once.
 ///
@@ -340,6 +349,11 @@ mod tests {
         assert_eq!(binomial(&mut rng, 10, 0.0), 0);
         assert_eq!(binomial(&mut rng, 10, 1.0), 10);
         assert_eq!(poisson(&mut rng, 0.0), 0);
+        // Expectations round half away from zero, and never pass n.
+        assert_eq!(expected_binomial(5, 0.5), 3);
+        assert_eq!(expected_binomial(5, 0.3), 2);
+        assert_eq!(expected_binomial(10, 1.5), 10);
+        assert_eq!(expected_binomial(10, f64::NAN), 0);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! relative improvement of exactly the threshold pays.
 
 use crate::model::{Comparison, ImprovementRule, Measure, Pence};
-use crate::sample::Binomial;
+use crate::sample::{Binomial, expected_binomial};
 use rand::Rng;
 
 /// Largest number of events per person tabulated; the mass beyond it is
@@ -73,6 +73,19 @@ pub fn draw_events<R: Rng + ?Sized>(rng: &mut R, n: u64, pmf: &[f64]) -> (u64, u
     (n - none, events)
 }
 
+/// People with at least one event and total events among `n` people whose
+/// event counts follow `pmf` with mean `mean`, as their expectations
+/// rounded half away from zero: `n (1 - pmf[0])` and `n mean`. Rounding
+/// the two totals (rather than each step of [`draw_events`]) keeps the
+/// events exactly the cohort's expected events, as a published cohort's
+/// arithmetic counts them.
+pub fn expected_events(n: u64, pmf: &[f64], mean: f64) -> (u64, u64) {
+    let none = pmf.first().copied().unwrap_or(1.0);
+    let with_event = expected_binomial(n, 1.0 - none);
+    let events = (n as f64 * mean.max(0.0)).round() as u64;
+    (with_event, events.max(with_event))
+}
+
 /// How many of a cohort of `n` people are in a state in each month of
 /// their follow-up, into `in_state` (one entry per month): a two-state
 /// Markov chain drawn on counts. In the first month each person is in the
@@ -80,14 +93,29 @@ pub fn draw_events<R: Rng + ?Sized>(rng: &mut R, n: u64, pmf: &[f64]) -> (u64, u
 /// state `Binomial(in, exit)` leave it and of the others
 /// `Binomial(n - in, entry)` enter it. Each person's path is the chain's,
 /// so months in the state cluster within people as they do in the chain.
+/// With `expected`, each of these counts is its expectation rounded half
+/// away from zero, month by month, and nothing is drawn.
 pub fn draw_time_in_state<R: Rng + ?Sized>(
     rng: &mut R,
+    expected: bool,
     n: u64,
     initial: f64,
     entry: f64,
     exit: f64,
     in_state: &mut [u64],
 ) {
+    if expected {
+        let mut now = expected_binomial(n, initial);
+        for (j, month) in in_state.iter_mut().enumerate() {
+            if j > 0 {
+                let left = expected_binomial(now, exit);
+                let entered = expected_binomial(n - now, entry);
+                now = now - left + entered;
+            }
+            *month = now;
+        }
+        return;
+    }
     let (enter, leave) = (Binomial::new(entry), Binomial::new(exit));
     let mut now = Binomial::new(initial).sample(rng, n);
     for (j, month) in in_state.iter_mut().enumerate() {

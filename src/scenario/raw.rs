@@ -16,6 +16,7 @@ pub struct RawScenario {
     pub description: String,
     #[serde(default = "default_currency")]
     pub currency: String,
+    pub counts: Option<String>,
     pub time: RawTime,
     #[serde(default)]
     pub uncertainty: RawUncertainty,

@@ -8,6 +8,7 @@ mod common;
 mod compare;
 mod conservation;
 mod determinism;
+mod expected_counts;
 mod failure;
 mod fixed_costs;
 mod fuzz;

@@ -212,6 +212,11 @@ class Scenario:
             node[last] = (dist_mean(node[last]) if p.endswith(
                 (".cost_per_referral", ".cost_per_participant_month", ".referrals_per_month")) else 0)
         self.name = raw["name"]
+        # counts = "expected": every participant-level count is its expectation,
+        # rounded half away from zero (model.md 2, counts at their expectations)
+        self.expected = raw.get("counts", "random") == "expected"
+        if raw.get("counts", "random") not in ("random", "expected"):
+            raise ValueError("counts must be \"random\" or \"expected\"")
         H = self.H = int(raw["time"]["horizon_months"])
         R = self.R = int(raw["time"]["referral_months"])
         Y = self.Y = -(-H // 12)
@@ -710,6 +715,34 @@ def judge(num_t, den_t, a, b, th):
     return defined, met, ri, U
 
 
+def expected_events(N, mean, k):
+    """counts = "expected" (4b): round(N (1 - P0)) people with an event and
+    round(N mean) events, P0 the chance of no event."""
+    if k is None:
+        p0 = np.exp(-mean)
+    else:
+        p0 = (k / (k + mean)) ** k
+    P = round_half_away(N * np.clip(1.0 - p0, 0.0, 1.0)).astype(np.int64)
+    E = round_half_away(N * np.maximum(mean, 0.0)).astype(np.int64)
+    return P, np.maximum(E, P)
+
+
+def expected_chain_months(N, pi, a, b, f):
+    """counts = "expected" (4d): round(N pi) in the state in month 0; then
+    round(i b) of the i in it leave and round((N - i) a) enter, month by month.
+    Cumulative person-months in the state after 1..f months, [I, f]."""
+    N = N.astype(float)
+    now = round_half_away(N * pi)
+    out = np.zeros((N.shape[0], f), dtype=np.int64)
+    total = now.copy()
+    out[:, 0] = total
+    for j in range(1, f):
+        now = now - round_half_away(now * b) + round_half_away((N - now) * np.minimum(a, 1.0))
+        total = total + now
+        out[:, j] = total
+    return out
+
+
 def chain_months(rng, N, pi, a, b, f):
     """Time in a state (4d): each of N [I] people is in the state in month 0 with
     probability pi, then enters it with probability a [I] (or leaves it with b)
@@ -1143,7 +1176,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                         parts = [(d0, np.where(on, mean0 * (1.0 - L.sh), mean0)),
                                  (L.dest, np.where(on, mean0 * L.sh, 0.0))]
                     for d, mean in parts:
-                        if sg.process == "fixed":
+                        if sg.process == "fixed" or sc.expected:
                             N = round_half_away(mean).astype(i64)
                         else:
                             N = rng.poisson(mean).astype(i64)
@@ -1176,7 +1209,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                             a0 = np.minimum(1.0, sg.a * macro[:, yr])
                             a_t = np.minimum(1.0, a0 * (1.0 - eff[:, si]))
                             points = lambda ru: ru.interims + [sg.f]
-                            spath = chain_months(rng, N, sg.pi, a_t, sg.b, sg.f)
+                            chain = (lambda _rng, *x: expected_chain_months(*x)) if sc.expected \
+                                else chain_months
+                            spath = chain(rng, N, sg.pi, a_t, sg.b, sg.f)
                             for r, ru in enumerate(rules):
                                 j = ru.cohort_of[t]
                                 if si not in ru.segs or j < 0:
@@ -1188,7 +1223,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                                     nc = np.floor(x)
                                     carry[r] = x - nc
                                     nc = nc.astype(i64)
-                                    ccum = chain_months(rng, nc, sg.pi, a0, sg.b, sg.f)
+                                    ccum = chain(rng, nc, sg.pi, a0, sg.b, sg.f)
                                 for pi_, k in enumerate(points(ru)):
                                     tS[r][:, j, pi_] += spath[:, k - 1]
                                     tFm[r][:, j, pi_] += N * k
@@ -1197,7 +1232,10 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                                         cFm[r][:, j, pi_] += nc * k
                         if sg.ae:
                             # the cohort's events over its whole follow-up, drawn now (4b)
-                            P, E = draw_events(rng, N, pv_t, vals_t)
+                            if sc.expected:
+                                P, E = expected_events(N, mean_cf * (1.0 - eff[:, si]), sg.k)
+                            else:
+                                P, E = draw_events(rng, N, pv_t, vals_t)
                             ae_events += E
                             ae_people += P
                             ae_E[si][:, t] += E
@@ -1215,7 +1253,10 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                                     carry[r] = x - nc
                                     nc = nc.astype(i64)
                                     pv_c, vals_c = pmfs.get((si, yr, "c"), mean_cf, sg.k)
-                                    Pc, Ec = draw_events(rng, nc, pv_c, vals_c)
+                                    if sc.expected:
+                                        Pc, Ec = expected_events(nc, mean_cf, sg.k)
+                                    else:
+                                        Pc, Ec = draw_events(rng, nc, pv_c, vals_c)
                                     cN[r][:, j] += nc
                                     cP[r][:, j] += Pc
                                     cE[r][:, j] += Ec
@@ -1259,7 +1300,14 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 hz = base[:, None] * np.where(served, 1.0 + eff[:, si][:, None], 1.0)
                 p = -np.expm1(-hz)
                 wt = wait[si][:, :, m0:m1 + 1]
-                new = rng.binomial(wt, p[:, :, None])
+                reached = None
+                if sc.expected:
+                    new = round_half_away(wt * p[:, :, None]).astype(i64)
+                    # who reaches the outcome event, rounded per cohort (model.md 2)
+                    dd = sg.d[:, None, None] if np.ndim(sg.d) else sg.d
+                    reach_c = round_half_away(new * (1.0 - dd) ** (sg.q - 1)).astype(i64)
+                else:
+                    new = rng.binomial(wt, p[:, :, None])
                 wt -= new
                 # entrants by price pool [I, G, P]
                 pools = sg.pool_of_month[m0:m1 + 1]
@@ -1268,9 +1316,15 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 else:
                     ent = np.stack([new[:, :, pools == k].sum(axis=2) for k in range(sg.P)],
                                    axis=2)
+                if sc.expected:
+                    if sg.P == 1:
+                        reached = reach_c.sum(axis=2)[:, :, None]
+                    else:
+                        reached = np.stack([reach_c[:, :, pools == k].sum(axis=2)
+                                            for k in range(sg.P)], axis=2)
                 if ent.any():
                     stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus,
-                          due_sub, gp, beyond, rm_pcap, out_g[si], seg_due)
+                          due_sub, gp, beyond, rm_pcap, out_g[si], seg_due, reached)
             if inH:
                 inprog = coh[si][:, :, m0:m1 + 1].sum(axis=2)           # [I, G]
                 for gi, d in enumerate(sg.group_prov):
@@ -1722,7 +1776,7 @@ def tariff_per_iteration(sc, sg, td, I):
 
 
 def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_sub, gp,
-          beyond, rm_pcap, out_g, seg_due):
+          beyond, rm_pcap, out_g, seg_due, reached=None):
     """Sample the stays in outcome of month t's entrants ent[I, G, P] and schedule
     everything they cause: outcome events, sustainment payments, savings months."""
     H = sc.H
@@ -1731,7 +1785,27 @@ def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_
     if np.ndim(keep):
         keep = keep[:, None, None]
     for a in range(1, sg.L + 1):
-        if a > 1:
+        if a > 1 and sc.expected:
+            # counts = "expected" (model.md 2): `reached` of the entrants stay q
+            # months; the others leave before, the rounded conditional share of
+            # those left at each age (all at q - 1); from age q, rounded leavers
+            drop = sg.d[:, None, None] if np.ndim(sg.d) else sg.d
+            if a == 2:
+                short, held = ent - reached, reached
+            l = a - 1
+            if l < sg.q:
+                if l + 1 == sg.q:
+                    short = np.zeros_like(short)
+                else:
+                    den = 1.0 - (1.0 - drop) ** (sg.q - l)
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        pl = np.clip(np.where(den > 0, drop / np.where(den > 0, den, 1.0), 0.0),
+                                     0.0, 1.0)
+                    short = short - round_half_away(short * pl).astype(np.int64)
+            else:
+                held = held - round_half_away(held * drop).astype(np.int64)
+            alive = short + held
+        elif a > 1:
             alive = rng.binomial(alive, keep)
         month = t + a - 1
         if a <= sg.S and month < H:

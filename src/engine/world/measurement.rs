@@ -11,7 +11,7 @@ use crate::engine::improvement::{Counts, Tally, Verdict, final_payment, judge_ag
 use crate::engine::money::{Due, share_by_weight};
 use crate::engine::plan::Plan;
 use crate::model::{Comparison, Model, Pence, Sustained};
-use crate::sample::binomial;
+use crate::sample::{binomial, expected_binomial};
 
 impl Measurements {
     pub(super) fn new(model: &Model, plan: &Plan) -> Measurements {
@@ -187,7 +187,11 @@ impl Measurements {
             if entered == 0 {
                 continue;
             }
-            let reached = binomial(rng, entered, reach);
+            let reached = if model.counts.expected() {
+                expected_binomial(entered, reach)
+            } else {
+                binomial(rng, entered, reach)
+            };
             self.reached[plan.pool_of(segment, m)] += reached;
             for &r in &plan.rules_of_segment[segment] {
                 let Some(cohort) = plan.cohort_of[r][m] else {

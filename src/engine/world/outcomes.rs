@@ -12,7 +12,7 @@ use super::{
 use crate::engine::plan::Leaving;
 use crate::engine::plan::{GroupPlan, PoolPrices};
 use crate::model::{Pence, PriceYear, Sustained};
-use crate::sample::{Binomial, binomial, open_unit};
+use crate::sample::{Binomial, binomial, expected_binomial, open_unit};
 
 /// Programme-month costs, entries and stays of every delivery group.
 pub(super) fn enter_and_stay(contract: &Contract, month: Month, state: &mut State, rng: &mut Rng) {
@@ -49,7 +49,11 @@ pub(super) fn enter_and_stay(contract: &Contract, month: Month, state: &mut Stat
         participants.entrants.fill(0);
         let first = (month.t + 1).saturating_sub(process.window);
         let last = month.t.min(model.referral_months.saturating_sub(1));
-        if first <= last {
+        if first <= last && model.counts.expected() {
+            enter_expected(participants, p, first..=last, process.window, |m| {
+                plan.pool_of(segment, m)
+            });
+        } else if first <= last {
             enter(
                 participants,
                 &Binomial::new(p),
@@ -61,7 +65,9 @@ pub(super) fn enter_and_stay(contract: &Contract, month: Month, state: &mut Stat
             );
         }
         let measured = !plan.rules_of_segment[segment].is_empty();
-        if measured {
+        // Counts at their expectations fix who reaches the outcome event
+        // per cohort whether measured or not, so measuring moves nothing.
+        if measured || model.counts.expected() {
             measurements.reach_outcome(contract, segment, participants, first..=last, process, rng);
         }
         let entered = Entered {
@@ -136,13 +142,17 @@ fn follow_entrants(
     } = entered;
     let ages = plan.ages[segment];
     let leave = &plan.leave_tables[plan.leave[segment]];
+    let rounded = contract.model.counts.expected();
     for (pool, prices) in plan.pools[segment].iter().enumerate() {
         let entrants = participants.entrants[pool];
         if entrants == 0 {
             continue;
         }
         let stays = &mut buffers.stay_lengths[..=ages];
-        if measured {
+        if rounded {
+            let reached = measurements.reached[pool];
+            expected_stays(entrants, reached, process, ages, stays);
+        } else if measured {
             let reached = measurements.reached[pool];
             sample_stays_given_reached(rng, entrants, reached, process, leave, ages, stays);
         } else {
@@ -477,6 +487,59 @@ fn sample_stays_given_reached(
             return;
         }
         let left = leave.sample(rng, remaining);
+        stays[l] += left;
+        remaining -= left;
+    }
+    stays[ages] += remaining;
+}
+
+/// As [`enter`] when counts are their expectations: each cohort's entries
+/// are its waiting participants times `p`, rounded half away from zero.
+fn enter_expected(
+    participants: &mut Group,
+    p: f64,
+    cohorts: std::ops::RangeInclusive<usize>,
+    window: usize,
+    pool_of: impl Fn(usize) -> usize,
+) {
+    // Drawn counts would cache powers of 1 - p against these counts.
+    participants.power_of = f64::NAN;
+    for m in cohorts {
+        let slot = m % window;
+        let waiting = participants.waiting[slot];
+        let entered = expected_binomial(waiting, p);
+        participants.waiting[slot] = waiting - entered;
+        participants.entered[slot] = entered;
+        participants.entrants[pool_of(m)] += entered;
+    }
+}
+
+/// As [`sample_stays_given_reached`] when counts are their expectations:
+/// the same conditional binomials, each rounded half away from zero, so
+/// the stays still add up to `n`.
+fn expected_stays(n: u64, reached: u64, process: &Sustained, ages: usize, stays: &mut [u64]) {
+    let dropout = process.dropout;
+    stays.fill(0);
+    let q = process.qualifying_months;
+    let stay = 1.0 - dropout;
+    let (mut short, mut remaining) = (n - reached, reached);
+    for l in 1..q {
+        if short == 0 {
+            break;
+        }
+        let left = if l + 1 == q {
+            short
+        } else {
+            expected_binomial(short, dropout / (1.0 - stay.powi((q - l) as i32)))
+        };
+        stays[l] += left;
+        short -= left;
+    }
+    for l in q..ages {
+        if remaining == 0 {
+            return;
+        }
+        let left = expected_binomial(remaining, dropout);
         stays[l] += left;
         remaining -= left;
     }

@@ -10,9 +10,11 @@ use super::{
     Books, Buffers, CommissionerResult, Contract, Measurements, Month, People, Providers, Rng,
     Service, State,
 };
-use crate::engine::improvement::{Counts, draw_events, draw_time_in_state, event_pmf};
+use crate::engine::improvement::{
+    Counts, draw_events, draw_time_in_state, event_pmf, expected_events,
+};
 use crate::model::{Pence, ReferralProcess, Segment};
-use crate::sample::{binomial, poisson};
+use crate::sample::{binomial, expected_binomial, poisson};
 
 /// A cohort just referred: `size` participants of `segment` to the group
 /// `group` (of provider `provider`), in month `month`.
@@ -44,9 +46,12 @@ pub(super) fn refer(contract: &Contract, month: Month, state: &mut State, rng: &
         buffers,
         commissioner,
     };
+    // With counts at their expectations every referral count is rounded,
+    // whatever the referral process says.
+    let expected_counts = model.counts.expected();
     let count = |mean: f64, process: ReferralProcess, rng: &mut Rng| match process {
-        ReferralProcess::Poisson => poisson(rng, mean),
-        ReferralProcess::Fixed => mean.round() as u64,
+        ReferralProcess::Poisson if !expected_counts => poisson(rng, mean),
+        _ => mean.round() as u64,
     };
     for (segment, seg) in model.segments.iter().enumerate() {
         let expected = draws.volume * seg.volume * seg.referrals[month.t];
@@ -151,7 +156,9 @@ fn receive(
             base_entry
         };
         let path = &mut buffers.in_state[..process.follow_up];
-        draw_time_in_state(rng, size, process.initial_share, entry, process.exit, path);
+        let rounded = model.counts.expected();
+        let (initial, exit) = (process.initial_share, process.exit);
+        draw_time_in_state(rng, rounded, size, initial, entry, exit, path);
         if !plan.rules_of_segment[segment].is_empty() {
             let comparison = &mut buffers.in_state_base[..process.follow_up];
             measurements.add_state_cohort(
@@ -164,6 +171,7 @@ fn receive(
                 |people, months| {
                     draw_time_in_state(
                         rng,
+                        rounded,
                         people,
                         process.initial_share,
                         base_entry,
@@ -251,7 +259,12 @@ fn draw_adverse_events(
         base_mean
     };
     event_pmf(mean, process.frailty_shape, &mut buffers.pmf);
-    let (with_event, events) = draw_events(rng, size, &buffers.pmf);
+    let expected = model.counts.expected();
+    let (with_event, events) = if expected {
+        expected_events(size, &buffers.pmf, mean)
+    } else {
+        draw_events(rng, size, &buffers.pmf)
+    };
     commissioner.adverse_events += events;
     commissioner.people_with_event += with_event;
     commissioner.counterfactual_adverse_events += size as f64 * base_mean;
@@ -278,7 +291,13 @@ fn draw_adverse_events(
         cohort.segment,
         cohort.group,
         treated,
-        |people| draw_events(rng, people, pmf_base),
+        |people| {
+            if expected {
+                expected_events(people, pmf_base, base_mean)
+            } else {
+                draw_events(rng, people, pmf_base)
+            }
+        },
     );
 }
 
@@ -317,7 +336,11 @@ fn tally_measured_outcomes(
         cohort.group,
         treated,
         |people| {
-            let outcomes = binomial(rng, people, reaches_outcome);
+            let outcomes = if model.counts.expected() {
+                expected_binomial(people, reaches_outcome)
+            } else {
+                binomial(rng, people, reaches_outcome)
+            };
             (outcomes, outcomes)
         },
     );

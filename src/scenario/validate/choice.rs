@@ -1,10 +1,10 @@
-//! The scenario's enumerated strings (`referral_process`, `on_failure`,
+//! The scenario's enumerated strings (`counts`, `referral_process`, `on_failure`,
 //! `price_year`, `measure`, `comparison.kind`, `dist`), each a table of
 //! names and values read by one function, so every refused name gets the
 //! same error: the name given, the names allowed, and a "did you mean".
 
 use crate::error::{Problem, suggest};
-use crate::model::{Consequence, Measure, OnFailure, PriceYear, ReferralProcess};
+use crate::model::{Consequence, CountMode, Measure, OnFailure, PriceYear, ReferralProcess};
 
 /// A value a scenario names by one of a fixed set of strings.
 pub trait Choice: Copy + 'static {
@@ -37,6 +37,14 @@ impl Choice for ReferralProcess {
     const CHOICES: &'static [(&'static str, Self)] = &[
         ("poisson", ReferralProcess::Poisson),
         ("fixed", ReferralProcess::Fixed),
+    ];
+}
+
+impl Choice for CountMode {
+    const WHAT: &'static str = "count mode";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("random", CountMode::Random),
+        ("expected", CountMode::Expected),
     ];
 }
 

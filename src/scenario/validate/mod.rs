@@ -19,7 +19,7 @@ mod uncertainty;
 
 use super::raw::{NumOrList, RawScenario, RawTime};
 use crate::error::Problem;
-use crate::model::{Model, Pence, price_pence, to_pence};
+use crate::model::{CountMode, Model, Pence, price_pence, to_pence};
 use choice::Choice;
 
 /// A problem at a key path of the scenario.
@@ -90,6 +90,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         },
     );
     let commissioner = parties::commissioner(&mut c, &raw.commissioner);
+    let counts = c.choose_or("counts", raw.counts.as_deref(), CountMode::Random);
     let co_funder = parties::co_funder(&mut c, raw.co_funder.as_ref());
     let investors = parties::investors(&mut c, &raw.investors, &providers);
     let termination = termination::termination(
@@ -125,6 +126,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         investors,
         uncertain_keys: Vec::new(),
         termination,
+        counts,
     };
     reach::check(&mut c, &model);
     if !c.problems.is_empty() {
