@@ -245,15 +245,23 @@ pub fn render_tornado(tornadoes: &[crate::stress::sensitivity::Tornado]) -> Stri
             100.0 * lo,
             100.0 * hi
         );
+        // Inputs are named by path; the column fits the longest.
+        let w = t
+            .bars
+            .iter()
+            .map(|b| b.input.len())
+            .max()
+            .unwrap_or(0)
+            .max(34);
         let _ = writeln!(
             o,
-            "   {:<34} {:>21} {:>16} {:>16} {:>14}   change at low; at high (95% intervals)",
+            "   {:<w$} {:>21} {:>16} {:>16} {:>14}   change at low; at high (95% intervals)",
             "input", "value at low / high", "at low", "at high", "swing"
         );
         for b in &t.bars {
             let _ = writeln!(
                 o,
-                "   {:<34} {:>21} {:>16} {:>16} {:>14}   {}; {}",
+                "   {:<w$} {:>21} {:>16} {:>16} {:>14}   {}; {}",
                 b.input,
                 format!(
                     "{} / {}",
@@ -286,16 +294,23 @@ pub fn render_sobol(sobol: &[crate::stress::sensitivity::Sobol]) -> String {
             "\nSobol indices: {} (share of its variance across worlds; first order = the input alone, total = with its interactions)",
             describe_full(&s.statistic)
         );
+        let w = s
+            .indices
+            .iter()
+            .map(|i| i.input.len())
+            .max()
+            .unwrap_or(0)
+            .max(34);
         let _ = writeln!(
             o,
-            "   {:<34} {:>22} {:>22}",
+            "   {:<w$} {:>22} {:>22}",
             "input", "first order (±se)", "total (±se)"
         );
         for i in &s.indices {
             let pct = |e: &Estimate| format!("{:6.1}% ±{:.1}", 100.0 * e.value, 100.0 * e.se);
             let _ = writeln!(
                 o,
-                "   {:<34} {:>22} {:>22}",
+                "   {:<w$} {:>22} {:>22}",
                 i.input,
                 pct(&i.first),
                 pct(&i.total)
