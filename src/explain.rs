@@ -63,6 +63,25 @@ pub fn explain(model: &Model) -> String {
             "Counts are their expectations: referrals, entries into and stays in outcome, adverse events, months in a state and comparison groups are each the expected number rounded to a whole person (or event), with no sampling noise; only uncertain parameters vary between iterations."
         );
     }
+    who_pays_whom(model, &mut o);
+    paid_for_by_segment(model, &mut o);
+    rules(model, &mut o);
+    who_bears_costs(model, &mut o);
+    if let Some(t) = &model.termination {
+        explain_termination(model, t, &mut o);
+    }
+
+    what_is_uncertain(model, &mut o);
+    let _ = writeln!(
+        o,
+        "\nCommissioner's value: savings are discounted at {:.1}% a year.",
+        100.0 * model.commissioner.discount_rate
+    );
+    o
+}
+
+/// Who pays whom: the commissioner, co-funder, prime and its subcontractors, fees and caps.
+fn who_pays_whom(model: &Model, o: &mut String) {
     let prime = &model.providers[0];
     let _ = writeln!(o, "\nWho pays whom");
     let payer = match &model.co_funder {
@@ -156,7 +175,10 @@ pub fn explain(model: &Model) -> String {
             fee
         );
     }
+}
 
+/// What each segment's participants are paid for, and what their outcomes save.
+fn paid_for_by_segment(model: &Model, o: &mut String) {
     let _ = writeln!(o, "\nWhat is paid for, by segment");
     for s in &model.segments {
         let total: f64 = s.referrals.iter().sum();
@@ -258,6 +280,10 @@ pub fn explain(model: &Model) -> String {
             );
         }
     }
+}
+
+/// The improvement and additional-outcome rules, the fee for service and the investors.
+fn rules(model: &Model, o: &mut String) {
     let segment_names = |ids: &[usize]| {
         ids.iter()
             .map(|&i| model.segments[i].id.clone())
@@ -392,7 +418,10 @@ pub fn explain(model: &Model) -> String {
             model.providers[inv.funds].id
         );
     }
+}
 
+/// Each provider's costs, reserves and credit.
+fn who_bears_costs(model: &Model, o: &mut String) {
     let _ = writeln!(o, "\nWho bears which costs");
     for (d, p) in model.providers.iter().enumerate() {
         let _ = writeln!(
@@ -408,7 +437,7 @@ pub fn explain(model: &Model) -> String {
             money(p.credit_line)
         );
         if p.fixed_cost_share > 0.0 {
-            leverage(&mut o, model, d);
+            leverage(o, model, d);
         }
         let fate = match p.terms.as_ref().map(|t| t.on_failure) {
             None => "the contract ends".to_string(),
@@ -428,11 +457,10 @@ pub fn explain(model: &Model) -> String {
             }
         );
     }
+}
 
-    if let Some(t) = &model.termination {
-        explain_termination(model, t, &mut o);
-    }
-
+/// What is drawn once per iteration.
+fn what_is_uncertain(model: &Model, o: &mut String) {
     let _ = writeln!(o, "\nWhat is uncertain (drawn once per iteration)");
     let f = &model.factors;
     let _ = writeln!(o, "- Volume multiplier: {}.", param(&model.volume, f));
@@ -479,12 +507,6 @@ pub fn explain(model: &Model) -> String {
     if !f.is_empty() {
         let _ = writeln!(o, "- Shared factors: {}.", f.join(", "));
     }
-    let _ = writeln!(
-        o,
-        "\nCommissioner's value: savings are discounted at {:.1}% a year.",
-        100.0 * model.commissioner.discount_rate
-    );
-    o
 }
 
 /// A provider's fixed and variable costs at planned volume, and the volume
