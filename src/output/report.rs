@@ -41,14 +41,6 @@ fn fmt_prob(p: f64, se: f64) -> String {
 
 /// Renders the report printed by `pbrsim run`.
 pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> String {
-    let cat = &result.catalog;
-    let s = &result.summary;
-    let idx = |party: &str, name: &str| {
-        cat.figures
-            .iter()
-            .position(|f| f.party == party && f.name == name)
-    };
-    let mean = |k: usize| s.moments[k].mean;
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -64,6 +56,20 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
         "Money in {}; mean ±standard error, then 5th / 50th / 95th percentiles over iterations.\n",
         model.currency
     );
+    party_table(result, &mut o);
+    provider_table(model, result, &mut o);
+    downside_table(result, &mut o);
+    commissioner_lines(model, result, &mut o);
+    improvement_lines(model, result, &mut o);
+    o.push_str(&by_segment(model, result));
+    o
+}
+
+/// Each party's money: mean, standard error and percentiles.
+fn party_table(result: &RunResult, o: &mut String) {
+    let cat = &result.catalog;
+    let s = &result.summary;
+    let idx = |party: &str, name: &str| figure(result, party, name);
     let _ = writeln!(
         o,
         "{:<22} {:<18} {:>16} {:>10} {:>15} {:>15} {:>15}",
@@ -89,6 +95,14 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             );
         }
     }
+}
+
+/// Each provider's chance of loss and failure, and investors' returns.
+fn provider_table(model: &Model, result: &RunResult, o: &mut String) {
+    let cat = &result.catalog;
+    let s = &result.summary;
+    let idx = |party: &str, name: &str| figure(result, party, name);
+    let mean = |k: usize| s.moments[k].mean;
     let _ = writeln!(
         o,
         "\n{:<22} {:>14} {:>14} {:>22} {:>22}",
@@ -162,6 +176,11 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             );
         }
     }
+}
+
+/// Who bears the downside of the contract's net value.
+fn downside_table(result: &RunResult, o: &mut String) {
+    let cat = &result.catalog;
     let shares = result.summary.allocation.shares(0.05);
     if !shares.is_empty() {
         let _ = writeln!(
@@ -204,6 +223,12 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             );
         }
     }
+}
+
+/// What the commissioner paid and got, and its ratios.
+fn commissioner_lines(model: &Model, result: &RunResult, o: &mut String) {
+    let s = &result.summary;
+    let idx = |party: &str, name: &str| figure(result, party, name);
     let _ = writeln!(
         o,
         "\nCommissioner{}",
@@ -319,6 +344,14 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             "benefit-cost ratio", r, se
         );
     }
+}
+
+/// Each improvement rule's measurements.
+fn improvement_lines(model: &Model, result: &RunResult, o: &mut String) {
+    let s = &result.summary;
+    let idx = |party: &str, name: &str| figure(result, party, name);
+    let mean = |k: usize| s.moments[k].mean;
+    let n = s.iterations as f64;
     if !model.payments.improvement.is_empty() {
         let _ = writeln!(
             o,
@@ -381,8 +414,15 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
             }
         }
     }
-    o.push_str(&by_segment(model, result));
-    o
+}
+
+/// The index of figure `party.name` in a run's catalog.
+fn figure(result: &RunResult, party: &str, name: &str) -> Option<usize> {
+    result
+        .catalog
+        .figures
+        .iter()
+        .position(|f| f.party == party && f.name == name)
 }
 
 /// What each segment brought and was paid: means over iterations, and the
