@@ -202,7 +202,11 @@ fn deserialize(
 ) -> Result<raw::RawScenario, ScenarioErrors> {
     serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
         let path = clean_path(&e.path().to_string());
-        if found.iter().any(|f| f.path == path) {
+        let inner = e.into_inner();
+        // A distribution where the key is not a number (a misspelled key
+        // keeps serde's "unknown field" error and its suggestion).
+        let unknown = inner.message().starts_with("unknown field");
+        if !unknown && found.iter().any(|f| f.path == path) {
             let problem = uncertain::refusal(&path);
             return located(
                 vec![KeyProblem { key: path, problem }],
@@ -211,7 +215,6 @@ fn deserialize(
                 overrides,
             );
         }
-        let inner = e.into_inner();
         ScenarioErrors(vec![locate::serde_error(
             text,
             origin,

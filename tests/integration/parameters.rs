@@ -253,6 +253,16 @@ fn a_key_that_cannot_be_uncertain_says_why_and_lists_those_that_can() {
 }
 
 #[test]
+fn a_misspelled_key_given_a_distribution_is_an_unknown_key() {
+    let set = "segments.a.sustained.dropot={ dist = \"uniform\", min = 0.05, max = 0.1 }";
+    let err = pbrsim::scenario::load_str(SUPPLY_CHAIN, "t.toml", &[set.parse().unwrap()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown key `dropot`"), "{err}");
+    assert!(err.contains("did you mean `dropout`?"), "{err}");
+}
+
+#[test]
 fn every_value_an_uncertain_key_can_draw_must_be_valid() {
     // A dropout of up to 1.5 is refused at its highest draw.
     let set = "segments.a.sustained.dropout={ dist = \"uniform\", min = 0.5, max = 1.5 }";
