@@ -163,6 +163,33 @@ total variance. \"sd if parameters known\" is the spread that would remain with 
 evidence on every uncertain parameter. With --out DIR, evidence.csv: one row per party and
 statistic.")]
     Evidence(EvidenceArgs),
+    /// Value of information for a choice between contract designs: what
+    /// perfect evidence on every uncertain input (EVPI), and on each group
+    /// of inputs (EVPPI), would be worth to the commissioner choosing.
+    #[command(after_help = "\
+Examples:
+  two designs in two files:
+    pbrsim voi wp.toml wp_corridor.toml -n 20000 --out voi/
+  designs as variants of one file, valued on the public's net value:
+    pbrsim voi scenarios/work_programme.toml \\
+      --variant deeper_discount:payments.price_discount=0.25 \\
+      --variant higher_fee:segments.esa_flow.tariff.attachment=600
+  valued on a cost (less is better), inputs grouped by hand:
+    pbrsim voi a.toml b.toml --objective commissioner.paid.total --minimise \\
+      --group economy='macro.*' --group take_up=volume,segments.esa_flow.volume
+
+Every design runs the same worlds (common random numbers): world i draws the same volume,
+effect, macro path and costs under each, so the designs must share their uncertain inputs.
+The objective of each design is regressed on the inputs of a group (a polynomial whose
+degree grows with the worlds; Strong, Oakley and Brennan 2014); EVPPI is the mean over worlds
+of the best design's fitted objective, less the fitted objective of the design best on
+average. Standard errors combine the worlds' sampling error and the fit's. Default groups:
+volume, effect, macro, cost, and each other uncertain key alone. All worlds' results are
+kept in memory (about 8 bytes x worlds x designs x exported figures).
+With --out DIR: voi.csv (per group), voi_designs.csv (per design), draws_long.csv
+(iteration, design, figure, value) and inputs.csv (iteration and each input), the layout
+R's voi, BCEA and dampack read (docs/value-of-information.md).")]
+    Voi(VoiArgs),
     /// Find the value of one scenario value at which a statistic meets a
     /// target, with a 95% interval (bisection on common random numbers).
     #[command(after_help = "\
@@ -303,6 +330,45 @@ pub struct EvidenceArgs {
     #[command(flatten)]
     pub contract: Contract,
     /// Directory for evidence.csv (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct VoiArgs {
+    /// The designs: scenario files, each `FILE` or `NAME=FILE` (the name
+    /// defaults to the file's stem).
+    #[arg(value_name = "DESIGN")]
+    pub designs: Vec<String>,
+    /// A further design: the first file with these values, `NAME:PATH=VALUE`
+    /// (repeatable; the same NAME again adds a value to that design).
+    #[arg(long, value_name = "NAME:PATH=VALUE")]
+    pub variant: Vec<String>,
+    /// Override a value of every design (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<Override>,
+    /// The figure the commissioner chooses on (party.figure).
+    #[arg(long, default_value = "commissioner.net_value")]
+    pub objective: String,
+    /// Less of the objective is better (a cost); by default more is.
+    #[arg(long)]
+    pub minimise: bool,
+    /// A group of inputs valued together: NAME=INPUT[,INPUT...], an input
+    /// by its name in draws.csv without `draw.` (`volume`, `macro.year2`,
+    /// `segments.esa_flow.volume`) or a prefix ending in `*` (repeatable;
+    /// replaces the default groups).
+    #[arg(long, value_name = "NAME=INPUTS")]
+    pub group: Vec<String>,
+    /// A figure written per world to draws_long.csv (repeatable; replaces
+    /// the default: the objective, the commissioner's payments, savings,
+    /// attributable outcomes and net value, and each party's net and
+    /// failure).
+    #[arg(long, value_name = "FIGURE")]
+    pub export: Vec<String>,
+    #[command(flatten)]
+    pub sim: Simulation,
+    /// Directory for voi.csv, voi_designs.csv, draws_long.csv and
+    /// inputs.csv (created if missing).
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

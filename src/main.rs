@@ -7,7 +7,7 @@ mod progress;
 use clap::{CommandFactory, Parser};
 use cli::{
     Cli, Command, CompareArgs, EvidenceArgs, MergeArgs, Method, ReverseArgs, RunArgs, ScenarioArgs,
-    SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs,
+    SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs, VoiArgs,
 };
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Stress(args) => stress(args, quiet),
         Command::Sensitivity(args) => sensitivity(args, quiet),
         Command::Evidence(args) => evidence(args, quiet),
+        Command::Voi(args) => voi(args, quiet),
         Command::Solve(args) => solve(args, quiet),
         Command::ReverseStress(args) => reverse_stress(args, quiet),
         Command::Validate(args) => validate(args, quiet),
@@ -302,6 +303,176 @@ fn evidence(args: EvidenceArgs, quiet: bool) -> anyhow::Result<()> {
     show(
         quiet,
         &pbrsim::output::stress::render_evidence(&loaded.origin, &config, &split),
+    );
+    Ok(())
+}
+
+/// A design's name: letters, digits, `_`, `-` and `.`, so that it reads
+/// as one cell in every table.
+fn design_name(name: &str) -> Option<&str> {
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    .then_some(name)
+}
+
+fn voi(args: VoiArgs, quiet: bool) -> anyhow::Result<()> {
+    use pbrsim::output::DesignSource;
+    use pbrsim::stress::voi::{Design, Spec};
+    if args.designs.is_empty() {
+        return Err(usage(
+            "DESIGN",
+            "give the designs to choose between: scenario files (FILE or NAME=FILE), or one file and --variant NAME:PATH=VALUE",
+        )
+        .into());
+    }
+    // (name, file, overrides of its own)
+    let mut specs: Vec<(String, std::path::PathBuf, Vec<scenario::Override>)> = Vec::new();
+    for d in &args.designs {
+        let (name, file) = match d.split_once('=') {
+            Some((n, f)) if !std::path::Path::new(d).exists() => (n.to_string(), f.to_string()),
+            _ => {
+                let stem = std::path::Path::new(d)
+                    .file_stem()
+                    .map_or_else(|| d.clone(), |s| s.to_string_lossy().into_owned());
+                (stem, d.clone())
+            }
+        };
+        specs.push((name, file.into(), Vec::new()));
+    }
+    for v in &args.variant {
+        let bad = || {
+            usage(
+                format!("--variant {v}"),
+                "expected NAME:PATH=VALUE, e.g. deeper_discount:payments.price_discount=0.25",
+            )
+        };
+        let (name, value) = v.split_once(':').ok_or_else(bad)?;
+        let value: scenario::Override = value.parse().map_err(|_| bad())?;
+        match specs
+            .iter_mut()
+            .skip(args.designs.len())
+            .find(|s| s.0 == name)
+        {
+            Some(s) => s.2.push(value),
+            None => specs.push((name.to_string(), specs[0].1.clone(), vec![value])),
+        }
+    }
+    for (k, (name, _, _)) in specs.iter().enumerate() {
+        if design_name(name).is_none() {
+            return Err(usage(
+                format!("design `{name}`"),
+                "a design's name is letters, digits, `_`, `-` and `.`; name it with NAME=FILE",
+            )
+            .into());
+        }
+        if specs[..k].iter().any(|s| &s.0 == name) {
+            return Err(usage(
+                format!("design `{name}`"),
+                "two designs have this name; name them with NAME=FILE",
+            )
+            .into());
+        }
+    }
+    if specs.len() < 2 {
+        return Err(usage(
+            "DESIGN",
+            "a value of information needs at least two designs: give another file, or --variant NAME:PATH=VALUE",
+        )
+        .into());
+    }
+    let mut loaded = Vec::with_capacity(specs.len());
+    let mut sources = Vec::with_capacity(specs.len());
+    for (_, file, own) in &specs {
+        let mut overrides = args.overrides.clone();
+        overrides.extend(own.iter().cloned());
+        let l = load(Some(file), &overrides)?;
+        let mut origin = l.origin.clone();
+        for o in own {
+            origin.push_str(&format!(" {}={}", o.path, o.value));
+        }
+        sources.push(DesignSource {
+            origin,
+            hash: l.hash.clone(),
+        });
+        loaded.push(l);
+    }
+    let designs: Vec<Design> = specs
+        .iter()
+        .zip(&loaded)
+        .map(|((name, _, _), l)| Design {
+            name: name.clone(),
+            model: &l.model,
+        })
+        .collect();
+    let mut groups = Vec::new();
+    for g in &args.group {
+        let (name, inputs) = g
+            .split_once('=')
+            .filter(|(n, i)| !n.trim().is_empty() && !i.trim().is_empty())
+            .ok_or_else(|| {
+                usage(
+                    format!("--group {g}"),
+                    "expected NAME=INPUT[,INPUT...], e.g. economy=macro.*",
+                )
+            })?;
+        groups.push((
+            name.trim().to_string(),
+            inputs.split(',').map(|s| s.trim().to_string()).collect(),
+        ));
+    }
+    let catalog = pbrsim::figures::Catalog::new(&loaded[0].model);
+    let export = if args.export.is_empty() {
+        let mut e: Vec<String> = [
+            "commissioner.paid.total",
+            "commissioner.savings",
+            "commissioner.attributable_outcomes",
+            "commissioner.net_value",
+        ]
+        .map(String::from)
+        .to_vec();
+        for (_, id, _) in &catalog.parties {
+            e.push(format!("{id}.net"));
+            e.push(format!("{id}.failed"));
+        }
+        e.retain(|k| catalog.figures.iter().any(|f| &f.key() == k));
+        e
+    } else {
+        args.export.clone()
+    };
+    let spec = Spec {
+        objective: args.objective.clone(),
+        maximise: !args.minimise,
+        export,
+        groups,
+    };
+    let unit = catalog
+        .figures
+        .iter()
+        .find(|f| f.key() == spec.objective)
+        .map_or(pbrsim::figures::Unit::Money, |f| f.unit);
+    let config = config_of(&args.sim);
+    let bar = Progress::new(
+        quiet,
+        config.iterations,
+        "iterations",
+        format!(
+            "{} iterations x {} designs",
+            thousands(config.iterations),
+            designs.len()
+        ),
+    );
+    let result = pbrsim::stress::voi::voi(&designs, &spec, &config, &|done| bar.set(done))?;
+    bar.finish();
+    if let Some(dir) = &args.out {
+        for p in pbrsim::output::write_voi(dir, &result, &sources, &config)? {
+            note(format!("wrote {}", p.display()));
+        }
+    }
+    show(
+        quiet,
+        &pbrsim::output::render_voi(&result, unit, &sources, &config),
     );
     Ok(())
 }

@@ -27,6 +27,9 @@ pub enum Purpose {
     Design = 3,
     /// The score of one plain key given a distribution ([`key_stream`]).
     Key = 4,
+    /// The coefficient draws that measure a value-of-information fit's
+    /// Monte Carlo error (one stream per analysis).
+    Evidence = 5,
 }
 
 /// The generator for `iteration` of a run with `seed`, for `purpose`.

@@ -8,6 +8,7 @@
 mod report;
 pub mod stress;
 mod tables;
+mod voi;
 
 pub use report::{fmt_pounds, render_comparison, render_report, render_validation};
 pub use tables::write_comparison;
@@ -15,6 +16,7 @@ pub use tables::{
     DrawsWriter, FIGURE_QUANTILES, allocation_records, cost_per_attributable_outcome, csv_number,
     figure_records, quantile_column, ratio, risk_records, write_outputs,
 };
+pub use voi::{DesignSource, render_voi, write_voi};
 
 use crate::error::Error;
 use std::io::Write;

@@ -10,12 +10,14 @@
 //! batches of blocks, so they, like runs, do not depend on the thread count.
 
 pub mod arms;
+pub mod evppi;
 pub mod file;
 pub mod reverse;
 pub mod sensitivity;
 pub mod solve;
 pub mod statistic;
 pub mod stresses;
+pub mod voi;
 pub mod worlds;
 
 pub use arms::Estimate;

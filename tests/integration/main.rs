@@ -24,3 +24,4 @@ mod statistics;
 mod stress;
 mod termination;
 mod time_in_state;
+mod voi;
