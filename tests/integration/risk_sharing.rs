@@ -76,6 +76,26 @@ fn part_d_corridors_crossed_in_both_directions() {
     });
 }
 
+/// A short last year is settled in the horizon's last month against a
+/// pro-rata target: with an 18-month horizon, year 2 is 6 months against
+/// £30,000, and costs nothing: nothing on £1,500, half of £1,500 (£750)
+/// and 80% of £27,000 (£21,600), £22,350 paid back in month 17.
+#[test]
+fn a_short_last_year_has_a_pro_rata_target() {
+    let text = format!(
+        "{}{}",
+        BASE.replace("horizon_months = 24", "horizon_months = 18"),
+        corridor(COMMISSIONER_PRIME, "cost", 60000, "yearly", PART_D)
+    );
+    let m = model(&text, &[]);
+    let h = m.horizon;
+    each_iteration(&m, 1, 1, |r| {
+        assert_eq!(flow(r, h, COMMISSIONER, 11), -(1_000 + 6_300) * 100);
+        assert_eq!(flow(r, h, COMMISSIONER, 17), 22_350 * 100);
+        assert_eq!(r.corridors, vec![(6_300 - 22_350) * 100]);
+    });
+}
+
 /// Asymmetric: a loss beyond 1% of a £70,000 target is paid in full, a
 /// gain beyond 2% is shared a quarter. Year 1: £2,000 over, £700 borne by
 /// the prime, £1,300 paid to it. Year 2: £70,000 under, £1,400 kept, a
