@@ -70,6 +70,7 @@ pub fn explain(model: &Model) -> String {
     if let Some(t) = &model.termination {
         explain_termination(model, t, &mut o);
     }
+    explain_risk_sharing(model, &mut o);
 
     what_is_uncertain(model, &mut o);
     let _ = writeln!(
@@ -688,4 +689,89 @@ fn improves_by(threshold_ppm: i64) -> String {
     } else {
         format!("it improves by at least {:.2}%", threshold_ppm as f64 / 1e4)
     }
+}
+
+/// Corridors and payment floors, in plain words.
+fn explain_risk_sharing(model: &Model, o: &mut String) {
+    let rs = &model.risk_sharing;
+    if rs.corridors.is_empty() && !rs.has_floors() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\nRisk sharing (outside the contract caps; not co-funded, passed through or used to repay investors)"
+    );
+    let name = |account: usize| {
+        if account == COMMISSIONER {
+            "the commissioner".to_string()
+        } else {
+            "the prime".to_string()
+        }
+    };
+    for c in &rs.corridors {
+        let provider = &model.providers[c.provider].id;
+        let (what, loss) = match c.measure {
+            CorridorMeasure::Cost => ("delivery costs", "above"),
+            CorridorMeasure::Margin => (
+                "margin (revenue less costs, without investors' money or this corridor's settlements)",
+                "below",
+            ),
+            CorridorMeasure::Payments => (
+                "results payments received (outcome, sustainment, improvement)",
+                "below",
+            ),
+        };
+        let (per, when) = match c.settle {
+            Settle::Yearly => (
+                "a contract year (pro rata in a short last year)",
+                "at the end of each contract year",
+            ),
+            Settle::End => ("the whole horizon", "in the horizon's last month"),
+        };
+        let _ = writeln!(
+            o,
+            "- Corridor `{}`: {} shares `{provider}`'s {what} against a target of {} for {per}, settled {when}.",
+            c.label,
+            name(c.payer),
+            money(c.target),
+        );
+        let _ = writeln!(
+            o,
+            "    When the {what} are {loss} the target, {} pays {}; otherwise `{provider}` pays back {}.",
+            name(c.payer),
+            bands_in_words(&c.pain),
+            bands_in_words(&c.gain)
+        );
+        let _ = writeln!(
+            o,
+            "    No settlement once `{provider}` has failed or the contract has ended (a period cut short is not settled)."
+        );
+    }
+    for (seg, floor) in model.segments.iter().zip(&rs.floors) {
+        if let Some(f) = floor {
+            let _ = writeln!(
+                o,
+                "- Floor for `{}`: in the horizon's last month the commissioner pays the prime what the payments for the segment's participants fell short of {} per referral (if the contract is still running).",
+                seg.id,
+                money(*f)
+            );
+        }
+    }
+}
+
+/// "0% of a deviation up to 5% of the target, 50% from 5% to 10%, 80%
+/// beyond".
+fn bands_in_words(b: &Bands) -> String {
+    let pct = |x: f64| format!("{}%", fmt_num(100.0 * x));
+    let mut parts = Vec::new();
+    for (i, &share) in b.shares.iter().enumerate() {
+        let band = match (i.checked_sub(1).map(|j| b.edges[j]), b.edges.get(i)) {
+            (None, Some(&hi)) => format!("up to {} of the target", pct(hi)),
+            (Some(lo), Some(&hi)) => format!("from {} to {}", pct(lo), pct(hi)),
+            (Some(lo), None) => format!("beyond {}", pct(lo)),
+            (None, None) => "of the whole deviation".to_string(),
+        };
+        parts.push(format!("{} of the deviation {band}", pct(share)));
+    }
+    parts.join(", ")
 }

@@ -86,6 +86,8 @@ pub struct Model {
     pub termination: Option<Termination>,
     /// How participant-level counts are drawn.
     pub counts: CountMode,
+    /// Risk-sharing instruments: corridors and payment floors.
+    pub risk_sharing: RiskSharing,
 }
 
 /// The commissioner's right to end the contract early (`[termination]`):
@@ -920,4 +922,79 @@ pub struct SubcontractTerms {
     pub management_fee: f64,
     /// Fate of its participants if it fails.
     pub on_failure: OnFailure,
+}
+
+/// Risk-sharing instruments: corridors (gain-and-pain shares) and payment
+/// floors per referral.
+#[derive(Clone, Debug, Default)]
+pub struct RiskSharing {
+    /// Corridors, in file order.
+    pub corridors: Vec<Corridor>,
+    /// Per segment, the least paid per referral by the end of the horizon,
+    /// in pence; `None` without a floor.
+    pub floors: Vec<Option<Pence>>,
+}
+
+impl RiskSharing {
+    /// Whether any segment has a payment floor.
+    pub fn has_floors(&self) -> bool {
+        self.floors.iter().any(Option::is_some)
+    }
+}
+
+/// What a corridor compares with its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CorridorMeasure {
+    /// The provider's delivery costs: above the target is its loss.
+    Cost,
+    /// The provider's revenue less its costs, without investors' capital
+    /// and repayments or the corridor's own settlements: below the target
+    /// is its loss.
+    Margin,
+    /// The results payments (outcome, sustainment, improvement) the
+    /// provider received: below the target is its loss.
+    Payments,
+}
+
+/// When a corridor is settled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settle {
+    /// At the end of each contract year, on that year.
+    Yearly,
+    /// Once, in the horizon's last month, on the whole horizon.
+    End,
+}
+
+/// Sharing rates by band of a deviation from the target: band `i` runs
+/// from `edges[i-1]` to `edges[i]` times the target (from 0, and the last
+/// without end), and the payer bears `shares[i]` of the deviation in it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bands {
+    /// Band edges as fractions of the target, increasing.
+    pub edges: Vec<f64>,
+    /// The payer's share in each band: one more than the edges.
+    pub shares: Vec<f64>,
+}
+
+/// A risk corridor between a payer and a provider.
+#[derive(Clone, Debug)]
+pub struct Corridor {
+    /// Names its figures.
+    pub label: String,
+    /// The paying account: the commissioner, or the prime.
+    pub payer: usize,
+    /// The provider (0 = prime, or a subcontractor of the prime).
+    pub provider: usize,
+    /// What is compared with the target.
+    pub measure: CorridorMeasure,
+    /// The target per contract year (yearly) or for the horizon (end), in
+    /// pence; positive.
+    pub target: Pence,
+    /// When it is settled.
+    pub settle: Settle,
+    /// Bands of the provider's loss against the target (the payer pays).
+    pub pain: Bands,
+    /// Bands of the provider's gain against the target (the provider pays
+    /// back).
+    pub gain: Bands,
 }

@@ -2,7 +2,7 @@
 //! name (`party.figure`), unit and meaning.
 
 use super::world::IterationResult;
-use crate::model::{Consequence, Model, PRIME, SlotKind, to_pounds};
+use crate::model::{COMMISSIONER, Consequence, Model, PRIME, SlotKind, to_pounds};
 
 /// Unit of a figure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,6 +197,7 @@ impl Catalog {
             }
         }
         rule_figures(model, &mut figures);
+        risk_sharing_figures(model, &mut figures);
         for s in &model.segments {
             for (name, unit) in SEGMENT_FIGURES {
                 figures.push(Figure::new(&format!("segment.{}", s.id), name, unit));
@@ -320,6 +321,7 @@ impl Catalog {
         for earned in &r.additional_earned {
             row.push(to_pounds(*earned));
         }
+        risk_sharing_values(model, r, row);
         for s in &r.segments {
             let paid = &s.paid;
             row.extend([
@@ -339,6 +341,53 @@ impl Catalog {
         row.extend_from_slice(&d.effect);
         row.extend_from_slice(&d.keys);
         debug_assert_eq!(row.len(), self.figures.len());
+    }
+}
+
+/// Risk-sharing figures: what the commissioner paid under corridors and
+/// floors, each corridor's net settlement, each floored segment's top-up.
+fn risk_sharing_figures(model: &Model, figures: &mut Vec<Figure>) {
+    let rs = &model.risk_sharing;
+    if rs.corridors.iter().any(|c| c.payer == COMMISSIONER) {
+        figures.push(Figure::new("commissioner", "paid.corridor", Unit::Money));
+    }
+    if rs.has_floors() {
+        figures.push(Figure::new("commissioner", "paid.floor", Unit::Money));
+    }
+    for corridor in &rs.corridors {
+        figures.push(Figure::new(
+            "corridor",
+            format!("{}.settled", corridor.label),
+            Unit::Money,
+        ));
+    }
+    for (s, floor) in model.segments.iter().zip(&rs.floors) {
+        if floor.is_some() {
+            figures.push(Figure::new(
+                &format!("segment.{}", s.id),
+                "paid.floor",
+                Unit::Money,
+            ));
+        }
+    }
+}
+
+/// The values of [`risk_sharing_figures`], in the same order.
+fn risk_sharing_values(model: &Model, r: &IterationResult, row: &mut Vec<f64>) {
+    let rs = &model.risk_sharing;
+    if rs.corridors.iter().any(|c| c.payer == COMMISSIONER) {
+        row.push(to_pounds(r.commissioner.paid.corridor));
+    }
+    if rs.has_floors() {
+        row.push(to_pounds(r.commissioner.paid.floor));
+    }
+    for settled in &r.corridors {
+        row.push(to_pounds(*settled));
+    }
+    for (s, floor) in r.segments.iter().zip(&rs.floors) {
+        if floor.is_some() {
+            row.push(to_pounds(s.paid.floor));
+        }
     }
 }
 

@@ -32,6 +32,8 @@ pub struct RawScenario {
     #[serde(default)]
     pub investors: IndexMap<String, RawInvestor>,
     pub termination: Option<RawTermination>,
+    #[serde(default)]
+    pub corridors: Vec<RawCorridor>,
     /// Named stresses carried by the scenario: read by `pbrsim stress`
     /// (`stress::file`), not by a run.
     #[allow(dead_code)]
@@ -90,6 +92,22 @@ pub struct RawNetTrigger {
     pub below: f64,
 }
 
+/// `[[corridors]]`: a risk corridor (gain-and-pain share) between a payer
+/// and a provider.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorridor {
+    pub label: Option<String>,
+    pub between: Vec<String>,
+    pub measure: String,
+    pub target: f64,
+    pub settle: String,
+    pub bands: Vec<f64>,
+    pub share: Vec<f64>,
+    pub gain_bands: Option<Vec<f64>>,
+    pub gain_share: Option<Vec<f64>>,
+}
+
 fn default_currency() -> String {
     "GBP".into()
 }
@@ -134,6 +152,7 @@ pub struct RawSegment {
     pub savings_months: Option<u32>,
     #[serde(default)]
     pub savings_per_event_avoided: f64,
+    pub floor_per_referral: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

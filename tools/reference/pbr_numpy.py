@@ -528,6 +528,8 @@ class Scenario:
                 tm.levels.append(L)
             self.term = tm
 
+        parse_risk_sharing(self, raw, prov_index)
+
         last_mm = max([0] + [ru.final_mm for ru in self.rules])
         self.T_end = max(H, max(R + s.w for s in self.segments),
                          (1 + last_mm) if self.rules else 0)
@@ -1025,6 +1027,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     inv_repaid = np.zeros((I, NI), dtype=i64)
     inv_allowed = np.zeros((I, NI))
     inv_flow = np.zeros((I, NI, H))
+    rs = RiskSharing(sc, I)
 
     def schedule(arr, due, amount):
         """Schedule `amount` [I] for month `due`, or count it beyond the horizon."""
@@ -1382,6 +1385,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 variable = np.where(f > 0.0, variable, 0.0)
             dcost[:, d] = np.where(act_all[:, d], fixed + variable, 0).astype(i64)
         m_cst[:, 2:2 + NP] += dcost
+        rs.deliv += dcost
         for d in range(1, NP):
             pv = provs[d]
             if np.any(pv.monthly_fee) and t < D:
@@ -1466,6 +1470,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             m_cst[:, 2] += gross - kept
             m_rev[:, 2 + d] += gross - kept
             pt_net[:, d] = gross - kept
+        rs.res[:, 0] += os_paid
+        rs.res[:, 1:] += pt_net[:, 1:]
 
         # ---- investors: repayment from the month's outcome-related receipts (8)
         if NI:
@@ -1488,6 +1494,14 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 inv_repaid[:, ii] += x
                 inv_flow[:, ii, t] += x
                 receipts[:, d] -= x
+        # ---- risk sharing: floors, then corridors (docs/model.md 11)
+        if live.any():
+            fin = np.zeros((I, NP), dtype=i64)          # investors' capital less repayments
+            for ii, inv in enumerate(invs):
+                fin[:, inv.d] += inv_drawn[:, ii] - inv_repaid[:, ii]
+            rs.settle(sc, t, live, failed, seg_referrals, seg_paid,
+                      rev + m_rev, cst + m_cst, fin, m_rev, m_cst)
+        if NI:
             # ---- 7. investors fund their provider's shortfall (before the check)
             for ii, inv in enumerate(invs):
                 d = inv.d
@@ -1652,7 +1666,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 out[f"{nm}.money_multiple"] = np.where(dr > 0, inv_repaid[:, ii] / np.where(dr > 0, dr, 1), np.nan)
             out[f"{nm}.irr"] = irr_annual(inv_flow[:, ii, :])
     c = "commissioner."
-    paid_total = paid_sf + paid_ffs + paid_att + paid_out + paid_sus + paid_imp + paid_term
+    paid_total = (paid_sf + paid_ffs + paid_att + paid_out + paid_sus + paid_imp + paid_term
+                  + rs.paid_corridor + rs.paid_floor)
     out[c + "paid.attachment"] = paid_att / 100.0
     out[c + "paid.service_fee"] = paid_sf / 100.0
     out[c + "paid.outcome"] = paid_out / 100.0
@@ -1711,9 +1726,10 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         out[pre + "referrals"] = seg_referrals[:, si].astype(float)
         out[pre + "outcomes"] = out_g[si].sum(axis=(1, 2)).astype(float)
         names = {"att": "attachment", "out": "outcome", "sus": "sustainment", "imp": "improvement"}
-        out[pre + "paid.total"] = sum(seg_paid[k][:, si] for k in names) / 100.0
+        out[pre + "paid.total"] = (sum(seg_paid[k][:, si] for k in names) + rs.seg_floor[:, si]) / 100.0
         for k, name in names.items():
             out[pre + "paid." + name] = seg_paid[k][:, si] / 100.0
+    rs.figures(sc, out)
     out["draw.volume"] = volume
     out["draw.cost"] = costm
     for y in range(Y):
@@ -1845,6 +1861,113 @@ def stays(sc, sg, si, t, ent, rng, real_months, outcomes, due_out, due_sus, due_
                     due_sub[:, d, due] += amt[:, gi]
         else:
             beyond += tot
+
+
+def parse_risk_sharing(sc, raw, prov_index):
+    """`[[corridors]]` and `segments.<id>.floor_per_referral` (docs/model.md 11)."""
+    sc.floors = [pence(st["floor_per_referral"]) if "floor_per_referral" in st else None
+                 for st in raw["segments"].values()]
+    sc.corridors = []
+    for i, cr in enumerate(raw.get("corridors", [])):
+        C = Segment()
+        C.label = cr.get("label", f"corridor{i + 1}")
+        payer, prov = cr["between"]
+        C.payer = 0 if payer == "commissioner" else 2     # account
+        C.d = prov_index[prov]
+        C.measure = cr["measure"]
+        C.target = pence(cr["target"])
+        C.settle = cr["settle"]
+        C.pain = ([float(e) for e in cr["bands"]], [float(s) for s in cr["share"]])
+        if "gain_bands" in cr:
+            C.gain = ([float(e) for e in cr["gain_bands"]], [float(s) for s in cr["gain_share"]])
+        else:
+            C.gain = C.pain
+        sc.corridors.append(C)
+
+
+def banded(x, target, bands):
+    """The payer's part of deviations x [I] >= 0 from `target` pence: each
+    band's share of the deviation inside it, rounded to the penny; band
+    edges are their fractions of the target rounded to the penny."""
+    edges, shares = bands
+    lo = 0
+    total = np.zeros_like(x)
+    for i, s in enumerate(shares):
+        hi = int(round_half_away(edges[i] * target)) if i < len(edges) else None
+        top = x if hi is None else np.minimum(x, hi)
+        inside = np.maximum(0, top - lo)
+        total += round_half_away(inside * s).astype(np.int64)
+        if hi is not None:
+            lo = max(lo, hi)
+    return total
+
+
+class RiskSharing:
+    """Corridors and payment floors: what they measure and settle."""
+
+    def __init__(self, sc, I):
+        NP, NC, S = len(sc.providers), len(sc.corridors), len(sc.segments)
+        self.deliv = np.zeros((I, NP), dtype=np.int64)     # delivery costs so far
+        self.res = np.zeros((I, NP), dtype=np.int64)       # results receipts so far
+        self.mark = np.zeros((I, NC), dtype=np.int64)
+        self.settled = np.zeros((I, NC), dtype=np.int64)
+        self.paid_corridor = np.zeros(I, dtype=np.int64)
+        self.paid_floor = np.zeros(I, dtype=np.int64)
+        self.seg_floor = np.zeros((I, S), dtype=np.int64)
+
+    def settle(self, sc, t, live, failed, seg_referrals, seg_paid, rev, cst, fin, m_rev, m_cst):
+        H = sc.H
+        if t == H - 1:
+            for si, F in enumerate(sc.floors):
+                if F is None:
+                    continue
+                paid = sum(seg_paid[k][:, si] for k in ("att", "out", "sus", "imp")) + self.seg_floor[:, si]
+                top = np.where(live, np.maximum(0, F * seg_referrals[:, si] - paid), 0)
+                self.seg_floor[:, si] += top
+                self.paid_floor += top
+                m_cst[:, 0] += top
+                m_rev[:, 2] += top
+                rev[:, 2] += top
+                cst[:, 0] += top
+        for k, C in enumerate(sc.corridors):
+            if C.settle == "yearly" and (t % 12 == 11 or t == H - 1):
+                Tp = (C.target * (t % 12 + 1) + 6) // 12
+            elif C.settle == "end" and t == H - 1:
+                Tp = C.target
+            else:
+                continue
+            a = 2 + C.d
+            if C.measure == "cost":
+                now = self.deliv[:, C.d].copy()
+            elif C.measure == "payments":
+                now = self.res[:, C.d].copy()
+            else:
+                now = rev[:, a] - cst[:, a] - fin[:, C.d] - self.settled[:, k]
+            X = now - self.mark[:, k]
+            self.mark[:, k] = now
+            loss = X - Tp if C.measure == "cost" else Tp - X
+            amt = np.where(loss >= 0, banded(np.maximum(loss, 0), Tp, C.pain),
+                           -banded(np.maximum(-loss, 0), Tp, C.gain))
+            amt = np.where(live & ~failed[:, C.d], amt, 0).astype(np.int64)
+            pay, back = np.maximum(amt, 0), np.maximum(-amt, 0)
+            # a payment: payer's cost, provider's revenue; a payback is a refund
+            for m_r, m_c in ((m_rev, m_cst), (rev, cst)):
+                m_c[:, C.payer] += pay - back
+                m_r[:, a] += pay - back
+            self.settled[:, k] += amt
+            if C.payer == 0:
+                self.paid_corridor += amt
+
+    def figures(self, sc, out):
+        if any(C.payer == 0 for C in sc.corridors):
+            out["commissioner.paid.corridor"] = self.paid_corridor / 100.0
+        if any(F is not None for F in sc.floors):
+            out["commissioner.paid.floor"] = self.paid_floor / 100.0
+        for k, C in enumerate(sc.corridors):
+            out[f"corridor.{C.label}.settled"] = self.settled[:, k] / 100.0
+        for si, F in enumerate(sc.floors):
+            if F is not None:
+                out[f"segment.{sc.segments[si].id}.paid.floor"] = self.seg_floor[:, si] / 100.0
 
 
 def run(sc: Scenario, n: int, seed: int, chunk: int = 5000) -> dict:

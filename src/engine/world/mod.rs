@@ -36,6 +36,7 @@ mod parameters;
 mod payments;
 mod referrals;
 pub mod results;
+pub(crate) mod risk_sharing;
 mod termination;
 
 use super::improvement::{Tally, Verdict};
@@ -299,6 +300,8 @@ struct State {
     watched_net: Pence,
     /// The month the commissioner ended the contract early.
     ended_early: Option<usize>,
+    /// What risk-sharing instruments measure and settle.
+    risk: risk_sharing::RiskBooks,
 }
 
 /// The normal scores of an iteration: one per factor, then one per
@@ -352,6 +355,7 @@ impl Scratch {
                 termination_month: None,
                 performance: vec![(f64::NAN, false); performance_levels(model)],
                 shifted: vec![0; performance_levels(model)],
+                corridors: vec![0; model.risk_sharing.corridors.len()],
             },
             drawn: keys::Drawn::new(model, plan),
         }
@@ -438,6 +442,7 @@ impl State {
             notice_ends: None,
             watched_net: 0,
             ended_early: None,
+            risk: risk_sharing::RiskBooks::new(model),
         }
     }
 
@@ -482,6 +487,7 @@ impl State {
         self.notice_ends = None;
         self.watched_net = 0;
         self.ended_early = None;
+        self.risk.reset();
     }
 }
 
@@ -561,6 +567,7 @@ pub(crate) fn simulate_world(
         }
         payments::pay(&contract, month, state);
         if state.live {
+            risk_sharing::settle(&contract, month, state);
             failures::fund_shortfalls(&contract, month, state);
             failures::fail(&contract, month, state);
             termination::end_early(&contract, month, state);
@@ -633,6 +640,7 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
         .performance
         .copy_from_slice(&state.measurements.performance);
     result.shifted.copy_from_slice(&state.people.shifted);
+    result.corridors.copy_from_slice(&state.risk.settled);
     let investors = &state.investors;
     for (i, pair) in result.investors.iter_mut().enumerate() {
         *pair = (investors.drawn[i], investors.repaid[i]);

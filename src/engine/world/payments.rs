@@ -55,6 +55,7 @@ pub(super) fn pay(contract: &Contract, month: Month, state: &mut State) {
         investors,
         commissioner,
         live,
+        risk,
         ..
     } = state;
     let due = ByRuleDue::of(books, month.t);
@@ -75,6 +76,7 @@ pub(super) fn pay(contract: &Contract, month: Month, state: &mut State) {
         providers,
         commissioner,
     );
+    risk.received(&providers.results_received);
     repay_investors(contract, month, books, providers, investors);
 }
 

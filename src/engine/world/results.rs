@@ -62,6 +62,10 @@ pub struct ByRule {
     pub fee_for_service: Pence,
     /// Paid to the prime when the commissioner ended the contract early.
     pub termination: Pence,
+    /// Corridor settlements paid to the prime, less what it paid back.
+    pub corridor: Pence,
+    /// Top-ups to payment floors.
+    pub floor: Pence,
 }
 
 impl ByRule {
@@ -74,6 +78,8 @@ impl ByRule {
             + self.improvement
             + self.fee_for_service
             + self.termination
+            + self.corridor
+            + self.floor
     }
 }
 
@@ -162,6 +168,9 @@ pub struct IterationResult {
     pub shifted: Vec<u64>,
     /// Per segment: its referrals, outcomes and what was paid for it.
     pub segments: Vec<SegmentResult>,
+    /// Per corridor, what its payer paid its provider, less what the
+    /// provider paid back.
+    pub corridors: Vec<Pence>,
 }
 
 /// One segment's share of an iteration: what a per-group result needs

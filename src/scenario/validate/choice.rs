@@ -146,6 +146,23 @@ impl DistKind {
     }
 }
 
+impl Choice for crate::model::CorridorMeasure {
+    const WHAT: &'static str = "corridor measure";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("cost", crate::model::CorridorMeasure::Cost),
+        ("margin", crate::model::CorridorMeasure::Margin),
+        ("payments", crate::model::CorridorMeasure::Payments),
+    ];
+}
+
+impl Choice for crate::model::Settle {
+    const WHAT: &'static str = "settlement";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("yearly", crate::model::Settle::Yearly),
+        ("end", crate::model::Settle::End),
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ mod improvement;
 mod parties;
 mod payments;
 mod reach;
+mod risk_sharing;
 mod segments;
 mod termination;
 mod uncertainty;
@@ -100,6 +101,8 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         &providers,
         &segments,
     );
+    let risk_sharing =
+        risk_sharing::risk_sharing(&mut c, &raw.corridors, &raw.segments, &providers);
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -127,6 +130,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         uncertain_keys: Vec::new(),
         termination,
         counts,
+        risk_sharing,
     };
     reach::check(&mut c, &model);
     if !c.problems.is_empty() {

@@ -180,6 +180,7 @@ pub fn check(c: &mut Checker, model: &Model) {
             inv.committed as f64 * grows,
         ));
     }
+    risk_sharing_terms(model, &referred, &mut terms);
     let total: f64 = terms.iter().map(|t| t.1).sum();
     if !total.is_finite() || total > MONEY_LIMIT {
         terms.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -199,5 +200,33 @@ pub fn check(c: &mut Checker, model: &Model) {
             ),
             Some("lower these amounts or counts (or the largest draws of uncertain multipliers)".into()),
         );
+    }
+}
+
+/// Payment floors pay at most the floor for every referral; a corridor's
+/// settlements are shares of deviations of a measure from its target, and
+/// over all periods the measure moves at most twice everything else (a
+/// margin counts revenue and cost), so each corridor adds at most twice
+/// what came before it plus a target per settlement.
+fn risk_sharing_terms(model: &Model, referred: &[f64], terms: &mut Vec<(String, f64)>) {
+    let rs = &model.risk_sharing;
+    for ((seg, floor), people) in model.segments.iter().zip(&rs.floors).zip(referred) {
+        if let Some(f) = floor {
+            terms.push((
+                format!("segments.{}.floor_per_referral", seg.id),
+                people * *f as f64,
+            ));
+        }
+    }
+    for (i, corridor) in rs.corridors.iter().enumerate() {
+        let before: f64 = terms.iter().map(|t| t.1).sum();
+        let periods = match corridor.settle {
+            crate::model::Settle::Yearly => model.years() as f64,
+            crate::model::Settle::End => 1.0,
+        };
+        terms.push((
+            format!("corridors[{i}].target"),
+            2.0 * before + periods * corridor.target as f64,
+        ));
     }
 }
