@@ -162,6 +162,8 @@ pub struct IterationResult {
     pub shifted: Vec<u64>,
     /// Per segment: its referrals, outcomes and what was paid for it.
     pub segments: Vec<SegmentResult>,
+    /// The public bodies' savings and budgets, and the pooled budget.
+    pub payers: super::PayersResult,
 }
 
 /// One segment's share of an iteration: what a per-group result needs

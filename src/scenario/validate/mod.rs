@@ -11,6 +11,7 @@
 mod choice;
 mod improvement;
 mod parties;
+mod payers;
 mod payments;
 mod reach;
 mod segments;
@@ -100,6 +101,23 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         &providers,
         &segments,
     );
+    let pooled_budget = payers::pooled_budget(&mut c, raw.pooled_budget.as_ref());
+    let payers = payers::payers(
+        &mut c,
+        &raw.payers,
+        pooled_budget.as_ref(),
+        &payers::Named {
+            providers: &providers,
+            investors: &investors,
+            segments: &segments,
+        },
+    );
+    if co_funder.is_some() && (!payers.is_empty() || pooled_budget.is_some()) {
+        c.err(
+            "co_funder",
+            "a [co_funder] cannot be combined with [payers] or a [pooled_budget]; give it as a [payers.<id>] with its `rules` shares".to_string(),
+        );
+    }
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -124,6 +142,8 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         co_funder,
         providers,
         investors,
+        payers,
+        pooled_budget,
         uncertain_keys: Vec::new(),
         termination,
         counts,
@@ -178,7 +198,9 @@ fn time(c: &mut Checker, raw: &RawTime) -> Time {
 }
 
 /// Ids that name parties or figure groups in outputs.
-const RESERVED_IDS: [&str; 8] = [
+const RESERVED_IDS: [&str; 10] = [
+    "payer",
+    "pooled_budget",
     "prime",
     "contract",
     "commissioner",
