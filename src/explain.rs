@@ -726,10 +726,7 @@ fn explain_payers(model: &Model, o: &mut String) {
         let limits = if limits.is_empty() {
             String::new()
         } else {
-            format!(
-                " ({}; beyond it the commissioner pays)",
-                limits.join(", ")
-            )
+            format!(" ({}; beyond it the commissioner pays)", limits.join(", "))
         };
         let savings = match p.savings_uniform {
             Some(u) => format!("{:.1}% of every segment's savings", 100.0 * u),

@@ -548,7 +548,7 @@ fn payer_values(model: &Model, r: &IterationResult, row: &mut Vec<f64>) {
         let paid_b = paid(b, account);
         let net_value = savings[b] - (paid_b + own) as f64;
         let wrong_pocket = if all_paid != 0 {
-            savings[b] - total_savings * paid_b as f64 / all_paid as f64
+            savings[b] - total_savings * (paid_b as f64 / all_paid as f64)
         } else {
             f64::NAN
         };

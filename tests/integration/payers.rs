@@ -100,7 +100,12 @@ fn one_body_taking_everything_has_the_commissioners_figures() {
                 (net - c("net_value")).abs() <= 1e-9 * net.abs().max(1.0),
                 "{file}"
             );
-            assert!(same(b("wrong_pocket"), 0.0), "{file}");
+            assert!(
+                same(b("wrong_pocket"), 0.0),
+                "{file}: {} {}",
+                b("wrong_pocket"),
+                at(&ac, a, "payer.commissioner.paid")
+            );
             assert!(same(b("over_budget"), 0.0));
             assert!(same(
                 b("loss"),

@@ -983,7 +983,7 @@ def payer_figures(sc, bodies, out, rev, cst, npv, own, savings, savings_npv, seg
         out[pre + "npv"] = (sav_npv[b] + npv[:, a]) / 100.0
         with np.errstate(divide="ignore", invalid="ignore"):
             out[pre + "wrong_pocket"] = np.where(
-                allp != 0, sav[b] - savings * paid[b] / np.where(allp != 0, allp, 1), np.nan) / 100.0
+                allp != 0, sav[b] - savings * (paid[b] / np.where(allp != 0, allp, 1)), np.nan) / 100.0
         out[pre + "loss"] = (nv < 0).astype(float)
         if b > 0:
             out[pre + "over_budget"] = bodies.over[:, b - 1] / 100.0

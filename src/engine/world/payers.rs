@@ -201,7 +201,11 @@ pub(super) fn contribute(contract: &Contract, month: Month, state: &mut State) {
         return;
     };
     let t = month.t;
-    let mut amount = if t.is_multiple_of(12) { pool.per_year } else { 0 };
+    let mut amount = if t.is_multiple_of(12) {
+        pool.per_year
+    } else {
+        0
+    };
     if t == 0 {
         amount += pool.upfront;
     }
