@@ -71,6 +71,7 @@ pub fn explain(model: &Model) -> String {
         explain_termination(model, t, &mut o);
     }
     explain_risk_sharing(model, &mut o);
+    explain_payers(model, &mut o);
 
     what_is_uncertain(model, &mut o);
     let _ = writeln!(
@@ -774,4 +775,94 @@ fn bands_in_words(b: &Bands) -> String {
         parts.push(format!("{} of the deviation {band}", pct(share)));
     }
     parts.join(", ")
+}
+
+/// Several public payers and a pooled budget: who pays which share of
+/// which rule, within what budget, and who receives which savings.
+fn explain_payers(model: &Model, o: &mut String) {
+    use crate::model::{PayerRule, PoolEnd, SHARE_UNIT};
+    if !model.shared_payments() {
+        return;
+    }
+    let pct = |parts: i64| format!("{:.1}%", 100.0 * parts as f64 / SHARE_UNIT as f64);
+    let _ = writeln!(o, "\nPublic payers");
+    let _ = writeln!(
+        o,
+        "- The payments to the prime are shared among public bodies rule by rule; {} pays whatever no other body takes, rounding remainders, and any share a body's budget cannot pay, so the prime is paid in full.",
+        model.commissioner.label
+    );
+    for p in &model.payers {
+        let rules: Vec<String> = PayerRule::ALL
+            .iter()
+            .filter(|(_, r)| p.rule_shares[r.index()] > 0)
+            .map(|(name, r)| format!("{} of {name}", pct(p.rule_shares[r.index()])))
+            .collect();
+        let pays = if rules.is_empty() {
+            "pays no rule directly".to_string()
+        } else {
+            format!("pays {}", rules.join(", "))
+        };
+        let mut limits = Vec::new();
+        if let Some(b) = p.budget_per_year {
+            limits.push(format!("at most {} a contract year", money(b)));
+        }
+        if let Some(c) = p.cap_total {
+            limits.push(format!("at most {} over the contract", money(c)));
+        }
+        let limits = if limits.is_empty() {
+            String::new()
+        } else {
+            format!(" ({}; beyond it the commissioner pays)", limits.join(", "))
+        };
+        let savings = match p.savings_uniform {
+            Some(u) => format!("{:.1}% of every segment's savings", 100.0 * u),
+            None => {
+                model
+                    .segments
+                    .iter()
+                    .zip(&p.savings_shares)
+                    .map(|(s, w)| format!("{:.1}% of {}'s", 100.0 * w, s.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + " savings"
+            }
+        };
+        let pool = if p.pool_share > 0 {
+            format!("; it pays {} of the pooled budget", pct(p.pool_share))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            o,
+            "- {} {pays}{limits}, and receives {savings}{pool}.",
+            p.label
+        );
+    }
+    if let Some(pool) = &model.pooled_budget {
+        let rules: Vec<&str> = PayerRule::ALL
+            .iter()
+            .filter(|(_, r)| pool.rules[r.index()])
+            .map(|(n, _)| *n)
+            .collect();
+        let commissioner_share =
+            SHARE_UNIT - model.payers.iter().map(|p| p.pool_share).sum::<i64>();
+        let _ = writeln!(
+            o,
+            "- {}: the bodies pay in {} at month 0 and {} at the start of each contract year while the contract runs ({} {}); it pays {}. When it is empty the bodies pay the rest directly by the same shares. At the end what is left {}.",
+            pool.label,
+            money(pool.upfront),
+            money(pool.per_year),
+            model.commissioner.label,
+            pct(commissioner_share),
+            rules.join(", "),
+            match pool.on_end {
+                PoolEnd::Return => "goes back to the bodies by the same shares",
+                PoolEnd::Keep => "stays in the pot",
+            }
+        );
+    }
+    let _ = writeln!(
+        o,
+        "- Each body's value is its savings less what it paid; its wrong-pocket amount is the savings it received beyond (or short of) its share of the payments."
+    );
 }

@@ -78,6 +78,10 @@ pub struct Model {
     pub providers: Vec<Provider>,
     /// Social investors, each funding one provider.
     pub investors: Vec<Investor>,
+    /// Public bodies paying part of the contract besides the commissioner.
+    pub payers: Vec<Payer>,
+    /// The pot the public bodies pay into, if any.
+    pub pooled_budget: Option<PooledBudget>,
     /// Plain keys of the scenario given a distribution (in file order):
     /// drawn once per iteration after the named slots, and written into
     /// the iteration's copy of the model.
@@ -429,9 +433,14 @@ impl Model {
         self.horizon.div_ceil(12)
     }
 
-    /// Number of ledger accounts: commissioner, co-funder, providers.
+    /// Number of ledger accounts: commissioner, co-funder, providers,
+    /// investors, payers and the pooled budget.
     pub fn accounts(&self) -> usize {
-        PRIME + self.providers.len() + self.investors.len()
+        PRIME
+            + self.providers.len()
+            + self.investors.len()
+            + self.payers.len()
+            + usize::from(self.pooled_budget.is_some())
     }
 
     /// The provider whose account this is, if any.
@@ -997,4 +1006,127 @@ pub struct Corridor {
     /// Bands of the provider's gain against the target (the provider pays
     /// back).
     pub gain: Bands,
+}
+
+// ---------------------------------------------------------------------------
+// Several public payers and a pooled budget.
+
+/// A payment the public side makes to the prime, as public bodies share it
+/// (`[payers.<id>].rules`, `[pooled_budget].rules`). A rule added later
+/// becomes shareable by one entry here and one call to
+/// `engine::world::payers::pay` where it is paid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayerRule {
+    /// Attachment fees.
+    Attachment,
+    /// The fixed service fee.
+    ServiceFee,
+    /// Fee-for-service instalments and top-ups (clawbacks come back the
+    /// same way).
+    FeeForService,
+    /// Outcome payments.
+    Outcome,
+    /// Sustainment payments.
+    Sustainment,
+    /// Payments for improvement over a comparison.
+    Improvement,
+    /// The termination payment.
+    Termination,
+}
+
+impl PayerRule {
+    /// Every rule with its name in scenarios and outputs, in the order a
+    /// month's payments are made.
+    pub const ALL: [(&'static str, PayerRule); 7] = [
+        ("service_fee", PayerRule::ServiceFee),
+        ("fee_for_service", PayerRule::FeeForService),
+        ("attachment", PayerRule::Attachment),
+        ("outcome", PayerRule::Outcome),
+        ("sustainment", PayerRule::Sustainment),
+        ("improvement", PayerRule::Improvement),
+        ("termination", PayerRule::Termination),
+    ];
+
+    /// The rule's index in per-rule tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The rule's name.
+    pub fn name(self) -> &'static str {
+        PayerRule::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("", |(n, _)| n)
+    }
+}
+
+/// Shares of payments are held in parts per [`SHARE_UNIT`] (nine decimal
+/// places), so a body's part of an amount is exact integer arithmetic.
+pub const SHARE_UNIT: i64 = 1_000_000_000;
+
+/// A public body paying part of the contract (`[payers.<id>]`).
+#[derive(Clone, Debug)]
+pub struct Payer {
+    /// Id in outputs (`payer.<id>.*`, and its ledger party).
+    pub id: String,
+    /// Name.
+    pub label: String,
+    /// Per [`PayerRule`] (by index): its share of what the rule pays, in
+    /// parts per [`SHARE_UNIT`].
+    pub rule_shares: [i64; PayerRule::ALL.len()],
+    /// The most it pays directly for the rules in one contract year.
+    pub budget_per_year: Option<Pence>,
+    /// The most it pays directly for the rules over the contract.
+    pub cap_total: Option<Pence>,
+    /// Per segment: its share of the segment's savings.
+    pub savings_shares: Vec<f64>,
+    /// The share of every segment's savings, when it is the same for all.
+    pub savings_uniform: Option<f64>,
+    /// Its share of the pooled budget's contributions, overruns and
+    /// returns, in parts per [`SHARE_UNIT`].
+    pub pool_share: i64,
+}
+
+/// What happens to the money left in a pooled budget at the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolEnd {
+    /// It goes back to the bodies by their pool shares.
+    Return,
+    /// It stays in the pot.
+    Keep,
+}
+
+/// One pot the public bodies pay into, from which the contract's pooled
+/// rules are paid (`[pooled_budget]`).
+#[derive(Clone, Debug)]
+pub struct PooledBudget {
+    /// Name.
+    pub label: String,
+    /// Paid in at month 0.
+    pub upfront: Pence,
+    /// Paid in at the start of each contract year while the contract runs.
+    pub per_year: Pence,
+    /// Per [`PayerRule`] (by index): whether the pot pays it.
+    pub rules: [bool; PayerRule::ALL.len()],
+    /// What happens to what is left at the end.
+    pub on_end: PoolEnd,
+}
+
+impl Model {
+    /// Whether payments are shared among several public bodies or paid
+    /// from a pooled budget.
+    pub fn shared_payments(&self) -> bool {
+        !self.payers.is_empty() || self.pooled_budget.is_some()
+    }
+
+    /// The ledger account of payer `i`.
+    pub fn payer_account(&self, payer: usize) -> usize {
+        PRIME + self.providers.len() + self.investors.len() + payer
+    }
+
+    /// The ledger account of the pooled budget.
+    pub fn pool_account(&self) -> usize {
+        self.payer_account(self.payers.len())
+    }
 }

@@ -66,6 +66,9 @@ impl Figure {
                     | "beyond_horizon"
                     | "cancelled"
                     | "management_fees"
+                    | "paid"
+                    | "over_budget"
+                    | "overrun"
             )
     }
 
@@ -203,6 +206,7 @@ impl Catalog {
                 figures.push(Figure::new(&format!("segment.{}", s.id), name, unit));
             }
         }
+        payer_figures(model, &mut figures);
         figures.push(Figure::new("draw", "volume", Unit::Draw));
         figures.push(Figure::new("draw", "cost", Unit::Draw));
         for y in 0..model.years() {
@@ -226,10 +230,10 @@ impl Catalog {
         };
         let contributions = parties
             .iter()
-            .map(|(_, id, _)| {
+            .map(|(account, id, _)| {
                 let mut v = vec![find(&format!("{id}.net"))];
-                if id == "commissioner" {
-                    v.push(find("commissioner.savings"));
+                if let Some(savings) = savings_of(model, *account, id) {
+                    v.push(find(&savings));
                 }
                 v
             })
@@ -292,7 +296,7 @@ impl Catalog {
         for (account, _, _) in &self.parties {
             party_values(model, *account, r, row);
         }
-        commissioner_values(r, row);
+        commissioner_values(model, r, row);
         if model.termination.is_some() {
             row.push(to_pounds(r.commissioner.paid.termination));
             row.push(flag(r.termination_month.is_some()));
@@ -334,6 +338,7 @@ impl Catalog {
                 to_pounds(paid.improvement),
             ]);
         }
+        payer_values(model, r, row);
         let d = &r.draws;
         row.push(d.volume);
         row.push(d.cost);
@@ -412,7 +417,7 @@ fn party_values(model: &Model, account: usize, r: &IterationResult, row: &mut Ve
         row.push(flag(p.failure_month.is_some()));
         row.push(p.failure_month.map_or(f64::NAN, |m| m as f64));
     }
-    if account >= model.investor_account(0) {
+    if is_investor(model, account) {
         let (drawn, repaid) = r.investors[account - model.investor_account(0)];
         let h = model.horizon;
         row.push(to_pounds(drawn));
@@ -429,12 +434,15 @@ fn party_values(model: &Model, account: usize, r: &IterationResult, row: &mut Ve
 }
 
 /// The commissioner's figures, in `COMMISSIONER_FIGURES` order.
-fn commissioner_values(r: &IterationResult, row: &mut Vec<f64>) {
+fn commissioner_values(model: &Model, r: &IterationResult, row: &mut Vec<f64>) {
     let c = &r.commissioner;
     let paid = c.paid.total();
     let attributable = c.outcomes as f64 - c.counterfactual_outcomes;
     let net_value = c.savings - (paid + c.own_costs) as f64;
-    let payer_npv = r.parties[0].npv + r.parties[1].npv;
+    let mut payer_npv = r.parties[0].npv + r.parties[1].npv;
+    for body in &r.parties[model.payer_account(0)..] {
+        payer_npv += body.npv;
+    }
     row.extend_from_slice(&[
         to_pounds(c.paid.attachment),
         to_pounds(c.paid.service_fee),
@@ -494,7 +502,127 @@ fn parties_of(model: &Model) -> Vec<(usize, String, String)> {
     for (i, inv) in model.investors.iter().enumerate() {
         parties.push((model.investor_account(i), inv.id.clone(), inv.label.clone()));
     }
+    for (i, p) in model.payers.iter().enumerate() {
+        parties.push((model.payer_account(i), p.id.clone(), p.label.clone()));
+    }
+    if let Some(pool) = &model.pooled_budget {
+        parties.push((
+            model.pool_account(),
+            "pooled_budget".to_string(),
+            pool.label.clone(),
+        ));
+    }
     parties
+}
+
+/// Whether `account` is an investor's.
+fn is_investor(model: &Model, account: usize) -> bool {
+    (model.investor_account(0)..model.investor_account(model.investors.len())).contains(&account)
+}
+
+/// The figure of the savings that count in a party's contribution to the
+/// contract's net value: the commissioner's (all of them, unless they are
+/// shared among public bodies) and each payer's share.
+fn savings_of(model: &Model, account: usize, id: &str) -> Option<String> {
+    let payer = (model.payer_account(0)..model.pool_account()).contains(&account);
+    if account == crate::model::COMMISSIONER {
+        Some(if model.shared_payments() {
+            "payer.commissioner.savings".to_string()
+        } else {
+            "commissioner.savings".to_string()
+        })
+    } else if payer {
+        Some(format!("payer.{id}.savings"))
+    } else {
+        None
+    }
+}
+
+/// Per public body (`payer.<id>.*`, the commissioner first), in the order
+/// `payer_values` writes them.
+const BODY_FIGURES: [(&str, Unit); 6] = [
+    ("paid", Unit::Money),
+    ("savings", Unit::Money),
+    ("net_value", Unit::Money),
+    ("npv", Unit::Money),
+    ("wrong_pocket", Unit::Money),
+    ("loss", Unit::Probability),
+];
+
+/// The pooled budget's figures (`pooled_budget.*`).
+const POOL_FIGURES: [&str; 5] = ["contributed", "paid_out", "overrun", "returned", "kept"];
+
+/// The public bodies' figures, when payments are shared.
+fn payer_figures(model: &Model, figures: &mut Vec<Figure>) {
+    if !model.shared_payments() {
+        return;
+    }
+    let ids = std::iter::once("commissioner").chain(model.payers.iter().map(|p| p.id.as_str()));
+    for (b, id) in ids.enumerate() {
+        let party = format!("payer.{id}");
+        for (name, unit) in BODY_FIGURES {
+            figures.push(Figure::new(&party, name, unit));
+        }
+        if b > 0 {
+            figures.push(Figure::new(&party, "over_budget", Unit::Money));
+        }
+    }
+    if model.pooled_budget.is_some() {
+        for name in POOL_FIGURES {
+            figures.push(Figure::new("pooled_budget", name, Unit::Money));
+        }
+    }
+}
+
+/// Each body's payments, savings and value (docs/model.md, section 12).
+/// What a body paid is its net outflow in the ledger (payments to the prime
+/// and the pot, less clawbacks and returns), the commissioner's own costs
+/// apart.
+fn payer_values(model: &Model, r: &IterationResult, row: &mut Vec<f64>) {
+    if !model.shared_payments() {
+        return;
+    }
+    let c = &r.commissioner;
+    let accounts = std::iter::once(crate::model::COMMISSIONER)
+        .chain((0..model.payers.len()).map(|i| model.payer_account(i)));
+    let paid = |b: usize, account: usize| {
+        let p = &r.parties[account];
+        p.cost - p.revenue - if b == 0 { c.own_costs } else { 0 }
+    };
+    let all_paid: crate::model::Pence = accounts.clone().enumerate().map(|(b, a)| paid(b, a)).sum();
+    let savings = &r.payers.savings;
+    let total_savings: f64 = c.savings;
+    for (b, account) in accounts.enumerate() {
+        let own = if b == 0 { c.own_costs } else { 0 };
+        let paid_b = paid(b, account);
+        let net_value = savings[b] - (paid_b + own) as f64;
+        let wrong_pocket = if all_paid != 0 {
+            savings[b] - total_savings * (paid_b as f64 / all_paid as f64)
+        } else {
+            f64::NAN
+        };
+        row.extend_from_slice(&[
+            to_pounds(paid_b),
+            savings[b] / 100.0,
+            net_value / 100.0,
+            (r.payers.savings_npv[b] + r.parties[account].npv) / 100.0,
+            wrong_pocket / 100.0,
+            flag(net_value < 0.0),
+        ]);
+        if b > 0 {
+            row.push(to_pounds(r.payers.over_budget[b - 1]));
+        }
+    }
+    if model.pooled_budget.is_some() {
+        let pool = &r.payers.pool;
+        row.extend([
+            to_pounds(pool.contributed),
+            to_pounds(pool.paid_out),
+            to_pounds(pool.overrun),
+            to_pounds(pool.returned),
+            to_pounds(pool.kept),
+        ]);
+    }
 }
 
 /// The figures of one party: money for all, failure for providers, returns
@@ -509,7 +637,7 @@ fn party_figures(model: &Model, account: usize, id: &str, figures: &mut Vec<Figu
     if provider {
         figures.push(Figure::new(id, "failure_month", Unit::Month));
     }
-    if account >= model.investor_account(0) {
+    if is_investor(model, account) {
         for (name, unit) in [
             ("capital_drawn", Unit::Money),
             ("repaid", Unit::Money),

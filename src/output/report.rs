@@ -60,6 +60,7 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
     provider_table(model, result, &mut o);
     downside_table(result, &mut o);
     commissioner_lines(model, result, &mut o);
+    payers_table(model, result, &mut o);
     improvement_lines(model, result, &mut o);
     o.push_str(&by_segment(model, result));
     o
@@ -553,4 +554,56 @@ pub fn render_validation(loaded: &crate::scenario::Loaded) -> String {
         m.horizon,
         m.referral_months
     )
+}
+
+/// With several public payers or a pooled budget: each body's payments,
+/// savings, value, wrong-pocket amount and chance of a negative net value
+/// (means; docs/model.md 12).
+fn payers_table(model: &Model, result: &RunResult, o: &mut String) {
+    if !model.shared_payments() {
+        return;
+    }
+    let s = &result.summary;
+    let n = s.iterations as f64;
+    let _ = writeln!(
+        o,
+        "\nPublic bodies (means; savings by their shares, wrong pocket: savings beyond their share of payments)"
+    );
+    let _ = writeln!(
+        o,
+        "{:<22} {:>15} {:>15} {:>15} {:>15} {:>15} {:>16}",
+        "body", "paid", "savings", "net value", "NPV", "wrong pocket", "P(net value < 0)"
+    );
+    let ids = std::iter::once("commissioner").chain(model.payers.iter().map(|p| p.id.as_str()));
+    for id in ids {
+        let party = format!("payer.{id}");
+        let mean =
+            |name: &str| figure(result, &party, name).map_or(f64::NAN, |k| s.moments[k].mean);
+        let loss = mean("loss");
+        let _ = writeln!(
+            o,
+            "{:<22} {:>15} {:>15} {:>15} {:>15} {:>15} {:>16}",
+            id,
+            fmt_pounds(mean("paid")),
+            fmt_pounds(mean("savings")),
+            fmt_pounds(mean("net_value")),
+            fmt_pounds(mean("npv")),
+            fmt_pounds(mean("wrong_pocket")),
+            fmt_prob(loss, (loss * (1.0 - loss) / n).sqrt())
+        );
+    }
+    if model.pooled_budget.is_some() {
+        let mean = |name: &str| {
+            figure(result, "pooled_budget", name).map_or(f64::NAN, |k| s.moments[k].mean)
+        };
+        let _ = writeln!(
+            o,
+            "pooled budget: paid in {}, paid out {}, overrun {}, returned {}, kept {}",
+            fmt_pounds(mean("contributed")),
+            fmt_pounds(mean("paid_out")),
+            fmt_pounds(mean("overrun")),
+            fmt_pounds(mean("returned")),
+            fmt_pounds(mean("kept"))
+        );
+    }
 }

@@ -34,6 +34,9 @@ pub struct RawScenario {
     pub termination: Option<RawTermination>,
     #[serde(default)]
     pub corridors: Vec<RawCorridor>,
+    #[serde(default)]
+    pub payers: IndexMap<String, RawPayer>,
+    pub pooled_budget: Option<RawPooledBudget>,
     /// Named stresses carried by the scenario: read by `pbrsim stress`
     /// (`stress::file`), not by a run.
     #[allow(dead_code)]
@@ -491,4 +494,36 @@ impl<'de> Deserialize<'de> for RawParam {
         }
         d.deserialize_any(V)
     }
+}
+
+/// `[payers.<id>]`: a public body paying part of the contract.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPayer {
+    pub label: Option<String>,
+    #[serde(default)]
+    pub share: f64,
+    #[serde(default)]
+    pub rules: IndexMap<String, f64>,
+    pub budget_per_year: Option<f64>,
+    pub cap_total: Option<f64>,
+    #[serde(default)]
+    pub savings_share: f64,
+    #[serde(default)]
+    pub savings: IndexMap<String, f64>,
+    #[serde(default)]
+    pub pool_share: f64,
+}
+
+/// `[pooled_budget]`: one pot the public bodies pay into.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPooledBudget {
+    pub label: Option<String>,
+    #[serde(default)]
+    pub contribution_upfront: f64,
+    #[serde(default)]
+    pub contribution_per_year: f64,
+    pub rules: Option<Vec<String>>,
+    pub on_end: Option<String>,
 }

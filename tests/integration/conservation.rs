@@ -304,3 +304,33 @@ fn money_is_conserved_when_the_commissioner_ends_the_contract_early() {
     assert!(ended > 0);
     assert!(shifted > 0, "the scenario should exercise the shift");
 }
+
+/// With several payers and a pooled budget (returned or kept), the ledger
+/// still closes in every iteration: the public accounts together pay the
+/// prime exactly what it was paid, plus own costs, plus what the pot kept.
+#[test]
+fn several_payers_and_a_pooled_budget_conserve_money() {
+    let text = std::fs::read_to_string("tests/reference/payers.toml").unwrap();
+    for sets in [&[][..], &["pooled_budget.on_end=keep"][..]] {
+        let m = model(&text, sets);
+        let h = m.horizon;
+        each_iteration(&m, 17, 200, |r| {
+            let c = &r.commissioner;
+            let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
+            assert_eq!(nets + r.external, 0);
+            for (a, p) in r.parties.iter().enumerate() {
+                assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net());
+            }
+            let public: Vec<usize> = std::iter::once(COMMISSIONER)
+                .chain((0..m.payers.len()).map(|i| m.payer_account(i)))
+                .collect();
+            let out: Pence = public.iter().map(|&a| -r.parties[a].net()).sum();
+            let pool = &r.payers.pool;
+            assert_eq!(out, c.paid.total() + c.own_costs + pool.kept);
+            assert_eq!(r.parties[m.pool_account()].net(), pool.kept);
+            assert_eq!(r.parties[CO_FUNDER].net(), 0);
+            assert_eq!(r.parties[PRIME].revenue, c.paid.total());
+            assert_eq!(pool.contributed, pool.paid_out + pool.returned + pool.kept);
+        });
+    }
+}

@@ -18,6 +18,7 @@ mod input_files;
 mod investors;
 mod mechanics;
 mod parameters;
+mod payers;
 mod risk_sharing;
 mod slurm;
 mod slurm_scripts;

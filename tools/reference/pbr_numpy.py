@@ -253,6 +253,7 @@ class Scenario:
         self.r = float(com.get("discount_rate", 0.035))
         self.own_costs = pence(com.get("own_costs_per_month", 0))
         self.co_share = float(raw["co_funder"]["share"]) if "co_funder" in raw else None
+        self.payers, self.pool = read_payers(raw)
 
         # segments (file order)
         self.segments = []
@@ -808,6 +809,194 @@ def irr_annual(x: np.ndarray) -> np.ndarray:
 # One batch of iterations
 # --------------------------------------------------------------------------
 
+
+# --------------------------------------------------------------------------
+# Several public payers and a pooled budget (docs/model.md section 11)
+# --------------------------------------------------------------------------
+
+PAYER_RULES = ["service_fee", "fee_for_service", "attachment", "outcome",
+               "sustainment", "improvement", "termination"]
+SHARE_UNIT = 10**9
+
+
+class Payer:
+    pass
+
+
+def read_payers(raw: dict):
+    """[payers.<id>] and [pooled_budget] -> (list of Payer, pool dict or None).
+    Shares are held in parts per 10^9 (nine decimal places)."""
+    pool = None
+    if "pooled_budget" in raw:
+        pb = raw["pooled_budget"]
+        pool = {
+            "upfront": pence(pb.get("contribution_upfront", 0)),
+            "per_year": pence(pb.get("contribution_per_year", 0)),
+            "rules": set(pb.get("rules", PAYER_RULES)),
+            "keep": pb.get("on_end", "return") == "keep",
+        }
+    seg_ids = list(raw["segments"])
+    payers = []
+    for pid, tab in raw.get("payers", {}).items():
+        p = Payer()
+        p.id = pid
+        default = float(tab.get("share", 0.0))
+        p.rule = {}
+        for r in PAYER_RULES:
+            pooled = pool is not None and r in pool["rules"]
+            p.rule[r] = 0 if pooled else int(round(default * SHARE_UNIT))
+        for r, v in tab.get("rules", {}).items():
+            p.rule[r] = int(round(float(v) * SHARE_UNIT))
+        p.budget = pence(tab["budget_per_year"]) if "budget_per_year" in tab else None
+        p.cap = pence(tab["cap_total"]) if "cap_total" in tab else None
+        d = float(tab.get("savings_share", 0.0))
+        p.sav = [float(tab.get("savings", {}).get(sid, d)) for sid in seg_ids]
+        p.uniform = d if all(x == d for x in p.sav) else None
+        p.pool = int(round(float(tab.get("pool_share", 0.0)) * SHARE_UNIT))
+        payers.append(p)
+    return payers, pool
+
+
+class PublicBodies:
+    """The bodies' shares of each payment, vectorised over iterations.
+    Accounts: the commissioner (0), each payer (`first`, `first + 1`, ...),
+    then the pot. Every method returns [(account, amount [I])] of money
+    leaving (or, for a refund or return, coming back to) each body."""
+
+    def __init__(self, sc, I, first):
+        self.sc, self.I = sc, I
+        self.payers, self.pool = sc.payers, sc.pool
+        self.acc = [first + i for i in range(len(self.payers))]
+        self.pot_acc = first + len(self.payers)
+        n = len(self.payers)
+        i64 = np.int64
+        self.year_paid = np.zeros((I, n), dtype=i64)
+        self.total_paid = np.zeros((I, n), dtype=i64)
+        self.over = np.zeros((I, n), dtype=i64)
+        self.pot = np.zeros(I, dtype=i64)
+        self.contributed = np.zeros(I, dtype=i64)
+        self.paid_out = np.zeros(I, dtype=i64)
+        self.overrun = np.zeros(I, dtype=i64)
+        self.returned = np.zeros(I, dtype=i64)
+        self.kept = np.zeros(I, dtype=i64)
+
+    def pooled(self, rule):
+        return self.pool is not None and rule in self.pool["rules"]
+
+    def by_pool_shares(self, amount):
+        out, rest = [], amount.copy()
+        for p, a in zip(self.payers, self.acc):
+            x = (amount * p.pool) // SHARE_UNIT
+            rest = rest - x
+            out.append((a, x))
+        out.append((0, rest))
+        return out
+
+    def pay(self, rule, amount, t):
+        """Sources of `amount` [I] of `rule` paid to the prime in month t:
+        [(account, amount)], the pot as account `pot_acc`."""
+        if self.pooled(rule):
+            from_pot = np.minimum(amount, self.pot)
+            self.pot -= from_pot
+            self.paid_out += from_pot
+            over = amount - from_pot
+            self.overrun += over
+            return [(self.pot_acc, from_pot)] + self.by_pool_shares(over)
+        out, rest = [], amount.copy()
+        for i, (p, a) in enumerate(zip(self.payers, self.acc)):
+            owed = (amount * p.rule[rule]) // SHARE_UNIT
+            left = np.full(self.I, np.iinfo(np.int64).max // 4, dtype=np.int64)
+            if p.budget is not None:
+                left = np.minimum(left, p.budget - self.year_paid[:, i])
+            if p.cap is not None:
+                left = np.minimum(left, p.cap - self.total_paid[:, i])
+            x = np.minimum(owed, np.maximum(left, 0))
+            self.over[:, i] += owed - x
+            self.year_paid[:, i] += x
+            self.total_paid[:, i] += x
+            rest = rest - x
+            out.append((a, x))
+        out.append((0, rest))
+        return out
+
+    def new_year(self):
+        self.year_paid[:] = 0
+
+    def refund(self, rule, amount):
+        """Where a clawback of `rule` goes back: [(account, amount)]."""
+        if self.pooled(rule):
+            self.pot += amount
+            self.paid_out -= amount
+            return [(self.pot_acc, amount)]
+        out, rest = [], amount.copy()
+        for p, a in zip(self.payers, self.acc):
+            x = (amount * p.rule[rule]) // SHARE_UNIT
+            rest = rest - x
+            out.append((a, x))
+        out.append((0, rest))
+        return out
+
+    def contribution(self, t, live):
+        """Paid into the pot in month t (0, or the start of a year)."""
+        pool = self.pool
+        amount = (pool["per_year"] if t % 12 == 0 else 0) + (pool["upfront"] if t == 0 else 0)
+        amount = np.where(live, amount, 0).astype(np.int64)
+        self.pot += amount
+        self.contributed += amount
+        return amount, self.by_pool_shares(amount)
+
+    def end(self):
+        """At the end of the last month: returned [(account, amount)] or kept."""
+        left = self.pot.copy()
+        self.pot[:] = 0
+        if self.pool["keep"]:
+            self.kept = left
+            return left, []
+        self.returned = left
+        return left, self.by_pool_shares(left)
+
+
+def payer_figures(sc, bodies, out, rev, cst, npv, own, savings, savings_npv, seg_sav, seg_sav_npv):
+    """payer.<id>.* and pooled_budget.* figures, into `out`."""
+    I = rev.shape[0]
+    accounts = [0] + bodies.acc
+    ids = ["commissioner"] + [p.id for p in sc.payers]
+    sav = [None] * len(accounts)
+    sav_npv = [None] * len(accounts)
+    rest, rest_npv = savings.copy(), savings_npv.copy()
+    for i, p in enumerate(sc.payers):
+        if p.uniform is not None:
+            s, sn = p.uniform * savings, p.uniform * savings_npv
+        else:
+            s = sum(w * x for w, x in zip(p.sav, seg_sav))
+            sn = sum(w * x for w, x in zip(p.sav, seg_sav_npv))
+        sav[i + 1], sav_npv[i + 1] = s + np.zeros(I), sn + np.zeros(I)
+        rest, rest_npv = rest - s, rest_npv - sn
+    sav[0], sav_npv[0] = rest, rest_npv
+    paid = [cst[:, a] - rev[:, a] - (own if b == 0 else 0) for b, a in enumerate(accounts)]
+    allp = sum(paid)
+    for b, (a, pid) in enumerate(zip(accounts, ids)):
+        o = own if b == 0 else 0
+        nv = sav[b] - (paid[b] + o)
+        pre = f"payer.{pid}."
+        out[pre + "paid"] = paid[b] / 100.0
+        out[pre + "savings"] = sav[b] / 100.0
+        out[pre + "net_value"] = nv / 100.0
+        out[pre + "npv"] = (sav_npv[b] + npv[:, a]) / 100.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[pre + "wrong_pocket"] = np.where(
+                allp != 0, sav[b] - savings * (paid[b] / np.where(allp != 0, allp, 1)), np.nan) / 100.0
+        out[pre + "loss"] = (nv < 0).astype(float)
+        if b > 0:
+            out[pre + "over_budget"] = bodies.over[:, b - 1] / 100.0
+    if sc.pool is not None:
+        out["pooled_budget.contributed"] = bodies.contributed / 100.0
+        out["pooled_budget.paid_out"] = bodies.paid_out / 100.0
+        out["pooled_budget.overrun"] = bodies.overrun / 100.0
+        out["pooled_budget.returned"] = bodies.returned / 100.0
+        out["pooled_budget.kept"] = bodies.kept / 100.0
+
+
 def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     I = n
     H, R, Y, D, T_end = sc.H, sc.R, sc.Y, sc.D, sc.T_end
@@ -1009,8 +1198,10 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     paid_year = np.zeros(I, dtype=i64)
 
     # parties: 0 commissioner, 1 co-funder, 2.. providers, then investors
-    NA = 2 + NP + NI
+    shared = bool(sc.payers) or sc.pool is not None
+    NA = 2 + NP + NI + len(sc.payers) + (1 if sc.pool is not None else 0)
     IV = 2 + NP                                           # first investor account
+    bodies = PublicBodies(sc, I, 2 + NP + NI) if shared else None
     rev = np.zeros((I, NA), dtype=i64)
     cst = np.zeros((I, NA), dtype=i64)
     cum = np.zeros((I, NA), dtype=i64)
@@ -1401,6 +1592,12 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             own += oc
             m_cst[:, 0] += oc
 
+        if shared and sc.pool is not None:
+            amount, parts = bodies.contribution(t, live)
+            m_rev[:, bodies.pot_acc] += amount
+            for a, x in parts:
+                m_cst[:, a] += x
+
         # ---- 6. payments falling due
         dsf, dff, dat = due_sf[:, t], due_ffs[:, t], due_att[:, t]
         dou, dsu, dim = due_out[:, t], due_sus[:, t], due_imp[:, t]
@@ -1444,15 +1641,27 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         else:
             cof = np.zeros(I, dtype=i64)
         co_funded += cof
-        m_cst[:, 1] += cof
-        m_cst[:, 0] += tot - cof
-        m_rev[:, 2] += tot
         # clawback: the prime pays back to the commissioner, if the contract is live
         claw = np.where(live, due_claw[:, t], 0)
+        if shared:
+            # the refund first (back to the pot or the bodies), then each
+            # rule's payment from the pot or by the bodies' shares
+            for a, x in bodies.refund("fee_for_service", claw):
+                m_cst[:, a] -= x
+            if t % 12 == 0:
+                bodies.new_year()
+            for rule, g in (("service_fee", gsf), ("fee_for_service", gff), ("attachment", gat),
+                            ("outcome", gou), ("sustainment", gsu), ("improvement", gim)):
+                for a, x in bodies.pay(rule, g, t):
+                    m_cst[:, a] += x
+        else:
+            m_cst[:, 1] += cof
+            m_cst[:, 0] += tot - cof
+            m_cst[:, 0] -= claw
+        m_rev[:, 2] += tot
         paid_ffs -= claw
         # a refund: it lowers the prime's revenue and the commissioner's cost
         m_rev[:, 2] -= claw
-        m_cst[:, 0] -= claw
         clawed_back += claw
         # pass-through, pro rata to what was actually paid
         pt_net = np.zeros((I, NP), dtype=i64)
@@ -1564,15 +1773,26 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 notice_end[hit] = t + tm.notice
             end = live & ((tm.break_month == t) | (notice_end == t))
             pay = np.where(end, tm.payment, 0).astype(i64)
-            cst[:, 0] += pay
+            sources = bodies.pay("termination", pay, t) if shared else [(0, pay)]
+            for a, x in sources:
+                cst[:, a] += x
+                cum[:, a] -= x
+                flow[:, a] -= x
             rev[:, 2] += pay
-            cum[:, 0] -= pay
             cum[:, 2] += pay
-            flow[:, 0] -= pay
             flow[:, 2] += pay
             paid_term += pay
             term_month[end] = t
             live &= ~end
+        if shared and sc.pool is not None and t == H - 1:
+            left, back = bodies.end()
+            for a, x in back:
+                cst[:, bodies.pot_acc] += x
+                cum[:, bodies.pot_acc] -= x
+                flow[:, bodies.pot_acc] -= x
+                rev[:, a] += x
+                cum[:, a] += x
+                flow[:, a] += x
         np.minimum(mincum, cum, out=mincum)
         npv += flow * (disc[:, t, None] if disc.ndim == 2 else disc[t])
 
@@ -1582,6 +1802,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     cf_months_tot = np.zeros(I)
     savings = np.zeros(I)
     savings_npv = np.zeros(I)
+    seg_sav = [np.zeros(I) for _ in segs]
+    seg_sav_npv = [np.zeros(I) for _ in segs]
     tgrid = np.arange(H)
     mac_t = macro[:, np.minimum(tgrid // 12, Y - 1)]          # [I, H]
     for si, sg in enumerate(segs):
@@ -1597,6 +1819,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 sv = sg.A * (Ntot[:, m] * sg.mu * macro[:, m // 12] - ae_E[si][:, m])
                 savings += sv
                 savings_npv += sv * (disc[:, e] if disc.ndim == 2 else disc[e])
+                seg_sav[si] += sv
+                seg_sav_npv[si] += sv * (disc[:, e] if disc.ndim == 2 else disc[e])
             continue
         hz = (sg.h[:, None] if np.ndim(sg.h) else sg.h) * mac_t     # [I, H]
         p0 = -np.expm1(-hz)
@@ -1637,13 +1861,16 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         diff = real_months[:, si, :] - cfm
         savings += sg.V * diff.sum(axis=1)
         savings_npv += sg.V * ((diff * disc).sum(axis=1) if disc.ndim == 2 else diff @ disc)
+        seg_sav[si] += sg.V * diff.sum(axis=1)
+        seg_sav_npv[si] += sg.V * ((diff * disc).sum(axis=1) if disc.ndim == 2 else diff @ disc)
 
     # ---- figures (currency units)
     out = {}
     names = ["commissioner"] + (["co_funder"] if sc.co_share is not None else []) + \
-            [p.id for p in provs] + [iv.id for iv in invs]
+            [p.id for p in provs] + [iv.id for iv in invs] + [p.id for p in sc.payers] + \
+            (["pooled_budget"] if sc.pool is not None else [])
     idx = [0] + ([1] if sc.co_share is not None else []) + [2 + d for d in range(NP)] + \
-          [IV + ii for ii in range(NI)]
+          [IV + ii for ii in range(NI)] + list(range(IV + NI, NA))
     for nm, a in zip(names, idx):
         res = reserves[:, a]
         out[f"{nm}.revenue"] = rev[:, a] / 100.0
@@ -1657,7 +1884,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         if 2 <= a < IV:
             out[f"{nm}.failed"] = failed[:, a - 2].astype(float)
             out[f"{nm}.failure_month"] = fail_month[:, a - 2]
-        if a >= IV:
+        if IV <= a < IV + NI:
             ii = a - IV
             dr = inv_drawn[:, ii].astype(float)
             out[f"{nm}.capital_drawn"] = dr / 100.0
@@ -1701,7 +1928,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     out[c + "attributable_outcome_months"] = om - cf_months_tot
     out[c + "savings"] = savings / 100.0
     out[c + "net_value"] = (savings - paid_total - own) / 100.0
-    out[c + "net_value_npv"] = (savings_npv + npv[:, 0] + npv[:, 1]) / 100.0
+    out[c + "net_value_npv"] = (savings_npv + npv[:, 0] + npv[:, 1] + npv[:, IV + NI:].sum(axis=1)) / 100.0
+    if shared:
+        payer_figures(sc, bodies, out, rev, cst, npv, own, savings, savings_npv, seg_sav, seg_sav_npv)
     out[c + "management_fees"] = mgmt_fees / 100.0
     out[c + "adverse_events"] = ae_events.astype(float)
     out[c + "people_with_event"] = ae_people.astype(float)

@@ -25,6 +25,7 @@ pub(super) fn expect(contract: &Contract, state: &mut State) {
         people,
         buffers,
         commissioner,
+        measurements,
         ..
     } = state;
     let h = model.horizon;
@@ -34,6 +35,7 @@ pub(super) fn expect(contract: &Contract, state: &mut State) {
         let Some(process) = seg.sustained() else {
             continue;
         };
+        let before = (expected.savings, expected.savings_npv);
         let pools = plan.pools[s].len();
         let entrants = &mut buffers.counterfactual_entrants[..pools * h];
         expected_entrants(contract, s, process, people, entrants);
@@ -52,6 +54,9 @@ pub(super) fn expect(contract: &Contract, state: &mut State) {
             expected.savings += saving;
             expected.savings_npv += saving * plan.discount[t];
         }
+        let by_segment = &mut measurements.savings_by_segment[s];
+        by_segment.0 += expected.savings - before.0;
+        by_segment.1 += expected.savings_npv - before.1;
     }
     commissioner.counterfactual_outcomes = expected.outcomes;
     commissioner.outcome_months = months_realised;

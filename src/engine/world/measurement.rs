@@ -35,6 +35,7 @@ impl Measurements {
             interims_earned: vec![0; tallies],
             additional_earned: vec![0; additional],
             outcomes_by_segment: vec![0; model.segments.len()],
+            savings_by_segment: vec![(0.0, 0.0); model.segments.len()],
             group_outcomes: vec![
                 0;
                 if super::performance_measured(model) {
@@ -57,6 +58,7 @@ impl Measurements {
         self.interims_earned.fill(0);
         self.additional_earned.fill(0);
         self.outcomes_by_segment.fill(0);
+        self.savings_by_segment.fill((0.0, 0.0));
         self.group_outcomes.fill(0);
         self.performance.fill((f64::NAN, false));
     }

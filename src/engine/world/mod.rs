@@ -33,6 +33,7 @@ mod keys;
 mod measurement;
 mod outcomes;
 mod parameters;
+mod payers;
 mod payments;
 mod referrals;
 pub mod results;
@@ -48,6 +49,7 @@ use rand::rngs::ChaCha8Rng;
 
 pub(crate) use parameters::draw_scores;
 pub use parameters::{Band, Input, SECOND_REPLICATE, Worlds};
+pub use payers::{PayersResult, PoolResult};
 pub use results::{ByRule, CommissionerResult, Draws, IterationResult, PartyResult, SegmentResult};
 
 /// What every step reads and none changes during an iteration.
@@ -206,6 +208,8 @@ struct Books {
     paid_by_segment: Vec<ByRule>,
     /// Per segment, what one rule has falling due this month (a buffer).
     segment_due: Vec<Pence>,
+    /// What each public body has paid.
+    payers: payers::PayerBooks,
 }
 
 /// Where each provider stands.
@@ -249,6 +253,9 @@ struct Measurements {
     additional_earned: Vec<Pence>,
     /// Per segment, outcome events within the horizon (for its figures).
     outcomes_by_segment: Vec<u64>,
+    /// Per segment, its savings and their NPV (for sharing them among
+    /// public bodies).
+    savings_by_segment: Vec<(f64, f64)>,
     /// Outcome events per delivery group and month (within the horizon),
     /// `[group][month]`; empty without minimum performance levels.
     group_outcomes: Vec<u64>,
@@ -356,6 +363,19 @@ impl Scratch {
                 performance: vec![(f64::NAN, false); performance_levels(model)],
                 shifted: vec![0; performance_levels(model)],
                 corridors: vec![0; model.risk_sharing.corridors.len()],
+                payers: PayersResult {
+                    savings: vec![0.0; bodies(model)],
+                    savings_npv: vec![0.0; bodies(model)],
+                    over_budget: vec![
+                        0;
+                        if bodies(model) > 0 {
+                            model.payers.len()
+                        } else {
+                            0
+                        }
+                    ],
+                    ..Default::default()
+                },
             },
             drawn: keys::Drawn::new(model, plan),
         }
@@ -415,6 +435,7 @@ impl State {
                 paid_in_year: vec![0; model.years()],
                 paid_by_segment: vec![ByRule::default(); model.segments.len()],
                 segment_due: vec![0; model.segments.len()],
+                payers: payers::PayerBooks::new(model),
             },
             providers: Providers {
                 failed: vec![None; providers],
@@ -473,6 +494,7 @@ impl State {
         books.clawback.clear();
         books.paid_in_year.fill(0);
         books.paid_by_segment.fill(ByRule::default());
+        books.payers.reset();
         self.providers.failed.fill(None);
         self.providers.caseload_cost.fill(0);
         for (cash, p) in self.providers.cash.iter_mut().zip(&model.providers) {
@@ -564,6 +586,7 @@ pub(crate) fn simulate_world(
         }
         if state.live {
             delivery::deliver(&contract, month, state);
+            payers::contribute(&contract, month, state);
         }
         payments::pay(&contract, month, state);
         if state.live {
@@ -572,6 +595,7 @@ pub(crate) fn simulate_world(
             failures::fail(&contract, month, state);
             termination::end_early(&contract, month, state);
         }
+        payers::settle(&contract, month, state);
     }
     counterfactual::expect(&contract, state);
     close_books(model, plan, state, result);
@@ -636,6 +660,7 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
     result.external = ledger.revenue(outside) - ledger.cost(outside);
     result.commissioner = state.commissioner;
     result.termination_month = state.ended_early;
+    payers::close(model, state, result);
     result
         .performance
         .copy_from_slice(&state.measurements.performance);
@@ -661,6 +686,16 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
             outcomes: m.outcomes_by_segment[s],
             paid: state.books.paid_by_segment[s],
         };
+    }
+}
+
+/// Public bodies reported with their shares: the commissioner and each
+/// payer, or none when payments are not shared.
+fn bodies(model: &Model) -> usize {
+    if model.shared_payments() {
+        model.payers.len() + 1
+    } else {
+        0
     }
 }
 

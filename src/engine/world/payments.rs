@@ -10,7 +10,7 @@ use super::{
     Service, State,
 };
 use crate::engine::money::Due;
-use crate::model::{CO_FUNDER, COMMISSIONER, PRIME, Pence};
+use crate::model::{CO_FUNDER, COMMISSIONER, PRIME, PayerRule, Pence};
 
 /// What falls due this month, by rule, over every delivery group.
 #[derive(Clone, Copy, Debug, Default)]
@@ -126,7 +126,7 @@ fn pay_under_caps(
     commissioner.paid.fee_for_service += fee_for_service;
     let clawback = books.clawback.at(t);
     if clawback > 0 {
-        books.ledger.refund(COMMISSIONER, PRIME, t, clawback);
+        super::payers::refund(model, month, PayerRule::FeeForService, clawback, books);
         commissioner.paid.fee_for_service -= clawback;
         commissioner.clawed_back += clawback;
     }
@@ -138,6 +138,20 @@ fn pay_under_caps(
     let total = paid.total();
     books.paid_in_year[year] += total;
     let results = paid.results();
+    if model.shared_payments() {
+        let rules = [
+            (PayerRule::ServiceFee, paid.fixed_fees - fee_for_service),
+            (PayerRule::FeeForService, fee_for_service),
+            (PayerRule::Attachment, paid.attachment),
+            (PayerRule::Outcome, paid.outcome),
+            (PayerRule::Sustainment, paid.sustainment),
+            (PayerRule::Improvement, paid.improvement),
+        ];
+        for (rule, amount) in rules {
+            super::payers::pay(model, month, rule, amount, books);
+        }
+        return results;
+    }
     let co_share = model.co_funder.as_ref().map_or(0.0, |f| f.share);
     let co_funded = (results as f64 * co_share).round() as Pence;
     commissioner.co_funded += co_funded;

@@ -274,6 +274,9 @@ fn draw_adverse_events(
             (size as f64 * base_mean - events as f64) * seg.savings_per_event_avoided as f64;
         commissioner.savings += saving;
         commissioner.savings_npv += saving * plan.discount[end];
+        let by_segment = &mut measurements.savings_by_segment[cohort.segment];
+        by_segment.0 += saving;
+        by_segment.1 += saving * plan.discount[end];
     }
     if !plan.rules_of_segment[cohort.segment].is_empty() {
         event_pmf(base_mean, process.frailty_shape, &mut buffers.pmf_base);

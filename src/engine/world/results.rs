@@ -171,6 +171,8 @@ pub struct IterationResult {
     /// Per corridor, what its payer paid its provider, less what the
     /// provider paid back.
     pub corridors: Vec<Pence>,
+    /// The public bodies' savings and budgets, and the pooled budget.
+    pub payers: super::PayersResult,
 }
 
 /// One segment's share of an iteration: what a per-group result needs

@@ -7,7 +7,7 @@
 //! that month and no re-procurement cost is counted.
 
 use super::{Contract, Month, Service, State};
-use crate::model::{COMMISSIONER, Consequence, MinimumPerformance, PRIME};
+use crate::model::{Consequence, MinimumPerformance};
 
 /// Ends the contract at the end of `month` if a break falls in it.
 pub(super) fn end_early(contract: &Contract, month: Month, state: &mut State) {
@@ -53,10 +53,13 @@ pub(super) fn end_early(contract: &Contract, month: Month, state: &mut State) {
     if terms.break_month != Some(t) && state.notice_ends != Some(t) {
         return;
     }
-    state
-        .books
-        .ledger
-        .transfer(COMMISSIONER, PRIME, t, terms.payment);
+    super::payers::pay(
+        contract.model,
+        month,
+        crate::model::PayerRule::Termination,
+        terms.payment,
+        &mut state.books,
+    );
     state.commissioner.paid.termination += terms.payment;
     state.ended_early = Some(t);
     state.live = false;

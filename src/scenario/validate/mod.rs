@@ -11,6 +11,7 @@
 mod choice;
 mod improvement;
 mod parties;
+mod payers;
 mod payments;
 mod reach;
 mod risk_sharing;
@@ -103,6 +104,23 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
     );
     let risk_sharing =
         risk_sharing::risk_sharing(&mut c, &raw.corridors, &raw.segments, &providers);
+    let pooled_budget = payers::pooled_budget(&mut c, raw.pooled_budget.as_ref());
+    let payers = payers::payers(
+        &mut c,
+        &raw.payers,
+        pooled_budget.as_ref(),
+        &payers::Named {
+            providers: &providers,
+            investors: &investors,
+            segments: &segments,
+        },
+    );
+    if co_funder.is_some() && (!payers.is_empty() || pooled_budget.is_some()) {
+        c.err(
+            "co_funder",
+            "a [co_funder] cannot be combined with [payers] or a [pooled_budget]; give it as a [payers.<id>] with its `rules` shares".to_string(),
+        );
+    }
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -127,6 +145,8 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         co_funder,
         providers,
         investors,
+        payers,
+        pooled_budget,
         uncertain_keys: Vec::new(),
         termination,
         counts,
@@ -182,7 +202,9 @@ fn time(c: &mut Checker, raw: &RawTime) -> Time {
 }
 
 /// Ids that name parties or figure groups in outputs.
-const RESERVED_IDS: [&str; 8] = [
+const RESERVED_IDS: [&str; 10] = [
+    "payer",
+    "pooled_budget",
     "prime",
     "contract",
     "commissioner",

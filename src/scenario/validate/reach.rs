@@ -181,6 +181,13 @@ pub fn check(c: &mut Checker, model: &Model) {
         ));
     }
     risk_sharing_terms(model, &referred, &mut terms);
+    if let Some(pool) = &model.pooled_budget {
+        // Paid in, and at most as much again back out to the bodies.
+        terms.push((
+            "pooled_budget.contribution_per_year".into(),
+            2.0 * (pool.upfront as f64 + pool.per_year as f64 * years),
+        ));
+    }
     let total: f64 = terms.iter().map(|t| t.1).sum();
     if !total.is_finite() || total > MONEY_LIMIT {
         terms.sort_by(|a, b| b.1.total_cmp(&a.1));
