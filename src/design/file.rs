@@ -203,7 +203,7 @@ impl Event {
         &self,
         catalog: &Catalog,
         model: &crate::model::Model,
-    ) -> Result<Vec<(usize, Op, f64)>, (String, Option<String>)> {
+    ) -> Result<Tests, Complaint> {
         let index = |key: &str| catalog.figures.iter().position(|f| f.key() == key);
         let providers = |from: usize| -> Vec<(usize, Op, f64)> {
             model.providers[from..]
@@ -254,6 +254,13 @@ impl Event {
         Ok(found)
     }
 }
+
+/// Figure comparisons of which any one holding is an event:
+/// `(figure index, comparison, value)`.
+pub type Tests = Vec<(usize, Op, f64)>;
+
+/// What is wrong, and a suggestion.
+pub type Complaint = (String, Option<String>);
 
 /// A chance constraint: P(event) <= level.
 #[derive(Clone, Debug, PartialEq)]

@@ -406,8 +406,11 @@ pub struct Work {
     pub kept: usize,
 }
 
+/// A candidate's state files: its block ranges and paths.
+type Parts = Vec<(Range<u64>, PathBuf)>;
+
 /// State files by candidate.
-fn scan(dir: &Path, candidates: usize) -> Result<Vec<Vec<(Range<u64>, PathBuf)>>, Error> {
+fn scan(dir: &Path, candidates: usize) -> Result<Vec<Parts>, Error> {
     let state = state_dir(dir);
     let mut found = vec![Vec::new(); candidates];
     let entries = std::fs::read_dir(&state).map_err(|source| Error::Read {
