@@ -110,9 +110,9 @@ See docs/batch.md for a walkthrough.")]
     /// dropping a candidate only when that holds with the stated confidence.
     #[command(after_help = "\
 Examples:
-  pbrsim design scenarios/work_programme.design.toml --out results/wp-design
-  pbrsim design scenarios/work_programme.design.toml --out results/wp-design --shard 1/4
-  pbrsim slurm scenarios/work_programme.design.toml --tasks 4 --out /scratch/me/wp-design
+  pbrsim design designs/work_programme_supply_chain.toml --out results/wp-design
+  pbrsim design designs/work_programme_supply_chain.toml --out results/wp-design --shard 1/4
+  pbrsim slurm designs/work_programme_supply_chain.toml --tasks 4 --out /scratch/me/wp-design
 
 The design file names a scenario and candidate terms (a [list], [grid] or
 [latin_hypercube] as in a sweep file), an [objective] (minimise or maximise a figure's

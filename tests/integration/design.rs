@@ -354,3 +354,18 @@ fn bad_design_files_are_reported_at_their_line() {
         assert!(!tmp.path().join("o").exists());
     }
 }
+
+#[test]
+fn every_shipped_design_file_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("designs");
+    let mut n = 0;
+    for e in std::fs::read_dir(root).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let d = design::load_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            assert!(!d.constraints.is_empty(), "{}", p.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 1);
+}
