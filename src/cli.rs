@@ -105,6 +105,37 @@ DIR/slurm/submit.sh (submits both, the merge depending on the array). A failed o
 killed shard is rerun alone with `sbatch --array=I DIR/slurm/shards.sbatch`.
 See docs/batch.md for a walkthrough.")]
     Slurm(SlurmArgs),
+    /// Search candidate contract terms for the best design: race them on
+    /// common random numbers against an objective and chance constraints,
+    /// dropping a candidate only when that holds with the stated confidence.
+    #[command(after_help = "\
+Examples:
+  pbrsim design designs/work_programme_supply_chain.toml --out results/wp-design
+  pbrsim design designs/work_programme_supply_chain.toml --out results/wp-design --shard 1/4
+  pbrsim slurm designs/work_programme_supply_chain.toml --tasks 4 --out /scratch/me/wp-design
+
+The design file names a scenario and candidate terms (a [list], [grid] or
+[latin_hypercube] as in a sweep file), an [objective] (minimise or maximise a figure's
+mean or a commissioner ratio), [[constraints]] (event and at_most: P(event) <= level;
+events: `any subcontractor fails`, `any provider fails`, `investors lose`, a 0/1 figure
+such as `prime.failed`, or `party.figure < value` with <, <=, >, >=), `confidence`
+(default 0.95) and `iterations`, the iterations of each candidate still racing at the
+end of each stage.
+
+Stage 1 runs every candidate; after each stage a candidate is dropped as infeasible
+(a constraint's one-sided Clopper-Pearson lower bound above its level) or dominated
+(a candidate with every constraint met is better by the one-sided Student-t bound on
+the paired difference); each bound at level (1 - confidence) / (S (C K + C - 1)) for
+S stages, C candidates, K constraints. The others run the next stage's iterations (the
+same iterations, extended). At the end a candidate is feasible, infeasible, dominated
+or too close to call.
+
+Writes DIR/design.csv (every candidate: terms, status, iterations, estimates with
+bounds), DIR/pareto.csv (the front of public value against provider risk, with the
+designs' terms) and DIR/report.txt (the report printed). Interrupted, the same command
+resumes; with --shard I/N each stage's work is split, and any shard that finds every
+stage done writes the outputs (or `pbrsim merge DIR`). See docs/design.md.")]
+    Design(DesignArgs),
     /// Run a contract's baseline and named stresses (shocks, percentile
     /// bands, combinations) on common random numbers: per party, the change
     /// in expected net, P(loss), P(failure) and peak funding need.
@@ -566,6 +597,30 @@ pub struct SweepArgs {
     pub shard: Option<ShardArg>,
     #[command(flatten)]
     pub reporting: Reporting,
+}
+
+#[derive(Args, Debug)]
+pub struct DesignArgs {
+    /// A design file (docs/design.md).
+    pub file: PathBuf,
+    /// Seed for every random stream: same seed, same numbers.
+    #[arg(short, long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (0 = one per core; at most 1024). Results do not
+    /// depend on it.
+    #[arg(short = 'j', long, default_value_t = 0, value_parser = parse_threads)]
+    pub threads: usize,
+    /// Run even when a candidate's estimated memory (4 GiB) or one
+    /// iteration's work is beyond its limit.
+    #[arg(long)]
+    pub allow_large: bool,
+    /// Directory for the results and the resumable state (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Run only shard I of N (0-based) of each stage, or `auto` (from
+    /// SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT when present).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<ShardArg>,
 }
 
 #[derive(Args, Debug)]

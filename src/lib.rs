@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod design;
 pub mod engine;
 pub mod error;
 pub mod explain;

@@ -6,8 +6,8 @@ mod progress;
 
 use clap::{CommandFactory, Parser};
 use cli::{
-    Cli, Command, CompareArgs, EvidenceArgs, MergeArgs, Method, ReverseArgs, RunArgs, ScenarioArgs,
-    SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs, VoiArgs,
+    Cli, Command, CompareArgs, DesignArgs, EvidenceArgs, MergeArgs, Method, ReverseArgs, RunArgs,
+    ScenarioArgs, SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs, VoiArgs,
 };
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep_command(args, quiet),
         Command::Merge(args) => merge(args),
         Command::Slurm(args) => slurm(args),
+        Command::Design(args) => design_command(args, quiet),
         Command::Stress(args) => stress(args, quiet),
         Command::Sensitivity(args) => sensitivity(args, quiet),
         Command::Evidence(args) => evidence(args, quiet),
@@ -788,7 +789,91 @@ fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn design_command(args: DesignArgs, quiet: bool) -> anyhow::Result<()> {
+    let shard = shard_of(&args.shard)?.unwrap_or(Shard::WHOLE);
+    let design = pbrsim::design::load_file(&args.file)?;
+    let manifest = pbrsim::design::Manifest::new(&design, args.seed, shard.count);
+    if shard.count > 1 {
+        batch::slurm::script_text("--out", args.out.as_os_str())?;
+    }
+    pbrsim::design::prepare(&args.out, &manifest)?;
+    let options = pbrsim::design::Options {
+        seed: args.seed,
+        threads: args.threads,
+        allow_large: args.allow_large,
+    };
+    let candidates = design.sweep.points.len() as u64;
+    let most = candidates * design.stages.last().copied().unwrap_or(0);
+    let bar = Progress::new(
+        quiet,
+        most,
+        "iterations",
+        format!("at most {} iterations", thousands(most)),
+    )
+    .without_estimate();
+    let (outcome, work) = pbrsim::design::run(
+        &args.out,
+        &design,
+        &manifest,
+        Some(shard),
+        &options,
+        &|s, racing, n| {
+            bar.set_message(format!(
+                "stage {} done ({racing} racing to {} iterations), ",
+                s + 1,
+                thousands(n)
+            ))
+        },
+        &|n| bar.inc(n),
+    )?;
+    bar.finish();
+    let kept = if work.kept > 0 {
+        format!(", {} already done (kept)", work.kept)
+    } else {
+        String::new()
+    };
+    match outcome {
+        pbrsim::design::Outcome::Waiting { stage, shards } => {
+            note(format!(
+                "shard {shard}: {} part(s) run{kept}; stage {} waits for shard(s) {}",
+                work.run,
+                stage + 1,
+                shards
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            note(format!(
+                "rerun each shard after the others to go on to the next stage; when all are done: pbrsim merge {}",
+                batch::slurm::shell_quote(&args.out.display().to_string())
+            ));
+        }
+        pbrsim::design::Outcome::Done(results) => {
+            note(format!(
+                "{candidates} candidate(s), {} stage(s) run: {} part(s) run{kept}",
+                results.stages.len(),
+                work.run
+            ));
+            let written = pbrsim::design::table::write(&args.out, &design, &manifest, &results)?;
+            show(quiet, &pbrsim::design::table::render(&design, &results));
+            for p in written {
+                note(format!("wrote {}", p.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn merge(args: MergeArgs) -> anyhow::Result<()> {
+    if args.dir.join("design.json").exists() {
+        let (design, results, written) = pbrsim::design::finish(&args.dir)?;
+        print!("{}", pbrsim::design::table::render(&design, &results));
+        for p in written {
+            note(format!("wrote {}", p.display()));
+        }
+        return Ok(());
+    }
     let merged = batch::merge(&args.dir)?;
     note(format!("merged {} point(s)", merged.points));
     for p in merged.written {
@@ -814,6 +899,9 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
         quantiles: args.reporting.quantiles.clone(),
         risk_levels: args.reporting.risk_levels.clone(),
     };
+    if pbrsim::design::is_design_text(&text) {
+        return design_slurm(args);
+    }
     let is_sweep = sweep::is_sweep_text(&text);
     let manifest = if is_sweep {
         if !args.overrides.is_empty() {
@@ -895,6 +983,75 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
     // The shards must rebuild exactly this manifest: same file path as given here.
     batch::prepare(&args.out, &manifest)?;
     for p in job.write()? {
+        note(format!("wrote {}", p.display()));
+    }
+    let submit = job.out.join("slurm").join("submit.sh");
+    if args.submit {
+        let status = std::process::Command::new("bash")
+            .arg(&submit)
+            .current_dir(std::env::current_dir()?)
+            .status()?;
+        if !status.success() {
+            anyhow::bail!(
+                "{} failed ({status}); is sbatch on PATH and the cluster reachable?",
+                submit.display()
+            );
+        }
+    } else {
+        note(format!(
+            "submit with: bash {}",
+            batch::slurm::shell_quote(&submit.display().to_string())
+        ));
+    }
+    Ok(())
+}
+
+/// Slurm scripts for a design: one array of shards per stage, each
+/// stage's array after the previous one has ended, then the merge.
+fn design_slurm(args: SlurmArgs) -> anyhow::Result<()> {
+    if !args.overrides.is_empty() {
+        return Err(usage(
+            "--set",
+            "applies to a scenario run; in a design, put the values in the design file",
+        )
+        .into());
+    }
+    let design = pbrsim::design::load_file(&args.file)?;
+    let manifest = pbrsim::design::Manifest::new(&design, args.seed, args.tasks);
+    let mut extra = vec!["--seed".to_string(), args.seed.to_string()];
+    if args.allow_large {
+        extra.push("--allow-large".into());
+    }
+    let job = batch::slurm::SlurmJob {
+        binary: std::env::current_exe().map_err(|source| pbrsim::Error::Read {
+            path: "pbrsim".into(),
+            source,
+        })?,
+        command: "design".into(),
+        file: args.file.clone(),
+        chdir: std::env::current_dir().map_err(|source| pbrsim::Error::Read {
+            path: ".".into(),
+            source,
+        })?,
+        args: extra,
+        out: absolute(&args.out)?,
+        tasks: args.tasks,
+        cpus_per_task: args.cpus_per_task,
+        max_running: args.max_running,
+        partition: args.partition.clone(),
+        account: args.account.clone(),
+        time: args.time.clone(),
+        mem: args.mem.clone(),
+        name: format!(
+            "pbrsim-{}",
+            args.file
+                .file_stem()
+                .map_or("job".into(), |s| s.to_string_lossy().to_string())
+        ),
+    };
+    job.check()?;
+    pbrsim::design::prepare(&args.out, &manifest)?;
+    for p in pbrsim::design::write_slurm(&job, design.stages.len())? {
         note(format!("wrote {}", p.display()));
     }
     let submit = job.out.join("slurm").join("submit.sh");

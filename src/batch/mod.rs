@@ -357,7 +357,7 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 }
 
 /// A state file: magic, SHA-256 of the body, body (postcard).
-fn write_state<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
+pub(crate) fn write_state<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
     let bytes = postcard::to_stdvec(value).map_err(|e| Error::Write {
         path: path.into(),
         source: std::io::Error::other(e),
@@ -369,7 +369,7 @@ fn write_state<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
     })
 }
 
-fn read_state<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {
+pub(crate) fn read_state<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.into(),
         source,

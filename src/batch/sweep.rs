@@ -142,7 +142,9 @@ pub fn batch(paths: &[std::path::PathBuf]) -> Result<Sweep, crate::Error> {
     Ok(sweep)
 }
 
-fn error(
+/// An error at a top-level table of a sweep or design file (and a key
+/// in it), with its line and column.
+pub(crate) fn error(
     file: &str,
     text: &str,
     at: Option<(&str, Option<&str>)>,
@@ -198,8 +200,20 @@ fn span_in(text: &str, table: &str, key: Option<&str>) -> Option<usize> {
 
 /// Parses sweep text; scenario paths are relative to `base`.
 pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Sweep, ScenarioErrors> {
+    parse_within(text, origin, base, &[])
+}
+
+/// Parses the sweep part of a file that also holds other top-level keys
+/// (`others`, read elsewhere: a design file's objective and constraints),
+/// with errors located in the whole text.
+pub fn parse_within(
+    text: &str,
+    origin: &str,
+    base: &Path,
+    others: &[&str],
+) -> Result<Sweep, ScenarioErrors> {
     let file = SweepFile { origin, text };
-    let raw = read_raw(file)?;
+    let raw = read_raw(file, others)?;
     let scenarios = read_scenarios(file, &raw, base)?;
     let designs = [
         raw.list.is_some(),
@@ -273,9 +287,12 @@ struct Columns {
 
 /// The sweep's keys, with unknown keys and wrong types reported at their
 /// table.
-fn read_raw(file: SweepFile) -> Result<RawSweep, ScenarioErrors> {
+fn read_raw(file: SweepFile, others: &[&str]) -> Result<RawSweep, ScenarioErrors> {
     let (text, origin) = (file.text, file.origin);
-    let table = scenario::parse_toml(text, origin)?;
+    let mut table = scenario::parse_toml(text, origin)?;
+    for k in others {
+        table.remove(*k);
+    }
     serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().message().to_string();

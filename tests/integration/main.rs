@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod compare;
 mod conservation;
+mod design;
 mod determinism;
 mod expected_counts;
 mod failure;

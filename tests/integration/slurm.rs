@@ -151,3 +151,58 @@ fn a_sweep_on_slurm_survives_a_killed_task_and_merges_to_the_same_bits_or_is_ski
         );
     }
 }
+
+#[test]
+fn a_design_on_slurm_runs_its_stages_as_chained_arrays_and_matches_one_process_or_is_skipped_without_a_cluster()
+ {
+    if std::env::var_os("SLURM_CONF").is_none() {
+        assert!(
+            std::env::var_os("PBRSIM_REQUIRE_SLURM").is_none(),
+            "PBRSIM_REQUIRE_SLURM is set but SLURM_CONF is not: start ../shared/slurm/local-cluster.sh and source its env.sh"
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "SKIPPED: no Slurm cluster (SLURM_CONF is not set): the design Slurm test did not run"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let design = tmp.path().join("design.toml");
+    std::fs::write(
+        &design,
+        format!(
+            "scenario = \"{}\"\niterations = [256, 1024]\n[grid]\n\"payments.price_discount\" = [0.0, 0.06, 0.12]\n[objective]\nmaximise = \"prime.net\"\n[[constraints]]\nevent = \"any subcontractor fails\"\nat_most = 0.30\n",
+            scenario("work_programme.toml")
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    ok(&[
+        "slurm",
+        s(&design),
+        "--tasks",
+        "3",
+        "--out",
+        s(&out),
+        "--submit",
+    ]);
+    let ids = std::fs::read_to_string(out.join("slurm").join("job-ids")).unwrap();
+    let jobs: Vec<String> = ids.split_whitespace().map(str::to_string).collect();
+    assert_eq!(jobs.len(), 3, "two stages and the merge: {ids}");
+    wait_until(
+        "the stages and the merge to end",
+        Duration::from_secs(600),
+        || jobs.iter().all(|j| queued(j).is_empty()),
+    );
+    let merge_log = std::fs::read_to_string(out.join("slurm/logs/merge.out")).unwrap();
+    assert!(out.join("design.csv").exists(), "merge log:\n{merge_log}");
+    let single = tmp.path().join("single");
+    ok(&["design", s(&design), "--out", s(&single), "-q"]);
+    for f in ["design.csv", "pareto.csv", "report.txt"] {
+        assert!(
+            std::fs::read(out.join(f)).unwrap() == std::fs::read(single.join(f)).unwrap(),
+            "{f}: Slurm result differs from one process"
+        );
+    }
+}
