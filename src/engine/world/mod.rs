@@ -29,6 +29,7 @@
 mod counterfactual;
 mod delivery;
 mod failures;
+mod instruments;
 mod keys;
 mod measurement;
 mod outcomes;
@@ -47,7 +48,10 @@ use rand::rngs::ChaCha8Rng;
 
 pub(crate) use parameters::draw_scores;
 pub use parameters::{Band, Input, SECOND_REPLICATE, Worlds};
-pub use results::{ByRule, CommissionerResult, Draws, IterationResult, PartyResult, SegmentResult};
+pub use results::{
+    AdvanceResult, ByRule, CommissionerResult, Draws, InstrumentResult, IterationResult,
+    PartyResult, SegmentResult,
+};
 
 /// What every step reads and none changes during an iteration.
 struct Contract<'a> {
@@ -218,6 +222,10 @@ struct Providers {
     caseload_cost: Vec<Pence>,
     /// Outcome-related payments received this month.
     results_received: Vec<Pence>,
+    /// Referrals received so far, per provider (for volume guarantees).
+    referred: Vec<u64>,
+    /// Delivery costs paid so far, per provider (for an alliance's budget).
+    delivered: Vec<Pence>,
 }
 
 /// Counts behind improvement and additional-outcome rules.
@@ -299,6 +307,8 @@ struct State {
     watched_net: Pence,
     /// The month the commissioner ended the contract early.
     ended_early: Option<usize>,
+    /// Volume guarantees, advances and the alliance.
+    instruments: instruments::Books,
 }
 
 /// The normal scores of an iteration: one per factor, then one per
@@ -352,6 +362,7 @@ impl Scratch {
                 termination_month: None,
                 performance: vec![(f64::NAN, false); performance_levels(model)],
                 shifted: vec![0; performance_levels(model)],
+                instruments: instruments::Books::new(model).result,
             },
             drawn: keys::Drawn::new(model, plan),
         }
@@ -418,6 +429,8 @@ impl State {
                 accrued_cost: vec![0; providers],
                 caseload_cost: vec![0; providers * h],
                 results_received: vec![0; providers],
+                referred: vec![0; providers],
+                delivered: vec![0; providers],
             },
             investors: Investors {
                 owed: vec![0.0; investors],
@@ -438,6 +451,7 @@ impl State {
             notice_ends: None,
             watched_net: 0,
             ended_early: None,
+            instruments: instruments::Books::new(model),
         }
     }
 
@@ -470,6 +484,9 @@ impl State {
         books.paid_by_segment.fill(ByRule::default());
         self.providers.failed.fill(None);
         self.providers.caseload_cost.fill(0);
+        self.providers.referred.fill(0);
+        self.providers.delivered.fill(0);
+        self.instruments.reset();
         for (cash, p) in self.providers.cash.iter_mut().zip(&model.providers) {
             *cash = p.reserves;
         }
@@ -561,11 +578,14 @@ pub(crate) fn simulate_world(
         }
         payments::pay(&contract, month, state);
         if state.live {
+            instruments::settle(&contract, month, state);
             failures::fund_shortfalls(&contract, month, state);
             failures::fail(&contract, month, state);
             termination::end_early(&contract, month, state);
+            instruments::on_early_end(&contract, month, state);
         }
     }
+    instruments::close(model, state);
     counterfactual::expect(&contract, state);
     close_books(model, plan, state, result);
 }
@@ -633,6 +653,7 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
         .performance
         .copy_from_slice(&state.measurements.performance);
     result.shifted.copy_from_slice(&state.people.shifted);
+    state.instruments.copy_to(&mut result.instruments);
     let investors = &state.investors;
     for (i, pair) in result.investors.iter_mut().enumerate() {
         *pair = (investors.drawn[i], investors.repaid[i]);

@@ -10,6 +10,7 @@
 
 mod choice;
 mod improvement;
+mod instruments;
 mod parties;
 mod payments;
 mod reach;
@@ -100,6 +101,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         &providers,
         &segments,
     );
+    let instruments = instruments::instruments(&mut c, raw, time, &providers, &segments);
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -127,6 +129,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         uncertain_keys: Vec::new(),
         termination,
         counts,
+        instruments,
     };
     reach::check(&mut c, &model);
     if !c.problems.is_empty() {
@@ -178,7 +181,7 @@ fn time(c: &mut Checker, raw: &RawTime) -> Time {
 }
 
 /// Ids that name parties or figure groups in outputs.
-const RESERVED_IDS: [&str; 8] = [
+const RESERVED_IDS: [&str; 9] = [
     "prime",
     "contract",
     "commissioner",
@@ -187,6 +190,7 @@ const RESERVED_IDS: [&str; 8] = [
     "external",
     "improvement",
     "additional",
+    "alliance",
 ];
 
 /// Collects every problem, and turns raw values into checked ones
