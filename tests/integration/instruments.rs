@@ -390,3 +390,21 @@ fn bad_instruments_are_refused_at_their_keys() {
         &["the prime must be a member"],
     );
 }
+
+/// `explain` states each instrument in plain words.
+#[test]
+fn explain_states_each_instrument() {
+    let text = std::fs::read_to_string("tests/reference/instruments_b.toml").unwrap();
+    let words = pbrsim::explain::explain(&model(&text, &[]));
+    for want in [
+        "Volume guarantee `referrals`: if a contract year's referrals to the prime fall below 85% of the contract's referral plan (6840 referrals at volume 1 over the contract), the commissioner pays 400 per referral missing below it",
+        "Volume guarantee `small_floor`: if a contract year's referrals to small fall below 90% of small's allocated share",
+        "the prime pays a top-up of 20,000 (pro rata for a shorter last year)",
+        "Advance `mobilisation`: the commissioner pays the prime 300,000 in month 0, recovered as 30% of the prime's later outcome payments; the commissioner writes off what is not recovered.",
+        "Advance `big_start`: the prime pays big 50,000 in month 2, recovered as 50% of big's later outcome payments; big repays what is not recovered",
+        "Alliance of prime 55%, big 45%",
+        "by gain/pain shares prime 60%, big 40%",
+    ] {
+        assert!(words.contains(want), "expected `{want}` in:\n{words}");
+    }
+}

@@ -1903,6 +1903,7 @@ def settle_instruments(sc, t, live, failed, ref_prov, ref_before, deliv, deliv_b
             pooled += np.where(mem[:, d], c[:, d], 0)
         by_pot = Gs <= 0.0
         Gs = np.where(by_pot, S, Gs)
+        Gs = np.where(Gs > 0, Gs, 1.0)          # no member left: nothing settles
         gain = B - pooled
         settled = np.zeros(len(live), dtype=np.int64)
         for d in range(1, NP):

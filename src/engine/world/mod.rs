@@ -10,7 +10,10 @@
 //! 4. `delivery`: delivery costs, fixed fees, service fees and the fee
 //!    for service with its year-end reconciliation;
 //! 5. `payments`: what falls due, under the contract caps, with
-//!    co-funding, pass-through to subcontractors and investors' repayment;
+//!    co-funding, pass-through to subcontractors and investors' repayment
+//!    (after an alliance's pot is split and advances are recovered, in
+//!    `instruments`); then `instruments` pays advances and settles volume
+//!    guarantees and an alliance's budget;
 //! 6. `failures`: investors fund shortfalls, then providers below their
 //!    credit line fail;
 //! 7. `termination`: the commissioner ends the contract early at a break
