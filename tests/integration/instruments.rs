@@ -408,3 +408,72 @@ fn explain_states_each_instrument() {
         assert!(words.contains(want), "expected `{want}` in:\n{words}");
     }
 }
+
+/// An advance with a contract cap and an investor, by hand: one
+/// participant's £20,000 outcome payment in month 5, cut to £15,000 by a
+/// cap; no reserves, £1,000 a month of overhead; £3,000 advanced in month
+/// 0 keeps the prime's cash up until month 3, so the investor draws only
+/// £1,000 in months 3 and 4 (£2,000, owed £2,400 at a 1.2 multiple). In
+/// month 5 the commissioner first withholds the £3,000 advance from the
+/// £15,000 (half would be £7,500), then the investor is repaid £2,400
+/// from what is left.
+#[test]
+fn an_advance_is_recovered_before_the_investor_is_repaid() {
+    let text = r#"
+name = "advance and investor"
+[time]
+horizon_months = 12
+referral_months = 1
+[segments.s]
+referrals_per_month = 1
+referral_process = "fixed"
+[segments.s.sustained]
+baseline_hazard = 60.0
+window_months = 1
+qualifying_months = 6
+[segments.s.tariff]
+outcome = 20000
+[segments.s.allocation]
+prime = 1.0
+[payments]
+cap_total = 15000
+[prime]
+overhead_per_month = 1000
+overhead_months = 12
+[investors.fund]
+funds = "prime"
+committed_capital = 50000
+return_cap_multiple = 1.2
+[[advances]]
+label = "start"
+between = ["commissioner", "prime"]
+amount = 3000
+recovery_share = 0.5
+on_shortfall = "write_off"
+"#;
+    let r = one(text, &[]);
+    let m = model(text, &[]);
+    let h = m.horizon;
+    assert_eq!(r.commissioner.paid.outcome, p(15_000));
+    assert_eq!(r.commissioner.removed_by_contract_cap, p(5_000));
+    assert_eq!(r.investors[0], (p(2_000), p(2_400)));
+    let a = r.instruments.advances[0];
+    assert_eq!(
+        (a.advanced, a.recovered, a.written_off),
+        (p(3_000), p(3_000), 0)
+    );
+    let prime: Vec<Pence> = r.monthly[PRIME * h..(PRIME + 1) * h].to_vec();
+    let mut want = vec![
+        p(2_000),
+        p(-1_000),
+        p(-1_000),
+        0,
+        0,
+        p(-1_000 + 15_000 - 3_000 - 2_400),
+    ];
+    want.extend([p(-1_000); 6]);
+    assert_eq!(prime, want);
+    assert_eq!(r.parties[PRIME].peak_funding_need, 0);
+    // The commissioner's cost is the outcome payment: the advance came back.
+    assert_eq!(r.parties[COMMISSIONER].cost, p(15_000));
+}
