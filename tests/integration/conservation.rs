@@ -443,3 +443,104 @@ below = -300000
         assert!(n > 0, "the scenario should exercise {what}");
     }
 }
+
+/// Every risk-sharing instrument at once (corridors both ways, floors,
+/// volume guarantees, advances, an alliance) with several public payers and
+/// a pooled budget, caps, an investor, failures and an early end: the
+/// ledger closes in every iteration, and the public side as a whole pays
+/// exactly the contract's payments, its own costs and the advances it
+/// wrote off.
+#[test]
+fn money_is_conserved_with_every_instrument_and_several_payers() {
+    let base = std::fs::read_to_string("tests/reference/instruments_b.toml").unwrap();
+    // The co-funder becomes a payer: the two cannot be combined.
+    let start = base.find("[co_funder]").unwrap();
+    let end = start + base[start..].find("\n[commissioner]").unwrap();
+    let text = format!(
+        "{}{}
+[payers.department]
+rules = {{ outcome = 0.5 }}
+budget_per_year = 150000
+savings_share = 0.3
+[payers.council]
+rules = {{ attachment = 0.4 }}
+cap_total = 200000
+savings = {{ a = 0.5 }}
+pool_share = 0.4
+[pooled_budget]
+rules = [\"sustainment\"]
+contribution_upfront = 50000
+contribution_per_year = 60000
+on_end = \"return\"
+[[corridors]]
+label = \"prime_margin\"
+between = [\"commissioner\", \"prime\"]
+measure = \"margin\"
+target = 300000
+settle = \"yearly\"
+bands = [0.05, 0.10]
+share = [0.0, 0.5, 0.8]
+[[corridors]]
+label = \"small_payments\"
+between = [\"prime\", \"small\"]
+measure = \"payments\"
+target = 60000
+settle = \"yearly\"
+bands = [0.1]
+share = [0.3, 0.6]
+",
+        &base[..start],
+        &base[end..]
+    );
+    let m = model(&text, &["segments.b.floor_per_referral=1500"]);
+    let h = m.horizon;
+    let public: Vec<usize> = std::iter::once(COMMISSIONER)
+        .chain((0..m.payers.len()).map(|i| m.payer_account(i)))
+        .chain(std::iter::once(m.pool_account()))
+        .collect();
+    let mut seen = [0usize; 8];
+    each_iteration(&m, 23, 400, |r| {
+        let c = &r.commissioner;
+        let i = &r.instruments;
+        let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
+        assert_eq!(nets + r.external, 0);
+        for (a, p) in r.parties.iter().enumerate() {
+            assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net());
+        }
+        let out: Pence = public.iter().map(|&a| -r.parties[a].net()).sum();
+        assert_eq!(out, c.paid.total() + c.own_costs + c.advance_written_off);
+        assert_eq!(r.parties[CO_FUNDER].net(), 0);
+        let pool = &r.payers.pool;
+        assert_eq!(pool.contributed, pool.paid_out + pool.returned + pool.kept);
+        assert_eq!(i.pot_share.iter().sum::<Pence>(), i.pot);
+        assert_eq!(i.gain_pain.iter().sum::<Pence>(), 0);
+        for (k, hit) in [
+            r.parties.iter().any(|p| p.failure_month.is_some()),
+            r.termination_month.is_some(),
+            r.corridors.iter().any(|&s| s != 0),
+            c.paid.floor > 0,
+            c.paid.volume_guarantee > 0,
+            c.advance_written_off > 0,
+            r.payers.over_budget.iter().any(|&o| o > 0),
+            c.removed_by_contract_cap > 0,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            seen[k] += usize::from(hit);
+        }
+    });
+    let names = [
+        "a failure",
+        "an early end",
+        "a corridor settlement",
+        "a floor top-up",
+        "a volume guarantee payment",
+        "an advance written off",
+        "a payer over budget",
+        "a contract cap binding",
+    ];
+    for (name, n) in names.iter().zip(seen) {
+        assert!(n > 0, "the scenario should exercise {name}");
+    }
+}
