@@ -72,6 +72,9 @@ pub fn explain(model: &Model) -> String {
     }
     explain_risk_sharing(model, &mut o);
     explain_payers(model, &mut o);
+    if model.instruments.any() {
+        explain_instruments(model, &mut o);
+    }
 
     what_is_uncertain(model, &mut o);
     let _ = writeln!(
@@ -865,4 +868,79 @@ fn explain_payers(model: &Model, o: &mut String) {
         o,
         "- Each body's value is its savings less what it paid; its wrong-pocket amount is the savings it received beyond (or short of) its share of the payments."
     );
+}
+
+/// Volume guarantees, advances and the alliance, in plain words.
+fn explain_instruments(model: &Model, o: &mut String) {
+    let _ = writeln!(o, "\nSharing risk");
+    let parties = |b: Between| match b {
+        Between::CommissionerPrime => ("the commissioner".to_string(), "the prime".to_string()),
+        Between::PrimeSubcontractor(d) => ("the prime".to_string(), model.providers[d].id.clone()),
+    };
+    let inst = &model.instruments;
+    for g in &inst.volume_guarantees {
+        let (payer, recipient) = parties(g.between);
+        let whose = match g.between {
+            Between::CommissionerPrime => "the contract's referral plan".to_string(),
+            Between::PrimeSubcontractor(_) => {
+                format!("{recipient}'s allocated share of the referral plan")
+            }
+        };
+        let pays = match g.compensation {
+            Compensation::PerMissingReferral(p) => {
+                format!("{} per referral missing below it", money(p))
+            }
+            Compensation::TopUp(p) => format!(
+                "a top-up of {} (pro rata for a shorter last year)",
+                money(p)
+            ),
+        };
+        let _ = writeln!(
+            o,
+            "- Volume guarantee `{}`: if a contract year's referrals to {recipient} fall below {:.0}% of {whose} ({} referrals at volume 1 over the contract), {payer} pays {pays} at the year's end, outside the contract caps.",
+            g.label,
+            100.0 * g.threshold,
+            fmt_num(g.forecast.iter().sum::<f64>()),
+        );
+    }
+    for a in &inst.advances {
+        let (payer, recipient) = parties(a.between);
+        let shortfall = match a.on_shortfall {
+            OnShortfall::WriteOff => format!("{payer} writes off what is not recovered"),
+            OnShortfall::Repay => format!(
+                "{recipient} repays what is not recovered at the horizon or when the commissioner ends the contract (written off if it has failed)"
+            ),
+        };
+        let _ = writeln!(
+            o,
+            "- Advance `{}`: {payer} pays {recipient} {} in month {}, recovered as {:.0}% of {recipient}'s later outcome payments; {shortfall}.",
+            a.label,
+            money(a.amount),
+            a.month,
+            100.0 * a.recovery_share,
+        );
+    }
+    if let Some(al) = &inst.alliance {
+        let list = |shares: &[f64]| {
+            model
+                .providers
+                .iter()
+                .enumerate()
+                .filter(|&(d, _)| al.member(d))
+                .map(|(d, p)| format!("{} {:.0}%", p.id, 100.0 * shares[d]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            o,
+            "- Alliance of {}: every month the results payments the prime receives, less what it passes through to subcontractors outside the alliance, are pooled and split in these shares (a failed member's share goes to the others).",
+            list(&al.shares)
+        );
+        let _ = writeln!(
+            o,
+            "    Each contract year the members' delivery costs are pooled against a budget of {}: each member bears its share of the budget less its share of the gain (budget less pooled costs), or plus its share of the overspend, by gain/pain shares {}. The commissioner shares no gain or pain.",
+            by_year(&al.budget),
+            list(&al.gain_pain_shares)
+        );
+    }
 }

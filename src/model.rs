@@ -92,6 +92,8 @@ pub struct Model {
     pub counts: CountMode,
     /// Risk-sharing instruments: corridors and payment floors.
     pub risk_sharing: RiskSharing,
+    /// Volume guarantees, advances and an alliance.
+    pub instruments: Instruments,
 }
 
 /// The commissioner's right to end the contract early (`[termination]`):
@@ -1128,5 +1130,136 @@ impl Model {
     /// The ledger account of the pooled budget.
     pub fn pool_account(&self) -> usize {
         self.payer_account(self.payers.len())
+    }
+}
+
+/// Risk-sharing instruments between the payers and the providers: volume
+/// guarantees, working-capital advances and an alliance. Empty for a
+/// contract without them.
+#[derive(Clone, Debug, Default)]
+pub struct Instruments {
+    /// Minimum-volume clauses (`[[volume_guarantees]]`), in file order.
+    pub volume_guarantees: Vec<VolumeGuarantee>,
+    /// Working-capital advances (`[[advances]]`), in file order.
+    pub advances: Vec<Advance>,
+    /// Providers sharing one results pot and one budget (`[alliance]`).
+    pub alliance: Option<Alliance>,
+}
+
+impl Instruments {
+    /// Whether the contract has any instrument.
+    pub fn any(&self) -> bool {
+        !self.volume_guarantees.is_empty() || !self.advances.is_empty() || self.alliance.is_some()
+    }
+}
+
+/// Who pays whom under an instrument: the commissioner pays the prime, or
+/// the prime pays one of its subcontractors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Between {
+    /// The commissioner pays (or lends to) the prime.
+    CommissionerPrime,
+    /// The prime pays (or lends to) the subcontractor with this provider
+    /// index.
+    PrimeSubcontractor(usize),
+}
+
+impl Between {
+    /// The paying ledger account.
+    pub fn payer(self) -> usize {
+        match self {
+            Between::CommissionerPrime => COMMISSIONER,
+            Between::PrimeSubcontractor(_) => PRIME,
+        }
+    }
+
+    /// The provider index of the recipient.
+    pub fn recipient(self) -> usize {
+        match self {
+            Between::CommissionerPrime => 0,
+            Between::PrimeSubcontractor(d) => d,
+        }
+    }
+}
+
+/// What a volume guarantee pays in a year whose referrals fall below the
+/// threshold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Compensation {
+    /// This much per referral missing below the threshold, in pence.
+    PerMissingReferral(Pence),
+    /// A fixed top-up for a full contract year, in pence (pro rata for a
+    /// shorter last referral year).
+    TopUp(Pence),
+}
+
+/// A minimum-volume clause: at the end of each contract year of referrals,
+/// if the recipient's referrals fall below `threshold` of its forecast,
+/// the payer compensates it.
+#[derive(Clone, Debug)]
+pub struct VolumeGuarantee {
+    /// Names its figures (`contract.<label>.*`).
+    pub label: String,
+    /// Payer and recipient.
+    pub between: Between,
+    /// Share of the forecast referrals guaranteed, in [0, 1].
+    pub threshold: f64,
+    /// What a shortfall earns.
+    pub compensation: Compensation,
+    /// Forecast referrals per referral month (the referral plan at volume
+    /// 1, for a subcontractor its allocated share), from the base contract.
+    pub forecast: Vec<f64>,
+}
+
+/// What happens to the part of an advance not recovered when it stops
+/// being recovered (the horizon, an early end, the recipient's failure).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnShortfall {
+    /// The payer writes it off.
+    WriteOff,
+    /// The recipient repays it (a failed recipient cannot: written off).
+    Repay,
+}
+
+/// A working-capital advance: paid up front in one month, recovered as a
+/// share of the recipient's later outcome-related receipts until repaid.
+#[derive(Clone, Debug)]
+pub struct Advance {
+    /// Names its figures (`contract.<label>.*`).
+    pub label: String,
+    /// Payer and recipient.
+    pub between: Between,
+    /// The amount advanced, in pence.
+    pub amount: Pence,
+    /// The month it is paid.
+    pub month: usize,
+    /// Share of each later month's outcome-related receipts withheld until
+    /// the advance is recovered, in (0, 1].
+    pub recovery_share: f64,
+    /// What becomes of an unrecovered part.
+    pub on_shortfall: OnShortfall,
+}
+
+/// An alliance: its members (the prime and some subcontractors) pool every
+/// results payment made for their participants and split it by their
+/// shares, and settle their pooled delivery costs against one budget each
+/// contract year, sharing the gain or pain by their gain/pain shares.
+#[derive(Clone, Debug)]
+pub struct Alliance {
+    /// Share of the results pot and of the budget, per provider (zero for a
+    /// provider outside the alliance); the members' shares sum to one.
+    pub shares: Vec<f64>,
+    /// Share of the alliance's gain or pain against the budget, per
+    /// provider; sums to one over the members.
+    pub gain_pain_shares: Vec<f64>,
+    /// The members' delivery costs budgeted per contract year, in pence (a
+    /// last year shorter than 12 months gets its months' share).
+    pub budget: Vec<Pence>,
+}
+
+impl Alliance {
+    /// Whether provider `d` is a member.
+    pub fn member(&self, d: usize) -> bool {
+        self.shares[d] > 0.0
     }
 }

@@ -2,7 +2,7 @@
 //! name (`party.figure`), unit and meaning.
 
 use super::world::IterationResult;
-use crate::model::{COMMISSIONER, Consequence, Model, PRIME, SlotKind, to_pounds};
+use crate::model::{Between, COMMISSIONER, Consequence, Model, PRIME, SlotKind, to_pounds};
 
 /// Unit of a figure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +69,8 @@ impl Figure {
                     | "paid"
                     | "over_budget"
                     | "overrun"
+                    | "advanced"
+                    | "advance_written_off"
             )
     }
 
@@ -201,6 +203,7 @@ impl Catalog {
         }
         rule_figures(model, &mut figures);
         risk_sharing_figures(model, &mut figures);
+        instrument_figures(model, &mut figures);
         for s in &model.segments {
             for (name, unit) in SEGMENT_FIGURES {
                 figures.push(Figure::new(&format!("segment.{}", s.id), name, unit));
@@ -326,6 +329,7 @@ impl Catalog {
             row.push(to_pounds(*earned));
         }
         risk_sharing_values(model, r, row);
+        instrument_values(model, r, row);
         for s in &r.segments {
             let paid = &s.paid;
             row.extend([
@@ -438,7 +442,7 @@ fn commissioner_values(model: &Model, r: &IterationResult, row: &mut Vec<f64>) {
     let c = &r.commissioner;
     let paid = c.paid.total();
     let attributable = c.outcomes as f64 - c.counterfactual_outcomes;
-    let net_value = c.savings - (paid + c.own_costs) as f64;
+    let net_value = c.savings - (paid + c.own_costs + c.advance_written_off) as f64;
     let mut payer_npv = r.parties[0].npv + r.parties[1].npv;
     for body in &r.parties[model.payer_account(0)..] {
         payer_npv += body.npv;
@@ -684,6 +688,119 @@ fn rule_figures(model: &Model, figures: &mut Vec<Figure>) {
             format!("{}.earned", r.label),
             Unit::Money,
         ));
+    }
+}
+
+/// The figures of volume guarantees, advances and an alliance (none
+/// without them): the commissioner's totals of what it pays or advances
+/// the prime, each instrument's own, and each member's share of the
+/// alliance.
+fn instrument_figures(model: &Model, figures: &mut Vec<Figure>) {
+    let inst = &model.instruments;
+    let commissioner_pays = |b: &Between| *b == Between::CommissionerPrime;
+    if inst
+        .volume_guarantees
+        .iter()
+        .any(|g| commissioner_pays(&g.between))
+    {
+        figures.push(Figure::new(
+            "commissioner",
+            "paid.volume_guarantee",
+            Unit::Money,
+        ));
+    }
+    if inst.advances.iter().any(|a| commissioner_pays(&a.between)) {
+        for name in [
+            "advanced",
+            "advance_recovered",
+            "advance_repaid",
+            "advance_written_off",
+        ] {
+            figures.push(Figure::new("commissioner", name, Unit::Money));
+        }
+    }
+    for g in &inst.volume_guarantees {
+        let label = &g.label;
+        figures.push(Figure::new(
+            "contract",
+            format!("{label}.missing_referrals"),
+            Unit::Count,
+        ));
+        figures.push(Figure::new(
+            "contract",
+            format!("{label}.guarantee_paid"),
+            Unit::Money,
+        ));
+    }
+    for a in &inst.advances {
+        for name in ["advanced", "recovered", "repaid", "written_off"] {
+            figures.push(Figure::new(
+                "contract",
+                format!("{}.{name}", a.label),
+                Unit::Money,
+            ));
+        }
+    }
+    if let Some(alliance) = &inst.alliance {
+        figures.push(Figure::new("alliance", "pot", Unit::Money));
+        for (d, p) in model.providers.iter().enumerate() {
+            if alliance.member(d) {
+                figures.push(Figure::new(
+                    "alliance",
+                    format!("{}.pot_share", p.id),
+                    Unit::Money,
+                ));
+                figures.push(Figure::new(
+                    "alliance",
+                    format!("{}.gain_pain", p.id),
+                    Unit::Money,
+                ));
+            }
+        }
+    }
+}
+
+/// The values of [`instrument_figures`], in its order.
+fn instrument_values(model: &Model, r: &IterationResult, row: &mut Vec<f64>) {
+    let inst = &model.instruments;
+    let i = &r.instruments;
+    let c = &r.commissioner;
+    let commissioner_pays = |b: &Between| *b == Between::CommissionerPrime;
+    if inst
+        .volume_guarantees
+        .iter()
+        .any(|g| commissioner_pays(&g.between))
+    {
+        row.push(to_pounds(c.paid.volume_guarantee));
+    }
+    if inst.advances.iter().any(|a| commissioner_pays(&a.between)) {
+        row.extend([
+            to_pounds(c.advanced),
+            to_pounds(c.advance_recovered),
+            to_pounds(c.advance_repaid),
+            to_pounds(c.advance_written_off),
+        ]);
+    }
+    for (missing, paid) in i.missing_referrals.iter().zip(&i.guarantee_paid) {
+        row.push(*missing);
+        row.push(to_pounds(*paid));
+    }
+    for a in &i.advances {
+        row.extend([
+            to_pounds(a.advanced),
+            to_pounds(a.recovered),
+            to_pounds(a.repaid),
+            to_pounds(a.written_off),
+        ]);
+    }
+    if let Some(alliance) = &inst.alliance {
+        row.push(to_pounds(i.pot));
+        for d in 0..model.providers.len() {
+            if alliance.member(d) {
+                row.push(to_pounds(i.pot_share[d]));
+                row.push(to_pounds(i.gain_pain[d]));
+            }
+        }
     }
 }
 

@@ -37,6 +37,11 @@ pub struct RawScenario {
     #[serde(default)]
     pub payers: IndexMap<String, RawPayer>,
     pub pooled_budget: Option<RawPooledBudget>,
+    #[serde(default)]
+    pub volume_guarantees: Vec<RawVolumeGuarantee>,
+    #[serde(default)]
+    pub advances: Vec<RawAdvance>,
+    pub alliance: Option<RawAlliance>,
     /// Named stresses carried by the scenario: read by `pbrsim stress`
     /// (`stress::file`), not by a run.
     #[allow(dead_code)]
@@ -109,6 +114,41 @@ pub struct RawCorridor {
     pub share: Vec<f64>,
     pub gain_bands: Option<Vec<f64>>,
     pub gain_share: Option<Vec<f64>>,
+}
+
+/// `[[volume_guarantees]]`: compensation when a year's referrals fall
+/// below a share of the forecast.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVolumeGuarantee {
+    pub label: String,
+    pub between: Vec<String>,
+    pub threshold: f64,
+    pub per_missing_referral: Option<f64>,
+    pub top_up: Option<f64>,
+}
+
+/// `[[advances]]`: working capital paid up front, recovered from later
+/// outcome-related receipts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdvance {
+    pub label: String,
+    pub between: Vec<String>,
+    pub amount: f64,
+    #[serde(default)]
+    pub month: u32,
+    pub recovery_share: f64,
+    pub on_shortfall: String,
+}
+
+/// `[alliance]`: providers sharing one results pot and one budget.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlliance {
+    pub members: IndexMap<String, f64>,
+    pub budget: NumOrList,
+    pub gain_pain_shares: Option<IndexMap<String, f64>>,
 }
 
 fn default_currency() -> String {

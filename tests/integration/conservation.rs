@@ -334,3 +334,213 @@ fn several_payers_and_a_pooled_budget_conserve_money() {
         });
     }
 }
+
+/// Volume guarantees, advances and an alliance together, with the supply
+/// chain's caps, co-funder and failures and an investor: money is
+/// conserved in every iteration and each instrument's books balance.
+#[test]
+fn money_is_conserved_with_every_instrument_combined() {
+    use pbrsim::model::{CO_FUNDER, COMMISSIONER};
+    let text = format!(
+        "{SUPPLY_CHAIN}{INVESTOR}
+[[volume_guarantees]]
+label = \"referrals\"
+between = [\"commissioner\", \"prime\"]
+threshold = 0.9
+per_missing_referral = 300
+[[volume_guarantees]]
+label = \"big_floor\"
+between = [\"prime\", \"big\"]
+threshold = 0.95
+top_up = 40000
+[[advances]]
+label = \"mobilisation\"
+between = [\"commissioner\", \"prime\"]
+amount = 600000
+month = 0
+recovery_share = 0.1
+on_shortfall = \"write_off\"
+[[advances]]
+label = \"big_start\"
+between = [\"prime\", \"big\"]
+amount = 60000
+month = 1
+recovery_share = 0.02
+on_shortfall = \"repay\"
+[alliance]
+members = {{ prime = 0.7, small = 0.3 }}
+budget = [900000, 1100000, 700000, 300000]
+gain_pain_shares = {{ prime = 0.5, small = 0.5 }}
+[termination]
+notice_months = 2
+payment = 50000
+[termination.on_net]
+party = \"prime\"
+below = -300000
+"
+    );
+    let m = model(
+        &text,
+        &[
+            "subcontractors.small.pass_through=0",
+            "subcontractors.small.fee_per_referral=0",
+            "subcontractors.small.reserves=400000",
+        ],
+    );
+    let h = m.horizon;
+    let (mut failures, mut ended, mut guaranteed, mut written_off, mut repaid, mut pain) =
+        (0, 0, 0, 0, 0, 0);
+    each_iteration(&m, 17, 400, |r| {
+        let c = &r.commissioner;
+        let i = &r.instruments;
+        let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
+        assert_eq!(nets + r.external, 0);
+        for (a, p) in r.parties.iter().enumerate() {
+            assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net());
+        }
+        // The payers pay the rules, their own costs and what they wrote
+        // off of their advances (the rest came back as refunds).
+        assert_eq!(
+            r.parties[COMMISSIONER].cost + r.parties[CO_FUNDER].cost,
+            c.paid.total() + c.own_costs + c.advance_written_off
+        );
+        assert_eq!(r.parties[COMMISSIONER].revenue, 0);
+        // Guarantees and the termination payment are outside the caps.
+        assert!(c.paid.total() - c.paid.volume_guarantee - c.paid.termination <= 5_500_000 * 100);
+        assert_eq!(c.paid.volume_guarantee, i.guarantee_paid[0]);
+        for a in &i.advances {
+            assert!(a.recovered >= 0 && a.repaid >= 0 && a.written_off >= 0);
+            assert_eq!(a.advanced, a.recovered + a.repaid + a.written_off);
+        }
+        assert_eq!(c.advanced, i.advances[0].advanced);
+        assert_eq!(c.advance_written_off, i.advances[0].written_off);
+        // The pot is split to the penny, and the budget settles among the
+        // members.
+        assert_eq!(i.pot_share.iter().sum::<Pence>(), i.pot);
+        assert_eq!(i.gain_pain.iter().sum::<Pence>(), 0);
+        for (inv, &(drawn, _)) in m.investors.iter().zip(&r.investors) {
+            assert!(drawn <= inv.committed);
+        }
+        failures += r
+            .parties
+            .iter()
+            .filter(|p| p.failure_month.is_some())
+            .count();
+        ended += usize::from(r.termination_month.is_some());
+        guaranteed += usize::from(i.guarantee_paid.iter().all(|&g| g > 0));
+        written_off += usize::from(i.advances[0].written_off > 0);
+        repaid += usize::from(i.advances[1].repaid > 0);
+        pain += usize::from(i.gain_pain[0] != 0);
+    });
+    for (what, n) in [
+        ("failures", failures),
+        ("early ends", ended),
+        ("both guarantees paying", guaranteed),
+        ("a write-off", written_off),
+        ("a repayment", repaid),
+        ("a budget settlement", pain),
+    ] {
+        assert!(n > 0, "the scenario should exercise {what}");
+    }
+}
+
+/// Every risk-sharing instrument at once (corridors both ways, floors,
+/// volume guarantees, advances, an alliance) with several public payers and
+/// a pooled budget, caps, an investor, failures and an early end: the
+/// ledger closes in every iteration, and the public side as a whole pays
+/// exactly the contract's payments, its own costs and the advances it
+/// wrote off.
+#[test]
+fn money_is_conserved_with_every_instrument_and_several_payers() {
+    let base = std::fs::read_to_string("tests/reference/instruments_b.toml").unwrap();
+    // The co-funder becomes a payer: the two cannot be combined.
+    let start = base.find("[co_funder]").unwrap();
+    let end = start + base[start..].find("\n[commissioner]").unwrap();
+    let text = format!(
+        "{}{}
+[payers.department]
+rules = {{ outcome = 0.5 }}
+budget_per_year = 150000
+savings_share = 0.3
+[payers.council]
+rules = {{ attachment = 0.4 }}
+cap_total = 200000
+savings = {{ a = 0.5 }}
+pool_share = 0.4
+[pooled_budget]
+rules = [\"sustainment\"]
+contribution_upfront = 50000
+contribution_per_year = 60000
+on_end = \"return\"
+[[corridors]]
+label = \"prime_margin\"
+between = [\"commissioner\", \"prime\"]
+measure = \"margin\"
+target = 300000
+settle = \"yearly\"
+bands = [0.05, 0.10]
+share = [0.0, 0.5, 0.8]
+[[corridors]]
+label = \"small_payments\"
+between = [\"prime\", \"small\"]
+measure = \"payments\"
+target = 60000
+settle = \"yearly\"
+bands = [0.1]
+share = [0.3, 0.6]
+",
+        &base[..start],
+        &base[end..]
+    );
+    let m = model(&text, &["segments.b.floor_per_referral=1500"]);
+    let h = m.horizon;
+    let public: Vec<usize> = std::iter::once(COMMISSIONER)
+        .chain((0..m.payers.len()).map(|i| m.payer_account(i)))
+        .chain(std::iter::once(m.pool_account()))
+        .collect();
+    let mut seen = [0usize; 8];
+    each_iteration(&m, 23, 400, |r| {
+        let c = &r.commissioner;
+        let i = &r.instruments;
+        let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
+        assert_eq!(nets + r.external, 0);
+        for (a, p) in r.parties.iter().enumerate() {
+            assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net());
+        }
+        let out: Pence = public.iter().map(|&a| -r.parties[a].net()).sum();
+        assert_eq!(out, c.paid.total() + c.own_costs + c.advance_written_off);
+        assert_eq!(r.parties[CO_FUNDER].net(), 0);
+        let pool = &r.payers.pool;
+        assert_eq!(pool.contributed, pool.paid_out + pool.returned + pool.kept);
+        assert_eq!(i.pot_share.iter().sum::<Pence>(), i.pot);
+        assert_eq!(i.gain_pain.iter().sum::<Pence>(), 0);
+        for (k, hit) in [
+            r.parties.iter().any(|p| p.failure_month.is_some()),
+            r.termination_month.is_some(),
+            r.corridors.iter().any(|&s| s != 0),
+            c.paid.floor > 0,
+            c.paid.volume_guarantee > 0,
+            c.advance_written_off > 0,
+            r.payers.over_budget.iter().any(|&o| o > 0),
+            c.removed_by_contract_cap > 0,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            seen[k] += usize::from(hit);
+        }
+    });
+    let names = [
+        "a failure",
+        "an early end",
+        "a corridor settlement",
+        "a floor top-up",
+        "a volume guarantee payment",
+        "an advance written off",
+        "a payer over budget",
+        "a contract cap binding",
+    ];
+    for (name, n) in names.iter().zip(seen) {
+        assert!(n > 0, "the scenario should exercise {name}");
+    }
+}

@@ -16,6 +16,7 @@ mod fuzz;
 mod golden;
 mod improvement;
 mod input_files;
+mod instruments;
 mod investors;
 mod mechanics;
 mod parameters;

@@ -530,6 +530,7 @@ class Scenario:
             self.term = tm
 
         parse_risk_sharing(self, raw, prov_index)
+        parse_instruments(self, raw, prov_index)
 
         last_mm = max([0] + [ru.final_mm for ru in self.rules])
         self.T_end = max(H, max(R + s.w for s in self.segments),
@@ -544,6 +545,55 @@ class Scenario:
 # --------------------------------------------------------------------------
 # Uncertain parameters: Gaussian copula, marginal by inversion
 # --------------------------------------------------------------------------
+
+def parse_instruments(sc, raw, prov_index):
+    """[[volume_guarantees]], [[advances]] and [alliance] (docs/model.md 8a)."""
+    NP = len(sc.providers)
+
+    def between(b):
+        # (payer account, recipient provider)
+        return (0, 0) if b[0] == "commissioner" else (2, prov_index[b[1]])
+
+    sc.guarantees = []
+    for g in raw.get("volume_guarantees", []):
+        G = Segment()
+        G.label = g["label"]
+        G.payer, G.d = between(g["between"])
+        G.th = float(g["threshold"])
+        G.per = pence(g["per_missing_referral"]) if "per_missing_referral" in g else None
+        G.top = pence(g["top_up"]) if "top_up" in g else None
+        # the referral plan at volume 1 (each segment's own volume at its mean)
+        G.F = np.zeros(sc.R)
+        for sg in sc.segments:
+            share = 1.0 if G.payer == 0 else dict(sg.shares).get(G.d, 0.0)
+            vol = dist_mean(sg.volume) if isinstance(sg.volume, dict) else float(sg.volume)
+            G.F += sg.lam[:sc.R] * vol * share
+        sc.guarantees.append(G)
+    sc.advances = []
+    for a in raw.get("advances", []):
+        A = Segment()
+        A.label = a["label"]
+        A.payer, A.d = between(a["between"])
+        A.amount = pence(a["amount"])
+        A.month = int(a.get("month", 0))
+        A.share = float(a["recovery_share"])
+        A.repay = a["on_shortfall"] == "repay"
+        sc.advances.append(A)
+    sc.alliance = None
+    if "alliance" in raw:
+        al = raw["alliance"]
+        A = Segment()
+        A.s = np.zeros(NP)
+        for k, v in al["members"].items():
+            A.s[prov_index[k]] = float(v)
+        A.g = A.s.copy()
+        if "gain_pain_shares" in al:
+            A.g = np.zeros(NP)
+            for k, v in al["gain_pain_shares"].items():
+                A.g[prov_index[k]] = float(v)
+        A.budget = [pence(x) for x in per_year(al["budget"], sc.Y)]
+        sc.alliance = A
+
 
 def quantile(spec: dict, u: np.ndarray) -> np.ndarray:
     dist = spec["dist"]
@@ -1192,6 +1242,21 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             if L.shift:
                 for si in L.segs:
                     shift_of[(si, L.prov)] = L
+    NG, NAD = len(sc.guarantees), len(sc.advances)
+    ref_prov = np.zeros((I, NP), dtype=i64)        # referrals received per provider
+    ref_before = np.zeros((I, NP), dtype=i64)
+    deliv = np.zeros((I, NP), dtype=i64)           # delivery costs paid per provider
+    deliv_before = np.zeros((I, NP), dtype=i64)
+    g_missing = np.zeros((I, NG))
+    g_paid = np.zeros((I, NG), dtype=i64)
+    paid_vg = np.zeros(I, dtype=i64)
+    adv_out = np.zeros((I, NAD), dtype=i64)
+    adv_paid = np.zeros((I, NAD), dtype=i64)
+    adv_rec = np.zeros((I, NAD), dtype=i64)
+    adv_rep = np.zeros((I, NAD), dtype=i64)
+    pot = np.zeros(I, dtype=i64)
+    pot_share = np.zeros((I, NP), dtype=i64)
+    gain_pain = np.zeros((I, NP), dtype=i64)
     own = np.zeros(I, dtype=i64)
     mgmt_fees = np.zeros(I, dtype=i64)
     paid_cum = np.zeros(I, dtype=i64)
@@ -1389,6 +1454,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                             gi = sg.group_prov.index(d)
                             coh[si][:, gi, t] += to_sub
                             wait[si][:, gi, t] += to_sub
+                            ref_prov[:, d] += to_sub
                             raw_cost[:, d] += to_sub * provs[d].cpr
                             gross = to_sub * provs[d].fee_per_referral
                             kept = round_half_away(gross * provs[d].mgmt).astype(i64)
@@ -1397,6 +1463,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                             m_rev[:, 2 + d] += gross - kept
                         coh[si][:, 0, t] += to_prime
                         wait[si][:, 0, t] += to_prime
+                        ref_prov[:, 0] += to_prime
                         raw_cost[:, 0] += to_prime * provs[0].cpr
                         if sg.tis:
                             # the cohort's months in the state over its follow-up, drawn now (4d)
@@ -1577,6 +1644,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             dcost[:, d] = np.where(act_all[:, d], fixed + variable, 0).astype(i64)
         m_cst[:, 2:2 + NP] += dcost
         rs.deliv += dcost
+        deliv += dcost
         for d in range(1, NP):
             pv = provs[d]
             if np.any(pv.monthly_fee) and t < D:
@@ -1665,6 +1733,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         clawed_back += claw
         # pass-through, pro rata to what was actually paid
         pt_net = np.zeros((I, NP), dtype=i64)
+        pt_gross = np.zeros(I, dtype=i64)
         for d in range(1, NP):
             pv = provs[d]
             if np.all(np.asarray(pv.pass_through) <= 0):
@@ -1679,13 +1748,16 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             m_cst[:, 2] += gross - kept
             m_rev[:, 2 + d] += gross - kept
             pt_net[:, d] = gross - kept
+            pt_gross += gross
         rs.res[:, 0] += os_paid
         rs.res[:, 1:] += pt_net[:, 1:]
+        receipts = pt_net.copy()
+        receipts[:, 0] = os_paid
+        on_receipts(sc, act_all, os_paid - pt_gross, receipts, m_rev, m_cst,
+                    pot, pot_share, adv_out, adv_rec)
 
         # ---- investors: repayment from the month's outcome-related receipts (8)
         if NI:
-            receipts = pt_net.copy()
-            receipts[:, 0] = os_paid
             for ii, inv in enumerate(invs):
                 d = inv.d
                 act = act_all[:, d] & (inv_drawn[:, ii] > 0)
@@ -1710,6 +1782,10 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                 fin[:, inv.d] += inv_drawn[:, ii] - inv_repaid[:, ii]
             rs.settle(sc, t, live, failed, seg_referrals, seg_paid,
                       rev + m_rev, cst + m_cst, fin, m_rev, m_cst)
+        # ---- volume guarantees, the alliance's budget, advances (8a)
+        settle_instruments(sc, t, live, failed, ref_prov, ref_before, deliv, deliv_before,
+                           m_rev, m_cst, g_missing, g_paid, paid_vg, gain_pain,
+                           adv_out, adv_paid, adv_rep)
         if NI:
             # ---- 7. investors fund their provider's shortfall (before the check)
             for ii, inv in enumerate(invs):
@@ -1783,6 +1859,17 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             flow[:, 2] += pay
             paid_term += pay
             term_month[end] = t
+            for j, A in enumerate(sc.advances):
+                # what is left to repay is repaid in the month the contract ends
+                x = np.where(end & ~failed[:, A.d] & A.repay, adv_out[:, j], 0)
+                rev[:, 2 + A.d] -= x
+                cst[:, A.payer] -= x
+                cum[:, 2 + A.d] -= x
+                cum[:, A.payer] += x
+                flow[:, 2 + A.d] -= x
+                flow[:, A.payer] += x
+                adv_rep[:, j] += x
+                adv_out[:, j] -= x
             live &= ~end
         if shared and sc.pool is not None and t == H - 1:
             left, back = bodies.end()
@@ -1894,7 +1981,10 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             out[f"{nm}.irr"] = irr_annual(inv_flow[:, ii, :])
     c = "commissioner."
     paid_total = (paid_sf + paid_ffs + paid_att + paid_out + paid_sus + paid_imp + paid_term
-                  + rs.paid_corridor + rs.paid_floor)
+                  + rs.paid_corridor + rs.paid_floor + paid_vg)
+    adv_wo = adv_paid - adv_rec - adv_rep
+    comm_adv = [j for j, A in enumerate(sc.advances) if A.payer == 0]
+    adv_wo_comm = adv_wo[:, comm_adv].sum(axis=1)
     out[c + "paid.attachment"] = paid_att / 100.0
     out[c + "paid.service_fee"] = paid_sf / 100.0
     out[c + "paid.outcome"] = paid_out / 100.0
@@ -1927,7 +2017,7 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     out[c + "outcome_months"] = om.astype(float)
     out[c + "attributable_outcome_months"] = om - cf_months_tot
     out[c + "savings"] = savings / 100.0
-    out[c + "net_value"] = (savings - paid_total - own) / 100.0
+    out[c + "net_value"] = (savings - paid_total - own - adv_wo_comm) / 100.0
     out[c + "net_value_npv"] = (savings_npv + npv[:, 0] + npv[:, 1] + npv[:, IV + NI:].sum(axis=1)) / 100.0
     if shared:
         payer_figures(sc, bodies, out, rev, cst, npv, own, savings, savings_npv, seg_sav, seg_sav_npv)
@@ -1950,6 +2040,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
         out[pre + "earned"] = r_earned[r] / 100.0
     for ai, ad in enumerate(adds):
         out[f"additional.{ad.label}.earned"] = a_earned[ai] / 100.0
+    instrument_figures(sc, out, paid_vg, g_missing, g_paid, adv_paid, adv_rec, adv_rep, adv_wo,
+                       comm_adv, pot, pot_share, gain_pain)
     for si, sg in enumerate(segs):
         pre = f"segment.{sg.id}."
         out[pre + "referrals"] = seg_referrals[:, si].astype(float)
@@ -1974,6 +2066,147 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     for p, x in UK.items():
         out[f"draw.{p}"] = x
     return out
+
+
+def on_receipts(sc, act_all, potm, receipts, m_rev, m_cst, pot, pot_share, adv_out, adv_rec):
+    """The alliance's pot split among its members, then advances recovered
+    from their recipients' outcome-related receipts (docs/model.md 8a)."""
+    NP = len(sc.providers)
+    al = sc.alliance
+    if al is not None:
+        mem = act_all & (al.s > 0)[None, :]
+        S = (mem * al.s[None, :]).sum(axis=1)
+        handed = np.zeros(len(potm), dtype=np.int64)
+        for d in range(1, NP):
+            if al.s[d] <= 0:
+                continue
+            sh = np.where(mem[:, d], round_half_away(potm * al.s[d] / np.where(S > 0, S, 1.0)),
+                          0).astype(np.int64)
+            m_cst[:, 2] += sh
+            m_rev[:, 2 + d] += sh
+            receipts[:, d] += sh
+            pot_share[:, d] += sh
+            handed += sh
+        live = act_all[:, 0]
+        receipts[:, 0] -= handed
+        pot_share[:, 0] += np.where(live, potm - handed, 0)
+        pot += np.where(live, potm, 0)
+    for j, A in enumerate(sc.advances):
+        d = A.d
+        left = adv_out[:, j]
+        w = np.minimum(round_half_away(np.maximum(receipts[:, d], 0) * A.share).astype(np.int64), left)
+        w = np.where(act_all[:, d] & (left > 0), w, 0)
+        # a refund: it lowers the recipient's revenue and the payer's cost
+        m_rev[:, 2 + d] -= w
+        m_cst[:, A.payer] -= w
+        receipts[:, d] -= w
+        adv_out[:, j] -= w
+        adv_rec[:, j] += w
+
+
+def settle_instruments(sc, t, live, failed, ref_prov, ref_before, deliv, deliv_before,
+                       m_rev, m_cst, g_missing, g_paid, paid_vg, gain_pain,
+                       adv_out, adv_paid, adv_rep):
+    """After the payment step, while the contract is live: guarantees at the
+    end of a referral year, the alliance's budget at a year's end, advances
+    paid in their month and repaid in the horizon's last month (8a)."""
+    H, R, NP = sc.H, sc.R, len(sc.providers)
+    first = t - t % 12
+    if t < R and (t % 12 == 11 or t + 1 == R):
+        for j, G in enumerate(sc.guarantees):
+            if G.payer == 0:
+                A = (ref_prov - ref_before).sum(axis=1)
+            else:
+                A = ref_prov[:, G.d] - ref_before[:, G.d]
+            forecast = sum(G.F[first:t + 1].tolist())
+            miss = G.th * forecast - A
+            hit = live & ~failed[:, G.d] & (miss > 1e-9)
+            if G.per is not None:
+                amt = round_half_away(miss * G.per)
+            else:
+                amt = np.full(len(A), round_half_away(G.top * (t + 1 - first) / 12.0))
+            amt = np.where(hit, amt, 0).astype(np.int64)
+            m_cst[:, G.payer] += amt
+            m_rev[:, 2 + G.d] += amt
+            g_missing[:, j] += np.where(hit, miss, 0.0)
+            g_paid[:, j] += amt
+            if G.payer == 0:
+                paid_vg += amt
+    al = sc.alliance
+    if al is not None and (t % 12 == 11 or t == H - 1):
+        B = al.budget[t // 12] * (t + 1 - first) / 12.0
+        mem = live[:, None] & ~failed & (al.s > 0)[None, :]
+        S = np.zeros(len(live))
+        Gs = np.zeros(len(live))
+        pooled = np.zeros(len(live), dtype=np.int64)
+        c = deliv - deliv_before
+        for d in range(NP):
+            S += np.where(mem[:, d], al.s[d], 0.0)
+            Gs += np.where(mem[:, d], al.g[d], 0.0)
+            pooled += np.where(mem[:, d], c[:, d], 0)
+        by_pot = Gs <= 0.0
+        Gs = np.where(by_pot, S, Gs)
+        Gs = np.where(Gs > 0, Gs, 1.0)          # no member left: nothing settles
+        gain = B - pooled
+        settled = np.zeros(len(live), dtype=np.int64)
+        for d in range(1, NP):
+            if al.s[d] <= 0:
+                continue
+            gs = np.where(by_pot, al.s[d], al.g[d])
+            allotted = B * al.s[d] / np.where(S > 0, S, 1.0)
+            owed = round_half_away(gs / Gs * gain - (allotted - c[:, d]))
+            owed = np.where(mem[:, d], owed, 0).astype(np.int64)
+            pos, neg = np.maximum(owed, 0), np.maximum(-owed, 0)
+            m_cst[:, 2] += pos
+            m_rev[:, 2 + d] += pos
+            m_cst[:, 2 + d] += neg
+            m_rev[:, 2] += neg
+            gain_pain[:, d] += owed
+            settled += owed
+        gain_pain[:, 0] -= settled
+    if t % 12 == 11 or t == H - 1:
+        ref_before[:] = ref_prov
+        deliv_before[:] = deliv
+    for j, A in enumerate(sc.advances):
+        ok = live & ~failed[:, A.d]
+        if A.month == t:
+            amt = np.where(ok, A.amount, 0).astype(np.int64)
+            m_cst[:, A.payer] += amt
+            m_rev[:, 2 + A.d] += amt
+            adv_out[:, j] = np.where(ok, amt, adv_out[:, j])
+            adv_paid[:, j] += amt
+        if t == H - 1 and A.repay:
+            x = np.where(ok, adv_out[:, j], 0)
+            m_rev[:, 2 + A.d] -= x
+            m_cst[:, A.payer] -= x
+            adv_rep[:, j] += x
+            adv_out[:, j] -= x
+
+
+def instrument_figures(sc, out, paid_vg, g_missing, g_paid, adv_paid, adv_rec, adv_rep, adv_wo,
+                       comm_adv, pot, pot_share, gain_pain):
+    c = "commissioner."
+    if any(G.payer == 0 for G in sc.guarantees):
+        out[c + "paid.volume_guarantee"] = paid_vg / 100.0
+    if comm_adv:
+        out[c + "advanced"] = adv_paid[:, comm_adv].sum(axis=1) / 100.0
+        out[c + "advance_recovered"] = adv_rec[:, comm_adv].sum(axis=1) / 100.0
+        out[c + "advance_repaid"] = adv_rep[:, comm_adv].sum(axis=1) / 100.0
+        out[c + "advance_written_off"] = adv_wo[:, comm_adv].sum(axis=1) / 100.0
+    for j, G in enumerate(sc.guarantees):
+        out[f"contract.{G.label}.missing_referrals"] = g_missing[:, j]
+        out[f"contract.{G.label}.guarantee_paid"] = g_paid[:, j] / 100.0
+    for j, A in enumerate(sc.advances):
+        out[f"contract.{A.label}.advanced"] = adv_paid[:, j] / 100.0
+        out[f"contract.{A.label}.recovered"] = adv_rec[:, j] / 100.0
+        out[f"contract.{A.label}.repaid"] = adv_rep[:, j] / 100.0
+        out[f"contract.{A.label}.written_off"] = adv_wo[:, j] / 100.0
+    if sc.alliance is not None:
+        out["alliance.pot"] = pot / 100.0
+        for d, pv in enumerate(sc.providers):
+            if sc.alliance.s[d] > 0:
+                out[f"alliance.{pv.id}.pot_share"] = pot_share[:, d] / 100.0
+                out[f"alliance.{pv.id}.gain_pain"] = gain_pain[:, d] / 100.0
 
 
 def tariff_per_iteration(sc, sg, td, I):

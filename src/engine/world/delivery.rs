@@ -49,12 +49,14 @@ pub(super) fn deliver(contract: &Contract, month: Month, state: &mut State) {
             books.ledger.transfer(account, outside, t, fixed);
             books.ledger.transfer(account, outside, t, variable);
             risk.delivered(index, fixed + variable);
+            providers.delivered[index] += fixed + variable;
         } else {
             let cost = ((caseload + overhead) as f64 * draws.cost).round() as Pence;
             books
                 .ledger
                 .transfer(model.account_of(index), outside, t, cost);
             risk.delivered(index, cost);
+            providers.delivered[index] += cost;
         }
         if let Some(terms) = &provider.terms
             && t < model.delivery_months

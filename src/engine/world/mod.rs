@@ -10,7 +10,10 @@
 //! 4. `delivery`: delivery costs, fixed fees, service fees and the fee
 //!    for service with its year-end reconciliation;
 //! 5. `payments`: what falls due, under the contract caps, with
-//!    co-funding, pass-through to subcontractors and investors' repayment;
+//!    co-funding, pass-through to subcontractors and investors' repayment
+//!    (after an alliance's pot is split and advances are recovered, in
+//!    `instruments`); then `instruments` pays advances and settles volume
+//!    guarantees and an alliance's budget;
 //! 6. `failures`: investors fund shortfalls, then providers below their
 //!    credit line fail;
 //! 7. `termination`: the commissioner ends the contract early at a break
@@ -29,6 +32,7 @@
 mod counterfactual;
 mod delivery;
 mod failures;
+mod instruments;
 mod keys;
 mod measurement;
 mod outcomes;
@@ -50,7 +54,10 @@ use rand::rngs::ChaCha8Rng;
 pub(crate) use parameters::draw_scores;
 pub use parameters::{Band, Input, SECOND_REPLICATE, Worlds};
 pub use payers::{PayersResult, PoolResult};
-pub use results::{ByRule, CommissionerResult, Draws, IterationResult, PartyResult, SegmentResult};
+pub use results::{
+    AdvanceResult, ByRule, CommissionerResult, Draws, InstrumentResult, IterationResult,
+    PartyResult, SegmentResult,
+};
 
 /// What every step reads and none changes during an iteration.
 struct Contract<'a> {
@@ -223,6 +230,10 @@ struct Providers {
     caseload_cost: Vec<Pence>,
     /// Outcome-related payments received this month.
     results_received: Vec<Pence>,
+    /// Referrals received so far, per provider (for volume guarantees).
+    referred: Vec<u64>,
+    /// Delivery costs paid so far, per provider (for an alliance's budget).
+    delivered: Vec<Pence>,
 }
 
 /// Counts behind improvement and additional-outcome rules.
@@ -309,6 +320,8 @@ struct State {
     ended_early: Option<usize>,
     /// What risk-sharing instruments measure and settle.
     risk: risk_sharing::RiskBooks,
+    /// Volume guarantees, advances and the alliance.
+    instruments: instruments::Books,
 }
 
 /// The normal scores of an iteration: one per factor, then one per
@@ -376,6 +389,7 @@ impl Scratch {
                     ],
                     ..Default::default()
                 },
+                instruments: instruments::Books::new(model).result,
             },
             drawn: keys::Drawn::new(model, plan),
         }
@@ -443,6 +457,8 @@ impl State {
                 accrued_cost: vec![0; providers],
                 caseload_cost: vec![0; providers * h],
                 results_received: vec![0; providers],
+                referred: vec![0; providers],
+                delivered: vec![0; providers],
             },
             investors: Investors {
                 owed: vec![0.0; investors],
@@ -464,6 +480,7 @@ impl State {
             watched_net: 0,
             ended_early: None,
             risk: risk_sharing::RiskBooks::new(model),
+            instruments: instruments::Books::new(model),
         }
     }
 
@@ -497,6 +514,9 @@ impl State {
         books.payers.reset();
         self.providers.failed.fill(None);
         self.providers.caseload_cost.fill(0);
+        self.providers.referred.fill(0);
+        self.providers.delivered.fill(0);
+        self.instruments.reset();
         for (cash, p) in self.providers.cash.iter_mut().zip(&model.providers) {
             *cash = p.reserves;
         }
@@ -591,12 +611,15 @@ pub(crate) fn simulate_world(
         payments::pay(&contract, month, state);
         if state.live {
             risk_sharing::settle(&contract, month, state);
+            instruments::settle(&contract, month, state);
             failures::fund_shortfalls(&contract, month, state);
             failures::fail(&contract, month, state);
             termination::end_early(&contract, month, state);
+            instruments::on_early_end(&contract, month, state);
         }
         payers::settle(&contract, month, state);
     }
+    instruments::close(model, state);
     counterfactual::expect(&contract, state);
     close_books(model, plan, state, result);
 }
@@ -666,6 +689,7 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
         .copy_from_slice(&state.measurements.performance);
     result.shifted.copy_from_slice(&state.people.shifted);
     result.corridors.copy_from_slice(&state.risk.settled);
+    state.instruments.copy_to(&mut result.instruments);
     let investors = &state.investors;
     for (i, pair) in result.investors.iter_mut().enumerate() {
         *pair = (investors.drawn[i], investors.repaid[i]);

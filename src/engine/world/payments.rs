@@ -56,6 +56,7 @@ pub(super) fn pay(contract: &Contract, month: Month, state: &mut State) {
         commissioner,
         live,
         risk,
+        instruments,
         ..
     } = state;
     let due = ByRuleDue::of(books, month.t);
@@ -66,7 +67,7 @@ pub(super) fn pay(contract: &Contract, month: Month, state: &mut State) {
     let results = pay_under_caps(contract, month, due, books, commissioner);
     providers.results_received.fill(0);
     providers.results_received[0] = results;
-    pass_through(
+    let passed = pass_through(
         contract,
         month,
         due,
@@ -77,6 +78,15 @@ pub(super) fn pay(contract: &Contract, month: Month, state: &mut State) {
         commissioner,
     );
     risk.received(&providers.results_received);
+    super::instruments::on_receipts(
+        contract,
+        month,
+        results - passed,
+        &mut books.ledger,
+        providers,
+        instruments,
+        commissioner,
+    );
     repay_investors(contract, month, books, providers, investors);
 }
 
@@ -243,7 +253,8 @@ fn paid_by_segment(
 
 /// The prime passes each active subcontractor its share of the results
 /// payments made for that subcontractor's participants (pro rata under a
-/// contract cap), less its management fee.
+/// contract cap), less its management fee; returns what it passed down,
+/// gross of the fee.
 #[allow(clippy::too_many_arguments)]
 fn pass_through(
     contract: &Contract,
@@ -254,8 +265,9 @@ fn pass_through(
     books: &mut Books,
     providers: &mut Providers,
     commissioner: &mut CommissionerResult,
-) {
+) -> Pence {
     let Contract { model, plan, .. } = contract;
+    let mut passed = 0;
     for (group, gp) in plan.groups.iter().enumerate() {
         let group_due = books.group_dues[group].results_at(month.t);
         let group_paid = if due.results() > 0 {
@@ -276,8 +288,10 @@ fn pass_through(
                 .pass_down(account, month.t, gross, terms.management_fee);
             commissioner.management_fees += kept;
             providers.results_received[gp.provider] += gross - kept;
+            passed += gross;
         }
     }
+    passed
 }
 
 /// Investors are repaid first from their provider's results receipts, up

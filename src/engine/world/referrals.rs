@@ -215,6 +215,7 @@ fn admit(
         people.group_referrals[group * model.referral_months + t] += size;
     }
     commissioner.referrals += size;
+    providers.referred[provider] += size;
     let n = size as Pence;
     providers.accrued_cost[provider] += n * model.providers[provider].cost_per_referral;
     let fee = n * plan.attachment[segment][month.year];

@@ -66,6 +66,8 @@ pub struct ByRule {
     pub corridor: Pence,
     /// Top-ups to payment floors.
     pub floor: Pence,
+    /// Paid to the prime under the commissioner's volume guarantees.
+    pub volume_guarantee: Pence,
 }
 
 impl ByRule {
@@ -80,6 +82,7 @@ impl ByRule {
             + self.termination
             + self.corridor
             + self.floor
+            + self.volume_guarantee
     }
 }
 
@@ -131,6 +134,14 @@ pub struct CommissionerResult {
     /// Expected adverse events of the same participants without the
     /// intervention (closed form).
     pub counterfactual_adverse_events: f64,
+    /// Working capital the commissioner advanced to the prime.
+    pub advanced: Pence,
+    /// What it recovered of it from the prime's outcome payments.
+    pub advance_recovered: Pence,
+    /// What the prime repaid of the rest when recovery stopped.
+    pub advance_repaid: Pence,
+    /// What it wrote off: advanced, less recovered and repaid.
+    pub advance_written_off: Pence,
 }
 
 /// Everything one iteration yields.
@@ -173,6 +184,41 @@ pub struct IterationResult {
     pub corridors: Vec<Pence>,
     /// The public bodies' savings and budgets, and the pooled budget.
     pub payers: super::PayersResult,
+    /// Volume guarantees, advances and the alliance.
+    pub instruments: InstrumentResult,
+}
+
+/// What the risk-sharing instruments moved in one iteration (pence).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InstrumentResult {
+    /// Per volume guarantee: referrals missing below its threshold, summed
+    /// over the years settled.
+    pub missing_referrals: Vec<f64>,
+    /// Per volume guarantee: what it paid.
+    pub guarantee_paid: Vec<Pence>,
+    /// Per advance: paid, recovered, repaid when recovery stopped, written
+    /// off.
+    pub advances: Vec<AdvanceResult>,
+    /// The alliance's results pot: every results payment it pooled.
+    pub pot: Pence,
+    /// Per provider: its share of the pot (zero outside the alliance).
+    pub pot_share: Vec<Pence>,
+    /// Per provider: what it received (negative: paid) at the alliance's
+    /// gain/pain settlements.
+    pub gain_pain: Vec<Pence>,
+}
+
+/// One advance's money.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AdvanceResult {
+    /// Paid to the recipient.
+    pub advanced: Pence,
+    /// Withheld from its later outcome-related receipts.
+    pub recovered: Pence,
+    /// Repaid by it when recovery stopped (`on_shortfall = "repay"`).
+    pub repaid: Pence,
+    /// Never recovered: advanced less recovered and repaid.
+    pub written_off: Pence,
 }
 
 /// One segment's share of an iteration: what a per-group result needs

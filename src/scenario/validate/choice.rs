@@ -64,6 +64,14 @@ impl Choice for Consequence {
     ];
 }
 
+impl Choice for crate::model::OnShortfall {
+    const WHAT: &'static str = "shortfall rule";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("write_off", crate::model::OnShortfall::WriteOff),
+        ("repay", crate::model::OnShortfall::Repay),
+    ];
+}
+
 impl Choice for PriceYear {
     const WHAT: &'static str = "price year";
     const CHOICES: &'static [(&'static str, Self)] = &[

@@ -10,6 +10,7 @@
 
 mod choice;
 mod improvement;
+mod instruments;
 mod parties;
 mod payers;
 mod payments;
@@ -121,6 +122,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
             "a [co_funder] cannot be combined with [payers] or a [pooled_budget]; give it as a [payers.<id>] with its `rules` shares".to_string(),
         );
     }
+    let instruments = instruments::instruments(&mut c, raw, time, &providers, &segments);
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -151,6 +153,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         termination,
         counts,
         risk_sharing,
+        instruments,
     };
     reach::check(&mut c, &model);
     if !c.problems.is_empty() {
@@ -202,7 +205,7 @@ fn time(c: &mut Checker, raw: &RawTime) -> Time {
 }
 
 /// Ids that name parties or figure groups in outputs.
-const RESERVED_IDS: [&str; 10] = [
+const RESERVED_IDS: [&str; 11] = [
     "payer",
     "pooled_budget",
     "prime",
@@ -213,6 +216,7 @@ const RESERVED_IDS: [&str; 10] = [
     "external",
     "improvement",
     "additional",
+    "alliance",
 ];
 
 /// Collects every problem, and turns raw values into checked ones

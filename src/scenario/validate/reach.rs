@@ -188,6 +188,7 @@ pub fn check(c: &mut Checker, model: &Model) {
             2.0 * (pool.upfront as f64 + pool.per_year as f64 * years),
         ));
     }
+    terms.extend(super::instruments::reach_terms(model, years));
     let total: f64 = terms.iter().map(|t| t.1).sum();
     if !total.is_finite() || total > MONEY_LIMIT {
         terms.sort_by(|a, b| b.1.total_cmp(&a.1));
