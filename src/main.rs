@@ -947,37 +947,8 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
     if args.allow_large {
         extra.push("--allow-large".into());
     }
-    let job = batch::slurm::SlurmJob {
-        binary: std::env::current_exe().map_err(|source| pbrsim::Error::Read {
-            path: "pbrsim".into(),
-            source,
-        })?,
-        command: if is_sweep {
-            "sweep".into()
-        } else {
-            "run".into()
-        },
-        file: args.file.clone(),
-        chdir: std::env::current_dir().map_err(|source| pbrsim::Error::Read {
-            path: ".".into(),
-            source,
-        })?,
-        args: extra,
-        out: absolute(&args.out)?,
-        tasks: args.tasks,
-        cpus_per_task: args.cpus_per_task,
-        max_running: args.max_running,
-        partition: args.partition.clone(),
-        account: args.account.clone(),
-        time: args.time.clone(),
-        mem: args.mem.clone(),
-        name: format!(
-            "pbrsim-{}",
-            args.file
-                .file_stem()
-                .map_or("job".into(), |s| s.to_string_lossy().to_string())
-        ),
-    };
+    let command = if is_sweep { "sweep" } else { "run" };
+    let job = slurm_job(&args, command, extra)?;
     // Refused before anything is written: a value a script cannot carry.
     job.check()?;
     // The shards must rebuild exactly this manifest: same file path as given here.
@@ -1006,28 +977,19 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Slurm scripts for a design: one array of shards per stage, each
-/// stage's array after the previous one has ended, then the merge.
-fn design_slurm(args: SlurmArgs) -> anyhow::Result<()> {
-    if !args.overrides.is_empty() {
-        return Err(usage(
-            "--set",
-            "applies to a scenario run; in a design, put the values in the design file",
-        )
-        .into());
-    }
-    let design = pbrsim::design::load_file(&args.file)?;
-    let manifest = pbrsim::design::Manifest::new(&design, args.seed, args.tasks);
-    let mut extra = vec!["--seed".to_string(), args.seed.to_string()];
-    if args.allow_large {
-        extra.push("--allow-large".into());
-    }
-    let job = batch::slurm::SlurmJob {
+/// The Slurm job of `args` running `command` on its file with `extra`
+/// arguments: this binary, from the current directory, into `--out`.
+fn slurm_job(
+    args: &SlurmArgs,
+    command: &str,
+    extra: Vec<String>,
+) -> Result<batch::slurm::SlurmJob, pbrsim::Error> {
+    Ok(batch::slurm::SlurmJob {
         binary: std::env::current_exe().map_err(|source| pbrsim::Error::Read {
             path: "pbrsim".into(),
             source,
         })?,
-        command: "design".into(),
+        command: command.into(),
         file: args.file.clone(),
         chdir: std::env::current_dir().map_err(|source| pbrsim::Error::Read {
             path: ".".into(),
@@ -1048,7 +1010,26 @@ fn design_slurm(args: SlurmArgs) -> anyhow::Result<()> {
                 .file_stem()
                 .map_or("job".into(), |s| s.to_string_lossy().to_string())
         ),
-    };
+    })
+}
+
+/// Slurm scripts for a design: one array of shards per stage, each
+/// stage's array after the previous one has ended, then the merge.
+fn design_slurm(args: SlurmArgs) -> anyhow::Result<()> {
+    if !args.overrides.is_empty() {
+        return Err(usage(
+            "--set",
+            "applies to a scenario run; in a design, put the values in the design file",
+        )
+        .into());
+    }
+    let design = pbrsim::design::load_file(&args.file)?;
+    let manifest = pbrsim::design::Manifest::new(&design, args.seed, args.tasks);
+    let mut extra = vec!["--seed".to_string(), args.seed.to_string()];
+    if args.allow_large {
+        extra.push("--allow-large".into());
+    }
+    let job = slurm_job(&args, "design", extra)?;
     job.check()?;
     pbrsim::design::prepare(&args.out, &manifest)?;
     for p in pbrsim::design::write_slurm(&job, design.stages.len())? {

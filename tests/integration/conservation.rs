@@ -492,6 +492,8 @@ share = [0.3, 0.6]
         &base[..start],
         &base[end..]
     );
+    // Recovered slowly, the commissioner's advance is written off in part.
+    let text = text.replacen("recovery_share = 0.3", "recovery_share = 0.02", 1);
     let m = model(&text, &["segments.b.floor_per_referral=1500"]);
     let h = m.horizon;
     let public: Vec<usize> = std::iter::once(COMMISSIONER)
