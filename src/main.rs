@@ -956,8 +956,13 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
     for p in job.write()? {
         note(format!("wrote {}", p.display()));
     }
-    let submit = job.out.join("slurm").join("submit.sh");
-    if args.submit {
+    submit_or_say(&job.out, args.submit)
+}
+
+/// Runs the job's `slurm/submit.sh` when asked to, or says how to.
+fn submit_or_say(out: &std::path::Path, submit_now: bool) -> anyhow::Result<()> {
+    let submit = out.join("slurm").join("submit.sh");
+    if submit_now {
         let status = std::process::Command::new("bash")
             .arg(&submit)
             .current_dir(std::env::current_dir()?)
@@ -1035,25 +1040,7 @@ fn design_slurm(args: SlurmArgs) -> anyhow::Result<()> {
     for p in pbrsim::design::write_slurm(&job, design.stages.len())? {
         note(format!("wrote {}", p.display()));
     }
-    let submit = job.out.join("slurm").join("submit.sh");
-    if args.submit {
-        let status = std::process::Command::new("bash")
-            .arg(&submit)
-            .current_dir(std::env::current_dir()?)
-            .status()?;
-        if !status.success() {
-            anyhow::bail!(
-                "{} failed ({status}); is sbatch on PATH and the cluster reachable?",
-                submit.display()
-            );
-        }
-    } else {
-        note(format!(
-            "submit with: bash {}",
-            batch::slurm::shell_quote(&submit.display().to_string())
-        ));
-    }
-    Ok(())
+    submit_or_say(&job.out, args.submit)
 }
 
 fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {

@@ -17,6 +17,13 @@ fn cfg(iterations: u64, threads: usize) -> RunConfig {
     }
 }
 
+fn two<'a>(a: (&str, &'a Model), b: (&str, &'a Model)) -> [Design<'a>; 2] {
+    [a, b].map(|(name, model)| Design {
+        name: name.into(),
+        model,
+    })
+}
+
 fn spec() -> Spec {
     Spec {
         objective: "commissioner.net_value".into(),
@@ -55,16 +62,7 @@ fn fee_or_attachment() -> (Model, Model) {
 #[test]
 fn perfect_information_on_volume_matches_the_closed_form() {
     let (a, b) = fee_or_attachment();
-    let designs = [
-        Design {
-            name: "attachment".into(),
-            model: &a,
-        },
-        Design {
-            name: "service_fee".into(),
-            model: &b,
-        },
-    ];
+    let designs = two(("attachment", &a), ("service_fee", &b));
     let v = voi(&designs, &spec(), &cfg(20_000, 0), &|_| {}).unwrap();
     let exact = 96_000.0 / (2.0 * std::f64::consts::PI).sqrt();
     let volume = v.groups.iter().find(|g| g.name == "volume").unwrap();
@@ -93,16 +91,7 @@ fn perfect_information_on_volume_matches_the_closed_form() {
 #[test]
 fn a_design_valued_against_itself_makes_information_worthless() {
     let (a, _) = fee_or_attachment();
-    let designs = [
-        Design {
-            name: "a".into(),
-            model: &a,
-        },
-        Design {
-            name: "same".into(),
-            model: &a,
-        },
-    ];
+    let designs = two(("a", &a), ("same", &a));
     let v = voi(&designs, &spec(), &cfg(500, 2), &|_| {}).unwrap();
     // Identical designs tie in every world: nothing to gain, exactly; the
     // fit's error is zero up to the rounding of a singular covariance.
@@ -116,16 +105,7 @@ fn a_design_valued_against_itself_makes_information_worthless() {
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let (a, b) = fee_or_attachment();
-    let designs = [
-        Design {
-            name: "a".into(),
-            model: &a,
-        },
-        Design {
-            name: "b".into(),
-            model: &b,
-        },
-    ];
+    let designs = two(("a", &a), ("b", &b));
     let one = voi(&designs, &spec(), &cfg(700, 1), &|_| {}).unwrap();
     let two = voi(&designs, &spec(), &cfg(700, 3), &|_| {}).unwrap();
     assert_eq!(one.table.values.len(), 700 * 2 * 2);
@@ -151,16 +131,7 @@ fn designs_that_draw_their_inputs_differently_are_refused() {
         ),
         &[],
     );
-    let designs = [
-        Design {
-            name: "a".into(),
-            model: &a,
-        },
-        Design {
-            name: "b".into(),
-            model: &other,
-        },
-    ];
+    let designs = two(("a", &a), ("b", &other));
     let err = voi(&designs, &spec(), &cfg(64, 1), &|_| {})
         .unwrap_err()
         .to_string();
@@ -170,16 +141,7 @@ fn designs_that_draw_their_inputs_differently_are_refused() {
 #[test]
 fn a_misspelled_objective_gets_a_suggestion() {
     let (a, b) = fee_or_attachment();
-    let designs = [
-        Design {
-            name: "a".into(),
-            model: &a,
-        },
-        Design {
-            name: "b".into(),
-            model: &b,
-        },
-    ];
+    let designs = two(("a", &a), ("b", &b));
     let bad = Spec {
         objective: "commissioner.net_valeu".into(),
         ..spec()
