@@ -90,15 +90,17 @@ are kept and not run again. With --shard I/N only that share of the work runs; w
 all N shards are done, `pbrsim merge DIR` writes the tables, identical to one process.
 The sweep format is in docs/batch.md.")]
     Sweep(SweepArgs),
-    /// Combine the shards of a run or sweep into its results (bit-identical
+    /// Combine the shards of a run, sweep or design into its results (bit-identical
     /// to running it in one process), or say which shards are missing.
     Merge(MergeArgs),
-    /// Write Slurm batch scripts for a run or a sweep: an array job of
-    /// shards and a merge job that runs after it.
+    /// Write Slurm batch scripts for a run, a sweep or a design: an array
+    /// job of shards (one per stage of a design) and a merge job that runs
+    /// after it.
     #[command(after_help = "\
 Examples:
   pbrsim slurm sweeps/work_programme_discount_by_volume.toml --tasks 8 --out /scratch/me/discount
   pbrsim slurm scenarios/work_programme.toml -n 1000000 --tasks 16 --out runs/wp --submit
+  pbrsim slurm designs/work_programme_supply_chain.toml --tasks 8 --out runs/design
 
 Writes DIR/slurm/shards.sbatch (an array of --tasks shards), DIR/slurm/merge.sbatch and
 DIR/slurm/submit.sh (submits both, the merge depending on the array). A failed or
@@ -631,7 +633,7 @@ pub struct MergeArgs {
 
 #[derive(Args, Debug)]
 pub struct SlurmArgs {
-    /// A sweep file, or a scenario file for a single run.
+    /// A sweep file, a design file, or a scenario file for a single run.
     pub file: PathBuf,
     /// Override a value of a scenario run (repeatable; not for sweeps).
     #[arg(long = "set", value_name = "PATH=VALUE")]
