@@ -130,6 +130,9 @@ fn who_pays_whom(model: &Model, o: &mut String) {
         "- Payment lags (months after the event): attachment {}, outcome {}, sustainment {}, service fee {}{fee_for_service}.",
         l.attachment, l.outcome, l.sustainment, l.service_fee
     );
+    if let Some(b) = &model.payments.blended {
+        blended(o, model, b);
+    }
     if let Some(c) = model.payments.cap_per_year {
         let _ = writeln!(
             o,
@@ -942,5 +945,24 @@ fn explain_instruments(model: &Model, o: &mut String) {
             by_year(&al.budget),
             list(&al.gain_pain_shares)
         );
+    }
+}
+
+/// The blend: the shares moved, and the fee each segment's referrals earn.
+fn blended(o: &mut String, model: &Model, b: &crate::model::Blended) {
+    let shares: Vec<String> = b
+        .fee_share
+        .iter()
+        .map(|f| format!("{:.0}%", 100.0 * f))
+        .collect();
+    let _ = writeln!(
+        o,
+        "- Blended payment: a share of each outcome and sustainment price (by contract year: {}) is paid instead as a fee per referral, set from the plan (what that share of the prices is expected to earn per referral); the prices below are after the blend, the fee in the attachment price.",
+        shares.join(", ")
+    );
+    for (seg, fee) in model.segments.iter().zip(&b.fee) {
+        if fee.iter().any(|&f| f > 0) {
+            let _ = writeln!(o, "    {}: fee per referral {}.", seg.label, by_year(fee));
+        }
     }
 }

@@ -709,6 +709,26 @@ pub struct PaymentTerms {
     pub fee_for_service: Option<FeeForService>,
     /// Payments per outcome above a yearly baseline.
     pub additional_outcomes: Vec<AdditionalOutcomes>,
+    /// A share of the outcome and sustainment prices paid as a fee per
+    /// referral instead, if any.
+    pub blended: Option<Blended>,
+}
+
+/// A blended payment (docs/model.md §8b): a share of each outcome and
+/// sustainment price moves into a fee per referral, set from the
+/// contract's plan when it is signed, so that at plan the commissioner
+/// expects to pay the same in total but less of it on results.
+#[derive(Clone, Debug)]
+pub struct Blended {
+    /// Share of each price moved to the fee, by contract year (the year
+    /// that selects the price, per [`PriceYear`]).
+    pub fee_share: Vec<f64>,
+    /// The fee per referral by segment and referral year, in pence (empty
+    /// until set from the plan).
+    pub fee: Vec<Vec<Pence>>,
+    /// The tariffs as written, by segment, before the blend (empty until
+    /// the blend is applied).
+    pub written: Vec<Tariff>,
 }
 
 impl PaymentTerms {

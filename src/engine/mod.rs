@@ -12,6 +12,7 @@
 //! **Invariant:** memory is bounded by one wave of block summaries, except
 //! for the raw rows handed to `on_rows` when the caller asks for them.
 
+pub mod blend;
 pub mod compare;
 pub(crate) mod driver;
 pub mod figures;

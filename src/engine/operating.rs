@@ -223,13 +223,38 @@ impl Income {
 /// horizon, with the segment's effect and the economy at its median.
 fn expected_results(model: &Model, plan: &Plan, s: usize, m: usize, effect: f64) -> f64 {
     let seg = &model.segments[s];
+    let by_event = model.payments.price_year == PriceYear::Event;
+    let prices = &plan.pools[s][plan.pool_of(s, m)];
+    expected_payments(model, s, m, effect, |k, t| {
+        let price = match (k, by_event) {
+            (0, true) => seg.tariff.outcome.get(t / 12).copied().unwrap_or(0),
+            (0, false) => prices.outcome,
+            (_, true) => seg.tariff.sustainment.get(t / 12).copied().unwrap_or(0),
+            (k, false) => prices.sustainment[k - 1],
+        };
+        price as f64
+    })
+}
+
+/// What one participant of sustained-outcome segment `s` referred in month
+/// `m` is expected to earn at `price(k, t)` for its `k`-th paid month in
+/// outcome (0: the outcome event, `k` >= 1: the `k`-th sustainment month)
+/// in month `t`, counting only what falls due before the horizon, with the
+/// segment's `effect` and the economy of each year at its median. Zero for
+/// other segments.
+pub(crate) fn expected_payments(
+    model: &Model,
+    s: usize,
+    m: usize,
+    effect: f64,
+    price: impl Fn(usize, usize) -> f64,
+) -> f64 {
+    let seg = &model.segments[s];
     let Some(process) = seg.sustained() else {
         return 0.0;
     };
     let h = model.horizon;
     let lags = model.payments.lags;
-    let by_event = model.payments.price_year == PriceYear::Event;
-    let prices = &plan.pools[s][plan.pool_of(s, m)];
     let last_year = model.years() - 1;
     let economy = |t: usize| {
         model.macro_params[model.macro_of_year[(t / 12).min(last_year)]].at_percentile(0.5)
@@ -245,23 +270,13 @@ fn expected_results(model: &Model, plan: &Plan, s: usize, m: usize, effect: f64)
         for k in 0..=process.max_sustainment_months {
             let age = q + k;
             let t = e + age - 1;
-            let (lag, price) = if k == 0 {
-                let price = if by_event {
-                    seg.tariff.outcome.get(t / 12).copied().unwrap_or(0)
-                } else {
-                    prices.outcome
-                };
-                (lags.outcome, price)
+            let lag = if k == 0 {
+                lags.outcome
             } else {
-                let price = if by_event {
-                    seg.tariff.sustainment.get(t / 12).copied().unwrap_or(0)
-                } else {
-                    prices.sustainment[k - 1]
-                };
-                (lags.sustainment, price)
+                lags.sustainment
             };
             if t + lag < h {
-                total += entrants * stay.powi(age as i32 - 1) * price as f64;
+                total += entrants * stay.powi(age as i32 - 1) * price(k, t);
             }
         }
     }

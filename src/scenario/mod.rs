@@ -135,6 +135,25 @@ pub fn load_str(
             .map_err(|errors| located(errors, text, origin, overrides))?;
         with_uncertain_keys(table, &found, keys, &build)?
     };
+    let mut model = model;
+    if model.payments.blended.is_some() {
+        let drawn_prices: Vec<KeyProblem> = model
+            .uncertain_keys
+            .iter()
+            .filter(|k| matches!(k.target, crate::model::Target::Tariff(..)))
+            .map(|k| KeyProblem {
+                key: k.path.clone(),
+                problem: Problem::with_help(
+                    "a price cannot be uncertain in a blended contract: its fee per referral is set from the prices when the contract is signed",
+                    Some("give the price as a number, or leave out [payments.blended]".into()),
+                ),
+            })
+            .collect();
+        if !drawn_prices.is_empty() {
+            return Err(located(drawn_prices, text, origin, overrides));
+        }
+        crate::engine::blend::from_plan(&mut model);
+    }
     Ok(Loaded {
         model,
         origin: origin.to_string(),

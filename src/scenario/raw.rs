@@ -265,6 +265,15 @@ pub struct RawPayments {
     pub fee_for_service: Option<RawFeeForService>,
     #[serde(default)]
     pub additional_outcomes: Vec<RawAdditionalOutcomes>,
+    pub blended: Option<RawBlended>,
+}
+
+/// `[payments.blended]`: a share of each outcome and sustainment price
+/// paid as a fee per referral instead.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBlended {
+    pub fee_share: NumOrList,
 }
 
 /// `[[payments.additional_outcomes]]`: pay per outcome in a contract year

@@ -361,17 +361,21 @@ impl StressFile {
     /// validated; errors are reported at the stress file's lines.
     pub fn prepare(&self, baseline: &[Override]) -> Result<Vec<Prepared>, ScenarioErrors> {
         let src = &self.scenario;
+        let signed = scenario::load_str(&src.text, &src.origin, baseline)?.model;
         self.stresses
             .iter()
-            .map(|s| self.prepare_one(src, s, baseline))
+            .map(|s| self.prepare_one(src, s, baseline, &signed))
             .collect()
     }
 
+    /// Stress `s` applied to the contract `signed` (the scenario with
+    /// `baseline`): a blended payment keeps its fee.
     fn prepare_one(
         &self,
         src: &Source,
         s: &Stress,
         baseline: &[Override],
+        signed: &Model,
     ) -> Result<Prepared, ScenarioErrors> {
         let (shocks, made_by) = self.shock_overrides(src, s, baseline)?;
         let overrides = [baseline, &shocks].concat();
@@ -388,10 +392,12 @@ impl StressFile {
                     .collect(),
             )
         })?;
-        let bands = self.bands(s, &loaded.model)?;
+        let mut model = loaded.model;
+        crate::engine::blend::hold_fee(&mut model, signed);
+        let bands = self.bands(s, &model)?;
         Ok(Prepared {
             stress: s.clone(),
-            model: loaded.model,
+            model,
             overrides: shocks,
             bands,
         })

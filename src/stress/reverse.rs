@@ -159,8 +159,13 @@ pub fn shocked(
         })?;
         overrides.extend(more);
     }
+    let signed = scenario::load_str(&src.text, &src.origin, baseline)?.model;
     scenario::load_str(&src.text, &src.origin, &overrides)
-        .map(|l| l.model)
+        .map(|l| {
+            let mut model = l.model;
+            crate::engine::blend::hold_fee(&mut model, &signed);
+            model
+        })
         .map_err(|e| {
             let sizes: Vec<String> = directions.iter().map(|d| d.describe(s)).collect();
             crate::Error::Setting(format!(

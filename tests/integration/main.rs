@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod batch;
+mod blended;
 mod bounds;
 mod cli;
 mod common;

@@ -5,7 +5,9 @@
 
 use super::{Checker, Time, improvement};
 use crate::error::suggest;
-use crate::model::{AdditionalOutcomes, FeeForService, Lags, PaymentTerms, PriceYear, Segment};
+use crate::model::{
+    AdditionalOutcomes, Blended, FeeForService, Lags, PaymentTerms, PriceYear, Segment,
+};
 use crate::scenario::raw::{NumOrList, RawAdditionalOutcomes, RawFeeForService, RawPayments};
 
 /// How every price of the scenario is read.
@@ -89,7 +91,31 @@ pub fn payments(c: &mut Checker, pay: &RawPayments, cx: &Context) -> PaymentTerm
             .fee_for_service
             .as_ref()
             .map(|f| fee_for_service(c, f, time)),
+        blended: pay.blended.as_ref().map(|b| Blended {
+            fee_share: fee_share(c, &b.fee_share, time.years),
+            fee: Vec::new(),
+            written: Vec::new(),
+        }),
     }
+}
+
+/// `payments.blended.fee_share`: a share in [0, 1] for every contract year,
+/// or a list whose last entry repeats.
+fn fee_share(c: &mut Checker, v: &NumOrList, years: usize) -> Vec<f64> {
+    const KEY: &str = "payments.blended.fee_share";
+    let list = match v {
+        NumOrList::One(x) => vec![c.prob(KEY, *x)],
+        NumOrList::Many(l) if l.is_empty() => {
+            c.err(KEY, "a list of shares needs at least one year".into());
+            vec![0.0]
+        }
+        NumOrList::Many(l) => l
+            .iter()
+            .enumerate()
+            .map(|(y, &x)| c.prob(&format!("{KEY}[{y}]"), x))
+            .collect(),
+    };
+    (0..years).map(|y| list[y.min(list.len() - 1)]).collect()
 }
 
 /// `payments.lag_months.<name>`.
