@@ -1054,12 +1054,19 @@ pub enum PayerRule {
     Improvement,
     /// The termination payment.
     Termination,
+    /// A corridor's settlements between the commissioner and the prime
+    /// (paybacks come back the same way).
+    Corridor,
+    /// Payment-floor top-ups.
+    Floor,
+    /// The commissioner's volume guarantee to the prime.
+    VolumeGuarantee,
 }
 
 impl PayerRule {
     /// Every rule with its name in scenarios and outputs, in the order a
     /// month's payments are made.
-    pub const ALL: [(&'static str, PayerRule); 7] = [
+    pub const ALL: [(&'static str, PayerRule); 10] = [
         ("service_fee", PayerRule::ServiceFee),
         ("fee_for_service", PayerRule::FeeForService),
         ("attachment", PayerRule::Attachment),
@@ -1067,6 +1074,9 @@ impl PayerRule {
         ("sustainment", PayerRule::Sustainment),
         ("improvement", PayerRule::Improvement),
         ("termination", PayerRule::Termination),
+        ("corridor", PayerRule::Corridor),
+        ("floor", PayerRule::Floor),
+        ("volume_guarantee", PayerRule::VolumeGuarantee),
     ];
 
     /// The rule's index in per-rule tables.

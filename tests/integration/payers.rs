@@ -280,3 +280,52 @@ fn bad_payers_are_refused_with_located_errors() {
         assert!(err.contains(expected), "{extra}: {err}");
     }
 }
+
+/// The commissioner's side of the instruments is shared like a rule: the
+/// department pays half of the corridor's settlements (and gets half of
+/// its paybacks back) with 40% of outcome payments, the council 70% of the
+/// floor top-ups with a quarter of attachment fees, the pot the volume
+/// guarantee; in every iteration the bodies together pay what the prime
+/// received from the public side.
+#[test]
+fn instrument_settlements_are_shared_by_the_bodies_rules() {
+    let text = std::fs::read_to_string("tests/reference/payers_instruments.toml").unwrap();
+    // The department out of the pot, so that all it pays is its rules.
+    let m = model(
+        &text,
+        &[
+            "payers.department.pool_share=0",
+            "payers.health.pool_share=0.9",
+        ],
+    );
+    let (catalog, all_rows) = rows(&m, 4, 300);
+    let (mut paybacks, mut floors, mut guarantees) = (0, 0, 0);
+    let months = m.horizon as f64;
+    for row in &all_rows {
+        let get = |k: &str| at(&catalog, row, k);
+        let corridor = get("commissioner.paid.corridor");
+        let floor = get("commissioner.paid.floor");
+        paybacks += usize::from(corridor < 0.0);
+        floors += usize::from(floor > 0.0);
+        guarantees += usize::from(get("commissioner.paid.volume_guarantee") > 0.0);
+        // Each body's part is rounded down to the penny, once a month per
+        // rule and once per settlement.
+        let rounding = 0.01 * (2.0 * months + 12.0);
+        let department = get("payer.department.paid") + get("payer.department.over_budget");
+        let owed = 0.4 * get("commissioner.paid.outcome") + 0.5 * corridor;
+        assert!(
+            (department - owed).abs() <= rounding,
+            "{department} vs {owed}"
+        );
+        let council = get("payer.council.paid") + get("payer.council.over_budget");
+        let owed = 0.25 * get("commissioner.paid.attachment") + 0.7 * floor;
+        assert!((council - owed).abs() <= rounding, "{council} vs {owed}");
+        let bodies = ["commissioner", "department", "council", "health"];
+        let paid: f64 = bodies.iter().map(|b| get(&format!("payer.{b}.paid"))).sum();
+        assert!((paid - get("commissioner.paid.total")).abs() < 1e-6);
+    }
+    assert!(
+        paybacks > 0 && floors > 0 && guarantees > 0,
+        "every instrument should settle in some worlds: {paybacks} {floors} {guarantees}"
+    );
+}

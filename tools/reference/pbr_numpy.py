@@ -324,6 +324,8 @@ class Scenario:
             sg.att = tariff("attachment")
             sg.out = tariff("outcome")
             sg.sus = tariff("sustainment")
+            if "blended" in pay:
+                blend(self, sg, sid, per_year(pay["blended"]["fee_share"], Y))
             cap = sg.cap = pence(tar["cap_per_participant"]) if "cap_per_participant" in tar else None
             if cap is not None and self.price_year != "referral":
                 raise ValueError("cap_per_participant needs price_year = referral")
@@ -540,6 +542,53 @@ class Scenario:
         """Event-year tariff for a payment event in `month` (clamped to the last year)."""
         y = min(month // 12, self.Y - 1)
         return (sg.out if rule == "out" else sg.sus)[y]
+
+
+def blend(sc, sg, sid, shares):
+    """Blended payment (docs/model.md, Blended payment): share f_y of each
+    outcome and sustainment price moves to a fee per referral, the expected
+    payments of that share per referral at plan (base-model hazard and
+    dropout, median effect and economy, payments due before the horizon),
+    averaged over the referral year's months weighted by planned referrals."""
+    def median(spec):
+        if not isinstance(spec, dict):
+            return float(spec)
+        x = float(quantile(spec, np.array([0.5]))[0])
+        return float(spec.get("shift", 0.0)) + float(spec.get("scale", 1.0)) * x
+
+    Y, R, H = sc.Y, sc.R, sc.H
+    fee = [0] * Y
+    if not sg.ae and not sg.tis:
+        eff = median(sg.effect if sg.effect is not None else sc.effect)
+        macro = [median(sc.macro_list[sc.macro_year_index[y]]) for y in range(Y)]
+        h = dist_mean(sc.unc.get(f"segments.{sid}.sustained.baseline_hazard", sg.h))
+        stay = 1.0 - dist_mean(sg.d_spec)
+        event = sc.price_year == "event"
+        for y in range(Y):
+            months = list(range(12 * y, min(12 * (y + 1), R)))
+            if not months:
+                continue
+            planned = sum(float(sg.lam[m]) for m in months)
+            total = 0.0
+            for m in months:
+                w = float(sg.lam[m]) / planned if planned > 0 else 1.0 / len(months)
+                waiting, value = 1.0, 0.0
+                for e in range(m, m + sg.w):
+                    p = 1.0 - math.exp(-h * macro[min(e // 12, Y - 1)] * max(0.0, 1.0 + eff))
+                    entrants = waiting * p
+                    waiting -= entrants
+                    for k in range(sg.M + 1):
+                        t = e + sg.q - 1 + k
+                        if t + (sc.lag_out if k == 0 else sc.lag_sus) >= H:
+                            continue
+                        py = min(t // 12, Y - 1) if event else y
+                        price = sg.out[py] if k == 0 else sg.sus[py]
+                        value += entrants * stay ** (sg.q - 1 + k) * shares[py] * price
+                total += w * value
+            fee[y] = int(round_half_away(total))
+    sg.out = [int(round_half_away((1.0 - shares[y]) * sg.out[y])) for y in range(Y)]
+    sg.sus = [int(round_half_away((1.0 - shares[y]) * sg.sus[y])) for y in range(Y)]
+    sg.att = [sg.att[y] + fee[y] for y in range(Y)]
 
 
 # --------------------------------------------------------------------------
@@ -865,7 +914,8 @@ def irr_annual(x: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 PAYER_RULES = ["service_fee", "fee_for_service", "attachment", "outcome",
-               "sustainment", "improvement", "termination"]
+               "sustainment", "improvement", "termination", "corridor", "floor",
+               "volume_guarantee"]
 SHARE_UNIT = 10**9
 
 
@@ -1781,11 +1831,11 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             for ii, inv in enumerate(invs):
                 fin[:, inv.d] += inv_drawn[:, ii] - inv_repaid[:, ii]
             rs.settle(sc, t, live, failed, seg_referrals, seg_paid,
-                      rev + m_rev, cst + m_cst, fin, m_rev, m_cst)
+                      rev + m_rev, cst + m_cst, fin, m_rev, m_cst, bodies)
         # ---- volume guarantees, the alliance's budget, advances (8a)
         settle_instruments(sc, t, live, failed, ref_prov, ref_before, deliv, deliv_before,
                            m_rev, m_cst, g_missing, g_paid, paid_vg, gain_pain,
-                           adv_out, adv_paid, adv_rep)
+                           adv_out, adv_paid, adv_rep, bodies)
         if NI:
             # ---- 7. investors fund their provider's shortfall (before the check)
             for ii, inv in enumerate(invs):
@@ -2106,10 +2156,12 @@ def on_receipts(sc, act_all, potm, receipts, m_rev, m_cst, pot, pot_share, adv_o
 
 def settle_instruments(sc, t, live, failed, ref_prov, ref_before, deliv, deliv_before,
                        m_rev, m_cst, g_missing, g_paid, paid_vg, gain_pain,
-                       adv_out, adv_paid, adv_rep):
+                       adv_out, adv_paid, adv_rep, bodies):
     """After the payment step, while the contract is live: guarantees at the
     end of a referral year, the alliance's budget at a year's end, advances
-    paid in their month and repaid in the horizon's last month (8a)."""
+    paid in their month and repaid in the horizon's last month (8a). The
+    commissioner's guarantee is shared by the public bodies (`bodies`, None
+    when it pays alone) like a tariff rule (12)."""
     H, R, NP = sc.H, sc.R, len(sc.providers)
     first = t - t % 12
     if t < R and (t % 12 == 11 or t + 1 == R):
@@ -2126,7 +2178,11 @@ def settle_instruments(sc, t, live, failed, ref_prov, ref_before, deliv, deliv_b
             else:
                 amt = np.full(len(A), round_half_away(G.top * (t + 1 - first) / 12.0))
             amt = np.where(hit, amt, 0).astype(np.int64)
-            m_cst[:, G.payer] += amt
+            if G.payer == 0 and bodies is not None:
+                for a, x in bodies.pay("volume_guarantee", amt, t):
+                    m_cst[:, a] += x
+            else:
+                m_cst[:, G.payer] += amt
             m_rev[:, 2 + G.d] += amt
             g_missing[:, j] += np.where(hit, miss, 0.0)
             g_paid[:, j] += amt
@@ -2377,8 +2433,21 @@ class RiskSharing:
         self.paid_floor = np.zeros(I, dtype=np.int64)
         self.seg_floor = np.zeros((I, S), dtype=np.int64)
 
-    def settle(self, sc, t, live, failed, seg_referrals, seg_paid, rev, cst, fin, m_rev, m_cst):
+    def settle(self, sc, t, live, failed, seg_referrals, seg_paid, rev, cst, fin, m_rev, m_cst,
+               bodies):
+        """Floors, then corridors; what the commissioner pays or gets back is
+        shared by the public bodies (`bodies`, None when it pays alone) like
+        a tariff rule (12)."""
         H = sc.H
+
+        def public_side(rule, pay, back):
+            """[(account, cost)]: who on the public side pays `pay` and gets
+            back `back` (per iteration, at most one of them is non-zero)."""
+            if bodies is None:
+                return [(0, pay - back)]
+            back = [(a, -x) for a, x in bodies.refund(rule, back)]
+            return back + bodies.pay(rule, pay, t)
+
         if t == H - 1:
             for si, F in enumerate(sc.floors):
                 if F is None:
@@ -2387,10 +2456,11 @@ class RiskSharing:
                 top = np.where(live, np.maximum(0, F * seg_referrals[:, si] - paid), 0)
                 self.seg_floor[:, si] += top
                 self.paid_floor += top
-                m_cst[:, 0] += top
+                for a, x in public_side("floor", top, np.zeros_like(top)):
+                    m_cst[:, a] += x
+                    cst[:, a] += x
                 m_rev[:, 2] += top
                 rev[:, 2] += top
-                cst[:, 0] += top
         for k, C in enumerate(sc.corridors):
             if C.settle == "yearly" and (t % 12 == 11 or t == H - 1):
                 Tp = (C.target * (t % 12 + 1) + 6) // 12
@@ -2413,8 +2483,10 @@ class RiskSharing:
             amt = np.where(live & ~failed[:, C.d], amt, 0).astype(np.int64)
             pay, back = np.maximum(amt, 0), np.maximum(-amt, 0)
             # a payment: payer's cost, provider's revenue; a payback is a refund
+            sources = public_side("corridor", pay, back) if C.payer == 0 else [(C.payer, pay - back)]
             for m_r, m_c in ((m_rev, m_cst), (rev, cst)):
-                m_c[:, C.payer] += pay - back
+                for acc, x in sources:
+                    m_c[:, acc] += x
                 m_r[:, a] += pay - back
             self.settled[:, k] += amt
             if C.payer == 0:

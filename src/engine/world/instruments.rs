@@ -17,7 +17,7 @@
 
 use super::{CommissionerResult, Contract, InstrumentResult, Month, Providers, State};
 use crate::engine::money::Ledger;
-use crate::model::{Between, Compensation, Model, OnShortfall, PRIME, Pence};
+use crate::model::{Between, Compensation, Model, OnShortfall, PRIME, PayerRule, Pence};
 
 /// A shortfall of less than this many referrals is none: the threshold
 /// times a whole forecast can carry rounding in its last bits.
@@ -171,7 +171,6 @@ pub(super) fn settle(contract: &Contract, month: Month, state: &mut State) {
         instruments,
         ..
     } = state;
-    let ledger = &mut books.ledger;
     for (j, g) in inst.volume_guarantees.iter().enumerate() {
         let d = g.between.recipient();
         let year_end = t % 12 == 11 || t + 1 == model.referral_months;
@@ -197,13 +196,18 @@ pub(super) fn settle(contract: &Contract, month: Month, state: &mut State) {
                 (top_up as f64 * (t + 1 - first) as f64 / 12.0).round() as Pence
             }
         };
-        ledger.transfer(g.between.payer(), model.account_of(d), t, amount);
+        if g.between == Between::CommissionerPrime {
+            // The public bodies share it like a tariff rule.
+            super::payers::pay(model, month, PayerRule::VolumeGuarantee, amount, books);
+            commissioner.paid.volume_guarantee += amount;
+        } else {
+            let payer = g.between.payer();
+            books.ledger.transfer(payer, model.account_of(d), t, amount);
+        }
         instruments.result.missing_referrals[j] += missing;
         instruments.result.guarantee_paid[j] += amount;
-        if g.between == Between::CommissionerPrime {
-            commissioner.paid.volume_guarantee += amount;
-        }
     }
+    let ledger = &mut books.ledger;
     if let Some(alliance) = &inst.alliance
         && (t % 12 == 11 || t + 1 == model.horizon)
     {

@@ -95,10 +95,10 @@ fn by_pool_shares(model: &Model, amount: Pence, mut f: impl FnMut(usize, Pence))
 /// Pays `amount` of `rule` to the prime in `month`: from the pot if the
 /// rule is pooled (the bodies by pool shares once it is empty), otherwise
 /// by the bodies' shares of the rule within their budgets, the commissioner
-/// paying the rest. Every tariff payment the public side makes to the prime goes
+/// paying the rest. Every payment the public side makes to the prime goes
 /// through here when payments are shared (the co-funder's split stays in
-/// `payments.rs`; risk-sharing settlements are the commissioner's alone,
-/// docs/model.md section 12).
+/// `payments.rs`; an advance is the commissioner's alone, docs/model.md
+/// section 12).
 pub(super) fn pay(model: &Model, month: Month, rule: PayerRule, amount: Pence, books: &mut Books) {
     let t = month.t;
     let Books {

@@ -9,7 +9,9 @@
 //! are settlements between two parties, outside the tariff.
 
 use super::{Contract, Month, State};
-use crate::model::{Bands, COMMISSIONER, Corridor, CorridorMeasure, Model, PRIME, Pence, Settle};
+use crate::model::{
+    Bands, COMMISSIONER, Corridor, CorridorMeasure, Model, PayerRule, Pence, Settle,
+};
 
 /// What the corridors measure, accumulated as the contract runs.
 pub(super) struct RiskBooks {
@@ -66,7 +68,7 @@ pub(super) fn settle(contract: &Contract, month: Month, state: &mut State) {
         return;
     }
     if month.t + 1 == model.horizon {
-        top_up_floors(model, month.t, state);
+        top_up_floors(model, month, state);
     }
     for (k, corridor) in rs.corridors.iter().enumerate() {
         let months = match corridor.settle {
@@ -88,16 +90,24 @@ pub(super) fn settle(contract: &Contract, month: Month, state: &mut State) {
         };
         let amount = settlement(corridor, measured, target);
         let provider = model.account_of(corridor.provider);
-        let ledger = &mut state.books.ledger;
-        if amount >= 0 {
-            ledger.transfer(corridor.payer, provider, month.t, amount);
+        if corridor.payer == COMMISSIONER {
+            // The public bodies share it like a tariff rule.
+            let books = &mut state.books;
+            if amount >= 0 {
+                super::payers::pay(model, month, PayerRule::Corridor, amount, books);
+            } else {
+                super::payers::refund(model, month, PayerRule::Corridor, -amount, books);
+            }
+            state.commissioner.paid.corridor += amount;
         } else {
-            ledger.refund(corridor.payer, provider, month.t, -amount);
+            let ledger = &mut state.books.ledger;
+            if amount >= 0 {
+                ledger.transfer(corridor.payer, provider, month.t, amount);
+            } else {
+                ledger.refund(corridor.payer, provider, month.t, -amount);
+            }
         }
         state.risk.settled[k] += amount;
-        if corridor.payer == COMMISSIONER {
-            state.commissioner.paid.corridor += amount;
-        }
     }
 }
 
@@ -162,7 +172,7 @@ fn measure_so_far(model: &Model, k: usize, corridor: &Corridor, state: &State) -
 /// In the horizon's last month, the commissioner pays the prime what the
 /// payments for each floored segment's referrals fell short of its floor
 /// times its referrals.
-fn top_up_floors(model: &Model, t: usize, state: &mut State) {
+fn top_up_floors(model: &Model, month: Month, state: &mut State) {
     for (s, floor) in model.risk_sharing.floors.iter().enumerate() {
         let Some(floor) = *floor else {
             continue;
@@ -176,7 +186,7 @@ fn top_up_floors(model: &Model, t: usize, state: &mut State) {
             continue;
         }
         paid.floor += top_up;
-        state.books.ledger.transfer(COMMISSIONER, PRIME, t, top_up);
+        super::payers::pay(model, month, PayerRule::Floor, top_up, &mut state.books);
         state.commissioner.paid.floor += top_up;
     }
 }
