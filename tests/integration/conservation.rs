@@ -445,8 +445,8 @@ below = -300000
 }
 
 /// Every risk-sharing instrument at once (corridors both ways, floors,
-/// volume guarantees, advances, an alliance) with several public payers and
-/// a pooled budget, caps, an investor, failures and an early end: the
+/// volume guarantees, advances, an alliance, a blended payment) with
+/// several public payers sharing the instruments and a pooled budget, caps, an investor, failures and an early end: the
 /// ledger closes in every iteration, and the public side as a whole pays
 /// exactly the contract's payments, its own costs and the advances it
 /// wrote off.
@@ -459,11 +459,11 @@ fn money_is_conserved_with_every_instrument_and_several_payers() {
     let text = format!(
         "{}{}
 [payers.department]
-rules = {{ outcome = 0.5 }}
+rules = {{ outcome = 0.5, corridor = 0.5, volume_guarantee = 0.3 }}
 budget_per_year = 150000
 savings_share = 0.3
 [payers.council]
-rules = {{ attachment = 0.4 }}
+rules = {{ attachment = 0.4, floor = 0.6 }}
 cap_total = 200000
 savings = {{ a = 0.5 }}
 pool_share = 0.4
@@ -494,7 +494,13 @@ share = [0.3, 0.6]
     );
     // Recovered slowly, the commissioner's advance is written off in part.
     let text = text.replacen("recovery_share = 0.3", "recovery_share = 0.02", 1);
-    let m = model(&text, &["segments.b.floor_per_referral=1500"]);
+    let m = model(
+        &text,
+        &[
+            "segments.b.floor_per_referral=1500",
+            "payments.blended.fee_share=[0.3, 0.1]",
+        ],
+    );
     let h = m.horizon;
     let public: Vec<usize> = std::iter::once(COMMISSIONER)
         .chain((0..m.payers.len()).map(|i| m.payer_account(i)))
