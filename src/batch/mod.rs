@@ -135,16 +135,15 @@ impl Manifest {
     pub fn of_sweep(sweep: &Sweep, options: &Options, shards: u64) -> Manifest {
         Manifest {
             origin: sweep.origin.clone(),
-            parameters: sweep.parameters.clone(),
+            // The fixed terms are columns too, the same at every point.
+            parameters: (sweep.fixed.iter().map(|o| o.path.clone()))
+                .chain(sweep.parameters.iter().cloned())
+                .collect(),
             scenarios: sweep.scenarios.clone(),
-            points: sweep
-                .points
-                .iter()
-                .map(|p| {
-                    (
-                        p.scenario,
-                        p.values.iter().map(crate::scenario::value_text).collect(),
-                    )
+            points: (0..sweep.points.len())
+                .map(|i| {
+                    let values = sweep.point_overrides(i).into_iter().map(|o| o.value);
+                    (sweep.points[i].scenario, values.collect())
                 })
                 .collect(),
             ..Manifest::empty(Kind::Sweep, sweep.design, options, shards)

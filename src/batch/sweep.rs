@@ -67,6 +67,9 @@ pub struct Sweep {
     pub text: String,
     /// The scenarios, in the order given.
     pub scenarios: Vec<Source>,
+    /// Terms every point sets (`[set]`) before its swept values: what the
+    /// sweep adds to its scenarios, the same at every point.
+    pub fixed: Vec<Override>,
     /// The parameter paths, in the order given.
     pub parameters: Vec<String>,
     /// How the points were chosen.
@@ -83,6 +86,7 @@ struct RawSweep {
     description: String,
     scenario: Option<String>,
     scenarios: Option<Vec<String>>,
+    set: Option<IndexMap<String, toml::Value>>,
     list: Option<IndexMap<String, Vec<toml::Value>>>,
     grid: Option<IndexMap<String, Vec<toml::Value>>>,
     latin_hypercube: Option<RawHypercube>,
@@ -134,6 +138,7 @@ pub fn batch(paths: &[std::path::PathBuf]) -> Result<Sweep, crate::Error> {
         origin: "batch".into(),
         text: String::new(),
         scenarios,
+        fixed: vec![],
         parameters: vec![],
         design: Design::Batch,
         points,
@@ -247,10 +252,27 @@ pub fn parse_within(
             });
         }
     }
+    let fixed: Vec<Override> = raw
+        .set
+        .iter()
+        .flatten()
+        .map(|(path, v)| Override {
+            path: path.clone(),
+            value: value_text(v),
+        })
+        .collect();
+    if let Some(path) = fixed.iter().find(|o| columns.parameters.contains(&o.path)) {
+        return Err(file.fail(
+            Some(("set", Some(&path.path))),
+            format!("`{}` is both set and swept", path.path),
+            Some("give it in one place: `[set]` for a value every point shares".into()),
+        ));
+    }
     let sweep = Sweep {
         origin: origin.into(),
         text: text.into(),
         scenarios,
+        fixed,
         parameters: columns.parameters,
         design,
         points,
@@ -552,26 +574,25 @@ fn latin_hypercube(n: usize, bounds: &[(f64, f64, bool)], seed: u64) -> Vec<Vec<
         .collect()
 }
 
-impl Point {
-    /// The point as `--set` overrides.
-    pub fn overrides(&self, parameters: &[String]) -> Vec<Override> {
-        parameters
+impl Sweep {
+    /// Point `i` as `--set` overrides: the fixed terms, then its values.
+    pub fn point_overrides(&self, i: usize) -> Vec<Override> {
+        let swept = self
+            .parameters
             .iter()
-            .zip(&self.values)
+            .zip(&self.points[i].values)
             .map(|(p, v)| Override {
                 path: p.clone(),
                 value: value_text(v),
-            })
-            .collect()
+            });
+        self.fixed.iter().cloned().chain(swept).collect()
     }
-}
 
-impl Sweep {
     /// Loads point `i`'s scenario with its overrides.
     pub fn load_point(&self, i: usize) -> Result<scenario::Loaded, ScenarioErrors> {
         let p = &self.points[i];
         let s = &self.scenarios[p.scenario];
-        scenario::load_str(&s.text, &s.origin, &p.overrides(&self.parameters))
+        scenario::load_str(&s.text, &s.origin, &self.point_overrides(i))
             .map_err(|e| self.attribute(i, e))
     }
 
@@ -625,11 +646,17 @@ impl Sweep {
                 .map(|mut err| {
                     if let Some(rest) = err.file.strip_prefix("--set ") {
                         let path = rest.split_once('=').map_or(rest, |(p, _)| p).to_string();
+                        let fixed = self.fixed.iter().find(|o| o.path == path);
+                        let table = if fixed.is_some() { "set" } else { table };
                         let (line, column) = span_in(&self.text, table, Some(&path))
                             .map(|o| line_col(&self.text, o))
                             .unzip();
                         let j = self.parameters.iter().position(|p| *p == path);
-                        let value = j.map_or(String::new(), |j| value_text(&point.values[j]));
+                        let value = match (fixed, j) {
+                            (Some(o), _) => o.value.clone(),
+                            (None, Some(j)) => value_text(&point.values[j]),
+                            (None, None) => String::new(),
+                        };
                         err.file = self.origin.clone();
                         err.line = line;
                         err.column = column;
@@ -664,10 +691,7 @@ impl Sweep {
         (0..self.points.len())
             .map(|i| {
                 let p = &self.points[i];
-                scenario::scenario_hash(
-                    &self.scenarios[p.scenario].text,
-                    &p.overrides(&self.parameters),
-                )
+                scenario::scenario_hash(&self.scenarios[p.scenario].text, &self.point_overrides(i))
             })
             .collect()
     }

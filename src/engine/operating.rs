@@ -9,7 +9,8 @@
 //! failing and no investor: attachment, outcome and sustainment payments
 //! (the closed form of the counterfactual, with the effect), the service
 //! fee and the fee for service with its year-end reconciliation on the
-//! expected referrals, less what the prime passes down; for a
+//! expected referrals, less what the prime passes down (a blended
+//! payment's fee passed down like the results it replaces); for a
 //! subcontractor its fees and pass-through, net of the management fee.
 //! Improvement and additional-outcome payments, which turn on thresholds,
 //! are left out. Amounts falling due at or after the horizon do not count,
@@ -134,10 +135,13 @@ impl Income {
                 .at_percentile(0.5);
             for m in 0..model.referral_months {
                 let results = expected_results(model, plan, s, m, effect);
-                let attachment = if m + pay.lags.attachment < h {
-                    plan.attachment[s][(m / 12).min(model.years() - 1)] as f64
+                let year = (m / 12).min(model.years() - 1);
+                let (attachment, fee) = if m + pay.lags.attachment < h {
+                    let attachment = plan.attachment[s][year];
+                    let fee = pay.blended.as_ref().map_or(0, |b| b.fee[s][year]);
+                    (attachment as f64, fee.min(attachment) as f64)
                 } else {
-                    0.0
+                    (0.0, 0.0)
                 };
                 for (j, &share) in seg.allocation.iter().enumerate() {
                     if share <= 0.0 {
@@ -145,7 +149,7 @@ impl Income {
                     }
                     let n = seg.referrals[m] * share;
                     let passed = model.providers[j].terms.as_ref().map_or(0.0, |t| {
-                        (t.fee_per_referral as f64 + t.pass_through * results)
+                        (t.fee_per_referral as f64 + t.pass_through * (results + fee))
                             * (1.0 - t.management_fee)
                     });
                     if provider == 0 {

@@ -116,3 +116,29 @@ fn an_uncertain_price_is_refused_in_a_blended_contract() {
         "{err}"
     );
 }
+
+/// The prime passes a subcontractor the fee for its participants at the
+/// share it passes of their results, so a blend moves no money between
+/// them at plan: in every iteration the subcontractor receives its share of
+/// the results paid and of the fees, each month rounded to the penny.
+#[test]
+fn a_subcontractor_is_passed_its_share_of_the_fee() {
+    let text = format!(
+        "{}\n[subcontractors.charity]\nreserves = 100000000\npass_through = 0.8\n",
+        ONE_SEGMENT.replace("prime = 1.0", "charity = 1.0")
+    );
+    let m = model(&text, &["payments.blended.fee_share=0.4"]);
+    let fee = m.payments.blended.as_ref().unwrap().fee[0][0];
+    let charity = m.account_of(1);
+    each_iteration(&m, 2, 200, |r| {
+        let c = &r.commissioner;
+        let results = (c.paid.outcome + c.paid.sustainment) as f64;
+        let fees = (c.referrals as i64 * fee) as f64;
+        let owed = 0.8 * (results + fees);
+        let received = r.parties[charity].revenue as f64;
+        assert!(
+            (received - owed).abs() <= 2.0 * m.horizon as f64,
+            "received {received}, owed {owed}"
+        );
+    });
+}

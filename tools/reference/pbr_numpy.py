@@ -324,6 +324,7 @@ class Scenario:
             sg.att = tariff("attachment")
             sg.out = tariff("outcome")
             sg.sus = tariff("sustainment")
+            sg.blend_fee = [0] * Y
             if "blended" in pay:
                 blend(self, sg, sid, per_year(pay["blended"]["fee_share"], Y))
             cap = sg.cap = pence(tar["cap_per_participant"]) if "cap_per_participant" in tar else None
@@ -589,6 +590,7 @@ def blend(sc, sg, sid, shares):
     sg.out = [int(round_half_away((1.0 - shares[y]) * sg.out[y])) for y in range(Y)]
     sg.sus = [int(round_half_away((1.0 - shares[y]) * sg.sus[y])) for y in range(Y)]
     sg.att = [sg.att[y] + fee[y] for y in range(Y)]
+    sg.blend_fee = fee
 
 
 # --------------------------------------------------------------------------
@@ -1228,6 +1230,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
     g_seg = np.concatenate([np.full(len(sg.group_prov), si) for si, sg in enumerate(segs)])
     # outcome+sustainment+improvement due per (subcontractor, month), for pass-through
     due_sub = np.zeros((I, NP, H), dtype=i64)
+    # a blended payment's fee for each subcontractor's referrals, passed
+    # down at its pass-through share (counted first in the capped attachment)
+    due_sub_fee = np.zeros((I, NP, H), dtype=i64)
 
     # improvement rules: treated tallies by cohort (people by global group, P, E),
     # comparison tallies, carry, verdicts
@@ -1506,6 +1511,9 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                             wait[si][:, gi, t] += to_sub
                             ref_prov[:, d] += to_sub
                             raw_cost[:, d] += to_sub * provs[d].cpr
+                            part = min(sg.blend_fee[yr], sg.att_c[yr])
+                            if part and t + sc.lag_att < H:
+                                due_sub_fee[:, d, t + sc.lag_att] += to_sub * part
                             gross = to_sub * provs[d].fee_per_referral
                             kept = round_half_away(gross * provs[d].mgmt).astype(i64)
                             mgmt_fees += kept
@@ -1791,14 +1799,19 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
             dg = due_sub[:, d, t]
             safe = np.where(os_due > 0, os_due, 1)
             gpaid = np.where(os_due > 0, (dg * os_paid) // safe, 0)
-            gross = round_half_away(gpaid * pv.pass_through).astype(i64)
-            gross = np.where(act_all[:, d], gross, 0)
+            of_results = round_half_away(gpaid * pv.pass_through).astype(i64)
+            fg = due_sub_fee[:, d, t]
+            safe_a = np.where(dat > 0, dat, 1)
+            fpaid = np.where(dat > 0, (fg * gat) // safe_a, 0)
+            of_fee = round_half_away(fpaid * pv.pass_through).astype(i64)
+            of_results = np.where(act_all[:, d], of_results, 0)
+            gross = np.where(act_all[:, d], of_results + of_fee, 0)
             kept = round_half_away(gross * pv.mgmt).astype(i64)
             mgmt_fees += kept
             m_cst[:, 2] += gross - kept
             m_rev[:, 2 + d] += gross - kept
             pt_net[:, d] = gross - kept
-            pt_gross += gross
+            pt_gross += of_results          # the results part the prime passed down
         rs.res[:, 0] += os_paid
         rs.res[:, 1:] += pt_net[:, 1:]
         receipts = pt_net.copy()

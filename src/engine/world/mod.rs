@@ -158,6 +158,9 @@ struct Group {
 #[derive(Clone, Debug)]
 struct GroupDues {
     attachment: Due,
+    /// The part of `attachment` that is a blended payment's fee, which a
+    /// subcontractor's pass-through shares like the results it replaces.
+    blended_fee: Due,
     outcome: Due,
     sustainment: Due,
     improvement: Due,
@@ -417,6 +420,7 @@ impl State {
             .collect();
         let due = || GroupDues {
             attachment: Due::new(h),
+            blended_fee: Due::new(h),
             outcome: Due::new(h),
             sustainment: Due::new(h),
             improvement: Due::new(h),
@@ -502,6 +506,7 @@ impl State {
         books.ledger.clear();
         for dues in &mut books.group_dues {
             dues.attachment.clear();
+            dues.blended_fee.clear();
             dues.outcome.clear();
             dues.sustainment.clear();
             dues.improvement.clear();

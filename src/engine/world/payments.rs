@@ -64,14 +64,15 @@ pub(super) fn pay(contract: &Contract, month: Month, state: &mut State) {
         commissioner.cancelled += due.total();
         return;
     }
-    let results = pay_under_caps(contract, month, due, books, commissioner);
+    let paid = pay_under_caps(contract, month, due, books, commissioner);
+    let results = paid.results();
     providers.results_received.fill(0);
     providers.results_received[0] = results;
     let passed = pass_through(
         contract,
         month,
         due,
-        results,
+        paid,
         people,
         books,
         providers,
@@ -90,15 +91,15 @@ pub(super) fn pay(contract: &Contract, month: Month, state: &mut State) {
     repay_investors(contract, month, books, providers, investors);
 }
 
-/// Pays `due` in rule order until a cap is reached; returns the results
-/// (outcome, sustainment and improvement) payments made.
+/// Pays `due` in rule order until a cap is reached; returns what was paid
+/// of each rule.
 fn pay_under_caps(
     contract: &Contract,
     month: Month,
     due: ByRuleDue,
     books: &mut Books,
     commissioner: &mut CommissionerResult,
-) -> Pence {
+) -> ByRuleDue {
     let Contract { model, .. } = contract;
     let (t, year) = (month.t, month.year);
     let mut allowance = Pence::MAX;
@@ -147,7 +148,6 @@ fn pay_under_caps(
     commissioner.paid.improvement += paid.improvement;
     let total = paid.total();
     books.paid_in_year[year] += total;
-    let results = paid.results();
     if model.shared_payments() {
         let rules = [
             (PayerRule::ServiceFee, paid.fixed_fees - fee_for_service),
@@ -160,16 +160,16 @@ fn pay_under_caps(
         for (rule, amount) in rules {
             super::payers::pay(model, month, rule, amount, books);
         }
-        return results;
+        return paid;
     }
     let co_share = model.co_funder.as_ref().map_or(0.0, |f| f.share);
-    let co_funded = (results as f64 * co_share).round() as Pence;
+    let co_funded = (paid.results() as f64 * co_share).round() as Pence;
     commissioner.co_funded += co_funded;
     books
         .ledger
         .transfer(COMMISSIONER, PRIME, t, total - co_funded);
     books.ledger.transfer(CO_FUNDER, PRIME, t, co_funded);
-    results
+    paid
 }
 
 /// Shares each rule's payment among the segments whose participants earned
@@ -253,42 +253,55 @@ fn paid_by_segment(
 
 /// The prime passes each active subcontractor its share of the results
 /// payments made for that subcontractor's participants (pro rata under a
-/// contract cap), less its management fee; returns what it passed down,
-/// gross of the fee.
+/// contract cap), and the same share of a blended payment's fee for them
+/// (pro rata to what was paid of the attachment rule), less its management
+/// fee; returns what it passed down of the results payments, gross of the
+/// fee.
 #[allow(clippy::too_many_arguments)]
 fn pass_through(
     contract: &Contract,
     month: Month,
     due: ByRuleDue,
-    results: Pence,
+    paid: ByRuleDue,
     people: &People,
     books: &mut Books,
     providers: &mut Providers,
     commissioner: &mut CommissionerResult,
 ) -> Pence {
     let Contract { model, plan, .. } = contract;
-    let mut passed = 0;
-    for (group, gp) in plan.groups.iter().enumerate() {
-        let group_due = books.group_dues[group].results_at(month.t);
-        let group_paid = if due.results() > 0 {
-            ((group_due as i128 * results as i128) / due.results() as i128) as Pence
+    let pro_rata = |owed: Pence, paid: Pence, due: Pence| {
+        if due > 0 {
+            ((owed as i128 * paid as i128) / due as i128) as Pence
         } else {
             0
-        };
+        }
+    };
+    let results = paid.results();
+    let mut passed = 0;
+    for (group, gp) in plan.groups.iter().enumerate() {
+        let dues = &books.group_dues[group];
+        let group_paid = pro_rata(dues.results_at(month.t), results, due.results());
+        let fee_paid = pro_rata(
+            dues.blended_fee.at(month.t),
+            paid.attachment,
+            due.attachment,
+        );
         if people.groups[group].service != Service::Active
             || providers.failed[gp.provider].is_some()
         {
             continue;
         }
         if let Some(terms) = &model.providers[gp.provider].terms {
-            let gross = (group_paid as f64 * terms.pass_through).round() as Pence;
+            let of_results = (group_paid as f64 * terms.pass_through).round() as Pence;
+            let of_fee = (fee_paid as f64 * terms.pass_through).round() as Pence;
+            let gross = of_results + of_fee;
             let account = model.account_of(gp.provider);
             let kept = books
                 .ledger
                 .pass_down(account, month.t, gross, terms.management_fee);
             commissioner.management_fees += kept;
             providers.results_received[gp.provider] += gross - kept;
-            passed += gross;
+            passed += of_results;
         }
     }
     passed

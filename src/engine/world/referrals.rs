@@ -224,6 +224,15 @@ fn admit(
     books.group_dues[group]
         .attachment
         .add(t + lag, fee, &mut commissioner.beyond_horizon);
+    if let (Some(blended), Some(_)) = (&model.payments.blended, &model.providers[provider].terms) {
+        // The fee is counted first in the (capped) attachment price.
+        let year = month.year;
+        let part = blended.fee[segment][year].min(plan.attachment[segment][year]);
+        let mut beyond = 0;
+        books.group_dues[group]
+            .blended_fee
+            .add(t + lag, n * part, &mut beyond);
+    }
     if let Some(terms) = &model.providers[provider].terms {
         let gross = n * terms.fee_per_referral;
         commissioner.management_fees +=
