@@ -185,6 +185,9 @@ pub fn render(design: &DesignFile, results: &Results) -> String {
         design.sweep.origin,
         design.objective.statistic.name()
     );
+    for o in &design.sweep.fixed {
+        let _ = writeln!(s, "  every candidate sets {} = {}", o.path, o.value);
+    }
     for (j, k) in design.constraints.iter().enumerate() {
         let _ = writeln!(
             s,

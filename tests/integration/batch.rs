@@ -533,7 +533,15 @@ fn latin_hypercube_points_are_stratified_and_seeded() {
 #[test]
 fn bad_sweeps_are_refused_before_anything_runs_with_file_line_and_key() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&str, &[&str]); 7] = [
+    let cases: [(&str, &[&str]); 9] = [
+        (
+            "[set]\n\"payments.price_discount\" = 1.5\n[grid]\n\"segments.jobseekers.referrals_per_month\" = [40, 60]\n",
+            &["sweep.toml:4:", "price_discount", "1.5"],
+        ),
+        (
+            "[set]\n\"payments.price_discount\" = 0.1\n[grid]\n\"payments.price_discount\" = [0.0, 0.1]\n",
+            &["sweep.toml:4:", "both set and swept"],
+        ),
         (
             "[grid]\n\"payments.price_discont\" = [0.0, 0.1]\n",
             &[
@@ -789,4 +797,28 @@ fn a_missing_shard_of_a_slurm_job_names_both_ways_to_rerun_it() {
             && msg.contains("shards.sbatch"),
         "{msg}"
     );
+}
+
+/// `[set]` terms reach every point before its swept values: a clause the
+/// scenario lacks is added whole and one of its keys swept.
+#[test]
+fn set_terms_apply_to_every_point_before_its_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = sweep_file(
+        tmp.path(),
+        "[set]\n\"payments.blended\" = { fee_share = 0.5 }\n\"payments.price_discount\" = 0.1\n[grid]\n\"payments.blended.fee_share\" = [0.2, 0.4]\n\"segments.jobseekers.referrals_per_month\" = [40, 60]\n",
+    );
+    let sweep = pbrsim::batch::sweep::load_file(&path).unwrap();
+    assert_eq!(sweep.points.len(), 4);
+    for i in 0..4 {
+        let m = sweep.load_point(i).unwrap().model;
+        assert_eq!(m.payments.price_discount, 0.1);
+        let share = m.payments.blended.as_ref().unwrap().fee_share[0];
+        assert_eq!(share, if i < 2 { 0.2 } else { 0.4 }, "point {i}");
+    }
+    let dir = tmp.path().join("out");
+    ok(&["sweep", s(&path), "-n", "64", "-q", "--out", s(&dir)]);
+    let (header, rows) = table(&dir);
+    let column = header.iter().position(|h| h == "payments.price_discount").unwrap();
+    assert!(rows.iter().all(|r| r[column] == "0.1"));
 }
