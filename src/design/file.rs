@@ -19,10 +19,11 @@ pub const DESIGN_KEYS: [&str; 5] = [
     "pareto",
 ];
 /// A sweep file's top-level keys.
-const SWEEP_KEYS: [&str; 6] = [
+const SWEEP_KEYS: [&str; 7] = [
     "description",
     "scenario",
     "scenarios",
+    "set",
     "list",
     "grid",
     "latin_hypercube",
