@@ -819,6 +819,9 @@ fn set_terms_apply_to_every_point_before_its_values() {
     let dir = tmp.path().join("out");
     ok(&["sweep", s(&path), "-n", "64", "-q", "--out", s(&dir)]);
     let (header, rows) = table(&dir);
-    let column = header.iter().position(|h| h == "payments.price_discount").unwrap();
+    let column = header
+        .iter()
+        .position(|h| h == "payments.price_discount")
+        .unwrap();
     assert!(rows.iter().all(|r| r[column] == "0.1"));
 }

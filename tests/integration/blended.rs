@@ -107,10 +107,10 @@ fn an_uncertain_price_is_refused_in_a_blended_contract() {
         "outcome = 1200",
         "outcome = { dist = \"uniform\", min = 1000, max = 1400 }",
     );
-    let err = pbrsim::scenario::load_str(&text, "test.toml", &[])
-        .err()
-        .expect("refused")
-        .to_string();
+    let Err(err) = pbrsim::scenario::load_str(&text, "test.toml", &[]) else {
+        panic!("an uncertain price in a blended contract should be refused");
+    };
+    let err = err.to_string();
     assert!(
         err.contains("segments.jsa.tariff.outcome") && err.contains("blended"),
         "{err}"
