@@ -1,7 +1,8 @@
 //! Money is conserved in every iteration, to the penny, and caps hold.
 
 use crate::common::{SUPPLY_CHAIN, each_iteration, model};
-use pbrsim::model::{CO_FUNDER, COMMISSIONER, PRIME, Pence};
+use pbrsim::engine::world::IterationResult;
+use pbrsim::model::{CO_FUNDER, COMMISSIONER, Model, PRIME, Pence};
 
 const INVESTOR: &str = "\n[investors.fund]\nfunds = \"big\"\ncommitted_capital = 200000\nreturn_cap_annual_rate = 0.08\nexcess_share = 0.25\n";
 
@@ -444,14 +445,11 @@ below = -300000
     }
 }
 
-/// Every risk-sharing instrument at once (corridors both ways, floors,
-/// volume guarantees, advances, an alliance, a blended payment) with
-/// several public payers sharing the instruments and a pooled budget, caps, an investor, failures and an early end: the
-/// ledger closes in every iteration, and the public side as a whole pays
-/// exactly the contract's payments, its own costs and the advances it
-/// wrote off.
-#[test]
-fn money_is_conserved_with_every_instrument_and_several_payers() {
+/// The risk-sharing example with every instrument (corridors both ways,
+/// floors, volume guarantees, advances, an alliance, a blended payment),
+/// several public payers sharing the instruments and a pooled budget, caps,
+/// an investor, failures and an early end.
+fn every_instrument() -> String {
     let base = std::fs::read_to_string("tests/reference/instruments_b.toml").unwrap();
     // The co-funder becomes a payer: the two cannot be combined.
     let start = base.find("[co_funder]").unwrap();
@@ -493,35 +491,50 @@ share = [0.3, 0.6]
         &base[end..]
     );
     // Recovered slowly, the commissioner's advance is written off in part.
-    let text = text.replacen("recovery_share = 0.3", "recovery_share = 0.02", 1);
+    text.replacen("recovery_share = 0.3", "recovery_share = 0.02", 1)
+}
+
+/// The ledger closes, every account's months add up to its net, and the
+/// public side as a whole pays exactly the contract's payments, its own
+/// costs and the advances it wrote off; the pot and the alliance's shares
+/// add up.
+fn assert_conserved(m: &Model, r: &IterationResult) {
+    let h = m.horizon;
+    let c = &r.commissioner;
+    let i = &r.instruments;
+    let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
+    assert_eq!(nets + r.external, 0);
+    for (a, p) in r.parties.iter().enumerate() {
+        assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net());
+    }
+    let public: Pence = std::iter::once(COMMISSIONER)
+        .chain((0..m.payers.len()).map(|i| m.payer_account(i)))
+        .chain(std::iter::once(m.pool_account()))
+        .map(|a| -r.parties[a].net())
+        .sum();
+    assert_eq!(public, c.paid.total() + c.own_costs + c.advance_written_off);
+    assert_eq!(r.parties[CO_FUNDER].net(), 0);
+    let pool = &r.payers.pool;
+    assert_eq!(pool.contributed, pool.paid_out + pool.returned + pool.kept);
+    assert_eq!(i.pot_share.iter().sum::<Pence>(), i.pot);
+    assert_eq!(i.gain_pain.iter().sum::<Pence>(), 0);
+}
+
+/// Every instrument at once: money is conserved in every iteration, and
+/// every path is exercised.
+#[test]
+fn money_is_conserved_with_every_instrument_and_several_payers() {
     let m = model(
-        &text,
+        &every_instrument(),
         &[
             "segments.b.floor_per_referral=1500",
             "payments.blended.fee_share=[0.3, 0.1]",
         ],
     );
-    let h = m.horizon;
-    let public: Vec<usize> = std::iter::once(COMMISSIONER)
-        .chain((0..m.payers.len()).map(|i| m.payer_account(i)))
-        .chain(std::iter::once(m.pool_account()))
-        .collect();
     let mut seen = [0usize; 8];
     each_iteration(&m, 23, 400, |r| {
+        assert_conserved(&m, r);
         let c = &r.commissioner;
-        let i = &r.instruments;
-        let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
-        assert_eq!(nets + r.external, 0);
-        for (a, p) in r.parties.iter().enumerate() {
-            assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net());
-        }
-        let out: Pence = public.iter().map(|&a| -r.parties[a].net()).sum();
-        assert_eq!(out, c.paid.total() + c.own_costs + c.advance_written_off);
-        assert_eq!(r.parties[CO_FUNDER].net(), 0);
-        let pool = &r.payers.pool;
-        assert_eq!(pool.contributed, pool.paid_out + pool.returned + pool.kept);
-        assert_eq!(i.pot_share.iter().sum::<Pence>(), i.pot);
-        assert_eq!(i.gain_pain.iter().sum::<Pence>(), 0);
         for (k, hit) in [
             r.parties.iter().any(|p| p.failure_month.is_some()),
             r.termination_month.is_some(),
@@ -551,4 +564,55 @@ share = [0.3, 0.6]
     for (name, n) in names.iter().zip(seen) {
         assert!(n > 0, "the scenario should exercise {name}");
     }
+}
+
+/// A property test: whatever the instruments' terms (drawn at random:
+/// blend, corridor targets and shares, floors, guarantee, advance
+/// recovery, the bodies' shares and budgets, the pot, the prime's
+/// reserves), money is conserved in every iteration. The cases are drawn
+/// from a fixed seed, so a failure replays.
+#[test]
+fn money_is_conserved_whatever_the_instruments_terms() {
+    use proptest::test_runner::{Config, RngSeed, TestRunner};
+    let text = every_instrument();
+    let share = || 0.0..=1.0f64;
+    let terms = (
+        (share(), 1e4..3e6f64, share(), share(), share()),
+        (0.0..4000.0f64, share(), 0.0..2000.0f64, share()),
+        (share(), share(), share(), 0.0..1e6f64, 0.0..5e5f64),
+        0.0..3e6f64,
+    );
+    let config = Config {
+        cases: 24,
+        rng_seed: RngSeed::Fixed(16),
+        failure_persistence: None,
+        ..Config::default()
+    };
+    TestRunner::new(config)
+        .run(&terms, |(corridor, floor, bodies, reserves)| {
+            let (blend, target, s1, s2, s3) = corridor;
+            let (floor, threshold, per_missing, recovery) = floor;
+            let (outcome, corridor_share, floor_share, budget, pot) = bodies;
+            let sets = [
+                format!("payments.blended.fee_share={blend}"),
+                format!("corridors[0].target={target}"),
+                format!("corridors[0].share=[{s1}, {s2}, {s3}]"),
+                format!("segments.b.floor_per_referral={floor}"),
+                format!("volume_guarantees[0].threshold={threshold}"),
+                format!("volume_guarantees[0].per_missing_referral={per_missing}"),
+                format!("advances[0].recovery_share={recovery}"),
+                format!(
+                    "payers.department.rules={{ outcome = {outcome}, corridor = {corridor_share} }}"
+                ),
+                format!("payers.council.rules={{ floor = {floor_share} }}"),
+                format!("payers.department.budget_per_year={budget}"),
+                format!("pooled_budget.contribution_per_year={pot}"),
+                format!("prime.reserves={reserves}"),
+            ];
+            let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+            let m = model(&text, &sets);
+            each_iteration(&m, 5, 12, |r| assert_conserved(&m, r));
+            Ok(())
+        })
+        .unwrap();
 }
