@@ -246,7 +246,7 @@ fn expected_results(model: &Model, plan: &Plan, s: usize, m: usize, effect: f64)
 /// in month `t`, counting only what falls due before the horizon, with the
 /// segment's `effect` and the economy of each year at its median. Zero for
 /// other segments.
-pub(crate) fn expected_payments(
+pub fn expected_payments(
     model: &Model,
     s: usize,
     m: usize,
