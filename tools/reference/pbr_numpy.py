@@ -1511,8 +1511,8 @@ def simulate(sc: Scenario, n: int, rng: np.random.Generator) -> dict:
                             wait[si][:, gi, t] += to_sub
                             ref_prov[:, d] += to_sub
                             raw_cost[:, d] += to_sub * provs[d].cpr
-                            part = min(sg.blend_fee[yr], sg.att_c[yr])
-                            if part and t + sc.lag_att < H:
+                            if sg.blend_fee[yr] and t + sc.lag_att < H:
+                                part = min(sg.blend_fee[yr], sg.att_c[yr])
                                 due_sub_fee[:, d, t + sc.lag_att] += to_sub * part
                             gross = to_sub * provs[d].fee_per_referral
                             kept = round_half_away(gross * provs[d].mgmt).astype(i64)
