@@ -261,6 +261,29 @@ shock found: one- and two-parameter cuts at deciles that best separate them. Wit
 reverse_stress.csv (one row per search) and failure_rules.csv (one row per rule)."
     )]
     ReverseStress(ReverseArgs),
+    /// Fit a reference class from the planned and actual payments of real
+    /// contracts: each contract's achievement ratio and delay against its
+    /// first plan, their spread, and how well that spread predicts each
+    /// contract left out of the fit.
+    #[command(
+        name = "reference-class",
+        after_help = "\
+Examples:
+  pbrsim reference-class backtests/impact_bonds/outcome_payments.csv \\
+    --projects backtests/impact_bonds/projects.csv --out results/reference-class
+
+The payments file has one row per payment record: project_id, type (planned or actual),
+plan (planned rows), period_start and period_end (YYYY-MM), currency, amount; other columns
+are ignored. Records of one series add up and are spread over their months. Each contract is
+compared with its first plan (plan1, else a plan called original, else the first): the
+ratio r and delay d minimising the squared distance between the actual cumulative payments
+and r times the plan's cumulative payments d months later, up to the last actual payment
+(to the later end for a contract the projects file marks Complete). The class is normal in
+ln r and d; each contract left out is predicted by the others through the Student-t
+predictive distribution. With --out DIR: contracts.csv (one row per contract) and
+reference_class.toml. See docs/backtesting.md."
+    )]
+    ReferenceClass(ReferenceClassArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
@@ -402,6 +425,26 @@ pub struct VoiArgs {
     pub sim: Simulation,
     /// Directory for voi.csv, voi_designs.csv, draws_long.csv and
     /// inputs.csv (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReferenceClassArgs {
+    /// Planned and actual payments, one row per payment record.
+    #[arg(value_name = "PAYMENTS.csv")]
+    pub payments: PathBuf,
+    /// A projects file (`project_id`, `stage`): contracts whose stage is
+    /// `Complete` are compared to the later of the two series' ends; the
+    /// others only up to their last actual payment.
+    #[arg(long, value_name = "PROJECTS.csv")]
+    pub projects: Option<PathBuf>,
+    /// The class's name in reference_class.toml [default: the payments
+    /// file's directory name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Directory for contracts.csv and reference_class.toml (created if
+    /// missing).
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

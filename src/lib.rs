@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod backtest;
 pub mod batch;
 pub mod design;
 pub mod engine;

@@ -6,8 +6,9 @@ mod progress;
 
 use clap::{CommandFactory, Parser};
 use cli::{
-    Cli, Command, CompareArgs, DesignArgs, EvidenceArgs, MergeArgs, Method, ReverseArgs, RunArgs,
-    ScenarioArgs, SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs, VoiArgs,
+    Cli, Command, CompareArgs, DesignArgs, EvidenceArgs, MergeArgs, Method, ReferenceClassArgs,
+    ReverseArgs, RunArgs, ScenarioArgs, SensitivityArgs, SlurmArgs, SolveArgs, StressArgs,
+    SweepArgs, VoiArgs,
 };
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Voi(args) => voi(args, quiet),
         Command::Solve(args) => solve(args, quiet),
         Command::ReverseStress(args) => reverse_stress(args, quiet),
+        Command::ReferenceClass(args) => reference_class(args, quiet),
         Command::Validate(args) => validate(args, quiet),
         Command::Explain(args) => explain(args, quiet),
         Command::Completions(args) => {
@@ -316,6 +318,26 @@ fn design_name(name: &str) -> Option<&str> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
     .then_some(name)
+}
+
+fn reference_class(args: ReferenceClassArgs, quiet: bool) -> anyhow::Result<()> {
+    let fitted = pbrsim::backtest::fit_files(&args.payments, args.projects.as_deref())?;
+    if !quiet {
+        print!("{}", pbrsim::backtest::render(&fitted));
+    }
+    if let Some(dir) = &args.out {
+        let name = args.name.clone().unwrap_or_else(|| {
+            let parent = args.payments.parent().and_then(|p| p.file_name());
+            parent.map_or("reference_class".into(), |p| {
+                p.to_string_lossy().into_owned()
+            })
+        });
+        let source = args.payments.display().to_string();
+        for p in pbrsim::backtest::write(dir, &fitted, &name, &source)? {
+            note(format!("wrote {}", p.display()));
+        }
+    }
+    Ok(())
 }
 
 fn voi(args: VoiArgs, quiet: bool) -> anyhow::Result<()> {

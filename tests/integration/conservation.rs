@@ -388,17 +388,12 @@ below = -300000
             "subcontractors.small.reserves=400000",
         ],
     );
-    let h = m.horizon;
     let (mut failures, mut ended, mut guaranteed, mut written_off, mut repaid, mut pain) =
         (0, 0, 0, 0, 0, 0);
     each_iteration(&m, 17, 400, |r| {
         let c = &r.commissioner;
         let i = &r.instruments;
-        let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
-        assert_eq!(nets + r.external, 0);
-        for (a, p) in r.parties.iter().enumerate() {
-            assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net());
-        }
+        ledger_closes(&m, r);
         // The payers pay the rules, their own costs and what they wrote
         // off of their advances (the rest came back as refunds).
         assert_eq!(
@@ -494,19 +489,25 @@ share = [0.3, 0.6]
     text.replacen("recovery_share = 0.3", "recovery_share = 0.02", 1)
 }
 
-/// The ledger closes, every account's months add up to its net, and the
-/// public side as a whole pays exactly the contract's payments, its own
-/// costs and the advances it wrote off; the pot and the alliance's shares
-/// add up.
-fn assert_conserved(m: &Model, r: &IterationResult) {
+/// The ledger closes (what leaves one account reaches another or leaves
+/// the contract) and every account's months add up to its net.
+fn ledger_closes(m: &Model, r: &IterationResult) {
     let h = m.horizon;
-    let c = &r.commissioner;
-    let i = &r.instruments;
     let nets: Pence = r.parties.iter().map(|p| p.net()).sum();
     assert_eq!(nets + r.external, 0);
     for (a, p) in r.parties.iter().enumerate() {
         assert_eq!(r.monthly[a * h..(a + 1) * h].iter().sum::<Pence>(), p.net());
     }
+}
+
+/// The ledger closes, every account's months add up to its net, and the
+/// public side as a whole pays exactly the contract's payments, its own
+/// costs and the advances it wrote off; the pot and the alliance's shares
+/// add up.
+fn assert_conserved(m: &Model, r: &IterationResult) {
+    let c = &r.commissioner;
+    let i = &r.instruments;
+    ledger_closes(m, r);
     let public: Pence = std::iter::once(COMMISSIONER)
         .chain((0..m.payers.len()).map(|i| m.payer_account(i)))
         .chain(std::iter::once(m.pool_account()))

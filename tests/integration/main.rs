@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per concern.
 
+mod backtest;
 mod bad_input;
 mod batch;
 mod blended;

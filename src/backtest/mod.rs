@@ -1,0 +1,285 @@
+//! Forecasts against what really happened (docs/backtesting.md): planned
+//! and actual payments of real contracts ([`payments`]), and the reference
+//! class fitted from them, with its leave-one-out calibration
+//! ([`reference`](mod@reference)).
+
+pub mod payments;
+pub mod reference;
+
+use crate::error::{Error, ScenarioError, ScenarioErrors};
+use crate::output::{csv_number, write_atomic};
+use reference::{Class, LeftOut};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// A reference class fitted from a payments file, with each contract
+/// predicted by the others.
+#[derive(Clone, Debug)]
+pub struct Fitted {
+    /// The class.
+    pub class: Class,
+    /// Its leave-one-out predictions, in the order of `class.fits`.
+    pub left_out: Vec<Option<LeftOut>>,
+    /// Contracts left out of the fit, and why.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Reads `payments` (and `projects`, for which contracts are complete) and
+/// fits the reference class.
+pub fn fit_files(payments: &Path, projects: Option<&Path>) -> Result<Fitted, Error> {
+    let text = crate::scenario::read_text(payments)?;
+    let contracts = payments::parse(&text, &payments.display().to_string())?;
+    let complete = match projects {
+        Some(p) => complete_projects(&crate::scenario::read_text(p)?, &p.display().to_string())?,
+        None => BTreeSet::new(),
+    };
+    let mut fits = Vec::new();
+    let mut skipped = Vec::new();
+    for c in &contracts {
+        match reference::fit(c, complete.contains(&c.id)) {
+            Some(f) => fits.push(f),
+            None => skipped.push((
+                c.id.clone(),
+                "no payments recorded, or none planned in its window".to_string(),
+            )),
+        }
+    }
+    let class = reference::class(fits).map_err(Error::Setting)?;
+    let left_out = reference::leave_one_out(&class);
+    Ok(Fitted {
+        class,
+        left_out,
+        skipped,
+    })
+}
+
+/// The ids whose `stage` is `Complete` in a projects file (columns
+/// `project_id` and `stage`, others ignored).
+fn complete_projects(text: &str, origin: &str) -> Result<BTreeSet<String>, ScenarioErrors> {
+    let fail = |line: usize, message: String| {
+        ScenarioErrors(vec![ScenarioError {
+            file: origin.to_string(),
+            line: Some(line),
+            column: None,
+            key: None,
+            message,
+            help: None,
+        }])
+    };
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| fail(1, e.to_string()))?
+        .clone();
+    let col = |name: &str| {
+        header.iter().position(|h| h.trim() == name).ok_or_else(|| {
+            fail(
+                1,
+                format!("no `{name}` column (a projects file has `project_id` and `stage`)"),
+            )
+        })
+    };
+    let (id, stage) = (col("project_id")?, col("stage")?);
+    let mut complete = BTreeSet::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line() as usize);
+            fail(line, e.to_string())
+        })?;
+        if record.get(stage).is_some_and(|s| s.trim() == "Complete") {
+            complete.insert(record.get(id).unwrap_or("").trim().to_string());
+        }
+    }
+    Ok(complete)
+}
+
+/// An amount to the penny (spreading a record over its months leaves
+/// float dust).
+fn pennies(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// `YYYY-MM` of a month count.
+fn month_text(m: i64) -> String {
+    format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
+}
+
+/// Writes `contracts.csv` and `reference_class.toml` into `dir`.
+pub fn write(dir: &Path, fitted: &Fitted, name: &str, source: &str) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let contracts = dir.join("contracts.csv");
+    write_atomic(&contracts, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record([
+            "contract",
+            "plan",
+            "complete",
+            "window_first_month",
+            "window_last_month",
+            "planned",
+            "actual",
+            "ratio",
+            "delay_months",
+            "r_squared",
+            "delay_at_edge",
+            "loo_ratio_pit",
+            "loo_ratio_50_low",
+            "loo_ratio_50_high",
+            "loo_ratio_90_low",
+            "loo_ratio_90_high",
+            "loo_delay_pit",
+            "pbrsim_version",
+        ])?;
+        for (f, l) in fitted.class.fits.iter().zip(&fitted.left_out) {
+            let lo = |g: &dyn Fn(&LeftOut) -> f64| {
+                l.as_ref().map_or(String::new(), |l| csv_number(g(l)))
+            };
+            out.write_record([
+                f.id.clone(),
+                f.plan.clone(),
+                f.complete.to_string(),
+                month_text(f.window.0),
+                month_text(f.window.1 - 1),
+                csv_number(pennies(f.planned)),
+                csv_number(pennies(f.actual)),
+                csv_number(f.ratio),
+                f.delay.to_string(),
+                csv_number(f.r_squared),
+                f.at_edge.to_string(),
+                lo(&|l| l.ratio_pit),
+                lo(&|l| l.ratio_50.0),
+                lo(&|l| l.ratio_50.1),
+                lo(&|l| l.ratio_90.0),
+                lo(&|l| l.ratio_90.1),
+                lo(&|l| l.delay_pit),
+                crate::VERSION.to_string(),
+            ])?;
+        }
+        out.flush()
+    })?;
+    let class_file = dir.join("reference_class.toml");
+    let c = &fitted.class;
+    let (n50, n90, n) = coverage(fitted);
+    write_atomic(&class_file, |w| {
+        writeln!(
+            w,
+            "# A reference class fitted by `pbrsim reference-class` (docs/backtesting.md)."
+        )?;
+        writeln!(w, "name = {name:?}")?;
+        writeln!(w, "source = {source:?}")?;
+        writeln!(w, "contracts = {}", c.fits.len())?;
+        writeln!(w, "# ln(actual / planned): normal")?;
+        writeln!(w, "log_ratio_mean = {}", c.log_ratio.mean)?;
+        writeln!(w, "log_ratio_sd = {}", c.log_ratio.sd)?;
+        writeln!(
+            w,
+            "# delay of the actual payments behind the plan, months: normal"
+        )?;
+        writeln!(w, "delay_mean = {}", c.delay.mean)?;
+        writeln!(w, "delay_sd = {}", c.delay.sd)?;
+        writeln!(
+            w,
+            "# leave-one-out: contracts inside the central 50% and 90% predictive bands of their ratio"
+        )?;
+        writeln!(w, "loo_contracts = {n}")?;
+        writeln!(w, "loo_inside_50 = {n50}")?;
+        writeln!(w, "loo_inside_90 = {n90}")?;
+        writeln!(w, "pbrsim_version = {:?}", crate::VERSION)
+    })?;
+    Ok(vec![contracts, class_file])
+}
+
+/// Left-out contracts inside the 50% and 90% bands of their ratio, and how
+/// many were predicted.
+pub fn coverage(fitted: &Fitted) -> (usize, usize, usize) {
+    let pits: Vec<f64> = fitted
+        .left_out
+        .iter()
+        .flatten()
+        .map(|l| l.ratio_pit)
+        .collect();
+    (
+        reference::covered(&pits, 0.5),
+        reference::covered(&pits, 0.9),
+        pits.len(),
+    )
+}
+
+/// The report printed by `pbrsim reference-class`.
+pub fn render(fitted: &Fitted) -> String {
+    use std::fmt::Write;
+    let c = &fitted.class;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} contracts: actual payments against the first plan, fitted as a ratio and a delay",
+        c.fits.len()
+    );
+    let _ = writeln!(
+        s,
+        "{:<18} {:>8} {:>13} {:>13} {:>7} {:>6} {:>5}   {:>6}  {:>15}",
+        "contract",
+        "status",
+        "planned",
+        "actual",
+        "ratio",
+        "delay",
+        "R^2",
+        "LOO PIT",
+        "LOO 90% band"
+    );
+    for (f, l) in c.fits.iter().zip(&fitted.left_out) {
+        let (pit, band) = l.as_ref().map_or(("-".into(), "-".into()), |l| {
+            (
+                format!("{:.2}", l.ratio_pit),
+                format!("{:.2} .. {:.2}", l.ratio_90.0, l.ratio_90.1),
+            )
+        });
+        let _ = writeln!(
+            s,
+            "{:<18} {:>8} {:>13.0} {:>13.0} {:>7.2} {:>6} {:>5.2}   {:>6}  {:>15}{}",
+            f.id,
+            if f.complete { "complete" } else { "running" },
+            f.planned,
+            f.actual,
+            f.ratio,
+            f.delay,
+            f.r_squared,
+            pit,
+            band,
+            if f.at_edge {
+                "  (delay at the edge of the search)"
+            } else {
+                ""
+            }
+        );
+    }
+    for (id, why) in &fitted.skipped {
+        let _ = writeln!(s, "{id:<18} left out: {why}");
+    }
+    let lr = &c.log_ratio;
+    let t = lr.predictive();
+    use statrs::distribution::ContinuousCDF;
+    let _ = writeln!(
+        s,
+        "\nReference class: ln(ratio) mean {:.3}, sd {:.3} (median ratio {:.2}; a new contract's 90% band {:.2} .. {:.2}); delay mean {:.1} months, sd {:.1}",
+        lr.mean,
+        lr.sd,
+        lr.mean.exp(),
+        t.inverse_cdf(0.05).exp(),
+        t.inverse_cdf(0.95).exp(),
+        c.delay.mean,
+        c.delay.sd
+    );
+    let (n50, n90, n) = coverage(fitted);
+    let _ = writeln!(
+        s,
+        "Leave-one-out: {n50} of {n} contracts inside their 50% band (nominal {:.1}), {n90} of {n} inside their 90% band (nominal {:.1})",
+        0.5 * n as f64,
+        0.9 * n as f64
+    );
+    s
+}
