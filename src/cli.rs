@@ -284,6 +284,23 @@ predictive distribution. With --out DIR: contracts.csv (one row per contract) an
 reference_class.toml. See docs/backtesting.md."
     )]
     ReferenceClass(ReferenceClassArgs),
+    /// Write a scenario whose expected payments follow a contract's payment
+    /// plan, with a reference class as the uncertainty of its volume.
+    #[command(
+        name = "from-plan",
+        after_help = "\
+Examples:
+  pbrsim from-plan backtests/impact_bonds/outcome_payments.csv --contract INDIGO-POJ-0167 \\
+    --class results/reference-class/reference_class.toml -o cornwall.toml
+  pbrsim run cornwall.toml --out results/cornwall
+
+The contract's first plan (plan1, else a plan called original, else the first) becomes a
+referral profile of payment units of 1,000 each, paid on arrival, from its first planned
+payment to its last: at volume 1 the expected payments are the plan's, month by month.
+With --class, the volume is the class's achievement ratio: lognormal, median exp(mean ln r),
+sigma the predictive sd (sd x sqrt(1 + 1/n)). See docs/backtesting.md."
+    )]
+    FromPlan(FromPlanArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
@@ -447,6 +464,23 @@ pub struct ReferenceClassArgs {
     /// missing).
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct FromPlanArgs {
+    /// Planned and actual payments, one row per payment record.
+    #[arg(value_name = "PAYMENTS.csv")]
+    pub payments: PathBuf,
+    /// The contract (its `project_id`).
+    #[arg(long, value_name = "ID")]
+    pub contract: String,
+    /// A reference class (`reference_class.toml` from `pbrsim
+    /// reference-class`): the volume's uncertainty [default: none, volume 1]
+    #[arg(long, value_name = "FILE")]
+    pub class: Option<PathBuf>,
+    /// Write the scenario here (atomically) [default: standard output]
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -6,9 +6,9 @@ mod progress;
 
 use clap::{CommandFactory, Parser};
 use cli::{
-    Cli, Command, CompareArgs, DesignArgs, EvidenceArgs, MergeArgs, Method, ReferenceClassArgs,
-    ReverseArgs, RunArgs, ScenarioArgs, SensitivityArgs, SlurmArgs, SolveArgs, StressArgs,
-    SweepArgs, VoiArgs,
+    Cli, Command, CompareArgs, DesignArgs, EvidenceArgs, FromPlanArgs, MergeArgs, Method,
+    ReferenceClassArgs, ReverseArgs, RunArgs, ScenarioArgs, SensitivityArgs, SlurmArgs, SolveArgs,
+    StressArgs, SweepArgs, VoiArgs,
 };
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Solve(args) => solve(args, quiet),
         Command::ReverseStress(args) => reverse_stress(args, quiet),
         Command::ReferenceClass(args) => reference_class(args, quiet),
+        Command::FromPlan(args) => from_plan(args),
         Command::Validate(args) => validate(args, quiet),
         Command::Explain(args) => explain(args, quiet),
         Command::Completions(args) => {
@@ -336,6 +337,21 @@ fn reference_class(args: ReferenceClassArgs, quiet: bool) -> anyhow::Result<()> 
         for p in pbrsim::backtest::write(dir, &fitted, &name, &source)? {
             note(format!("wrote {}", p.display()));
         }
+    }
+    Ok(())
+}
+
+fn from_plan(args: FromPlanArgs) -> anyhow::Result<()> {
+    let text =
+        pbrsim::backtest::from_plan_files(&args.payments, &args.contract, args.class.as_deref())?;
+    // What is written is a scenario pbrsim reads back.
+    scenario::load_str(&text, "from-plan", &[])?;
+    match &args.output {
+        Some(path) => {
+            pbrsim::output::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
+            note(format!("wrote {}", path.display()));
+        }
+        None => print!("{text}"),
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! ([`reference`](mod@reference)).
 
 pub mod payments;
+pub mod plan;
 pub mod reference;
 
 use crate::error::{Error, ScenarioError, ScenarioErrors};
@@ -99,9 +100,23 @@ fn pennies(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// `YYYY-MM` of a month count.
-fn month_text(m: i64) -> String {
-    format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
+use plan::month_text;
+
+/// The scenario of contract `id`'s first plan in `payments`, with the
+/// reference class in `class` (if any) as its volume's uncertainty.
+pub fn from_plan_files(payments: &Path, id: &str, class: Option<&Path>) -> Result<String, Error> {
+    let text = crate::scenario::read_text(payments)?;
+    let contracts = payments::parse(&text, &payments.display().to_string())?;
+    let Some(contract) = contracts.iter().find(|c| c.id == id) else {
+        let ids: Vec<&str> = contracts.iter().map(|c| c.id.as_str()).collect();
+        let hint = crate::error::suggest(id, &ids).map_or(String::new(), |s| format!("; {s}"));
+        return Err(Error::Setting(format!(
+            "--contract {id}: no such contract in {}{hint}",
+            payments.display()
+        )));
+    };
+    let class = class.map(plan::ClassFile::read).transpose()?;
+    plan::scenario(contract, class.as_ref())
 }
 
 /// Writes `contracts.csv` and `reference_class.toml` into `dir`.

@@ -122,3 +122,61 @@ fn reference_class_command_writes_tables_and_refuses_bad_files() {
     );
     assert!(!never.exists());
 }
+
+/// A scenario from a plan pays the plan in expectation, month by month, at
+/// volume 1; with a reference class, the plan times the class's mean
+/// achievement ratio, `exp(mean + sigma^2 / 2)` (five standard errors).
+#[test]
+fn a_scenario_from_a_plan_pays_the_plan_in_expectation() {
+    use pbrsim::backtest::{payments, plan};
+    let text = std::fs::read_to_string("backtests/impact_bonds/outcome_payments.csv").unwrap();
+    let contracts = payments::parse(&text, "outcome_payments.csv").unwrap();
+    let contract = contracts
+        .iter()
+        .find(|c| c.id == "INDIGO-POJ-0167")
+        .unwrap();
+    let planned = plan::planned_months(contract);
+    let class = plan::ClassFile {
+        name: "test".into(),
+        contracts: 15,
+        log_ratio_mean: -0.14,
+        log_ratio_sd: 0.9,
+    };
+    for class in [None, Some(&class)] {
+        let m = crate::common::model(&plan::scenario(contract, class).unwrap(), &[]);
+        assert_eq!(m.horizon, planned.amounts.len());
+        let h = m.horizon;
+        let (mut totals, mut by_month) = (Vec::new(), vec![Vec::new(); h]);
+        crate::common::each_iteration(&m, 8, 4000, |r| {
+            totals.push(r.commissioner.paid.total() as f64 / 100.0);
+            for (t, v) in by_month.iter_mut().enumerate() {
+                v.push(-r.monthly[pbrsim::model::COMMISSIONER * h + t] as f64 / 100.0);
+            }
+        });
+        let ratio = class.map_or(1.0, |c| {
+            (c.log_ratio_mean + c.predictive_sd().powi(2) / 2.0).exp()
+        });
+        let (mean, se) = crate::common::mean_se(&totals);
+        crate::common::assert_within("total", mean, se, ratio * planned.total(), 5.0);
+        if class.is_none() {
+            for (t, v) in by_month.iter().enumerate().step_by(7) {
+                let (mean, se) = crate::common::mean_se(v);
+                crate::common::assert_within(
+                    &format!("month {t}"),
+                    mean,
+                    se,
+                    planned.amounts[t],
+                    5.0,
+                );
+            }
+        }
+    }
+    let e = pbrsim::backtest::from_plan_files(
+        "backtests/impact_bonds/outcome_payments.csv".as_ref(),
+        "INDIGO-POJ-167",
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("did you mean `INDIGO-POJ-0167`?"), "{e}");
+}

@@ -1,0 +1,183 @@
+//! A scenario from a payment plan (docs/backtesting.md, "A scenario from a
+//! plan"): the plan's payments become a referral profile of payment units
+//! (one unit is [`UNIT`] of planned payments), each unit paid on arrival,
+//! so that at volume 1 the scenario's expected payments are the plan's,
+//! month by month. A reference class makes the volume its achievement
+//! ratio: lognormal with the class's mean log ratio and its predictive
+//! standard deviation.
+
+use super::payments::{Contract, Series};
+use crate::error::Error;
+use std::fmt::Write;
+use std::path::Path;
+
+/// Planned payments one referral stands for, in the plan's currency.
+pub const UNIT: f64 = 1000.0;
+
+/// A reference class as `pbrsim reference-class` writes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassFile {
+    /// Its name.
+    pub name: String,
+    /// Contracts it was fitted on.
+    pub contracts: usize,
+    /// Mean of `ln r`.
+    pub log_ratio_mean: f64,
+    /// Sample standard deviation of `ln r`.
+    pub log_ratio_sd: f64,
+}
+
+impl ClassFile {
+    /// Reads `reference_class.toml`.
+    pub fn read(path: &Path) -> Result<ClassFile, Error> {
+        let text = crate::scenario::read_text(path)?;
+        let bad = |what: &str| {
+            Error::Setting(format!(
+                "{}: {what} (a reference class written by `pbrsim reference-class`)",
+                path.display()
+            ))
+        };
+        let table: toml::Table = text.parse().map_err(|e| bad(&format!("not TOML: {e}")))?;
+        let number = |key: &str| {
+            table
+                .get(key)
+                .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| bad(&format!("no number `{key}`")))
+        };
+        let contracts = number("contracts")?;
+        let sd = number("log_ratio_sd")?;
+        if contracts < 3.0 || sd <= 0.0 {
+            return Err(bad(
+                "a class needs at least 3 contracts and a positive `log_ratio_sd`",
+            ));
+        }
+        Ok(ClassFile {
+            name: table
+                .get("name")
+                .and_then(|v| v.as_str())
+                .unwrap_or("reference class")
+                .to_string(),
+            contracts: contracts as usize,
+            log_ratio_mean: number("log_ratio_mean")?,
+            log_ratio_sd: sd,
+        })
+    }
+
+    /// The predictive standard deviation of a new contract's `ln r`,
+    /// `sd sqrt(1 + 1/n)` (the lognormal's sigma; the Student-t tails are
+    /// left out).
+    pub fn predictive_sd(&self) -> f64 {
+        self.log_ratio_sd * (1.0 + 1.0 / self.contracts as f64).sqrt()
+    }
+}
+
+/// The scenario of `contract`'s first plan, from its first planned month
+/// to its last, with `class` (if any) as the uncertainty of its volume.
+pub fn scenario(contract: &Contract, class: Option<&ClassFile>) -> Result<String, Error> {
+    let (label, plan) = (&contract.plan.0, &contract.plan.1);
+    let first = plan.amounts.iter().position(|&x| x > 0.0);
+    let last = plan.amounts.iter().rposition(|&x| x > 0.0);
+    let (Some(first), Some(last)) = (first, last) else {
+        return Err(Error::Setting(format!(
+            "`{}`'s plan `{label}` pays nothing",
+            contract.id
+        )));
+    };
+    let months = &plan.amounts[first..=last];
+    let start = plan.start + first as i64;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Written by `pbrsim from-plan` (docs/backtesting.md): the outcome payments
+# planned for {id} ({label}), {from} to {to}, as a scenario. Each referral
+# stands for {unit} of planned payments and is paid on arrival, so at volume 1
+# the expected payments are the plan's, month by month; month 0 is {from}.",
+        id = contract.id,
+        from = month_text(start),
+        to = month_text(start + months.len() as i64 - 1),
+        unit = UNIT,
+    );
+    let _ = writeln!(s, "name = {:?}", format!("{} ({label})", contract.id));
+    let _ = writeln!(
+        s,
+        "description = \"Planned outcome payments as a scenario, from a payments file\""
+    );
+    let _ = writeln!(s, "currency = {:?}\n", contract.currency);
+    let _ = writeln!(
+        s,
+        "[time]\nhorizon_months = {n}\nreferral_months = {n}\n",
+        n = months.len()
+    );
+    let _ = writeln!(s, "[uncertainty]");
+    match class {
+        Some(c) => {
+            let _ = writeln!(
+                s,
+                "# The achievement ratio of reference class `{}` ({} contracts): lognormal,
+# median exp(mean ln r), sigma the predictive sd, sd x sqrt(1 + 1/n).
+volume = {{ dist = \"lognormal\", median = {}, sigma = {} }}\n",
+                c.name,
+                c.contracts,
+                c.log_ratio_mean.exp(),
+                c.predictive_sd()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "# No reference class: the plan as agreed.\nvolume = 1.0\n"
+            );
+        }
+    }
+    let profile: Vec<String> = months
+        .iter()
+        .map(|x| crate::output::csv_number((x / UNIT * 1e6).round() / 1e6))
+        .collect();
+    let _ = writeln!(
+        s,
+        "[segments.planned_payments]
+label = \"Planned payments\"
+# Planned payments per month / {UNIT}.
+referrals_per_month = [{}]
+referral_process = \"poisson\"
+
+[segments.planned_payments.sustained]
+# No outcome process: the payments are the plan's, paid on arrival.
+baseline_hazard = 0.0
+window_months = 1
+qualifying_months = 1
+max_sustainment_months = 0
+
+[segments.planned_payments.tariff]
+attachment = {UNIT}
+
+[segments.planned_payments.allocation]
+prime = 1.0
+
+[payments.lag_months]
+attachment = 0
+
+[prime]
+label = \"Provider\"",
+        profile.join(", ")
+    );
+    Ok(s)
+}
+
+/// `YYYY-MM` of a month count.
+pub(super) fn month_text(m: i64) -> String {
+    format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
+}
+
+/// The plan of `contract` by month from its first planned payment, as the
+/// scenario lays it out.
+pub fn planned_months(contract: &Contract) -> Series {
+    let plan = &contract.plan.1;
+    let first = plan.amounts.iter().position(|&x| x > 0.0).unwrap_or(0);
+    let last = plan.amounts.iter().rposition(|&x| x > 0.0).unwrap_or(0);
+    Series {
+        start: plan.start + first as i64,
+        amounts: plan.amounts[first..=last].to_vec(),
+    }
+}
