@@ -301,6 +301,25 @@ With --class, the volume is the class's achievement ratio: lognormal, median exp
 sigma the predictive sd (sd x sqrt(1 + 1/n)). See docs/backtesting.md."
     )]
     FromPlan(FromPlanArgs),
+    /// Back-test a scenario: where realised series (payments by period)
+    /// fell in its predictive distribution, period by period and as running
+    /// totals.
+    #[command(after_help = "\
+Examples:
+  pbrsim from-plan backtests/impact_bonds/outcome_payments.csv --contract INDIGO-POJ-0167 \\
+    --class results/reference-class/reference_class.toml -o cornwall.toml --realised cornwall_paid.csv
+  pbrsim backtest cornwall.toml cornwall_paid.csv --out results/cornwall-backtest
+
+The realised file has one row per period: series (payments), period_start, period_end
+(YYYY-MM, inclusive), currency (the scenario's), value; one value per period, no overlaps
+and no gaps between the first period and the last. The scenario's `time.start_month` says
+which calendar month its month 0 is. Payments are the public side's net outflow in the
+period: every payment to the prime less refunds, plus the commissioner's own costs.
+For each period and each running total from the first period: the predictive mean and
+5/25/50/75/95% quantiles over the iterations and the realised value's PIT (its mid-rank
+among them). Every iteration's monthly outflow is kept: about 8 bytes x iterations x
+months. With --out DIR: backtest.csv, one row per period and running total.")]
+    Backtest(BacktestArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
@@ -456,6 +475,10 @@ pub struct ReferenceClassArgs {
     /// others only up to their last actual payment.
     #[arg(long, value_name = "PROJECTS.csv")]
     pub projects: Option<PathBuf>,
+    /// Fit the class without this contract (repeatable): the class a
+    /// back-test of that contract should use.
+    #[arg(long, value_name = "ID")]
+    pub leave_out: Vec<String>,
     /// The class's name in reference_class.toml [default: the payments
     /// file's directory name]
     #[arg(long)]
@@ -481,6 +504,28 @@ pub struct FromPlanArgs {
     /// Write the scenario here (atomically) [default: standard output]
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write what the contract actually paid, by calendar quarter, as
+    /// realised series for `pbrsim backtest`.
+    #[arg(long, value_name = "FILE")]
+    pub realised: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct BacktestArgs {
+    /// The scenario as tendered (with `time.start_month`).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// Realised series, one row per period.
+    #[arg(value_name = "REALISED.csv")]
+    pub realised: PathBuf,
+    /// Override a scenario value (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<Override>,
+    #[command(flatten)]
+    pub sim: Simulation,
+    /// Directory for backtest.csv (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -6,9 +6,9 @@ mod progress;
 
 use clap::{CommandFactory, Parser};
 use cli::{
-    Cli, Command, CompareArgs, DesignArgs, EvidenceArgs, FromPlanArgs, MergeArgs, Method,
-    ReferenceClassArgs, ReverseArgs, RunArgs, ScenarioArgs, SensitivityArgs, SlurmArgs, SolveArgs,
-    StressArgs, SweepArgs, VoiArgs,
+    BacktestArgs, Cli, Command, CompareArgs, DesignArgs, EvidenceArgs, FromPlanArgs, MergeArgs,
+    Method, ReferenceClassArgs, ReverseArgs, RunArgs, ScenarioArgs, SensitivityArgs, SlurmArgs,
+    SolveArgs, StressArgs, SweepArgs, VoiArgs,
 };
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::ReverseStress(args) => reverse_stress(args, quiet),
         Command::ReferenceClass(args) => reference_class(args, quiet),
         Command::FromPlan(args) => from_plan(args),
+        Command::Backtest(args) => backtest(args, quiet),
         Command::Validate(args) => validate(args, quiet),
         Command::Explain(args) => explain(args, quiet),
         Command::Completions(args) => {
@@ -322,7 +323,8 @@ fn design_name(name: &str) -> Option<&str> {
 }
 
 fn reference_class(args: ReferenceClassArgs, quiet: bool) -> anyhow::Result<()> {
-    let fitted = pbrsim::backtest::fit_files(&args.payments, args.projects.as_deref())?;
+    let fitted =
+        pbrsim::backtest::fit_files(&args.payments, args.projects.as_deref(), &args.leave_out)?;
     if !quiet {
         print!("{}", pbrsim::backtest::render(&fitted));
     }
@@ -342,7 +344,7 @@ fn reference_class(args: ReferenceClassArgs, quiet: bool) -> anyhow::Result<()> 
 }
 
 fn from_plan(args: FromPlanArgs) -> anyhow::Result<()> {
-    let text =
+    let (text, realised) =
         pbrsim::backtest::from_plan_files(&args.payments, &args.contract, args.class.as_deref())?;
     // What is written is a scenario pbrsim reads back.
     scenario::load_str(&text, "from-plan", &[])?;
@@ -352,6 +354,39 @@ fn from_plan(args: FromPlanArgs) -> anyhow::Result<()> {
             note(format!("wrote {}", path.display()));
         }
         None => print!("{text}"),
+    }
+    if let Some(path) = &args.realised {
+        pbrsim::output::write_atomic(path, |w| w.write_all(realised.as_bytes()))?;
+        note(format!("wrote {}", path.display()));
+    }
+    Ok(())
+}
+
+fn backtest(args: BacktestArgs, quiet: bool) -> anyhow::Result<()> {
+    let loaded = scenario::load_file(&args.scenario, &args.overrides)?;
+    let model = &loaded.model;
+    let text = scenario::read_text(&args.realised)?;
+    let origin = args.realised.display().to_string();
+    let periods = pbrsim::backtest::realised::parse(&text, &origin, &model.currency)
+        .map_err(pbrsim::Error::from)?;
+    let sim = &args.sim;
+    let rows = pbrsim::backtest::check::backtest(
+        model,
+        &periods,
+        sim.iterations,
+        sim.seed,
+        sim.threads,
+        sim.allow_large,
+    )?;
+    if !quiet {
+        print!(
+            "{}",
+            pbrsim::backtest::render_backtest(model, &rows, sim.iterations, sim.seed)
+        );
+    }
+    if let Some(dir) = &args.out {
+        let p = pbrsim::backtest::write_backtest(dir, &rows, &loaded, sim.iterations, sim.seed)?;
+        note(format!("wrote {}", p.display()));
     }
     Ok(())
 }

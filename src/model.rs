@@ -44,6 +44,9 @@ pub struct Model {
     pub currency: String,
     /// Months simulated, `0..horizon`.
     pub horizon: usize,
+    /// The calendar month of month 0 (months since year 0: `12 * year +
+    /// month - 1`), when the scenario gives it (`time.start_month`).
+    pub start_month: Option<i64>,
     /// Referrals arrive in `0..referral_months`.
     pub referral_months: usize,
     /// Last month (exclusive) in which any participant is in the programme:

@@ -3,8 +3,10 @@
 //! class fitted from them, with its leave-one-out calibration
 //! ([`reference`](mod@reference)).
 
+pub mod check;
 pub mod payments;
 pub mod plan;
+pub mod realised;
 pub mod reference;
 
 use crate::error::{Error, ScenarioError, ScenarioErrors};
@@ -26,8 +28,12 @@ pub struct Fitted {
 }
 
 /// Reads `payments` (and `projects`, for which contracts are complete) and
-/// fits the reference class.
-pub fn fit_files(payments: &Path, projects: Option<&Path>) -> Result<Fitted, Error> {
+/// fits the reference class, without the contracts in `leave_out`.
+pub fn fit_files(
+    payments: &Path,
+    projects: Option<&Path>,
+    leave_out: &[String],
+) -> Result<Fitted, Error> {
     let text = crate::scenario::read_text(payments)?;
     let contracts = payments::parse(&text, &payments.display().to_string())?;
     let complete = match projects {
@@ -36,7 +42,22 @@ pub fn fit_files(payments: &Path, projects: Option<&Path>) -> Result<Fitted, Err
     };
     let mut fits = Vec::new();
     let mut skipped = Vec::new();
+    for id in leave_out {
+        if !contracts.iter().any(|c| &c.id == id) {
+            return Err(Error::Setting(format!(
+                "--leave-out {id}: no such contract in {}",
+                payments.display()
+            )));
+        }
+    }
     for c in &contracts {
+        if leave_out.contains(&c.id) {
+            skipped.push((
+                c.id.clone(),
+                "left out of the class (--leave-out)".to_string(),
+            ));
+            continue;
+        }
         match reference::fit(c, complete.contains(&c.id)) {
             Some(f) => fits.push(f),
             None => skipped.push((
@@ -103,8 +124,14 @@ fn pennies(x: f64) -> f64 {
 use plan::month_text;
 
 /// The scenario of contract `id`'s first plan in `payments`, with the
-/// reference class in `class` (if any) as its volume's uncertainty.
-pub fn from_plan_files(payments: &Path, id: &str, class: Option<&Path>) -> Result<String, Error> {
+/// reference class in `class` (if any) as its volume's uncertainty, and
+/// what the contract actually paid as realised series for `pbrsim
+/// backtest`.
+pub fn from_plan_files(
+    payments: &Path,
+    id: &str,
+    class: Option<&Path>,
+) -> Result<(String, String), Error> {
     let text = crate::scenario::read_text(payments)?;
     let contracts = payments::parse(&text, &payments.display().to_string())?;
     let Some(contract) = contracts.iter().find(|c| c.id == id) else {
@@ -116,7 +143,9 @@ pub fn from_plan_files(payments: &Path, id: &str, class: Option<&Path>) -> Resul
         )));
     };
     let class = class.map(plan::ClassFile::read).transpose()?;
-    plan::scenario(contract, class.as_ref())
+    let scenario = plan::scenario(contract, class.as_ref())?;
+    let (start, horizon) = plan::layout(contract);
+    Ok((scenario, plan::realised_csv(contract, start, horizon)))
 }
 
 /// Writes `contracts.csv` and `reference_class.toml` into `dir`.
@@ -297,4 +326,137 @@ pub fn render(fitted: &Fitted) -> String {
         0.9 * n as f64
     );
     s
+}
+
+/// The report printed by `pbrsim backtest`.
+pub fn render_backtest(
+    model: &crate::model::Model,
+    rows: &[check::Row],
+    iterations: u64,
+    seed: u64,
+) -> String {
+    use check::Kind;
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} · {iterations} iterations · seed {seed} · realised payments against the predictive distribution ({})",
+        model.name, model.currency
+    );
+    let _ = writeln!(
+        s,
+        "{:<17} {:>12} {:>12} {:>12} {:>12} {:>6}   {:>12} {:>6}",
+        "period", "realised", "p5", "p50", "p95", "PIT", "running total", "PIT"
+    );
+    for pair in rows.chunks(2) {
+        let (p, c) = (&pair[0], &pair[1]);
+        let _ = writeln!(
+            s,
+            "{:<17} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>6.2}   {:>12.0} {:>6.2}",
+            format!("{} {}", month_text(p.months.0), month_text(p.months.1)),
+            p.realised,
+            p.quantiles[0],
+            p.quantiles[2],
+            p.quantiles[4],
+            p.pit,
+            c.realised,
+            c.pit
+        );
+    }
+    for (kind, what) in [
+        (Kind::Period, "periods"),
+        (Kind::Cumulative, "running totals"),
+    ] {
+        let (i50, n) = check::inside(rows, kind, 0.5);
+        let (i90, _) = check::inside(rows, kind, 0.9);
+        let _ = writeln!(
+            s,
+            "{what}: {i50} of {n} inside their 50% band, {i90} of {n} inside their 90% band"
+        );
+    }
+    if let Some(last) = rows.iter().rev().find(|r| r.kind == Kind::Cumulative) {
+        let _ = writeln!(
+            s,
+            "total to {}: realised {:.0}, predicted {:.0} [90%: {:.0} .. {:.0}], PIT {:.2}",
+            month_text(last.months.1),
+            last.realised,
+            last.mean,
+            last.quantiles[0],
+            last.quantiles[4],
+            last.pit
+        );
+    }
+    s
+}
+
+/// Writes `backtest.csv` into `dir`: one row per period and running total.
+pub fn write_backtest(
+    dir: &Path,
+    rows: &[check::Row],
+    loaded: &crate::scenario::Loaded,
+    iterations: u64,
+    seed: u64,
+) -> Result<PathBuf, Error> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let path = dir.join("backtest.csv");
+    write_atomic(&path, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        let mut header: Vec<String> = [
+            "kind",
+            "series",
+            "period_start",
+            "period_end",
+            "realised",
+            "mean",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        header.extend(
+            check::LEVELS
+                .iter()
+                .map(|q| format!("p{}", (q * 100.0).round())),
+        );
+        header.extend(
+            [
+                "pit",
+                "inside_50",
+                "inside_90",
+                "scenario_hash",
+                "seed",
+                "iterations",
+                "pbrsim_version",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        out.write_record(&header)?;
+        for r in rows {
+            let mut record = vec![
+                match r.kind {
+                    check::Kind::Period => "period".to_string(),
+                    check::Kind::Cumulative => "cumulative".to_string(),
+                },
+                r.series.clone(),
+                month_text(r.months.0),
+                month_text(r.months.1),
+                csv_number(pennies(r.realised)),
+                csv_number(pennies(r.mean)),
+            ];
+            record.extend(r.quantiles.iter().map(|&q| csv_number(pennies(q))));
+            record.push(csv_number(r.pit));
+            record.push((0.25..=0.75).contains(&r.pit).to_string());
+            record.push((0.05..=0.95).contains(&r.pit).to_string());
+            record.push(loaded.hash.clone());
+            record.push(seed.to_string());
+            record.push(iterations.to_string());
+            record.push(crate::VERSION.to_string());
+            out.write_record(&record)?;
+        }
+        out.flush()
+    })?;
+    Ok(path)
 }

@@ -204,52 +204,17 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Contract>, ScenarioErrors> 
                 continue;
             }
         };
-        let (Some(first), Some(last)) = (
-            month(field(start_col)).or_else(|| {
-                errors.push(bad_month(
-                    &fail,
-                    line,
-                    at(start_col),
-                    "period_start",
-                    field(start_col),
-                ));
-                None
-            }),
-            month(field(end_col)).or_else(|| {
-                errors.push(bad_month(
-                    &fail,
-                    line,
-                    at(end_col),
-                    "period_end",
-                    field(end_col),
-                ));
-                None
-            }),
-        ) else {
-            continue;
+        let (first, last) = match period(field(start_col), field(end_col)) {
+            Ok(months) => months,
+            Err(e) => {
+                let col = if e.at_end { end_col } else { start_col };
+                errors.push(ScenarioError {
+                    help: e.help,
+                    ..fail(line, at(col), e.key, e.message)
+                });
+                continue;
+            }
         };
-        if last < first {
-            errors.push(fail(
-                line,
-                at(end_col),
-                "period_end",
-                format!(
-                    "the period ends ({}) before it starts ({})",
-                    field(end_col),
-                    field(start_col)
-                ),
-            ));
-            continue;
-        }
-        if last - first >= 120 {
-            errors.push(fail(
-                line,
-                at(end_col),
-                "period_end",
-                "a period of ten years or more is not a payment period".into(),
-            ));
-            continue;
-        }
         let amount = match field(amount_col).parse::<f64>() {
             Ok(x) if x.is_finite() && (0.0..=1e12).contains(&x) => x,
             _ => {
@@ -329,17 +294,47 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Contract>, ScenarioErrors> 
     Ok(contracts)
 }
 
-fn bad_month(
-    fail: &impl Fn(usize, Option<usize>, &str, String) -> ScenarioError,
-    line: usize,
-    column: Option<usize>,
-    key: &str,
-    text: &str,
-) -> ScenarioError {
-    ScenarioError {
-        help: Some("a month as YYYY-MM, e.g. 2019-04".into()),
-        ..fail(line, column, key, format!("`{text}` is not a month"))
+/// Why the two month fields of a row are not a period.
+pub(super) struct PeriodProblem {
+    /// The problem is in the end field (else the start).
+    pub at_end: bool,
+    /// Its column's name.
+    pub key: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// What to write instead.
+    pub help: Option<String>,
+}
+
+/// The months of a period given as `YYYY-MM` start and end, inclusive:
+/// both months, the end not before the start, less than ten years long.
+pub(super) fn period(start: &str, end: &str) -> Result<(i64, i64), PeriodProblem> {
+    let read = |text: &str, at_end: bool| {
+        month(text).ok_or_else(|| PeriodProblem {
+            at_end,
+            key: if at_end { "period_end" } else { "period_start" },
+            message: format!("`{text}` is not a month"),
+            help: Some("a month as YYYY-MM, e.g. 2019-04".into()),
+        })
+    };
+    let (first, last) = (read(start, false)?, read(end, true)?);
+    let problem = |message: String| PeriodProblem {
+        at_end: true,
+        key: "period_end",
+        message,
+        help: None,
+    };
+    if last < first {
+        return Err(problem(format!(
+            "the period ends ({end}) before it starts ({start})"
+        )));
     }
+    if last - first >= 120 {
+        return Err(problem(
+            "a period of ten years or more is not a payment period".into(),
+        ));
+    }
+    Ok((first, last))
 }
 
 /// `YYYY-MM` as months since year 0.
@@ -354,7 +349,7 @@ pub fn month(text: &str) -> Option<i64> {
 
 /// The 1-based column where field `index` of a CSV line starts (fields
 /// may be quoted, with `""` inside quotes).
-fn column_of(line: &str, index: usize) -> usize {
+pub(super) fn column_of(line: &str, index: usize) -> usize {
     let mut field = 0;
     let mut quoted = false;
     for (i, ch) in line.char_indices() {

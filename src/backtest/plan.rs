@@ -85,7 +85,7 @@ pub fn scenario(contract: &Contract, class: Option<&ClassFile>) -> Result<String
         )));
     };
     let months = &plan.amounts[first..=last];
-    let start = plan.start + first as i64;
+    let (start, horizon) = layout(contract);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -106,8 +106,9 @@ pub fn scenario(contract: &Contract, class: Option<&ClassFile>) -> Result<String
     let _ = writeln!(s, "currency = {:?}\n", contract.currency);
     let _ = writeln!(
         s,
-        "[time]\nhorizon_months = {n}\nreferral_months = {n}\n",
-        n = months.len()
+        "[time]\n# The plan's months, and any later month of actual payments.\nhorizon_months = {horizon}\nreferral_months = {n}\nstart_month = \"{start}\"\n",
+        n = months.len(),
+        start = month_text(start)
     );
     let _ = writeln!(s, "[uncertainty]");
     match class {
@@ -163,6 +164,39 @@ label = \"Provider\"",
         profile.join(", ")
     );
     Ok(s)
+}
+
+/// The scenario's month 0 (the plan's first planned payment) and horizon:
+/// the plan's months, and any later month of actual payments.
+pub fn layout(contract: &Contract) -> (i64, usize) {
+    let plan = planned_months(contract);
+    let horizon = (contract.actual.end() - plan.start).max(plan.amounts.len() as i64);
+    (plan.start, horizon as usize)
+}
+
+/// What `contract` actually paid, as realised payments by calendar
+/// quarter (clipped to the scenario's months, from `start` for `horizon`
+/// months; a record longer than a quarter is spread evenly over its
+/// months), for `pbrsim backtest`.
+pub fn realised_csv(contract: &Contract, start: i64, horizon: usize) -> String {
+    let actual = &contract.actual;
+    let mut s = String::from("series,period_start,period_end,currency,value\n");
+    let end = actual.end().min(start + horizon as i64);
+    let mut first = actual.start.max(start);
+    while first < end {
+        let last = (first - first.rem_euclid(3) + 2).min(end - 1);
+        let value: f64 = (first..=last).map(|m| actual.at(m)).sum();
+        let _ = writeln!(
+            s,
+            "payments,{},{},{},{}",
+            month_text(first),
+            month_text(last),
+            contract.currency,
+            crate::output::csv_number((value * 100.0).round() / 100.0)
+        );
+        first = last + 1;
+    }
+    s
 }
 
 /// `YYYY-MM` of a month count.

@@ -160,6 +160,7 @@ fn default_currency() -> String {
 pub struct RawTime {
     pub horizon_months: u32,
     pub referral_months: u32,
+    pub start_month: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

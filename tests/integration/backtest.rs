@@ -68,6 +68,7 @@ fn the_documented_reference_class_is_what_the_data_give() {
     let fitted = pbrsim::backtest::fit_files(
         "backtests/impact_bonds/outcome_payments.csv".as_ref(),
         Some("backtests/impact_bonds/projects.csv".as_ref()),
+        &[],
     )
     .unwrap();
     assert_eq!(fitted.class.fits.len(), 15);
@@ -128,23 +129,13 @@ fn reference_class_command_writes_tables_and_refuses_bad_files() {
 /// achievement ratio, `exp(mean + sigma^2 / 2)` (five standard errors).
 #[test]
 fn a_scenario_from_a_plan_pays_the_plan_in_expectation() {
-    use pbrsim::backtest::{payments, plan};
-    let text = std::fs::read_to_string("backtests/impact_bonds/outcome_payments.csv").unwrap();
-    let contracts = payments::parse(&text, "outcome_payments.csv").unwrap();
-    let contract = contracts
-        .iter()
-        .find(|c| c.id == "INDIGO-POJ-0167")
-        .unwrap();
+    use pbrsim::backtest::plan;
+    let contract = &cornwall();
     let planned = plan::planned_months(contract);
-    let class = plan::ClassFile {
-        name: "test".into(),
-        contracts: 15,
-        log_ratio_mean: -0.14,
-        log_ratio_sd: 0.9,
-    };
+    let class = test_class();
     for class in [None, Some(&class)] {
         let m = crate::common::model(&plan::scenario(contract, class).unwrap(), &[]);
-        assert_eq!(m.horizon, planned.amounts.len());
+        assert_eq!(m.referral_months, planned.amounts.len());
         let h = m.horizon;
         let (mut totals, mut by_month) = (Vec::new(), vec![Vec::new(); h]);
         crate::common::each_iteration(&m, 8, 4000, |r| {
@@ -159,7 +150,12 @@ fn a_scenario_from_a_plan_pays_the_plan_in_expectation() {
         let (mean, se) = crate::common::mean_se(&totals);
         crate::common::assert_within("total", mean, se, ratio * planned.total(), 5.0);
         if class.is_none() {
-            for (t, v) in by_month.iter().enumerate().step_by(7) {
+            for (t, v) in by_month
+                .iter()
+                .enumerate()
+                .take(planned.amounts.len())
+                .step_by(7)
+            {
                 let (mean, se) = crate::common::mean_se(v);
                 crate::common::assert_within(
                     &format!("month {t}"),
@@ -179,4 +175,248 @@ fn a_scenario_from_a_plan_pays_the_plan_in_expectation() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("did you mean `INDIGO-POJ-0167`?"), "{e}");
+}
+
+/// The scenario of a plan (with a class), its predictive distribution from
+/// 2,000 iterations, and realised quarters cut from `reality`'s monthly
+/// outflow.
+fn quarters(
+    pred: &pbrsim::backtest::check::Predictive,
+    reality: &[f64],
+) -> Vec<pbrsim::backtest::realised::Period> {
+    let mut periods = Vec::new();
+    let mut first = pred.start;
+    let end = pred.start + pred.months as i64;
+    while first < end {
+        let last = (first - first.rem_euclid(3) + 2).min(end - 1);
+        let value = (first..=last)
+            .map(|t| reality[(t - pred.start) as usize])
+            .sum();
+        periods.push(pbrsim::backtest::realised::Period {
+            series: "payments".into(),
+            first,
+            last,
+            value,
+            line: 0,
+        });
+        first = last + 1;
+    }
+    periods
+}
+
+/// The Cornwall Frequent Attenders Project's payments.
+fn cornwall() -> pbrsim::backtest::payments::Contract {
+    let text = std::fs::read_to_string("backtests/impact_bonds/outcome_payments.csv").unwrap();
+    let contracts = pbrsim::backtest::payments::parse(&text, "outcome_payments.csv").unwrap();
+    contracts
+        .into_iter()
+        .find(|c| c.id == "INDIGO-POJ-0167")
+        .unwrap()
+}
+
+/// A class near the one the shipped data give.
+fn test_class() -> pbrsim::backtest::plan::ClassFile {
+    pbrsim::backtest::plan::ClassFile {
+        name: "test".into(),
+        contracts: 15,
+        log_ratio_mean: -0.14,
+        log_ratio_sd: 0.9,
+    }
+}
+
+fn plan_model(sets: &[&str]) -> pbrsim::model::Model {
+    let text = pbrsim::backtest::plan::scenario(&cornwall(), Some(&test_class())).unwrap();
+    crate::common::model(&text, sets)
+}
+
+/// Realities drawn from the scenario itself (another seed) fall in its
+/// predictive distribution as they should: the PITs of the final running
+/// total and of one quarter are uniform, so the 50% and 90% bands hold 50%
+/// and 90% of 1,000 realities and the mean PIT is 0.5 (five standard
+/// errors).
+#[test]
+fn realities_from_the_scenario_itself_are_calibrated() {
+    use pbrsim::backtest::check::{Kind, predictive};
+    let m = plan_model(&[]);
+    let pred = predictive(&m, 2000, 1, 0, false).unwrap();
+    let h = m.horizon;
+    let mut simulator = pbrsim::engine::Simulator::new(&m);
+    let (mut total, mut quarter) = (Vec::new(), Vec::new());
+    for i in 0..1000 {
+        let r = simulator.iteration(77, i);
+        let reality: Vec<f64> = (0..h)
+            .map(|t| -r.monthly[pbrsim::model::COMMISSIONER * h + t] as f64 / 100.0)
+            .collect();
+        let rows = pred.place(&quarters(&pred, &reality)).unwrap();
+        let last = rows
+            .iter()
+            .rev()
+            .find(|r| r.kind == Kind::Cumulative)
+            .unwrap();
+        total.push(last.pit);
+        quarter.push(rows[2 * 9].pit);
+    }
+    for (what, pits) in [("final total", &total), ("tenth quarter", &quarter)] {
+        let inside = |level: f64| -> Vec<f64> {
+            let (lo, hi) = ((1.0 - level) / 2.0, (1.0 + level) / 2.0);
+            pits.iter()
+                .map(|&p| f64::from(u8::from(p >= lo && p <= hi)))
+                .collect()
+        };
+        for (values, truth, band) in [
+            (inside(0.5), 0.5, "50% band"),
+            (inside(0.9), 0.9, "90% band"),
+            (pits.to_vec(), 0.5, "mean PIT"),
+        ] {
+            let (mean, se) = crate::common::mean_se(&values);
+            crate::common::assert_within(&format!("{what}, {band}"), mean, se, truth, 5.0);
+        }
+    }
+}
+
+/// With every count fixed and nothing uncertain, every iteration is the
+/// same world: its own values have PIT 1/2 (all ties), a penny more PIT 1,
+/// a penny less PIT 0.
+#[test]
+fn a_fixed_world_places_its_own_values_at_one_half() {
+    use pbrsim::backtest::check::predictive;
+    let m = plan_model(&[
+        "uncertainty.volume=1",
+        "segments.planned_payments.referral_process=fixed",
+    ]);
+    let pred = predictive(&m, 50, 3, 0, false).unwrap();
+    let world = pred.outflow[..pred.months].to_vec();
+    for (shift, pit) in [(0.0, 0.5), (0.01, 1.0), (-0.01, 0.0)] {
+        let mut periods = quarters(&pred, &world);
+        for p in &mut periods {
+            p.value += shift;
+        }
+        let rows = pred.place(&periods).unwrap();
+        assert!(
+            rows.iter().step_by(2).all(|r| r.pit == pit),
+            "shift {shift}"
+        );
+        assert_eq!(rows[0].quantiles[2], world[..3].iter().sum::<f64>());
+    }
+}
+
+/// `from-plan --realised` then `backtest --out`: a table of every period
+/// and running total; a realised file with a gap, an overlap, an unknown
+/// series or another currency is refused at its line, exit code 2.
+#[test]
+fn backtest_command_places_what_a_contract_paid_and_refuses_bad_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
+    ok(&[
+        "from-plan",
+        "backtests/impact_bonds/outcome_payments.csv",
+        "--contract",
+        "INDIGO-POJ-0192",
+        "-o",
+        &p("s.toml"),
+        "--realised",
+        &p("paid.csv"),
+    ]);
+    ok(&[
+        "backtest",
+        &p("s.toml"),
+        &p("paid.csv"),
+        "-n",
+        "500",
+        "-q",
+        "--out",
+        &p("out"),
+    ]);
+    let o = pbrsim(&[
+        "validate",
+        &p("s.toml"),
+        "--set",
+        "time.start_month=2019-13",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.code() == Some(2) && err.contains("`2019-13` is not a month"),
+        "{err}"
+    );
+    let o = pbrsim(&["backtest", "scenarios/minimal.toml", &p("paid.csv")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.code() == Some(2) && err.contains("time.start_month"),
+        "{err}"
+    );
+    let realised = std::fs::read_to_string(p("paid.csv")).unwrap();
+    let table = std::fs::read_to_string(tmp.path().join("out/backtest.csv")).unwrap();
+    assert_eq!(
+        table.lines().count() - 1,
+        2 * (realised.lines().count() - 1)
+    );
+    for (bad, expected) in [
+        (
+            "payments,2020-01,2020-03,GBP,5\npayments,2020-07,2020-09,GBP,5\n",
+            "bad.csv:3: a gap after line 2: nothing given for 2020-04 to 2020-06",
+        ),
+        (
+            "payments,2020-01,2020-03,GBP,5\npayments,2020-03,2020-05,GBP,5\n",
+            "bad.csv:3: overlaps line 2",
+        ),
+        (
+            "paymnets,2020-01,2020-03,GBP,5\n",
+            "bad.csv:2:1: unknown series `paymnets`",
+        ),
+        (
+            "payments,2020-01,2020-03,EUR,5\n",
+            "bad.csv:2:26: `EUR`, but the scenario's amounts are in `GBP`",
+        ),
+        (
+            "payments,2030-01,2030-03,GBP,5\n",
+            "2030-01 to 2030-03 is outside the scenario's months",
+        ),
+    ] {
+        std::fs::write(
+            p("bad.csv"),
+            format!("series,period_start,period_end,currency,value\n{bad}"),
+        )
+        .unwrap();
+        let o = pbrsim(&[
+            "backtest",
+            &p("s.toml"),
+            &p("bad.csv"),
+            "-n",
+            "100",
+            "--out",
+            &p("never"),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(expected), "expected `{expected}` in {err}");
+        assert!(!tmp.path().join("never").exists());
+    }
+}
+
+/// The table docs/backtesting.md quotes for all fifteen contracts is what
+/// `backtests/impact_bonds/backtest_all.sh` gives.
+#[test]
+fn the_documented_back_test_of_all_fifteen_is_what_the_script_gives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("backtests/impact_bonds/backtest_all.sh")
+        .arg(tmp.path().join("all"))
+        .arg("10000")
+        .env("PBRSIM", env!("CARGO_BIN_EXE_pbrsim"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = std::fs::read_to_string("docs/backtesting.md").unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed.lines().count(), 17);
+    for line in printed.lines() {
+        assert!(
+            doc.contains(line),
+            "docs/backtesting.md should quote:\n{line}"
+        );
+    }
 }

@@ -132,6 +132,7 @@ pub fn validate(raw: &RawScenario) -> Result<Model, Vec<KeyProblem>> {
         description: raw.description.clone(),
         currency: raw.currency.clone(),
         horizon: time.horizon,
+        start_month: time.start_month,
         referral_months: time.referral_months,
         delivery_months,
         factors: uncertainty.factors,
@@ -171,6 +172,8 @@ struct Time {
     referral_months: usize,
     /// Contract years (per-year prices and parameters have this many).
     years: usize,
+    /// The calendar month of month 0, if given.
+    start_month: Option<i64>,
 }
 
 /// The most months any month count or lag may be: a hundred years, beyond
@@ -197,10 +200,22 @@ fn time(c: &mut Checker, raw: &RawTime) -> Time {
     } else {
         referral_months
     };
+    let start_month = raw.start_month.as_deref().and_then(|text| {
+        let month = crate::backtest::payments::month(text);
+        if month.is_none() {
+            c.err_help(
+                "time.start_month",
+                format!("`{text}` is not a month"),
+                Some("the calendar month of month 0, as \"YYYY-MM\", e.g. \"2019-04\"".into()),
+            );
+        }
+        month
+    });
     Time {
         horizon,
         referral_months,
         years: horizon.div_ceil(12),
+        start_month,
     }
 }
 

@@ -1,0 +1,223 @@
+//! Back-testing a scenario against realised series (docs/backtesting.md):
+//! where each realised value, and each running total, fell in the
+//! scenario's predictive distribution.
+//!
+//! The scenario runs `n` iterations, each kept as its public side's net
+//! outflow by month (every payment to the prime less refunds, plus the
+//! commissioner's own costs, summed over the commissioner, co-funder,
+//! payers and pooled budget, so that money moving between public bodies
+//! cancels). For each realised period the predictive sample is the
+//! iterations' sum over the period's months; for each running total, their
+//! sum from the first realised month. The PIT of a realised value `v` is
+//! the mid-rank `(#{x < v} + #{x = v} / 2) / n`; it is inside the central
+//! `p` band when it lies in `[(1 - p)/2, (1 + p)/2]`.
+
+use super::realised::Period;
+use crate::engine::Simulator;
+use crate::error::Error;
+use crate::model::Model;
+use rayon::prelude::*;
+
+/// Whether a row is one period or a running total.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The realised value of one period.
+    Period,
+    /// The realised total from the first period to the end of this one.
+    Cumulative,
+}
+
+/// Where one realised value fell.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Period or running total.
+    pub kind: Kind,
+    /// The series.
+    pub series: String,
+    /// First and last calendar month.
+    pub months: (i64, i64),
+    /// The realised value.
+    pub realised: f64,
+    /// The predictive mean.
+    pub mean: f64,
+    /// The predictive 5%, 25%, 50%, 75% and 95% quantiles.
+    pub quantiles: [f64; 5],
+    /// The realised value's PIT.
+    pub pit: f64,
+}
+
+/// The quantile levels of [`Row::quantiles`].
+pub const LEVELS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+/// The scenario's predictive distribution of the public side's monthly
+/// outflow: every iteration's months, from calendar month `start`.
+#[derive(Clone, Debug)]
+pub struct Predictive {
+    /// The calendar month of month 0.
+    pub start: i64,
+    /// Months per iteration.
+    pub months: usize,
+    /// Iterations.
+    pub iterations: usize,
+    /// `[iteration][month]`, in the scenario's currency.
+    pub outflow: Vec<f64>,
+}
+
+/// Runs `model` for `iterations` from `seed` on `threads` threads (0: all
+/// cores), keeping each iteration's monthly outflow (refused beyond 4 GiB
+/// unless `allow_large`). The model must say when its month 0 is.
+pub fn predictive(
+    model: &Model,
+    iterations: u64,
+    seed: u64,
+    threads: usize,
+    allow_large: bool,
+) -> Result<Predictive, Error> {
+    let Some(start) = model.start_month else {
+        return Err(Error::Setting(
+            "the scenario does not say when its month 0 is: give `time.start_month = \"YYYY-MM\"` (or --set time.start_month=YYYY-MM)".into(),
+        ));
+    };
+    if iterations < 2 {
+        return Err(Error::Setting(
+            "a back-test needs at least 2 iterations".into(),
+        ));
+    }
+    let months = model.horizon;
+    let bytes = iterations as u128 * months as u128 * 8;
+    if bytes > 4 << 30 && !allow_large {
+        return Err(Error::Setting(format!(
+            "a back-test keeps every iteration's months: {iterations} x {months} months is {:.1} GiB, beyond 4 GiB; give fewer iterations, or --allow-large",
+            bytes as f64 / (1u64 << 30) as f64
+        )));
+    }
+    let public: Vec<usize> = std::iter::once(crate::model::COMMISSIONER)
+        .chain(std::iter::once(crate::model::CO_FUNDER))
+        .chain((0..model.payers.len()).map(|i| model.payer_account(i)))
+        .chain(model.pooled_budget.iter().map(|_| model.pool_account()))
+        .collect();
+    const BLOCK: u64 = 256;
+    let pool = crate::engine::driver::pool(threads)?;
+    let blocks: Vec<Vec<f64>> = pool.install(|| {
+        (0..iterations.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let mut simulator = Simulator::new(model);
+                let mut out = Vec::new();
+                for i in b * BLOCK..((b + 1) * BLOCK).min(iterations) {
+                    let r = simulator.iteration(seed, i);
+                    for t in 0..months {
+                        let outflow: i64 = public.iter().map(|&a| -r.monthly[a * months + t]).sum();
+                        out.push(outflow as f64 / 100.0);
+                    }
+                }
+                out
+            })
+            .collect()
+    });
+    Ok(Predictive {
+        start,
+        months,
+        iterations: iterations as usize,
+        outflow: blocks.concat(),
+    })
+}
+
+impl Predictive {
+    /// Places every realised period, and the running total from each
+    /// series' first period, in the predictive distribution; periods
+    /// outside the scenario's months are refused.
+    pub fn place(&self, periods: &[Period]) -> Result<Vec<Row>, Error> {
+        let (start, h) = (self.start, self.months as i64);
+        for p in periods {
+            if p.first < start || p.last >= start + h {
+                return Err(Error::Setting(format!(
+                    "line {}: {} to {} is outside the scenario's months, {} to {}",
+                    p.line,
+                    super::plan::month_text(p.first),
+                    super::plan::month_text(p.last),
+                    super::plan::month_text(start),
+                    super::plan::month_text(start + h - 1)
+                )));
+            }
+        }
+        let n = self.iterations;
+        let at = |i: usize, t: i64| self.outflow[i * self.months + (t - start) as usize];
+        let mut rows = Vec::new();
+        let mut series: Vec<&str> = periods.iter().map(|p| p.series.as_str()).collect();
+        series.dedup();
+        for name in series {
+            let of: Vec<&Period> = periods.iter().filter(|p| p.series == name).collect();
+            let first = of[0].first;
+            let mut realised_total = 0.0;
+            let mut running = vec![0.0; n];
+            for p in of {
+                let sample: Vec<f64> = (0..n)
+                    .map(|i| (p.first..=p.last).map(|t| at(i, t)).sum())
+                    .collect();
+                for (r, x) in running.iter_mut().zip(&sample) {
+                    *r += x;
+                }
+                realised_total += p.value;
+                rows.push(row(Kind::Period, name, (p.first, p.last), p.value, sample));
+                rows.push(row(
+                    Kind::Cumulative,
+                    name,
+                    (first, p.last),
+                    realised_total,
+                    running.clone(),
+                ));
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// [`predictive`], then [`Predictive::place`].
+pub fn backtest(
+    model: &Model,
+    periods: &[Period],
+    iterations: u64,
+    seed: u64,
+    threads: usize,
+    allow_large: bool,
+) -> Result<Vec<Row>, Error> {
+    predictive(model, iterations, seed, threads, allow_large)?.place(periods)
+}
+
+fn row(kind: Kind, series: &str, months: (i64, i64), realised: f64, mut sample: Vec<f64>) -> Row {
+    let n = sample.len() as f64;
+    let below = sample.iter().filter(|&&x| x < realised).count() as f64;
+    let equal = sample.iter().filter(|&&x| x == realised).count() as f64;
+    let mean = sample.iter().sum::<f64>() / n;
+    sample.sort_by(f64::total_cmp);
+    Row {
+        kind,
+        series: series.to_string(),
+        months,
+        realised,
+        mean,
+        quantiles: LEVELS.map(|q| quantile_sorted(&sample, q)),
+        pit: (below + equal / 2.0) / n,
+    }
+}
+
+/// The `q` quantile of a sorted sample, interpolated linearly between
+/// order statistics (R's type 7, NumPy's default).
+fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// How many `rows` of `kind` have their PIT inside the central `level`
+/// band, and how many there are.
+pub fn inside(rows: &[Row], kind: Kind, level: f64) -> (usize, usize) {
+    let of: Vec<&Row> = rows.iter().filter(|r| r.kind == kind).collect();
+    let (lo, hi) = ((1.0 - level) / 2.0, (1.0 + level) / 2.0);
+    (
+        of.iter().filter(|r| r.pit >= lo && r.pit <= hi).count(),
+        of.len(),
+    )
+}
