@@ -307,7 +307,8 @@ sigma the predictive sd (sd x sqrt(1 + 1/n)). See docs/backtesting.md."
     #[command(after_help = "\
 Examples:
   pbrsim from-plan backtests/impact_bonds/outcome_payments.csv --contract INDIGO-POJ-0167 \\
-    --class results/reference-class/reference_class.toml -o cornwall.toml --realised cornwall_paid.csv
+    --class results/reference-class/reference_class.toml \\
+    -o cornwall.toml --realised cornwall_paid.csv
   pbrsim backtest cornwall.toml cornwall_paid.csv --out results/cornwall-backtest
 
 The realised file has one row per period: series (payments), period_start, period_end

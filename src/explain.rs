@@ -57,6 +57,15 @@ pub fn explain(model: &Model) -> String {
         model.referral_months - 1,
         model.delivery_months - 1
     );
+    if let Some(start) = model.start_month {
+        let month = crate::backtest::plan::month_text;
+        let _ = writeln!(
+            o,
+            "Month 0 is {}; the last month simulated is {}.",
+            month(start),
+            month(start + model.horizon as i64 - 1)
+        );
+    }
     if model.counts.expected() {
         let _ = writeln!(
             o,

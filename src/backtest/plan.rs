@@ -200,7 +200,7 @@ pub fn realised_csv(contract: &Contract, start: i64, horizon: usize) -> String {
 }
 
 /// `YYYY-MM` of a month count.
-pub(super) fn month_text(m: i64) -> String {
+pub fn month_text(m: i64) -> String {
     format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
 }
 

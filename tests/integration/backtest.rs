@@ -327,6 +327,9 @@ fn backtest_command_places_what_a_contract_paid_and_refuses_bad_files() {
         "--out",
         &p("out"),
     ]);
+    let explained = ok(&["explain", &p("s.toml")]);
+    let text = String::from_utf8_lossy(&explained.stdout);
+    assert!(text.contains("Month 0 is 2020-07"), "{text}");
     let o = pbrsim(&[
         "validate",
         &p("s.toml"),
