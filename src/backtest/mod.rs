@@ -150,10 +150,7 @@ pub fn from_plan_files(
 
 /// Writes `contracts.csv` and `reference_class.toml` into `dir`.
 pub fn write(dir: &Path, fitted: &Fitted, name: &str, source: &str) -> Result<Vec<PathBuf>, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    crate::output::create_dir(dir)?;
     let contracts = dir.join("contracts.csv");
     write_atomic(&contracts, |w| {
         let mut out = csv::Writer::from_writer(w);
@@ -397,10 +394,7 @@ pub fn write_backtest(
     iterations: u64,
     seed: u64,
 ) -> Result<PathBuf, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    crate::output::create_dir(dir)?;
     let path = dir.join("backtest.csv");
     write_atomic(&path, |w| {
         let mut out = csv::Writer::from_writer(w);

@@ -207,7 +207,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Contract>, ScenarioErrors> 
         let (first, last) = match period(field(start_col), field(end_col)) {
             Ok(months) => months,
             Err(e) => {
-                let col = if e.at_end { end_col } else { start_col };
+                let col = e.column(start_col, end_col);
                 errors.push(ScenarioError {
                     help: e.help,
                     ..fail(line, at(col), e.key, e.message)
@@ -304,6 +304,13 @@ pub(super) struct PeriodProblem {
     pub message: String,
     /// What to write instead.
     pub help: Option<String>,
+}
+
+impl PeriodProblem {
+    /// The field it is in, of the row's start and end fields.
+    pub(super) fn column(&self, start: usize, end: usize) -> usize {
+        if self.at_end { end } else { start }
+    }
 }
 
 /// The months of a period given as `YYYY-MM` start and end, inclusive:

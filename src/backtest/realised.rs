@@ -113,7 +113,7 @@ pub fn parse(text: &str, origin: &str, currency: &str) -> Result<Vec<Period>, Sc
         let (first, last) = match super::payments::period(field(start_col), field(end_col)) {
             Ok(months) => months,
             Err(e) => {
-                let col = if e.at_end { end_col } else { start_col };
+                let col = e.column(start_col, end_col);
                 errors.push(fail(line, at(col), e.key, e.message, e.help));
                 continue;
             }

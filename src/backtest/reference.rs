@@ -68,11 +68,20 @@ pub fn fit(contract: &Contract, complete: bool) -> Option<Fit> {
     } else {
         actual.end()
     };
-    let cumulative = |s: &super::payments::Series, to: i64| -> f64 {
-        (first.min(s.start)..=to).map(|m| s.at(m)).sum()
+    // Cumulative payments by month, each series summed once: the actual's
+    // over the window, the plan's over every month a shift can reach.
+    let running = |s: &super::payments::Series, months: std::ops::Range<i64>| -> Vec<f64> {
+        months
+            .scan(0.0, |total, m| {
+                *total += s.at(m);
+                Some(*total)
+            })
+            .collect()
     };
-    let a: Vec<f64> = (first..last).map(|t| cumulative(actual, t)).collect();
-    let planned_to = |t: i64| cumulative(plan, t);
+    let a = running(actual, first..last);
+    let reach = first - MAX_DELAY;
+    let planned = running(plan, reach..last + MAX_LEAD);
+    let planned_to = |t: i64| planned[(t - reach) as usize];
     let aa: f64 = a.iter().map(|x| x * x).sum();
     let mut best: Option<(f64, i64, f64)> = None;
     let mut delays: Vec<i64> = (-MAX_LEAD..=MAX_DELAY).collect();

@@ -74,6 +74,14 @@ impl RunInfo {
     }
 }
 
+/// Creates output directory `dir` (and its parents) if missing.
+pub fn create_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
 /// Writes `path` atomically: a temporary file beside it, then a rename.
 pub fn write_atomic(
     path: &Path,

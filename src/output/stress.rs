@@ -143,10 +143,7 @@ pub fn render_stresses(
 /// Writes a CSV table atomically; creates the parent directory.
 pub fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<PathBuf, Error> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        super::create_dir(dir)?;
     }
     write_atomic(path, |w| {
         let mut c = csv::Writer::from_writer(w);

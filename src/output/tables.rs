@@ -185,10 +185,7 @@ pub fn write_outputs(
     result: &RunResult,
     model: &crate::model::Model,
 ) -> Result<Vec<PathBuf>, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    super::create_dir(dir)?;
     let records = figure_records(result, &info.quantiles);
     let h = model.horizon;
     let s = &result.summary;
@@ -433,10 +430,7 @@ pub fn write_comparison(
     hash_b: &str,
     config: &crate::engine::RunConfig,
 ) -> Result<PathBuf, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    super::create_dir(dir)?;
     let path = dir.join("compare.csv");
     write_atomic(&path, |w| {
         let mut c = csv::Writer::from_writer(w);

@@ -138,12 +138,14 @@ pub struct Reverse {
     pub rules: Vec<Rule>,
 }
 
-/// The scenario with `directions` shocked to size `s`.
+/// The scenario with `directions` shocked to size `s`; a shock moves the
+/// world, not the contract `signed` (a blended payment keeps its fee).
 pub fn shocked(
     src: &Source,
     baseline: &[Override],
     directions: &[Direction],
     s: f64,
+    signed: Option<&Model>,
 ) -> Result<Model, crate::Error> {
     let mut draft = Draft::new(src, baseline)?;
     let mut overrides = baseline.to_vec();
@@ -159,11 +161,12 @@ pub fn shocked(
         })?;
         overrides.extend(more);
     }
-    let signed = scenario::load_str(&src.text, &src.origin, baseline)?.model;
     scenario::load_str(&src.text, &src.origin, &overrides)
         .map(|l| {
             let mut model = l.model;
-            crate::engine::blend::hold_fee(&mut model, &signed);
+            if let Some(signed) = signed {
+                crate::engine::blend::hold_fee(&mut model, signed);
+            }
             model
         })
         .map_err(|e| {
@@ -187,7 +190,7 @@ pub fn reverse_stress(
     config: &RunConfig,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<Reverse>, crate::Error> {
-    let base = shocked(src, baseline, &[], 0.0)?;
+    let base = shocked(src, baseline, &[], 0.0, None)?;
     let key = format!("{party}.failed");
     let catalog = Catalog::new(&base);
     if !catalog.figures.iter().any(|f| f.key() == key) {
@@ -204,9 +207,9 @@ pub fn reverse_stress(
     // several sizes, alone and together, before anything runs.
     for size in [0.25, 0.5, 0.75, 1.0] {
         for d in directions {
-            shocked(src, baseline, std::slice::from_ref(d), size)?;
+            shocked(src, baseline, std::slice::from_ref(d), size, Some(&base))?;
         }
-        shocked(src, baseline, directions, size)?;
+        shocked(src, baseline, directions, size, Some(&base))?;
     }
     let statistic = Statistic::Mean(key);
     let mut sets: Vec<Vec<Direction>> = directions.iter().map(|d| vec![d.clone()]).collect();
@@ -215,7 +218,7 @@ pub fn reverse_stress(
     }
     let mut out = Vec::new();
     for set in sets {
-        let build = |s: f64| shocked(src, baseline, &set, s);
+        let build = |s: f64| shocked(src, baseline, &set, s, Some(&base));
         let problem = Problem {
             build: &build,
             statistic: &statistic,

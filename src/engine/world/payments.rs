@@ -46,6 +46,16 @@ impl ByRuleDue {
     }
 }
 
+/// `owed`'s part of `paid` when `due` fell due, rounded down: `owed *
+/// paid / due` (nothing when nothing was due).
+fn pro_rata(owed: Pence, paid: Pence, due: Pence) -> Pence {
+    if due > 0 {
+        ((owed as i128 * paid as i128) / due as i128) as Pence
+    } else {
+        0
+    }
+}
+
 /// Pays what falls due this month (within the horizon).
 pub(super) fn pay(contract: &Contract, month: Month, state: &mut State) {
     let State {
@@ -127,12 +137,7 @@ fn pay_under_caps(
         + (due.sustainment - paid.sustainment)
         + (due.improvement - paid.improvement);
     // What was paid of the fixed fees, split between the two rules.
-    let fee_for_service = if due.fixed_fees > 0 {
-        ((paid.fixed_fees as i128 * books.fee_for_service.at(t) as i128) / due.fixed_fees as i128)
-            as Pence
-    } else {
-        0
-    };
+    let fee_for_service = pro_rata(books.fee_for_service.at(t), paid.fixed_fees, due.fixed_fees);
     commissioner.paid.service_fee += paid.fixed_fees - fee_for_service;
     commissioner.paid.fee_for_service += fee_for_service;
     let clawback = books.clawback.at(t);
@@ -240,7 +245,7 @@ fn paid_by_segment(
             let share = if paid == due {
                 owed
             } else {
-                ((owed as i128 * paid as i128) / due as i128) as Pence
+                pro_rata(owed, paid, due)
             };
             left -= share;
             *field(&mut paid_by_segment[segment]) += share;
@@ -269,13 +274,6 @@ fn pass_through(
     commissioner: &mut CommissionerResult,
 ) -> Pence {
     let Contract { model, plan, .. } = contract;
-    let pro_rata = |owed: Pence, paid: Pence, due: Pence| {
-        if due > 0 {
-            ((owed as i128 * paid as i128) / due as i128) as Pence
-        } else {
-            0
-        }
-    };
     let results = paid.results();
     let mut passed = 0;
     for (group, gp) in plan.groups.iter().enumerate() {
