@@ -321,6 +321,27 @@ For each period and each running total from the first period: the predictive mea
 among them). Every iteration's monthly outflow is kept: about 8 bytes x iterations x
 months. With --out DIR: backtest.csv, one row per period and running total.")]
     Backtest(BacktestArgs),
+    /// Re-forecast mid-contract: reweight a scenario's iterations by how
+    /// well they reproduce the payments realised before a month, and
+    /// re-forecast every party's payments, net and failure risk.
+    #[command(after_help = "\
+Examples:
+  pbrsim reforecast cornwall.toml cornwall_paid.csv --at 2021-10
+  pbrsim reforecast cornwall.toml cornwall_paid.csv --at 2021-10 --tolerance 0.5 \\
+    -n 40000 --out results/cornwall-2021-10
+
+The realised file is the one `pbrsim backtest` reads. The periods that end before --at
+are conditioned on: each is read as the world's value for the period plus normal error
+with sd TOLERANCE x the period's prior predictive sd, and each iteration (a whole world:
+its parameters and every participant's path) is weighted by the likelihood of all of
+them. Every figure is then re-forecast from the weighted iterations, with the uncertain
+inputs' values, the public side's payments before and from --at, and each provider's
+chance of failing from --at. The effective sample size says how many equally weighted
+worlds the re-forecast is worth; below 100 it warns. Periods from --at on, if any, are
+placed in the prior and the re-forecast (PIT). With nothing before --at, the
+re-forecast is the prior forecast. With --out DIR: reforecast.csv, one row per figure.
+See docs/backtesting.md.")]
+    Reforecast(ReforecastArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
@@ -525,6 +546,31 @@ pub struct BacktestArgs {
     #[command(flatten)]
     pub sim: Simulation,
     /// Directory for backtest.csv (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReforecastArgs {
+    /// The scenario as tendered (with `time.start_month`).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// Realised series, one row per period.
+    #[arg(value_name = "REALISED.csv")]
+    pub realised: PathBuf,
+    /// The month to re-forecast from, YYYY-MM: periods ending before it are
+    /// conditioned on.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub at: String,
+    /// Observation error, as a share of each period's prior predictive sd.
+    #[arg(long, value_name = "SHARE", default_value_t = pbrsim::backtest::reforecast::DEFAULT_TOLERANCE)]
+    pub tolerance: f64,
+    /// Override a scenario value (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<Override>,
+    #[command(flatten)]
+    pub sim: Simulation,
+    /// Directory for reforecast.csv (created if missing).
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

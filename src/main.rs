@@ -7,8 +7,8 @@ mod progress;
 use clap::{CommandFactory, Parser};
 use cli::{
     BacktestArgs, Cli, Command, CompareArgs, DesignArgs, EvidenceArgs, FromPlanArgs, MergeArgs,
-    Method, ReferenceClassArgs, ReverseArgs, RunArgs, ScenarioArgs, SensitivityArgs, SlurmArgs,
-    SolveArgs, StressArgs, SweepArgs, VoiArgs,
+    Method, ReferenceClassArgs, ReforecastArgs, ReverseArgs, RunArgs, ScenarioArgs,
+    SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs, VoiArgs,
 };
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::ReferenceClass(args) => reference_class(args, quiet),
         Command::FromPlan(args) => from_plan(args),
         Command::Backtest(args) => backtest(args, quiet),
+        Command::Reforecast(args) => reforecast(args, quiet),
         Command::Validate(args) => validate(args, quiet),
         Command::Explain(args) => explain(args, quiet),
         Command::Completions(args) => {
@@ -386,6 +387,47 @@ fn backtest(args: BacktestArgs, quiet: bool) -> anyhow::Result<()> {
     }
     if let Some(dir) = &args.out {
         let p = pbrsim::backtest::write_backtest(dir, &rows, &loaded, sim.iterations, sim.seed)?;
+        note(format!("wrote {}", p.display()));
+    }
+    Ok(())
+}
+
+fn reforecast(args: ReforecastArgs, quiet: bool) -> anyhow::Result<()> {
+    let at = pbrsim::backtest::payments::month(args.at.trim()).ok_or_else(|| {
+        usage(
+            "--at",
+            format!("`{}` is not a month: give YYYY-MM, e.g. 2021-10", args.at),
+        )
+    })?;
+    let loaded = scenario::load_file(&args.scenario, &args.overrides)?;
+    let model = &loaded.model;
+    let text = scenario::read_text(&args.realised)?;
+    let origin = args.realised.display().to_string();
+    let periods = pbrsim::backtest::realised::parse(&text, &origin, &model.currency)
+        .map_err(pbrsim::Error::from)?;
+    let sim = &args.sim;
+    let predictive = pbrsim::backtest::check::predictive(
+        model,
+        sim.iterations,
+        sim.seed,
+        sim.threads,
+        sim.allow_large,
+    )?;
+    let r =
+        pbrsim::backtest::reforecast::reforecast(model, &predictive, &periods, at, args.tolerance)?;
+    if !quiet {
+        print!(
+            "{}",
+            pbrsim::backtest::render_reforecast(model, &r, sim.iterations, sim.seed)
+        );
+    } else if r.collapsed() {
+        note(format!(
+            "warning: the re-forecast rests on {:.0} effective worlds: its tails are unreliable",
+            r.ess
+        ));
+    }
+    if let Some(dir) = &args.out {
+        let p = pbrsim::backtest::write_reforecast(dir, &r, &loaded, sim.iterations, sim.seed)?;
         note(format!("wrote {}", p.display()));
     }
     Ok(())

@@ -3,7 +3,11 @@
 # each with the reference class fitted on the other fourteen (docs/backtesting.md,
 # "Back-testing all fifteen"): reference-class --leave-out, from-plan, backtest.
 # Writes OUT/<contract>/ and OUT/summary.csv (one row per contract: where its
-# total paid to date fell in its predictive distribution).
+# total paid to date fell in its predictive distribution). Then re-forecasts each
+# contract from the start of the middle period of its realised payments
+# (docs/backtesting.md, "Re-forecasting at the halfway point") and writes
+# OUT/reforecast_summary.csv: where what it paid afterwards fell in the prior
+# forecast and in the re-forecast.
 #
 # Usage: backtests/impact_bonds/backtest_all.sh [OUT] [ITERATIONS]
 set -euo pipefail
@@ -17,6 +21,8 @@ mkdir -p "$out"
 ids=$(tail -n +2 "$payments" | cut -d, -f1 | awk '!seen[$0]++')
 summary="$out/summary.csv.tmp"
 echo "contract,last_month,realised,p5,p50,p95,pit,inside_50,inside_90" > "$summary"
+later="$out/reforecast_summary.csv.tmp"
+echo "contract,at,last_month,periods_observed,effective_sample_size,realised_later,prior_p5,prior_p50,prior_p95,prior_pit,p5,p50,p95,pit" > "$later"
 for id in $ids; do
   dir="$out/$id"
   "$pbrsim" reference-class "$payments" --projects "$projects" --leave-out "$id" -q --out "$dir/class" 2>/dev/null
@@ -27,11 +33,30 @@ for id in $ids; do
   awk -F, -v id="$id" '$1 == "cumulative" { row = $0 } END {
       split(row, f, ","); print id "," f[4] "," f[5] "," f[7] "," f[9] "," f[11] "," f[12] "," f[13] "," f[14] }' \
     "$dir/backtest.csv" >> "$summary"
+  # The middle realised period's first month.
+  at=$(awk -F, 'NR > 1 { s[++n] = $2 } END { print s[int(n / 2) + 1] }' "$dir/realised.csv")
+  "$pbrsim" reforecast "$dir/scenario.toml" "$dir/realised.csv" --at "$at" -n "$n" -q \
+    --out "$dir/reforecast" 2>/dev/null
+  # figure,unit,prior_mean,prior_p5,prior_p50,prior_p95,mean,p5,p50,p95,realised,prior_pit,pit,at,observed,tolerance,ess,...
+  last=$(tail -n 1 "$dir/realised.csv" | cut -d, -f3)
+  awk -F, -v id="$id" -v last="$last" '$1 == "public.paid_later" {
+      printf "%s,%s,%s,%s,%.0f,%s,%s,%s,%s,%.4f,%s,%s,%s,%.4f\n", id, $14, last, $15, $17, $11, $4, $5, $6, $12, $8, $9, $10, $13 }' \
+    "$dir/reforecast/reforecast.csv" >> "$later"
 done
 mv "$summary" "$out/summary.csv"
+mv "$later" "$out/reforecast_summary.csv"
 # The table, aligned.
 awk -F, 'NR == FNR { for (i = 1; i <= NF; i++) if (length($i) > w[i]) w[i] = length($i); next }
     { line = ""; for (i = 1; i <= NF; i++) line = line sprintf("%-" w[i] + 2 "s", $i); sub(/ +$/, "", line); print line }' \
   "$out/summary.csv" "$out/summary.csv"
 awk -F, 'NR > 1 { n++; a += ($8 == "true"); b += ($9 == "true") } END {
     printf "%d of %d contracts inside their 50%% band, %d of %d inside their 90%% band\n", a, n, b, n }' "$out/summary.csv"
+echo
+echo "Re-forecast from the middle realised period: what was paid afterwards"
+awk -F, 'NR == FNR { for (i = 1; i <= NF; i++) if (length($i) > w[i]) w[i] = length($i); next }
+    { line = ""; for (i = 1; i <= NF; i++) line = line sprintf("%-" w[i] + 2 "s", $i); sub(/ +$/, "", line); print line }' \
+  "$out/reforecast_summary.csv" "$out/reforecast_summary.csv"
+awk -F, 'function inside(p, l) { return p >= (1 - l) / 2 && p <= (1 + l) / 2 }
+    NR > 1 { n++; a += inside($10, 0.5); b += inside($10, 0.9); c += inside($14, 0.5); d += inside($14, 0.9) } END {
+    printf "prior forecast: %d of %d inside their 50%% band, %d of %d inside their 90%% band\n", a, n, b, n
+    printf "re-forecast:    %d of %d inside their 50%% band, %d of %d inside their 90%% band\n", c, n, d, n }' "$out/reforecast_summary.csv"

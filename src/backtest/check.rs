@@ -14,6 +14,7 @@
 
 use super::realised::Period;
 use crate::engine::Simulator;
+use crate::engine::figures::Catalog;
 use crate::error::Error;
 use crate::model::Model;
 use rayon::prelude::*;
@@ -49,8 +50,8 @@ pub struct Row {
 /// The quantile levels of [`Row::quantiles`].
 pub const LEVELS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
-/// The scenario's predictive distribution of the public side's monthly
-/// outflow: every iteration's months, from calendar month `start`.
+/// The scenario's predictive distribution: every iteration's monthly
+/// public outflow from calendar month `start`, and its figures.
 #[derive(Clone, Debug)]
 pub struct Predictive {
     /// The calendar month of month 0.
@@ -61,11 +62,15 @@ pub struct Predictive {
     pub iterations: usize,
     /// `[iteration][month]`, in the scenario's currency.
     pub outflow: Vec<f64>,
+    /// The figures of `figures`, and the reported parties.
+    pub catalog: Catalog,
+    /// `[iteration][figure]`, as `Catalog::fill` writes them.
+    pub figures: Vec<f64>,
 }
 
 /// Runs `model` for `iterations` from `seed` on `threads` threads (0: all
-/// cores), keeping each iteration's monthly outflow (refused beyond 4 GiB
-/// unless `allow_large`). The model must say when its month 0 is.
+/// cores), keeping each iteration's monthly outflow and figures (refused beyond 4 GiB unless `allow_large`). The model must say
+/// when its month 0 is.
 pub fn predictive(
     model: &Model,
     iterations: u64,
@@ -84,10 +89,12 @@ pub fn predictive(
         ));
     }
     let months = model.horizon;
-    let bytes = iterations as u128 * months as u128 * 8;
+    let catalog = Catalog::new(model);
+    let width = months + catalog.figures.len();
+    let bytes = iterations as u128 * width as u128 * 8;
     if bytes > 4 << 30 && !allow_large {
         return Err(Error::Setting(format!(
-            "a back-test keeps every iteration's months: {iterations} x {months} months is {:.1} GiB, beyond 4 GiB; give fewer iterations, or --allow-large",
+            "a back-test keeps every iteration's months and figures: {iterations} x {width} values is {:.1} GiB, beyond 4 GiB; give fewer iterations, or --allow-large",
             bytes as f64 / (1u64 << 30) as f64
         )));
     }
@@ -98,29 +105,40 @@ pub fn predictive(
         .collect();
     const BLOCK: u64 = 256;
     let pool = crate::engine::driver::pool(threads)?;
-    let blocks: Vec<Vec<f64>> = pool.install(|| {
+    type Block = (Vec<f64>, Vec<f64>);
+    let blocks: Vec<Block> = pool.install(|| {
         (0..iterations.div_ceil(BLOCK))
             .into_par_iter()
             .map(|b| {
                 let mut simulator = Simulator::new(model);
-                let mut out = Vec::new();
+                let (mut outflow, mut figures) = (Vec::new(), Vec::new());
+                let mut row = Vec::new();
                 for i in b * BLOCK..((b + 1) * BLOCK).min(iterations) {
                     let r = simulator.iteration(seed, i);
                     for t in 0..months {
-                        let outflow: i64 = public.iter().map(|&a| -r.monthly[a * months + t]).sum();
-                        out.push(outflow as f64 / 100.0);
+                        let out: i64 = public.iter().map(|&a| -r.monthly[a * months + t]).sum();
+                        outflow.push(out as f64 / 100.0);
                     }
+                    catalog.fill(model, r, &mut row);
+                    figures.extend_from_slice(&row);
                 }
-                out
+                (outflow, figures)
             })
             .collect()
     });
-    Ok(Predictive {
+    let mut p = Predictive {
         start,
         months,
         iterations: iterations as usize,
-        outflow: blocks.concat(),
-    })
+        outflow: Vec::with_capacity(iterations as usize * months),
+        figures: Vec::new(),
+        catalog,
+    };
+    for (outflow, figures) in blocks {
+        p.outflow.extend(outflow);
+        p.figures.extend(figures);
+    }
+    Ok(p)
 }
 
 impl Predictive {
@@ -128,21 +146,8 @@ impl Predictive {
     /// series' first period, in the predictive distribution; periods
     /// outside the scenario's months are refused.
     pub fn place(&self, periods: &[Period]) -> Result<Vec<Row>, Error> {
-        let (start, h) = (self.start, self.months as i64);
-        for p in periods {
-            if p.first < start || p.last >= start + h {
-                return Err(Error::Setting(format!(
-                    "line {}: {} to {} is outside the scenario's months, {} to {}",
-                    p.line,
-                    super::plan::month_text(p.first),
-                    super::plan::month_text(p.last),
-                    super::plan::month_text(start),
-                    super::plan::month_text(start + h - 1)
-                )));
-            }
-        }
+        self.within(periods)?;
         let n = self.iterations;
-        let at = |i: usize, t: i64| self.outflow[i * self.months + (t - start) as usize];
         let mut rows = Vec::new();
         let mut series: Vec<&str> = periods.iter().map(|p| p.series.as_str()).collect();
         series.dedup();
@@ -152,9 +157,7 @@ impl Predictive {
             let mut realised_total = 0.0;
             let mut running = vec![0.0; n];
             for p in of {
-                let sample: Vec<f64> = (0..n)
-                    .map(|i| (p.first..=p.last).map(|t| at(i, t)).sum())
-                    .collect();
+                let sample = self.period(p.first, p.last);
                 for (r, x) in running.iter_mut().zip(&sample) {
                     *r += x;
                 }
@@ -170,6 +173,37 @@ impl Predictive {
             }
         }
         Ok(rows)
+    }
+
+    /// Refuses a period outside the scenario's months.
+    pub fn within(&self, periods: &[Period]) -> Result<(), Error> {
+        let (start, h) = (self.start, self.months as i64);
+        for p in periods {
+            if p.first < start || p.last >= start + h {
+                return Err(Error::Setting(format!(
+                    "line {}: {} to {} is outside the scenario's months, {} to {}",
+                    p.line,
+                    super::plan::month_text(p.first),
+                    super::plan::month_text(p.last),
+                    super::plan::month_text(start),
+                    super::plan::month_text(start + h - 1)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Each iteration's public outflow summed over calendar months `first`
+    /// to `last` (within the scenario's months).
+    pub fn period(&self, first: i64, last: i64) -> Vec<f64> {
+        let (a, b) = (
+            (first - self.start) as usize,
+            (last - self.start) as usize + 1,
+        );
+        self.outflow
+            .chunks_exact(self.months)
+            .map(|months| months[a..b].iter().sum())
+            .collect()
     }
 }
 

@@ -8,6 +8,7 @@ pub mod payments;
 pub mod plan;
 pub mod realised;
 pub mod reference;
+pub mod reforecast;
 
 use crate::error::{Error, ScenarioError, ScenarioErrors};
 use crate::output::{csv_number, write_atomic};
@@ -448,6 +449,215 @@ pub fn write_backtest(
             record.push(seed.to_string());
             record.push(iterations.to_string());
             record.push(crate::VERSION.to_string());
+            out.write_record(&record)?;
+        }
+        out.flush()
+    })?;
+    Ok(path)
+}
+
+/// The report printed by `pbrsim reforecast`.
+pub fn render_reforecast(
+    model: &crate::model::Model,
+    r: &reforecast::Reforecast,
+    iterations: u64,
+    seed: u64,
+) -> String {
+    use crate::engine::figures::Unit;
+    use crate::output::fmt_pounds;
+    use std::fmt::Write;
+    let mut s = String::new();
+    let at = month_text(r.at);
+    let _ = writeln!(
+        s,
+        "{} · re-forecast from {at} · {iterations} iterations · seed {seed} · money in {}",
+        model.name, model.currency
+    );
+    match (r.observed.first(), r.observed.last()) {
+        (Some(a), Some(b)) => {
+            let _ = writeln!(
+                s,
+                "conditioned on {} realised periods, {} to {} (observation error {} x each period's prior sd): effective sample size {:.0} of {iterations}",
+                r.observed.len(),
+                month_text(a.months.0),
+                month_text(b.months.1),
+                r.tolerance,
+                r.ess
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                s,
+                "no realised period ends before {at}: the re-forecast is the prior forecast"
+            );
+        }
+    }
+    if r.collapsed() {
+        let _ = writeln!(
+            s,
+            "warning: the re-forecast rests on {:.0} effective worlds (fewer than {}): its tails are unreliable. Run more iterations (-n), or allow more observation error (--tolerance)",
+            r.ess,
+            reforecast::FEW_WORLDS
+        );
+    }
+    let value = |unit: Unit, x: f64| match unit {
+        Unit::Money | Unit::Count => fmt_pounds(x),
+        Unit::Probability => format!("{:.1}%", 100.0 * x),
+        _ => format!("{x:.3}"),
+    };
+    let _ = writeln!(
+        s,
+        "\n{:<34} {:>36}   {:>36}",
+        "", "prior: mean [5% .. 95%]", "re-forecast: mean [5% .. 95%]"
+    );
+    let line = |s: &mut String, label: &str, row: &reforecast::FigureRow| {
+        let band = |st: &reforecast::Stats| {
+            if row.unit == Unit::Probability {
+                value(row.unit, st.mean)
+            } else {
+                format!(
+                    "{} [{} .. {}]",
+                    value(row.unit, st.mean),
+                    value(row.unit, st.quantiles[0]),
+                    value(row.unit, st.quantiles[2])
+                )
+            }
+        };
+        let _ = writeln!(
+            s,
+            "{label:<34} {:>36}   {:>36}",
+            band(&row.prior),
+            band(&row.posterior)
+        );
+    };
+    if !r.inputs.is_empty() {
+        let _ = writeln!(s, "uncertain inputs");
+        for (path, k) in &r.inputs {
+            line(&mut s, &format!("  {path}"), &r.rows[*k]);
+        }
+    }
+    let _ = writeln!(s, "public payments");
+    for (key, label) in [
+        ("public.paid_before", format!("  before {at}")),
+        ("public.paid_from", format!("  from {at}")),
+    ] {
+        if let Some(row) = r.row(key) {
+            line(&mut s, &label, row);
+        }
+    }
+    let providers: Vec<&str> = model.providers.iter().map(|p| p.id.as_str()).collect();
+    for (account, id, label) in &crate::engine::figures::Catalog::new(model).parties {
+        let _ = writeln!(s, "{label}");
+        let mut keys = vec![(format!("{id}.net"), "net".to_string())];
+        if *account == crate::model::COMMISSIONER {
+            keys = vec![("commissioner.paid.total".into(), "paid".into())];
+        }
+        if providers.contains(&id.as_str()) {
+            keys.push((
+                format!("{id}.peak_funding_need"),
+                "peak funding need".into(),
+            ));
+            keys.push((format!("{id}.fails_from"), format!("fails from {at}")));
+        }
+        for (key, name) in keys {
+            if let Some(row) = r.row(&key) {
+                line(&mut s, &format!("  {name}"), row);
+            }
+        }
+    }
+    if let Some(l) = &r.later {
+        let band = |st: &reforecast::Stats| {
+            format!(
+                "{} [90%: {} .. {}]",
+                fmt_pounds(st.mean),
+                fmt_pounds(st.quantiles[0]),
+                fmt_pounds(st.quantiles[2])
+            )
+        };
+        let _ = writeln!(
+            s,
+            "\nrealised {} to {}: {}\n  prior forecast {}, PIT {:.2}\n  re-forecast    {}, PIT {:.2}",
+            month_text(l.months.0),
+            month_text(l.months.1),
+            fmt_pounds(l.realised),
+            band(&l.prior),
+            l.prior_pit,
+            band(&l.posterior),
+            l.posterior_pit
+        );
+    }
+    s
+}
+
+/// Writes `reforecast.csv` into `dir`: one row per figure, prior and
+/// re-forecast, then (when realised periods follow the month)
+/// `public.paid_later` with the realised total and its PITs; the
+/// conditioning's identity on every row.
+pub fn write_reforecast(
+    dir: &Path,
+    r: &reforecast::Reforecast,
+    loaded: &crate::scenario::Loaded,
+    iterations: u64,
+    seed: u64,
+) -> Result<PathBuf, Error> {
+    crate::output::create_dir(dir)?;
+    let path = dir.join("reforecast.csv");
+    write_atomic(&path, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record([
+            "figure",
+            "unit",
+            "prior_mean",
+            "prior_p5",
+            "prior_p50",
+            "prior_p95",
+            "mean",
+            "p5",
+            "p50",
+            "p95",
+            "realised",
+            "prior_pit",
+            "pit",
+            "at",
+            "periods_observed",
+            "tolerance",
+            "effective_sample_size",
+            "scenario_hash",
+            "seed",
+            "iterations",
+            "pbrsim_version",
+        ])?;
+        let mut later_rows = Vec::new();
+        if let Some(l) = &r.later {
+            later_rows.push((
+                reforecast::FigureRow {
+                    key: "public.paid_later".into(),
+                    unit: crate::engine::figures::Unit::Money,
+                    prior: l.prior,
+                    posterior: l.posterior,
+                },
+                [l.realised, l.prior_pit, l.posterior_pit],
+            ));
+        }
+        let none = [f64::NAN; 3];
+        let rows = r.rows.iter().map(|row| (row, &none));
+        for (row, realised) in rows.chain(later_rows.iter().map(|(row, x)| (row, x))) {
+            let mut record = vec![row.key.clone(), row.unit.as_str().to_string()];
+            for st in [&row.prior, &row.posterior] {
+                record.push(csv_number(st.mean));
+                record.extend(st.quantiles.iter().map(|&q| csv_number(q)));
+            }
+            record.extend(realised.iter().map(|&x| csv_number(x)));
+            record.extend([
+                month_text(r.at),
+                r.observed.len().to_string(),
+                csv_number(r.tolerance),
+                csv_number(r.ess),
+                loaded.hash.clone(),
+                seed.to_string(),
+                iterations.to_string(),
+                crate::VERSION.to_string(),
+            ]);
             out.write_record(&record)?;
         }
         out.flush()

@@ -180,7 +180,7 @@ fn a_scenario_from_a_plan_pays_the_plan_in_expectation() {
 /// The scenario of a plan (with a class), its predictive distribution from
 /// 2,000 iterations, and realised quarters cut from `reality`'s monthly
 /// outflow.
-fn quarters(
+pub fn quarters(
     pred: &pbrsim::backtest::check::Predictive,
     reality: &[f64],
 ) -> Vec<pbrsim::backtest::realised::Period> {
@@ -224,7 +224,7 @@ fn test_class() -> pbrsim::backtest::plan::ClassFile {
     }
 }
 
-fn plan_model(sets: &[&str]) -> pbrsim::model::Model {
+pub fn plan_model(sets: &[&str]) -> pbrsim::model::Model {
     let text = pbrsim::backtest::plan::scenario(&cornwall(), Some(&test_class())).unwrap();
     crate::common::model(&text, sets)
 }

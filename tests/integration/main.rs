@@ -23,6 +23,7 @@ mod investors;
 mod mechanics;
 mod parameters;
 mod payers;
+mod reforecast;
 mod risk_sharing;
 mod slurm;
 mod slurm_scripts;

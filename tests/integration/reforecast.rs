@@ -1,0 +1,284 @@
+//! Re-forecasting mid-contract (docs/backtesting.md): the weights are the
+//! documented likelihood, conditioning on nothing is the prior forecast
+//! exactly, and on realities drawn from the scenario itself the
+//! re-forecast recovers the parameters that generated them at its
+//! nominal coverage.
+
+use crate::backtest::{plan_model, quarters};
+use crate::batch::{ok, pbrsim};
+use pbrsim::backtest::check::{Predictive, predictive};
+use pbrsim::backtest::realised::Period;
+use pbrsim::backtest::reforecast::{self, condition, pit, reforecast};
+use rand::SeedableRng;
+use rand_distr::{Distribution, Normal};
+
+/// A reality: iteration `i` of `seed`'s public outflow by month.
+fn reality(m: &pbrsim::model::Model, seed: u64, i: u64) -> (f64, Vec<f64>) {
+    let mut simulator = pbrsim::engine::Simulator::new(m);
+    let r = simulator.iteration(seed, i);
+    let h = m.horizon;
+    let outflow = (0..h)
+        .map(|t| -r.monthly[pbrsim::model::COMMISSIONER * h + t] as f64 / 100.0)
+        .collect();
+    (r.draws.volume, outflow)
+}
+
+fn text(o: std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// A calendar month halfway through, at a quarter's start.
+fn halfway(pred: &Predictive) -> i64 {
+    let mid = pred.start + pred.months as i64 / 2;
+    mid - mid.rem_euclid(3)
+}
+
+#[test]
+fn conditioning_on_nothing_returns_the_prior_forecast_exactly() {
+    let m = plan_model(&[]);
+    let pred = predictive(&m, 2000, 1, 0, false).unwrap();
+    let (_, world) = reality(&m, 9, 0);
+    let periods = quarters(&pred, &world);
+    let r = reforecast(&m, &pred, &periods, pred.start, 0.25).unwrap();
+    assert!(r.observed.is_empty());
+    assert!(r.weights.iter().all(|&w| w == 1.0));
+    assert_eq!(r.ess, 2000.0);
+    let bits = |s: &reforecast::Stats| {
+        [s.mean, s.quantiles[0], s.quantiles[1], s.quantiles[2]].map(f64::to_bits)
+    };
+    for row in &r.rows {
+        assert_eq!(bits(&row.prior), bits(&row.posterior), "{}", row.key);
+    }
+    let later = r.later.as_ref().unwrap();
+    assert_eq!(bits(&later.prior), bits(&later.posterior));
+    assert_eq!(later.prior_pit, later.posterior_pit);
+    // The prior is the scenario's own forecast: the commissioner's mean
+    // payments computed afresh from the iterations.
+    let mut paid = 0.0;
+    crate::common::each_iteration(&m, 1, 2000, |it| {
+        paid += it.commissioner.paid.total() as f64 / 100.0;
+    });
+    let prior = r.row("commissioner.paid.total").unwrap().prior.mean;
+    assert!(
+        (prior - paid / 2000.0).abs() <= 1e-9 * prior,
+        "{prior} {paid}"
+    );
+    // Everything paid is paid before the month or from it.
+    let before = r.row("public.paid_before").unwrap().prior.mean;
+    let from = r.row("public.paid_from").unwrap().prior.mean;
+    assert_eq!(before, 0.0);
+    assert!((from - prior).abs() <= 1e-9 * prior);
+}
+
+/// The weight of each iteration is `exp(-1/2 sum ((y - x) / (tau sd))^2)`
+/// over the periods before the month, scaled so the largest is 1, and each
+/// re-forecast mean is the weighted mean of the iterations' values.
+#[test]
+fn the_weights_are_the_likelihood_of_the_periods_observed() {
+    let m = plan_model(&[]);
+    let pred = predictive(&m, 1000, 1, 0, false).unwrap();
+    let (_, world) = reality(&m, 9, 3);
+    let periods = quarters(&pred, &world);
+    let at = halfway(&pred);
+    let tau = 0.4;
+    let r = reforecast(&m, &pred, &periods, at, tau).unwrap();
+    let observed: Vec<&Period> = periods.iter().filter(|p| p.last < at).collect();
+    assert_eq!(r.observed.len(), observed.len());
+    let mut log_w = vec![0.0; 1000];
+    for p in &observed {
+        let x: Vec<f64> = (0..1000)
+            .map(|i| {
+                (p.first..=p.last)
+                    .map(|t| pred.outflow[i * pred.months + (t - pred.start) as usize])
+                    .sum()
+            })
+            .collect();
+        let mean = x.iter().sum::<f64>() / 1000.0;
+        let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 999.0).sqrt();
+        for (lw, v) in log_w.iter_mut().zip(&x) {
+            *lw += -0.5 * ((p.value - v) / (tau * sd)).powi(2);
+        }
+    }
+    let top = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    for (w, lw) in r.weights.iter().zip(&log_w) {
+        let expected = (lw - top).exp();
+        assert!(
+            (w - expected).abs() <= 1e-9 * expected.max(1e-300),
+            "{w} {expected}"
+        );
+    }
+    let (s1, s2) = r
+        .weights
+        .iter()
+        .fold((0.0, 0.0), |(a, b), w| (a + w, b + w * w));
+    assert!((r.ess - s1 * s1 / s2).abs() < 1e-9 * r.ess);
+    let k = pred
+        .catalog
+        .figures
+        .iter()
+        .position(|f| f.key() == "draw.volume")
+        .unwrap();
+    let width = pred.catalog.figures.len();
+    let weighted: f64 = (0..1000)
+        .map(|i| r.weights[i] * pred.figures[i * width + k])
+        .sum::<f64>()
+        / s1;
+    let mean = r.row("draw.volume").unwrap().posterior.mean;
+    assert!((mean - weighted).abs() <= 1e-9 * weighted);
+    assert_eq!(r.inputs.len(), 1);
+    assert_eq!(r.inputs[0].0, "uncertainty.volume");
+}
+
+/// Realities drawn from the scenario itself, observed with the documented
+/// error up to halfway: the volume that generated each lies in the
+/// re-forecast as a draw from it would, so its weighted PIT is uniform:
+/// the central 50% and 90% bands hold 50% and 90% of 400 realities and the
+/// mean PIT is 0.5 (five standard errors). The prior, by contrast, is far
+/// wider than the re-forecast.
+#[test]
+fn a_re_forecast_recovers_the_parameters_that_generated_the_reality() {
+    let m = plan_model(&[]);
+    let pred = predictive(&m, 20_000, 1, 0, false).unwrap();
+    let at = halfway(&pred);
+    let tau = 0.25;
+    let k = pred
+        .catalog
+        .figures
+        .iter()
+        .position(|f| f.key() == "draw.volume")
+        .unwrap();
+    let width = pred.catalog.figures.len();
+    let volumes: Vec<f64> = pred.figures.chunks_exact(width).map(|r| r[k]).collect();
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
+    let (mut pits, mut ess) = (Vec::new(), Vec::new());
+    let mut simulator = pbrsim::engine::Simulator::new(&m);
+    let h = m.horizon;
+    for i in 0..400 {
+        let r = simulator.iteration(77, i);
+        let truth = r.draws.volume;
+        let world: Vec<f64> = (0..h)
+            .map(|t| -r.monthly[pbrsim::model::COMMISSIONER * h + t] as f64 / 100.0)
+            .collect();
+        let mut periods = quarters(&pred, &world);
+        for p in periods.iter_mut().filter(|p| p.last < at) {
+            let sample = pred.period(p.first, p.last);
+            let mean = sample.iter().sum::<f64>() / sample.len() as f64;
+            let sd = (sample.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+                / (sample.len() - 1) as f64)
+                .sqrt();
+            p.value += Normal::new(0.0, tau * sd).unwrap().sample(&mut rng);
+        }
+        let c = condition(&pred, &periods, at, tau).unwrap();
+        pits.push(pit(&volumes, &c.weights, truth));
+        ess.push(c.ess);
+    }
+    let inside = |level: f64| -> Vec<f64> {
+        let (lo, hi) = ((1.0 - level) / 2.0, (1.0 + level) / 2.0);
+        pits.iter()
+            .map(|&p| f64::from(u8::from(p >= lo && p <= hi)))
+            .collect()
+    };
+    for (values, truth, what) in [
+        (inside(0.5), 0.5, "50% band"),
+        (inside(0.9), 0.9, "90% band"),
+        (pits.clone(), 0.5, "mean PIT"),
+    ] {
+        let (mean, se) = crate::common::mean_se(&values);
+        crate::common::assert_within(what, mean, se, truth, 5.0);
+    }
+    // Conditioning narrowed the parameter: the worlds it rests on are a
+    // small share of the prior's.
+    let median_ess = {
+        ess.sort_by(f64::total_cmp);
+        ess[ess.len() / 2]
+    };
+    assert!(median_ess > 100.0 && median_ess < 10_000.0, "{median_ess}");
+}
+
+/// `reforecast --out`: the report and reforecast.csv; with observation
+/// error too small for the iterations, a warning; a month across a period,
+/// a month outside the scenario and a bad tolerance are refused, exit
+/// code 2, nothing written.
+#[test]
+fn reforecast_command_reports_warns_and_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
+    ok(&[
+        "from-plan",
+        "backtests/impact_bonds/outcome_payments.csv",
+        "--contract",
+        "INDIGO-POJ-0167",
+        "-o",
+        &p("cornwall.toml"),
+        "--realised",
+        &p("paid.csv"),
+    ]);
+    let volume = "uncertainty.volume={dist=\"lognormal\",median=0.9,sigma=0.9}";
+    let out = text(ok(&[
+        "reforecast",
+        &p("cornwall.toml"),
+        &p("paid.csv"),
+        "--at",
+        "2021-10",
+        "--set",
+        volume,
+        "-n",
+        "4000",
+        "--out",
+        &p("rf"),
+    ]));
+    assert!(out.contains("re-forecast from 2021-10"), "{out}");
+    assert!(out.contains("uncertainty.volume"), "{out}");
+    assert!(out.contains("realised 2021-10 to"), "{out}");
+    assert!(!out.contains("warning"), "{out}");
+    let csv = std::fs::read_to_string(p("rf/reforecast.csv")).unwrap();
+    assert!(csv.starts_with("figure,unit,prior_mean,"));
+    assert!(csv.contains("\ndraw.volume,draw,"));
+    assert!(csv.contains("\npublic.paid_later,money,"));
+    let tight = text(ok(&[
+        "reforecast",
+        &p("cornwall.toml"),
+        &p("paid.csv"),
+        "--at",
+        "2021-10",
+        "--set",
+        volume,
+        "-n",
+        "400",
+        "--tolerance",
+        "0.01",
+    ]));
+    assert!(
+        tight.contains("warning: the re-forecast rests on"),
+        "{tight}"
+    );
+    for (at, tolerance, message) in [
+        ("2021-11", "0.25", "runs across it"),
+        ("2031-01", "0.25", "the scenario's months are"),
+        ("2021-10", "0", "--tolerance"),
+        ("2021-13", "0.25", "not a month"),
+    ] {
+        let o = pbrsim(&[
+            "reforecast",
+            &p("cornwall.toml"),
+            &p("paid.csv"),
+            "--at",
+            at,
+            "--tolerance",
+            tolerance,
+            "--set",
+            volume,
+            "-n",
+            "100",
+            "--out",
+            &p("bad"),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{at}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(message),
+            "{at}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!std::path::Path::new(&p("bad")).exists());
+    }
+}
