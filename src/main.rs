@@ -363,13 +363,23 @@ fn from_plan(args: FromPlanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn backtest(args: BacktestArgs, quiet: bool) -> anyhow::Result<()> {
-    let loaded = scenario::load_file(&args.scenario, &args.overrides)?;
-    let model = &loaded.model;
-    let text = scenario::read_text(&args.realised)?;
-    let origin = args.realised.display().to_string();
-    let periods = pbrsim::backtest::realised::parse(&text, &origin, &model.currency)
+/// A scenario and the realised series to place in it, in its currency.
+fn scenario_and_realised(
+    path: &std::path::Path,
+    overrides: &[scenario::Override],
+    realised: &std::path::Path,
+) -> anyhow::Result<(Loaded, Vec<pbrsim::backtest::realised::Period>)> {
+    let loaded = scenario::load_file(path, overrides)?;
+    let text = scenario::read_text(realised)?;
+    let origin = realised.display().to_string();
+    let periods = pbrsim::backtest::realised::parse(&text, &origin, &loaded.model.currency)
         .map_err(pbrsim::Error::from)?;
+    Ok((loaded, periods))
+}
+
+fn backtest(args: BacktestArgs, quiet: bool) -> anyhow::Result<()> {
+    let (loaded, periods) = scenario_and_realised(&args.scenario, &args.overrides, &args.realised)?;
+    let model = &loaded.model;
     let sim = &args.sim;
     let rows = pbrsim::backtest::check::backtest(
         model,
@@ -399,12 +409,8 @@ fn reforecast(args: ReforecastArgs, quiet: bool) -> anyhow::Result<()> {
             format!("`{}` is not a month: give YYYY-MM, e.g. 2021-10", args.at),
         )
     })?;
-    let loaded = scenario::load_file(&args.scenario, &args.overrides)?;
+    let (loaded, periods) = scenario_and_realised(&args.scenario, &args.overrides, &args.realised)?;
     let model = &loaded.model;
-    let text = scenario::read_text(&args.realised)?;
-    let origin = args.realised.display().to_string();
-    let periods = pbrsim::backtest::realised::parse(&text, &origin, &model.currency)
-        .map_err(pbrsim::Error::from)?;
     let sim = &args.sim;
     let predictive = pbrsim::backtest::check::predictive(
         model,

@@ -222,6 +222,14 @@ pub fn write(dir: &Path, fitted: &Fitted, name: &str, source: &str) -> Result<Ve
         )?;
         writeln!(w, "delay_mean = {}", c.delay.mean)?;
         writeln!(w, "delay_sd = {}", c.delay.sd)?;
+        if let Some(y) = &c.year {
+            writeln!(
+                w,
+                "# ln(actual / fitted) by whole year of each contract's window, around its fit:\n# root mean square with years - contracts degrees of freedom"
+            )?;
+            writeln!(w, "year_log_sd = {}", y.sd)?;
+            writeln!(w, "years = {}", y.years)?;
+        }
         writeln!(
             w,
             "# leave-one-out: contracts inside the central 50% and 90% predictive bands of their ratio"
@@ -316,6 +324,13 @@ pub fn render(fitted: &Fitted) -> String {
         c.delay.mean,
         c.delay.sd
     );
+    if let Some(y) = &c.year {
+        let _ = writeln!(
+            s,
+            "Year to year around each contract's fit: ln(actual / fitted) sd {:.3}, from {} contract-years of {} contracts",
+            y.sd, y.years, y.contracts
+        );
+    }
     let (n50, n90, n) = coverage(fitted);
     let _ = writeln!(
         s,

@@ -4,7 +4,9 @@
 //! so that at volume 1 the scenario's expected payments are the plan's,
 //! month by month. A reference class makes the volume its achievement
 //! ratio: lognormal with the class's mean log ratio and its predictive
-//! standard deviation.
+//! standard deviation; a class with a year sd also splits the plan into
+//! one segment per plan year, each with its own lognormal volume of median
+//! 1 and that sd, the year-to-year variation around the ratio.
 
 use super::payments::{Contract, Series};
 use crate::error::Error;
@@ -25,6 +27,8 @@ pub struct ClassFile {
     pub log_ratio_mean: f64,
     /// Sample standard deviation of `ln r`.
     pub log_ratio_sd: f64,
+    /// The year-to-year sd of `ln(actual / fitted)`, if the class has one.
+    pub year_log_sd: Option<f64>,
 }
 
 impl ClassFile {
@@ -47,6 +51,10 @@ impl ClassFile {
         };
         let contracts = number("contracts")?;
         let sd = number("log_ratio_sd")?;
+        let year_log_sd = match table.get("year_log_sd") {
+            None => None,
+            Some(_) => Some(number("year_log_sd")?).filter(|&s| s > 0.0),
+        };
         if contracts < 3.0 || sd <= 0.0 {
             return Err(bad(
                 "a class needs at least 3 contracts and a positive `log_ratio_sd`",
@@ -61,6 +69,7 @@ impl ClassFile {
             contracts: contracts as usize,
             log_ratio_mean: number("log_ratio_mean")?,
             log_ratio_sd: sd,
+            year_log_sd,
         })
     }
 
@@ -131,37 +140,86 @@ volume = {{ dist = \"lognormal\", median = {}, sigma = {} }}\n",
             );
         }
     }
-    let profile: Vec<String> = months
-        .iter()
-        .map(|x| crate::output::csv_number((x / UNIT * 1e6).round() / 1e6))
-        .collect();
-    let _ = writeln!(
-        s,
-        "[segments.planned_payments]
-label = \"Planned payments\"
+    let profile = |from: usize, to: usize| -> String {
+        let values: Vec<String> = months
+            .iter()
+            .enumerate()
+            .map(|(m, x)| {
+                let x = if (from..to).contains(&m) { *x } else { 0.0 };
+                crate::output::csv_number((x / UNIT * 1e6).round() / 1e6)
+            })
+            .collect();
+        values.join(", ")
+    };
+    let year_sd = class.and_then(|c| c.year_log_sd);
+    let segments: Vec<(String, String, usize, usize)> = match year_sd {
+        Some(_) => (0..months.len().div_ceil(12))
+            .map(|y| {
+                (
+                    format!("year{}", y + 1),
+                    format!("Planned payments, plan year {}", y + 1),
+                    12 * y,
+                    (12 * y + 12).min(months.len()),
+                )
+            })
+            .collect(),
+        None => vec![(
+            "planned_payments".into(),
+            "Planned payments".into(),
+            0,
+            months.len(),
+        )],
+    };
+    if let (Some(sd), Some(c)) = (year_sd, class) {
+        let _ = writeln!(
+            s,
+            "# One segment per plan year, each with its own volume: the year-to-year
+# variation of class `{}` around a contract's ratio, lognormal, median 1,
+# sigma the sd of ln(actual / fitted) by year ({sd}).\n",
+            c.name
+        );
+    }
+    for (id, label, from, to) in &segments {
+        let _ = writeln!(
+            s,
+            "[segments.{id}]
+label = \"{label}\"
 # Planned payments per month / {UNIT}.
 referrals_per_month = [{}]
-referral_process = \"poisson\"
-
-[segments.planned_payments.sustained]
+referral_process = \"poisson\"",
+            profile(*from, *to)
+        );
+        if let Some(sd) = year_sd {
+            let _ = writeln!(
+                s,
+                "volume = {{ dist = \"lognormal\", median = 1.0, sigma = {sd} }}"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "
+[segments.{id}.sustained]
 # No outcome process: the payments are the plan's, paid on arrival.
 baseline_hazard = 0.0
 window_months = 1
 qualifying_months = 1
 max_sustainment_months = 0
 
-[segments.planned_payments.tariff]
+[segments.{id}.tariff]
 attachment = {UNIT}
 
-[segments.planned_payments.allocation]
+[segments.{id}.allocation]
 prime = 1.0
-
-[payments.lag_months]
+"
+        );
+    }
+    let _ = writeln!(
+        s,
+        "[payments.lag_months]
 attachment = 0
 
 [prime]
-label = \"Provider\"",
-        profile.join(", ")
+label = \"Provider\""
     );
     Ok(s)
 }

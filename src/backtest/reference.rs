@@ -14,7 +14,13 @@
 //! `|d|`, then the earlier, on a tie).
 //!
 //! The class is normal in `ln r` and in `d` (mean and sample standard
-//! deviation over the contracts). Left out, contract `i` is predicted by
+//! deviation over the contracts). Around its fit, a contract's payments
+//! also vary year by year: for each whole year of the window (12-month
+//! blocks from its first month) in which both were paid, the *year
+//! residual* is `ln(A_y / (r P_y(d)))`, actual over fitted payments in the
+//! year. The class's year sd is their root mean square over the contracts
+//! with `N - C` degrees of freedom (`N` residuals from `C` contracts, each
+//! contract's ratio fitted from its own years). Left out, contract `i` is predicted by
 //! the class of the other `n - 1` through the Student-t predictive
 //! distribution with `n - 2` degrees of freedom, centre the others' mean
 //! and scale their standard deviation times `sqrt(1 + 1 / (n - 1))`, which
@@ -53,6 +59,9 @@ pub struct Fit {
     pub r_squared: f64,
     /// The delay is at the edge of the range searched.
     pub at_edge: bool,
+    /// `ln(actual / fitted)` for each whole year of the window in which
+    /// both are positive.
+    pub year_residuals: Vec<f64>,
 }
 
 /// Fits `contract`'s ratio and delay; `None` when its plan or its actual
@@ -104,6 +113,14 @@ pub fn fit(contract: &Contract, complete: bool) -> Option<Fit> {
         return None;
     }
     let in_window = |s: &super::payments::Series| (first..last).map(|m| s.at(m)).sum::<f64>();
+    let year_residuals = (0..(last - first) / 12)
+        .filter_map(|y| {
+            let months = first + 12 * y..first + 12 * (y + 1);
+            let a: f64 = months.clone().map(|m| actual.at(m)).sum();
+            let p: f64 = ratio * months.map(|m| plan.at(m - delay)).sum::<f64>();
+            (a > 0.0 && p > 0.0).then(|| (a / p).ln())
+        })
+        .collect();
     Some(Fit {
         id: contract.id.clone(),
         plan: contract.plan.0.clone(),
@@ -115,6 +132,7 @@ pub fn fit(contract: &Contract, complete: bool) -> Option<Fit> {
         delay,
         r_squared: if aa > 0.0 { 1.0 - residual / aa } else { 0.0 },
         at_edge: delay == -MAX_LEAD || delay == MAX_DELAY,
+        year_residuals,
     })
 }
 
@@ -160,6 +178,38 @@ pub struct Class {
     pub log_ratio: Spread,
     /// The spread of the delay in months.
     pub delay: Spread,
+    /// The year-to-year variation around each contract's fit, when there
+    /// are more year residuals than contracts that have them.
+    pub year: Option<YearSpread>,
+}
+
+/// The pooled year-to-year variation of a class.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct YearSpread {
+    /// Year residuals.
+    pub years: usize,
+    /// Contracts they come from.
+    pub contracts: usize,
+    /// `sqrt(sum e^2 / (years - contracts))`.
+    pub sd: f64,
+}
+
+impl YearSpread {
+    /// The pooled spread of `fits`' year residuals.
+    pub fn of(fits: &[Fit]) -> Option<YearSpread> {
+        let years: usize = fits.iter().map(|f| f.year_residuals.len()).sum();
+        let contracts = fits.iter().filter(|f| !f.year_residuals.is_empty()).count();
+        let squares: f64 = fits
+            .iter()
+            .flat_map(|f| &f.year_residuals)
+            .map(|e| e * e)
+            .sum();
+        (years > contracts && squares > 0.0).then(|| YearSpread {
+            years,
+            contracts,
+            sd: (squares / (years - contracts) as f64).sqrt(),
+        })
+    }
 }
 
 /// Fits a class from `fits` (at least three, so that each left-out
@@ -177,6 +227,7 @@ pub fn class(fits: Vec<Fit>) -> Result<Class, String> {
         return Err("every contract has the same ratio or delay: no spread to fit".into());
     }
     Ok(Class {
+        year: YearSpread::of(&fits),
         fits,
         log_ratio,
         delay,
@@ -276,7 +327,44 @@ mod tests {
             assert_eq!(f.delay, d);
             assert!((f.ratio - r).abs() < 1e-12, "{} vs {r}", f.ratio);
             assert!((f.r_squared - 1.0).abs() < 1e-12);
+            assert!(f.year_residuals.iter().all(|e| e.abs() < 1e-12));
         }
+    }
+
+    /// A year paid at twice the plan and one at half: each year's
+    /// residual is its actual over the fitted payments, and the pooled sd
+    /// spends one degree of freedom on the contract's ratio.
+    #[test]
+    fn year_residuals_are_actual_over_fitted_by_year() {
+        let plan = vec![10.0; 24];
+        let actual = Series {
+            start: 100,
+            amounts: [vec![20.0; 12], vec![5.0; 12]].concat(),
+        };
+        let f = fit(&contract(plan.clone(), actual), true).unwrap();
+        // Fitted payments in a year: the ratio times the plan, shifted.
+        let fitted = |months: std::ops::Range<i64>| {
+            f.ratio
+                * months
+                    .map(|m| m - f.delay - 100)
+                    .filter(|i| (0..24).contains(i))
+                    .map(|i| plan[i as usize])
+                    .sum::<f64>()
+        };
+        assert_eq!(f.year_residuals.len(), 2);
+        assert!((f.year_residuals[0] - (240.0 / fitted(100..112)).ln()).abs() < 1e-12);
+        assert!((f.year_residuals[1] - (60.0 / fitted(112..124)).ln()).abs() < 1e-12);
+        let y = YearSpread::of(std::slice::from_ref(&f)).unwrap();
+        let squares: f64 = f.year_residuals.iter().map(|e| e * e).sum();
+        assert_eq!((y.years, y.contracts), (2, 1));
+        assert!((y.sd - squares.sqrt()).abs() < 1e-12);
+        assert!(
+            YearSpread::of(&[Fit {
+                year_residuals: vec![0.3],
+                ..f
+            }])
+            .is_none()
+        );
     }
 
     /// A running contract is compared only up to its last actual month.

@@ -40,6 +40,26 @@ pub fn assert_within(label: &str, estimate: f64, se: f64, truth: f64, sigmas: f6
     );
 }
 
+/// Asserts that independent PITs are uniform: the central 50% and 90%
+/// bands hold 50% and 90% of them and their mean is 0.5, each within five
+/// standard errors.
+pub fn assert_uniform_pits(label: &str, pits: &[f64]) {
+    let inside = |level: f64| -> Vec<f64> {
+        let (lo, hi) = ((1.0 - level) / 2.0, (1.0 + level) / 2.0);
+        pits.iter()
+            .map(|&p| f64::from(u8::from(p >= lo && p <= hi)))
+            .collect()
+    };
+    for (values, truth, what) in [
+        (inside(0.5), 0.5, "50% band"),
+        (inside(0.9), 0.9, "90% band"),
+        (pits.to_vec(), 0.5, "mean PIT"),
+    ] {
+        let (mean, se) = mean_se(&values);
+        assert_within(&format!("{label}, {what}"), mean, se, truth, 5.0);
+    }
+}
+
 /// A one-segment scenario with one participant-level process, ready for
 /// `--set` variations. Prices follow the Work Programme JSA 25+ group.
 pub const ONE_SEGMENT: &str = r#"
