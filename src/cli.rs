@@ -301,7 +301,8 @@ With --class, the volume is the class's achievement ratio: lognormal, median exp
 sigma the predictive sd (sd x sqrt(1 + 1/n)). See docs/backtesting.md."
     )]
     FromPlan(FromPlanArgs),
-    /// Back-test a scenario: where realised series (payments by period)
+    /// Back-test a scenario: where realised series (payments, referrals,
+    /// outcomes by period)
     /// fell in its predictive distribution, period by period and as running
     /// totals.
     #[command(after_help = "\
@@ -311,15 +312,17 @@ Examples:
     -o cornwall.toml --realised cornwall_paid.csv
   pbrsim backtest cornwall.toml cornwall_paid.csv --out results/cornwall-backtest
 
-The realised file has one row per period: series (payments), period_start, period_end
-(YYYY-MM, inclusive), currency (the scenario's), value; one value per period, no overlaps
-and no gaps between the first period and the last. The scenario's `time.start_month` says
+The realised file has one row per period: series (payments, referrals or outcomes),
+segment (optional column: a segment's id for its referrals or outcomes, empty for the
+total), period_start, period_end (YYYY-MM, inclusive), currency (the scenario's for
+payments, empty for counts), value; one value per period of each series, no overlaps and
+no gaps between its first period and its last. The scenario's `time.start_month` says
 which calendar month its month 0 is. Payments are the public side's net outflow in the
 period: every payment to the prime less refunds, plus the commissioner's own costs.
 For each period and each running total from the first period: the predictive mean and
 5/25/50/75/95% quantiles over the iterations and the realised value's PIT (its mid-rank
-among them). Every iteration's monthly outflow is kept: about 8 bytes x iterations x
-months. With --out DIR: backtest.csv, one row per period and running total.")]
+among them). Every iteration's monthly outflow, figures and counts are kept: about 8
+bytes x iterations x (months x (1 + count series) + figures). With --out DIR: backtest.csv, one row per period and running total.")]
     Backtest(BacktestArgs),
     /// Re-forecast mid-contract: reweight a scenario's iterations by how
     /// well they reproduce the payments realised before a month, and
@@ -330,17 +333,18 @@ Examples:
   pbrsim reforecast cornwall.toml cornwall_paid.csv --at 2021-10 --tolerance 0.5 \\
     -n 40000 --out results/cornwall-2021-10
 
-The realised file is the one `pbrsim backtest` reads. The periods that end before --at
-are conditioned on: each is read as the world's value for the period plus normal error
-with sd TOLERANCE x the period's prior predictive sd, and each iteration (a whole world:
-its parameters and every participant's path) is weighted by the likelihood of all of
-them. Every figure is then re-forecast from the weighted iterations, with the uncertain
-inputs' values, the public side's payments before and from --at, and each provider's
-chance of failing from --at. The effective sample size says how many equally weighted
-worlds the re-forecast is worth; below 100 it warns. Periods from --at on, if any, are
-placed in the prior and the re-forecast (PIT). With nothing before --at, the
-re-forecast is the prior forecast. With --out DIR: reforecast.csv, one row per figure.
-See docs/backtesting.md.")]
+The realised file is the one `pbrsim backtest` reads (payments, referrals, outcomes).
+The periods that end before --at are conditioned on: each is read as the world's value
+plus normal error with sd TOLERANCE x the period's prior predictive sd, and each
+iteration (a whole world: its parameters and every participant's path) is weighted by
+the likelihood of all of them. Counts of a few dozen a period vary by chance as much as
+the parameters move them: give them a tolerance of about 1. Every figure is then
+re-forecast from the weighted iterations, with the uncertain inputs' values, the public
+side's payments before and from --at, and each provider's chance of failing from --at.
+The effective sample size says how many equally weighted worlds the re-forecast is
+worth; below 100 it warns. Periods from --at on, if any, are placed in the prior and the
+re-forecast (PIT). With nothing before --at, the re-forecast is the prior forecast.
+With --out DIR: reforecast.csv, one row per figure. See docs/backtesting.md.")]
     Reforecast(ReforecastArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),

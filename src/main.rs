@@ -372,8 +372,15 @@ fn scenario_and_realised(
     let loaded = scenario::load_file(path, overrides)?;
     let text = scenario::read_text(realised)?;
     let origin = realised.display().to_string();
-    let periods = pbrsim::backtest::realised::parse(&text, &origin, &loaded.model.currency)
-        .map_err(pbrsim::Error::from)?;
+    let segments: Vec<&str> = loaded
+        .model
+        .segments
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    let periods =
+        pbrsim::backtest::realised::parse(&text, &origin, &loaded.model.currency, &segments)
+            .map_err(pbrsim::Error::from)?;
     Ok((loaded, periods))
 }
 
@@ -412,8 +419,10 @@ fn reforecast(args: ReforecastArgs, quiet: bool) -> anyhow::Result<()> {
     let (loaded, periods) = scenario_and_realised(&args.scenario, &args.overrides, &args.realised)?;
     let model = &loaded.model;
     let sim = &args.sim;
+    let keep: Vec<_> = periods.iter().map(|p| p.key).collect();
     let predictive = pbrsim::backtest::check::predictive(
         model,
+        &keep,
         sim.iterations,
         sim.seed,
         sim.threads,

@@ -12,7 +12,7 @@
 //! the mid-rank `(#{x < v} + #{x = v} / 2) / n`; it is inside the central
 //! `p` band when it lies in `[(1 - p)/2, (1 + p)/2]`.
 
-use super::realised::Period;
+use super::realised::{Measure, Period, Series};
 use crate::engine::Simulator;
 use crate::engine::figures::Catalog;
 use crate::error::Error;
@@ -66,13 +66,19 @@ pub struct Predictive {
     pub catalog: Catalog,
     /// `[iteration][figure]`, as `Catalog::fill` writes them.
     pub figures: Vec<f64>,
+    /// The count series kept besides the outflow.
+    pub kept: Vec<Series>,
+    /// `[iteration][kept series][month]`.
+    pub counts: Vec<f64>,
 }
 
 /// Runs `model` for `iterations` from `seed` on `threads` threads (0: all
-/// cores), keeping each iteration's monthly outflow and figures (refused beyond 4 GiB unless `allow_large`). The model must say
-/// when its month 0 is.
+/// cores), keeping each iteration's monthly outflow, figures and the
+/// monthly counts of the series in `keep` (refused beyond 4 GiB unless
+/// `allow_large`). The model must say when its month 0 is.
 pub fn predictive(
     model: &Model,
+    keep: &[Series],
     iterations: u64,
     seed: u64,
     threads: usize,
@@ -90,7 +96,14 @@ pub fn predictive(
     }
     let months = model.horizon;
     let catalog = Catalog::new(model);
-    let width = months + catalog.figures.len();
+    let mut kept: Vec<Series> = keep
+        .iter()
+        .copied()
+        .filter(|s| s.measure != Measure::Payments)
+        .collect();
+    kept.sort();
+    kept.dedup();
+    let width = months * (1 + kept.len()) + catalog.figures.len();
     let bytes = iterations as u128 * width as u128 * 8;
     if bytes > 4 << 30 && !allow_large {
         return Err(Error::Setting(format!(
@@ -105,13 +118,14 @@ pub fn predictive(
         .collect();
     const BLOCK: u64 = 256;
     let pool = crate::engine::driver::pool(threads)?;
-    type Block = (Vec<f64>, Vec<f64>);
+    let segments = model.segments.len();
+    type Block = (Vec<f64>, Vec<f64>, Vec<f64>);
     let blocks: Vec<Block> = pool.install(|| {
         (0..iterations.div_ceil(BLOCK))
             .into_par_iter()
             .map(|b| {
                 let mut simulator = Simulator::new(model);
-                let (mut outflow, mut figures) = (Vec::new(), Vec::new());
+                let (mut outflow, mut figures, mut counts) = (Vec::new(), Vec::new(), Vec::new());
                 let mut row = Vec::new();
                 for i in b * BLOCK..((b + 1) * BLOCK).min(iterations) {
                     let r = simulator.iteration(seed, i);
@@ -121,8 +135,19 @@ pub fn predictive(
                     }
                     catalog.fill(model, r, &mut row);
                     figures.extend_from_slice(&row);
+                    for series in &kept {
+                        let by_month = match series.measure {
+                            Measure::Referrals => &r.referrals_by_month,
+                            _ => &r.outcomes_by_month,
+                        };
+                        let of = |s: usize| &by_month[s * months..][..months];
+                        counts.extend((0..months).map(|t| match series.segment {
+                            Some(s) => of(s)[t] as f64,
+                            None => (0..segments).map(|s| of(s)[t]).sum::<u64>() as f64,
+                        }));
+                    }
                 }
-                (outflow, figures)
+                (outflow, figures, counts)
             })
             .collect()
     });
@@ -133,10 +158,13 @@ pub fn predictive(
         outflow: Vec::with_capacity(iterations as usize * months),
         figures: Vec::new(),
         catalog,
+        kept,
+        counts: Vec::new(),
     };
-    for (outflow, figures) in blocks {
+    for (outflow, figures, counts) in blocks {
         p.outflow.extend(outflow);
         p.figures.extend(figures);
+        p.counts.extend(counts);
     }
     Ok(p)
 }
@@ -157,7 +185,7 @@ impl Predictive {
             let mut realised_total = 0.0;
             let mut running = vec![0.0; n];
             for p in of {
-                let sample = self.period(p.first, p.last);
+                let sample = self.sample(p.key, p.first, p.last);
                 for (r, x) in running.iter_mut().zip(&sample) {
                     *r += x;
                 }
@@ -190,20 +218,52 @@ impl Predictive {
                 )));
             }
         }
+        if let Some(p) = periods
+            .iter()
+            .find(|p| p.key.measure != Measure::Payments && !self.kept.contains(&p.key))
+        {
+            return Err(Error::Setting(format!(
+                "line {}: the predictive distribution did not keep the series `{}`",
+                p.line, p.series
+            )));
+        }
         Ok(())
     }
 
     /// Each iteration's public outflow summed over calendar months `first`
     /// to `last` (within the scenario's months).
     pub fn period(&self, first: i64, last: i64) -> Vec<f64> {
-        let (a, b) = (
-            (first - self.start) as usize,
-            (last - self.start) as usize + 1,
-        );
+        let (a, b) = self.span(first, last);
         self.outflow
             .chunks_exact(self.months)
             .map(|months| months[a..b].iter().sum())
             .collect()
+    }
+
+    /// Each iteration's value of `series` summed over calendar months
+    /// `first` to `last`: the outflow for payments, else a kept count
+    /// series (empty if it was not kept).
+    pub fn sample(&self, series: Series, first: i64, last: i64) -> Vec<f64> {
+        if series.measure == Measure::Payments {
+            return self.period(first, last);
+        }
+        let Some(k) = self.kept.iter().position(|s| *s == series) else {
+            return Vec::new();
+        };
+        let (a, b) = self.span(first, last);
+        let width = self.months * self.kept.len();
+        self.counts
+            .chunks_exact(width)
+            .map(|all| all[k * self.months..][a..b].iter().sum())
+            .collect()
+    }
+
+    /// Month indices `a..b` of calendar months `first..=last`.
+    fn span(&self, first: i64, last: i64) -> (usize, usize) {
+        (
+            (first - self.start) as usize,
+            (last - self.start) as usize + 1,
+        )
     }
 }
 
@@ -216,7 +276,8 @@ pub fn backtest(
     threads: usize,
     allow_large: bool,
 ) -> Result<Vec<Row>, Error> {
-    predictive(model, iterations, seed, threads, allow_large)?.place(periods)
+    let keep: Vec<Series> = periods.iter().map(|p| p.key).collect();
+    predictive(model, &keep, iterations, seed, threads, allow_large)?.place(periods)
 }
 
 fn row(kind: Kind, series: &str, months: (i64, i64), realised: f64, mut sample: Vec<f64>) -> Row {

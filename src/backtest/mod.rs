@@ -351,21 +351,47 @@ pub fn render_backtest(
     use check::Kind;
     use std::fmt::Write;
     let mut s = String::new();
+    // Payments alone keep the short layout; other series get a column.
+    let only_payments = rows.iter().all(|r| r.series == "payments");
+    let width = rows
+        .iter()
+        .map(|r| r.series.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let series = |name: &str| {
+        if only_payments {
+            String::new()
+        } else {
+            format!("{name:<width$} ")
+        }
+    };
     let _ = writeln!(
         s,
-        "{} · {iterations} iterations · seed {seed} · realised payments against the predictive distribution ({})",
-        model.name, model.currency
+        "{} · {iterations} iterations · seed {seed} · realised {} against the predictive distribution ({})",
+        model.name,
+        if only_payments { "payments" } else { "series" },
+        model.currency
     );
     let _ = writeln!(
         s,
-        "{:<17} {:>12} {:>12} {:>12} {:>12} {:>6}   {:>12} {:>6}",
-        "period", "realised", "p5", "p50", "p95", "PIT", "running total", "PIT"
+        "{}{:<17} {:>12} {:>12} {:>12} {:>12} {:>6}   {:>12} {:>6}",
+        series("series"),
+        "period",
+        "realised",
+        "p5",
+        "p50",
+        "p95",
+        "PIT",
+        "running total",
+        "PIT"
     );
     for pair in rows.chunks(2) {
         let (p, c) = (&pair[0], &pair[1]);
         let _ = writeln!(
             s,
-            "{:<17} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>6.2}   {:>12.0} {:>6.2}",
+            "{}{:<17} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>6.2}   {:>12.0} {:>6.2}",
+            series(&p.series),
             format!("{} {}", month_text(p.months.0), month_text(p.months.1)),
             p.realised,
             p.quantiles[0],
@@ -387,10 +413,23 @@ pub fn render_backtest(
             "{what}: {i50} of {n} inside their 50% band, {i90} of {n} inside their 90% band"
         );
     }
-    if let Some(last) = rows.iter().rev().find(|r| r.kind == Kind::Cumulative) {
+    // The last running total of each series.
+    let totals = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| {
+            r.kind == Kind::Cumulative && rows.get(i + 2).is_none_or(|n| n.series != r.series)
+        })
+        .map(|(_, r)| r);
+    for last in totals {
         let _ = writeln!(
             s,
-            "total to {}: realised {:.0}, predicted {:.0} [90%: {:.0} .. {:.0}], PIT {:.2}",
+            "{}total to {}: realised {:.0}, predicted {:.0} [90%: {:.0} .. {:.0}], PIT {:.2}",
+            if only_payments {
+                String::new()
+            } else {
+                format!("{}: ", last.series)
+            },
             month_text(last.months.1),
             last.realised,
             last.mean,
@@ -580,7 +619,7 @@ pub fn render_reforecast(
             }
         }
     }
-    if let Some(l) = &r.later {
+    for l in &r.later {
         let band = |st: &reforecast::Stats| {
             format!(
                 "{} [90%: {} .. {}]",
@@ -591,7 +630,12 @@ pub fn render_reforecast(
         };
         let _ = writeln!(
             s,
-            "\nrealised {} to {}: {}\n  prior forecast {}, PIT {:.2}\n  re-forecast    {}, PIT {:.2}",
+            "\nrealised {}{} to {}: {}\n  prior forecast {}, PIT {:.2}\n  re-forecast    {}, PIT {:.2}",
+            if l.series == "payments" {
+                String::new()
+            } else {
+                format!("{} ", l.series)
+            },
             month_text(l.months.0),
             month_text(l.months.1),
             fmt_pounds(l.realised),
@@ -605,9 +649,10 @@ pub fn render_reforecast(
 }
 
 /// Writes `reforecast.csv` into `dir`: one row per figure, prior and
-/// re-forecast, then (when realised periods follow the month)
-/// `public.paid_later` with the realised total and its PITs; the
-/// conditioning's identity on every row.
+/// re-forecast, then for each series with realised periods from the month
+/// on its total (`public.paid_later`, `contract.referrals_later`,
+/// `segment.<id>.outcomes_later`, ...) with the realised value and its
+/// PITs; the conditioning's identity on every row.
 pub fn write_reforecast(
     dir: &Path,
     r: &reforecast::Reforecast,
@@ -643,11 +688,19 @@ pub fn write_reforecast(
             "pbrsim_version",
         ])?;
         let mut later_rows = Vec::new();
-        if let Some(l) = &r.later {
+        for l in &r.later {
+            use crate::engine::figures::Unit;
+            let (key, unit) = match l.series.split_once('.') {
+                _ if l.series == "payments" => ("public.paid_later".to_string(), Unit::Money),
+                Some((measure, segment)) => {
+                    (format!("segment.{segment}.{measure}_later"), Unit::Count)
+                }
+                None => (format!("contract.{}_later", l.series), Unit::Count),
+            };
             later_rows.push((
                 reforecast::FigureRow {
-                    key: "public.paid_later".into(),
-                    unit: crate::engine::figures::Unit::Money,
+                    key,
+                    unit,
                     prior: l.prior,
                     posterior: l.posterior,
                 },

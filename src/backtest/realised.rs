@@ -2,25 +2,52 @@
 //! scenario"): one row per period,
 //!
 //! ```text
-//! series,period_start,period_end,currency,value
-//! payments,2019-01,2019-03,GBP,20460
+//! series,segment,period_start,period_end,currency,value
+//! payments,,2019-01,2019-03,GBP,20460
+//! referrals,esa,2019-01,2019-03,,412
 //! ```
 //!
-//! `series` is `payments` (what the public side paid out in the period);
-//! periods are inclusive `YYYY-MM` months, one value each, in any order,
-//! neither overlapping nor leaving a gap between the first and the last (a
-//! period nothing was paid in is a row with value 0).
+//! `series` is `payments` (what the public side paid out in the period,
+//! in total), `referrals` or `outcomes` (counts, in total or for one
+//! segment: the optional `segment` column, empty for the total; no
+//! currency); periods are inclusive `YYYY-MM` months, one value each, in
+//! any order, neither overlapping nor leaving a gap between the first and
+//! the last of a series (a period with nothing to report is a row with
+//! value 0).
 
 use crate::error::{ScenarioError, ScenarioErrors, suggest};
 
 /// The series a back-test can compare.
-pub const SERIES: [&str; 1] = ["payments"];
+pub const SERIES: [&str; 3] = ["payments", "referrals", "outcomes"];
+
+/// What a realised value counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Measure {
+    /// The public side's net outflow, in the scenario's currency.
+    Payments,
+    /// Referrals made.
+    Referrals,
+    /// Outcome events.
+    Outcomes,
+}
+
+/// A realised series: what it counts, and for which segment (`None`: all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Series {
+    /// What it counts.
+    pub measure: Measure,
+    /// The segment (index into the scenario's segments), or all of them.
+    pub segment: Option<usize>,
+}
 
 /// One realised value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Period {
-    /// The series (one of [`SERIES`]).
+    /// The series' name: `payments`, `referrals`, `outcomes`, or
+    /// `referrals.<segment>`, `outcomes.<segment>`.
     pub series: String,
+    /// What it counts.
+    pub key: Series,
     /// First calendar month (months since year 0).
     pub first: i64,
     /// Last calendar month, inclusive.
@@ -33,10 +60,15 @@ pub struct Period {
 
 const COLUMNS: [&str; 5] = ["series", "period_start", "period_end", "currency", "value"];
 
-/// Reads realised periods from `text` (file `origin`) in `currency`,
-/// sorted by series and month; every problem reported at its line and
-/// column.
-pub fn parse(text: &str, origin: &str, currency: &str) -> Result<Vec<Period>, ScenarioErrors> {
+/// Reads realised periods from `text` (file `origin`) for a scenario with
+/// amounts in `currency` and segments `segments`, sorted by series and
+/// month; every problem reported at its line and column.
+pub fn parse(
+    text: &str,
+    origin: &str,
+    currency: &str,
+    segments: &[&str],
+) -> Result<Vec<Period>, ScenarioErrors> {
     let fail =
         |line: usize, column: Option<usize>, key: &str, message: String, help: Option<String>| {
             ScenarioError {
@@ -71,6 +103,7 @@ pub fn parse(text: &str, origin: &str, currency: &str) -> Result<Vec<Period>, Sc
         return Err(ScenarioErrors(errors));
     }
     let [series_col, start_col, end_col, currency_col, value_col] = index;
+    let segment_col = header.iter().position(|h| h.trim() == "segment");
     let mut periods = Vec::new();
     for record in reader.records() {
         let record = match record {
@@ -86,27 +119,72 @@ pub fn parse(text: &str, origin: &str, currency: &str) -> Result<Vec<Period>, Sc
         let at = |col: usize| Some(super::payments::column_of(raw, col));
         let field = |col: usize| record.get(col).unwrap_or("").trim();
         let series = field(series_col);
-        if !SERIES.contains(&series) {
+        let measure = match series {
+            "payments" => Measure::Payments,
+            "referrals" => Measure::Referrals,
+            "outcomes" => Measure::Outcomes,
+            _ => {
+                errors.push(fail(
+                    line,
+                    at(series_col),
+                    "series",
+                    format!(
+                        "unknown series `{series}`; the series are {}",
+                        SERIES.join(", ")
+                    ),
+                    suggest(series, &SERIES),
+                ));
+                continue;
+            }
+        };
+        let segment_name = segment_col.map_or("", |c| field(c));
+        let segment = if segment_name.is_empty() {
+            None
+        } else if measure == Measure::Payments {
             errors.push(fail(
                 line,
-                at(series_col),
-                "series",
-                format!(
-                    "unknown series `{series}`; the series are {}",
-                    SERIES.join(", ")
-                ),
-                suggest(series, &SERIES),
+                segment_col.map(at).unwrap_or_default(),
+                "segment",
+                format!("payments by segment (`{segment_name}`): payments are compared in total"),
+                Some("leave `segment` empty for payments; referrals and outcomes may be given by segment".into()),
             ));
             continue;
-        }
+        } else {
+            match segments.iter().position(|s| *s == segment_name) {
+                Some(s) => Some(s),
+                None => {
+                    errors.push(fail(
+                        line,
+                        segment_col.map(at).unwrap_or_default(),
+                        "segment",
+                        format!(
+                            "unknown segment `{segment_name}`; the scenario's segments are {}",
+                            segments.join(", ")
+                        ),
+                        suggest(segment_name, segments),
+                    ));
+                    continue;
+                }
+            }
+        };
         let cur = field(currency_col);
-        if cur != currency {
+        if measure == Measure::Payments && cur != currency {
             errors.push(fail(
                 line,
                 at(currency_col),
                 "currency",
                 format!("`{cur}`, but the scenario's amounts are in `{currency}`"),
                 Some("convert the realised values to the scenario's currency".into()),
+            ));
+            continue;
+        }
+        if measure != Measure::Payments && !cur.is_empty() {
+            errors.push(fail(
+                line,
+                at(currency_col),
+                "currency",
+                format!("`{cur}` on a count of {series}: counts have no currency"),
+                Some("leave `currency` empty for referrals and outcomes".into()),
             ));
             continue;
         }
@@ -131,18 +209,32 @@ pub fn parse(text: &str, origin: &str, currency: &str) -> Result<Vec<Period>, Sc
                 continue;
             }
         };
+        if measure != Measure::Payments && value.fract() != 0.0 {
+            errors.push(fail(
+                line,
+                at(value_col),
+                "value",
+                format!("`{}` is not a whole number of {series}", field(value_col)),
+                None,
+            ));
+            continue;
+        }
         periods.push(Period {
-            series: series.to_string(),
+            series: match segment {
+                Some(_) => format!("{series}.{segment_name}"),
+                None => series.to_string(),
+            },
+            key: Series { measure, segment },
             first,
             last,
             value,
             line,
         });
     }
-    periods.sort_by(|a, b| (&a.series, a.first).cmp(&(&b.series, b.first)));
+    periods.sort_by_key(|p| (p.key, p.first));
     for pair in periods.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
-        if a.series != b.series {
+        if a.key != b.key {
             continue;
         }
         let text = |m: i64| super::plan::month_text(m);

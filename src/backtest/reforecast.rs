@@ -65,6 +65,8 @@ pub struct FigureRow {
 /// A realised period used to condition on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observed {
+    /// The series.
+    pub series: String,
     /// First and last calendar month.
     pub months: (i64, i64),
     /// The realised value.
@@ -73,10 +75,12 @@ pub struct Observed {
     pub prior_sd: f64,
 }
 
-/// What was realised after the month, placed in the prior and in the
-/// re-forecast.
+/// What was realised of one series after the month, placed in the prior
+/// and in the re-forecast.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Later {
+    /// The series.
+    pub series: String,
     /// First and last calendar month.
     pub months: (i64, i64),
     /// Realised total over them.
@@ -112,8 +116,8 @@ pub struct Reforecast {
     /// `public.paid_from`) and, per provider, whether it failed before the
     /// month or fails from it (`<id>.failed_before`, `<id>.fails_from`).
     pub rows: Vec<FigureRow>,
-    /// The realised periods from the month on, if any.
-    pub later: Option<Later>,
+    /// Per series, the realised periods from the month on, if any.
+    pub later: Vec<Later>,
 }
 
 impl Reforecast {
@@ -180,9 +184,10 @@ pub fn condition(
     let mut log_weights = vec![0.0; n];
     let mut observed = Vec::new();
     for p in periods.iter().filter(|p| p.last < at) {
-        let sample = predictive.period(p.first, p.last);
+        let sample = predictive.sample(p.key, p.first, p.last);
         let prior_sd = sd(&sample);
         observed.push(Observed {
+            series: p.series.clone(),
             months: (p.first, p.last),
             value: p.value,
             prior_sd,
@@ -294,23 +299,28 @@ pub fn reforecast(
             Some((slot.path, k))
         })
         .collect();
-    let later_periods: Vec<&Period> = periods.iter().filter(|p| p.first >= at).collect();
-    let later = match (later_periods.first(), later_periods.last()) {
-        (Some(first), Some(last)) => {
-            let (a, b) = (first.first, last.last);
-            let realised: f64 = later_periods.iter().map(|p| p.value).sum();
-            let sample = predictive.period(a, b);
-            Some(Later {
-                months: (a, b),
-                realised,
-                prior: stats(&sample, &ones),
-                posterior: stats(&sample, &weights),
-                prior_pit: pit(&sample, &ones, realised),
-                posterior_pit: pit(&sample, &weights, realised),
-            })
+    let mut later = Vec::new();
+    for p in periods.iter().filter(|p| p.first >= at) {
+        if later.last().is_some_and(|l: &Later| l.series == p.series) {
+            continue;
         }
-        _ => None,
-    };
+        let of: Vec<&Period> = periods
+            .iter()
+            .filter(|q| q.key == p.key && q.first >= at)
+            .collect();
+        let (a, b) = (of[0].first, of[of.len() - 1].last);
+        let realised: f64 = of.iter().map(|q| q.value).sum();
+        let sample = predictive.sample(p.key, a, b);
+        later.push(Later {
+            series: p.series.clone(),
+            months: (a, b),
+            realised,
+            prior: stats(&sample, &ones),
+            posterior: stats(&sample, &weights),
+            prior_pit: pit(&sample, &ones, realised),
+            posterior_pit: pit(&sample, &weights, realised),
+        });
+    }
     Ok(Reforecast {
         at,
         tolerance,

@@ -7,7 +7,7 @@
 use crate::backtest::{plan_model, quarters};
 use crate::batch::{ok, pbrsim};
 use pbrsim::backtest::check::{Predictive, predictive};
-use pbrsim::backtest::realised::Period;
+use pbrsim::backtest::realised::{Measure, Period, Series};
 use pbrsim::backtest::reforecast::{self, condition, pit, reforecast};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
@@ -36,7 +36,7 @@ fn halfway(pred: &Predictive) -> i64 {
 #[test]
 fn conditioning_on_nothing_returns_the_prior_forecast_exactly() {
     let m = plan_model(&[]);
-    let pred = predictive(&m, 2000, 1, 0, false).unwrap();
+    let pred = predictive(&m, &[], 2000, 1, 0, false).unwrap();
     let (_, world) = reality(&m, 9, 0);
     let periods = quarters(&pred, &world);
     let r = reforecast(&m, &pred, &periods, pred.start, 0.25).unwrap();
@@ -49,7 +49,7 @@ fn conditioning_on_nothing_returns_the_prior_forecast_exactly() {
     for row in &r.rows {
         assert_eq!(bits(&row.prior), bits(&row.posterior), "{}", row.key);
     }
-    let later = r.later.as_ref().unwrap();
+    let later = &r.later[0];
     assert_eq!(bits(&later.prior), bits(&later.posterior));
     assert_eq!(later.prior_pit, later.posterior_pit);
     // The prior is the scenario's own forecast: the commissioner's mean
@@ -76,7 +76,7 @@ fn conditioning_on_nothing_returns_the_prior_forecast_exactly() {
 #[test]
 fn the_weights_are_the_likelihood_of_the_periods_observed() {
     let m = plan_model(&[]);
-    let pred = predictive(&m, 1000, 1, 0, false).unwrap();
+    let pred = predictive(&m, &[], 1000, 1, 0, false).unwrap();
     let (_, world) = reality(&m, 9, 3);
     let periods = quarters(&pred, &world);
     let at = halfway(&pred);
@@ -136,7 +136,9 @@ fn the_weights_are_the_likelihood_of_the_periods_observed() {
 /// mean PIT is 0.5 (five standard errors). Checked for the achievement
 /// ratio of a plan with one segment, and for the ratio, the first plan
 /// year's own volume (observed) and the last's (not yet observed) of a
-/// plan with year-to-year variation.
+/// plan with year-to-year variation, from their payments; and for the
+/// volume, the first year's economy and a segment's effect of a supply
+/// chain, from one segment's referrals and another's outcomes.
 #[test]
 fn a_re_forecast_recovers_the_parameters_that_generated_the_reality() {
     use pbrsim::backtest::plan;
@@ -147,25 +149,57 @@ fn a_re_forecast_recovers_the_parameters_that_generated_the_reality() {
     let text = plan::scenario(&crate::backtest::cornwall(), Some(&yearly)).unwrap();
     let m_yearly = crate::common::model(&text, &[]);
     let last = format!("draw.segments.year{}.volume", m_yearly.segments.len());
-    for (m, keys) in [
-        (plan_model(&[]), vec!["draw.volume".to_string()]),
+    let payments = [(
+        Series {
+            measure: Measure::Payments,
+            segment: None,
+        },
+        "payments",
+    )];
+    recovers(&plan_model(&[]), &["draw.volume"], &payments, 0.25);
+    recovers(
+        &m_yearly,
+        &["draw.volume", "draw.segments.year1.volume", &last],
+        &payments,
+        0.25,
+    );
+    let supply_chain = crate::common::model(
+        crate::common::SUPPLY_CHAIN,
+        &["time.start_month=\"2020-01\""],
+    );
+    let counts = [
         (
-            m_yearly,
-            vec![
-                "draw.volume".to_string(),
-                "draw.segments.year1.volume".to_string(),
-                last,
-            ],
+            Series {
+                measure: Measure::Referrals,
+                segment: Some(0),
+            },
+            "referrals.a",
         ),
-    ] {
-        recovers(&m, &keys);
-    }
+        (
+            Series {
+                measure: Measure::Outcomes,
+                segment: Some(1),
+            },
+            "outcomes.b",
+        ),
+    ];
+    // A segment's few dozen outcomes a quarter vary by chance as much as
+    // its prior sd: the observation error must be as wide, or almost no
+    // world reproduces twelve quarters of them.
+    recovers(
+        &supply_chain,
+        &["draw.volume", "draw.macro.year1", "draw.effect.b"],
+        &counts,
+        1.0,
+    );
 }
 
-fn recovers(m: &pbrsim::model::Model, keys: &[String]) {
-    let pred = predictive(m, 20_000, 1, 0, false).unwrap();
+/// Checks that 400 realities of `m` observed as `series` up to halfway,
+/// with observation error `tau`, recover `keys` (see above).
+fn recovers(m: &pbrsim::model::Model, keys: &[&str], series: &[(Series, &str)], tau: f64) {
+    let keep: Vec<Series> = series.iter().map(|s| s.0).collect();
+    let pred = predictive(m, &keep, 20_000, 1, 0, false).unwrap();
     let at = halfway(&pred);
-    let tau = 0.25;
     let catalog = &pred.catalog;
     let width = catalog.figures.len();
     let columns: Vec<(usize, Vec<f64>)> = keys
@@ -174,7 +208,7 @@ fn recovers(m: &pbrsim::model::Model, keys: &[String]) {
             let k = catalog
                 .figures
                 .iter()
-                .position(|f| &f.key() == key)
+                .position(|f| f.key() == *key)
                 .unwrap_or_else(|| panic!("{key}"));
             (k, pred.figures.chunks_exact(width).map(|r| r[k]).collect())
         })
@@ -187,12 +221,18 @@ fn recovers(m: &pbrsim::model::Model, keys: &[String]) {
     for i in 0..400 {
         let r = simulator.iteration(77, i);
         catalog.fill(m, r, &mut row);
-        let world: Vec<f64> = (0..h)
-            .map(|t| -r.monthly[pbrsim::model::COMMISSIONER * h + t] as f64 / 100.0)
-            .collect();
-        let mut periods = quarters(&pred, &world);
+        let mut periods = Vec::new();
+        for &(s, name) in series {
+            let world: Vec<f64> = match s.measure {
+                Measure::Payments => (0..h)
+                    .map(|t| -r.monthly[pbrsim::model::COMMISSIONER * h + t] as f64 / 100.0)
+                    .collect(),
+                _ => crate::backtest::counts_of(r, s, m.segments.len(), h),
+            };
+            periods.extend(crate::backtest::count_quarters(&pred, s, name, &world, h));
+        }
         for p in periods.iter_mut().filter(|p| p.last < at) {
-            let sample = pred.period(p.first, p.last);
+            let sample = pred.sample(p.key, p.first, p.last);
             let mean = sample.iter().sum::<f64>() / sample.len() as f64;
             let sd = (sample.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
                 / (sample.len() - 1) as f64)

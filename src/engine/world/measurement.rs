@@ -34,7 +34,7 @@ impl Measurements {
             improvement_earned: vec![0; rules.len()],
             interims_earned: vec![0; tallies],
             additional_earned: vec![0; additional],
-            outcomes_by_segment: vec![0; model.segments.len()],
+            outcomes_by_segment: vec![0; model.segments.len() * model.horizon],
             savings_by_segment: vec![(0.0, 0.0); model.segments.len()],
             group_outcomes: vec![
                 0;

@@ -265,7 +265,8 @@ struct Measurements {
     interims_earned: Vec<Pence>,
     /// Per additional-outcome rule, the payments it scheduled.
     additional_earned: Vec<Pence>,
-    /// Per segment, outcome events within the horizon (for its figures).
+    /// Outcome events per segment and month within the horizon,
+    /// `[segment][month]` (for its figures and realised series).
     outcomes_by_segment: Vec<u64>,
     /// Per segment, its savings and their NPV (for sharing them among
     /// public bodies).
@@ -375,6 +376,8 @@ impl Scratch {
                 investors: vec![(0, 0); model.investors.len()],
                 additional_earned: vec![0; model.payments.additional_outcomes.len()],
                 segments: vec![SegmentResult::default(); model.segments.len()],
+                referrals_by_month: vec![0; model.segments.len() * model.horizon],
+                outcomes_by_month: vec![0; model.segments.len() * model.horizon],
                 termination_month: None,
                 performance: vec![(f64::NAN, false); performance_levels(model)],
                 shifted: vec![0; performance_levels(model)],
@@ -707,12 +710,16 @@ fn close_books(model: &Model, plan: &Plan, state: &State, result: &mut Iteration
     result
         .additional_earned
         .copy_from_slice(&m.additional_earned);
+    let (h, months) = (model.horizon, model.referral_months);
     for (s, segment) in result.segments.iter_mut().enumerate() {
+        let referrals = &state.people.referrals[s * months..][..months];
+        let by_month = &mut result.referrals_by_month[s * h..][..h];
+        by_month[..months.min(h)].copy_from_slice(&referrals[..months.min(h)]);
+        let outcomes = &m.outcomes_by_segment[s * h..][..h];
+        result.outcomes_by_month[s * h..][..h].copy_from_slice(outcomes);
         *segment = SegmentResult {
-            referrals: state.people.referrals[s * model.referral_months..][..model.referral_months]
-                .iter()
-                .sum(),
-            outcomes: m.outcomes_by_segment[s],
+            referrals: referrals.iter().sum(),
+            outcomes: outcomes.iter().sum(),
             paid: state.books.paid_by_segment[s],
         };
     }

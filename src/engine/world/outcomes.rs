@@ -218,7 +218,7 @@ fn follow_stays(
         if age == qualifying {
             if t < h {
                 commissioner.outcomes += in_outcome;
-                measurements.outcomes_by_segment[entry.segment] += in_outcome;
+                measurements.outcomes_by_segment[entry.segment * h + t] += in_outcome;
                 if !measurements.group_outcomes.is_empty() {
                     measurements.group_outcomes[entry.group * h + t] += in_outcome;
                 }

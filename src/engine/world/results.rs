@@ -179,6 +179,12 @@ pub struct IterationResult {
     pub shifted: Vec<u64>,
     /// Per segment: its referrals, outcomes and what was paid for it.
     pub segments: Vec<SegmentResult>,
+    /// Referrals per segment and month within the horizon,
+    /// `[segment][month]` (0 after the referral months).
+    pub referrals_by_month: Vec<u64>,
+    /// Outcome events per segment and month within the horizon,
+    /// `[segment][month]`.
+    pub outcomes_by_month: Vec<u64>,
     /// Per corridor, what its payer paid its provider, less what the
     /// provider paid back.
     pub corridors: Vec<Pence>,
