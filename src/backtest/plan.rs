@@ -31,14 +31,38 @@ pub struct ClassFile {
     pub year_log_sd: Option<f64>,
 }
 
+/// The reference classes shipped with pbrsim, usable in any scenario by
+/// name (`{ dist = "reference_class", class = "<name>" }`): each as
+/// `pbrsim reference-class` wrote it from the data beside it.
+pub const NAMED: [(&str, &str); 1] = [(
+    "uk_impact_bonds",
+    include_str!("../../backtests/impact_bonds/reference_class.toml"),
+)];
+
 impl ClassFile {
     /// Reads `reference_class.toml`.
     pub fn read(path: &Path) -> Result<ClassFile, Error> {
         let text = crate::scenario::read_text(path)?;
+        ClassFile::parse(&text, &path.display().to_string())
+    }
+
+    /// A shipped class by name (one of [`NAMED`]).
+    pub fn named(name: &str) -> Option<ClassFile> {
+        let (_, text) = NAMED.iter().find(|(n, _)| *n == name)?;
+        ClassFile::parse(text, name).ok()
+    }
+
+    /// The lognormal an achievement ratio drawn from the class follows:
+    /// median `exp(mean ln r)`, sigma [`ClassFile::predictive_sd`].
+    pub fn ratio(&self) -> (f64, f64) {
+        (self.log_ratio_mean.exp(), self.predictive_sd())
+    }
+
+    /// Parses a class from `text` (named `origin` in errors).
+    pub fn parse(text: &str, origin: &str) -> Result<ClassFile, Error> {
         let bad = |what: &str| {
             Error::Setting(format!(
-                "{}: {what} (a reference class written by `pbrsim reference-class`)",
-                path.display()
+                "{origin}: {what} (a reference class written by `pbrsim reference-class`)"
             ))
         };
         let table: toml::Table = text.parse().map_err(|e| bad(&format!("not TOML: {e}")))?;
@@ -122,15 +146,13 @@ pub fn scenario(contract: &Contract, class: Option<&ClassFile>) -> Result<String
     let _ = writeln!(s, "[uncertainty]");
     match class {
         Some(c) => {
+            let (median, sigma) = c.ratio();
             let _ = writeln!(
                 s,
                 "# The achievement ratio of reference class `{}` ({} contracts): lognormal,
 # median exp(mean ln r), sigma the predictive sd, sd x sqrt(1 + 1/n).
-volume = {{ dist = \"lognormal\", median = {}, sigma = {} }}\n",
-                c.name,
-                c.contracts,
-                c.log_ratio_mean.exp(),
-                c.predictive_sd()
+volume = {{ dist = \"lognormal\", median = {median}, sigma = {sigma} }}\n",
+                c.name, c.contracts,
             );
         }
         None => {

@@ -523,6 +523,8 @@ pub struct RawDist {
     pub lambda: Option<f64>,
     pub factor: Option<String>,
     pub loading: Option<f64>,
+    /// A shipped reference class's name (`dist = "reference_class"`).
+    pub class: Option<String>,
     /// `shift + scale * x`: how a stress moves the draw `x`.
     pub scale: Option<f64>,
     pub shift: Option<f64>,

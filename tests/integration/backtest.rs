@@ -627,3 +627,67 @@ referrals,a,2020-07,2020-09,,4
         "{e}"
     );
 }
+
+/// The shipped class is what `reference-class` writes from the shipped
+/// data, and a scenario naming it draws the class's lognormal ratio; a
+/// misspelled name, a missing one and `class` on another distribution are
+/// refused at the key.
+#[test]
+fn the_shipped_class_is_the_data_s_and_usable_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("class");
+    ok(&[
+        "reference-class",
+        "backtests/impact_bonds/outcome_payments.csv",
+        "--projects",
+        "backtests/impact_bonds/projects.csv",
+        "--name",
+        "uk_impact_bonds",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let fresh = std::fs::read_to_string(out.join("reference_class.toml")).unwrap();
+    let shipped = std::fs::read_to_string("backtests/impact_bonds/reference_class.toml").unwrap();
+    assert_eq!(
+        fresh, shipped,
+        "regenerate backtests/impact_bonds/reference_class.toml"
+    );
+    let class = pbrsim::backtest::plan::ClassFile::named("uk_impact_bonds").unwrap();
+    let m = crate::common::model(
+        crate::common::ONE_SEGMENT,
+        &["uncertainty.volume={dist=\"reference_class\",class=\"uk_impact_bonds\"}"],
+    );
+    let sd = class.log_ratio_sd * (1.0 + 1.0 / class.contracts as f64).sqrt();
+    for (u, z) in [
+        (0.5, 0.0),
+        (0.841344746068543, 1.0),
+        (0.05, -1.6448536269514722),
+    ] {
+        let expected = (class.log_ratio_mean + z * sd).exp();
+        let got = m.volume.at_percentile(u);
+        assert!(
+            (got - expected).abs() < 1e-9 * expected,
+            "{u}: {got} vs {expected}"
+        );
+    }
+    for (set, message) in [
+        (
+            "uncertainty.volume={dist=\"reference_class\",class=\"uk_impact_bond\"}",
+            "did you mean `uk_impact_bonds`?",
+        ),
+        (
+            "uncertainty.volume={dist=\"reference_class\"}",
+            "needs `class`",
+        ),
+        (
+            "uncertainty.volume={dist=\"normal\",mean=1,sd=0.1,class=\"uk_impact_bonds\"}",
+            "`class` does not apply to a normal distribution",
+        ),
+    ] {
+        let o = pbrsim(&["validate", "scenarios/work_programme.toml", "--set", set]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(message), "{err}");
+    }
+}

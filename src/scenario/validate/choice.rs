@@ -125,6 +125,8 @@ pub enum DistKind {
     Triangular,
     /// `min`, `mode`, `max`, optionally `lambda`.
     Pert,
+    /// `class`: a shipped reference class's achievement ratio, lognormal.
+    ReferenceClass,
 }
 
 impl Choice for DistKind {
@@ -136,6 +138,7 @@ impl Choice for DistKind {
         ("beta", DistKind::Beta),
         ("triangular", DistKind::Triangular),
         ("pert", DistKind::Pert),
+        ("reference_class", DistKind::ReferenceClass),
     ];
 }
 
@@ -150,6 +153,7 @@ impl DistKind {
             DistKind::Beta => &["alpha", "beta", "min", "max"],
             DistKind::Triangular => &["min", "mode", "max"],
             DistKind::Pert => &["min", "mode", "max", "lambda"],
+            DistKind::ReferenceClass => &["class"],
         }
     }
 }
@@ -186,7 +190,7 @@ mod tests {
         let p = parse::<DistKind>("gaussian").unwrap_err();
         assert_eq!(
             p.message,
-            "unknown distribution \"gaussian\"; expected one of uniform, normal, lognormal, beta, triangular, pert"
+            "unknown distribution \"gaussian\"; expected one of uniform, normal, lognormal, beta, triangular, pert, reference_class"
         );
         assert_eq!(parse::<Measure>("frequency"), Ok(Measure::Frequency));
     }

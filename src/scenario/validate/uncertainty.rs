@@ -235,6 +235,16 @@ fn marginal(
         ("beta", d.beta),
         ("lambda", d.lambda),
     ];
+    if d.class.is_some() && !allowed.contains(&"class") {
+        c.err(
+            &format!("{key}.class"),
+            format!(
+                "`class` does not apply to a {} distribution (it takes {})",
+                d.dist,
+                allowed.join(", ")
+            ),
+        );
+    }
     for (name, v) in given {
         if v.is_some() && !allowed.contains(&name) {
             c.err(
@@ -286,6 +296,29 @@ fn marginal(
             let (min, mode, max) = (need("min", d.min), need("mode", d.mode), need("max", d.max));
             let lambda = d.lambda.unwrap_or(defaults::PERT_LAMBDA);
             Dist::pert(min, mode, max, lambda)
+        }
+        DistKind::ReferenceClass => {
+            let names: Vec<&str> = crate::backtest::plan::NAMED
+                .iter()
+                .map(|(n, _)| *n)
+                .collect();
+            let Some(name) = &d.class else {
+                c.err(&format!("{key}.class"), format!("a reference_class distribution needs `class`, the name of a shipped class: {}", names.join(", ")));
+                return None;
+            };
+            let Some(class) = crate::backtest::plan::ClassFile::named(name) else {
+                c.err_help(
+                    &format!("{key}.class"),
+                    format!(
+                        "unknown reference class \"{name}\"; the shipped classes are {}",
+                        names.join(", ")
+                    ),
+                    crate::error::suggest(name, &names),
+                );
+                return None;
+            };
+            let (median, sigma) = class.ratio();
+            Dist::lognormal(median, sigma)
         }
     };
     (c.problems.len() == before).then_some(dist)
