@@ -346,6 +346,21 @@ worth; below 100 it warns. Periods from --at on, if any, are placed in the prior
 re-forecast (PIT). With nothing before --at, the re-forecast is the prior forecast.
 With --out DIR: reforecast.csv, one row per figure. See docs/backtesting.md.")]
     Reforecast(ReforecastArgs),
+    /// Calibration over many back-tests and re-forecasts: how many realised
+    /// values fell inside their forecasts' 50% and 90% bands.
+    #[command(after_help = "\
+Examples:
+  pbrsim calibration results/backtest-impact-bonds
+  pbrsim calibration a/backtest.csv b/backtest.csv c/reforecast.csv --out results/calibration
+
+Reads backtest.csv and reforecast.csv files (directories are searched for them). A case is
+each series of a back-test, placed by its last running total, or each series of a
+re-forecast, placed by what was realised after --at, in the prior and in the re-forecast.
+For each kind: the cases inside their central 50% and 90% bands, with the binomial 95%
+range a calibrated forecast of independent cases would give, the mean PIT (0.5 if
+calibrated) and the PITs by tenth. With --out DIR: calibration.csv, one row per case.
+See docs/backtesting.md.")]
+    Calibration(CalibrationArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
@@ -550,6 +565,16 @@ pub struct BacktestArgs {
     #[command(flatten)]
     pub sim: Simulation,
     /// Directory for backtest.csv (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CalibrationArgs {
+    /// backtest.csv or reforecast.csv files, or directories holding them.
+    #[arg(value_name = "RESULTS", required = true)]
+    pub results: Vec<PathBuf>,
+    /// Directory for calibration.csv (created if missing).
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

@@ -6,9 +6,9 @@ mod progress;
 
 use clap::{CommandFactory, Parser};
 use cli::{
-    BacktestArgs, Cli, Command, CompareArgs, DesignArgs, EvidenceArgs, FromPlanArgs, MergeArgs,
-    Method, ReferenceClassArgs, ReforecastArgs, ReverseArgs, RunArgs, ScenarioArgs,
-    SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs, VoiArgs,
+    BacktestArgs, CalibrationArgs, Cli, Command, CompareArgs, DesignArgs, EvidenceArgs,
+    FromPlanArgs, MergeArgs, Method, ReferenceClassArgs, ReforecastArgs, ReverseArgs, RunArgs,
+    ScenarioArgs, SensitivityArgs, SlurmArgs, SolveArgs, StressArgs, SweepArgs, VoiArgs,
 };
 use pbrsim::batch::{self, Manifest, shard::Shard, sweep};
 use pbrsim::engine::{self, RunConfig};
@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::FromPlan(args) => from_plan(args),
         Command::Backtest(args) => backtest(args, quiet),
         Command::Reforecast(args) => reforecast(args, quiet),
+        Command::Calibration(args) => calibration(args, quiet),
         Command::Validate(args) => validate(args, quiet),
         Command::Explain(args) => explain(args, quiet),
         Command::Completions(args) => {
@@ -404,6 +405,23 @@ fn backtest(args: BacktestArgs, quiet: bool) -> anyhow::Result<()> {
     }
     if let Some(dir) = &args.out {
         let p = pbrsim::backtest::write_backtest(dir, &rows, &loaded, sim.iterations, sim.seed)?;
+        note(format!("wrote {}", p.display()));
+    }
+    Ok(())
+}
+
+fn calibration(args: CalibrationArgs, quiet: bool) -> anyhow::Result<()> {
+    use pbrsim::backtest::calibration;
+    let files = calibration::find(&args.results)?;
+    let mut cases = Vec::new();
+    for f in &files {
+        cases.extend(calibration::read(f)?);
+    }
+    if !quiet {
+        print!("{}", calibration::render(&cases, files.len()));
+    }
+    if let Some(dir) = &args.out {
+        let p = calibration::write(dir, &cases)?;
         note(format!("wrote {}", p.display()));
     }
     Ok(())

@@ -7,7 +7,8 @@
 # contract from the start of the middle period of its realised payments
 # (docs/backtesting.md, "Re-forecasting at the halfway point") and writes
 # OUT/reforecast_summary.csv: where what it paid afterwards fell in the prior
-# forecast and in the re-forecast.
+# forecast and in the re-forecast. Last, `pbrsim calibration` over all of them
+# (OUT/calibration.csv).
 #
 # Usage: backtests/impact_bonds/backtest_all.sh [OUT] [ITERATIONS]
 set -euo pipefail
@@ -49,14 +50,10 @@ mv "$later" "$out/reforecast_summary.csv"
 awk -F, 'NR == FNR { for (i = 1; i <= NF; i++) if (length($i) > w[i]) w[i] = length($i); next }
     { line = ""; for (i = 1; i <= NF; i++) line = line sprintf("%-" w[i] + 2 "s", $i); sub(/ +$/, "", line); print line }' \
   "$out/summary.csv" "$out/summary.csv"
-awk -F, 'NR > 1 { n++; a += ($8 == "true"); b += ($9 == "true") } END {
-    printf "%d of %d contracts inside their 50%% band, %d of %d inside their 90%% band\n", a, n, b, n }' "$out/summary.csv"
 echo
 echo "Re-forecast from the middle realised period: what was paid afterwards"
 awk -F, 'NR == FNR { for (i = 1; i <= NF; i++) if (length($i) > w[i]) w[i] = length($i); next }
     { line = ""; for (i = 1; i <= NF; i++) line = line sprintf("%-" w[i] + 2 "s", $i); sub(/ +$/, "", line); print line }' \
   "$out/reforecast_summary.csv" "$out/reforecast_summary.csv"
-awk -F, 'function inside(p, l) { return p >= (1 - l) / 2 && p <= (1 + l) / 2 }
-    NR > 1 { n++; a += inside($10, 0.5); b += inside($10, 0.9); c += inside($14, 0.5); d += inside($14, 0.9) } END {
-    printf "prior forecast: %d of %d inside their 50%% band, %d of %d inside their 90%% band\n", a, n, b, n
-    printf "re-forecast:    %d of %d inside their 50%% band, %d of %d inside their 90%% band\n", c, n, d, n }' "$out/reforecast_summary.csv"
+echo
+"$pbrsim" calibration "$out" --out "$out" 2>/dev/null

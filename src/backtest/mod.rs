@@ -3,6 +3,7 @@
 //! class fitted from them, with its leave-one-out calibration
 //! ([`reference`](mod@reference)).
 
+pub mod calibration;
 pub mod check;
 pub mod payments;
 pub mod plan;

@@ -438,7 +438,7 @@ fn the_documented_back_test_of_all_fifteen_is_what_the_script_gives() {
     );
     let doc = std::fs::read_to_string("docs/backtesting.md").unwrap();
     let printed = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(printed.lines().count(), 37);
+    assert_eq!(printed.lines().count(), 43);
     for line in printed.lines() {
         assert!(
             doc.contains(line),

@@ -255,14 +255,10 @@ fn recovers(m: &pbrsim::model::Model, keys: &[&str], series: &[(Series, &str)], 
     assert!(median_ess > 100.0 && median_ess < 10_000.0, "{median_ess}");
 }
 
-/// `reforecast --out`: the report and reforecast.csv; with observation
-/// error too small for the iterations, a warning; a month across a period,
-/// a month outside the scenario and a bad tolerance are refused, exit
-/// code 2, nothing written.
-#[test]
-fn reforecast_command_reports_warns_and_refuses() {
-    let tmp = tempfile::tempdir().unwrap();
-    let p = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
+/// Cornwall's plan as `dir/cornwall.toml` (volume 1) and what it paid as
+/// `dir/paid.csv`.
+fn cornwall_plan(dir: &std::path::Path) {
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
     ok(&[
         "from-plan",
         "backtests/impact_bonds/outcome_payments.csv",
@@ -273,6 +269,17 @@ fn reforecast_command_reports_warns_and_refuses() {
         "--realised",
         &p("paid.csv"),
     ]);
+}
+
+/// `reforecast --out`: the report and reforecast.csv; with observation
+/// error too small for the iterations, a warning; a month across a period,
+/// a month outside the scenario and a bad tolerance are refused, exit
+/// code 2, nothing written.
+#[test]
+fn reforecast_command_reports_warns_and_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
+    cornwall_plan(tmp.path());
     let volume = "uncertainty.volume={dist=\"lognormal\",median=0.9,sigma=0.9}";
     let out = text(ok(&[
         "reforecast",
@@ -386,4 +393,55 @@ fn the_documented_re_forecast_of_cornwall_is_what_the_commands_give() {
             "docs/backtesting.md should quote:\n{line}"
         );
     }
+}
+
+/// `calibration` reads a back-test and a re-forecast from their
+/// directories: one case of each kind, each counted in its bands; a file
+/// that is neither is refused with exit code 2.
+#[test]
+fn calibration_gathers_back_tests_and_re_forecasts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
+    cornwall_plan(tmp.path());
+    let volume = "uncertainty.volume={dist=\"reference_class\",class=\"uk_impact_bonds\"}";
+    let common = [
+        &p("cornwall.toml"),
+        &p("paid.csv"),
+        "--set",
+        volume,
+        "-n",
+        "2000",
+        "-q",
+    ];
+    let mut backtest = vec!["backtest"];
+    backtest.extend(common);
+    let bt_dir = p("runs/bt");
+    backtest.extend(["--out", &bt_dir]);
+    ok(&backtest);
+    let mut reforecast = vec!["reforecast"];
+    reforecast.extend(common);
+    let rf_dir = p("runs/rf");
+    reforecast.extend(["--at", "2021-10", "--out", &rf_dir]);
+    ok(&reforecast);
+    let report = text(ok(&["calibration", &p("runs"), "--out", &p("cal")]));
+    assert!(report.starts_with("3 cases from 2 files"), "{report}");
+    for label in [
+        "back-tests: whole realised series        1",
+        "re-forecasts' priors: after --at         1",
+        "re-forecasts: after --at                 1",
+    ] {
+        assert!(report.contains(label), "{label}\n{report}");
+    }
+    let table = std::fs::read_to_string(p("cal/calibration.csv")).unwrap();
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 4);
+    assert!(rows[1].contains(",backtest,payments,"), "{table}");
+    assert!(rows[2].contains(",prior,public.paid_later,"), "{table}");
+    assert!(
+        rows[3].contains(",reforecast,public.paid_later,"),
+        "{table}"
+    );
+    let o = pbrsim(&["calibration", &p("paid.csv")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a backtest.csv or reforecast.csv"));
 }
