@@ -7,9 +7,17 @@
 //!
 //! Every evaluation runs the same iterations from the same seed (common
 //! random numbers), so the statistic is a deterministic function of the
-//! value and bisection is exact for it. The interval on the value inverts
-//! the statistic's own 95% interval: it is the set of values whose
-//! interval contains the target, found by bisecting `S(x) -+ h(x) = target`.
+//! value and a bracketing root finder is exact for it. A mean or a ratio
+//! is solved by ITP (interpolate, truncate, project; Oliveira and
+//! Takahashi 2020), which takes regula-falsi steps where the statistic is
+//! smooth and never needs more than one evaluation beyond bisection's. A
+//! probability over common worlds is a step function of the value, which
+//! interpolation cannot use, so it is bisected: bisection's midpoints are
+//! shared by the searches for the value and for its interval's ends.
+//! Whole values are bisected. The interval
+//! on the value inverts the statistic's own 95% interval: it is the set of
+//! values whose interval contains the target, found by solving
+//! `S(x) -+ h(x) = target` the same way.
 
 use super::arms::{Arm, Estimate, run_arms};
 use super::statistic::{Layout, Statistic};
@@ -19,7 +27,12 @@ use crate::figures::Catalog;
 use crate::model::Model;
 
 /// Bisection steps: the bracket shrinks to 2^-14 (6e-5) of the range.
+/// ITP reaches the same bracket in at most `STEPS + ITP_SLACK`
+/// evaluations.
 const STEPS: usize = 14;
+
+/// ITP's `n0`: evaluations it may spend beyond bisection's.
+const ITP_SLACK: usize = 1;
 
 /// The answer of a solve.
 #[derive(Clone, Debug, PartialEq)]
@@ -107,6 +120,9 @@ impl Problem<'_> {
         high_lo: bool,
         cache: &mut Cache,
     ) -> Result<f64, crate::Error> {
+        if !self.integer && cache.interpolate {
+            return self.itp(offset, lo, hi, high_lo, cache);
+        }
         let steps = if self.integer { 64 } else { STEPS };
         for _ in 0..steps {
             let mid = if self.integer {
@@ -137,10 +153,70 @@ impl Problem<'_> {
     }
 }
 
+impl Problem<'_> {
+    /// ITP on a continuous value: the same final bracket as `STEPS`
+    /// halvings (its middle is returned), reached with regula-falsi
+    /// points truncated towards the middle and projected into the
+    /// bisection's minmax interval, so never in more than `STEPS +
+    /// ITP_SLACK` evaluations.
+    fn itp(
+        &self,
+        offset: f64,
+        mut a: f64,
+        mut b: f64,
+        high_lo: bool,
+        cache: &mut Cache,
+    ) -> Result<f64, crate::Error> {
+        // f < 0 at a and > 0 at b.
+        let sign = if high_lo { -1.0 } else { 1.0 };
+        let mut fa = sign * cache.gap(self, a, offset)?;
+        let mut fb = sign * cache.gap(self, b, offset)?;
+        let eps = (b - a) / 2f64.powi(STEPS as i32 + 1);
+        let n_max = STEPS + ITP_SLACK;
+        let k1 = 0.2 / (b - a);
+        for j in 0..n_max {
+            if b - a <= 2.0 * eps {
+                break;
+            }
+            let mid = 0.5 * (a + b);
+            let r = eps * 2f64.powi((n_max - j) as i32) - 0.5 * (b - a);
+            let delta = k1 * (b - a) * (b - a);
+            let falsi = (b * fa - a * fb) / (fa - fb);
+            let towards = (mid - falsi).signum();
+            let truncated = if delta <= (mid - falsi).abs() {
+                falsi + towards * delta
+            } else {
+                mid
+            };
+            let x = if (truncated - mid).abs() <= r {
+                truncated
+            } else {
+                mid - towards * r
+            };
+            if x <= a || x >= b {
+                break;
+            }
+            let g = cache.gap(self, x, offset)?;
+            if g == 0.0 && offset == 0.0 {
+                return Ok(x);
+            }
+            let y = sign * g;
+            if y > 0.0 {
+                (b, fb) = (x, y);
+            } else {
+                (a, fa) = (x, y);
+            }
+        }
+        Ok(0.5 * (a + b))
+    }
+}
+
 /// Evaluations so far, by value: bisections for the value and for the
 /// ends of its interval share many points.
 struct Cache<'c> {
     done: Vec<(f64, Estimate)>,
+    /// Solve continuous values by ITP (a mean or a ratio), not bisection.
+    interpolate: bool,
     config: &'c RunConfig,
     progress: &'c (dyn Fn(u64) + Sync),
 }
@@ -187,8 +263,12 @@ pub fn solve(
     config: &RunConfig,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Solution, crate::Error> {
+    let unit = problem
+        .statistic
+        .unit(&Catalog::new(&(problem.build)(problem.range.0)?));
     let mut cache = Cache {
         done: known.to_vec(),
+        interpolate: unit != crate::figures::Unit::Probability,
         config,
         progress,
     };

@@ -238,11 +238,29 @@ fn solve_finds_the_break_even_tariff_and_a_rerun_meets_the_target() {
         value,
         interval,
         achieved,
-        ..
+        evaluations,
     } = solve(&problem, &[], &config(3000, 0), &|_| {}).unwrap()
     else {
         panic!("reachable")
     };
+    // On common random numbers the mean net is exactly linear in the
+    // tariff, so its root follows from the two ends; the solver's value is
+    // the middle of a final bracket of 2^-14 of the range around it, found
+    // in no more evaluations than ITP's bound (bisection's 14 per search,
+    // plus one).
+    let at = |x: f64| {
+        problem
+            .evaluate(x, &config(3000, 0), &|_| {})
+            .unwrap()
+            .value
+    };
+    let (s0, s1) = (at(0.0), at(300.0));
+    let root = -s0 * 300.0 / (s1 - s0);
+    assert!(
+        (value - root).abs() <= 300.0 / 2f64.powi(14),
+        "{value} vs the exact root {root}"
+    );
+    assert!(evaluations <= 2 + 3 * 15, "{evaluations}");
     assert!(
         interval.0 < value && value < interval.1,
         "{interval:?} {value}"
