@@ -344,7 +344,8 @@ side's payments before and from --at, and each provider's chance of failing from
 The effective sample size says how many equally weighted worlds the re-forecast is
 worth; below 100 it warns. Periods from --at on, if any, are placed in the prior and the
 re-forecast (PIT). With nothing before --at, the re-forecast is the prior forecast.
-With --out DIR: reforecast.csv, one row per figure. See docs/backtesting.md.")]
+With --out DIR: reforecast.csv, one row per figure, and weights.csv, each iteration's
+weight (the iterations of `pbrsim run --draws` with the same seed). See docs/backtesting.md.")]
     Reforecast(ReforecastArgs),
     /// Calibration over many back-tests and re-forecasts: how many realised
     /// values fell inside their forecasts' 50% and 90% bands.

@@ -460,8 +460,9 @@ fn reforecast(args: ReforecastArgs, quiet: bool) -> anyhow::Result<()> {
         ));
     }
     if let Some(dir) = &args.out {
-        let p = pbrsim::backtest::write_reforecast(dir, &r, &loaded, sim.iterations, sim.seed)?;
-        note(format!("wrote {}", p.display()));
+        for p in pbrsim::backtest::write_reforecast(dir, &r, &loaded, sim.iterations, sim.seed)? {
+            note(format!("wrote {}", p.display()));
+        }
     }
     Ok(())
 }

@@ -653,14 +653,16 @@ pub fn render_reforecast(
 /// re-forecast, then for each series with realised periods from the month
 /// on its total (`public.paid_later`, `contract.referrals_later`,
 /// `segment.<id>.outcomes_later`, ...) with the realised value and its
-/// PITs; the conditioning's identity on every row.
+/// PITs; the conditioning's identity on every row. Then `weights.csv`:
+/// each iteration's weight (the largest is 1), to reweight the same
+/// iterations' raw draws (`pbrsim run --draws` with the same seed).
 pub fn write_reforecast(
     dir: &Path,
     r: &reforecast::Reforecast,
     loaded: &crate::scenario::Loaded,
     iterations: u64,
     seed: u64,
-) -> Result<PathBuf, Error> {
+) -> Result<Vec<PathBuf>, Error> {
     crate::output::create_dir(dir)?;
     let path = dir.join("reforecast.csv");
     write_atomic(&path, |w| {
@@ -731,5 +733,14 @@ pub fn write_reforecast(
         }
         out.flush()
     })?;
-    Ok(path)
+    let weights = dir.join("weights.csv");
+    write_atomic(&weights, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(["iteration", "weight", "seed"])?;
+        for (i, w) in r.weights.iter().enumerate() {
+            out.write_record([i.to_string(), csv_number(*w), seed.to_string()])?;
+        }
+        out.flush()
+    })?;
+    Ok(vec![path, weights])
 }

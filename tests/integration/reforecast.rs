@@ -445,3 +445,76 @@ fn calibration_gathers_back_tests_and_re_forecasts() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a backtest.csv or reforecast.csv"));
 }
+
+/// `weights.csv` holds one weight per iteration, and the iterations are
+/// those of `pbrsim run --draws` with the same seed: reweighting the
+/// run's draws gives the re-forecast's mean of a figure.
+#[test]
+fn the_weights_reweight_the_runs_own_draws() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
+    cornwall_plan(tmp.path());
+    let volume = "uncertainty.volume={dist=\"reference_class\",class=\"uk_impact_bonds\"}";
+    ok(&[
+        "reforecast",
+        &p("cornwall.toml"),
+        &p("paid.csv"),
+        "--at",
+        "2021-10",
+        "--set",
+        volume,
+        "-n",
+        "500",
+        "-s",
+        "7",
+        "-q",
+        "--out",
+        &p("rf"),
+    ]);
+    ok(&[
+        "run",
+        &p("cornwall.toml"),
+        "--set",
+        volume,
+        "-n",
+        "500",
+        "-s",
+        "7",
+        "-q",
+        "--draws",
+        "--out",
+        &p("run"),
+    ]);
+    let read = |f: &str| -> Vec<Vec<String>> {
+        let mut r = csv::Reader::from_path(p(f)).unwrap();
+        let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+        std::iter::once(header)
+            .chain(
+                r.records()
+                    .map(|x| x.unwrap().iter().map(str::to_string).collect()),
+            )
+            .collect()
+    };
+    let weights = read("rf/weights.csv");
+    let draws = read("run/draws.csv");
+    assert_eq!(weights.len(), 501);
+    assert_eq!(draws.len(), 501);
+    let col = draws[0].iter().position(|h| h == "draw.volume").unwrap();
+    let (mut sw, mut swx) = (0.0, 0.0);
+    for (w, d) in weights[1..].iter().zip(&draws[1..]) {
+        assert_eq!(w[0], d[0], "same iteration");
+        let (w, x): (f64, f64) = (w[1].parse().unwrap(), d[col].parse().unwrap());
+        sw += w;
+        swx += w * x;
+    }
+    let table = read("rf/reforecast.csv");
+    let row = table.iter().find(|r| r[0] == "draw.volume").unwrap();
+    let mean: f64 = row[table[0].iter().position(|h| h == "mean").unwrap()]
+        .parse()
+        .unwrap();
+    assert!(
+        (swx / sw - mean).abs() <= 1e-9 * mean,
+        "{} vs {mean}",
+        swx / sw
+    );
+}
