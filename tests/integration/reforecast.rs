@@ -281,19 +281,21 @@ fn reforecast_command_reports_warns_and_refuses() {
     let p = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
     cornwall_plan(tmp.path());
     let volume = "uncertainty.volume={dist=\"lognormal\",median=0.9,sigma=0.9}";
-    let out = text(ok(&[
-        "reforecast",
-        &p("cornwall.toml"),
-        &p("paid.csv"),
-        "--at",
-        "2021-10",
-        "--set",
-        volume,
-        "-n",
-        "4000",
-        "--out",
-        &p("rf"),
-    ]));
+    let (scenario, paid) = (p("cornwall.toml"), p("paid.csv"));
+    let reforecast = |extra: &[&str]| {
+        let mut args = vec![
+            "reforecast",
+            &scenario,
+            &paid,
+            "--at",
+            "2021-10",
+            "--set",
+            volume,
+        ];
+        args.extend(extra);
+        text(ok(&args))
+    };
+    let out = reforecast(&["-n", "4000", "--out", &p("rf")]);
     assert!(out.contains("re-forecast from 2021-10"), "{out}");
     assert!(out.contains("uncertainty.volume"), "{out}");
     assert!(out.contains("realised 2021-10 to"), "{out}");
@@ -302,19 +304,7 @@ fn reforecast_command_reports_warns_and_refuses() {
     assert!(csv.starts_with("figure,unit,prior_mean,"));
     assert!(csv.contains("\ndraw.volume,draw,"));
     assert!(csv.contains("\npublic.paid_later,money,"));
-    let tight = text(ok(&[
-        "reforecast",
-        &p("cornwall.toml"),
-        &p("paid.csv"),
-        "--at",
-        "2021-10",
-        "--set",
-        volume,
-        "-n",
-        "400",
-        "--tolerance",
-        "0.01",
-    ]));
+    let tight = reforecast(&["-n", "400", "--tolerance", "0.01"]);
     assert!(
         tight.contains("warning: the re-forecast rests on"),
         "{tight}"
