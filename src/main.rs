@@ -385,18 +385,39 @@ fn scenario_and_realised(
     Ok((loaded, periods))
 }
 
-fn backtest(args: BacktestArgs, quiet: bool) -> anyhow::Result<()> {
-    let (loaded, periods) = scenario_and_realised(&args.scenario, &args.overrides, &args.realised)?;
-    let model = &loaded.model;
-    let sim = &args.sim;
-    let rows = pbrsim::backtest::check::backtest(
+/// The predictive distribution a back-test or re-forecast of `periods`
+/// needs, with a progress bar.
+fn predictive_for(
+    model: &pbrsim::model::Model,
+    periods: &[pbrsim::backtest::realised::Period],
+    sim: &cli::Simulation,
+    quiet: bool,
+) -> anyhow::Result<pbrsim::backtest::check::Predictive> {
+    let keep: Vec<_> = periods.iter().map(|p| p.key).collect();
+    let bar = Progress::new(
+        quiet,
+        sim.iterations,
+        "iterations",
+        format!("{} iterations", thousands(sim.iterations)),
+    );
+    let predictive = pbrsim::backtest::check::predictive_with_progress(
         model,
-        &periods,
+        &keep,
         sim.iterations,
         sim.seed,
         sim.threads,
         sim.allow_large,
+        &|done| bar.set(done),
     )?;
+    bar.finish();
+    Ok(predictive)
+}
+
+fn backtest(args: BacktestArgs, quiet: bool) -> anyhow::Result<()> {
+    let (loaded, periods) = scenario_and_realised(&args.scenario, &args.overrides, &args.realised)?;
+    let model = &loaded.model;
+    let sim = &args.sim;
+    let rows = predictive_for(model, &periods, sim, quiet)?.place(&periods)?;
     if !quiet {
         print!(
             "{}",
@@ -437,15 +458,7 @@ fn reforecast(args: ReforecastArgs, quiet: bool) -> anyhow::Result<()> {
     let (loaded, periods) = scenario_and_realised(&args.scenario, &args.overrides, &args.realised)?;
     let model = &loaded.model;
     let sim = &args.sim;
-    let keep: Vec<_> = periods.iter().map(|p| p.key).collect();
-    let predictive = pbrsim::backtest::check::predictive(
-        model,
-        &keep,
-        sim.iterations,
-        sim.seed,
-        sim.threads,
-        sim.allow_large,
-    )?;
+    let predictive = predictive_for(model, &periods, sim, quiet)?;
     let r =
         pbrsim::backtest::reforecast::reforecast(model, &predictive, &periods, at, args.tolerance)?;
     if !quiet {

@@ -84,6 +84,19 @@ pub fn predictive(
     threads: usize,
     allow_large: bool,
 ) -> Result<Predictive, Error> {
+    predictive_with_progress(model, keep, iterations, seed, threads, allow_large, &|_| {})
+}
+
+/// [`predictive`], telling `progress` the iterations done after each block.
+pub fn predictive_with_progress(
+    model: &Model,
+    keep: &[Series],
+    iterations: u64,
+    seed: u64,
+    threads: usize,
+    allow_large: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Predictive, Error> {
     let Some(start) = model.start_month else {
         return Err(Error::Setting(
             "the scenario does not say when its month 0 is: give `time.start_month = \"YYYY-MM\"` (or --set time.start_month=YYYY-MM)".into(),
@@ -119,6 +132,7 @@ pub fn predictive(
     const BLOCK: u64 = 256;
     let pool = crate::engine::driver::pool(threads)?;
     let segments = model.segments.len();
+    let done = std::sync::atomic::AtomicU64::new(0);
     type Block = (Vec<f64>, Vec<f64>, Vec<f64>);
     let blocks: Vec<Block> = pool.install(|| {
         (0..iterations.div_ceil(BLOCK))
@@ -147,6 +161,8 @@ pub fn predictive(
                         }));
                     }
                 }
+                let n = ((b + 1) * BLOCK).min(iterations) - b * BLOCK;
+                progress(done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n);
                 (outflow, figures, counts)
             })
             .collect()

@@ -508,3 +508,47 @@ fn the_weights_reweight_the_runs_own_draws() {
         swx / sw
     );
 }
+
+/// A back-test and a re-forecast report their progress on standard error
+/// as they run, and nothing with `-q`.
+#[test]
+fn back_tests_and_re_forecasts_show_progress() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
+    cornwall_plan(tmp.path());
+    let (scenario, paid) = (p("cornwall.toml"), p("paid.csv"));
+    let volume = "uncertainty.volume={dist=\"reference_class\",class=\"uk_impact_bonds\"}";
+    for mut command in [
+        vec!["backtest", &scenario, &paid, "-n", "1000"],
+        vec![
+            "reforecast",
+            &scenario,
+            &paid,
+            "--at",
+            "2021-10",
+            "-n",
+            "1000",
+        ],
+    ] {
+        command.extend(["--set", volume]);
+        let run = |quiet: bool| {
+            let mut args = command.clone();
+            if quiet {
+                args.push("-q");
+            }
+            let o = std::process::Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+                .args(&args)
+                .env("PBRSIM_PROGRESS_SECONDS", "0")
+                .output()
+                .unwrap();
+            assert!(o.status.success());
+            String::from_utf8_lossy(&o.stderr).to_string()
+        };
+        let shown = run(false);
+        assert!(
+            shown.contains("(1,000/1,000 iterations)"),
+            "{command:?}: {shown}"
+        );
+        assert_eq!(run(true), "", "{command:?}");
+    }
+}
