@@ -141,7 +141,8 @@ pub fn predictive_with_progress(
                 let mut simulator = Simulator::new(model);
                 let (mut outflow, mut figures, mut counts) = (Vec::new(), Vec::new(), Vec::new());
                 let mut row = Vec::new();
-                for i in b * BLOCK..((b + 1) * BLOCK).min(iterations) {
+                let (first, end) = (b * BLOCK, ((b + 1) * BLOCK).min(iterations));
+                for i in first..end {
                     let r = simulator.iteration(seed, i);
                     for t in 0..months {
                         let out: i64 = public.iter().map(|&a| -r.monthly[a * months + t]).sum();
@@ -161,7 +162,7 @@ pub fn predictive_with_progress(
                         }));
                     }
                 }
-                let n = ((b + 1) * BLOCK).min(iterations) - b * BLOCK;
+                let n = end - first;
                 progress(done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n);
                 (outflow, figures, counts)
             })
@@ -283,23 +284,9 @@ impl Predictive {
     }
 }
 
-/// [`predictive`], then [`Predictive::place`].
-pub fn backtest(
-    model: &Model,
-    periods: &[Period],
-    iterations: u64,
-    seed: u64,
-    threads: usize,
-    allow_large: bool,
-) -> Result<Vec<Row>, Error> {
-    let keep: Vec<Series> = periods.iter().map(|p| p.key).collect();
-    predictive(model, &keep, iterations, seed, threads, allow_large)?.place(periods)
-}
-
 fn row(kind: Kind, series: &str, months: (i64, i64), realised: f64, mut sample: Vec<f64>) -> Row {
     let n = sample.len() as f64;
-    let below = sample.iter().filter(|&&x| x < realised).count() as f64;
-    let equal = sample.iter().filter(|&&x| x == realised).count() as f64;
+    let pit = pit(&sample, &vec![1.0; sample.len()], realised);
     let mean = sample.iter().sum::<f64>() / n;
     sample.sort_by(f64::total_cmp);
     Row {
@@ -309,8 +296,23 @@ fn row(kind: Kind, series: &str, months: (i64, i64), realised: f64, mut sample: 
         realised,
         mean,
         quantiles: LEVELS.map(|q| quantile_sorted(&sample, q)),
-        pit: (below + equal / 2.0) / n,
+        pit,
     }
+}
+
+/// The weighted mid-rank of `v` among `values`: `(W{x < v} + W{x = v} / 2)
+/// / W`; with unit weights, the PIT of the module docs.
+pub fn pit(values: &[f64], weights: &[f64], v: f64) -> f64 {
+    let (mut below, mut equal, mut total) = (0.0, 0.0, 0.0);
+    for (&x, &w) in values.iter().zip(weights) {
+        total += w;
+        if x < v {
+            below += w;
+        } else if x == v {
+            equal += w;
+        }
+    }
+    (below + equal / 2.0) / total
 }
 
 /// The `q` quantile of a sorted sample, interpolated linearly between

@@ -23,6 +23,7 @@
 //! is 1 and the re-forecast is the prior forecast, figure for figure.
 
 use super::check::Predictive;
+pub use super::check::pit;
 use super::plan::month_text;
 use super::realised::Period;
 use crate::engine::figures::Unit;
@@ -185,7 +186,10 @@ pub fn condition(
     let mut observed = Vec::new();
     for p in periods.iter().filter(|p| p.last < at) {
         let sample = predictive.sample(p.key, p.first, p.last);
-        let prior_sd = sd(&sample);
+        let mut moments = crate::stats::Moments::default();
+        sample.iter().for_each(|&x| moments.push(x));
+        // Fewer than two iterations cannot tell worlds apart.
+        let prior_sd = if sample.len() < 2 { 0.0 } else { moments.sd() };
         observed.push(Observed {
             series: p.series.clone(),
             months: (p.first, p.last),
@@ -333,16 +337,6 @@ pub fn reforecast(
     })
 }
 
-/// Sample standard deviation (0 for fewer than two values).
-fn sd(x: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    if x.len() < 2 {
-        return 0.0;
-    }
-    let mean = x.iter().sum::<f64>() / n;
-    (x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0)).sqrt()
-}
-
 /// The weighted mean and quantiles of `values`, leaving out NaN values.
 pub fn stats(values: &[f64], weights: &[f64]) -> Stats {
     let mut pairs: Vec<(f64, f64)> = values
@@ -374,21 +368,6 @@ pub fn stats(values: &[f64], weights: &[f64]) -> Stats {
     Stats { mean, quantiles }
 }
 
-/// The weighted mid-rank of `v` among `values`: `(W{x < v} + W{x = v} / 2)
-/// / W`.
-pub fn pit(values: &[f64], weights: &[f64], v: f64) -> f64 {
-    let (mut below, mut equal, mut total) = (0.0, 0.0, 0.0);
-    for (&x, &w) in values.iter().zip(weights) {
-        total += w;
-        if x < v {
-            below += w;
-        } else if x == v {
-            equal += w;
-        }
-    }
-    (below + equal / 2.0) / total
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,11 +389,5 @@ mod tests {
         assert_eq!(pit(&x, &w, 2.0), (1.0 + 3.0 / 2.0) / 8.0);
         assert_eq!(pit(&x, &w, 5.0), 1.0);
         assert_eq!(pit(&x, &[1.0; 4], 0.0), 0.0);
-    }
-
-    #[test]
-    fn the_sample_sd_uses_n_minus_one() {
-        assert_eq!(sd(&[1.0, 3.0]), 2f64.sqrt());
-        assert_eq!(sd(&[5.0]), 0.0);
     }
 }

@@ -12,6 +12,10 @@ use pbrsim::backtest::reforecast::{self, condition, pit, reforecast};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 
+/// The volume drawn from the shipped reference class.
+const CLASS_VOLUME: &str =
+    "uncertainty.volume={dist=\"reference_class\",class=\"uk_impact_bonds\"}";
+
 /// A reality: iteration `i` of `seed`'s public outflow by month.
 fn reality(m: &pbrsim::model::Model, seed: u64, i: u64) -> (f64, Vec<f64>) {
     let mut simulator = pbrsim::engine::Simulator::new(m);
@@ -393,7 +397,7 @@ fn calibration_gathers_back_tests_and_re_forecasts() {
     let tmp = tempfile::tempdir().unwrap();
     let p = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
     cornwall_plan(tmp.path());
-    let volume = "uncertainty.volume={dist=\"reference_class\",class=\"uk_impact_bonds\"}";
+    let volume = CLASS_VOLUME;
     let common = [
         &p("cornwall.toml"),
         &p("paid.csv"),
@@ -444,7 +448,7 @@ fn the_weights_reweight_the_runs_own_draws() {
     let tmp = tempfile::tempdir().unwrap();
     let p = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
     cornwall_plan(tmp.path());
-    let volume = "uncertainty.volume={dist=\"reference_class\",class=\"uk_impact_bonds\"}";
+    let volume = CLASS_VOLUME;
     ok(&[
         "reforecast",
         &p("cornwall.toml"),
@@ -517,7 +521,7 @@ fn back_tests_and_re_forecasts_show_progress() {
     let p = |f: &str| tmp.path().join(f).to_str().unwrap().to_string();
     cornwall_plan(tmp.path());
     let (scenario, paid) = (p("cornwall.toml"), p("paid.csv"));
-    let volume = "uncertainty.volume={dist=\"reference_class\",class=\"uk_impact_bonds\"}";
+    let volume = CLASS_VOLUME;
     for mut command in [
         vec!["backtest", &scenario, &paid, "-n", "1000"],
         vec![
