@@ -910,33 +910,6 @@ fn parse_threads(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
-/// Refuses quantile levels that would name the same column (`0.05` and
-/// `0.0501` are both `p5`) and a risk level given twice: either would
-/// write the same statistic twice under one name.
-pub fn distinct_levels(quantiles: &[f64], risk_levels: &[f64]) -> Result<(), pbrsim::Error> {
-    for (i, q) in quantiles.iter().enumerate() {
-        let column = pbrsim::output::quantile_column(*q);
-        if let Some(earlier) = quantiles[..i]
-            .iter()
-            .find(|e| pbrsim::output::quantile_column(**e) == column)
-        {
-            return Err(pbrsim::Error::Usage {
-                option: format!("--quantiles {earlier},{q}"),
-                message: format!("both are column {column}: give each quantile once"),
-            });
-        }
-    }
-    for (i, r) in risk_levels.iter().enumerate() {
-        if risk_levels[..i].contains(r) {
-            return Err(pbrsim::Error::Usage {
-                option: format!("--risk-levels {r}"),
-                message: "given twice: give each level once".into(),
-            });
-        }
-    }
-    Ok(())
-}
-
 fn parse_quantile(s: &str) -> Result<f64, String> {
     parse_level(s, "a quantile", "0.05")
 }

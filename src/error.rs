@@ -46,6 +46,10 @@ pub enum Error {
     /// A sharded job's files are incomplete, foreign or damaged.
     #[error("{0}")]
     Batch(String),
+    /// The caller asked the run to stop ([`crate::engine::Stop`]); nothing
+    /// was written.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl Error {

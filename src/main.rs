@@ -161,26 +161,6 @@ fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn statistics(
-    model: &pbrsim::model::Model,
-    names: &[String],
-) -> Result<Vec<pbrsim::stress::Statistic>, pbrsim::Error> {
-    let catalog = pbrsim::figures::Catalog::new(model);
-    names
-        .iter()
-        .map(|n| {
-            pbrsim::stress::Statistic::parse(n, &catalog).map_err(|p| {
-                let help = p.help.map_or(String::new(), |h| format!("\n  help: {h}"));
-                usage(format!("--statistic {n}"), format!("{}{help}", p.message))
-            })
-        })
-        .collect()
-}
-
-/// Values a search evaluates, about: bisection for the value and for the
-/// two ends of its interval (for the time estimate only).
-const SEARCH_EVALUATIONS: u64 = 40;
-
 /// Prints a report on stdout, unless `quiet`.
 fn show(quiet: bool, text: &str) {
     if !quiet {
@@ -202,18 +182,9 @@ fn sensitivity(args: SensitivityArgs, quiet: bool) -> anyhow::Result<()> {
     use pbrsim::output::stress as out;
     let loaded = load(args.contract.scenario.as_deref(), &args.contract.overrides)?;
     let model = &loaded.model;
-    let stats = statistics(model, &args.statistic)?;
-    if !(0.0 < args.low && args.low < args.high && args.high < 100.0) {
-        return Err(usage(
-            format!("--low {} --high {}", args.low, args.high),
-            "need 0 < low < high < 100 (percentiles)",
-        )
-        .into());
-    }
-    let inputs = pbrsim::stress::worlds::inputs(model).len() as u64;
-    if inputs == 1 {
-        return Err(pbrsim::Error::Setting(format!("{} has no uncertain parameters: give some a distribution (docs/scenario-format.md, [uncertainty])", loaded.origin)).into());
-    }
+    let stats = pbrsim::stress::statistic::parse_all(model, &args.statistic)?;
+    let inputs =
+        pbrsim::stress::sensitivity::check_inputs(model, &loaded.origin, args.low, args.high)?;
     let config = config_of(&args.contract.sim);
     let mut written = Vec::new();
     let (mut tornadoes, mut sobol) = (None, None);
@@ -641,58 +612,31 @@ fn voi(args: VoiArgs, quiet: bool) -> anyhow::Result<()> {
 }
 
 fn solve(args: SolveArgs, quiet: bool) -> anyhow::Result<()> {
-    use pbrsim::stress::solve::Problem;
     let src = Source::read_or_embedded(args.contract.scenario.as_deref())?;
     let base = scenario::load_str(&src.text, &src.origin, &args.contract.overrides)?;
-    let stat = statistics(&base.model, std::slice::from_ref(&args.statistic))?.remove(0);
-    let (lo, hi) = (args.between[0], args.between[1]);
-    if !args.target.is_finite() {
-        return Err(usage(
-            format!("--target {}", args.target),
-            "must be a finite number",
-        )
-        .into());
-    }
-    if lo >= hi || lo.is_nan() || hi.is_nan() {
-        return Err(usage(
-            format!("--between {lo} {hi}"),
-            "the low end must be below the high end",
-        )
-        .into());
-    }
-    let integer = src.is_whole_number(&args.contract.overrides, &args.vary)
-        && lo.fract() == 0.0
-        && hi.fract() == 0.0;
-    let value_of = |x: f64| pbrsim::output::stress::varied_value(x, integer);
-    let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> {
-        let mut o = args.contract.overrides.clone();
-        o.push(scenario::Override {
-            path: args.vary.clone(),
-            value: value_of(x),
-        });
-        Ok(scenario::load_str(&src.text, &src.origin, &o)?.model)
-    };
-    // Both ends must be valid scenarios before anything runs.
-    build(lo)?;
-    build(hi)?;
-    let problem = Problem {
-        build: &build,
+    let stat =
+        pbrsim::stress::statistic::parse_all(&base.model, std::slice::from_ref(&args.statistic))?
+            .remove(0);
+    let search = pbrsim::stress::solve::KeySearch {
+        source: &src,
+        overrides: &args.contract.overrides,
+        vary: &args.vary,
+        range: (args.between[0], args.between[1]),
         statistic: &stat,
         target: args.target,
-        range: (lo, hi),
-        integer,
     };
     let config = config_of(&args.contract.sim);
     let bar = Progress::new(
         quiet,
-        config.iterations * SEARCH_EVALUATIONS,
+        config.iterations * pbrsim::stress::solve::TYPICAL_EVALUATIONS,
         "iteration-values",
         format!(
-            "{} iterations x about {SEARCH_EVALUATIONS} values",
-            thousands(config.iterations)
+            "{} iterations x about {} values",
+            thousands(config.iterations),
+            pbrsim::stress::solve::TYPICAL_EVALUATIONS
         ),
     );
-    let solution = pbrsim::stress::solve::solve(&problem, &[], &config, &|n| bar.inc(n))?;
+    let solution = search.solve(&config, &|n| bar.inc(n))?;
     bar.finish();
     let report = pbrsim::output::stress::SolveReport {
         origin: &src.origin,
@@ -700,8 +644,8 @@ fn solve(args: SolveArgs, quiet: bool) -> anyhow::Result<()> {
         statistic: &stat.name(),
         unit: stat.unit(&pbrsim::figures::Catalog::new(&base.model)),
         target: args.target,
-        range: (lo, hi),
-        integer,
+        range: search.range,
+        integer: search.integer(),
         config: &config,
         solution: &solution,
     };
@@ -726,12 +670,12 @@ fn reverse_stress(args: ReverseArgs, quiet: bool) -> anyhow::Result<()> {
     let searches = args.direction.len() as u64 + u64::from(args.direction.len() > 1);
     let bar = Progress::new(
         quiet,
-        config.iterations * SEARCH_EVALUATIONS * searches,
+        config.iterations * pbrsim::stress::solve::TYPICAL_EVALUATIONS * searches,
         "iteration-sizes",
         format!(
             "{} iterations x about {} shock sizes in {searches} search(es)",
             thousands(config.iterations),
-            SEARCH_EVALUATIONS * searches
+            pbrsim::stress::solve::TYPICAL_EVALUATIONS * searches
         ),
     );
     let results = pbrsim::stress::reverse::reverse_stress(
@@ -815,7 +759,7 @@ fn shard_of(arg: &Option<cli::ShardArg>) -> Result<Option<Shard>, pbrsim::Error>
 
 /// A run split into shards: this process runs one and stores its part.
 fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
-    cli::distinct_levels(&args.quantiles, &args.risk_levels)?;
+    pbrsim::output::check_levels(&args.quantiles, &args.risk_levels)?;
     let dir = args.out.as_deref().expect("clap: --shard requires --out");
     let src = Source::read_or_embedded(args.scenario.as_deref())?;
     scenario::load_str(&src.text, &src.origin, &args.overrides)?;
@@ -845,6 +789,7 @@ fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
         shard,
         args.sim.threads,
         args.sim.allow_large,
+        &Default::default(),
         &|_, done| bar.set(done),
     )?;
     bar.finish();
@@ -872,25 +817,9 @@ fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
 }
 
 fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
-    cli::distinct_levels(&args.reporting.quantiles, &args.reporting.risk_levels)?;
+    pbrsim::output::check_levels(&args.reporting.quantiles, &args.reporting.risk_levels)?;
     let shard = shard_of(&args.shard)?.unwrap_or(Shard::WHOLE);
-    let sweep =
-        if args.files.len() == 1 && sweep::is_sweep_text(&scenario::read_text(&args.files[0])?) {
-            sweep::load_file(&args.files[0])?
-        } else {
-            if let Some(f) = args
-                .files
-                .iter()
-                .find(|f| scenario::read_text(f).is_ok_and(|t| sweep::is_sweep_text(&t)))
-            {
-                return Err(usage(
-                    f.display().to_string(),
-                    "this is a sweep file: give it alone, or give only scenario files for a batch",
-                )
-                .into());
-            }
-            sweep::batch(&args.files)?
-        };
+    let sweep = sweep::load_paths(&args.files)?;
     let options = batch::Options {
         iterations: args.sim.iterations,
         seed: args.sim.seed,
@@ -918,6 +847,7 @@ fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
         shard,
         args.sim.threads,
         args.sim.allow_large,
+        &Default::default(),
         &|p, done| {
             bar.set_message(format!("point {}/{points}, ", p + 1));
             bar.set(done);
@@ -963,6 +893,7 @@ fn design_command(args: DesignArgs, quiet: bool) -> anyhow::Result<()> {
         seed: args.seed,
         threads: args.threads,
         allow_large: args.allow_large,
+        stop: Default::default(),
     };
     let candidates = design.sweep.points.len() as u64;
     let most = candidates * design.stages.last().copied().unwrap_or(0);
@@ -1052,7 +983,7 @@ fn absolute(p: &std::path::Path) -> Result<std::path::PathBuf, pbrsim::Error> {
 }
 
 fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
-    cli::distinct_levels(&args.reporting.quantiles, &args.reporting.risk_levels)?;
+    pbrsim::output::check_levels(&args.reporting.quantiles, &args.reporting.risk_levels)?;
     let text = scenario::read_text(&args.file)?;
     let options = batch::Options {
         iterations: args.iterations,
@@ -1209,7 +1140,7 @@ fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     if let Some(shard) = shard_of(&args.shard)? {
         return run_shard(&args, shard, quiet);
     }
-    cli::distinct_levels(&args.quantiles, &args.risk_levels)?;
+    pbrsim::output::check_levels(&args.quantiles, &args.risk_levels)?;
     let loaded = load(args.scenario.as_deref(), &args.overrides)?;
     let config = RunConfig {
         iterations: args.sim.iterations,

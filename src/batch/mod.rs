@@ -476,13 +476,16 @@ pub fn shard_iterations(manifest: &Manifest, shard: Shard) -> u64 {
 /// skipping what is already there. `on_progress(point, iterations done)`.
 /// With `allow_large`, a point beyond the memory or work limits of
 /// `engine::footprint` runs anyway (it does not change the results, so it
-/// is not part of the job).
+/// is not part of the job). A `stop` request ends it after the wave in
+/// progress with [`Error::Interrupted`]; the state files of finished units
+/// stay, so running it again resumes.
 pub fn run_shard(
     dir: &Path,
     manifest: &Manifest,
     shard: Shard,
     threads: usize,
     allow_large: bool,
+    stop: &crate::engine::Stop,
     on_progress: &(dyn Fn(usize, u64) + Sync),
 ) -> Result<ShardReport, Error> {
     let b = manifest.blocks();
@@ -490,6 +493,7 @@ pub fn run_shard(
     let mut report = ShardReport::default();
     let config = RunConfig {
         allow_large,
+        stop: stop.clone(),
         ..manifest.run_config(threads)
     };
     let mut done_before = 0;

@@ -122,7 +122,27 @@ pub fn load_file(path: &Path) -> Result<Sweep, crate::Error> {
     Ok(parse(&text, &origin, base)?)
 }
 
-/// A batch of scenario files, one point each.
+/// What `pbrsim sweep FILES...` runs: one sweep file alone, or scenario
+/// files as a batch (a sweep file among several is refused).
+pub fn load_paths(paths: &[std::path::PathBuf]) -> Result<Sweep, crate::Error> {
+    let read = crate::scenario::read_text;
+    if paths.len() == 1 && is_sweep_text(&read(&paths[0])?) {
+        return load_file(&paths[0]);
+    }
+    if let Some(f) = paths
+        .iter()
+        .find(|f| read(f).is_ok_and(|t| is_sweep_text(&t)))
+    {
+        return Err(crate::Error::Usage {
+            option: f.display().to_string(),
+            message: "this is a sweep file: give it alone, or give only scenario files for a batch"
+                .into(),
+        });
+    }
+    batch(paths)
+}
+
+/// A batch of scenario files, run as one sweep with a point per file.
 pub fn batch(paths: &[std::path::PathBuf]) -> Result<Sweep, crate::Error> {
     let mut scenarios = Vec::new();
     for p in paths {

@@ -123,7 +123,7 @@ impl Manifest {
 }
 
 /// How to run a design.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Seed of every candidate.
     pub seed: u64,
@@ -131,6 +131,9 @@ pub struct Options {
     pub threads: usize,
     /// Run models beyond the memory or work limits.
     pub allow_large: bool,
+    /// A request to stop after the wave in progress; finished units stay
+    /// on disk, so running again resumes.
+    pub stop: crate::engine::Stop,
 }
 
 /// One unit of work's block sums.
@@ -305,6 +308,7 @@ fn run_blocks(
         seed: options.seed,
         threads: options.threads,
         allow_large: options.allow_large,
+        stop: options.stop.clone(),
     };
     let mut reported = 0;
     let steps = Steps {
@@ -667,6 +671,7 @@ pub fn finish(dir: &Path) -> Result<(DesignFile, Results, Vec<PathBuf>), Error> 
         seed: manifest.seed,
         threads: 1,
         allow_large: false,
+        stop: Default::default(),
     };
     let (outcome, _) = run(
         dir,

@@ -67,6 +67,7 @@ pub fn compare(
         // A comparison keeps moments only: the driver checks each arm's
         // iteration buffers.
         allow_large: config.allow_large,
+        stop: config.stop.clone(),
     };
     let fresh = || vec![[Moments::default(), Moments::default(), Moments::default()]; pairs.len()];
     let mut total = fresh();

@@ -53,6 +53,8 @@ pub(crate) struct Schedule {
     /// Run arms beyond the memory or work limits of `footprint::check`
     /// (checked here for every arm's iteration buffers unless set).
     pub(crate) allow_large: bool,
+    /// A request to stop, checked before each block and after each wave.
+    pub(crate) stop: super::Stop,
 }
 
 /// Every arm's outcome of one iteration.
@@ -141,6 +143,10 @@ where
         .unwrap_or((pool.current_num_threads() as u64 * 4).max(1));
     let run_block = |block: u64| {
         let mut acc = start(block);
+        if schedule.stop.requested() {
+            // The wave is abandoned below: its blocks need not run.
+            return (acc, 0);
+        }
         let mut scratch: Vec<Scratch> = arms
             .iter()
             .zip(&plans)
@@ -182,6 +188,9 @@ where
         let last = (block + wave).min(schedule.blocks.end);
         let finished: Vec<(B, u64)> =
             pool.install(|| (block..last).into_par_iter().map(run_block).collect());
+        if schedule.stop.requested() {
+            return Err(crate::Error::Interrupted);
+        }
         for (b, (acc, n)) in (block..last).zip(finished) {
             done += n;
             merge(b, acc, &pool)?;

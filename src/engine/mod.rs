@@ -60,6 +60,27 @@ pub struct RunConfig {
     /// Run even beyond the memory and work limits of
     /// [`footprint::check`].
     pub allow_large: bool,
+    /// A request to stop, checked after every wave of blocks (for callers
+    /// that can be interrupted, such as the Python package).
+    pub stop: Stop,
+}
+
+/// A shared request to stop a run early: set from any thread, the run
+/// returns [`Error::Interrupted`](crate::Error::Interrupted) after the wave
+/// of blocks in progress, and writes nothing.
+#[derive(Clone, Debug, Default)]
+pub struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Stop {
+    /// Asks every run holding this flag to stop.
+    pub fn request(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether a stop has been asked for.
+    pub fn requested(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Number of blocks of a run of `iterations`.
@@ -220,6 +241,7 @@ pub fn run_blocks(
         threads: config.threads,
         // Checked above, with the summaries a run keeps.
         allow_large: true,
+        stop: config.stop.clone(),
     };
     let keep_rows = on_rows.is_some();
     let monthly_cap = (!config.skip_monthly).then_some(MONTHLY_SKETCH_CAP);

@@ -74,6 +74,41 @@ impl RunInfo {
     }
 }
 
+/// Refuses levels outside (0, 1), quantile levels that would name the
+/// same column (`0.05` and `0.0501` are both `p5`) and a risk level given
+/// twice: either would write the same statistic twice under one name.
+pub fn check_levels(quantiles: &[f64], risk_levels: &[f64]) -> Result<(), Error> {
+    for (option, levels) in [("--quantiles", quantiles), ("--risk-levels", risk_levels)] {
+        if let Some(l) = levels.iter().find(|l| !(**l > 0.0 && **l < 1.0)) {
+            return Err(Error::Usage {
+                option: format!("{option} {l}"),
+                message: "a level must be in (0, 1)".into(),
+            });
+        }
+    }
+    for (i, q) in quantiles.iter().enumerate() {
+        let column = quantile_column(*q);
+        if let Some(earlier) = quantiles[..i]
+            .iter()
+            .find(|e| quantile_column(**e) == column)
+        {
+            return Err(Error::Usage {
+                option: format!("--quantiles {earlier},{q}"),
+                message: format!("both are column {column}: give each quantile once"),
+            });
+        }
+    }
+    for (i, r) in risk_levels.iter().enumerate() {
+        if risk_levels[..i].contains(r) {
+            return Err(Error::Usage {
+                option: format!("--risk-levels {r}"),
+                message: "given twice: give each level once".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Creates output directory `dir` (and its parents) if missing.
 pub fn create_dir(dir: &Path) -> Result<(), Error> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Write {

@@ -134,6 +134,7 @@ where
         seed: config.seed,
         threads: config.threads,
         allow_large: config.allow_large,
+        stop: config.stop.clone(),
     };
     let mut reported = 0;
     let steps = Steps {

@@ -454,3 +454,23 @@ pub fn variance_split(
         })
         .collect())
 }
+
+/// Checks a sensitivity request before anything runs: `low` and `high`
+/// are percentiles with `0 < low < high < 100`, and the model must have
+/// uncertain parameters. Returns the number of independent inputs (with
+/// the participant-level noise).
+pub fn check_inputs(model: &Model, origin: &str, low: f64, high: f64) -> Result<u64, crate::Error> {
+    if !(0.0 < low && low < high && high < 100.0) {
+        return Err(crate::Error::Usage {
+            option: format!("--low {low} --high {high}"),
+            message: "need 0 < low < high < 100 (percentiles)".into(),
+        });
+    }
+    let inputs = inputs(model).len() as u64;
+    if inputs == 1 {
+        return Err(crate::Error::Setting(format!(
+            "{origin} has no uncertain parameters: give some a distribution (docs/scenario-format.md, [uncertainty])"
+        )));
+    }
+    Ok(inputs)
+}

@@ -34,6 +34,10 @@ const STEPS: usize = 14;
 /// ITP's `n0`: evaluations it may spend beyond bisection's.
 const ITP_SLACK: usize = 1;
 
+/// Values a search typically evaluates: bisection for the value and for
+/// the two ends of its interval (for time estimates and progress only).
+pub const TYPICAL_EVALUATIONS: u64 = 40;
+
 /// The answer of a solve.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Solution {
@@ -317,4 +321,78 @@ pub fn solve(
         achieved,
         evaluations: cache.done.len(),
     })
+}
+
+/// A search for the value of one scenario key (`pbrsim solve`): the
+/// scenario's text with its overrides, the key varied, the range searched,
+/// the statistic and its target.
+pub struct KeySearch<'a> {
+    /// The scenario.
+    pub source: &'a crate::scenario::Source,
+    /// Its `--set` overrides, applied before the varied key.
+    pub overrides: &'a [crate::scenario::Override],
+    /// The dotted path of the key varied.
+    pub vary: &'a str,
+    /// The range searched, low end first.
+    pub range: (f64, f64),
+    /// What is measured.
+    pub statistic: &'a Statistic,
+    /// The statistic's target.
+    pub target: f64,
+}
+
+impl KeySearch<'_> {
+    /// Whether only whole values are searched: the key holds a whole number
+    /// and both ends of the range are whole.
+    pub fn integer(&self) -> bool {
+        self.source.is_whole_number(self.overrides, self.vary)
+            && self.range.0.fract() == 0.0
+            && self.range.1.fract() == 0.0
+    }
+
+    /// Finds the key's value (see [`solve`]), after checking the target
+    /// and range and that the scenario is valid at both ends.
+    pub fn solve(
+        &self,
+        config: &RunConfig,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Solution, crate::Error> {
+        let usage = |option: String, message: &str| crate::Error::Usage {
+            option,
+            message: message.into(),
+        };
+        let (lo, hi) = self.range;
+        if !self.target.is_finite() {
+            return Err(usage(
+                format!("--target {}", self.target),
+                "must be a finite number",
+            ));
+        }
+        if lo >= hi || lo.is_nan() || hi.is_nan() {
+            return Err(usage(
+                format!("--between {lo} {hi}"),
+                "the low end must be below the high end",
+            ));
+        }
+        let integer = self.integer();
+        let build = |x: f64| -> Result<Model, crate::Error> {
+            let mut o = self.overrides.to_vec();
+            o.push(crate::scenario::Override {
+                path: self.vary.to_string(),
+                value: crate::output::stress::varied_value(x, integer),
+            });
+            Ok(crate::scenario::load_str(&self.source.text, &self.source.origin, &o)?.model)
+        };
+        // Both ends must be valid scenarios before anything runs.
+        build(lo)?;
+        build(hi)?;
+        let problem = Problem {
+            build: &build,
+            statistic: self.statistic,
+            target: self.target,
+            range: self.range,
+            integer,
+        };
+        solve(&problem, &[], config, progress)
+    }
 }

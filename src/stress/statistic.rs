@@ -183,3 +183,24 @@ impl Layout {
             .map_or(f64::NAN, |(r, at)| r.value(&sums[*at..], n))
     }
 }
+
+/// The statistics named by `--statistic`, each parsed against `model`'s
+/// figures; an unknown one is a usage error naming it, with a suggestion.
+pub fn parse_all(
+    model: &crate::model::Model,
+    names: &[String],
+) -> Result<Vec<Statistic>, crate::Error> {
+    let catalog = Catalog::new(model);
+    names
+        .iter()
+        .map(|n| {
+            Statistic::parse(n, &catalog).map_err(|p| {
+                let help = p.help.map_or(String::new(), |h| format!("\n  help: {h}"));
+                crate::Error::Usage {
+                    option: format!("--statistic {n}"),
+                    message: format!("{}{help}", p.message),
+                }
+            })
+        })
+        .collect()
+}

@@ -163,6 +163,7 @@ pub fn voi(
         seed: config.seed,
         threads: config.threads,
         allow_large: config.allow_large,
+        stop: config.stop.clone(),
     };
     struct Block {
         values: Vec<f64>,

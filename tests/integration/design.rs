@@ -96,6 +96,7 @@ fn run_all(
         seed,
         threads,
         allow_large: false,
+        stop: Default::default(),
     };
     let mut parts = 0;
     for _round in 0..=design.stages.len() {

@@ -156,3 +156,48 @@ fn split_runs_merge_to_the_same_bits() {
         );
     }
 }
+
+/// A stop request ends a run, a comparison and an analysis after the wave
+/// in progress with `Error::Interrupted`; a fresh flag changes nothing.
+#[test]
+fn a_stop_request_interrupts_every_kind_of_run() {
+    use pbrsim::engine::Stop;
+    let m = model(SUPPLY_CHAIN, &[]);
+    let stop = Stop::default();
+    let cfg = RunConfig {
+        iterations: 100_000,
+        threads: 1,
+        stop: stop.clone(),
+        ..Default::default()
+    };
+    // Asked for once the first wave is done: the run stops there, long
+    // before its 100,000 iterations.
+    let seen = std::sync::atomic::AtomicU64::new(0);
+    let progress = |done: u64| {
+        seen.store(done, std::sync::atomic::Ordering::Relaxed);
+        stop.request();
+    };
+    let interrupted = run(&m, &cfg, &progress, None);
+    assert!(matches!(interrupted, Err(pbrsim::Error::Interrupted)));
+    let reached = seen.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(reached > 0 && reached < 1_000, "{reached}");
+    assert!(!pbrsim::Error::Interrupted.is_bad_input());
+
+    let compared = pbrsim::engine::compare::compare(&m, &m, &cfg, &|_| {});
+    assert!(matches!(compared, Err(pbrsim::Error::Interrupted)));
+    let split = pbrsim::stress::sensitivity::variance_split(&m, &cfg, &|_| {});
+    assert!(matches!(split, Err(pbrsim::Error::Interrupted)));
+
+    let fresh = RunConfig {
+        iterations: 300,
+        seed: 42,
+        threads: 2,
+        stop: Stop::default(),
+        ..Default::default()
+    };
+    let json = |c: &RunConfig| {
+        let r = run(&m, c, &|_| {}, None).unwrap();
+        serde_json::to_string(&figure_records(&r, &pbrsim::output::FIGURE_QUANTILES)).unwrap()
+    };
+    assert_eq!(json(&fresh), summary(2, 42).0);
+}
