@@ -72,10 +72,13 @@ def test_ctrl_c_stops_a_run_and_writes_nothing(tmp_path):
     marker = tmp_path / "started"
     script = textwrap.dedent(
         f"""
-        import pbrsim, sys, time
+        import pbrsim, signal, sys
+        # As in a terminal: a child started in the background (CI) inherits
+        # SIGINT ignored, and Python then does not turn it into
+        # KeyboardInterrupt.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         def started(done, total):
             open({str(marker)!r}, "w").close()
-        start = None
         try:
             pbrsim.run({str(WORK_PROGRAMME)!r}, iterations=10_000_000, draws=True,
                        out={str(out)!r}, progress=started)
@@ -86,16 +89,19 @@ def test_ctrl_c_stops_a_run_and_writes_nothing(tmp_path):
         """
     )
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert child.poll() is None, child.communicate()
-        assert time.monotonic() < deadline, "the run never reported progress"
-        time.sleep(0.05)
-    time.sleep(0.5)
-    sent = time.monotonic()
-    child.send_signal(signal.SIGINT)
-    stdout, stderr = child.communicate(timeout=30)
-    stopped_in = time.monotonic() - sent
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "the run never reported progress"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=30)
+        stopped_in = time.monotonic() - sent
+    finally:
+        child.kill()
     assert child.returncode == 0, stderr
     assert stdout.strip() == "interrupted", (stdout, stderr)
     # A wave of blocks is well under a few seconds on any machine.
