@@ -362,6 +362,20 @@ range a calibrated forecast of independent cases would give, the mean PIT (0.5 i
 calibrated) and the PITs by tenth. With --out DIR: calibration.csv, one row per case.
 See docs/backtesting.md.")]
     Calibration(CalibrationArgs),
+    /// Gather a results directory into one Excel workbook, report.xlsx: a
+    /// sheet per table, typed numbers, frozen header rows, and the run's
+    /// identity on its own sheet.
+    #[command(after_help = "\
+Examples:
+  pbrsim run scenarios/work_programme.toml --out results/wp --xlsx
+  pbrsim report results/wp
+  pbrsim stress stresses/programme_history.toml --out results/stress && pbrsim report results/stress
+
+DIR is the --out directory of any pbrsim command (run, compare, sweep, stress, sensitivity,
+evidence, solve, reverse-stress, voi, design, backtest, ...): every CSV there becomes a
+sheet, with the same numbers. A table longer than a sheet holds (1,048,576 rows, e.g. a
+large draws.csv) is left out and the first sheet says so. See docs/outputs.md.")]
+    Report(ReportArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
     /// Describe a scenario's contract in plain words.
@@ -581,6 +595,16 @@ pub struct CalibrationArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A results directory: the --out DIR of a pbrsim command.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Write report.xlsx (also what `report` writes when no format is named).
+    #[arg(long)]
+    pub xlsx: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct ReforecastArgs {
     /// The scenario as tendered (with `time.start_month`).
     #[arg(value_name = "SCENARIO")]
@@ -708,6 +732,10 @@ pub struct RunArgs {
     /// number of iterations).
     #[arg(long, requires = "out", conflicts_with = "precision")]
     pub draws: bool,
+    /// Also write report.xlsx in --out: every table as a sheet of one Excel
+    /// workbook (as `pbrsim report DIR`).
+    #[arg(long, requires = "out")]
+    pub xlsx: bool,
     /// Keep adding iterations (1,024 at a time) until FIGURE's mean has a
     /// relative standard error of at most RSE, e.g. --precision prime.net=0.01
     /// (repeatable: all must be met); -n is then the least number of

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Backtest(args) => backtest(args, quiet),
         Command::Reforecast(args) => reforecast(args, quiet),
         Command::Calibration(args) => calibration(args, quiet),
+        Command::Report(args) => report(args),
         Command::Validate(args) => validate(args, quiet),
         Command::Explain(args) => explain(args, quiet),
         Command::Completions(args) => {
@@ -714,6 +715,14 @@ fn reverse_stress(args: ReverseArgs, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn report(args: cli::ReportArgs) -> anyhow::Result<()> {
+    // The workbook is the one format so far: `--xlsx` names it.
+    let _ = args.xlsx;
+    let path = pbrsim::output::write_workbook(&args.dir)?;
+    note(format!("wrote {}", path.display()));
+    Ok(())
+}
+
 fn man(args: cli::ManArgs) -> anyhow::Result<()> {
     let command = Cli::command();
     match &args.out {
@@ -1203,6 +1212,9 @@ fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         let mut written = write_outputs(dir, &info, &result, &loaded.model)?;
         if let Some(w) = draws.take() {
             written.push(w.finish()?);
+        }
+        if args.xlsx {
+            written.push(pbrsim::output::write_workbook(dir)?);
         }
         for p in written {
             note(format!("wrote {}", p.display()));

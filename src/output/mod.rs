@@ -9,6 +9,7 @@ mod report;
 pub mod stress;
 mod tables;
 mod voi;
+mod workbook;
 
 pub use report::{fmt_pounds, render_comparison, render_report, render_validation};
 pub use tables::write_comparison;
@@ -17,6 +18,7 @@ pub use tables::{
     figure_records, quantile_column, ratio, risk_records, write_outputs,
 };
 pub use voi::{DesignSource, render_voi, write_voi};
+pub use workbook::write_workbook;
 
 use crate::error::Error;
 use std::io::Write;

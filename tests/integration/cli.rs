@@ -479,3 +479,39 @@ fn an_unreachable_target_is_reported_written_and_exits_with_one() {
         "{row}"
     );
 }
+
+/// `run --xlsx` and `pbrsim report DIR` write one workbook beside the
+/// tables (its contents are checked against the CSVs by the Python tests,
+/// with openpyxl); a directory without tables, or `--xlsx` without
+/// `--out`, is refused with exit code 2 and nothing written.
+#[test]
+fn workbooks_are_written_from_a_results_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let done = pbrsim(&["run", "-n", "64", "--out", out.to_str().unwrap(), "--xlsx"]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let book = std::fs::read(out.join("report.xlsx")).unwrap();
+    assert_eq!(&book[..2], b"PK", "an xlsx file is a zip archive");
+    std::fs::remove_file(out.join("report.xlsx")).unwrap();
+    let again = pbrsim(&["report", out.to_str().unwrap()]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    // The same tables give the same workbook, byte for byte.
+    assert_eq!(std::fs::read(out.join("report.xlsx")).unwrap(), book);
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let refused = pbrsim(&["report", empty.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("holds no pbrsim tables"));
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    let without_out = pbrsim(&["run", "-n", "64", "--xlsx"]);
+    assert_eq!(without_out.status.code(), Some(2));
+}
