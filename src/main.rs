@@ -99,30 +99,9 @@ fn compare(args: CompareArgs, quiet: bool) -> anyhow::Result<()> {
 }
 
 fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
-    let file = pbrsim::stress::file::load_file(&args.file, args.scenario.as_deref())?;
-    let names: Vec<&str> = file.stresses.iter().map(|s| s.name.as_str()).collect();
-    for only in &args.only {
-        if !names.contains(&only.as_str()) {
-            let help =
-                pbrsim::error::suggest(only, &names).map_or(String::new(), |s| format!("; {s}"));
-            return Err(usage(
-                format!("--only {only}"),
-                format!(
-                    "{} has no stress of that name (it has {}){help}",
-                    file.origin,
-                    names.join(", ")
-                ),
-            )
-            .into());
-        }
-    }
+    let mut file = pbrsim::stress::file::load_file(&args.file, args.scenario.as_deref())?;
+    file.keep_only(&args.only)?;
     let baseline = scenario::load_str(&file.scenario.text, &file.scenario.origin, &args.overrides)?;
-    let mut file = file;
-    if !args.only.is_empty() {
-        // Before preparing: a stress that was not asked for may name paths
-        // another scenario lacks.
-        file.stresses.retain(|s| args.only.contains(&s.name));
-    }
     let prepared = file.prepare(&args.overrides).map_err(pbrsim::Error::from)?;
     let config = config_of(&args.sim);
     let bar = Progress::new(

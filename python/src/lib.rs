@@ -446,19 +446,7 @@ fn stress(
         }
         None => Vec::new(),
     };
-    let names: Vec<&str> = file.stresses.iter().map(|s| s.name.as_str()).collect();
-    if let Some(missing) = only.iter().find(|o| !names.contains(&o.as_str())) {
-        let help =
-            pbrsim::error::suggest(missing, &names).map_or(String::new(), |s| format!("; {s}"));
-        return Err(PyValueError::new_err(format!(
-            "only: {} has no stress {missing} (it has {}){help}",
-            file.origin,
-            names.join(", ")
-        )));
-    }
-    if !only.is_empty() {
-        file.stresses.retain(|s| only.contains(&s.name));
-    }
+    file.keep_only(&only).map_err(|e| py_err(py, e))?;
     let baseline = scenario::load_str(
         &file.scenario.text,
         &file.scenario.origin,

@@ -357,6 +357,30 @@ fn parts(file: &StressFile, r: &RawStress) -> Result<(Vec<Shock>, Vec<BandSpec>)
 }
 
 impl StressFile {
+    /// Keeps only the stresses named in `only` (all of them when it is
+    /// empty), before preparing: a stress that was not asked for may name
+    /// paths another scenario lacks. An unknown name is a usage error of
+    /// `--only`, with a suggestion.
+    pub fn keep_only(&mut self, only: &[String]) -> Result<(), crate::Error> {
+        let names: Vec<&str> = self.stresses.iter().map(|s| s.name.as_str()).collect();
+        if let Some(missing) = only.iter().find(|o| !names.contains(&o.as_str())) {
+            let help =
+                crate::error::suggest(missing, &names).map_or(String::new(), |s| format!("; {s}"));
+            return Err(crate::Error::Usage {
+                option: format!("--only {missing}"),
+                message: format!(
+                    "{} has no stress of that name (it has {}){help}",
+                    self.origin,
+                    names.join(", ")
+                ),
+            });
+        }
+        if !only.is_empty() {
+            self.stresses.retain(|s| only.contains(&s.name));
+        }
+        Ok(())
+    }
+
     /// Each stress applied to the scenario (after `baseline` overrides),
     /// validated; errors are reported at the stress file's lines.
     pub fn prepare(&self, baseline: &[Override]) -> Result<Vec<Prepared>, ScenarioErrors> {
