@@ -54,7 +54,10 @@ Outputs with --out DIR:
   risk.csv       per party, money figure and level: value at risk, expected shortfall
   allocation.csv per party and level: who bears the contract's downside in its worst worlds
   monthly.csv    per party and month: cash flow and cumulative cash quantiles, failure probability
+  distribution.csv per party: the histogram of its net value
   draws.csv      with --draws: one row per iteration, one column per figure
+  report.html    with --report: every result as a chart with its numbers, one page (also without --out)
+  report.xlsx    with --xlsx: every table as a sheet of one Excel workbook
 
 Every file records the scenario hash, seed, iterations and pbrsim version.
 Same scenario and seed give the same numbers, bit for bit, on any number of threads.")]
@@ -362,19 +365,26 @@ range a calibrated forecast of independent cases would give, the mean PIT (0.5 i
 calibrated) and the PITs by tenth. With --out DIR: calibration.csv, one row per case.
 See docs/backtesting.md.")]
     Calibration(CalibrationArgs),
-    /// Gather a results directory into one Excel workbook, report.xlsx: a
-    /// sheet per table, typed numbers, frozen header rows, and the run's
-    /// identity on its own sheet.
+    /// Turn a results directory into report.html (charts, their numbers and
+    /// a reading of each, in one self-contained page) and report.xlsx (every
+    /// table as a sheet of one Excel workbook).
     #[command(after_help = "\
 Examples:
-  pbrsim run scenarios/work_programme.toml --out results/wp --xlsx
-  pbrsim report results/wp
+  pbrsim run scenarios/work_programme.toml --out results/wp
+  pbrsim report results/wp                      # report.html and report.xlsx
+  pbrsim report results/wp --html --charts slides/   # the page, and each chart as an SVG file
   pbrsim stress stresses/programme_history.toml --out results/stress && pbrsim report results/stress
 
 DIR is the --out directory of any pbrsim command (run, compare, sweep, stress, sensitivity,
-evidence, solve, reverse-stress, voi, design, backtest, ...): every CSV there becomes a
-sheet, with the same numbers. A table longer than a sheet holds (1,048,576 rows, e.g. a
-large draws.csv) is left out and the first sheet says so. See docs/outputs.md.")]
+evidence, solve, reverse-stress, voi, design, backtest, ...). The page draws every chart
+from the tables there (no second computation): for a run, each provider's cash fan, its
+failure curve and net-value histogram, who bears the downside and what the commissioner
+pays; for an analysis, its comparison, stresses, tornado, Sobol indices, variance split,
+search path, sweep lines or reverse-stress rules. It opens offline and prints to PDF. When
+the run's scenario file is still where it was, unchanged, the page also explains the
+contract. In the workbook, every CSV becomes a sheet with the same numbers; a table longer
+than a sheet holds (1,048,576 rows, e.g. a large draws.csv) is left out and the first
+sheet says so. See docs/outputs.md.")]
     Report(ReportArgs),
     /// Check a scenario file and report every problem, without running it.
     Validate(ScenarioArgs),
@@ -599,9 +609,16 @@ pub struct ReportArgs {
     /// A results directory: the --out DIR of a pbrsim command.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// Write report.xlsx (also what `report` writes when no format is named).
+    /// Write report.html (without --html or --xlsx, both are written).
+    #[arg(long)]
+    pub html: bool,
+    /// Write report.xlsx (without --html or --xlsx, both are written).
     #[arg(long)]
     pub xlsx: bool,
+    /// Also write each chart of report.html as an SVG file in CHARTS (for
+    /// slides and papers).
+    #[arg(long, value_name = "CHARTS")]
+    pub charts: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -736,6 +753,14 @@ pub struct RunArgs {
     /// workbook (as `pbrsim report DIR`).
     #[arg(long, requires = "out")]
     pub xlsx: bool,
+    /// Also write report.html: the contract explained and every result as a
+    /// chart with its numbers, in one page that opens offline. In --out when
+    /// given, otherwise in the current directory.
+    #[arg(long)]
+    pub report: bool,
+    /// With --report, also write each chart as an SVG file in CHARTS.
+    #[arg(long, value_name = "CHARTS", requires = "report")]
+    pub charts: Option<PathBuf>,
     /// Keep adding iterations (1,024 at a time) until FIGURE's mean has a
     /// relative standard error of at most RSE, e.g. --precision prime.net=0.01
     /// (repeatable: all must be met); -n is then the least number of

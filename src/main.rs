@@ -616,7 +616,7 @@ fn solve(args: SolveArgs, quiet: bool) -> anyhow::Result<()> {
             pbrsim::stress::solve::TYPICAL_EVALUATIONS
         ),
     );
-    let solution = search.solve(&config, &|n| bar.inc(n))?;
+    let (solution, evaluated) = search.solve_traced(&config, &|n| bar.inc(n))?;
     bar.finish();
     let report = pbrsim::output::stress::SolveReport {
         origin: &src.origin,
@@ -628,9 +628,16 @@ fn solve(args: SolveArgs, quiet: bool) -> anyhow::Result<()> {
         integer: search.integer(),
         config: &config,
         solution: &solution,
+        evaluated: &evaluated,
     };
     if let Some(dir) = &args.out {
         let p = pbrsim::output::stress::write_solve(&dir.join("solve.csv"), &report, &base.hash)?;
+        note(format!("wrote {}", p.display()));
+        let p = pbrsim::output::stress::write_solve_path(
+            &dir.join("solve_path.csv"),
+            &report,
+            &base.hash,
+        )?;
         note(format!("wrote {}", p.display()));
     }
     show(quiet, &pbrsim::output::stress::render_solve(&report));
@@ -695,10 +702,29 @@ fn reverse_stress(args: ReverseArgs, quiet: bool) -> anyhow::Result<()> {
 }
 
 fn report(args: cli::ReportArgs) -> anyhow::Result<()> {
-    // The workbook is the one format so far: `--xlsx` names it.
-    let _ = args.xlsx;
-    let path = pbrsim::output::write_workbook(&args.dir)?;
-    note(format!("wrote {}", path.display()));
+    let both = !args.html && !args.xlsx;
+    let mut written = Vec::new();
+    if args.html || both {
+        if let (true, Err(why)) = (
+            args.dir.join("summary.json").is_file(),
+            pbrsim::output::explain_recorded(&args.dir),
+        ) {
+            note(format!(
+                "the contract is not explained in report.html: {why}"
+            ));
+        }
+        written.extend(pbrsim::output::write_html(
+            &args.dir,
+            None,
+            args.charts.as_deref(),
+        )?);
+    }
+    if args.xlsx || both {
+        written.push(pbrsim::output::write_workbook(&args.dir)?);
+    }
+    for p in written {
+        note(format!("wrote {}", p.display()));
+    }
     Ok(())
 }
 
@@ -1195,9 +1221,30 @@ fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         if args.xlsx {
             written.push(pbrsim::output::write_workbook(dir)?);
         }
+        if args.report {
+            let explained = pbrsim::explain::explain(&loaded.model);
+            written.extend(pbrsim::output::write_html(
+                dir,
+                Some(&explained),
+                args.charts.as_deref(),
+            )?);
+        }
         for p in written {
             note(format!("wrote {}", p.display()));
         }
+    } else if args.report {
+        // The page is drawn from the tables: write them out of sight,
+        // then keep only the page.
+        let tables = tempfile::tempdir().map_err(|source| pbrsim::Error::Write {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        write_outputs(tables.path(), &info, &result, &loaded.model)?;
+        let explained = pbrsim::explain::explain(&loaded.model);
+        let html = pbrsim::output::render_html(tables.path(), Some(&explained))?;
+        let path = std::path::PathBuf::from("report.html");
+        pbrsim::output::write_report_page(&path, &html, args.charts.as_deref())?;
+        note(format!("wrote {}", path.display()));
     }
     show(quiet, &render_report(&info, &loaded.model, &result));
     Ok(())

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import pandas as pd
@@ -50,6 +51,7 @@ __all__ = [
     "solve",
     "sweep",
     "design",
+    "report",
     "__version__",
 ]
 
@@ -202,11 +204,11 @@ class Tables:
 
 
 class Result(Tables):
-    """A run: ``figures``, ``risk``, ``allocation`` and ``monthly`` are data
-    frames with the columns of the command's CSVs (``docs/outputs.md``),
-    ``draws`` the per-iteration table when asked for (else ``None``),
-    ``summary`` the contents of ``summary.json``, ``report`` the text the
-    command prints."""
+    """A run: ``figures``, ``risk``, ``allocation``, ``monthly`` and
+    ``distribution`` (each party's net-value histogram) are data frames
+    with the columns of the command's CSVs (``docs/outputs.md``), ``draws``
+    the per-iteration table when asked for (else ``None``), ``summary`` the
+    contents of ``summary.json``, ``report`` the text the command prints."""
 
     def __init__(self, report: str, files: Dict[str, str]):
         super().__init__(report, files)
@@ -215,6 +217,7 @@ class Result(Tables):
         self.risk: pd.DataFrame = _frame(files["risk.csv"])
         self.allocation: pd.DataFrame = _frame(files["allocation.csv"])
         self.monthly: pd.DataFrame = _frame(files["monthly.csv"])
+        self.distribution: pd.DataFrame = _frame(files["distribution.csv"])
         self.draws: Optional[pd.DataFrame] = _frame(files["draws.csv"]) if "draws.csv" in files else None
 
     def fan(self, party: str = "prime", series: str = "cumulative_cash") -> pd.DataFrame:
@@ -267,11 +270,13 @@ class Sensitivity(Tables):
 class Solution(Analysis):
     """A solve: ``table`` is ``solve.csv``; ``found`` whether the target
     is met inside the range (when not, the table gives the statistic at
-    both ends)."""
+    both ends); ``path`` is ``solve_path.csv``, every value evaluated in
+    order with the statistic's estimate there."""
 
     def __init__(self, report: str, files: Dict[str, str], found: bool):
         super().__init__(report, files, "solve.csv")
         self.found: bool = found
+        self.path: pd.DataFrame = self["solve_path.csv"]
 
 
 def _simulation(iterations: int, seed: int, threads: Optional[int]) -> Tuple[int, int, Optional[int]]:
@@ -540,3 +545,22 @@ def design(
     _simulation(1, seed, threads)
     report, files = _call(progress, "iterations", _native.design, os.fspath(file), seed, threads, _out(out))
     return Design(report, files)
+
+
+def report(
+    directory: PathLike,
+    *,
+    html: bool = True,
+    xlsx: bool = True,
+    charts: Optional[PathLike] = None,
+) -> List[Path]:
+    """Writes ``report.html`` (every result as a chart with its numbers and
+    a reading, in one self-contained page) and ``report.xlsx`` (every table
+    as a sheet) in ``directory``, the ``out`` of any function here or the
+    ``--out`` of any command, as ``pbrsim report DIR`` does. With
+    ``charts``, each chart is also written there as an SVG file. Returns
+    the paths written."""
+    if not (html or xlsx):
+        raise ValueError("report: ask for html, xlsx or both")
+    written = _native.report(os.fspath(directory), html, xlsx, None if charts is None else os.fspath(charts))
+    return [Path(p) for p in written]

@@ -262,6 +262,30 @@ fn explain(py: Python<'_>, scenario: ScenarioArg) -> PyResult<String> {
     Ok(pbrsim::explain::explain(&load(py, &scenario)?.model))
 }
 
+/// `pbrsim report DIR`: report.html (with `charts`, each chart as an SVG
+/// file there) and report.xlsx of a results directory; the paths written.
+#[pyfunction]
+#[pyo3(signature = (directory, html, xlsx, charts=None))]
+fn report(
+    py: Python<'_>,
+    directory: PathBuf,
+    html: bool,
+    xlsx: bool,
+    charts: Option<PathBuf>,
+) -> PyResult<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    if html {
+        written.extend(
+            pbrsim::output::write_html(&directory, None, charts.as_deref())
+                .map_err(|e| py_err(py, e))?,
+        );
+    }
+    if xlsx {
+        written.push(pbrsim::output::write_workbook(&directory).map_err(|e| py_err(py, e))?);
+    }
+    Ok(written)
+}
+
 /// A Python value as the TOML value text of a `--set` override. Text is
 /// passed through as typed, as on the command line.
 #[pyfunction]
@@ -628,8 +652,8 @@ fn solve(
         dest,
     } = Job::new(simulation, out)?;
     let total = cfg.iterations * pbrsim::stress::solve::TYPICAL_EVALUATIONS;
-    let (text, path, found) = supervise(py, total, progress.as_ref(), &stop, |counter| {
-        let solution = search.solve(&cfg, &|n| counter.add(n))?;
+    let (text, paths, found) = supervise(py, total, progress.as_ref(), &stop, |counter| {
+        let (solution, evaluated) = search.solve_traced(&cfg, &|n| counter.add(n))?;
         let report = pbrsim::output::stress::SolveReport {
             origin: &source.origin,
             vary: &vary,
@@ -640,16 +664,23 @@ fn solve(
             integer: search.integer(),
             config: &cfg,
             solution: &solution,
+            evaluated: &evaluated,
         };
-        let path =
-            pbrsim::output::stress::write_solve(&dest.dir.join("solve.csv"), &report, &base.hash)?;
+        let paths = [
+            pbrsim::output::stress::write_solve(&dest.dir.join("solve.csv"), &report, &base.hash)?,
+            pbrsim::output::stress::write_solve_path(
+                &dest.dir.join("solve_path.csv"),
+                &report,
+                &base.hash,
+            )?,
+        ];
         Ok((
             pbrsim::output::stress::render_solve(&report),
-            path,
+            paths,
             report.outcome().is_ok(),
         ))
     })?;
-    Ok((text, dest.read(&[path])?, found))
+    Ok((text, dest.read(&paths)?, found))
 }
 
 /// A sweep file (or several scenario files, as a batch): `sweep.csv`, one
@@ -765,6 +796,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_scenario, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(explain, m)?)?;
+    m.add_function(wrap_pyfunction!(report, m)?)?;
     m.add_function(wrap_pyfunction!(toml_value, m)?)?;
     m.add_function(wrap_pyfunction!(toml_document, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;

@@ -24,12 +24,15 @@ def test_every_shipped_scenario_runs_as_the_command_does(name, cli, in_root, tmp
             "risk.csv": r.risk,
             "allocation.csv": r.allocation,
             "monthly.csv": r.monthly,
+            "distribution.csv": r.distribution,
             "draws.csv": r.draws,
         },
         tmp_path,
     )
     assert r.summary == json.loads((tmp_path / "summary.json").read_text())
-    assert set(r.files) == {"summary.json", "figures.csv", "risk.csv", "allocation.csv", "monthly.csv", "draws.csv"}
+    assert set(r.files) == {
+        "summary.json", "figures.csv", "risk.csv", "allocation.csv", "monthly.csv", "distribution.csv", "draws.csv"
+    }
 
 
 def test_overrides_quantiles_and_threads_match_the_command(cli, in_root, tmp_path):
@@ -115,7 +118,7 @@ def test_solve(cli, in_root, tmp_path):
         iterations=256,
         progress=False,
     )
-    assert_same(t.files, {"solve.csv": t.table}, tmp_path)
+    assert_same(t.files, {"solve.csv": t.table, "solve_path.csv": t.path}, tmp_path)
     assert t.found
 
 

@@ -5,12 +5,15 @@
 //! a temporary file in the output directory and renamed into place, and
 //! nothing is created before the scenario has validated.
 
+mod chart;
+mod html;
 mod report;
 pub mod stress;
 mod tables;
 mod voi;
 mod workbook;
 
+pub use html::{Figure, Report, explain_recorded, render_html, write_html, write_report_page};
 pub use report::{fmt_pounds, render_comparison, render_report, render_validation};
 pub use tables::write_comparison;
 pub use tables::{

@@ -667,6 +667,8 @@ pub struct SolveReport<'a> {
     pub config: &'a crate::engine::RunConfig,
     /// The answer.
     pub solution: &'a crate::stress::solve::Solution,
+    /// The values evaluated on the way, in order, with their estimates.
+    pub evaluated: &'a [(f64, Estimate)],
 }
 
 impl SolveReport<'_> {
@@ -761,6 +763,43 @@ pub fn render_solve(r: &SolveReport) -> String {
 
 /// `solve.csv`: one row, the answer of a solve (columns in
 /// `docs/outputs.md`).
+/// Writes `solve_path.csv`: one row per value evaluated, in order.
+pub fn write_solve_path(path: &Path, r: &SolveReport, hash: &str) -> Result<PathBuf, Error> {
+    let header = [
+        "evaluation",
+        "vary",
+        "value",
+        "statistic",
+        "estimate",
+        "estimate_se",
+        "scenario_hash",
+        "seed",
+        "iterations",
+        "pbrsim_version",
+    ];
+    let rows: Vec<Vec<String>> = r
+        .evaluated
+        .iter()
+        .enumerate()
+        .map(|(i, (x, e))| {
+            vec![
+                (i + 1).to_string(),
+                r.vary.to_string(),
+                csv_number(*x),
+                r.statistic.to_string(),
+                csv_number(e.value),
+                csv_number(e.se),
+                hash.to_string(),
+                r.config.seed.to_string(),
+                r.config.iterations.to_string(),
+                crate::VERSION.to_string(),
+            ]
+        })
+        .collect();
+    write_csv(path, &header, &rows)
+}
+
+/// Writes `solve.csv`: the answer, one row.
 pub fn write_solve(path: &Path, r: &SolveReport, hash: &str) -> Result<PathBuf, Error> {
     use crate::stress::solve::Solution;
     let header = [

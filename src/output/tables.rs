@@ -213,7 +213,12 @@ pub fn write_outputs(
         "iterations": info.iterations,
         "currency": model.currency,
         "horizon_months": h,
-        "parties": result.catalog.parties.iter().map(|(_, id, label)| json!({"id": id, "label": label})).collect::<Vec<_>>(),
+        "parties": result.catalog.parties.iter().map(|(account, id, label)| match model.provider_of_account(*account) {
+            // Providers' buffers, for charts of their cash: they fail
+            // when cash falls below minus the credit line.
+            Some(d) => json!({"id": id, "label": label, "reserves": crate::model::to_pounds(model.providers[d].reserves), "credit_line": crate::model::to_pounds(model.providers[d].credit_line)}),
+            None => json!({"id": id, "label": label}),
+        }).collect::<Vec<_>>(),
         "ratios": result.catalog.ratios.iter().map(|r| (r.name.to_string(), ratio(result, &r.name).map_or(Value::Null, |(e, se)| json!({"estimate": e, "se": se, "method": "ratio of means, delta-method standard error"})))).collect::<serde_json::Map<String, Value>>(),
         "figures": records,
         "risk": risk_records(result, &info.risk_levels),
@@ -343,7 +348,63 @@ pub fn write_outputs(
         c.flush()
     })?;
     written.push(path);
+
+    let path = dir.join("distribution.csv");
+    write_atomic(&path, |w| {
+        let mut c = csv::Writer::from_writer(w);
+        let mut header = vec!["party", "figure", "bin", "low", "high", "probability"];
+        header.extend(ID_HEADERS);
+        c.write_record(&header)?;
+        for (k, f) in result.catalog.figures.iter().enumerate() {
+            let sketch = &s.sketches[k];
+            if f.name != "net" || f.party == "draw" || sketch.is_empty() {
+                continue;
+            }
+            for (bin, (low, high, p)) in histogram(sketch).into_iter().enumerate() {
+                let mut row = vec![
+                    f.party.clone(),
+                    f.name.clone(),
+                    bin.to_string(),
+                    csv_number(low),
+                    csv_number(high),
+                    csv_number(p),
+                ];
+                row.extend(id_columns(info));
+                c.write_record(&row)?;
+            }
+        }
+        c.flush()
+    })?;
+    written.push(path);
     Ok(written)
+}
+
+/// Bins of a net-value histogram (`distribution.csv`).
+pub const HISTOGRAM_BINS: usize = 40;
+
+/// A figure's histogram from its sketch: [`HISTOGRAM_BINS`] equal bins
+/// from the lowest to the highest value, as `(low, high, probability)`.
+/// A figure with one value gives one bin.
+fn histogram(sketch: &crate::stats::QuantileSketch) -> Vec<(f64, f64, f64)> {
+    let n = sketch.len();
+    let (lo, hi) = (sketch.at_rank(0), sketch.at_rank(n - 1));
+    if hi <= lo {
+        return vec![(lo, hi, 1.0)];
+    }
+    // The last edge is the highest value itself: computed, it could round
+    // below it and leave that value out.
+    let edges: Vec<f64> = (0..=HISTOGRAM_BINS)
+        .map(|i| match i {
+            HISTOGRAM_BINS => hi,
+            i => lo + (hi - lo) * i as f64 / HISTOGRAM_BINS as f64,
+        })
+        .collect();
+    sketch
+        .histogram(&edges)
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (edges[i], edges[i + 1], c as f64 / n as f64))
+        .collect()
 }
 
 /// Streams `draws.csv` (one row per iteration, wide) to a temporary file and

@@ -17,11 +17,12 @@ const MAX_ROWS: usize = 1_048_576;
 /// The longest sheet name Excel accepts.
 const MAX_NAME: usize = 31;
 /// Tables of a run come first, in the order of `docs/outputs.md`.
-const FIRST: [&str; 5] = [
+const FIRST: [&str; 6] = [
     "figures.csv",
     "risk.csv",
     "allocation.csv",
     "monthly.csv",
+    "distribution.csv",
     "draws.csv",
 ];
 /// Columns that hold text even when it looks like a number.
@@ -33,13 +34,18 @@ fn is_text_column(name: &str) -> bool {
 }
 
 /// A table read from a CSV file.
-struct Table {
-    name: String,
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
+pub(super) struct Table {
+    pub(super) name: String,
+    pub(super) header: Vec<String>,
+    pub(super) rows: Vec<Vec<String>>,
 }
 
-fn read_table(path: &Path) -> Result<Table, Error> {
+pub(super) fn read_table(path: &Path) -> Result<Table, Error> {
+    read_head(path, usize::MAX).map(|(t, _)| t)
+}
+
+/// Reads at most `max` rows of a CSV, and how many it has.
+pub(super) fn read_head(path: &Path, max: usize) -> Result<(Table, usize), Error> {
     let err = |e: csv::Error| Error::Read {
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
@@ -51,18 +57,22 @@ fn read_table(path: &Path) -> Result<Table, Error> {
         .iter()
         .map(String::from)
         .collect();
-    let mut rows = Vec::new();
+    let (mut rows, mut count) = (Vec::new(), 0);
     for record in reader.records() {
-        rows.push(record.map_err(err)?.iter().map(String::from).collect());
+        let record = record.map_err(err)?;
+        if count < max {
+            rows.push(record.iter().map(String::from).collect());
+        }
+        count += 1;
     }
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    Ok(Table { name, header, rows })
+    Ok((Table { name, header, rows }, count))
 }
 
 /// The CSV files of `dir`, a run's tables first, then the others by name.
-fn tables_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+pub(super) fn tables_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
         path: dir.to_path_buf(),
         source,
@@ -124,7 +134,11 @@ fn write_sheet(sheet: &mut Worksheet, table: &Table, bold: &Format) -> Result<()
 
 /// The identity of the run: `summary.json`'s scenario and settings when
 /// the directory has one, and the identity columns of every table.
-fn identity(dir: &Path, tables: &[Table], left_out: &[(String, usize)]) -> Vec<(String, String)> {
+pub(super) fn identity(
+    dir: &Path,
+    tables: &[Table],
+    left_out: &[(String, usize)],
+) -> Vec<(String, String)> {
     let mut rows: Vec<(String, String)> = Vec::new();
     if let Ok(text) = std::fs::read_to_string(dir.join("summary.json"))
         && let Ok(summary) = serde_json::from_str::<serde_json::Value>(&text)

@@ -267,6 +267,17 @@ pub fn solve(
     config: &RunConfig,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Solution, crate::Error> {
+    solve_traced(problem, known, config, progress).map(|(s, _)| s)
+}
+
+/// [`solve`], and every value evaluated with its estimate, in the order
+/// evaluated (`known` first): the search's path.
+pub fn solve_traced(
+    problem: &Problem,
+    known: &[(f64, Estimate)],
+    config: &RunConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(Solution, Vec<(f64, Estimate)>), crate::Error> {
     let unit = problem
         .statistic
         .unit(&Catalog::new(&(problem.build)(problem.range.0)?));
@@ -283,10 +294,11 @@ pub fn solve(
     } else if g_hi == 0.0 {
         hi
     } else if (g_lo > 0.0) == (g_hi > 0.0) {
-        return Ok(Solution::Unreachable {
+        let unreachable = Solution::Unreachable {
             at_low: cache.at(problem, lo)?,
             at_high: cache.at(problem, hi)?,
-        });
+        };
+        return Ok((unreachable, cache.done));
     } else {
         problem.bisect(0.0, lo, hi, g_lo > 0.0, &mut cache)?
     };
@@ -315,12 +327,13 @@ pub fn solve(
         ends[0].max(ends[1]).max(value),
     );
     let achieved = cache.at(problem, value)?;
-    Ok(Solution::Found {
+    let found = Solution::Found {
         value,
         interval,
         achieved,
         evaluations: cache.done.len(),
-    })
+    };
+    Ok((found, cache.done))
 }
 
 /// A search for the value of one scenario key (`pbrsim solve`): the
@@ -357,6 +370,16 @@ impl KeySearch<'_> {
         config: &RunConfig,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Solution, crate::Error> {
+        self.solve_traced(config, progress).map(|(s, _)| s)
+    }
+
+    /// [`KeySearch::solve`], and the values evaluated on the way with their
+    /// estimates, in order.
+    pub fn solve_traced(
+        &self,
+        config: &RunConfig,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(Solution, Vec<(f64, Estimate)>), crate::Error> {
         let usage = |option: String, message: &str| crate::Error::Usage {
             option,
             message: message.into(),
@@ -393,6 +416,6 @@ impl KeySearch<'_> {
             range: self.range,
             integer,
         };
-        solve(&problem, &[], config, progress)
+        solve_traced(&problem, &[], config, progress)
     }
 }

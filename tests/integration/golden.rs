@@ -25,6 +25,7 @@ const RUN_FILES: &[&str] = &[
     "risk.csv",
     "allocation.csv",
     "monthly.csv",
+    "distribution.csv",
     "draws.csv",
 ];
 
@@ -139,7 +140,7 @@ fn analysis_cases() -> Vec<Case> {
                 "--out",
                 "{out}",
             ],
-            files: &["solve.csv"],
+            files: &["solve.csv", "solve_path.csv"],
         },
         Case {
             name: "reverse_stress",

@@ -24,6 +24,7 @@ mod mechanics;
 mod parameters;
 mod payers;
 mod reforecast;
+mod report;
 mod risk_sharing;
 mod slurm;
 mod slurm_scripts;
