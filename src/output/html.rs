@@ -777,71 +777,63 @@ fn commissioner(dir: &Dir) -> Vec<Figure> {
     // Cost per outcome: the attributable ratio and each segment's price.
     let ratios = dir.summary.as_ref().and_then(|s| s["ratios"].as_object());
     if let Some(ratios) = ratios {
-        let mut rows = Vec::new();
-        let mut table_rows = Vec::new();
-        let mut names: Vec<(&String, String)> = Vec::new();
-        if ratios.contains_key("cost_per_attributable_outcome") {
-            names.push((
-                ratios
-                    .keys()
-                    .find(|k| *k == "cost_per_attributable_outcome")
-                    .expect("present"),
-                "cost per attributable outcome".into(),
-            ));
+        // Each ratio as (estimate, low, high) when it is defined.
+        let ratio = |k: &str| {
+            let v = ratios.get(k)?;
+            let (e, se) = (v["estimate"].as_f64()?, v["se"].as_f64()?);
+            e.is_finite().then_some((e, e - 1.96 * se, e + 1.96 * se))
+        };
+        let mut items: Vec<Item> = Vec::new();
+        for (k, label) in [
+            (
+                "cost_per_attributable_outcome",
+                "cost per attributable outcome",
+            ),
+            (
+                "cost_per_adverse_event_avoided",
+                "cost per adverse event avoided",
+            ),
+        ] {
+            if let Some((e, lo, hi)) = ratio(k) {
+                items.push((label.into(), e, lo, hi, PALETTE[3]));
+            }
         }
-        for k in ratios.keys().filter(|k| k.ends_with(".paid_per_outcome")) {
-            let seg = k
-                .trim_start_matches("segment.")
-                .trim_end_matches(".paid_per_outcome");
-            names.push((k, format!("paid per outcome: {seg}")));
-        }
-        for (k, label) in names {
-            let v = &ratios[k.as_str()];
-            let (e, se) = (
-                v["estimate"].as_f64().unwrap_or(f64::NAN),
-                v["se"].as_f64().unwrap_or(f64::NAN),
-            );
-            let (lo, hi) = (e - 1.96 * se, e + 1.96 * se);
-            let mut row = Row::new(label.clone());
-            row.dot = Some((e, lo, hi));
-            row.dot_colour = if k == "cost_per_attributable_outcome" {
-                PALETTE[3]
-            } else {
-                PALETTE[0]
-            };
-            rows.push(row);
-            table_rows.push(vec![label, cell(m, e), cell(m, lo), cell(m, hi)]);
-        }
-        if !rows.is_empty() {
-            let c = Rows {
-                title: "Commissioner: cost per outcome".into(),
-                x_label: "per outcome (line: 95% interval)".into(),
-                format: m.clone(),
-                rows,
-                legend: Vec::new(),
-                reference: None,
-            };
-            let reading = match ratios.get("cost_per_attributable_outcome").filter(|v| !v.is_null()) {
-                Some(v) => {
-                    let (e, se) = (v["estimate"].as_f64().unwrap_or(f64::NAN), v["se"].as_f64().unwrap_or(f64::NAN));
-                    format!(
-                        "Each outcome the programme adds (beyond those that would have happened anyway) costs the commissioner {} (95% interval {} to {}); the other rows are what it pays per outcome of each segment, added or not.",
-                        m.label(e),
-                        m.label(e - 1.96 * se),
-                        m.label(e + 1.96 * se)
-                    )
+        for (suffix, what, colour) in [
+            (".paid_per_outcome", "paid per outcome", PALETTE[0]),
+            (".paid_per_referral", "paid per referral", PALETTE[5]),
+        ] {
+            for k in ratios.keys().filter(|k| k.ends_with(suffix)) {
+                let seg = k.trim_start_matches("segment.").trim_end_matches(suffix);
+                if let Some((e, lo, hi)) = ratio(k) {
+                    items.push((format!("{what}: {seg}"), e, lo, hi, colour));
                 }
-                None => "The cost per attributable outcome is undefined: the programme adds no outcomes on average.".into(),
-            };
-            let table = (
-                header(&["ratio", "estimate", "lower 95%", "upper 95%"]),
-                table_rows,
-            );
-            out.push(Figure::of(
-                &c,
-                "commissioner-cost-per-outcome".to_string(),
+            }
+        }
+        let reading = match (ratio("cost_per_attributable_outcome"), ratio("cost_per_adverse_event_avoided")) {
+            (Some((e, lo, hi)), _) => format!(
+                "Each outcome the programme adds (beyond those that would have happened anyway) costs the commissioner {} (95% interval {} to {}); the other rows are what it pays per outcome (added or not) and per referral of each segment.",
+                m.label(e),
+                m.label(lo),
+                m.label(hi)
+            ),
+            (None, Some((e, lo, hi))) => format!(
+                "Each adverse event the programme avoids costs the commissioner {} (95% interval {} to {}).",
+                m.label(e),
+                m.label(lo),
+                m.label(hi)
+            ),
+            (None, None) => "What the commissioner pays per referral and per outcome of each segment; the cost per attributable outcome is undefined (no outcome is counted as added).".into(),
+        };
+        if !items.is_empty() {
+            out.push(intervals(
+                "commissioner-cost-per-outcome".into(),
+                "Commissioner: cost per outcome and per referral".into(),
+                "per outcome, event or referral (line: 95% interval)",
+                m.clone(),
+                items,
+                None,
                 reading,
-                table,
+                ["ratio", "estimate", "lower 95%", "upper 95%"],
             ));
         }
     }
@@ -1920,7 +1912,13 @@ pub fn render_html(dir: &Path, explain: Option<&str>) -> Result<Report, Error> {
     // The script holds no character that XML would need escaped.
     debug_assert!(!SCRIPT.contains(['&', '<']) && !STYLE.contains(['&', '<']));
     let d = read_dir(dir)?;
-    let sections = sections(&d, explain);
+    let mut sections = sections(&d, explain);
+    // A chart with nothing defined to draw (every value undefined) is left
+    // out rather than shown empty.
+    for s in &mut sections {
+        s.figures.retain(|f| f.svg.contains("class=\"mark\""));
+    }
+    sections.retain(|s| !s.figures.is_empty() || s.pre.is_some() || !s.tables.is_empty());
     let name = d
         .summary
         .as_ref()
@@ -1982,7 +1980,6 @@ pub fn render_html(dir: &Path, explain: Option<&str>) -> Result<Report, Error> {
         (vec!["item".into(), "value".into()], identity_rows),
         String::new(),
     ));
-    let mut sections = sections;
     sections.push(run);
     h.push_str("<nav><h2>Contents</h2><ul>");
     for s in &sections {

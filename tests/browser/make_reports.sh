@@ -2,7 +2,8 @@
 # Writes one report.html of every kind into OUT/<kind>/, at a small size:
 # a run (with the contract explained), a comparison, stresses, a
 # sensitivity analysis, the variance split, a solve, a sweep, a reverse
-# stress test and a value-of-information analysis (tables only).
+# stress test and a value-of-information analysis; and a run of every other
+# shipped scenario (investors, payers, improvement rules draw differently).
 # Usage: tests/browser/make_reports.sh PBRSIM_BINARY OUT
 set -euo pipefail
 bin="$1"
@@ -22,6 +23,11 @@ wp=scenarios/work_programme.toml
   -n "$n" --quiet --out "$out/reverse_stress"
 "$bin" voi scenarios/supply_chain.toml --variant on_results:payments.service_fee_per_month=0 \
   -n "$n" --quiet --out "$out/voi"
+for f in scenarios/*.toml; do
+  name=$(basename "$f" .toml)
+  [ "$name" = work_programme ] && continue
+  "$bin" run "$f" -n 300 --quiet --out "$out/run_$name" --report
+done
 for d in compare stress sensitivity evidence solve sweep reverse_stress voi; do
   "$bin" report "$out/$d" --html 2>/dev/null
 done

@@ -351,3 +351,41 @@ fn odd_tables_never_break_the_report() {
     let report = pbrsim::output::render_html(&dir, None).unwrap();
     parse_strictly(&report.html, "wrong headers");
 }
+
+/// Every shipped scenario's report has every chart of a run: each
+/// provider's fan, failure curve and histogram, the downside, and the
+/// commissioner's payments and cost per outcome (none left out as empty).
+#[test]
+fn every_shipped_scenario_gets_every_chart_of_a_run() {
+    for entry in std::fs::read_dir(golden("")).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("run_") {
+            continue;
+        }
+        let report = pbrsim::output::render_html(&dir, None).unwrap();
+        parse_strictly(&report.html, &name);
+        let ids: Vec<&str> = report.figures.iter().map(|f| f.id.as_str()).collect();
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
+                .unwrap();
+        let mut expected = vec![
+            "downside".to_string(),
+            "commissioner-paid".to_string(),
+            "commissioner-cost-per-outcome".to_string(),
+        ];
+        for p in summary["parties"].as_array().unwrap() {
+            if p.get("reserves").is_some() {
+                let id = p["id"].as_str().unwrap();
+                expected.extend([
+                    format!("fan-{id}"),
+                    format!("failure-{id}"),
+                    format!("net-{id}"),
+                ]);
+            }
+        }
+        for e in &expected {
+            assert!(ids.contains(&e.as_str()), "{name}: no {e} in {ids:?}");
+        }
+    }
+}
