@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 /// Tables read whole for the report's sections; others are shown as
 /// tables of their first rows.
-const CHARTED: [&str; 15] = [
+const CHARTED: [&str; 17] = [
     "figures.csv",
     "risk.csv",
     "allocation.csv",
@@ -37,6 +37,8 @@ const CHARTED: [&str; 15] = [
     "reverse_stress.csv",
     "failure_rules.csv",
     "voi.csv",
+    "design.csv",
+    "pareto.csv",
 ];
 /// Rows shown of a table the report has no chart for.
 const MAX_PLAIN_ROWS: usize = 200;
@@ -1672,6 +1674,133 @@ fn value_of_information(dir: &Dir) -> Option<Figure> {
     Some(figure)
 }
 
+/// A design search's candidates and its Pareto front (`pbrsim design`).
+fn design(dir: &Dir) -> Vec<Figure> {
+    let Some(t) = dir.table("design.csv") else {
+        return Vec::new();
+    };
+    let (Some(a), Some(b)) = (t.col("candidate"), t.col("status")) else {
+        return Vec::new();
+    };
+    let terms: Vec<String> = t.header.get(a + 1..b).unwrap_or_default().to_vec();
+    let label = |r: &[String]| {
+        let values: Vec<String> = terms
+            .iter()
+            .map(|k| format!("{k} = {}", t.text(r, k)))
+            .collect();
+        format!("#{}: {}", t.text(r, "candidate"), values.join(", "))
+    };
+    let colour = |status: &str| match status {
+        "feasible" => PALETTE[2],
+        "infeasible" => PALETTE[3],
+        "dominated" => "#8a8a8a",
+        _ => PALETTE[1],
+    };
+    let items: Vec<Item> = t
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                format!("{} ({})", label(r), t.text(r, "status")),
+                t.num(r, "objective"),
+                t.num(r, "objective_low"),
+                t.num(r, "objective_high"),
+                colour(t.text(r, "status")),
+            )
+        })
+        .collect();
+    let feasible = t
+        .rows
+        .iter()
+        .filter(|r| t.text(r, "status") == "feasible")
+        .count();
+    let reading = match t.rows.iter().find(|r| t.text(r, "best") == "true") {
+        Some(r) => format!(
+            "{} is the best candidate: objective {} (bounds {} to {}); {feasible} of {} candidates meet every constraint.",
+            label(r),
+            Format::Number.label(t.num(r, "objective")),
+            Format::Number.label(t.num(r, "objective_low")),
+            Format::Number.label(t.num(r, "objective_high")),
+            t.rows.len()
+        ),
+        None => format!(
+            "No candidate is decided best yet; {feasible} of {} candidates meet every constraint.",
+            t.rows.len()
+        ),
+    };
+    let mut out = vec![intervals(
+        "design-objective".into(),
+        "Design: every candidate's objective".into(),
+        "objective (line: its bounds; colour: its status)",
+        Format::Number,
+        items,
+        None,
+        reading,
+        ["candidate", "objective", "low", "high"],
+    )];
+    let mut c = XY::new(
+        "Design: public value against provider risk",
+        "risk (probability of the Pareto event)",
+        "public value",
+        Format::Percent,
+        dir.money.clone(),
+    );
+    c.points_label = "candidate (line: value bounds)".into();
+    for r in &t.rows {
+        let (v, lo, hi) = (
+            t.num(r, "value"),
+            t.num(r, "value_low"),
+            t.num(r, "value_high"),
+        );
+        c.points.push(Point {
+            x: t.num(r, "risk"),
+            y: v,
+            lo,
+            hi,
+        });
+    }
+    let mut table_rows = table_rows(t, &t.rows, "candidate", &["risk"], &Format::Percent);
+    for (row, r) in table_rows.iter_mut().zip(&t.rows) {
+        row.extend(
+            ["value", "value_low", "value_high"]
+                .iter()
+                .map(|k| cell(&dir.money, t.num(r, k))),
+        );
+        row.push(t.text(r, "status").to_string());
+    }
+    let mut on_front = 0;
+    if let Some(p) = dir.table("pareto.csv") {
+        on_front = p.rows.len();
+        c.x = p.rows.iter().map(|r| p.num(r, "risk")).collect();
+        c.lines.push(Line {
+            label: "Pareto front".into(),
+            y: p.rows.iter().map(|r| p.num(r, "value")).collect(),
+            colour: PALETTE[1],
+            dashed: true,
+        });
+    }
+    let reading = format!(
+        "Each point is a candidate's public value against the risk it leaves providers; the {on_front} on the dashed front are beaten by no other on both at once, so choosing among them trades one for the other."
+    );
+    out.push(Figure::of(
+        &c,
+        "design-pareto",
+        reading,
+        (
+            header(&[
+                "candidate",
+                "risk",
+                "value",
+                "value low",
+                "value high",
+                "status",
+            ]),
+            table_rows,
+        ),
+    ));
+    out
+}
+
 fn sections(dir: &Dir, explain: Option<&str>) -> Vec<Section> {
     let mut out = Vec::new();
     let iterations = dir
@@ -1781,6 +1910,16 @@ fn sections(dir: &Dir, explain: Option<&str>) -> Vec<Section> {
             "What learning each group of uncertain inputs before choosing between the designs would be worth (voi_designs.csv: the designs).",
         );
         s.figures.push(f);
+        out.push(s);
+    }
+    let figures = design(dir);
+    if !figures.is_empty() {
+        let mut s = Section::new(
+            "design",
+            "Design search",
+            "Candidate contracts raced on common random numbers against the objective and the chance constraints (pbrsim design).",
+        );
+        s.figures = figures;
         out.push(s);
     }
     if let Some(f) = solve(dir) {

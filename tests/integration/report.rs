@@ -389,3 +389,37 @@ fn every_shipped_scenario_gets_every_chart_of_a_run() {
         }
     }
 }
+
+/// A design search's directory gets its candidates' objectives and its
+/// Pareto front, drawn from design.csv and pareto.csv.
+#[test]
+fn a_design_search_gets_its_charts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+    let file = tmp.path().join("d.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "scenario = {:?}\niterations = [128, 256]\n[list]\n\"payments.price_discount\" = [0.0, 0.1, 0.3]\n[objective]\nminimise = \"commissioner.paid.total\"\n[[constraints]]\nevent = \"prime.net < 0\"\nat_most = 0.2\n",
+            scenario.display().to_string()
+        ),
+    )
+    .unwrap();
+    let done = pbrsim(&["design", "d.toml", "--out", "d", "--quiet"], tmp.path());
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let report = pbrsim::output::render_html(&tmp.path().join("d"), None).unwrap();
+    parse_strictly(&report.html, "design");
+    let ids: Vec<&str> = report.figures.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["design-objective", "design-pareto"]);
+    let (h, rows) = read_csv(&tmp.path().join("d/design.csv"));
+    let objective = &report.figures[0];
+    assert_eq!(objective.table.1.len(), rows.len());
+    for (shown, r) in objective.table.1.iter().zip(&rows) {
+        let x: f64 = r[column(&h, "objective")].parse().unwrap();
+        assert_eq!(shown[1], pbrsim::output::fmt_pounds(x));
+    }
+}
