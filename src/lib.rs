@@ -13,7 +13,7 @@
 //! let config = engine::RunConfig { iterations: 2_000, seed: 1, ..Default::default() };
 //! let result = engine::run(&loaded.model, &config, &|_| {}, None)?;
 //! let net = &result.summary.moments[0];
-//! println!("{:.0}", net.mean);
+//! println!("{:.0}", net.mean());
 //! # Ok::<(), pbrsim::Error>(())
 //! ```
 //!

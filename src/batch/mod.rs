@@ -7,13 +7,14 @@
 //! one point ([`shard`]); a process writes, each atomically, into
 //! `DIR/state/`:
 //! - `point-PPPPPP.bin`: a finished point of a sweep (its figure rows);
-//! - `point-PPPPPP.blocks-AAAAAAAA-BBBBBBBB.bin`: the merge-tree nodes of
-//!   blocks `A..B` of a point (a point split across shards, or a run).
+//! - `point-PPPPPP.blocks-AAAAAAAA-BBBBBBBB.bin`: the summary of blocks
+//!   `A..B` of a point (a point split across shards, or a run).
 //!
 //! A rerun skips every file already there, so an interrupted job resumes
 //! without losing or repeating work. [`merge`] checks that the files tile
-//! every point exactly and come from this job, merges split points along the
-//! fixed tree and writes the outputs: bit-identical to one process.
+//! every point exactly and come from this job, merges split points (every
+//! statistic merges exactly, in any order) and writes the outputs:
+//! bit-identical to one process.
 //!
 //! **Invariant:** results depend on (manifest, seed, iterations) only:
 //! never on the number of shards, threads, or interruptions.
@@ -23,7 +24,7 @@ pub mod slurm;
 pub mod sweep;
 pub mod table;
 
-use crate::engine::{self, BLOCK, RunConfig, blocks_of, partial};
+use crate::engine::{self, BLOCK, RunConfig, blocks_of};
 use crate::error::Error;
 use crate::output::{RunInfo, write_atomic};
 use crate::scenario::Source;
@@ -34,7 +35,7 @@ use std::path::{Path, PathBuf};
 use sweep::{Design, Sweep};
 
 /// Version of the state-file layout; part of every fingerprint.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 /// First bytes of every state file.
 const MAGIC: &[u8; 8] = b"PBRSIM\x00\x01";
 
@@ -332,7 +333,7 @@ struct PartFile {
     fingerprint: String,
     point: usize,
     blocks: (u64, u64),
-    nodes: Vec<partial::Node>,
+    summary: engine::Summary,
 }
 
 fn state_dir(dir: &Path) -> PathBuf {
@@ -518,7 +519,7 @@ pub fn run_shard(
         let loaded = manifest.load_point(p)?;
         let base = done_before;
         let progress = |n: u64| on_progress(p, base + n);
-        let (catalog, stack) = engine::run_blocks(
+        let (catalog, summary) = engine::run_blocks(
             &loaded.model,
             &config,
             Some(blocks.clone()),
@@ -526,7 +527,7 @@ pub fn run_shard(
             None,
         )?;
         if whole {
-            let summary = stack.finish().expect("a point has at least one block");
+            let summary = summary.expect("a point has at least one block");
             let rows =
                 table::figure_rows(&engine::RunResult { catalog, summary }, &manifest.quantiles);
             write_state(
@@ -545,7 +546,7 @@ pub fn run_shard(
                     fingerprint: manifest.fingerprint.clone(),
                     point: p,
                     blocks: (blocks.start, blocks.end),
-                    nodes: stack.into_nodes(),
+                    summary: summary.expect("a shard has at least one block"),
                 },
             )?;
             report.parts_run += 1;
@@ -786,7 +787,7 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
                   parts: &[(std::ops::Range<u64>, PathBuf)]|
      -> Result<engine::RunResult, Error> {
         let loaded = manifest.load_point(p)?;
-        let mut stack = partial::MergeStack::new();
+        let mut total: Option<engine::Summary> = None;
         for (r, path) in parts {
             let part: PartFile = read_state(path)?;
             check_fingerprint(path, &part.fingerprint, &manifest)?;
@@ -799,34 +800,22 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
                     part.blocks.1
                 )));
             }
-            let mut at = r.start;
-            for node in part.nodes {
-                if node.first != at
-                    || !node.len.is_power_of_two()
-                    || !node.first.is_multiple_of(node.len)
-                {
-                    return Err(Error::Batch(format!(
-                        "{}: its merge-tree nodes do not tile blocks {}..{}; delete it and rerun its shard",
-                        path.display(),
-                        r.start,
-                        r.end
-                    )));
-                }
-                at = node.end();
-                stack.push(node);
-            }
-            if at != r.end {
+            let iterations = (r.end * BLOCK).min(manifest.iterations) - r.start * BLOCK;
+            if part.summary.iterations != iterations {
                 return Err(Error::Batch(format!(
-                    "{}: its merge-tree nodes do not tile blocks {}..{}; delete it and rerun its shard",
+                    "{}: it summarises {} iterations where blocks {}..{} hold {iterations}; delete it and rerun its shard",
                     path.display(),
+                    part.summary.iterations,
                     r.start,
                     r.end
                 )));
             }
+            match total.as_mut() {
+                None => total = Some(part.summary),
+                Some(t) => t.merge_blocks(&[&part.summary]),
+            }
         }
-        let summary = stack
-            .finish()
-            .ok_or_else(|| Error::Batch(format!("point {p} has no blocks")))?;
+        let summary = total.ok_or_else(|| Error::Batch(format!("point {p} has no blocks")))?;
         Ok(engine::RunResult {
             catalog: crate::figures::Catalog::new(&loaded.model),
             summary,

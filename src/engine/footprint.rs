@@ -29,13 +29,11 @@ pub struct Footprint {
     /// One block's summary (figures and monthly distributions of 64
     /// iterations), in bytes.
     pub block_summary: u64,
-    /// A merged summary, its distributions full, in bytes.
+    /// The running summary, its distributions full, in bytes.
     pub summary: u64,
     /// Blocks in flight at once: one wave.
     pub wave: u64,
-    /// Merged summaries kept at once (the merge tree's depth).
-    pub kept: u64,
-    /// The whole: `wave x (scratch + block summary) + kept x summary`.
+    /// The whole: `wave x (scratch + block summary) + summary`.
     pub bytes: u64,
     /// Cohort-months of one iteration: months simulated x (every delivery
     /// group's cohorts in the programme, plus the parties' accounts).
@@ -88,12 +86,18 @@ pub fn footprint(
     let parties = accounts;
     let cells = if monthly { parties * h } else { 0 };
     let sketch = |values: u64| word * values + 64;
+    // Exact sums: two per figure's moments, and the allocation's moments
+    // and co-moments (three sums each per party) overall and per batch.
+    let exact = std::mem::size_of::<crate::stats::ExactSum>() as u64;
+    let sums = exact
+        * (2 * figures as u64 + (crate::stats::ALLOCATION_BATCHES as u64 + 1) * (2 + 3 * parties));
     let block_summary =
-        (figures as u64 + parties) * sketch(BLOCK) + 2 * cells * (sketch(BLOCK) + 32);
+        sums + (figures as u64 + parties) * sketch(BLOCK) + 2 * cells * (sketch(BLOCK) + 16);
     // A sketch keeps its values up to its cap, then buckets of a like size.
     let iterations = blocks.max(1) * BLOCK;
-    let summary = (figures as u64 + parties) * sketch(iterations.min(FIGURE_SKETCH_CAP as u64))
-        + 2 * cells * (sketch(iterations.min(MONTHLY_SKETCH_CAP as u64)) + 32);
+    let summary = sums
+        + (figures as u64 + parties) * sketch(iterations.min(FIGURE_SKETCH_CAP as u64))
+        + 2 * cells * (sketch(iterations.min(MONTHLY_SKETCH_CAP as u64)) + 16);
     let threads = if threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -105,15 +109,13 @@ pub fn footprint(
         4 * threads
     }
     .min(blocks.max(1));
-    let kept = 64 - blocks.max(1).leading_zeros() as u64 + 1;
-    let bytes = wave * (scratch + block_summary) + kept * summary;
+    let bytes = wave * (scratch + block_summary) + summary;
     let work = plan.months_simulated as u64 * (slots + accounts);
     Footprint {
         scratch,
         block_summary,
         summary,
         wave,
-        kept,
         bytes,
         work,
     }
@@ -138,13 +140,12 @@ pub fn check(model: &Model, f: &Footprint) -> Result<(), crate::Error> {
     );
     if f.bytes > MEMORY_LIMIT {
         return Err(crate::Error::Setting(format!(
-            "this run would need about {:.1} GiB of memory, above the limit of {:.0} GiB: {} blocks at once of {:.2} GiB of iteration buffers and {:.2} GiB of summary each, and {} merged summaries of {:.2} GiB (figures, and a distribution per party and month); the sizes that drive it: {sizes}, {} parties; run fewer threads (--threads), shorten or merge these, or pass --allow-large to run it anyway",
+            "this run would need about {:.1} GiB of memory, above the limit of {:.0} GiB: {} blocks at once of {:.2} GiB of iteration buffers and {:.2} GiB of summary each, and the running summary of {:.2} GiB (figures, and a distribution per party and month); the sizes that drive it: {sizes}, {} parties; run fewer threads (--threads), shorten or merge these, or pass --allow-large to run it anyway",
             gib(f.bytes),
             gib(MEMORY_LIMIT),
             f.wave,
             gib(f.scratch),
             gib(f.block_summary),
-            f.kept,
             gib(f.summary),
             model.accounts()
         )));

@@ -3,14 +3,14 @@
 //! of the iterations ([`Summary`], [`compare`]).
 //!
 //! Iterations run in fixed blocks of [`BLOCK`]; blocks run in parallel in
-//! waves and their summaries merge in block order. Block boundaries depend
-//! only on the iteration count, never on the thread count, so results are
-//! bit-identical on 1 or 64 threads. Block summaries merge along a tree
-//! fixed by block indices ([`partial`]), so a run split into shards of
-//! blocks merges back to the same bits.
+//! waves and their summaries fold into one running summary. Each iteration
+//! draws from its own stream and every statistic merges exactly (see
+//! [`crate::stats`]), so results are bit-identical on 1 or 64 threads, and
+//! a run split into shards of blocks merges back to the same bits.
 //!
-//! **Invariant:** memory is bounded by one wave of block summaries, except
-//! for the raw rows handed to `on_rows` when the caller asks for them.
+//! **Invariant:** memory is bounded by one wave of block summaries and the
+//! running one, whatever the iteration count, except for the raw rows
+//! handed to `on_rows` when the caller asks for them.
 
 pub mod blend;
 pub mod compare;
@@ -20,7 +20,6 @@ pub mod footprint;
 pub mod improvement;
 pub(crate) mod money;
 pub mod operating;
-pub mod partial;
 pub(crate) mod plan;
 mod summary;
 pub mod world;
@@ -35,10 +34,18 @@ pub use summary::Summary;
 
 /// Iterations per block: the unit of work, of merging and of progress.
 pub const BLOCK: u64 = 64;
-/// Values a figure's sketch keeps exactly before switching to buckets.
-pub const FIGURE_SKETCH_CAP: usize = 20_000;
+/// Values a figure's sketch keeps exactly before switching to buckets: the
+/// default iteration count, so a default run's quantiles are exact, and
+/// memory stops growing there (the buckets of a run of millions take less).
+pub const FIGURE_SKETCH_CAP: usize = 10_000;
 /// The same for each monthly cash-flow cell.
 pub const MONTHLY_SKETCH_CAP: usize = 2_000;
+/// Relative accuracy of a monthly cell's quantiles past that cap. There are
+/// parties x months cells, and their buckets are most of a run's memory;
+/// 1% is finer than a fan chart shows, and needs a fifth of the buckets of
+/// the figures' 0.2%, so memory levels off within a few thousand
+/// iterations instead of growing over millions.
+pub const MONTHLY_SKETCH_ACCURACY: f64 = 0.01;
 
 /// What to run.
 #[derive(Clone, Debug, Default)]
@@ -116,15 +123,18 @@ fn precision_targets(
 }
 
 /// Whether every precision target is met by the blocks run so far.
-fn precision_met(catalog: &Catalog, stack: &partial::MergeStack, targets: &[(usize, f64)]) -> bool {
+fn precision_met(catalog: &Catalog, total: Option<&Summary>, targets: &[(usize, f64)]) -> bool {
+    let Some(total) = total else {
+        return false;
+    };
     targets.iter().all(|&(k, target)| {
-        let m = &stack.figure_moments(k);
+        let m = &total.moments[k];
         let se = if catalog.figures[k].unit == crate::figures::Unit::Probability {
-            (m.mean * (1.0 - m.mean) / m.n as f64).sqrt()
+            (m.mean() * (1.0 - m.mean()) / m.n as f64).sqrt()
         } else {
             m.se()
         };
-        m.n >= 2 && se.is_finite() && se <= target * m.mean.abs()
+        m.n >= 2 && se.is_finite() && se <= target * m.mean().abs()
     })
 }
 
@@ -186,25 +196,24 @@ pub fn run(
     on_progress: &(dyn Fn(u64) + Sync),
     on_rows: Option<RowSink<'_>>,
 ) -> Result<RunResult, crate::Error> {
-    let (catalog, stack) = run_blocks(model, config, None, on_progress, on_rows)?;
+    let (catalog, summary) = run_blocks(model, config, None, on_progress, on_rows)?;
     let cap = (!config.skip_monthly).then_some(MONTHLY_SKETCH_CAP);
-    let summary = stack
-        .finish()
-        .unwrap_or_else(|| Summary::new(&catalog, model.horizon, cap));
+    let summary = summary.unwrap_or_else(|| Summary::new(&catalog, model.horizon, cap));
     Ok(RunResult { catalog, summary })
 }
 
 /// Runs the blocks `blocks` of a run of `config.iterations` (all of them
-/// when `None`) and returns their nodes of the fixed merge tree: a shard's
-/// partial result. A range needs a fixed number of iterations (no
-/// `precision`).
+/// when `None`) and returns their summary (`None` for no blocks): a
+/// shard's partial result, which merges with the others' in any order
+/// into exactly what one pass gives. A range needs a fixed number of
+/// iterations (no `precision`).
 pub fn run_blocks(
     model: &Model,
     config: &RunConfig,
     blocks: Option<std::ops::Range<u64>>,
     on_progress: &(dyn Fn(u64) + Sync),
     mut on_rows: Option<RowSink<'_>>,
-) -> Result<(Catalog, partial::MergeStack), crate::Error> {
+) -> Result<(Catalog, Option<Summary>), crate::Error> {
     let catalog = Catalog::new(model);
     let targets = precision_targets(&catalog, &config.precision)?;
     let adaptive = !targets.is_empty();
@@ -219,6 +228,12 @@ pub fn run_blocks(
     } else {
         config.iterations
     };
+    if limit > crate::stats::SKETCH_MAX_VALUES {
+        return Err(crate::Error::Setting(format!(
+            "{limit} iterations: a run holds at most {} (its quantile sketches count in 32 bits); split it into runs with different seeds",
+            crate::stats::SKETCH_MAX_VALUES
+        )));
+    }
     let blocks = blocks.unwrap_or(0..blocks_of(limit));
     if !config.allow_large {
         let plan = plan::Plan::new(model);
@@ -245,7 +260,9 @@ pub fn run_blocks(
     };
     let keep_rows = on_rows.is_some();
     let monthly_cap = (!config.skip_monthly).then_some(MONTHLY_SKETCH_CAP);
-    let stack = std::cell::RefCell::new(partial::MergeStack::new());
+    // One running summary: every statistic merges exactly, so memory stays
+    // flat however many blocks are folded in.
+    let total: std::cell::RefCell<Option<Summary>> = std::cell::RefCell::new(None);
     let catalogs = std::slice::from_ref(&catalog);
     let steps = driver::Steps {
         start: |_| Block {
@@ -270,23 +287,20 @@ pub fn run_blocks(
                     source,
                 })?;
             }
-            let node = partial::Node {
-                first: b,
-                len: 1,
-                summary: block.summary,
-            };
-            let mut stack = stack.borrow_mut();
-            let stack = &mut *stack;
-            pool.install(|| stack.push(node));
+            let mut total = total.borrow_mut();
+            match total.as_mut() {
+                None => *total = Some(block.summary),
+                Some(t) => pool.install(|| t.merge_blocks(&[&block.summary])),
+            }
             Ok(())
         },
         after_wave: |done| {
             on_progress(done);
             !(adaptive
                 && done >= config.iterations
-                && precision_met(&catalog, &stack.borrow(), &targets))
+                && precision_met(&catalog, total.borrow().as_ref(), &targets))
         },
     };
     driver::drive(&[driver::Arm::plain(model)], catalogs, &schedule, steps)?;
-    Ok((catalog, stack.into_inner()))
+    Ok((catalog, total.into_inner()))
 }

@@ -6,8 +6,8 @@
 //! **Invariant:** memory does not grow with the iterations summarised
 //! (sketches switch from exact values to buckets at a fixed size).
 
-use super::FIGURE_SKETCH_CAP;
 use super::world::IterationResult;
+use super::{FIGURE_SKETCH_CAP, MONTHLY_SKETCH_ACCURACY};
 use crate::figures::Catalog;
 use crate::model::Model;
 use crate::stats::{CoMoments, Moments, QuantileSketch};
@@ -28,14 +28,27 @@ pub struct Summary {
     pub flow: Vec<QuantileSketch>,
     /// Monthly cumulative cash (reserves plus flows) per party.
     pub cash: Vec<QuantileSketch>,
-    /// Mean of monthly net cash flow per party.
-    pub flow_mean: Vec<Moments>,
-    /// Mean of cumulative cash per party.
-    pub cash_mean: Vec<Moments>,
+    /// Sum over iterations of monthly net cash flow per party, in pence
+    /// (an integer, so merges are exact).
+    pub flow_sum: Vec<i128>,
+    /// Sum over iterations of cumulative cash per party, in pence.
+    pub cash_sum: Vec<i128>,
     /// Failures by month per party: `[party][month]` counts.
     pub failures_by_month: Vec<u64>,
     /// The contract's net value split between parties.
     pub allocation: crate::stats::AllocationSketch,
+}
+
+impl Summary {
+    /// Mean monthly net cash flow of cell `party * horizon + month`, in pounds.
+    pub fn flow_mean(&self, cell: usize) -> f64 {
+        self.flow_sum[cell] as f64 / self.iterations as f64 / 100.0
+    }
+
+    /// Mean cumulative cash of cell `party * horizon + month`, in pounds.
+    pub fn cash_mean(&self, cell: usize) -> f64 {
+        self.cash_sum[cell] as f64 / self.iterations as f64 / 100.0
+    }
 }
 
 impl Summary {
@@ -56,10 +69,10 @@ impl Summary {
                 (Moments::default(), Moments::default(), CoMoments::default());
                 catalog.ratios.len()
             ],
-            flow: vec![QuantileSketch::new(monthly_cap); cells],
-            cash: vec![QuantileSketch::new(monthly_cap); cells],
-            flow_mean: vec![Moments::default(); cells],
-            cash_mean: vec![Moments::default(); cells],
+            flow: vec![QuantileSketch::with_accuracy(monthly_cap, MONTHLY_SKETCH_ACCURACY); cells],
+            cash: vec![QuantileSketch::with_accuracy(monthly_cap, MONTHLY_SKETCH_ACCURACY); cells],
+            flow_sum: vec![0; cells],
+            cash_sum: vec![0; cells],
             failures_by_month: vec![0; failure_cells],
             allocation: crate::stats::AllocationSketch::new(
                 catalog.parties.len(),
@@ -68,9 +81,9 @@ impl Summary {
         }
     }
 
-    /// Merges the summaries of consecutive blocks, in order. Each statistic
-    /// only ever sees the blocks in block order, so spreading statistics
-    /// over threads changes nothing in the result.
+    /// Merges other summaries into this one. Every statistic merges exactly
+    /// (see [`crate::stats`]), so the order and grouping of merges, and so
+    /// threads and shards, change nothing in the result.
     pub fn merge_blocks(&mut self, parts: &[&Summary]) {
         fn each<T: Send + Sync>(
             total: &mut [T],
@@ -108,8 +121,8 @@ impl Summary {
         );
         each(&mut self.flow, parts, |p| &p.flow, QuantileSketch::merge);
         each(&mut self.cash, parts, |p| &p.cash, QuantileSketch::merge);
-        each(&mut self.flow_mean, parts, |p| &p.flow_mean, Moments::merge);
-        each(&mut self.cash_mean, parts, |p| &p.cash_mean, Moments::merge);
+        each(&mut self.flow_sum, parts, |p| &p.flow_sum, |a, b| *a += b);
+        each(&mut self.cash_sum, parts, |p| &p.cash_sum, |a, b| *a += b);
         each(
             &mut self.failures_by_month,
             parts,
@@ -166,9 +179,9 @@ impl Summary {
                 cash += flow;
                 let cell = p * h + t;
                 self.flow[cell].push(flow as f64 / 100.0);
-                self.flow_mean[cell].push(flow as f64 / 100.0);
+                self.flow_sum[cell] += flow as i128;
                 self.cash[cell].push(cash as f64 / 100.0);
-                self.cash_mean[cell].push(cash as f64 / 100.0);
+                self.cash_sum[cell] += cash as i128;
             }
         }
         self.iterations += 1;

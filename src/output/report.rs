@@ -88,7 +88,7 @@ fn party_table(result: &RunResult, o: &mut String) {
                 "{:<22} {:<18} {:>16} {:>10} {:>15} {:>15} {:>15}",
                 id,
                 name,
-                fmt_pounds(m.mean),
+                fmt_pounds(m.mean()),
                 fmt_pounds(m.se()),
                 fmt_pounds(q.quantile(0.05)),
                 fmt_pounds(q.quantile(0.5)),
@@ -103,7 +103,7 @@ fn provider_table(model: &Model, result: &RunResult, o: &mut String) {
     let cat = &result.catalog;
     let s = &result.summary;
     let idx = |party: &str, name: &str| figure(result, party, name);
-    let mean = |k: usize| s.moments[k].mean;
+    let mean = |k: usize| s.moments[k].mean();
     let _ = writeln!(
         o,
         "\n{:<22} {:>14} {:>14} {:>22} {:>22}",
@@ -283,7 +283,7 @@ fn commissioner_lines(model: &Model, result: &RunResult, o: &mut String) {
             o,
             "  {:<30} {:>16} ±{:<10} [{} .. {}]",
             label,
-            fmt_pounds(m.mean),
+            fmt_pounds(m.mean()),
             fmt_pounds(m.se()),
             fmt_pounds(q.quantile(0.05)),
             fmt_pounds(q.quantile(0.95))
@@ -351,7 +351,7 @@ fn commissioner_lines(model: &Model, result: &RunResult, o: &mut String) {
 fn improvement_lines(model: &Model, result: &RunResult, o: &mut String) {
     let s = &result.summary;
     let idx = |party: &str, name: &str| figure(result, party, name);
-    let mean = |k: usize| s.moments[k].mean;
+    let mean = |k: usize| s.moments[k].mean();
     let n = s.iterations as f64;
     if !model.payments.improvement.is_empty() {
         let _ = writeln!(
@@ -439,7 +439,7 @@ fn by_segment(model: &Model, result: &RunResult) -> String {
             .figures
             .iter()
             .position(|f| f.key() == name)
-            .map_or(f64::NAN, |k| result.summary.moments[k].mean)
+            .map_or(f64::NAN, |k| result.summary.moments[k].mean())
     };
     let per =
         |name: &str| ratio(result, name).map_or("undefined".to_string(), |(r, _)| fmt_pounds(r));
@@ -517,7 +517,7 @@ pub fn render_comparison(
     };
     // A figure that never varies in either contract says nothing here.
     let varies = |p: &&crate::engine::compare::Paired| {
-        !(p.a.min == p.a.max && p.b.min == p.b.max && p.a.mean == p.b.mean)
+        !(p.a.min == p.a.max && p.b.min == p.b.max && p.a.mean() == p.b.mean())
     };
     for p in pairs.iter().filter(|p| headline(&p.key)).filter(varies) {
         let probability = p.key.ends_with(".loss") || p.key.ends_with(".failed");
@@ -532,9 +532,9 @@ pub fn render_comparison(
             o,
             "{:<40} {:>14} {:>14} {:>14} {:>12} {:>16}",
             p.key,
-            show(p.a.mean),
-            show(p.b.mean),
-            show(p.difference.mean),
+            show(p.a.mean()),
+            show(p.b.mean()),
+            show(p.difference.mean()),
             show(p.difference.se()),
             show(p.independent_se())
         );
@@ -578,7 +578,7 @@ fn payers_table(model: &Model, result: &RunResult, o: &mut String) {
     for id in ids {
         let party = format!("payer.{id}");
         let mean =
-            |name: &str| figure(result, &party, name).map_or(f64::NAN, |k| s.moments[k].mean);
+            |name: &str| figure(result, &party, name).map_or(f64::NAN, |k| s.moments[k].mean());
         let loss = mean("loss");
         let _ = writeln!(
             o,
@@ -594,7 +594,7 @@ fn payers_table(model: &Model, result: &RunResult, o: &mut String) {
     }
     if model.pooled_budget.is_some() {
         let mean = |name: &str| {
-            figure(result, "pooled_budget", name).map_or(f64::NAN, |k| s.moments[k].mean)
+            figure(result, "pooled_budget", name).map_or(f64::NAN, |k| s.moments[k].mean())
         };
         let _ = writeln!(
             o,

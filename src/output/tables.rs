@@ -6,7 +6,7 @@
 //! across runs and still be told apart.
 
 use super::{RunInfo, write_atomic};
-use crate::engine::RunResult;
+use crate::engine::{RunResult, Summary};
 use crate::error::Error;
 use crate::figures::Unit;
 use crate::stats::ratio_of_means;
@@ -65,7 +65,7 @@ pub fn figure_records(result: &RunResult, quantiles: &[f64]) -> Vec<Value> {
                 "figure": f.name,
                 "unit": f.unit.as_str(),
                 "n": m.n,
-                "mean": jnum(m.mean),
+                "mean": jnum(m.mean()),
                 "mean_se": jnum(m.se()),
                 "sd": jnum(m.sd()),
                 "min": jnum(m.min),
@@ -77,7 +77,7 @@ pub fn figure_records(result: &RunResult, quantiles: &[f64]) -> Vec<Value> {
                 rec[format!("{name}_se")] = jnum(q.quantile_se(p));
             }
             if f.unit == Unit::Probability && m.n > 0 {
-                rec["mean_se"] = jnum((m.mean * (1.0 - m.mean) / m.n as f64).sqrt());
+                rec["mean_se"] = jnum((m.mean() * (1.0 - m.mean()) / m.n as f64).sqrt());
             }
             rec
         })
@@ -323,16 +323,20 @@ pub fn write_outputs(
                 } else {
                     String::new()
                 };
-                for (series, sk, mm) in [
-                    ("cash_flow", &s.flow, &s.flow_mean),
-                    ("cumulative_cash", &s.cash, &s.cash_mean),
+                for (series, sk, mean) in [
+                    (
+                        "cash_flow",
+                        &s.flow,
+                        Summary::flow_mean as fn(&Summary, usize) -> f64,
+                    ),
+                    ("cumulative_cash", &s.cash, Summary::cash_mean),
                 ] {
                     let cell = p * h + t;
                     let mut row = vec![
                         id.clone(),
                         t.to_string(),
                         series.to_string(),
-                        csv_number(mm[cell].mean),
+                        csv_number(mean(s, cell)),
                     ];
                     row.extend(
                         MONTHLY_QUANTILES
@@ -513,11 +517,11 @@ pub fn write_comparison(
         for p in pairs {
             c.write_record([
                 p.key.clone(),
-                csv_number(p.a.mean),
+                csv_number(p.a.mean()),
                 csv_number(p.a.se()),
-                csv_number(p.b.mean),
+                csv_number(p.b.mean()),
                 csv_number(p.b.se()),
-                csv_number(p.difference.mean),
+                csv_number(p.difference.mean()),
                 csv_number(p.difference.se()),
                 csv_number(p.independent_se()),
                 hash_a.to_string(),

@@ -1,15 +1,18 @@
 //! Streaming statistics with memory bounded independently of the number of
-//! iterations, mergeable in a fixed order.
+//! iterations, mergeable in any order.
 //!
-//! **Invariant:** the engine feeds iterations in fixed blocks and merges
-//! block summaries in block order, so every statistic is bit-identical
-//! whatever the thread count.
+//! **Invariant:** merging is exactly associative and commutative: sums are
+//! exact ([`ExactSum`], integer pence), sketches depend only on the
+//! multiset of values. So a run keeps one running summary, and every
+//! statistic is bit-identical whatever the thread count or shard split.
 
 mod allocation;
+mod exact;
 mod sketch;
 
-pub use allocation::{AllocationSketch, Share};
-pub use sketch::QuantileSketch;
+pub use allocation::{AllocationSketch, BATCHES as ALLOCATION_BATCHES, Share};
+pub use exact::ExactSum;
+pub use sketch::{MAX_VALUES as SKETCH_MAX_VALUES, QuantileSketch};
 
 /// Serializes a bucket map in key order, so that equal sketches give equal
 /// bytes whatever their maps' insertion history.
@@ -38,15 +41,18 @@ mod sorted_buckets {
     }
 }
 
-/// Count, mean, variance (Welford / Chan), extremes; NaN values are counted
-/// apart and otherwise ignored (e.g. a failure month when nobody failed).
+/// Count, mean, variance, extremes; NaN values are ignored (e.g. a failure
+/// month when nobody failed).
+///
+/// The sums behind the mean and variance are exact ([`ExactSum`]), so
+/// merging in any order, or any grouping, gives the same bits: a run keeps
+/// one running summary, and a run split into shards matches one pass.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     /// Finite values seen.
     pub n: u64,
-    /// Running mean.
-    pub mean: f64,
-    m2: f64,
+    sum: ExactSum,
+    squares: ExactSum,
     /// Smallest value.
     pub min: f64,
     /// Largest value.
@@ -68,12 +74,11 @@ impl Moments {
             self.max = self.max.max(x);
         }
         self.n += 1;
-        let d = x - self.mean;
-        self.mean += d / self.n as f64;
-        self.m2 += d * (x - self.mean);
+        self.sum.add(x);
+        self.squares.add_product(x, x);
     }
 
-    /// Combines with the summary of a later block.
+    /// Combines with the summary of other values (in any order).
     pub fn merge(&mut self, o: &Moments) {
         if o.n == 0 {
             return;
@@ -82,13 +87,20 @@ impl Moments {
             *self = o.clone();
             return;
         }
-        let n = self.n + o.n;
-        let d = o.mean - self.mean;
-        self.mean += d * o.n as f64 / n as f64;
-        self.m2 += o.m2 + d * d * self.n as f64 * o.n as f64 / n as f64;
+        self.sum.merge(&o.sum);
+        self.squares.merge(&o.squares);
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
-        self.n = n;
+        self.n += o.n;
+    }
+
+    /// The mean (0 when empty).
+    pub fn mean(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.sum.value() / self.n as f64
+        }
     }
 
     /// Sample standard deviation.
@@ -96,7 +108,8 @@ impl Moments {
         if self.n < 2 {
             f64::NAN
         } else {
-            (self.m2 / (self.n - 1) as f64).sqrt()
+            let n = self.n as f64;
+            (centred(n, &self.squares, &self.sum, &self.sum) / (n - 1.0)).sqrt()
         }
     }
 
@@ -106,13 +119,31 @@ impl Moments {
     }
 }
 
+/// `sum(xy) - sum(x) sum(y) / n`, the centred sum of products, from the
+/// exact sums: `n sum(xy) - sum(x) sum(y)` is formed in an exact sum from
+/// each sum's leading 106 bits, so it keeps its accuracy when the mean is
+/// large against the spread. Never negative for a variance (`x` = `y`).
+fn centred(n: f64, xy: &ExactSum, x: &ExactSum, y: &ExactSum) -> f64 {
+    let (a, b) = x.double();
+    let (c, d) = y.double();
+    let (e, f) = xy.double();
+    let mut t = ExactSum::default();
+    t.add_product(e, n);
+    t.add_product(f, n);
+    for (u, v) in [(a, c), (a, d), (b, c), (b, d)] {
+        t.add_product(-u, v);
+    }
+    let v = t.value() / n;
+    if std::ptr::eq(x, y) { v.max(0.0) } else { v }
+}
+
 /// Co-moment of two series, for the standard error of a ratio of means.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CoMoments {
     n: u64,
-    mean_x: f64,
-    mean_y: f64,
-    c: f64,
+    x: ExactSum,
+    y: ExactSum,
+    xy: ExactSum,
 }
 
 impl CoMoments {
@@ -120,27 +151,17 @@ impl CoMoments {
     #[inline]
     pub fn push(&mut self, x: f64, y: f64) {
         self.n += 1;
-        let dx = x - self.mean_x;
-        self.mean_x += dx / self.n as f64;
-        self.mean_y += (y - self.mean_y) / self.n as f64;
-        self.c += dx * (y - self.mean_y);
+        self.x.add(x);
+        self.y.add(y);
+        self.xy.add_product(x, y);
     }
 
-    /// Combines with a later block.
+    /// Combines with the co-moment of other pairs (in any order).
     pub fn merge(&mut self, o: &CoMoments) {
-        if o.n == 0 {
-            return;
-        }
-        if self.n == 0 {
-            *self = o.clone();
-            return;
-        }
-        let n = self.n + o.n;
-        let (dx, dy) = (o.mean_x - self.mean_x, o.mean_y - self.mean_y);
-        self.c += o.c + dx * dy * self.n as f64 * o.n as f64 / n as f64;
-        self.mean_x += dx * o.n as f64 / n as f64;
-        self.mean_y += dy * o.n as f64 / n as f64;
-        self.n = n;
+        self.n += o.n;
+        self.x.merge(&o.x);
+        self.y.merge(&o.y);
+        self.xy.merge(&o.xy);
     }
 
     /// Sample covariance.
@@ -148,7 +169,8 @@ impl CoMoments {
         if self.n < 2 {
             f64::NAN
         } else {
-            self.c / (self.n - 1) as f64
+            let n = self.n as f64;
+            centred(n, &self.xy, &self.x, &self.y) / (n - 1.0)
         }
     }
 }
@@ -158,13 +180,13 @@ impl CoMoments {
 /// not above 1.96 standard errors (the ratio is then undefined, not a
 /// number to report: the denominator could be zero).
 pub fn ratio_of_means(x: &Moments, y: &Moments, xy: &CoMoments) -> Option<(f64, f64)> {
-    if y.n < 2 || y.mean <= 0.0 || y.mean <= 1.96 * y.se() {
+    if y.n < 2 || y.mean() <= 0.0 || y.mean() <= 1.96 * y.se() {
         return None;
     }
-    let r = x.mean / y.mean;
+    let r = x.mean() / y.mean();
     let n = y.n as f64;
     let var =
-        (x.sd().powi(2) - 2.0 * r * xy.cov() + r * r * y.sd().powi(2)) / (n * y.mean * y.mean);
+        (x.sd().powi(2) - 2.0 * r * xy.cov() + r * r * y.sd().powi(2)) / (n * y.mean() * y.mean());
     Some((r, var.max(0.0).sqrt()))
 }
 
@@ -185,12 +207,40 @@ mod tests {
             chunk.iter().for_each(|&x| m.push(x));
             merged.merge(&m);
         }
-        assert!((whole.mean - merged.mean).abs() < 1e-9);
-        assert!((whole.sd() - merged.sd()).abs() < 1e-9);
+        assert_eq!(whole.mean().to_bits(), merged.mean().to_bits());
+        assert_eq!(whole.sd().to_bits(), merged.sd().to_bits());
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() - 1) as f64;
         assert!((whole.sd() - var.sqrt()).abs() < 1e-9);
         assert_eq!((whole.min, whole.max), (merged.min, merged.max));
+        // Any grouping and order of merges: the same bits.
+        let mut backwards = Moments::default();
+        for chunk in xs.rchunks(37) {
+            let mut m = Moments::default();
+            chunk.iter().rev().for_each(|&x| m.push(x));
+            let mut tail = m;
+            tail.merge(&backwards);
+            backwards = tail;
+        }
+        assert_eq!(backwards.mean().to_bits(), whole.mean().to_bits());
+        assert_eq!(backwards.sd().to_bits(), whole.sd().to_bits());
+    }
+
+    #[test]
+    fn variance_keeps_its_accuracy_far_from_zero() {
+        // 1e9 + {0, 1, 2, 3}: variance 5/3 exactly; a naive sum of squares
+        // would lose it in the 1e18 squares.
+        let mut m = Moments::default();
+        for x in [0.0, 1.0, 2.0, 3.0] {
+            m.push(1e9 + x);
+        }
+        assert_eq!(m.mean(), 1e9 + 1.5);
+        assert!((m.sd().powi(2) - 5.0 / 3.0).abs() < 1e-12, "{}", m.sd());
+        let mut c = CoMoments::default();
+        for (x, y) in [(1e9, 5.0), (1e9 + 1.0, 3.0), (1e9 + 2.0, 1.0)] {
+            c.push(x, y);
+        }
+        assert_eq!(c.cov(), -2.0);
     }
 
     #[test]

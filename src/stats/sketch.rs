@@ -4,19 +4,26 @@
 //! While it holds at most `cap` values it keeps them all and quantiles are
 //! exact (linear interpolation between order statistics, the "type 7"
 //! definition of R and NumPy). Past `cap` it switches to buckets whose
-//! bounds grow geometrically by `GAMMA` (as in DDSketch): any quantile is
-//! then within a relative error of `ALPHA` (0.2%) of a value whose rank is
-//! the requested one. Values below 1e-6 in magnitude share the zero bucket.
-//! Its state depends only on the multiset of values pushed, never on their
-//! order, so merging blocks in any order gives the same quantiles.
+//! bounds grow geometrically by `gamma = (1 + alpha) / (1 - alpha)` (as in
+//! DDSketch): any quantile is then within a relative error of `alpha`
+//! (0.2%, unless made [`QuantileSketch::with_accuracy`]) of a
+//! value whose rank is the requested one. Values below 1e-6 in magnitude
+//! share the zero bucket. Its state depends only on the multiset of values
+//! pushed, never on their order, so merging blocks in any order gives the
+//! same quantiles. Its memory is bounded by the number of buckets the
+//! values' range spans, so it stops growing once that range is filled.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Bucket counts by key. A hash map keeps a push O(1); order is restored by
 /// sorting keys when a quantile is asked for, so iteration order never
-/// matters.
-type Buckets = HashMap<i32, u64, BuildHasherDefault<KeyHasher>>;
+/// matters. Counts are `u32`, which halves an entry (a sketch holds at
+/// most [`MAX_VALUES`]): the buckets are most of a long run's memory.
+type Buckets = HashMap<i32, u32, BuildHasherDefault<KeyHasher>>;
+
+/// The most values a sketch holds, so that no bucket count overflows.
+pub const MAX_VALUES: u64 = u32::MAX as u64;
 
 /// A multiplicative hash for bucket keys (small integers): fast, and
 /// deterministic across runs.
@@ -47,6 +54,9 @@ const OFFSET: i32 = 20_000;
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QuantileSketch {
     cap: usize,
+    /// Bucket growth factor and its logarithm.
+    gamma: f64,
+    ln_gamma: f64,
     exact: Vec<f64>,
     #[serde(with = "super::sorted_buckets")]
     buckets: Option<Buckets>,
@@ -54,10 +64,22 @@ pub struct QuantileSketch {
 }
 
 impl QuantileSketch {
-    /// A sketch that stays exact up to `cap` values.
+    /// A sketch that stays exact up to `cap` values, then keeps the
+    /// relative accuracy of 0.2%.
     pub fn new(cap: usize) -> Self {
+        Self::with_accuracy(cap, ALPHA)
+    }
+
+    /// A sketch that stays exact up to `cap` values, then keeps quantiles
+    /// within a relative error `alpha` (in (0, 1)). A coarser `alpha`
+    /// needs fewer buckets: about `ln(range) / (2 alpha)` for values
+    /// spanning `range`.
+    pub fn with_accuracy(cap: usize, alpha: f64) -> Self {
+        let gamma = (1.0 + alpha) / (1.0 - alpha);
         QuantileSketch {
             cap,
+            gamma,
+            ln_gamma: gamma.ln(),
             exact: Vec::new(),
             buckets: None,
             n: 0,
@@ -87,8 +109,10 @@ impl QuantileSketch {
         }
         self.n += 1;
         match &mut self.buckets {
-            Some(b) => *b.entry(key(x)).or_insert(0) += 1,
+            Some(b) => *b.entry(key_with(x, self.ln_gamma)).or_insert(0) += 1,
+
             None => {
+                self.reserve(1);
                 self.exact.push(x);
                 if self.exact.len() > self.cap {
                     self.make_bucketed();
@@ -97,10 +121,12 @@ impl QuantileSketch {
         }
     }
 
-    /// Adds all values of another sketch.
+    /// Adds all values of another sketch (made with the same accuracy).
     pub fn merge(&mut self, o: &QuantileSketch) {
+        debug_assert_eq!(self.gamma.to_bits(), o.gamma.to_bits());
         match &o.buckets {
             None if self.buckets.is_none() && self.exact.len() + o.exact.len() <= self.cap => {
+                self.reserve(o.exact.len());
                 self.exact.extend_from_slice(&o.exact);
                 self.n += o.n;
             }
@@ -120,13 +146,26 @@ impl QuantileSketch {
         }
     }
 
+    /// Room for `more` exact values: growth by doubling, but never past
+    /// the cap, so a sketch holds at most `cap` values, not twice that.
+    fn reserve(&mut self, more: usize) {
+        let need = self.exact.len() + more;
+        if need > self.exact.capacity() {
+            let grown = (2 * self.exact.capacity())
+                .max(need)
+                .max(4)
+                .min(self.cap + 1);
+            self.exact.reserve_exact(grown.max(need) - self.exact.len());
+        }
+    }
+
     fn make_bucketed(&mut self) {
         if self.buckets.is_some() {
             return;
         }
         let mut b = Buckets::default();
         for &x in &self.exact {
-            *b.entry(key(x)).or_insert(0) += 1;
+            *b.entry(key_with(x, self.ln_gamma)).or_insert(0) += 1;
         }
         self.exact = Vec::new();
         self.buckets = Some(b);
@@ -169,16 +208,16 @@ impl QuantileSketch {
     }
 
     fn value_at_rank(&self, b: &Buckets, r: u64) -> f64 {
-        let mut sorted: Vec<(i32, u64)> = b.iter().map(|(&k, &c)| (k, c)).collect();
+        let mut sorted: Vec<(i32, u64)> = b.iter().map(|(&k, &c)| (k, c as u64)).collect();
         sorted.sort_unstable_by_key(|&(k, _)| k);
         let mut seen = 0;
         for &(k, c) in &sorted {
             seen += c;
             if seen > r {
-                return value(k);
+                return self.value(k);
             }
         }
-        sorted.last().map_or(f64::NAN, |&(k, _)| value(k))
+        sorted.last().map_or(f64::NAN, |&(k, _)| self.value(k))
     }
 
     /// Value at risk and expected shortfall of the tail of probability
@@ -204,12 +243,16 @@ impl QuantileSketch {
                 v.into_iter().take(k as usize).map(|x| (x, 1)).collect()
             }
             Some(b) => {
-                let mut sorted: Vec<(i32, u64)> = b.iter().map(|(&key, &c)| (key, c)).collect();
+                let mut sorted: Vec<(i32, u64)> =
+                    b.iter().map(|(&key, &c)| (key, c as u64)).collect();
                 sorted.sort_unstable_by_key(|&(key, _)| key);
                 if upper {
                     sorted.reverse();
                 }
-                sorted.into_iter().map(|(key, c)| (value(key), c)).collect()
+                sorted
+                    .into_iter()
+                    .map(|(key, c)| (self.value(key), c))
+                    .collect()
             }
         };
         let (mut sum, mut sum2, mut taken) = (0.0, 0.0, 0u64);
@@ -243,7 +286,7 @@ impl QuantileSketch {
         };
         match &self.buckets {
             None => self.exact.iter().for_each(|&x| add(x, 1)),
-            Some(b) => b.iter().for_each(|(&k, &c)| add(value(k), c)),
+            Some(b) => b.iter().for_each(|(&k, &c)| add(self.value(k), c as u64)),
         }
         counts
     }
@@ -262,22 +305,31 @@ impl QuantileSketch {
     }
 }
 
+impl QuantileSketch {
+    /// The value standing for bucket `k`: the middle of its bounds in the
+    /// relative sense, within `alpha` of every value in it.
+    fn value(&self, k: i32) -> f64 {
+        if k == 0 {
+            return 0.0;
+        }
+        let i = k.abs() + (ZERO.ln() / self.ln_gamma).ceil() as i32 - 1;
+        let v = 2.0 * self.gamma.powi(i) / (self.gamma + 1.0);
+        if k > 0 { v } else { -v }
+    }
+}
+
+/// The bucket of `x` at the default accuracy.
 pub(crate) fn key(x: f64) -> i32 {
+    key_with(x, GAMMA.ln())
+}
+
+fn key_with(x: f64, ln_gamma: f64) -> i32 {
     if x.abs() < ZERO {
         return 0;
     }
-    let i = (x.abs().ln() / GAMMA.ln()).ceil() as i32 - (ZERO.ln() / GAMMA.ln()).ceil() as i32 + 1;
+    let i = (x.abs().ln() / ln_gamma).ceil() as i32 - (ZERO.ln() / ln_gamma).ceil() as i32 + 1;
     let i = i.clamp(1, OFFSET);
     if x > 0.0 { i } else { -i }
-}
-
-pub(crate) fn value(k: i32) -> f64 {
-    if k == 0 {
-        return 0.0;
-    }
-    let i = k.abs() + (ZERO.ln() / GAMMA.ln()).ceil() as i32 - 1;
-    let v = 2.0 * GAMMA.powi(i) / (GAMMA + 1.0);
-    if k > 0 { v } else { -v }
 }
 
 #[cfg(test)]

@@ -354,9 +354,9 @@ fn extreme_beta_and_pert_shapes_are_refused_or_drawn_never_panic_or_hang() {
 
 #[test]
 fn a_run_beyond_the_memory_limit_is_refused_naming_its_sizes() {
-    // Twenty parties' monthly cash distributions over a hundred years.
+    // A hundred parties' monthly cash distributions over a hundred years.
     let mut text = edit(GOOD, "horizon_months = 36", "horizon_months = 1200");
-    for i in 0..20 {
+    for i in 0..100 {
         text += &format!("[subcontractors.s{i}]\nreserves = 1\n");
     }
     let dir = tempfile::tempdir().unwrap();

@@ -68,7 +68,7 @@ fn a_precision_target_stops_where_a_fixed_run_of_that_length_agrees_bit_for_bit(
         .position(|f| f.key() == "commissioner.referrals")
         .unwrap();
     let m_ = &one.summary.moments[k];
-    assert!(m_.se() <= 0.005 * m_.mean.abs());
+    assert!(m_.se() <= 0.005 * m_.mean().abs());
     // Same stop on two threads, and the same numbers as a fixed run.
     let two = adaptive(2);
     assert_eq!(two.summary.iterations, used);
@@ -103,16 +103,17 @@ fn a_precision_target_stops_where_a_fixed_run_of_that_length_agrees_bit_for_bit(
     )
     .unwrap();
     let s = &shorter.summary.moments[k];
-    assert!(s.se() > 0.005 * s.mean.abs());
+    assert!(s.se() > 0.005 * s.mean().abs());
 }
 
-/// Any split of a run's blocks into contiguous shards, merged back, gives
-/// (past 2,000 iterations, so the monthly sketches are bucketed)
-/// the single run's summary bit for bit (compared through the shard file
-/// encoding, which also checks that it round-trips).
+/// Any split of a run's blocks into contiguous shards, merged back in any
+/// order, gives every number of the single run's summary bit for bit
+/// (past 2,000 iterations, so the monthly sketches are bucketed; each
+/// shard goes through the shard file encoding, which checks that it
+/// round-trips).
 #[test]
 fn split_runs_merge_to_the_same_bits() {
-    use pbrsim::engine::{blocks_of, partial::MergeStack, run_blocks};
+    use pbrsim::engine::{Summary, blocks_of, run_blocks};
     let m = model(SUPPLY_CHAIN, &[]);
     let cfg = RunConfig {
         iterations: 2200,
@@ -120,8 +121,7 @@ fn split_runs_merge_to_the_same_bits() {
         threads: 2,
         ..Default::default()
     };
-    let whole = run(&m, &cfg, &|_| {}, None).unwrap().summary;
-    let whole_bytes = postcard::to_stdvec(&whole).unwrap();
+    let whole = readings(&run(&m, &cfg, &|_| {}, None).unwrap().summary);
     let blocks = blocks_of(cfg.iterations);
     for cuts in [
         vec![],
@@ -134,27 +134,93 @@ fn split_runs_merge_to_the_same_bits() {
         let mut bounds = vec![0];
         bounds.extend(&cuts);
         bounds.push(blocks);
-        let mut stack = MergeStack::new();
-        for w in bounds.windows(2) {
-            let shard_cfg = RunConfig {
-                threads: 1,
-                ..cfg.clone()
-            };
-            let (_, part) = run_blocks(&m, &shard_cfg, Some(w[0]..w[1]), &|_| {}, None).unwrap();
-            let nodes: Vec<_> = part.into_nodes();
-            let stored = postcard::to_stdvec(&nodes).unwrap();
-            let nodes: Vec<pbrsim::engine::partial::Node> = postcard::from_bytes(&stored).unwrap();
-            for n in nodes {
-                stack.push(n);
+        let mut parts: Vec<Summary> = bounds
+            .windows(2)
+            .map(|w| {
+                let shard_cfg = RunConfig {
+                    threads: 1,
+                    ..cfg.clone()
+                };
+                let (_, part) =
+                    run_blocks(&m, &shard_cfg, Some(w[0]..w[1]), &|_| {}, None).unwrap();
+                let stored = postcard::to_stdvec(&part.unwrap()).unwrap();
+                postcard::from_bytes(&stored).unwrap()
+            })
+            .collect();
+        // In block order, backwards, and interleaved: merges are exact, so
+        // the order of the shards does not matter.
+        for order in ["forward", "backward", "interleaved"] {
+            let mut sequence: Vec<&Summary> = parts.iter().collect();
+            match order {
+                "backward" => sequence.reverse(),
+                "interleaved" => {
+                    let (even, odd): (Vec<_>, Vec<_>) =
+                        sequence.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+                    sequence = odd.into_iter().chain(even).map(|(_, s)| *s).collect();
+                }
+                _ => {}
+            }
+            let mut merged = sequence[0].clone();
+            merged.merge_blocks(&sequence[1..]);
+            assert_eq!(merged.iterations, cfg.iterations);
+            assert!(
+                readings(&merged) == whole,
+                "split at {cuts:?}, merged {order}, differs from the single run"
+            );
+        }
+        parts.clear();
+    }
+}
+
+/// Every number a summary gives, as bits: moments, quantiles, tails,
+/// ratios, the monthly series, failures and the downside allocation.
+fn readings(s: &pbrsim::engine::Summary) -> Vec<u64> {
+    let mut r = vec![s.iterations];
+    for m in &s.moments {
+        r.extend([
+            m.n,
+            m.mean().to_bits(),
+            m.sd().to_bits(),
+            m.min.to_bits(),
+            m.max.to_bits(),
+        ]);
+    }
+    let quantiles = |r: &mut Vec<u64>, q: &pbrsim::stats::QuantileSketch| {
+        for p in [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0] {
+            r.push(q.quantile(p).to_bits());
+        }
+        for upper in [false, true] {
+            if let Some((var, es, v)) = q.tail(0.05, upper) {
+                r.extend([var.to_bits(), es.to_bits(), v.to_bits()]);
             }
         }
-        let merged = stack.finish().unwrap();
-        assert_eq!(merged.iterations, cfg.iterations);
-        assert!(
-            postcard::to_stdvec(&merged).unwrap() == whole_bytes,
-            "split at {cuts:?} differs from the single run"
+    };
+    s.sketches.iter().for_each(|q| quantiles(&mut r, q));
+    s.flow
+        .iter()
+        .chain(&s.cash)
+        .for_each(|q| quantiles(&mut r, q));
+    for (x, y, xy) in &s.ratios {
+        let (v, se) = pbrsim::stats::ratio_of_means(x, y, xy).unwrap_or((f64::NAN, f64::NAN));
+        r.extend([v.to_bits(), se.to_bits()]);
+    }
+    for cell in 0..s.flow.len() {
+        r.extend([s.flow_mean(cell).to_bits(), s.cash_mean(cell).to_bits()]);
+    }
+    r.extend(&s.failures_by_month);
+    for share in s.allocation.shares(0.05) {
+        r.extend(
+            [
+                share.tail_mean,
+                share.tail_mean_se,
+                share.tail_share,
+                share.variance_share,
+                share.variance_share_se,
+            ]
+            .map(f64::to_bits),
         );
     }
+    r
 }
 
 /// A stop request ends a run, a comparison and an analysis after the wave
@@ -200,4 +266,25 @@ fn a_stop_request_interrupts_every_kind_of_run() {
         serde_json::to_string(&figure_records(&r, &pbrsim::output::FIGURE_QUANTILES)).unwrap()
     };
     assert_eq!(json(&fresh), summary(2, 42).0);
+}
+
+/// A run longer than its sketches can count is refused before it starts,
+/// with the limit and what to do instead.
+#[test]
+fn a_run_beyond_the_sketches_count_is_refused() {
+    let m = model(SUPPLY_CHAIN, &[]);
+    let cfg = RunConfig {
+        iterations: pbrsim::stats::SKETCH_MAX_VALUES + 1,
+        ..Default::default()
+    };
+    match run(&m, &cfg, &|_| {}, None) {
+        Err(pbrsim::Error::Setting(message)) => {
+            assert!(message.contains("at most 4294967295"), "{message}");
+            assert!(message.contains("different seeds"), "{message}");
+        }
+        other => panic!(
+            "expected a refusal, got {:?}",
+            other.map(|r| r.summary.iterations)
+        ),
+    }
 }
