@@ -1,32 +1,30 @@
 //! The cost of stress testing against a single run, on the Work Programme
-//! scenario with ten uncertain inputs (its factor, volume, cost, three
-//! macro years, the shared effect and three segment effects): a 10-input
-//! tornado (21 arms), Sobol indices (10 inputs and the participants: 13
-//! arms), the variance split (2 arms) and a single run, each of 256
-//! iterations per arm on 2 threads.
+//! scenario as shipped, with its 19 uncertain inputs (the participants'
+//! own randomness is a 20th for Sobol indices): a tornado (two arms per
+//! input and the baseline: 39), Sobol indices (22 arms), the variance
+//! split (2 arms), a comparison (2 arms), a solve (one run per value
+//! evaluated) and a single run, each of 256 iterations per arm on 2
+//! threads. The arm counts are printed before the timings.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pbrsim::engine::{RunConfig, run};
 use pbrsim::scenario::{DEFAULT_SCENARIO, Override, load_str};
 use pbrsim::stress::Statistic;
 use pbrsim::stress::sensitivity::{sobol, tornado, variance_split};
+use pbrsim::stress::solve::{Problem, Solution, solve};
 use std::hint::black_box;
 
 const ITERATIONS: u64 = 256;
 
 fn stress(c: &mut Criterion) {
-    // A tenth input: the JSA 18-24 group's own effect.
-    let own: Override =
-        "segments.jsa_18_24.effect={ dist = \"pert\", min = -0.05, mode = 0.15, max = 0.45 }"
-            .parse()
-            .unwrap();
-    let m = load_str(DEFAULT_SCENARIO, "work_programme", &[own])
+    let m = load_str(DEFAULT_SCENARIO, "work_programme", &[])
         .unwrap()
         .model;
-    assert_eq!(
-        pbrsim::stress::worlds::inputs(&m).len(),
-        11,
-        "ten inputs and the participants"
+    let inputs = pbrsim::stress::worlds::inputs(&m).len() - 1;
+    eprintln!(
+        "{inputs} uncertain inputs: tornado {} arms, Sobol {} arms",
+        2 * inputs + 1,
+        inputs + 3
     );
     let cfg = RunConfig {
         iterations: ITERATIONS,
@@ -44,11 +42,45 @@ fn stress(c: &mut Criterion) {
     g.bench_function("variance_split", |b| {
         b.iter(|| black_box(variance_split(&m, &cfg, &|_| {}).unwrap().len()))
     });
-    g.bench_function("tornado_10_inputs", |b| {
+    g.bench_function("tornado", |b| {
         b.iter(|| black_box(tornado(&m, &stats, 0.1, 0.9, &cfg, &|_| {}).unwrap().len()))
     });
-    g.bench_function("sobol_10_inputs", |b| {
+    g.bench_function("sobol", |b| {
         b.iter(|| black_box(sobol(&m, &stats, &cfg, &|_| {}).unwrap().len()))
+    });
+    // A comparison: the contract against the same contract bid 10% lower.
+    let discount: Override = "payments.price_discount=0.1".parse().unwrap();
+    let bid = load_str(DEFAULT_SCENARIO, "work_programme", &[discount])
+        .unwrap()
+        .model;
+    g.bench_function("compare", |b| {
+        b.iter(|| {
+            black_box(
+                pbrsim::engine::compare::compare(&m, &bid, &cfg, &|_| {})
+                    .unwrap()
+                    .len(),
+            )
+        })
+    });
+    // A solve: the bid discount at which the prime breaks even.
+    let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> {
+        let o: Override = format!("payments.price_discount={x}").parse().unwrap();
+        Ok(load_str(DEFAULT_SCENARIO, "work_programme", &[o])?.model)
+    };
+    let problem = Problem {
+        build: &build,
+        statistic: &stats[0],
+        target: 0.0,
+        range: (0.0, 0.5),
+        integer: false,
+    };
+    let evaluations = match solve(&problem, &[], &cfg, &|_| {}).unwrap() {
+        Solution::Found { evaluations, .. } => evaluations,
+        Solution::Unreachable { .. } => panic!("the prime breaks even within the range"),
+    };
+    eprintln!("solve_price_discount evaluates {evaluations} values");
+    g.bench_function("solve_price_discount", |b| {
+        b.iter(|| black_box(solve(&problem, &[], &cfg, &|_| {}).unwrap()))
     });
     g.finish();
 }
