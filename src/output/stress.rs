@@ -610,8 +610,31 @@ pub fn render_sensitivity(
     tornadoes: Option<&[crate::stress::sensitivity::Tornado]>,
     sobol: Option<&[crate::stress::sensitivity::Sobol]>,
 ) -> String {
+    // The cost in runs: a tornado is the baseline and two arms per input,
+    // Sobol indices two arms and one per input.
+    let arms: Vec<(usize, &str)> = [
+        tornadoes
+            .and_then(|t| t.first())
+            .map(|t| (2 * t.bars.len() + 1, "the tornado")),
+        sobol
+            .and_then(|s| s.first())
+            .map(|s| (s.indices.len() + 2, "the Sobol indices")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let cost = if arms.is_empty() {
+        String::new()
+    } else {
+        let parts: Vec<String> = arms
+            .iter()
+            .map(|(n, what)| format!("{n} arms for {what}"))
+            .collect();
+        let runs: usize = arms.iter().map(|(n, _)| n).sum();
+        format!(": {} (the work of {runs} runs)", parts.join(" and "))
+    };
     let mut o = format!(
-        "{origin}: {} iterations per arm on common random numbers, seed {}.\n",
+        "{origin}: {} iterations per arm on common random numbers, seed {}{cost}.\n",
         config.iterations, config.seed
     );
     if let Some(t) = tornadoes {
