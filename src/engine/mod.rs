@@ -123,10 +123,7 @@ fn precision_targets(
 }
 
 /// Whether every precision target is met by the blocks run so far.
-fn precision_met(catalog: &Catalog, total: Option<&Summary>, targets: &[(usize, f64)]) -> bool {
-    let Some(total) = total else {
-        return false;
-    };
+fn precision_met(catalog: &Catalog, total: &Summary, targets: &[(usize, f64)]) -> bool {
     targets.iter().all(|&(k, target)| {
         let m = &total.moments[k];
         let se = if catalog.figures[k].unit == crate::figures::Unit::Probability {
@@ -197,14 +194,11 @@ pub fn run(
     on_rows: Option<RowSink<'_>>,
 ) -> Result<RunResult, crate::Error> {
     let (catalog, summary) = run_blocks(model, config, None, on_progress, on_rows)?;
-    let cap = (!config.skip_monthly).then_some(MONTHLY_SKETCH_CAP);
-    let summary = summary.unwrap_or_else(|| Summary::new(&catalog, model.horizon, cap));
     Ok(RunResult { catalog, summary })
 }
 
 /// Runs the blocks `blocks` of a run of `config.iterations` (all of them
-/// when `None`) and returns their summary (`None` for no blocks): a
-/// shard's partial result, which merges with the others' in any order
+/// when `None`) and returns their summary: a shard's partial result, which merges with the others' in any order
 /// into exactly what one pass gives. A range needs a fixed number of
 /// iterations (no `precision`).
 pub fn run_blocks(
@@ -213,7 +207,7 @@ pub fn run_blocks(
     blocks: Option<std::ops::Range<u64>>,
     on_progress: &(dyn Fn(u64) + Sync),
     mut on_rows: Option<RowSink<'_>>,
-) -> Result<(Catalog, Option<Summary>), crate::Error> {
+) -> Result<(Catalog, Summary), crate::Error> {
     let catalog = Catalog::new(model);
     let targets = precision_targets(&catalog, &config.precision)?;
     let adaptive = !targets.is_empty();
@@ -262,7 +256,7 @@ pub fn run_blocks(
     let monthly_cap = (!config.skip_monthly).then_some(MONTHLY_SKETCH_CAP);
     // One running summary: every statistic merges exactly, so memory stays
     // flat however many blocks are folded in.
-    let total: std::cell::RefCell<Option<Summary>> = std::cell::RefCell::new(None);
+    let total = std::cell::RefCell::new(Summary::new(&catalog, model.horizon, monthly_cap));
     let catalogs = std::slice::from_ref(&catalog);
     let steps = driver::Steps {
         start: |_| Block {
@@ -288,17 +282,15 @@ pub fn run_blocks(
                 })?;
             }
             let mut total = total.borrow_mut();
-            match total.as_mut() {
-                None => *total = Some(block.summary),
-                Some(t) => pool.install(|| t.merge_blocks(&[&block.summary])),
-            }
+            let total = &mut *total;
+            pool.install(|| total.merge(&block.summary));
             Ok(())
         },
         after_wave: |done| {
             on_progress(done);
             !(adaptive
                 && done >= config.iterations
-                && precision_met(&catalog, total.borrow().as_ref(), &targets))
+                && precision_met(&catalog, &total.borrow(), &targets))
         },
     };
     driver::drive(&[driver::Arm::plain(model)], catalogs, &schedule, steps)?;

@@ -81,54 +81,33 @@ impl Summary {
         }
     }
 
-    /// Merges other summaries into this one. Every statistic merges exactly
+    /// Merges another summary into this one. Every statistic merges exactly
     /// (see [`crate::stats`]), so the order and grouping of merges, and so
     /// threads and shards, change nothing in the result.
-    pub fn merge_blocks(&mut self, parts: &[&Summary]) {
-        fn each<T: Send + Sync>(
-            total: &mut [T],
-            parts: &[&Summary],
-            field: impl Fn(&Summary) -> &[T] + Sync,
-            merge: impl Fn(&mut T, &T) + Sync,
-        ) {
+    pub fn merge(&mut self, o: &Summary) {
+        fn each<T: Send + Sync>(total: &mut [T], part: &[T], merge: impl Fn(&mut T, &T) + Sync) {
             total
                 .par_iter_mut()
-                .enumerate()
+                .zip(part)
                 .with_min_len(16)
-                .for_each(|(i, t)| {
-                    for p in parts {
-                        merge(t, &field(p)[i]);
-                    }
-                });
+                .for_each(|(t, p)| merge(t, p));
         }
-        for p in parts {
-            self.allocation.merge(&p.allocation);
+        self.allocation.merge(&o.allocation);
+        self.iterations += o.iterations;
+        for (a, b) in self.ratios.iter_mut().zip(&o.ratios) {
+            a.0.merge(&b.0);
+            a.1.merge(&b.1);
+            a.2.merge(&b.2);
         }
-        for p in parts {
-            self.iterations += p.iterations;
-            for (a, b) in self.ratios.iter_mut().zip(&p.ratios) {
-                a.0.merge(&b.0);
-                a.1.merge(&b.1);
-                a.2.merge(&b.2);
-            }
-        }
-        each(&mut self.moments, parts, |p| &p.moments, Moments::merge);
-        each(
-            &mut self.sketches,
-            parts,
-            |p| &p.sketches,
-            QuantileSketch::merge,
-        );
-        each(&mut self.flow, parts, |p| &p.flow, QuantileSketch::merge);
-        each(&mut self.cash, parts, |p| &p.cash, QuantileSketch::merge);
-        each(&mut self.flow_sum, parts, |p| &p.flow_sum, |a, b| *a += b);
-        each(&mut self.cash_sum, parts, |p| &p.cash_sum, |a, b| *a += b);
-        each(
-            &mut self.failures_by_month,
-            parts,
-            |p| &p.failures_by_month,
-            |a, b| *a += b,
-        );
+        each(&mut self.moments, &o.moments, Moments::merge);
+        each(&mut self.sketches, &o.sketches, QuantileSketch::merge);
+        each(&mut self.flow, &o.flow, QuantileSketch::merge);
+        each(&mut self.cash, &o.cash, QuantileSketch::merge);
+        each(&mut self.flow_sum, &o.flow_sum, |a, b| *a += b);
+        each(&mut self.cash_sum, &o.cash_sum, |a, b| *a += b);
+        each(&mut self.failures_by_month, &o.failures_by_month, |a, b| {
+            *a += b
+        });
     }
 }
 

@@ -1858,7 +1858,7 @@ fn sections(dir: &Dir, explain: Option<&str>) -> Vec<Section> {
             out.push(s);
         }
     }
-    let analyses: [(&str, &str, &str, Vec<Figure>); 6] = [
+    let analyses: [(&str, &str, &str, Vec<Figure>); 9] = [
         (
             "compare",
             "Two contracts compared",
@@ -1895,6 +1895,24 @@ fn sections(dir: &Dir, explain: Option<&str>) -> Vec<Section> {
             "The contract's terms varied over a set of points.",
             sweep(dir),
         ),
+        (
+            "voi",
+            "Value of information",
+            "What learning each group of uncertain inputs before choosing between the designs would be worth (voi_designs.csv: the designs).",
+            value_of_information(dir).into_iter().collect(),
+        ),
+        (
+            "design",
+            "Design search",
+            "Candidate contracts raced on common random numbers against the objective and the chance constraints (pbrsim design).",
+            design(dir),
+        ),
+        (
+            "solve",
+            "Solve",
+            "The value of one term at which a statistic meets its target, and the values evaluated on the way.",
+            solve(dir).into_iter().collect(),
+        ),
     ];
     for (id, title, intro, figures) in analyses {
         if !figures.is_empty() {
@@ -1902,34 +1920,6 @@ fn sections(dir: &Dir, explain: Option<&str>) -> Vec<Section> {
             s.figures = figures;
             out.push(s);
         }
-    }
-    if let Some(f) = value_of_information(dir) {
-        let mut s = Section::new(
-            "voi",
-            "Value of information",
-            "What learning each group of uncertain inputs before choosing between the designs would be worth (voi_designs.csv: the designs).",
-        );
-        s.figures.push(f);
-        out.push(s);
-    }
-    let figures = design(dir);
-    if !figures.is_empty() {
-        let mut s = Section::new(
-            "design",
-            "Design search",
-            "Candidate contracts raced on common random numbers against the objective and the chance constraints (pbrsim design).",
-        );
-        s.figures = figures;
-        out.push(s);
-    }
-    if let Some(f) = solve(dir) {
-        let mut s = Section::new(
-            "solve",
-            "Solve",
-            "The value of one term at which a statistic meets its target, and the values evaluated on the way.",
-        );
-        s.figures.push(f);
-        out.push(s);
     }
     if let Some((f, rules)) = reverse(dir) {
         let mut s = Section::new(

@@ -71,24 +71,25 @@ impl AllocationSketch {
     /// Adds iteration `iteration`'s contributions, in pounds (their sum is
     /// the total).
     pub fn push(&mut self, iteration: u64, contributions: &[f64]) {
-        let pence: Vec<i64> = contributions.iter().map(|&x| to_pence(x)).collect();
-        let total_pence: i64 = pence.iter().sum();
-        let total = total_pence as f64 / 100.0;
+        // Rounded to pence where used, not into a buffer: this runs once
+        // per iteration.
+        let pence = || contributions.iter().map(|&x| to_pence(x));
         let pounds = |p: i64| p as f64 / 100.0;
+        let total = pounds(pence().sum());
         self.total.push(total);
-        for (c, &x) in self.with_total.iter_mut().zip(&pence) {
+        for (c, x) in self.with_total.iter_mut().zip(pence()) {
             c.push(pounds(x), total);
         }
         let batch = &mut self.batches[(iteration % BATCHES as u64) as usize];
         batch.0.push(total);
-        for (c, &x) in batch.1.iter_mut().zip(&pence) {
+        for (c, x) in batch.1.iter_mut().zip(pence()) {
             c.push(pounds(x), total);
         }
         match &mut self.buckets {
-            Some(b) => add_to_bucket(b, total, pence.iter().map(|&p| p as i128)),
+            Some(b) => add_to_bucket(b, total, pence().map(|p| p as i128)),
             None => {
                 self.exact.push(total);
-                self.exact.extend(pence.iter().map(|&p| pounds(p)));
+                self.exact.extend(pence().map(pounds));
                 if self.exact.len() / (self.parties + 1) > self.cap {
                     self.make_bucketed();
                 }

@@ -109,7 +109,7 @@ impl Moments {
             f64::NAN
         } else {
             let n = self.n as f64;
-            (centred(n, &self.squares, &self.sum, &self.sum) / (n - 1.0)).sqrt()
+            (centred(n, &self.squares, &self.sum, &self.sum).max(0.0) / (n - 1.0)).sqrt()
         }
     }
 
@@ -122,7 +122,7 @@ impl Moments {
 /// `sum(xy) - sum(x) sum(y) / n`, the centred sum of products, from the
 /// exact sums: `n sum(xy) - sum(x) sum(y)` is formed in an exact sum from
 /// each sum's leading 106 bits, so it keeps its accuracy when the mean is
-/// large against the spread. Never negative for a variance (`x` = `y`).
+/// large against the spread.
 fn centred(n: f64, xy: &ExactSum, x: &ExactSum, y: &ExactSum) -> f64 {
     let (a, b) = x.double();
     let (c, d) = y.double();
@@ -133,8 +133,7 @@ fn centred(n: f64, xy: &ExactSum, x: &ExactSum, y: &ExactSum) -> f64 {
     for (u, v) in [(a, c), (a, d), (b, c), (b, d)] {
         t.add_product(-u, v);
     }
-    let v = t.value() / n;
-    if std::ptr::eq(x, y) { v.max(0.0) } else { v }
+    t.value() / n
 }
 
 /// Co-moment of two series, for the standard error of a ratio of means.

@@ -143,7 +143,7 @@ fn split_runs_merge_to_the_same_bits() {
                 };
                 let (_, part) =
                     run_blocks(&m, &shard_cfg, Some(w[0]..w[1]), &|_| {}, None).unwrap();
-                let stored = postcard::to_stdvec(&part.unwrap()).unwrap();
+                let stored = postcard::to_stdvec(&part).unwrap();
                 postcard::from_bytes(&stored).unwrap()
             })
             .collect();
@@ -161,7 +161,9 @@ fn split_runs_merge_to_the_same_bits() {
                 _ => {}
             }
             let mut merged = sequence[0].clone();
-            merged.merge_blocks(&sequence[1..]);
+            for part in &sequence[1..] {
+                merged.merge(part);
+            }
             assert_eq!(merged.iterations, cfg.iterations);
             assert!(
                 readings(&merged) == whole,

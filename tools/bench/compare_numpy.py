@@ -37,6 +37,8 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
@@ -50,8 +52,6 @@ FIGURE = "prime.net"
 
 def iterations_to_1pct(values):
     """Iterations for a 1% relative standard error of the mean of `values`."""
-    import numpy as np
-
     v = values[~np.isnan(values)]
     mean, sd = float(np.mean(v)), float(np.std(v, ddof=1))
     if mean == 0:
@@ -97,7 +97,6 @@ def main(argv=None):
     exe = compare.pbrsim_binary()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip() or "unknown"
-    import numpy as np
 
     lines = [
         f"Measured by `tools/bench/compare_numpy.py --iterations {a.iterations}` at commit "
