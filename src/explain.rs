@@ -1,6 +1,7 @@
 //! The contract in plain words: who pays whom, for what, when, and what is
 //! uncertain. Printed by `pbrsim explain`.
 
+use crate::math;
 use crate::model::*;
 use crate::param::{Param, fmt_num};
 use std::fmt::Write;
@@ -218,7 +219,7 @@ fn paid_for_by_segment(model: &Model, o: &mut String) {
                     o,
                     "    Each is in the programme for {}; without the programme {:.1}% a month would start an outcome (hazard {}); once in outcome {:.1}% leave each month.",
                     months(oc.window),
-                    100.0 * (1.0 - (-oc.baseline_hazard).exp()),
+                    100.0 * (1.0 - math::exp(-oc.baseline_hazard)),
                     oc.baseline_hazard,
                     100.0 * oc.dropout
                 );

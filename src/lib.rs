@@ -30,6 +30,7 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub(crate) mod finance;
+pub mod math;
 pub mod model;
 pub mod output;
 pub mod param;

@@ -13,8 +13,8 @@
 //! miscalibration at about the 5% level.
 
 use crate::error::Error;
+use crate::math;
 use crate::output::{csv_number, write_atomic};
-use statrs::distribution::{Binomial, DiscreteCDF};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -183,8 +183,11 @@ fn inside(pits: &[f64], level: f64) -> usize {
 
 /// The central 95% range of Binomial(n, p).
 pub fn binomial_range(n: usize, p: f64) -> (u64, u64) {
-    let b = Binomial::new(p, n as u64).expect("a probability and a count");
-    (b.inverse_cdf(0.025), b.inverse_cdf(0.975))
+    let n = n as u64;
+    (
+        math::binomial_quantile(0.025, n, p),
+        math::binomial_quantile(0.975, n, p),
+    )
 }
 
 /// The report printed by `pbrsim calibration`.
@@ -274,6 +277,7 @@ pub fn write(dir: &Path, cases: &[Case]) -> Result<PathBuf, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use statrs::distribution::{Binomial, DiscreteCDF};
 
     /// The range holds at least 95% of a binomial's mass, and no smaller
     /// central range does at each end.

@@ -12,6 +12,7 @@ pub mod reference;
 pub mod reforecast;
 
 use crate::error::{Error, ScenarioError, ScenarioErrors};
+use crate::math;
 use crate::output::{csv_number, write_atomic};
 use reference::{Class, LeftOut};
 use std::collections::BTreeSet;
@@ -313,15 +314,14 @@ pub fn render(fitted: &Fitted) -> String {
     }
     let lr = &c.log_ratio;
     let t = lr.predictive();
-    use statrs::distribution::ContinuousCDF;
     let _ = writeln!(
         s,
         "\nReference class: ln(ratio) mean {:.3}, sd {:.3} (median ratio {:.2}; a new contract's 90% band {:.2} .. {:.2}); delay mean {:.1} months, sd {:.1}",
         lr.mean,
         lr.sd,
-        lr.mean.exp(),
-        t.inverse_cdf(0.05).exp(),
-        t.inverse_cdf(0.95).exp(),
+        math::exp(lr.mean),
+        math::exp(t.quantile(0.05)),
+        math::exp(t.quantile(0.95)),
         c.delay.mean,
         c.delay.sd
     );

@@ -10,6 +10,7 @@
 
 use super::payments::{Contract, Series};
 use crate::error::Error;
+use crate::math;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -55,7 +56,7 @@ impl ClassFile {
     /// The lognormal an achievement ratio drawn from the class follows:
     /// median `exp(mean ln r)`, sigma [`ClassFile::predictive_sd`].
     pub fn ratio(&self) -> (f64, f64) {
-        (self.log_ratio_mean.exp(), self.predictive_sd())
+        (math::exp(self.log_ratio_mean), self.predictive_sd())
     }
 
     /// Parses a class from `text` (named `origin` in errors).

@@ -28,7 +28,7 @@
 //! distribution's CDF at the contract's value.
 
 use super::payments::Contract;
-use statrs::distribution::{ContinuousCDF, StudentsT};
+use crate::math;
 
 /// The most months a contract's payments may run ahead of plan in the fit.
 pub const MAX_LEAD: i64 = 24;
@@ -118,7 +118,7 @@ pub fn fit(contract: &Contract, complete: bool) -> Option<Fit> {
             let months = first + 12 * y..first + 12 * (y + 1);
             let a: f64 = months.clone().map(|m| actual.at(m)).sum();
             let p: f64 = ratio * months.map(|m| plan.at(m - delay)).sum::<f64>();
-            (a > 0.0 && p > 0.0).then(|| (a / p).ln())
+            (a > 0.0 && p > 0.0).then(|| math::ln(a / p))
         })
         .collect();
     Some(Fit {
@@ -152,7 +152,7 @@ impl Spread {
     pub fn of(values: &[f64]) -> Spread {
         let n = values.len();
         let mean = values.iter().sum::<f64>() / n as f64;
-        let var = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0);
+        let var = values.iter().map(|x| math::powi(x - mean, 2)).sum::<f64>() / (n as f64 - 1.0);
         Spread {
             n,
             mean,
@@ -162,10 +162,13 @@ impl Spread {
 
     /// The predictive distribution of one more value: Student-t with
     /// `n - 1` degrees of freedom, centre `mean`, scale `sd sqrt(1 + 1/n)`.
-    pub fn predictive(&self) -> StudentsT {
+    pub fn predictive(&self) -> math::StudentT {
         let n = self.n as f64;
-        StudentsT::new(self.mean, self.sd * (1.0 + 1.0 / n).sqrt(), n - 1.0)
-            .expect("a spread of at least two values with a positive sd")
+        math::StudentT {
+            location: self.mean,
+            scale: self.sd * (1.0 + 1.0 / n).sqrt(),
+            df: n - 1.0,
+        }
     }
 }
 
@@ -221,7 +224,7 @@ pub fn class(fits: Vec<Fit>) -> Result<Class, String> {
             fits.len()
         ));
     }
-    let log_ratio = Spread::of(&fits.iter().map(|f| f.ratio.ln()).collect::<Vec<_>>());
+    let log_ratio = Spread::of(&fits.iter().map(|f| math::ln(f.ratio)).collect::<Vec<_>>());
     let delay = Spread::of(&fits.iter().map(|f| f.delay as f64).collect::<Vec<_>>());
     if !(log_ratio.sd > 0.0 && delay.sd > 0.0) {
         return Err("every contract has the same ratio or delay: no spread to fit".into());
@@ -262,7 +265,7 @@ pub fn leave_one_out(class: &Class) -> Vec<Option<LeftOut>> {
                     .map(|(_, x)| f(x))
                     .collect()
             };
-            let lr = Spread::of(&others(&|f| f.ratio.ln()));
+            let lr = Spread::of(&others(&|f| math::ln(f.ratio)));
             let dl = Spread::of(&others(&|f| f.delay as f64));
             if !(lr.sd > 0.0 && dl.sd > 0.0) || lr.n < 2 {
                 return None;
@@ -270,13 +273,13 @@ pub fn leave_one_out(class: &Class) -> Vec<Option<LeftOut>> {
             let (t, u) = (lr.predictive(), dl.predictive());
             let band = |p: f64| {
                 (
-                    t.inverse_cdf((1.0 - p) / 2.0).exp(),
-                    t.inverse_cdf((1.0 + p) / 2.0).exp(),
+                    math::exp(t.quantile((1.0 - p) / 2.0)),
+                    math::exp(t.quantile((1.0 + p) / 2.0)),
                 )
             };
             Some(LeftOut {
                 id: fits[i].id.clone(),
-                ratio_pit: t.cdf(fits[i].ratio.ln()),
+                ratio_pit: t.cdf(math::ln(fits[i].ratio)),
                 ratio_50: band(0.5),
                 ratio_90: band(0.9),
                 delay_pit: u.cdf(fits[i].delay as f64 + 0.5),
@@ -352,8 +355,8 @@ mod tests {
                     .sum::<f64>()
         };
         assert_eq!(f.year_residuals.len(), 2);
-        assert!((f.year_residuals[0] - (240.0 / fitted(100..112)).ln()).abs() < 1e-12);
-        assert!((f.year_residuals[1] - (60.0 / fitted(112..124)).ln()).abs() < 1e-12);
+        assert!((f.year_residuals[0] - math::ln(240.0 / fitted(100..112))).abs() < 1e-12);
+        assert!((f.year_residuals[1] - math::ln(60.0 / fitted(112..124))).abs() < 1e-12);
         let y = YearSpread::of(std::slice::from_ref(&f)).unwrap();
         let squares: f64 = f.year_residuals.iter().map(|e| e * e).sum();
         assert_eq!((y.years, y.contracts), (2, 1));

@@ -28,6 +28,7 @@ use super::plan::month_text;
 use super::realised::Period;
 use crate::engine::figures::Unit;
 use crate::error::Error;
+use crate::math;
 use crate::model::Model;
 
 /// Below this effective sample size the report warns that the re-forecast
@@ -209,7 +210,7 @@ pub fn condition(
         .iter()
         .copied()
         .fold(f64::NEG_INFINITY, f64::max);
-    let weights: Vec<f64> = log_weights.iter().map(|lw| (lw - top).exp()).collect();
+    let weights: Vec<f64> = log_weights.iter().map(|lw| math::exp(lw - top)).collect();
     let (sum, sum_sq) = weights
         .iter()
         .fold((0.0, 0.0), |(a, b), w| (a + w, b + w * w));

@@ -132,6 +132,7 @@ pub fn hold_fee(stressed: &mut Model, signed: &Model) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::math;
     use crate::scenario::{Override, load_str};
 
     fn minimal(extra: &[(&str, &str)]) -> Model {
@@ -165,7 +166,7 @@ mod tests {
             ("payments.price_discount", "0"),
         ]);
         let b = model.payments.blended.as_ref().unwrap();
-        let expected = 0.3 * (1.0 - (-0.2f64 * 1.25).exp()) * 100_000.0;
+        let expected = 0.3 * (1.0 - math::exp(-0.2f64 * 1.25)) * 100_000.0;
         assert_eq!(b.fee[0][0], expected.round() as Pence);
         let tariff = &model.segments[0].tariff;
         assert_eq!(tariff.outcome[0], 70_000);

@@ -10,6 +10,7 @@
 
 use super::{RunConfig, blocks_of, driver};
 use crate::figures::Catalog;
+use crate::math;
 use crate::model::Model;
 use crate::stats::Moments;
 
@@ -30,7 +31,7 @@ impl Paired {
     /// Standard error the difference would have from two independent runs
     /// of the same size: sqrt(se_a^2 + se_b^2).
     pub fn independent_se(&self) -> f64 {
-        (self.a.se().powi(2) + self.b.se().powi(2)).sqrt()
+        (math::powi(self.a.se(), 2) + math::powi(self.b.se(), 2)).sqrt()
     }
 }
 

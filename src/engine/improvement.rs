@@ -12,6 +12,7 @@
 //! Thresholds are decided in exact integer arithmetic on the counts, so a
 //! relative improvement of exactly the threshold pays.
 
+use crate::math;
 use crate::model::{Comparison, ImprovementRule, Measure, Pence};
 use crate::sample::{Binomial, expected_binomial};
 use rand::Rng;
@@ -30,8 +31,8 @@ pub fn event_pmf(mean: f64, shape: Option<f64>, pmf: &mut Vec<f64>) {
         return;
     }
     let mut f = match shape {
-        Some(k) => (k / (k + mean)).powf(k),
-        None => (-mean).exp(),
+        Some(k) => math::pow(k / (k + mean), k),
+        None => math::exp(-mean),
     };
     let mut total = 0.0;
     for j in 0..MAX_EVENTS {
@@ -214,7 +215,7 @@ pub fn judge_against(
             value,
             drift_per_year,
         } => {
-            let v = value * (1.0 + drift_per_year).powi(year as i32);
+            let v = value * math::powi(1.0 + drift_per_year, year as i32);
             ((v * 1e9).round() as i128, 1_000_000_000)
         }
     };

@@ -17,6 +17,7 @@
 //! as in a run.
 
 use super::plan::Plan;
+use crate::math;
 use crate::model::{Model, PriceYear};
 
 /// Volume multipliers searched for a break-even: up to this many times
@@ -268,7 +269,7 @@ pub fn expected_payments(
     let mut waiting = 1.0;
     let mut total = 0.0;
     for e in m..m + process.window {
-        let p = 1.0 - (-process.baseline_hazard * economy(e) * (1.0 + effect).max(0.0)).exp();
+        let p = 1.0 - math::exp(-process.baseline_hazard * economy(e) * (1.0 + effect).max(0.0));
         let entrants = waiting * p;
         waiting -= entrants;
         for k in 0..=process.max_sustainment_months {
@@ -280,7 +281,7 @@ pub fn expected_payments(
                 lags.sustainment
             };
             if t + lag < h {
-                total += entrants * stay.powi(age as i32 - 1) * price(k, t);
+                total += entrants * math::powi(stay, age as i32 - 1) * price(k, t);
             }
         }
     }

@@ -1,6 +1,7 @@
 //! What the engine precomputes once per model: delivery groups, price
 //! tables per pool, and buffer sizes. Shared read-only by every iteration.
 
+use crate::math;
 use crate::model::*;
 use crate::sample::{Binomial, BinomialTable};
 
@@ -81,7 +82,7 @@ impl Plan {
             .collect();
         let r = model.commissioner.discount_rate;
         let discount = (0..model.horizon)
-            .map(|t| (1.0 + r).powf(-(t as f64) / 12.0))
+            .map(|t| math::pow(1.0 + r, -(t as f64) / 12.0))
             .collect();
         let cohort_of = model
             .payments
@@ -318,7 +319,7 @@ impl Plan {
         if what.discount {
             let r = model.commissioner.discount_rate;
             for (t, d) in self.discount.iter_mut().enumerate() {
-                *d = (1.0 + r).powf(-(t as f64) / 12.0);
+                *d = math::pow(1.0 + r, -(t as f64) / 12.0);
             }
         }
     }

@@ -9,6 +9,7 @@
 //! so a chart saved on its own looks as it does in the report, and its
 //! text is escaped, so the document stays well-formed XML.
 
+use crate::math;
 use std::fmt::Write;
 
 /// Colours that stay distinct for colour-blind readers (Okabe and Ito).
@@ -100,7 +101,7 @@ fn short(x: f64) -> String {
     let digits = if v == 0.0 || v == v.round() {
         0
     } else {
-        (2 - v.log10().floor() as i32).clamp(0, 8) as usize
+        (2 - math::log10(v).floor() as i32).clamp(0, 8) as usize
     };
     let s = format!("{v:.digits$}");
     let s = if s.contains('.') {
@@ -118,7 +119,7 @@ pub fn ticks(lo: f64, hi: f64) -> Vec<f64> {
         return vec![lo];
     }
     let raw = (hi - lo) / 5.0;
-    let power = 10f64.powf(raw.log10().floor());
+    let power = math::pow(10.0, math::log10(raw).floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
         .iter()
         .map(|m| m * power)

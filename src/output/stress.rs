@@ -3,6 +3,7 @@
 use super::{csv_number, fmt_pounds, write_atomic};
 use crate::error::Error;
 use crate::figures::Unit;
+use crate::math;
 use crate::stress::Estimate;
 use crate::stress::file::Prepared;
 use crate::stress::stresses::StressRow;
@@ -598,7 +599,7 @@ pub fn fmt_found(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }
-    let digits = (5 - x.abs().log10().floor() as i32).clamp(0, 15) as usize;
+    let digits = (5 - math::log10(x.abs()).floor() as i32).clamp(0, 15) as usize;
     format!("{x:.digits$}")
 }
 

@@ -9,6 +9,7 @@ use super::{RunInfo, write_atomic};
 use crate::engine::{RunResult, Summary};
 use crate::error::Error;
 use crate::figures::Unit;
+use crate::math;
 use crate::stats::ratio_of_means;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -104,7 +105,7 @@ pub fn risk_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
             let n = sketch.len() as f64;
             // Asymptotic variance of the tail-mean estimator (Brazauskas et
             // al. 2008): [Var(X | tail) + (1 - p) (ES - VaR)^2] / (n p).
-            let es_se = ((tail_var + (1.0 - tail) * (es - var).powi(2)) / (n * tail)).sqrt();
+            let es_se = ((tail_var + (1.0 - tail) * math::powi(es - var, 2)) / (n * tail)).sqrt();
             out.push(json!({
                 "party": f.party,
                 "figure": f.name,

@@ -12,6 +12,7 @@
 
 use super::sketch::key;
 use super::{CoMoments, Moments};
+use crate::math;
 use std::collections::HashMap;
 
 /// See the module docs.
@@ -199,7 +200,7 @@ impl AllocationSketch {
         }
         let kf = taken.max(1) as f64;
         let tail_total: f64 = sums.iter().sum::<f64>() / kf;
-        let var_total = self.total.sd().powi(2);
+        let var_total = math::powi(self.total.sd(), 2);
         (0..p)
             .map(|j| {
                 let mean = sums[j] / kf;
@@ -208,12 +209,16 @@ impl AllocationSketch {
                 let per_batch: Vec<f64> = self
                     .batches
                     .iter()
-                    .map(|(t, c)| c[j].cov() / t.sd().powi(2))
+                    .map(|(t, c)| c[j].cov() / math::powi(t.sd(), 2))
                     .filter(|x| x.is_finite())
                     .collect();
                 let b = per_batch.len() as f64;
                 let mean_b = per_batch.iter().sum::<f64>() / b;
-                let var_b = per_batch.iter().map(|x| (x - mean_b).powi(2)).sum::<f64>() / (b - 1.0);
+                let var_b = per_batch
+                    .iter()
+                    .map(|x| math::powi(x - mean_b, 2))
+                    .sum::<f64>()
+                    / (b - 1.0);
                 Share {
                     tail_mean: mean,
                     tail_mean_se: (var / kf).sqrt(),

@@ -10,6 +10,8 @@
 //! in Neal, "Fast exact summation using small and large
 //! superaccumulators", 2015) and rounded once, when it is read.
 
+use crate::math;
+
 /// Bits per chunk. Each chunk is an `i64`, so it absorbs 2^30 additions of
 /// a 32-bit piece (or merges) before its carries must be propagated.
 const CHUNK_BITS: u32 = 32;
@@ -230,8 +232,8 @@ impl ExactSum {
 fn split(x: f64) -> (f64, f64) {
     // Scaled down first when the split's product would overflow.
     if x.abs() > 1e300 {
-        let (h, l) = split(x * 2f64.powi(-60));
-        return (h * 2f64.powi(60), l * 2f64.powi(60));
+        let (h, l) = split(x * math::powi(2.0, -60));
+        return (h * math::powi(2.0, 60), l * math::powi(2.0, 60));
     }
     let c = 134_217_729.0 * x; // 2^27 + 1
     let h = c - (c - x);
@@ -272,7 +274,7 @@ mod tests {
                     .wrapping_add(1442695040888963407);
                 let mantissa = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
                 let exponent = ((s >> 3) % 80) as i32 - 40;
-                mantissa * 2f64.powi(exponent)
+                mantissa * math::powi(2.0, exponent)
             })
             .collect()
     }
@@ -319,28 +321,28 @@ mod tests {
         // Integer multiples of 2^-60 below 2^40: exact as i128 too.
         let xs: Vec<f64> = values(3000, 11)
             .into_iter()
-            .map(|x| (x * 2f64.powi(20)).round() * 2f64.powi(-20))
+            .map(|x| (x * math::powi(2.0, 20)).round() * math::powi(2.0, -20))
             .collect();
-        let exact: i128 = xs.iter().map(|&x| (x * 2f64.powi(60)) as i128).sum();
+        let exact: i128 = xs.iter().map(|&x| (x * math::powi(2.0, 60)) as i128).sum();
         let s = sum_of(&xs);
         // i128 -> f64 rounds to nearest, ties to even, as the sum must.
-        assert_eq!(s.value(), exact as f64 * 2f64.powi(-60));
+        assert_eq!(s.value(), exact as f64 * math::powi(2.0, -60));
         let (hi, lo) = s.double();
-        let rest = exact - (hi * 2f64.powi(60)) as i128;
-        assert_eq!(lo, rest as f64 * 2f64.powi(-60));
+        let rest = exact - (hi * math::powi(2.0, 60)) as i128;
+        assert_eq!(lo, rest as f64 * math::powi(2.0, -60));
     }
 
     #[test]
     fn rounds_to_nearest_even_at_the_half() {
         // 1 + 2^-53 is exactly half-way between 1 and its successor: even is 1.
-        assert_eq!(sum_of(&[1.0, 2f64.powi(-53)]).value(), 1.0);
+        assert_eq!(sum_of(&[1.0, math::powi(2.0, -53)]).value(), 1.0);
         // Anything beyond the half rounds up.
-        let up = sum_of(&[1.0, 2f64.powi(-53), 2f64.powi(-200)]).value();
+        let up = sum_of(&[1.0, math::powi(2.0, -53), math::powi(2.0, -200)]).value();
         assert_eq!(up, 1.0 + f64::EPSILON);
         // The successor of 1 is odd, so its half-way point rounds up.
-        let odd = sum_of(&[1.0 + f64::EPSILON, 2f64.powi(-53)]).value();
+        let odd = sum_of(&[1.0 + f64::EPSILON, math::powi(2.0, -53)]).value();
         assert_eq!(odd, 1.0 + 2.0 * f64::EPSILON);
-        assert_eq!(sum_of(&[-1.0, -(2f64.powi(-53))]).value(), -1.0);
+        assert_eq!(sum_of(&[-1.0, -(math::powi(2.0, -53))]).value(), -1.0);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! multiset of values. So a run keeps one running summary, and every
 //! statistic is bit-identical whatever the thread count or shard split.
 
+use crate::math;
+
 mod allocation;
 mod exact;
 mod sketch;
@@ -184,8 +186,8 @@ pub fn ratio_of_means(x: &Moments, y: &Moments, xy: &CoMoments) -> Option<(f64, 
     }
     let r = x.mean() / y.mean();
     let n = y.n as f64;
-    let var =
-        (x.sd().powi(2) - 2.0 * r * xy.cov() + r * r * y.sd().powi(2)) / (n * y.mean() * y.mean());
+    let var = (math::powi(x.sd(), 2) - 2.0 * r * xy.cov() + r * r * math::powi(y.sd(), 2))
+        / (n * y.mean() * y.mean());
     Some((r, var.max(0.0).sqrt()))
 }
 
@@ -209,7 +211,7 @@ mod tests {
         assert_eq!(whole.mean().to_bits(), merged.mean().to_bits());
         assert_eq!(whole.sd().to_bits(), merged.sd().to_bits());
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() - 1) as f64;
+        let var = xs.iter().map(|x| math::powi(x - mean, 2)).sum::<f64>() / (xs.len() - 1) as f64;
         assert!((whole.sd() - var.sqrt()).abs() < 1e-9);
         assert_eq!((whole.min, whole.max), (merged.min, merged.max));
         // Any grouping and order of merges: the same bits.
@@ -234,7 +236,11 @@ mod tests {
             m.push(1e9 + x);
         }
         assert_eq!(m.mean(), 1e9 + 1.5);
-        assert!((m.sd().powi(2) - 5.0 / 3.0).abs() < 1e-12, "{}", m.sd());
+        assert!(
+            (math::powi(m.sd(), 2) - 5.0 / 3.0).abs() < 1e-12,
+            "{}",
+            m.sd()
+        );
         let mut c = CoMoments::default();
         for (x, y) in [(1e9, 5.0), (1e9 + 1.0, 3.0), (1e9 + 2.0, 1.0)] {
             c.push(x, y);

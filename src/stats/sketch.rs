@@ -13,6 +13,7 @@
 //! same quantiles. Its memory is bounded by the number of buckets the
 //! values' range spans, so it stops growing once that range is filled.
 
+use crate::math;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -79,7 +80,7 @@ impl QuantileSketch {
         QuantileSketch {
             cap,
             gamma,
-            ln_gamma: gamma.ln(),
+            ln_gamma: math::ln(gamma),
             exact: Vec::new(),
             buckets: None,
             n: 0,
@@ -312,22 +313,24 @@ impl QuantileSketch {
         if k == 0 {
             return 0.0;
         }
-        let i = k.abs() + (ZERO.ln() / self.ln_gamma).ceil() as i32 - 1;
-        let v = 2.0 * self.gamma.powi(i) / (self.gamma + 1.0);
+        let i = k.abs() + (math::ln(ZERO) / self.ln_gamma).ceil() as i32 - 1;
+        let v = 2.0 * math::powi(self.gamma, i) / (self.gamma + 1.0);
         if k > 0 { v } else { -v }
     }
 }
 
 /// The bucket of `x` at the default accuracy.
 pub(crate) fn key(x: f64) -> i32 {
-    key_with(x, GAMMA.ln())
+    key_with(x, math::ln(GAMMA))
 }
 
 fn key_with(x: f64, ln_gamma: f64) -> i32 {
     if x.abs() < ZERO {
         return 0;
     }
-    let i = (x.abs().ln() / ln_gamma).ceil() as i32 - (ZERO.ln() / ln_gamma).ceil() as i32 + 1;
+    let i = (math::ln(x.abs()) / ln_gamma).ceil() as i32
+        - (math::ln(ZERO) / ln_gamma).ceil() as i32
+        + 1;
     let i = i.clamp(1, OFFSET);
     if x > 0.0 { i } else { -i }
 }

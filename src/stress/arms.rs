@@ -13,6 +13,7 @@
 use crate::engine::driver::{Outcomes, Schedule, Steps, drive};
 use crate::engine::{RunConfig, blocks_of};
 use crate::figures::Catalog;
+use crate::math;
 
 pub use crate::engine::Arm;
 
@@ -66,7 +67,7 @@ impl BatchSums {
             })
             .collect();
         let m = leave_out.iter().sum::<f64>() / b as f64;
-        let ss: f64 = leave_out.iter().map(|x| (x - m).powi(2)).sum();
+        let ss: f64 = leave_out.iter().map(|x| math::powi(x - m, 2)).sum();
         Estimate {
             value,
             se: ((b - 1) as f64 / b as f64 * ss).sqrt(),
@@ -92,8 +93,7 @@ impl Estimate {
         if self.df == 0 || !self.se.is_finite() {
             return f64::NAN;
         }
-        use statrs::distribution::{ContinuousCDF, StudentsT};
-        let t = StudentsT::new(0.0, 1.0, self.df as f64).map_or(1.96, |d| d.inverse_cdf(0.975));
+        let t = crate::math::StudentT::standard(self.df as f64).quantile(0.975);
         t * self.se
     }
 
@@ -185,7 +185,11 @@ mod tests {
         };
         let e = sums.estimate(|s, n| s[0] / n);
         let m = batch_means.iter().sum::<f64>() / 4.0;
-        let var = batch_means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 3.0;
+        let var = batch_means
+            .iter()
+            .map(|x| math::powi(x - m, 2))
+            .sum::<f64>()
+            / 3.0;
         assert!((e.value - m).abs() < 1e-12);
         assert!((e.se - (var / 4.0).sqrt()).abs() < 1e-12, "{e:?}");
         assert_eq!(e.df, 3);

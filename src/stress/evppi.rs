@@ -25,8 +25,8 @@
 //! from their sampling distribution, with the designs' residual covariance,
 //! since their worlds are common).
 
+use crate::math;
 use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
 
 /// Draws of the fit's coefficients for its Monte Carlo error.
 const FIT_DRAWS: usize = 200;
@@ -135,8 +135,8 @@ pub fn evppi<R: Rng + ?Sized>(inputs: &[&[f64]], outcomes: &[&[f64]], rng: &mut 
         .zip(&fitted)
         .map(|(y, f)| {
             let m = y.iter().sum::<f64>() / n as f64;
-            let total: f64 = y.iter().map(|v| (v - m).powi(2)).sum();
-            let resid: f64 = y.iter().zip(f).map(|(v, w)| (v - w).powi(2)).sum();
+            let total: f64 = y.iter().map(|v| math::powi(v - m, 2)).sum();
+            let resid: f64 = y.iter().zip(f).map(|(v, w)| math::powi(v - w, 2)).sum();
             if total > 0.0 {
                 (1.0 - resid / total).clamp(0.0, 1.0)
             } else {
@@ -151,7 +151,7 @@ pub fn evppi<R: Rng + ?Sized>(inputs: &[&[f64]], outcomes: &[&[f64]], rng: &mut 
     };
     Evppi {
         value,
-        se: se_sampling.hypot(se_fit),
+        se: (se_sampling * se_sampling + se_fit * se_fit).sqrt(),
         se_sampling,
         se_fit,
         basis,
@@ -224,7 +224,7 @@ fn fit_error<R: Rng + ?Sized>(
     for _ in 0..FIT_DRAWS {
         for j in 0..r {
             for zk in z.iter_mut() {
-                *zk = StandardNormal.sample(rng);
+                *zk = math::normal_quantile(crate::sample::open_unit(rng));
             }
             for a in 0..d {
                 let shock: f64 = (0..=a).map(|b| lower[a * d + b] * z[b]).sum();
@@ -235,7 +235,7 @@ fn fit_error<R: Rng + ?Sized>(
         values.push(gain(&refit, n).0);
     }
     let m = values.iter().sum::<f64>() / values.len() as f64;
-    (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
+    (values.iter().map(|v| math::powi(v - m, 2)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
 }
 
 /// Lower Cholesky factor of a symmetric positive semi-definite matrix
@@ -260,7 +260,7 @@ fn cholesky(a: &[f64], d: usize) -> Vec<f64> {
 fn standardised(x: &[f64]) -> Option<Vec<f64>> {
     let n = x.len() as f64;
     let m = x.iter().sum::<f64>() / n;
-    let sd = (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt();
+    let sd = (x.iter().map(|v| math::powi(v - m, 2)).sum::<f64>() / n).sqrt();
     let scale = m.abs().max(1.0);
     (sd > 1e-12 * scale && sd.is_finite()).then(|| x.iter().map(|v| (v - m) / sd).collect())
 }
@@ -348,12 +348,8 @@ fn combine(q: &[Vec<f64>], c: &[f64], n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::math::{normal_cdf, normal_pdf, normal_quantile};
     use crate::rng::{Purpose, stream};
-    use crate::sample::{normal_cdf, normal_quantile};
-
-    fn normal_pdf(z: f64) -> f64 {
-        (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
-    }
 
     /// Two options, one worth nothing, the other `theta + noise` with
     /// `theta ~ N(mu, sigma^2)`: perfect information on theta is worth
@@ -436,7 +432,7 @@ mod tests {
 
     #[test]
     fn collinear_inputs_drop_out_of_the_basis() {
-        let x: Vec<f64> = (0..400).map(|i| (i as f64 * 0.37).sin()).collect();
+        let x: Vec<f64> = (0..400).map(|i| libm::sin(i as f64 * 0.37)).collect();
         let twice: Vec<f64> = x.iter().map(|v| 2.0 * v + 3.0).collect();
         let y: Vec<f64> = x.iter().map(|v| v * v).collect();
         let zero = vec![0.0; x.len()];

@@ -22,6 +22,7 @@ use super::statistic::Statistic;
 use super::worlds::Worlds;
 use crate::engine::RunConfig;
 use crate::figures::Catalog;
+use crate::math;
 use crate::model::Model;
 use crate::scenario::{self, Draft, Override, Source};
 
@@ -340,7 +341,7 @@ pub fn failure_rules(
             return 0.0;
         }
         let p = f / w;
-        let h = |x: f64| if x <= 0.0 { 0.0 } else { -x * x.ln() };
+        let h = |x: f64| if x <= 0.0 { 0.0 } else { -x * math::ln(x) };
         w * (h(p) + h(1.0 - p))
     };
     let gain = |w: f64, f: f64| entropy(n, fails) - entropy(w, f) - entropy(n - w, fails - f);

@@ -27,6 +27,7 @@ use super::statistic::{Layout, Resolved, Statistic};
 use super::worlds::{Input, Worlds, inputs};
 use crate::engine::RunConfig;
 use crate::figures::{Catalog, Unit};
+use crate::math;
 use crate::model::Model;
 
 /// One input of a tornado.
@@ -116,7 +117,7 @@ pub fn tornado(
     let slots = model.slots();
     let value_at = |input: Input, u: f64| match input {
         Input::Parameter(j) => slots[j].param.map_or(f64::NAN, |p| p.at_percentile(u)),
-        Input::Factor(_) => crate::sample::normal_quantile(u),
+        Input::Factor(_) => crate::math::normal_quantile(u),
         Input::Participants => f64::NAN,
     };
     Ok(stats
@@ -431,7 +432,7 @@ pub fn variance_split(
     };
     let sums = run_arms(&arms, config, 5 * stats.len(), observe, progress)?;
     let mean = |s: &[f64], n: f64| (s[0] + s[1]) / (2.0 * n);
-    let total = |s: &[f64], n: f64| (s[2] + s[3]) / (2.0 * n) - mean(s, n).powi(2);
+    let total = |s: &[f64], n: f64| (s[2] + s[3]) / (2.0 * n) - math::powi(mean(s, n), 2);
     let between = |s: &[f64], n: f64| s[4] / n - (s[0] / n) * (s[1] / n);
     let within = |s: &[f64], n: f64| (s[2] - 2.0 * s[4] + s[3]) / (2.0 * n);
     Ok(stats

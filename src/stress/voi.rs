@@ -14,6 +14,7 @@ use super::evppi::{Evppi, evppi};
 use crate::engine::{RunConfig, blocks_of, driver};
 use crate::error::suggest;
 use crate::figures::Catalog;
+use crate::math;
 use crate::model::Model;
 use crate::rng::{Purpose, stream};
 
@@ -373,7 +374,8 @@ fn analyse(spec: &Spec, table: Table, groups: &[(String, Vec<usize>)], seed: u64
         .zip(&best_count)
         .map(|((y, name), &best)| {
             let mean = y.iter().sum::<f64>() / n as f64;
-            let var = y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n.max(2) - 1) as f64;
+            let var =
+                y.iter().map(|v| math::powi(v - mean, 2)).sum::<f64>() / (n.max(2) - 1) as f64;
             DesignValue {
                 name: name.clone(),
                 mean: sign * mean,

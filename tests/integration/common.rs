@@ -3,6 +3,7 @@
 
 use pbrsim::engine::Simulator;
 use pbrsim::engine::world::IterationResult;
+use pbrsim::math;
 use pbrsim::model::Model;
 use pbrsim::scenario::{Override, load_str};
 
@@ -27,7 +28,7 @@ pub fn each_iteration(model: &Model, seed: u64, n: u64, mut f: impl FnMut(&Itera
 pub fn mean_se(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
     let m = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+    let var = xs.iter().map(|x| math::powi(x - m, 2)).sum::<f64>() / (n - 1.0);
     (m, (var / n).sqrt())
 }
 

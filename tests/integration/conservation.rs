@@ -2,6 +2,7 @@
 
 use crate::common::{SUPPLY_CHAIN, each_iteration, model};
 use pbrsim::engine::world::IterationResult;
+use pbrsim::math;
 use pbrsim::model::{CO_FUNDER, COMMISSIONER, Model, PRIME, Pence};
 
 const INVESTOR: &str = "\n[investors.fund]\nfunds = \"big\"\ncommitted_capital = 200000\nreturn_cap_annual_rate = 0.08\nexcess_share = 0.25\n";
@@ -151,7 +152,7 @@ fn every_shipped_scenario_conserves_money_and_respects_its_caps() {
                     let cap = match inv.cap {
                         ReturnCap::Multiple(k) => k * drawn as f64,
                         ReturnCap::AnnualRate(rate) => {
-                            drawn as f64 * (1.0 + rate).powf(h as f64 / 12.0)
+                            drawn as f64 * math::pow(1.0 + rate, h as f64 / 12.0)
                         }
                     };
                     assert!(

@@ -6,6 +6,7 @@
 use pbrsim::batch::shard::Shard;
 use pbrsim::design::race::{Status, Verdict};
 use pbrsim::design::{self, DesignFile, Manifest, Options, Outcome, Results};
+use pbrsim::math;
 use statrs::distribution::{ContinuousCDF, Normal};
 use std::path::Path;
 use std::process::Command;
@@ -63,7 +64,7 @@ fn p_loss(d: f64) -> f64 {
 }
 
 fn expected_paid(d: f64) -> f64 {
-    360_000.0 * (1.0 - d) * 0.02f64.exp()
+    360_000.0 * (1.0 - d) * math::exp(0.02)
 }
 
 fn design_text(stages: &str) -> String {

@@ -5,6 +5,7 @@
 
 use crate::common::{assert_within, each_iteration, mean_se, model};
 use pbrsim::engine::improvement::{Counts, Tally, final_payment, judge, payment};
+use pbrsim::math;
 use pbrsim::model::{Comparison, ImprovementRule, Measure};
 use statrs::distribution::{Discrete, DiscreteCDF, Poisson};
 
@@ -230,7 +231,7 @@ fn events_and_people_with_an_event_match_closed_forms_with_frailty() {
         "people with an event",
         mean,
         se,
-        1000.0 * (1.0 - (2.0 / (2.0 + mu)).powf(2.0)),
+        1000.0 * (1.0 - math::pow(2.0 / (2.0 + mu), 2.0)),
         5.0,
     );
 }
@@ -325,11 +326,11 @@ fn measuring_outcomes_leaves_their_distribution_and_payments_unchanged() {
         outcomes.push(r.commissioner.outcomes as f64);
         paid.push((r.commissioner.paid.outcome + r.commissioner.paid.sustainment) as f64 / 100.0);
     });
-    let entered = 1.0 - (-24.0f64 * 0.03).exp();
-    let survive = 0.95f64.powi(5);
+    let entered = 1.0 - math::exp(-24.0f64 * 0.03);
+    let survive = math::powi(0.95, 5);
     let (mean, se) = mean_se(&outcomes);
     assert_within("outcomes", mean, se, 1200.0 * entered * survive, 5.0);
-    let sustainment: f64 = (1..=13).map(|k| entered * 0.95f64.powi(5 + k)).sum();
+    let sustainment: f64 = (1..=13).map(|k| entered * math::powi(0.95, 5 + k)).sum();
     let (mean, se) = mean_se(&paid);
     assert_within(
         "outcome and sustainment payments",
@@ -354,7 +355,7 @@ fn a_null_programme_on_a_positive_outcome_is_paid_as_sampling_noise_says() {
     each_iteration(&m, 21, iterations, |r| {
         met.push(if r.verdicts[0].met { 1.0 } else { 0.0 })
     });
-    let p = (1.0 - (-24.0f64 * 0.03).exp()) * 0.95f64.powi(5);
+    let p = (1.0 - math::exp(-24.0f64 * 0.03)) * math::powi(0.95, 5);
     let (n, nc) = (1200u64, 6000u64);
     let treated = SBinomial::new(p, n).unwrap();
     let comparison = SBinomial::new(p, nc).unwrap();

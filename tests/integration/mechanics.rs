@@ -1,6 +1,7 @@
 //! Exact tests of the payment mechanics on single, deterministic participants.
 
 use crate::common::{ONE_SEGMENT, each_iteration, model};
+use pbrsim::math;
 use pbrsim::model::{COMMISSIONER, Pence};
 
 /// One participant referred in month 0 who enters outcome in their first
@@ -197,12 +198,12 @@ fn outcome_falls_in_month_e_plus_q_minus_1_for_later_entries_too() {
             by_month[t].push(-r.monthly[COMMISSIONER * m.horizon + t] as f64 / 100.0);
         }
     });
-    let p = 1.0 - (-0.1f64).exp();
+    let p = 1.0 - math::exp(-0.1f64);
     for (t, paid) in by_month.iter().enumerate() {
         let truth = if t < 5 {
             0.0
         } else {
-            1000.0 * p * (1.0 - p).powi(t as i32 - 5) * 1200.0
+            1000.0 * p * math::powi(1.0 - p, t as i32 - 5) * 1200.0
         };
         let (mean, se) = crate::common::mean_se(paid);
         if truth == 0.0 {

@@ -2,6 +2,7 @@
 //! do not shift when other parameters change.
 
 use crate::common::{SUPPLY_CHAIN, assert_within, each_iteration, mean_se, model};
+use pbrsim::math;
 
 #[test]
 fn one_macro_multiplier_applies_to_every_year() {
@@ -281,8 +282,8 @@ fn correlation(x: &[f64], y: &[f64]) -> f64 {
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
     for (a, b) in x.iter().zip(y) {
         sxy += (a - mx) * (b - my);
-        sxx += (a - mx).powi(2);
-        syy += (b - my).powi(2);
+        sxx += math::powi(a - mx, 2);
+        syy += math::powi(b - my, 2);
     }
     sxy / (sxx * syy).sqrt()
 }

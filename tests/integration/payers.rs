@@ -100,8 +100,10 @@ fn one_body_taking_everything_has_the_commissioners_figures() {
                 (net - c("net_value")).abs() <= 1e-9 * net.abs().max(1.0),
                 "{file}"
             );
+            // Undefined (NaN) where the bodies paid nothing in total.
+            let nothing_paid = c("paid.total") == 0.0 && b("wrong_pocket").is_nan();
             assert!(
-                same(b("wrong_pocket"), 0.0),
+                same(b("wrong_pocket"), 0.0) || nothing_paid,
                 "{file}: {} {}",
                 b("wrong_pocket"),
                 at(&ac, a, "payer.commissioner.paid")
@@ -127,7 +129,7 @@ fn one_body_taking_everything_has_the_commissioners_figures() {
             assert!(same(nb("savings"), c("savings")));
             assert!(same(nb("net_value"), c("net_value")));
             assert!(same(nb("npv"), c("net_value_npv")));
-            assert!(same(nb("wrong_pocket"), 0.0));
+            assert!(same(nb("wrong_pocket"), 0.0) || nothing_paid);
         }
     }
 }

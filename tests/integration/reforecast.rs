@@ -9,6 +9,7 @@ use crate::batch::{ok, pbrsim};
 use pbrsim::backtest::check::{Predictive, predictive};
 use pbrsim::backtest::realised::{Measure, Period, Series};
 use pbrsim::backtest::reforecast::{self, condition, pit, reforecast};
+use pbrsim::math;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 
@@ -98,14 +99,14 @@ fn the_weights_are_the_likelihood_of_the_periods_observed() {
             })
             .collect();
         let mean = x.iter().sum::<f64>() / 1000.0;
-        let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 999.0).sqrt();
+        let sd = (x.iter().map(|v| math::powi(v - mean, 2)).sum::<f64>() / 999.0).sqrt();
         for (lw, v) in log_w.iter_mut().zip(&x) {
-            *lw += -0.5 * ((p.value - v) / (tau * sd)).powi(2);
+            *lw += -0.5 * math::powi((p.value - v) / (tau * sd), 2);
         }
     }
     let top = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     for (w, lw) in r.weights.iter().zip(&log_w) {
-        let expected = (lw - top).exp();
+        let expected = math::exp(lw - top);
         assert!(
             (w - expected).abs() <= 1e-9 * expected.max(1e-300),
             "{w} {expected}"
@@ -238,7 +239,7 @@ fn recovers(m: &pbrsim::model::Model, keys: &[&str], series: &[(Series, &str)], 
         for p in periods.iter_mut().filter(|p| p.last < at) {
             let sample = pred.sample(p.key, p.first, p.last);
             let mean = sample.iter().sum::<f64>() / sample.len() as f64;
-            let sd = (sample.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+            let sd = (sample.iter().map(|v| math::powi(v - mean, 2)).sum::<f64>()
                 / (sample.len() - 1) as f64)
                 .sqrt();
             p.value += Normal::new(0.0, tau * sd).unwrap().sample(&mut rng);

@@ -10,6 +10,7 @@ use super::{Books, Contract, Group, Measurements, Month, Rng, State};
 use crate::engine::improvement::{Counts, Tally, Verdict, final_payment, judge_against, payment};
 use crate::engine::money::{Due, share_by_weight};
 use crate::engine::plan::Plan;
+use crate::math;
 use crate::model::{Comparison, Model, Pence, Sustained};
 use crate::sample::{binomial, expected_binomial};
 
@@ -183,7 +184,7 @@ impl Measurements {
     ) {
         let Contract { model, plan, .. } = contract;
         self.reached.fill(0);
-        let reach = (1.0 - process.dropout).powi(process.qualifying_months as i32 - 1);
+        let reach = math::powi(1.0 - process.dropout, process.qualifying_months as i32 - 1);
         for m in cohorts {
             let entered = participants.entered[m % process.window];
             if entered == 0 {

@@ -47,6 +47,7 @@ mod termination;
 use super::improvement::{Tally, Verdict};
 use super::money::{Due, Ledger};
 use super::plan::Plan;
+use crate::math;
 use crate::model::{Model, Pence};
 use crate::rng::{Purpose, stream};
 use rand::rngs::ChaCha8Rng;
@@ -104,9 +105,9 @@ impl Hazards {
             for y in 0..self.years {
                 let base =
                     seg.sustained().map_or(0.0, |o| o.baseline_hazard) * draws.macro_by_year[y];
-                self.base[s * self.years + y] = 1.0 - (-base).exp();
+                self.base[s * self.years + y] = 1.0 - math::exp(-base);
                 self.effect[s * self.years + y] =
-                    1.0 - (-base * (1.0 + draws.effect[s]).max(0.0)).exp();
+                    1.0 - math::exp(-base * (1.0 + draws.effect[s]).max(0.0));
             }
         }
     }
@@ -655,7 +656,7 @@ fn start_month(contract: &Contract, month: Month, state: &mut State) {
     state.providers.accrued_cost.fill(0);
     for (owed, investor) in state.investors.owed.iter_mut().zip(&model.investors) {
         if let crate::model::ReturnCap::AnnualRate(rate) = investor.cap {
-            *owed *= (1.0 + rate).powf(1.0 / 12.0);
+            *owed *= math::pow(1.0 + rate, 1.0 / 12.0);
         }
     }
 }

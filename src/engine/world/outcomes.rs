@@ -11,6 +11,7 @@ use super::{
 };
 use crate::engine::plan::Leaving;
 use crate::engine::plan::{GroupPlan, PoolPrices};
+use crate::math;
 use crate::model::{Pence, PriceYear, Sustained};
 use crate::sample::{Binomial, binomial, expected_binomial, open_unit};
 
@@ -334,13 +335,16 @@ fn enter(
                     let power = if cached && !known.is_nan() {
                         known
                     } else {
-                        q.powf(waiting as f64)
+                        match i32::try_from(waiting) {
+                            Ok(n) => math::powi(q, n),
+                            Err(_) => math::pow(q, waiting as f64),
+                        }
                     };
                     let e = entry.sample_with_power(rng, waiting, power);
                     participants.power[slot] = if e == 0 {
                         power
                     } else {
-                        power / q.powi(e as i32)
+                        power / math::powi(q, e as i32)
                     };
                     e
                 }
@@ -417,9 +421,9 @@ fn sample_stays(
         return;
     }
     if n as usize <= ages / 2 {
-        let log_stay = (1.0 - dropout).ln();
+        let log_stay = math::ln(1.0 - dropout);
         for _ in 0..n {
-            let extra = (open_unit(rng).ln() / log_stay).floor();
+            let extra = (math::ln(open_unit(rng)) / log_stay).floor();
             let l = if extra >= (ages - 1) as f64 {
                 ages
             } else {
@@ -470,7 +474,7 @@ fn sample_stays_given_reached(
             binomial(
                 rng,
                 short,
-                process.dropout / (1.0 - stay.powi((q - l) as i32)),
+                process.dropout / (1.0 - math::powi(stay, (q - l) as i32)),
             )
         };
         stays[l] += left;
@@ -530,7 +534,7 @@ fn expected_stays(n: u64, reached: u64, process: &Sustained, ages: usize, stays:
         let left = if l + 1 == q {
             short
         } else {
-            expected_binomial(short, dropout / (1.0 - stay.powi((q - l) as i32)))
+            expected_binomial(short, dropout / (1.0 - math::powi(stay, (q - l) as i32)))
         };
         stays[l] += left;
         short -= left;

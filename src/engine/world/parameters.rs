@@ -12,9 +12,10 @@
 //! percentile is `Phi(loading * factor + sqrt(1 - loading^2) * own)`.
 
 use super::{Draws, Scores};
+use crate::math::{normal_cdf, normal_quantile};
 use crate::model::{Model, SlotKind};
 use crate::rng::{Purpose, key_stream, stream};
-use crate::sample::{normal_cdf, normal_quantile, open_unit};
+use crate::sample::open_unit;
 
 /// Fills `scores` with iteration `iteration`'s normal scores: one per
 /// factor, then one per parameter slot. A named slot consumes its score even

@@ -13,6 +13,7 @@ use super::{
 use crate::engine::improvement::{
     Counts, draw_events, draw_time_in_state, event_pmf, expected_events,
 };
+use crate::math;
 use crate::model::{Pence, ReferralProcess, Segment};
 use crate::sample::{binomial, expected_binomial, poisson};
 
@@ -335,7 +336,7 @@ fn tally_measured_outcomes(
         reaches_outcome += waiting * p;
         waiting *= 1.0 - p;
     }
-    reaches_outcome *= (1.0 - process.dropout).powi(process.qualifying_months as i32 - 1);
+    reaches_outcome *= math::powi(1.0 - process.dropout, process.qualifying_months as i32 - 1);
     let treated = Counts {
         people: cohort.size,
         with_event: 0,

@@ -13,6 +13,7 @@
 //! them added together) stay far inside `i64`.
 
 use super::{Checker, MAX_MONTHS};
+use crate::math;
 use crate::model::{Comparison, Measure, Model, Pence, ReferralProcess, ReturnCap};
 
 /// The most expected referrals in one month of one segment, after the
@@ -111,7 +112,7 @@ pub fn check(c: &mut Checker, model: &Model) {
             Comparison::Baseline {
                 value,
                 drift_per_year,
-            } => most_per_person.max(value * (1.0 + drift_per_year).max(1.0).powf(years)),
+            } => most_per_person.max(value * math::pow((1.0 + drift_per_year).max(1.0), years)),
         };
         let people: f64 = r.segments.iter().map(|&s| referred[s]).sum();
         // Every cohort measurement and the final one can each pay.
@@ -173,7 +174,7 @@ pub fn check(c: &mut Checker, model: &Model) {
     for inv in &model.investors {
         let grows = match inv.cap {
             ReturnCap::Multiple(m) => 1.0 + m,
-            ReturnCap::AnnualRate(r) => 1.0 + (1.0 + r).max(1.0).powf(years),
+            ReturnCap::AnnualRate(r) => 1.0 + math::pow((1.0 + r).max(1.0), years),
         };
         terms.push((
             format!("investors.{}.committed_capital", inv.id),
