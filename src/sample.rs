@@ -17,6 +17,13 @@ pub fn open_unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     (bits as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
 }
 
+/// A standard normal draw, by inversion (a monotone function of one
+/// uniform, so percentile bands of a score are well defined).
+#[inline]
+pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    math::normal_quantile(open_unit(rng))
+}
+
 /// Number of successes in `n` independent trials with probability `p`.
 ///
 /// Exact in distribution; see [`Binomial`] for the methods.
@@ -175,7 +182,7 @@ impl BinomialTable {
                 continue;
             }
             let ratio = pr / (1.0 - pr);
-            let mut f = math::powi(1.0 - pr, n as i32);
+            let mut f = math::powi(1.0 - pr, n as i64);
             let mut total = 0.0;
             for x in 0..=n {
                 total += f;

@@ -215,7 +215,7 @@ pub fn judge_against(
             value,
             drift_per_year,
         } => {
-            let v = value * math::powi(1.0 + drift_per_year, year as i32);
+            let v = value * math::powi(1.0 + drift_per_year, year as i64);
             ((v * 1e9).round() as i128, 1_000_000_000)
         }
     };

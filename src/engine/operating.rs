@@ -281,7 +281,7 @@ pub fn expected_payments(
                 lags.sustainment
             };
             if t + lag < h {
-                total += entrants * math::powi(stay, age as i32 - 1) * price(k, t);
+                total += entrants * math::powi(stay, age as i64 - 1) * price(k, t);
             }
         }
     }

@@ -49,9 +49,7 @@ impl Summary {
     pub fn cash_mean(&self, cell: usize) -> f64 {
         self.cash_sum[cell] as f64 / self.iterations as f64 / 100.0
     }
-}
 
-impl Summary {
     /// An empty summary; with `monthly_cap` `None`, without the monthly
     /// cash distributions.
     pub fn new(catalog: &Catalog, horizon: usize, monthly_cap: Option<usize>) -> Summary {
@@ -109,9 +107,7 @@ impl Summary {
             *a += b
         });
     }
-}
 
-impl Summary {
     /// Adds iteration `i`, its `result` and `figures` (catalog order);
     /// `contributions` is a buffer for each party's share of the contract's
     /// net value.

@@ -269,17 +269,26 @@ mod tests {
                 [x, -2.0 * x + y]
             })
             .collect();
-        for cap in [10_000, 100] {
+        // Rows pushed in groups of `size`, one sketch each, merged in
+        // order or backwards.
+        let merged = |cap: usize, size: usize, backwards: bool| {
             let mut whole = AllocationSketch::new(2, cap);
-            for (c, chunk) in rows.chunks(64).enumerate() {
+            let mut groups: Vec<_> = rows.chunks(size).enumerate().collect();
+            if backwards {
+                groups.reverse();
+            }
+            for (c, chunk) in groups {
                 let mut part = AllocationSketch::new(2, cap);
                 chunk
                     .iter()
                     .enumerate()
-                    .for_each(|(i, r)| part.push((c * 64 + i) as u64, r));
+                    .for_each(|(i, r)| part.push((c * size + i) as u64, r));
                 whole.merge(&part);
             }
-            let shares = whole.shares(0.05);
+            whole
+        };
+        for cap in [10_000, 100] {
+            let shares = merged(cap, 64, false).shares(0.05);
             let total: f64 = shares.iter().map(|s| s.variance_share).sum();
             assert!((total - 1.0).abs() < 1e-9);
             let tail: f64 = shares.iter().map(|s| s.tail_share).sum();
@@ -303,15 +312,7 @@ mod tests {
                 shares[0].tail_mean
             );
             // Merged the other way round, in other groups: the same bits.
-            let mut backwards = AllocationSketch::new(2, cap);
-            for (c, chunk) in rows.chunks(100).enumerate().rev() {
-                let mut part = AllocationSketch::new(2, cap);
-                chunk
-                    .iter()
-                    .enumerate()
-                    .for_each(|(i, r)| part.push((c * 100 + i) as u64, r));
-                backwards.merge(&part);
-            }
+            let backwards = merged(cap, 100, true);
             for (a, b) in shares.iter().zip(backwards.shares(0.05)) {
                 let bits = |s: &Share| {
                     [

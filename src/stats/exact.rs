@@ -274,7 +274,7 @@ mod tests {
                     .wrapping_add(1442695040888963407);
                 let mantissa = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
                 let exponent = ((s >> 3) % 80) as i32 - 40;
-                mantissa * math::powi(2.0, exponent)
+                mantissa * math::powi(2.0, exponent.into())
             })
             .collect()
     }

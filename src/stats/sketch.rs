@@ -47,8 +47,11 @@ impl Hasher for KeyHasher {
 
 /// Relative accuracy of the bucketed form.
 pub const ALPHA: f64 = 0.002;
-const GAMMA: f64 = (1.0 + ALPHA) / (1.0 - ALPHA);
 const ZERO: f64 = 1e-6;
+/// `ln ZERO` and the log of the bucket growth at `ALPHA`, written out: `key_with` runs for every value
+/// pushed once a sketch is bucketed (a test checks them against `math::ln`).
+const LN_ZERO: f64 = -13.815510557964274;
+const LN_GAMMA: f64 = 0.004000005333346137;
 const OFFSET: i32 = 20_000;
 
 /// See the module docs.
@@ -313,24 +316,22 @@ impl QuantileSketch {
         if k == 0 {
             return 0.0;
         }
-        let i = k.abs() + (math::ln(ZERO) / self.ln_gamma).ceil() as i32 - 1;
-        let v = 2.0 * math::powi(self.gamma, i) / (self.gamma + 1.0);
+        let i = k.abs() + (LN_ZERO / self.ln_gamma).ceil() as i32 - 1;
+        let v = 2.0 * math::powi(self.gamma, i.into()) / (self.gamma + 1.0);
         if k > 0 { v } else { -v }
     }
 }
 
 /// The bucket of `x` at the default accuracy.
 pub(crate) fn key(x: f64) -> i32 {
-    key_with(x, math::ln(GAMMA))
+    key_with(x, LN_GAMMA)
 }
 
 fn key_with(x: f64, ln_gamma: f64) -> i32 {
     if x.abs() < ZERO {
         return 0;
     }
-    let i = (math::ln(x.abs()) / ln_gamma).ceil() as i32
-        - (math::ln(ZERO) / ln_gamma).ceil() as i32
-        + 1;
+    let i = (math::ln(x.abs()) / ln_gamma).ceil() as i32 - (LN_ZERO / ln_gamma).ceil() as i32 + 1;
     let i = i.clamp(1, OFFSET);
     if x > 0.0 { i } else { -i }
 }
@@ -338,6 +339,13 @@ fn key_with(x: f64, ln_gamma: f64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_written_out_logarithms_are_math_ln() {
+        assert_eq!(LN_ZERO.to_bits(), math::ln(ZERO).to_bits());
+        let gamma = (1.0 + ALPHA) / (1.0 - ALPHA);
+        assert_eq!(LN_GAMMA.to_bits(), math::ln(gamma).to_bits());
+    }
 
     #[test]
     fn histogram_counts_each_value_once() {

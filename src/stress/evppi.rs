@@ -224,7 +224,7 @@ fn fit_error<R: Rng + ?Sized>(
     for _ in 0..FIT_DRAWS {
         for j in 0..r {
             for zk in z.iter_mut() {
-                *zk = math::normal_quantile(crate::sample::open_unit(rng));
+                *zk = crate::sample::standard_normal(rng);
             }
             for a in 0..d {
                 let shock: f64 = (0..=a).map(|b| lower[a * d + b] * z[b]).sum();
@@ -348,7 +348,7 @@ fn combine(q: &[Vec<f64>], c: &[f64], n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::math::{normal_cdf, normal_pdf, normal_quantile};
+    use crate::math::{normal_cdf, normal_pdf};
     use crate::rng::{Purpose, stream};
 
     /// Two options, one worth nothing, the other `theta + noise` with
@@ -356,9 +356,8 @@ mod tests {
     /// `E[max(0, theta)] - max(0, mu) = mu Phi(mu/sigma) + sigma phi(mu/sigma) - max(0, mu)`.
     fn two_options(mu: f64, sigma: f64, noise: f64, n: usize, seed: u64) -> (Evppi, Evppi, f64) {
         let mut rng = stream(seed, 0, Purpose::Parameters);
-        let draw = |rng: &mut rand::rngs::ChaCha8Rng| -> f64 {
-            normal_quantile(crate::sample::open_unit(rng))
-        };
+        let draw =
+            |rng: &mut rand::rngs::ChaCha8Rng| -> f64 { crate::sample::standard_normal(rng) };
         let theta: Vec<f64> = (0..n).map(|_| mu + sigma * draw(&mut rng)).collect();
         let other: Vec<f64> = (0..n).map(|_| draw(&mut rng)).collect();
         let zero = vec![0.0; n];

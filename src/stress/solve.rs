@@ -176,7 +176,7 @@ impl Problem<'_> {
         let sign = if high_lo { -1.0 } else { 1.0 };
         let mut fa = sign * cache.gap(self, a, offset)?;
         let mut fb = sign * cache.gap(self, b, offset)?;
-        let eps = (b - a) / math::powi(2.0, STEPS as i32 + 1);
+        let eps = (b - a) / math::powi(2.0, STEPS as i64 + 1);
         let n_max = STEPS + ITP_SLACK;
         let k1 = 0.2 / (b - a);
         for j in 0..n_max {
@@ -184,7 +184,7 @@ impl Problem<'_> {
                 break;
             }
             let mid = 0.5 * (a + b);
-            let r = eps * math::powi(2.0, (n_max - j) as i32) - 0.5 * (b - a);
+            let r = eps * math::powi(2.0, (n_max - j) as i64) - 0.5 * (b - a);
             let delta = k1 * (b - a) * (b - a);
             let falsi = (b * fa - a * fb) / (fa - fb);
             let towards = (mid - falsi).signum();

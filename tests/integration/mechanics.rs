@@ -203,7 +203,7 @@ fn outcome_falls_in_month_e_plus_q_minus_1_for_later_entries_too() {
         let truth = if t < 5 {
             0.0
         } else {
-            1000.0 * p * math::powi(1.0 - p, t as i32 - 5) * 1200.0
+            1000.0 * p * math::powi(1.0 - p, t as i64 - 5) * 1200.0
         };
         let (mean, se) = crate::common::mean_se(paid);
         if truth == 0.0 {

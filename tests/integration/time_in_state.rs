@@ -206,7 +206,7 @@ fn chain_moments(initial: f64, a: f64, b: f64, months: usize) -> (f64, f64) {
         let v = p[i] * (1.0 - p[i]);
         var += v;
         for j in i + 1..months {
-            var += 2.0 * v * math::powi(lambda, (j - i) as i32);
+            var += 2.0 * v * math::powi(lambda, (j - i) as i64);
         }
     }
     (mean, var)

@@ -184,7 +184,7 @@ impl Measurements {
     ) {
         let Contract { model, plan, .. } = contract;
         self.reached.fill(0);
-        let reach = math::powi(1.0 - process.dropout, process.qualifying_months as i32 - 1);
+        let reach = math::powi(1.0 - process.dropout, process.qualifying_months as i64 - 1);
         for m in cohorts {
             let entered = participants.entered[m % process.window];
             if entered == 0 {

@@ -335,16 +335,13 @@ fn enter(
                     let power = if cached && !known.is_nan() {
                         known
                     } else {
-                        match i32::try_from(waiting) {
-                            Ok(n) => math::powi(q, n),
-                            Err(_) => math::pow(q, waiting as f64),
-                        }
+                        math::powi(q, waiting as i64)
                     };
                     let e = entry.sample_with_power(rng, waiting, power);
                     participants.power[slot] = if e == 0 {
                         power
                     } else {
-                        power / math::powi(q, e as i32)
+                        power / math::powi(q, e as i64)
                     };
                     e
                 }
@@ -474,7 +471,7 @@ fn sample_stays_given_reached(
             binomial(
                 rng,
                 short,
-                process.dropout / (1.0 - math::powi(stay, (q - l) as i32)),
+                process.dropout / (1.0 - math::powi(stay, (q - l) as i64)),
             )
         };
         stays[l] += left;
@@ -534,7 +531,7 @@ fn expected_stays(n: u64, reached: u64, process: &Sustained, ages: usize, stays:
         let left = if l + 1 == q {
             short
         } else {
-            expected_binomial(short, dropout / (1.0 - math::powi(stay, (q - l) as i32)))
+            expected_binomial(short, dropout / (1.0 - math::powi(stay, (q - l) as i64)))
         };
         stays[l] += left;
         short -= left;

@@ -15,7 +15,7 @@ use super::{Draws, Scores};
 use crate::math::{normal_cdf, normal_quantile};
 use crate::model::{Model, SlotKind};
 use crate::rng::{Purpose, key_stream, stream};
-use crate::sample::open_unit;
+use crate::sample::standard_normal;
 
 /// Fills `scores` with iteration `iteration`'s normal scores: one per
 /// factor, then one per parameter slot. A named slot consumes its score even
@@ -27,10 +27,10 @@ pub(crate) fn draw_scores(model: &Model, seed: u64, iteration: u64, scores: &mut
     let (named, keys) = scores.split_at_mut(scores.len() - model.uncertain_keys.len());
     let mut rng = stream(seed, iteration, Purpose::Parameters);
     for z in named.iter_mut() {
-        *z = normal_quantile(open_unit(&mut rng));
+        *z = standard_normal(&mut rng);
     }
     for (z, key) in keys.iter_mut().zip(&model.uncertain_keys) {
-        *z = normal_quantile(open_unit(&mut key_stream(seed, iteration, key.stream_tag)));
+        *z = standard_normal(&mut key_stream(seed, iteration, key.stream_tag));
     }
 }
 

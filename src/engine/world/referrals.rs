@@ -336,7 +336,7 @@ fn tally_measured_outcomes(
         reaches_outcome += waiting * p;
         waiting *= 1.0 - p;
     }
-    reaches_outcome *= math::powi(1.0 - process.dropout, process.qualifying_months as i32 - 1);
+    reaches_outcome *= math::powi(1.0 - process.dropout, process.qualifying_months as i64 - 1);
     let treated = Counts {
         people: cohort.size,
         with_event: 0,
