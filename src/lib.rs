@@ -34,6 +34,7 @@ pub mod math;
 pub mod model;
 pub mod output;
 pub mod param;
+pub mod qmc;
 pub(crate) mod rng;
 pub(crate) mod sample;
 pub mod scenario;

@@ -783,6 +783,7 @@ fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
         threads: args.sim.threads,
         quantiles: args.quantiles.clone(),
         risk_levels: args.risk_levels.clone(),
+        sampling: args.sampling(),
     };
     let manifest = Manifest::of_run(src, &args.overrides, &options, shard.count);
     if shard.count > 1 {
@@ -840,6 +841,7 @@ fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
         threads: args.sim.threads,
         quantiles: args.reporting.quantiles.clone(),
         risk_levels: args.reporting.risk_levels.clone(),
+        sampling: Default::default(),
     };
     let manifest = Manifest::of_sweep(&sweep, &options, shard.count);
     if shard.count > 1 {
@@ -1005,6 +1007,7 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
         threads: args.cpus_per_task as usize,
         quantiles: args.reporting.quantiles.clone(),
         risk_levels: args.reporting.risk_levels.clone(),
+        sampling: Default::default(),
     };
     if pbrsim::design::is_design_text(&text) {
         return design_slurm(args);
@@ -1163,6 +1166,7 @@ fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         precision: args.precision.clone(),
         max_iterations: args.max_iterations,
         allow_large: args.sim.allow_large,
+        sampling: args.sampling(),
         ..Default::default()
     };
     let mut info = RunInfo::new(

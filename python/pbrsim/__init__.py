@@ -310,10 +310,10 @@ def _progress(progress: Progress, what: str) -> Tuple[Optional[Callable[[int, in
     return update, bar.close
 
 
-def _call(progress: Progress, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+def _call(progress: Progress, what: str, fn: Callable[..., Any], *args: Any, **options: Any) -> Any:
     update, close = _progress(progress, what)
     try:
-        return fn(*args, update)
+        return fn(*args, update, **options)
     finally:
         close()
 
@@ -337,6 +337,8 @@ def run(
     risk_levels: Sequence[float] = RISK_LEVELS,
     out: Optional[PathLike] = None,
     progress: Progress = True,
+    sampling: str = "monte-carlo",
+    randomisations: int = 16,
 ) -> Result:
     """Runs ``iterations`` possible worlds of a scenario (``pbrsim run``).
 
@@ -345,7 +347,12 @@ def run(
     ``out`` also writes the command's files into that directory.
     ``progress``: ``True`` for a bar, ``False`` for none, or a callable
     ``(done, total)``.
+    ``sampling="sobol"`` draws the uncertain parameters from scrambled
+    Sobol' points (``--sampling sobol``), with standard errors from
+    ``randomisations`` independent scrambles.
     """
+    if sampling not in ("monte-carlo", "sobol"):
+        raise ValueError(f"sampling must be 'monte-carlo' or 'sobol', not {sampling!r}")
     s = _scenario(scenario)
     sim = _simulation(iterations, seed, threads)
     report, files = _call(
@@ -358,6 +365,7 @@ def run(
         [float(q) for q in quantiles],
         [float(r) for r in risk_levels],
         _out(out),
+        sobol=int(randomisations) if sampling == "sobol" else None,
     )
     return Result(report, files)
 

@@ -359,7 +359,7 @@ fn to_toml(v: &Bound<'_, PyAny>, at: &str) -> PyResult<toml::Value> {
 /// One run: the report, and `summary.json`, `figures.csv`, `risk.csv`,
 /// `allocation.csv`, `monthly.csv` (and `draws.csv` when asked).
 #[pyfunction]
-#[pyo3(signature = (scenario, simulation, draws, quantiles, risk_levels, out, progress))]
+#[pyo3(signature = (scenario, simulation, draws, quantiles, risk_levels, out, progress, sobol=None))]
 #[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
@@ -370,15 +370,25 @@ fn run(
     risk_levels: Vec<f64>,
     out: Option<PathBuf>,
     progress: Option<Bound<'_, PyAny>>,
+    sobol: Option<u32>,
 ) -> PyResult<Output> {
     pbrsim::output::check_levels(&quantiles, &risk_levels).map_err(|e| py_err(py, e))?;
     let loaded = load(py, &scenario)?;
     let ovr = overrides(&scenario.2);
     let Job {
-        config: cfg,
+        config: mut cfg,
         stop,
         dest,
     } = Job::new(simulation, out)?;
+    if let Some(randomisations) = sobol {
+        if !(2..=pbrsim::qmc::MAX_RANDOMISATIONS).contains(&randomisations) {
+            return Err(PyValueError::new_err(format!(
+                "randomisations must be from 2 to {}, not {randomisations}",
+                pbrsim::qmc::MAX_RANDOMISATIONS
+            )));
+        }
+        cfg.sampling = pbrsim::engine::Sampling::Sobol { randomisations };
+    }
     let dir = dest.dir.clone();
     let (report, written) = supervise(py, cfg.iterations, progress.as_ref(), &stop, |counter| {
         let mut info = pbrsim::output::RunInfo::new(
@@ -711,6 +721,7 @@ fn sweep(
         threads: cfg.threads,
         quantiles,
         risk_levels,
+        sampling: Default::default(),
     };
     let manifest = batch::Manifest::of_sweep(&sweep, &options, 1);
     batch::prepare(&dest.dir, &manifest).map_err(|e| py_err(py, e))?;

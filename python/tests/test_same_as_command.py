@@ -52,6 +52,21 @@ def test_overrides_quantiles_and_threads_match_the_command(cli, in_root, tmp_pat
     assert r.draws is None
 
 
+def test_sobol_sampling_matches_the_command(cli, in_root, tmp_path):
+    cli(
+        "run", "scenarios/supply_chain.toml", "-n", "640", "--seed", "4",
+        "--sampling", "sobol", "--randomisations", "8", "--out", str(tmp_path), "--quiet",
+    )
+    r = pbrsim.run("scenarios/supply_chain.toml", iterations=640, seed=4, sampling="sobol", randomisations=8, progress=False)
+    assert_same(r.files, {"figures.csv": r.figures, "risk.csv": r.risk}, tmp_path)
+    assert r.summary["sampling"] == {"method": "sobol", "randomisations": 8}
+    assert r.summary == json.loads((tmp_path / "summary.json").read_text())
+    with pytest.raises(ValueError, match="sampling"):
+        pbrsim.run("scenarios/supply_chain.toml", sampling="quasi")
+    with pytest.raises(ValueError, match="randomisations"):
+        pbrsim.run("scenarios/supply_chain.toml", sampling="sobol", randomisations=1)
+
+
 def test_report_is_the_printed_one(cli, in_root):
     printed = cli("run", "scenarios/minimal.toml", "-n", "200")
     assert pbrsim.run("scenarios/minimal.toml", iterations=200, progress=False).report == printed

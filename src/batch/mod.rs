@@ -77,6 +77,9 @@ pub struct Manifest {
     pub quantiles: Vec<f64>,
     /// VaR / expected shortfall levels reported.
     pub risk_levels: Vec<f64>,
+    /// How the parameter level is sampled.
+    #[serde(default)]
+    pub sampling: crate::engine::Sampling,
     /// Into how many shards the job is split.
     pub shards: u64,
     /// The sweep file, or the scenario of a run.
@@ -104,6 +107,8 @@ pub struct Options {
     pub quantiles: Vec<f64>,
     /// VaR / ES levels.
     pub risk_levels: Vec<f64>,
+    /// How the parameter level is sampled.
+    pub sampling: crate::engine::Sampling,
 }
 
 impl Manifest {
@@ -118,6 +123,7 @@ impl Manifest {
             iterations: options.iterations,
             quantiles: options.quantiles.clone(),
             risk_levels: options.risk_levels.clone(),
+            sampling: options.sampling,
             shards,
             origin: String::new(),
             design,
@@ -181,6 +187,7 @@ impl Manifest {
             self.iterations,
             self.quantiles,
             self.risk_levels,
+            self.sampling,
             self.origin,
             self.design,
             self.parameters,
@@ -227,6 +234,7 @@ impl Manifest {
             seed: self.seed,
             threads,
             skip_monthly: self.kind == Kind::Sweep,
+            sampling: self.sampling,
             ..Default::default()
         }
     }

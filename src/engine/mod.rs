@@ -29,6 +29,7 @@ use crate::model::Model;
 use plan::Plan;
 use world::{Scratch, simulate};
 
+pub use crate::qmc::Sampling;
 pub use driver::Arm;
 pub use summary::Summary;
 
@@ -70,6 +71,9 @@ pub struct RunConfig {
     /// A request to stop, checked after every wave of blocks (for callers
     /// that can be interrupted, such as the Python package).
     pub stop: Stop,
+    /// How the parameter level is sampled: independent draws, or scrambled
+    /// Sobol' points with error bars from independent randomisations.
+    pub sampling: Sampling,
 }
 
 /// A shared request to stop a run early: set from any thread, the run
@@ -126,11 +130,8 @@ fn precision_targets(
 fn precision_met(catalog: &Catalog, total: &Summary, targets: &[(usize, f64)]) -> bool {
     targets.iter().all(|&(k, target)| {
         let m = &total.moments[k];
-        let se = if catalog.figures[k].unit == crate::figures::Unit::Probability {
-            (m.mean() * (1.0 - m.mean()) / m.n as f64).sqrt()
-        } else {
-            m.se()
-        };
+        let probability = catalog.figures[k].unit == crate::figures::Unit::Probability;
+        let se = total.mean_se(k, probability);
         m.n >= 2 && se.is_finite() && se <= target * m.mean().abs()
     })
 }
@@ -256,11 +257,15 @@ pub fn run_blocks(
     let monthly_cap = (!config.skip_monthly).then_some(MONTHLY_SKETCH_CAP);
     // One running summary: every statistic merges exactly, so memory stays
     // flat however many blocks are folded in.
-    let total = std::cell::RefCell::new(Summary::new(&catalog, model.horizon, monthly_cap));
+    let randomisations = config.sampling.randomisations();
+    let summary = || {
+        Summary::new(&catalog, model.horizon, monthly_cap).with_replicates(&catalog, randomisations)
+    };
+    let total = std::cell::RefCell::new(summary());
     let catalogs = std::slice::from_ref(&catalog);
     let steps = driver::Steps {
         start: |_| Block {
-            summary: Summary::new(&catalog, model.horizon, monthly_cap),
+            summary: summary(),
             rows: Vec::new(),
             contributions: Vec::with_capacity(catalog.parties.len()),
         },
@@ -293,6 +298,13 @@ pub fn run_blocks(
                 && precision_met(&catalog, &total.borrow(), &targets))
         },
     };
-    driver::drive(&[driver::Arm::plain(model)], catalogs, &schedule, steps)?;
+    let arm = driver::Arm {
+        model,
+        worlds: world::Worlds {
+            sampling: config.sampling,
+            ..Default::default()
+        },
+    };
+    driver::drive(&[arm], catalogs, &schedule, steps)?;
     Ok((catalog, total.into_inner()))
 }

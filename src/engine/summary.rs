@@ -10,8 +10,79 @@ use super::world::IterationResult;
 use super::{FIGURE_SKETCH_CAP, MONTHLY_SKETCH_ACCURACY};
 use crate::figures::Catalog;
 use crate::model::Model;
-use crate::stats::{CoMoments, Moments, QuantileSketch};
+use crate::stats::{CoMoments, ExactSum, Moments, QuantileSketch};
 use rayon::prelude::*;
+
+/// What a run with independent randomisations keeps of each one, for
+/// honest standard errors: the sum of every figure, and the sketch of each
+/// party's net (for its quantiles and value at risk).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Replicates {
+    /// Number of randomisations.
+    pub count: usize,
+    /// Each randomisation's count of values (not NaN) of each figure:
+    /// `[r * figures + k]`.
+    pub n: Vec<u64>,
+    /// Each randomisation's sum of each figure: `[r * figures + k]`.
+    pub sums: Vec<ExactSum>,
+    /// The figures whose quantiles have replicate errors (each party's net).
+    pub quantiled: Vec<usize>,
+    /// Each randomisation's sketch of those: `[r * quantiled + j]`.
+    pub sketches: Vec<QuantileSketch>,
+}
+
+impl Replicates {
+    fn new(catalog: &Catalog, count: usize) -> Replicates {
+        let figures = catalog.figures.len();
+        let quantiled: Vec<usize> = catalog
+            .figures
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.name == "net")
+            .map(|(k, _)| k)
+            .collect();
+        let cap = FIGURE_SKETCH_CAP.div_ceil(count);
+        Replicates {
+            count,
+            n: vec![0; count * figures],
+            sums: vec![ExactSum::default(); count * figures],
+            sketches: vec![QuantileSketch::new(cap); count * quantiled.len()],
+            quantiled,
+        }
+    }
+
+    fn merge(&mut self, o: &Replicates) {
+        for (a, b) in self.n.iter_mut().zip(&o.n) {
+            *a += b;
+        }
+        for (a, b) in self.sums.iter_mut().zip(&o.sums) {
+            a.merge(b);
+        }
+        for (a, b) in self.sketches.iter_mut().zip(&o.sketches) {
+            a.merge(b);
+        }
+    }
+
+    /// The standard error of the pooled estimate from the randomisations'
+    /// own: the sample sd of their (finite) estimates over the square root
+    /// of their number; NaN with fewer than two.
+    fn se(&self, estimate: impl Fn(usize) -> f64) -> f64 {
+        let xs = (0..self.count).map(estimate).filter(|x| x.is_finite());
+        let (mut m, mut s, mut c) = (0.0, 0.0, 0.0);
+        for x in xs {
+            // Welford: a handful of values, in a fixed order.
+            c += 1.0;
+            let d = x - m;
+            m += d / c;
+            s += d * (x - m);
+        }
+        if c < 2.0 {
+            f64::NAN
+        } else {
+            (s / (c - 1.0) / c).sqrt()
+        }
+    }
+}
 
 /// Streaming summary of a set of iterations.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -37,6 +108,8 @@ pub struct Summary {
     pub failures_by_month: Vec<u64>,
     /// The contract's net value split between parties.
     pub allocation: crate::stats::AllocationSketch,
+    /// With randomised quasi-Monte Carlo, each randomisation's own sums.
+    pub replicates: Option<Replicates>,
 }
 
 impl Summary {
@@ -48,6 +121,56 @@ impl Summary {
     /// Mean cumulative cash of cell `party * horizon + month`, in pounds.
     pub fn cash_mean(&self, cell: usize) -> f64 {
         self.cash_sum[cell] as f64 / self.iterations as f64 / 100.0
+    }
+
+    /// Standard error of figure `k`'s mean (a probability's, for an
+    /// indicator figure): from the spread of the randomisations' means in a
+    /// Sobol' run, otherwise from the figure's variance.
+    pub fn mean_se(&self, k: usize, probability: bool) -> f64 {
+        let m = &self.moments[k];
+        if let Some(se) = self.replicate_se(|mean| mean(k)) {
+            se
+        } else if probability && m.n > 0 {
+            (m.mean() * (1.0 - m.mean()) / m.n as f64).sqrt()
+        } else {
+            m.se()
+        }
+    }
+
+    /// In a Sobol' run, the standard error of any function `of` the
+    /// figures' means (given as `mean(k)`), from its value in each
+    /// randomisation; `None` in a plain Monte Carlo run.
+    pub fn replicate_se(&self, of: impl Fn(&dyn Fn(usize) -> f64) -> f64) -> Option<f64> {
+        let r = self.replicates.as_ref()?;
+        let figures = self.moments.len();
+        Some(r.se(|i| {
+            of(&|k| {
+                let cell = i * figures + k;
+                r.sums[cell].value() / r.n[cell] as f64
+            })
+        }))
+    }
+
+    /// Standard error of figure `k`'s `p` quantile: from the spread of the
+    /// randomisations' quantiles in a Sobol' run (each party's net only;
+    /// NaN for the others), otherwise the order-statistic interval's.
+    pub fn quantile_se(&self, k: usize, p: f64) -> f64 {
+        match &self.replicates {
+            Some(r) => match r.quantiled.iter().position(|&q| q == k) {
+                Some(j) => {
+                    let width = r.quantiled.len();
+                    r.se(|i| r.sketches[i * width + j].quantile(p))
+                }
+                None => f64::NAN,
+            },
+            None => self.sketches[k].quantile_se(p),
+        }
+    }
+
+    /// Whether the run's errors come from independent randomisations
+    /// (errors that only plain Monte Carlo can give are then NaN).
+    pub fn randomised(&self) -> bool {
+        self.replicates.is_some()
     }
 
     /// An empty summary; with `monthly_cap` `None`, without the monthly
@@ -76,7 +199,15 @@ impl Summary {
                 catalog.parties.len(),
                 FIGURE_SKETCH_CAP,
             ),
+            replicates: None,
         }
+    }
+
+    /// The same summary keeping each of `randomisations` randomisations'
+    /// sums (`None`: plain Monte Carlo).
+    pub fn with_replicates(mut self, catalog: &Catalog, randomisations: Option<usize>) -> Summary {
+        self.replicates = randomisations.map(|r| Replicates::new(catalog, r));
+        self
     }
 
     /// Merges another summary into this one. Every statistic merges exactly
@@ -92,6 +223,9 @@ impl Summary {
         }
         self.allocation.merge(&o.allocation);
         self.iterations += o.iterations;
+        if let (Some(a), Some(b)) = (self.replicates.as_mut(), o.replicates.as_ref()) {
+            a.merge(b);
+        }
         for (a, b) in self.ratios.iter_mut().zip(&o.ratios) {
             a.0.merge(&b.0);
             a.1.merge(&b.1);
@@ -124,6 +258,22 @@ impl Summary {
         for (k, &x) in figures.iter().enumerate() {
             self.moments[k].push(x);
             self.sketches[k].push(x);
+        }
+        if let Some(rep) = self.replicates.as_mut() {
+            let r = (i % rep.count as u64) as usize;
+            let cells = r * figures.len()..(r + 1) * figures.len();
+            let (sums, n) = (&mut rep.sums[cells.clone()], &mut rep.n[cells]);
+            for ((sum, n), &x) in sums.iter_mut().zip(n).zip(figures) {
+                // As `Moments`: NaN (a figure an iteration lacks) is skipped.
+                if !x.is_nan() {
+                    sum.add(x);
+                    *n += 1;
+                }
+            }
+            let width = rep.quantiled.len();
+            for (j, &k) in rep.quantiled.iter().enumerate() {
+                rep.sketches[r * width + j].push(figures[k]);
+            }
         }
         for (acc, r) in self.ratios.iter_mut().zip(&catalog.ratios) {
             let x: f64 = r.numerator.iter().map(|&k| figures[k]).sum();

@@ -450,7 +450,18 @@ fn failure_curve(dir: &Dir, id: &str, iterations: f64) -> Option<Figure> {
         dashed: false,
     });
     let last = *p.last().unwrap_or(&f64::NAN);
-    let se = (last * (1.0 - last) / iterations).sqrt();
+    // The run's own error of P(failed), which is the randomisations' in a
+    // Sobol' run; the binomial one when the table lacks it.
+    let se = dir
+        .table("figures.csv")
+        .and_then(|t| {
+            t.rows
+                .iter()
+                .find(|r| t.text(r, "party") == id && t.text(r, "figure") == "failed")
+                .map(|r| t.num(r, "mean_se"))
+        })
+        .filter(|se| se.is_finite())
+        .unwrap_or_else(|| (last * (1.0 - last) / iterations).sqrt());
     let first = p.iter().position(|x| *x > 0.0);
     let reading = match first {
         None => format!(

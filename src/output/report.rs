@@ -42,18 +42,28 @@ fn fmt_prob(p: f64, se: f64) -> String {
 /// Renders the report printed by `pbrsim run`.
 pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> String {
     let mut o = String::new();
+    let randomisations = result.summary.replicates.as_ref().map(|r| r.count);
     let _ = writeln!(
         o,
-        "{} · {} iterations · seed {} · pbrsim {} · scenario {}",
+        "{} · {} iterations{} · seed {} · pbrsim {} · scenario {}",
         info.scenario_name,
         fmt_pounds(info.iterations as f64),
+        if randomisations.is_some() {
+            " (Sobol' points)"
+        } else {
+            ""
+        },
         info.seed,
         info.version,
         &info.scenario_hash[..12]
     );
+    let errors = match randomisations {
+        Some(r) => format!("standard error from {r} independent randomisations"),
+        None => "standard error".into(),
+    };
     let _ = writeln!(
         o,
-        "Money in {}; mean ±standard error, then 5th / 50th / 95th percentiles over iterations.\n",
+        "Money in {}; mean ±{errors}, then 5th / 50th / 95th percentiles over iterations.\n",
         model.currency
     );
     party_table(result, &mut o);
@@ -89,7 +99,7 @@ fn party_table(result: &RunResult, o: &mut String) {
                 id,
                 name,
                 fmt_pounds(m.mean()),
-                fmt_pounds(m.se()),
+                fmt_pounds(s.mean_se(k, false)),
                 fmt_pounds(q.quantile(0.05)),
                 fmt_pounds(q.quantile(0.5)),
                 fmt_pounds(q.quantile(0.95))
@@ -109,28 +119,28 @@ fn provider_table(model: &Model, result: &RunResult, o: &mut String) {
         "\n{:<22} {:>14} {:>14} {:>22} {:>22}",
         "provider", "P(loss)", "P(failure)", "failure month (median)", "net, worst 5% (mean)"
     );
-    let n = s.iterations as f64;
     for (account, id, _) in cat
         .parties
         .iter()
         .filter(|(a, _, _)| model.provider_of_account(*a).is_some())
     {
         let _ = account;
-        let loss = idx(id, "loss").map_or(f64::NAN, mean);
-        let fail = idx(id, "failed").map_or(f64::NAN, mean);
+        let with_se = |name: &str| {
+            idx(id, name).map_or((f64::NAN, f64::NAN), |k| (mean(k), s.mean_se(k, true)))
+        };
+        let (loss, fail) = (with_se("loss"), with_se("failed"));
         let month = idx(id, "failure_month")
             .map(|k| s.sketches[k].quantile(0.5))
             .unwrap_or(f64::NAN);
         let shortfall = idx(id, "net")
             .and_then(|k| s.sketches[k].tail(0.05, false))
             .map_or(f64::NAN, |t| t.1);
-        let se = |p: f64| (p * (1.0 - p) / n).sqrt();
         let _ = writeln!(
             o,
             "{:<22} {:>14} {:>14} {:>22} {:>22}",
             id,
-            fmt_prob(loss, se(loss)),
-            fmt_prob(fail, se(fail)),
+            fmt_prob(loss.0, loss.1),
+            fmt_prob(fail.0, fail.1),
             if month.is_finite() {
                 format!("{month:.0}")
             } else {
@@ -144,11 +154,10 @@ fn provider_table(model: &Model, result: &RunResult, o: &mut String) {
         let month = idx("contract", "termination_month")
             .map(|k| s.sketches[k].quantile(0.5))
             .unwrap_or(f64::NAN);
-        let se = (ended * (1.0 - ended) / n).sqrt();
         let _ = writeln!(
             o,
             "\nended early by the commissioner: {}{}",
-            fmt_prob(ended, se),
+            fmt_prob(ended, s.mean_se(k, true)),
             if month.is_finite() {
                 format!(", median month {month:.0}")
             } else {
@@ -284,7 +293,7 @@ fn commissioner_lines(model: &Model, result: &RunResult, o: &mut String) {
             "  {:<30} {:>16} ±{:<10} [{} .. {}]",
             label,
             fmt_pounds(m.mean()),
-            fmt_pounds(m.se()),
+            fmt_pounds(s.mean_se(k, false)),
             fmt_pounds(q.quantile(0.05)),
             fmt_pounds(q.quantile(0.95))
         );
@@ -352,7 +361,6 @@ fn improvement_lines(model: &Model, result: &RunResult, o: &mut String) {
     let s = &result.summary;
     let idx = |party: &str, name: &str| figure(result, party, name);
     let mean = |k: usize| s.moments[k].mean();
-    let n = s.iterations as f64;
     if !model.payments.improvement.is_empty() {
         let _ = writeln!(
             o,
@@ -374,24 +382,25 @@ fn improvement_lines(model: &Model, result: &RunResult, o: &mut String) {
             let row = |m: &str| {
                 let met =
                     idx("improvement", &format!("{}.{m}.met", r.label)).map_or(f64::NAN, mean);
+                let met_se = idx("improvement", &format!("{}.{m}.met", r.label))
+                    .map_or(f64::NAN, |k| s.mean_se(k, true));
                 let rel = idx(
                     "improvement",
                     &format!("{}.{m}.relative_improvement", r.label),
                 )
                 .map_or(f64::NAN, mean);
-                (met, rel)
+                (met, rel, met_se)
             };
             // Many cohorts: their range, then the final measurement.
             if r.cohorts.len() > 6 {
-                let rows: Vec<(f64, f64)> = (1..=r.cohorts.len())
+                let rows: Vec<(f64, f64, f64)> = (1..=r.cohorts.len())
                     .map(|k| row(&format!("cohort{k}")))
                     .collect();
-                let (lo, hi) = rows
-                    .iter()
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(m, _)| {
-                        (lo.min(m), hi.max(m))
-                    });
-                let rel = rows.iter().map(|&(_, r)| r).sum::<f64>() / rows.len() as f64;
+                let (lo, hi) = rows.iter().fold(
+                    (f64::INFINITY, f64::NEG_INFINITY),
+                    |(lo, hi), &(m, _, _)| (lo.min(m), hi.max(m)),
+                );
+                let rel = rows.iter().map(|&(_, r, _)| r).sum::<f64>() / rows.len() as f64;
                 let _ = writeln!(
                     o,
                     "  {:<30} {:>5.1}%-{:.1}% {:>10.2}%  (each of {} cohorts)",
@@ -404,12 +413,12 @@ fn improvement_lines(model: &Model, result: &RunResult, o: &mut String) {
                 names.retain(|m| m == "final");
             }
             for m in names {
-                let (met, rel) = row(&m);
+                let (met, rel, se) = row(&m);
                 let _ = writeln!(
                     o,
                     "  {:<30} {:>14} {:>12.2}%",
                     format!("{} {m}", r.label),
-                    fmt_prob(met, (met * (1.0 - met) / n).sqrt()),
+                    fmt_prob(met, se),
                     100.0 * rel
                 );
             }
@@ -564,7 +573,6 @@ fn payers_table(model: &Model, result: &RunResult, o: &mut String) {
         return;
     }
     let s = &result.summary;
-    let n = s.iterations as f64;
     let _ = writeln!(
         o,
         "\nPublic bodies (means; savings by their shares, wrong pocket: savings beyond their share of payments)"
@@ -580,6 +588,7 @@ fn payers_table(model: &Model, result: &RunResult, o: &mut String) {
         let mean =
             |name: &str| figure(result, &party, name).map_or(f64::NAN, |k| s.moments[k].mean());
         let loss = mean("loss");
+        let loss_se = figure(result, &party, "loss").map_or(f64::NAN, |k| s.mean_se(k, true));
         let _ = writeln!(
             o,
             "{:<22} {:>15} {:>15} {:>15} {:>15} {:>15} {:>16}",
@@ -589,7 +598,7 @@ fn payers_table(model: &Model, result: &RunResult, o: &mut String) {
             fmt_pounds(mean("net_value")),
             fmt_pounds(mean("npv")),
             fmt_pounds(mean("wrong_pocket")),
-            fmt_prob(loss, (loss * (1.0 - loss) / n).sqrt())
+            fmt_prob(loss, loss_se)
         );
     }
     if model.pooled_budget.is_some() {

@@ -61,13 +61,14 @@ pub fn figure_records(result: &RunResult, quantiles: &[f64]) -> Vec<Value> {
         .map(|(k, f)| {
             let m = &s.moments[k];
             let q = &s.sketches[k];
+            let probability = f.unit == Unit::Probability;
             let mut rec = json!({
                 "party": f.party,
                 "figure": f.name,
                 "unit": f.unit.as_str(),
                 "n": m.n,
                 "mean": jnum(m.mean()),
-                "mean_se": jnum(m.se()),
+                "mean_se": jnum(s.mean_se(k, probability)),
                 "sd": jnum(m.sd()),
                 "min": jnum(m.min),
                 "max": jnum(m.max),
@@ -75,10 +76,7 @@ pub fn figure_records(result: &RunResult, quantiles: &[f64]) -> Vec<Value> {
             for &p in quantiles {
                 let name = quantile_column(p);
                 rec[&name] = jnum(q.quantile(p));
-                rec[format!("{name}_se")] = jnum(q.quantile_se(p));
-            }
-            if f.unit == Unit::Probability && m.n > 0 {
-                rec["mean_se"] = jnum((m.mean() * (1.0 - m.mean()) / m.n as f64).sqrt());
+                rec[format!("{name}_se")] = jnum(s.quantile_se(k, p));
             }
             rec
         })
@@ -105,14 +103,19 @@ pub fn risk_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
             let n = sketch.len() as f64;
             // Asymptotic variance of the tail-mean estimator (Brazauskas et
             // al. 2008): [Var(X | tail) + (1 - p) (ES - VaR)^2] / (n p).
-            let es_se = ((tail_var + (1.0 - tail) * math::powi(es - var, 2)) / (n * tail)).sqrt();
+            let es_se = if s.randomised() {
+                // The formula assumes independent draws.
+                f64::NAN
+            } else {
+                ((tail_var + (1.0 - tail) * math::powi(es - var, 2)) / (n * tail)).sqrt()
+            };
             out.push(json!({
                 "party": f.party,
                 "figure": f.name,
                 "level": level,
                 "tail": if upper { "upper" } else { "lower" },
                 "value_at_risk": jnum(var),
-                "value_at_risk_se": jnum(sketch.quantile_se(if upper { level } else { tail })),
+                "value_at_risk_se": jnum(s.quantile_se(k, if upper { level } else { tail })),
                 "expected_shortfall": jnum(es),
                 "expected_shortfall_se": jnum(es_se),
             }));
@@ -128,15 +131,23 @@ pub fn allocation_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
     let mut out = Vec::new();
     for &level in levels {
         let shares = result.summary.allocation.shares(1.0 - level);
+        // Batch means assume independent draws.
+        let se = |x: f64| {
+            if result.summary.randomised() {
+                f64::NAN
+            } else {
+                x
+            }
+        };
         for ((_, id, _), s) in result.catalog.parties.iter().zip(shares) {
             out.push(json!({
                 "party": id,
                 "level": level,
                 "tail_mean_contribution": jnum(s.tail_mean),
-                "tail_mean_contribution_se": jnum(s.tail_mean_se),
+                "tail_mean_contribution_se": jnum(se(s.tail_mean_se)),
                 "tail_share": jnum(s.tail_share),
                 "variance_share": jnum(s.variance_share),
-                "variance_share_se": jnum(s.variance_share_se),
+                "variance_share_se": jnum(se(s.variance_share_se)),
             }));
         }
     }
@@ -148,7 +159,13 @@ pub fn allocation_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
 pub fn ratio(result: &RunResult, name: &str) -> Option<(f64, f64)> {
     let i = result.catalog.ratios.iter().position(|r| r.name == name)?;
     let (x, y, xy) = &result.summary.ratios[i];
-    ratio_of_means(x, y, xy)
+    let (value, se) = ratio_of_means(x, y, xy)?;
+    let r = &result.catalog.ratios[i];
+    let replicate = result.summary.replicate_se(|mean| {
+        let sum = |ks: &[usize]| ks.iter().map(|&k| mean(k)).sum::<f64>();
+        sum(&r.numerator) / sum(&r.denominator)
+    });
+    Some((value, replicate.unwrap_or(se)))
 }
 
 /// The ratio `E[payments] / E[attributable outcomes]`, or `None`.
@@ -207,11 +224,29 @@ pub fn write_outputs(
             json!({ "party": id, "cumulative_probability_by_month": by_month })
         })
         .collect();
+    let randomisations = s.replicates.as_ref().map(|r| r.count);
+    let sampling = match randomisations {
+        Some(r) => json!({"method": "sobol", "randomisations": r}),
+        None => json!({"method": "monte-carlo"}),
+    };
+    let notes = match randomisations {
+        Some(_) => json!({
+            "mean_se": "standard error from the spread of the independent randomisations' means (also for probabilities and ratios)",
+            "quantile_se": "standard error from the spread of the randomisations' quantiles, for each party's net; other quantiles' errors are not estimated (empty)",
+            "quantiles": "exact (type 7) up to 10000 iterations, then within 0.2% relative error",
+        }),
+        None => json!({
+            "mean_se": "Monte Carlo standard error of the mean (binomial for probabilities)",
+            "quantile_se": "half-width of a distribution-free 95% order-statistic interval divided by 1.96",
+            "quantiles": "exact (type 7) up to 10000 iterations, then within 0.2% relative error",
+        }),
+    };
     let summary = json!({
         "pbrsim_version": info.version,
         "scenario": { "name": info.scenario_name, "origin": info.scenario_origin, "hash": info.scenario_hash, "overrides": info.overrides },
         "seed": info.seed,
         "iterations": info.iterations,
+        "sampling": sampling,
         "currency": model.currency,
         "horizon_months": h,
         "parties": result.catalog.parties.iter().map(|(account, id, label)| match model.provider_of_account(*account) {
@@ -220,16 +255,12 @@ pub fn write_outputs(
             Some(d) => json!({"id": id, "label": label, "reserves": crate::model::to_pounds(model.providers[d].reserves), "credit_line": crate::model::to_pounds(model.providers[d].credit_line)}),
             None => json!({"id": id, "label": label}),
         }).collect::<Vec<_>>(),
-        "ratios": result.catalog.ratios.iter().map(|r| (r.name.to_string(), ratio(result, &r.name).map_or(Value::Null, |(e, se)| json!({"estimate": e, "se": se, "method": "ratio of means, delta-method standard error"})))).collect::<serde_json::Map<String, Value>>(),
+        "ratios": result.catalog.ratios.iter().map(|r| (r.name.to_string(), ratio(result, &r.name).map_or(Value::Null, |(e, se)| json!({"estimate": e, "se": se, "method": if randomisations.is_some() { "ratio of means, standard error from the randomisations' ratios" } else { "ratio of means, delta-method standard error" }})))).collect::<serde_json::Map<String, Value>>(),
         "figures": records,
         "risk": risk_records(result, &info.risk_levels),
         "allocation": allocation_records(result, &info.risk_levels),
         "failure": failures,
-        "notes": {
-            "mean_se": "Monte Carlo standard error of the mean (binomial for probabilities)",
-            "quantile_se": "half-width of a distribution-free 95% order-statistic interval divided by 1.96",
-            "quantiles": "exact (type 7) up to 20000 iterations, then within 0.2% relative error",
-        },
+        "notes": notes,
     });
     let mut written = Vec::new();
     let path = dir.join("summary.json");

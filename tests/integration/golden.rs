@@ -162,6 +162,25 @@ fn analysis_cases() -> Vec<Case> {
             ],
             files: &["reverse_stress.csv", "failure_rules.csv"],
         },
+        Case {
+            // Pins the scrambled Sobol' points and the randomisations' errors.
+            name: "sampling_sobol",
+            args: &[
+                "run",
+                "scenarios/supply_chain.toml",
+                "--sampling",
+                "sobol",
+                "--randomisations",
+                "4",
+                "-n",
+                "256",
+                "--seed",
+                "5",
+                "--out",
+                "{out}",
+            ],
+            files: &["summary.json", "figures.csv", "risk.csv", "allocation.csv"],
+        },
     ]
 }
 

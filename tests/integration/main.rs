@@ -26,6 +26,7 @@ mod payers;
 mod reforecast;
 mod report;
 mod risk_sharing;
+mod sampling;
 mod slurm;
 mod slurm_scripts;
 mod statistics;

@@ -44,6 +44,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
 import compare  # noqa: E402
 import pbr_numpy  # noqa: E402
+from tables import seconds, write_between  # noqa: E402
 
 BEGIN = "<!-- compare_numpy:begin -->"
 END = "<!-- compare_numpy:end -->"
@@ -71,13 +72,6 @@ def peak_rss(cmd):
         raise SystemExit(f"failed: {' '.join(cmd)}\n{r.stderr}")
     return int(r.stderr.strip().splitlines()[-1]) / 1024, wall
 
-
-def seconds(t):
-    if math.isinf(t) or math.isnan(t):
-        return "-"
-    if t < 1:
-        return f"{t * 1000:,.0f} ms"
-    return f"{t:,.1f} s" if t < 600 else f"{t / 60:,.0f} min"
 
 
 def main(argv=None):
@@ -149,15 +143,7 @@ def main(argv=None):
     table = "\n".join(lines)
     print(table)
     if a.write:
-        text = open(a.write).read()
-        if BEGIN not in text or END not in text:
-            raise SystemExit(f"{a.write}: no {BEGIN} ... {END} lines to write between")
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        tmp = a.write + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(head + BEGIN + "\n" + table + "\n" + END + tail)
-        os.replace(tmp, a.write)
+        write_between(a.write, BEGIN, END, table)
     return 0
 
 

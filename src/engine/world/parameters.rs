@@ -14,8 +14,10 @@
 use super::{Draws, Scores};
 use crate::math::{normal_cdf, normal_quantile};
 use crate::model::{Model, SlotKind};
+use crate::qmc::{self, Sampling};
 use crate::rng::{Purpose, key_stream, stream};
 use crate::sample::standard_normal;
+use rand::Rng;
 
 /// Fills `scores` with iteration `iteration`'s normal scores: one per
 /// factor, then one per parameter slot. A named slot consumes its score even
@@ -31,6 +33,38 @@ pub(crate) fn draw_scores(model: &Model, seed: u64, iteration: u64, scores: &mut
     }
     for (z, key) in keys.iter_mut().zip(&model.uncertain_keys) {
         *z = standard_normal(&mut key_stream(seed, iteration, key.stream_tag));
+    }
+}
+
+/// Fills `scores` from iteration `iteration`'s scrambled Sobol' point
+/// (see [`crate::qmc`]) with `randomisations` independent scrambles: a
+/// coordinate for each score that moves a value (every factor, every
+/// uncertain slot, in score order, so the best-spread first coordinates go
+/// to the first inputs), its normal quantile the score. Scores that move
+/// nothing stay 0. Below its 32 bits, each coordinate is filled from the
+/// parameter stream.
+pub(crate) fn sobol_scores(
+    model: &Model,
+    seed: u64,
+    randomisations: u32,
+    iteration: u64,
+    scores: &mut [f64],
+) {
+    let (factors, slots) = scores.split_at_mut(model.factors.len());
+    let mut rng = stream(seed, iteration, Purpose::Parameters);
+    let mut dim = 0u32;
+    let mut next = |z: &mut f64| {
+        let u = qmc::coordinate(seed, randomisations, iteration, dim, rng.next_u64());
+        *z = normal_quantile(u);
+        dim += 1;
+    };
+    factors.iter_mut().for_each(&mut next);
+    for (z, kind) in slots.iter_mut().zip(model.slot_kinds()) {
+        if model.slot_param(kind).is_some_and(|p| p.is_uncertain()) {
+            next(z);
+        } else {
+            *z = 0.0;
+        }
     }
 }
 
@@ -105,6 +139,9 @@ pub struct Worlds {
     pub pinned: Vec<(Input, f64)>,
     /// Inputs restricted to percentile bands (at most one per factor).
     pub bands: Vec<Band>,
+    /// Independent draws, or scrambled Sobol' points; a Sobol' arm takes
+    /// nothing from a second replicate.
+    pub sampling: Sampling,
 }
 
 impl Worlds {
@@ -126,7 +163,12 @@ impl Worlds {
         scores: &mut Scores,
         second: &mut [f64],
     ) -> u64 {
-        draw_scores(model, seed, i, &mut scores.values);
+        match self.sampling {
+            Sampling::MonteCarlo => draw_scores(model, seed, i, &mut scores.values),
+            Sampling::Sobol { randomisations } => {
+                sobol_scores(model, seed, randomisations, i, &mut scores.values)
+            }
+        }
         scores.pinned.fill(f64::NAN);
         let mut participants = i;
         if !self.from_second.is_empty() {
