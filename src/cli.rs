@@ -446,6 +446,8 @@ pub struct StressArgs {
     pub overrides: Vec<Override>,
     #[command(flatten)]
     pub sim: Simulation,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Directory for stress.csv (created if missing).
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -731,6 +733,8 @@ pub struct CompareArgs {
     pub set_b: Vec<Override>,
     #[command(flatten)]
     pub sim: Simulation,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Directory for compare.csv.
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -770,20 +774,8 @@ pub struct RunArgs {
     /// The most iterations --precision may use.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_iterations: u64,
-    /// How the uncertain parameters are sampled. `monte-carlo`: independent
-    /// draws. `sobol`: scrambled Sobol' points (randomised quasi-Monte
-    /// Carlo), which spread the parameters' worlds evenly and usually give
-    /// the same precision in fewer iterations; participant-level events
-    /// stay random. Its error bars come from --randomisations independent
-    /// scrambles (docs/model.md, Sampling).
-    #[arg(long, value_enum, default_value_t = SamplingArg::MonteCarlo)]
-    pub sampling: SamplingArg,
-    /// With --sampling sobol: independent randomisations, whose spread
-    /// gives every standard error (2 to 1024; more gives a steadier error
-    /// bar, fewer points per scramble).
-    #[arg(long, default_value_t = pbrsim::qmc::DEFAULT_RANDOMISATIONS,
-          value_parser = clap::value_parser!(u32).range(2..=pbrsim::qmc::MAX_RANDOMISATIONS as i64))]
-    pub randomisations: u32,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Override a scenario value by its path, e.g.
     /// --set segments.jsa_25_plus.referrals_per_month=1200 (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -814,14 +806,39 @@ pub enum SamplingArg {
     Sobol,
 }
 
-impl RunArgs {
-    /// The sampling the options ask for.
-    pub fn sampling(&self) -> pbrsim::engine::Sampling {
-        match self.sampling {
-            SamplingArg::MonteCarlo => pbrsim::engine::Sampling::MonteCarlo,
-            SamplingArg::Sobol => pbrsim::engine::Sampling::Sobol {
-                randomisations: self.randomisations,
-            },
+/// `--sampling` and `--randomisations`.
+#[derive(Args, Debug)]
+pub struct SamplingArgs {
+    /// How the uncertain parameters are sampled. `monte-carlo`: independent
+    /// draws. `sobol`: scrambled Sobol' points (randomised quasi-Monte
+    /// Carlo), which spread the parameters' worlds evenly and usually give
+    /// smaller errors for the same iterations (docs/analytics.md);
+    /// participant-level events stay random. Its error bars come from
+    /// --randomisations independent scrambles.
+    #[arg(long, value_enum, default_value_t = SamplingArg::MonteCarlo)]
+    pub sampling: SamplingArg,
+    /// With --sampling sobol: independent randomisations, whose spread
+    /// gives every standard error (2 to 1024, default 16; more gives a
+    /// steadier error bar, fewer points per scramble).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=pbrsim::qmc::MAX_RANDOMISATIONS as i64))]
+    pub randomisations: Option<u32>,
+}
+
+impl SamplingArgs {
+    /// The sampling the options ask for; `--randomisations` without
+    /// `--sampling sobol` is refused, as it would change nothing.
+    pub fn sampling(&self) -> Result<pbrsim::engine::Sampling, pbrsim::Error> {
+        match (self.sampling, self.randomisations) {
+            (SamplingArg::MonteCarlo, None) => Ok(pbrsim::engine::Sampling::MonteCarlo),
+            (SamplingArg::MonteCarlo, Some(_)) => Err(pbrsim::Error::Usage {
+                option: "--randomisations".into(),
+                message:
+                    "it applies to --sampling sobol only: add --sampling sobol, or leave it out"
+                        .into(),
+            }),
+            (SamplingArg::Sobol, r) => Ok(pbrsim::engine::Sampling::Sobol {
+                randomisations: r.unwrap_or(pbrsim::qmc::DEFAULT_RANDOMISATIONS),
+            }),
         }
     }
 }

@@ -77,7 +77,10 @@ fn load(
 fn compare(args: CompareArgs, quiet: bool) -> anyhow::Result<()> {
     let a = load(Some(&args.a), &args.set_a)?;
     let b = load(Some(args.b.as_deref().unwrap_or(&args.a)), &args.set_b)?;
-    let config = config_of(&args.sim);
+    let config = RunConfig {
+        sampling: args.sampling.sampling()?,
+        ..config_of(&args.sim)
+    };
     let bar = Progress::new(
         quiet,
         config.iterations,
@@ -103,7 +106,10 @@ fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
     file.keep_only(&args.only)?;
     let baseline = scenario::load_str(&file.scenario.text, &file.scenario.origin, &args.overrides)?;
     let prepared = file.prepare(&args.overrides).map_err(pbrsim::Error::from)?;
-    let config = config_of(&args.sim);
+    let config = RunConfig {
+        sampling: args.sampling.sampling()?,
+        ..config_of(&args.sim)
+    };
     let bar = Progress::new(
         quiet,
         config.iterations,
@@ -130,13 +136,7 @@ fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
     }
     show(
         quiet,
-        &pbrsim::output::stress::render_stresses(
-            &baseline.origin,
-            &prepared,
-            &rows,
-            config.iterations,
-            config.seed,
-        ),
+        &pbrsim::output::stress::render_stresses(&baseline.origin, &prepared, &rows, &config),
     );
     Ok(())
 }
@@ -783,7 +783,7 @@ fn run_shard(args: &RunArgs, shard: Shard, quiet: bool) -> anyhow::Result<()> {
         threads: args.sim.threads,
         quantiles: args.quantiles.clone(),
         risk_levels: args.risk_levels.clone(),
-        sampling: args.sampling(),
+        sampling: args.sampling.sampling()?,
     };
     let manifest = Manifest::of_run(src, &args.overrides, &options, shard.count);
     if shard.count > 1 {
@@ -1166,7 +1166,7 @@ fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         precision: args.precision.clone(),
         max_iterations: args.max_iterations,
         allow_large: args.sim.allow_large,
-        sampling: args.sampling(),
+        sampling: args.sampling.sampling()?,
         ..Default::default()
     };
     let mut info = RunInfo::new(

@@ -322,6 +322,13 @@ def _out(out: Optional[PathLike]) -> Optional[str]:
     return None if out is None else os.fspath(out)
 
 
+def _sobol(sampling: str, randomisations: int) -> Optional[int]:
+    """The randomisations of ``sampling="sobol"``; None for independent draws."""
+    if sampling not in ("monte-carlo", "sobol"):
+        raise ValueError(f"sampling must be 'monte-carlo' or 'sobol', not {sampling!r}")
+    return int(randomisations) if sampling == "sobol" else None
+
+
 def _scenario(s: Union[Scenario, PathLike]) -> Scenario:
     return s if isinstance(s, Scenario) else load(s)
 
@@ -351,8 +358,6 @@ def run(
     Sobol' points (``--sampling sobol``), with standard errors from
     ``randomisations`` independent scrambles.
     """
-    if sampling not in ("monte-carlo", "sobol"):
-        raise ValueError(f"sampling must be 'monte-carlo' or 'sobol', not {sampling!r}")
     s = _scenario(scenario)
     sim = _simulation(iterations, seed, threads)
     report, files = _call(
@@ -365,7 +370,7 @@ def run(
         [float(q) for q in quantiles],
         [float(r) for r in risk_levels],
         _out(out),
-        sobol=int(randomisations) if sampling == "sobol" else None,
+        sobol=_sobol(sampling, randomisations),
     )
     return Result(report, files)
 
@@ -379,13 +384,18 @@ def compare(
     *,
     out: Optional[PathLike] = None,
     progress: Progress = True,
+    sampling: str = "monte-carlo",
+    randomisations: int = 16,
 ) -> Analysis:
     """Two contracts on the same worlds (``pbrsim compare``): ``result.table``
     holds, per figure, each contract's mean and their paired difference
-    with its standard error (the columns of ``compare.csv``)."""
+    with its standard error (the columns of ``compare.csv``).
+    ``sampling`` and ``randomisations`` as in :func:`run`."""
     sim = _simulation(iterations, seed, threads)
+    sobol = _sobol(sampling, randomisations)
     report, files = _call(
-        progress, "iterations", _native.compare, _scenario(a)._native(), _scenario(b)._native(), sim, _out(out)
+        progress, "iterations", _native.compare, _scenario(a)._native(), _scenario(b)._native(), sim, _out(out),
+        sobol=sobol,
     )
     return Analysis(report, files, "compare.csv")
 
@@ -400,15 +410,19 @@ def stress(
     only: Sequence[str] = (),
     out: Optional[PathLike] = None,
     progress: Progress = True,
+    sampling: str = "monte-carlo",
+    randomisations: int = 16,
 ) -> Analysis:
     """The stresses of a stress file, each against the baseline on the
     same worlds (``pbrsim stress``): ``result.table`` is ``stress.csv``.
     ``scenario`` replaces the file's own; ``only`` runs the named
-    stresses."""
+    stresses. ``sampling`` and ``randomisations`` as in :func:`run`."""
     sim = _simulation(iterations, seed, threads)
+    sobol = _sobol(sampling, randomisations)
     native = None if scenario is None else _scenario(scenario)._native()
     report, files = _call(
-        progress, "iteration-arms", _native.stress, os.fspath(file), native, list(only), sim, _out(out)
+        progress, "iteration-arms", _native.stress, os.fspath(file), native, list(only), sim, _out(out),
+        sobol=sobol,
     )
     return Analysis(report, files, "stress.csv")
 

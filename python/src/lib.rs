@@ -240,6 +240,21 @@ impl Job {
     }
 }
 
+/// `sobol`: the randomisations of `sampling="sobol"`, `None` for
+/// independent draws.
+fn sampling(sobol: Option<u32>) -> PyResult<pbrsim::engine::Sampling> {
+    match sobol {
+        None => Ok(pbrsim::engine::Sampling::MonteCarlo),
+        Some(r) if (2..=pbrsim::qmc::MAX_RANDOMISATIONS).contains(&r) => {
+            Ok(pbrsim::engine::Sampling::Sobol { randomisations: r })
+        }
+        Some(r) => Err(PyValueError::new_err(format!(
+            "randomisations must be from 2 to {}, not {r}",
+            pbrsim::qmc::MAX_RANDOMISATIONS
+        ))),
+    }
+}
+
 /// Reads a scenario file: `(text, origin)`, or the built-in example when
 /// `path` is `None`.
 #[pyfunction]
@@ -380,15 +395,7 @@ fn run(
         stop,
         dest,
     } = Job::new(simulation, out)?;
-    if let Some(randomisations) = sobol {
-        if !(2..=pbrsim::qmc::MAX_RANDOMISATIONS).contains(&randomisations) {
-            return Err(PyValueError::new_err(format!(
-                "randomisations must be from 2 to {}, not {randomisations}",
-                pbrsim::qmc::MAX_RANDOMISATIONS
-            )));
-        }
-        cfg.sampling = pbrsim::engine::Sampling::Sobol { randomisations };
-    }
+    cfg.sampling = sampling(sobol)?;
     let dir = dest.dir.clone();
     let (report, written) = supervise(py, cfg.iterations, progress.as_ref(), &stop, |counter| {
         let mut info = pbrsim::output::RunInfo::new(
@@ -429,7 +436,7 @@ fn run(
 
 /// Two contracts on common random numbers: the report and `compare.csv`.
 #[pyfunction]
-#[pyo3(signature = (a, b, simulation, out, progress))]
+#[pyo3(signature = (a, b, simulation, out, progress, sobol=None))]
 #[allow(clippy::too_many_arguments)]
 fn compare(
     py: Python<'_>,
@@ -438,13 +445,15 @@ fn compare(
     simulation: Simulation,
     out: Option<PathBuf>,
     progress: Option<Bound<'_, PyAny>>,
+    sobol: Option<u32>,
 ) -> PyResult<Output> {
     let (la, lb) = (load(py, &a)?, load(py, &b)?);
     let Job {
-        config: cfg,
+        config: mut cfg,
         stop,
         dest,
     } = Job::new(simulation, out)?;
+    cfg.sampling = sampling(sobol)?;
     let (report, path) = supervise(py, cfg.iterations, progress.as_ref(), &stop, |counter| {
         let pairs = pbrsim::engine::compare::compare(&la.model, &lb.model, &cfg, &|done| {
             counter.set(done)
@@ -461,7 +470,7 @@ fn compare(
 /// A stress file's stresses, each against its baseline: the report and
 /// `stress.csv`. `scenario`, when given, replaces the file's own.
 #[pyfunction]
-#[pyo3(signature = (file, scenario, only, simulation, out, progress))]
+#[pyo3(signature = (file, scenario, only, simulation, out, progress, sobol=None))]
 #[allow(clippy::too_many_arguments)]
 fn stress(
     py: Python<'_>,
@@ -471,7 +480,9 @@ fn stress(
     simulation: Simulation,
     out: Option<PathBuf>,
     progress: Option<Bound<'_, PyAny>>,
+    sobol: Option<u32>,
 ) -> PyResult<Output> {
+    let sampling = sampling(sobol)?;
     let mut file = pbrsim::stress::file::load_file(&file, None).map_err(|e| py_err(py, e))?;
     let baseline_overrides = match scenario {
         Some((text, origin, pairs)) => {
@@ -491,10 +502,11 @@ fn stress(
         .prepare(&baseline_overrides)
         .map_err(|e| scenario_error(py, &e))?;
     let Job {
-        config: cfg,
+        config: mut cfg,
         stop,
         dest,
     } = Job::new(simulation, out)?;
+    cfg.sampling = sampling;
     let total = cfg.iterations * (prepared.len() as u64 + 1);
     let (report, path) = supervise(py, total, progress.as_ref(), &stop, |counter| {
         let rows =
@@ -508,13 +520,8 @@ fn stress(
             cfg.iterations,
             cfg.seed,
         )?;
-        let report = pbrsim::output::stress::render_stresses(
-            &baseline.origin,
-            &prepared,
-            &rows,
-            cfg.iterations,
-            cfg.seed,
-        );
+        let report =
+            pbrsim::output::stress::render_stresses(&baseline.origin, &prepared, &rows, &cfg);
         Ok((report, path))
     })?;
     Ok((report, dest.read(&[path])?))

@@ -67,6 +67,30 @@ def test_sobol_sampling_matches_the_command(cli, in_root, tmp_path):
         pbrsim.run("scenarios/supply_chain.toml", sampling="sobol", randomisations=1)
 
 
+def test_sobol_compare_and_stress_match_the_command(cli, in_root, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    cli(
+        "compare", "scenarios/supply_chain.toml", "--set-b", "payments.price_discount=0.15",
+        "-n", "320", "--seed", "2", "--sampling", "sobol", "--randomisations", "4", "--out", str(a), "--quiet",
+    )
+    r = pbrsim.compare(
+        "scenarios/supply_chain.toml",
+        pbrsim.load("scenarios/supply_chain.toml", set={"payments.price_discount": 0.15}),
+        iterations=320, seed=2, sampling="sobol", randomisations=4, progress=False,
+    )
+    assert_same(r.files, {"compare.csv": r.table}, a)
+    cli(
+        "stress", "stresses/programme_history.toml", "--only", "volume_15pct_short",
+        "-n", "256", "--sampling", "sobol", "--out", str(b), "--quiet",
+    )
+    s = pbrsim.stress(
+        "stresses/programme_history.toml", iterations=256, only=["volume_15pct_short"],
+        sampling="sobol", progress=False,
+    )
+    assert_same(s.files, {"stress.csv": s.table}, b)
+    assert "16 independent randomisations" in s.report
+
+
 def test_report_is_the_printed_one(cli, in_root):
     printed = cli("run", "scenarios/minimal.toml", "-n", "200")
     assert pbrsim.run("scenarios/minimal.toml", iterations=200, progress=False).report == printed

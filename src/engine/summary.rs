@@ -63,24 +63,9 @@ impl Replicates {
         }
     }
 
-    /// The standard error of the pooled estimate from the randomisations'
-    /// own: the sample sd of their (finite) estimates over the square root
-    /// of their number; NaN with fewer than two.
+    /// The standard error of the pooled estimate from the randomisations'.
     fn se(&self, estimate: impl Fn(usize) -> f64) -> f64 {
-        let xs = (0..self.count).map(estimate).filter(|x| x.is_finite());
-        let (mut m, mut s, mut c) = (0.0, 0.0, 0.0);
-        for x in xs {
-            // Welford: a handful of values, in a fixed order.
-            c += 1.0;
-            let d = x - m;
-            m += d / c;
-            s += d * (x - m);
-        }
-        if c < 2.0 {
-            f64::NAN
-        } else {
-            (s / (c - 1.0) / c).sqrt()
-        }
+        crate::stats::replicate_se((0..self.count).map(estimate))
     }
 }
 

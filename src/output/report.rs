@@ -42,7 +42,10 @@ fn fmt_prob(p: f64, se: f64) -> String {
 /// Renders the report printed by `pbrsim run`.
 pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> String {
     let mut o = String::new();
-    let randomisations = result.summary.replicates.as_ref().map(|r| r.count);
+    // Randomisations holding iterations (all of them unless the run is
+    // shorter than their number).
+    let randomisations = (result.summary.replicates.as_ref())
+        .map(|r| r.count.min(result.summary.iterations as usize));
     let _ = writeln!(
         o,
         "{} · {} iterations{} · seed {} · pbrsim {} · scenario {}",
@@ -496,8 +499,15 @@ pub fn render_comparison(
     );
     let _ = writeln!(
         o,
-        "{} iterations on common random numbers, seed {}. Difference = B - A, iteration by iteration.\n",
+        "{} iterations on common random numbers{}, seed {}. Difference = B - A, iteration by iteration.\n",
         fmt_pounds(config.iterations as f64),
+        match config.sampling.randomisations() {
+            Some(r) => format!(
+                " (Sobol' points; errors from {} independent randomisations)",
+                r.min(config.iterations as usize)
+            ),
+            None => String::new(),
+        },
         config.seed
     );
     let _ = writeln!(
@@ -544,7 +554,7 @@ pub fn render_comparison(
             show(p.a.mean()),
             show(p.b.mean()),
             show(p.difference.mean()),
-            show(p.difference.se()),
+            show(p.difference_se()),
             show(p.independent_se())
         );
     }

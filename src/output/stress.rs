@@ -68,18 +68,28 @@ pub fn render_stresses(
     scenario: &str,
     prepared: &[Prepared],
     rows: &[StressRow],
-    iterations: u64,
-    seed: u64,
+    config: &crate::engine::RunConfig,
 ) -> String {
     let mut o = String::new();
+    let (iterations, seed) = (config.iterations, config.seed);
+    let randomisations = config.sampling.randomisations();
     let _ = writeln!(
         o,
-        "Stresses of {scenario}: {} iterations on common random numbers, seed {seed}.",
-        fmt_pounds(iterations as f64)
+        "Stresses of {scenario}: {} iterations on common random numbers{}, seed {seed}.",
+        fmt_pounds(iterations as f64),
+        if randomisations.is_some() {
+            " (Sobol' points)"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         o,
-        "Change = stressed - baseline, world by world; intervals are 95% (jackknife over batches)."
+        "Change = stressed - baseline, world by world; intervals are 95% (jackknife over {}).",
+        match randomisations {
+            Some(r) => format!("{} independent randomisations", r.min(iterations as usize)),
+            None => "batches".into(),
+        }
     );
     for p in prepared {
         let s = &p.stress;

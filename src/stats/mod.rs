@@ -176,6 +176,26 @@ impl CoMoments {
     }
 }
 
+/// The standard error of a pooled estimate from independent replicates'
+/// own estimates (the randomisations of a Sobol' run): the sample sd of
+/// the finite ones over the square root of their number; NaN with fewer
+/// than two.
+pub fn replicate_se(estimates: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut m, mut s, mut c) = (0.0, 0.0, 0.0);
+    for x in estimates.into_iter().filter(|x| x.is_finite()) {
+        // Welford, over a handful of values in a fixed order.
+        c += 1.0;
+        let d = x - m;
+        m += d / c;
+        s += d * (x - m);
+    }
+    if c < 2.0 {
+        f64::NAN
+    } else {
+        (s / (c - 1.0) / c).sqrt()
+    }
+}
+
 /// Ratio of means `E[x] / E[y]` with its delta-method standard error;
 /// `None` when `E[y]` is not clearly positive, that is when its mean is
 /// not above 1.96 standard errors (the ratio is then undefined, not a

@@ -119,9 +119,32 @@ where
 {
     let catalogs: Vec<Catalog> = arms.iter().map(|a| Catalog::new(a.model)).collect();
     // Batches of equal size (within one iteration), fixed by the iteration
-    // count: a block may feed two batches.
-    let batches = config.iterations.clamp(1, MAX_BATCHES);
-    let batch_of = |i: u64| (i as u128 * batches as u128 / config.iterations as u128) as usize;
+    // count: a block may feed two batches. With Sobol' points a batch is a
+    // randomisation (iteration i mod R): the points within one are not
+    // independent, the randomisations are, so the jackknife deletes one
+    // randomisation at a time.
+    let randomisations = config.sampling.randomisations().map(|r| r as u64);
+    let batches = match randomisations {
+        Some(r) => r.min(config.iterations).max(1),
+        None => config.iterations.clamp(1, MAX_BATCHES),
+    };
+    let batch_of = |i: u64| match randomisations {
+        Some(r) => (i % r) as usize,
+        None => (i as u128 * batches as u128 / config.iterations as u128) as usize,
+    };
+    if randomisations.is_some() && arms.iter().any(|a| !a.worlds.from_second.is_empty()) {
+        return Err(crate::Error::Setting(
+            "Sobol' points cannot draw a second replicate of each world (Sobol indices, variance split): use --sampling monte-carlo".into(),
+        ));
+    }
+    let arms: Vec<Arm> = arms
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            a.worlds.sampling = config.sampling;
+            a
+        })
+        .collect();
     let mut out = BatchSums {
         width,
         counts: vec![0; batches as usize],
@@ -142,10 +165,15 @@ where
         start: |_| Vec::<(usize, Vec<f64>, u64)>::with_capacity(2),
         observe: |done: &mut Vec<(usize, Vec<f64>, u64)>, i, outcomes: &Outcomes| {
             let b = batch_of(i);
-            if done.last().is_none_or(|d| d.0 != b) {
-                done.push((b, vec![0.0; width], 0));
-            }
-            let d = done.last_mut().expect("pushed above");
+            // At most two batches a block by ranges, or one per
+            // randomisation: a short search, and each allocated once.
+            let d = match done.iter().position(|d| d.0 == b) {
+                Some(k) => &mut done[k],
+                None => {
+                    done.push((b, vec![0.0; width], 0));
+                    done.last_mut().expect("pushed above")
+                }
+            };
             observe(outcomes.all_figures(), &mut d.1);
             d.2 += 1;
         },
@@ -165,7 +193,7 @@ where
             true
         },
     };
-    drive(arms, &catalogs, &schedule, steps)?;
+    drive(&arms, &catalogs, &schedule, steps)?;
     Ok(out)
 }
 

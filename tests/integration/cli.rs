@@ -515,3 +515,25 @@ fn workbooks_are_written_from_a_results_directory() {
     let without_out = pbrsim(&["run", "-n", "64", "--xlsx"]);
     assert_eq!(without_out.status.code(), Some(2));
 }
+
+#[test]
+fn randomisations_without_sobol_sampling_is_refused() {
+    let out = pbrsim(&["run", "-n", "64", "-q", "--randomisations", "8"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--randomisations") && err.contains("--sampling sobol"),
+        "{err}"
+    );
+    let out = pbrsim(&[
+        "run",
+        "-n",
+        "64",
+        "-q",
+        "--sampling",
+        "sobol",
+        "--randomisations",
+        "8",
+    ]);
+    assert!(out.status.success());
+}

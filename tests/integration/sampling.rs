@@ -177,3 +177,60 @@ fn each_partys_net_has_replicate_errors_for_its_quantiles_and_others_have_none()
     let (_, from_means) = mean_se(&means);
     assert!((s.mean_se(net, false) - from_means).abs() <= 1e-9 * from_means);
 }
+
+#[test]
+fn a_sobol_comparison_and_stress_arm_see_the_runs_worlds_and_errors() {
+    // The same seed and sampling give a comparison's side A, and an
+    // analysis arm, exactly the worlds of a run: the same means, and the
+    // same error from the same randomisations (a comparison sums them in
+    // floating point where a run sums them exactly; the jackknife over
+    // equal randomisations is the spread of their means).
+    let m = model(SUPPLY_CHAIN, &[]);
+    let sampling = Sampling::Sobol { randomisations: 8 };
+    let config = RunConfig {
+        iterations: 640,
+        seed: 21,
+        sampling,
+        ..Default::default()
+    };
+    let alone = run(&m, &config, &|_| {}, None).unwrap();
+    let (mean, se) = estimate(&alone, "prime.net");
+    let cheaper = model(SUPPLY_CHAIN, &["payments.price_discount=0.15"]);
+    let pairs = pbrsim::engine::compare::compare(&m, &cheaper, &config, &|_| {}).unwrap();
+    let net = pairs.iter().find(|p| p.key == "prime.net").unwrap();
+    assert_eq!(net.a.mean(), mean);
+    assert!(
+        (net.se_a() - se).abs() <= 1e-9 * se,
+        "{} vs {se}",
+        net.se_a()
+    );
+    assert_eq!(net.replicates.len(), 8);
+    let differences: Vec<f64> = net.replicates.iter().map(|r| r[2][0] / r[2][1]).collect();
+    assert!((net.difference_se() - mean_se(&differences).1).abs() <= 1e-9 * net.difference_se());
+
+    let k = figure(&alone, "prime.net");
+    let arms = [pbrsim::stress::arms::Arm::plain(&m)];
+    let observe = |rows: &[Vec<f64>], sums: &mut [f64]| sums[0] += rows[0][k];
+    let sums = pbrsim::stress::arms::run_arms(&arms, &config, 1, observe, &|_| {}).unwrap();
+    assert_eq!(sums.counts, vec![80; 8], "one batch per randomisation");
+    let e = sums.estimate(|s, n| s[0] / n);
+    assert!((e.value - mean).abs() <= 1e-9 * mean.abs());
+    assert!((e.se - se).abs() <= 1e-9 * se, "{} vs {se}", e.se);
+    assert_eq!(e.df, 7);
+    // Thread counts change nothing.
+    let two = pbrsim::engine::compare::compare(
+        &m,
+        &cheaper,
+        &RunConfig {
+            threads: 1,
+            ..config.clone()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let again = two.iter().find(|p| p.key == "prime.net").unwrap();
+    assert_eq!(
+        again.difference_se().to_bits(),
+        net.difference_se().to_bits()
+    );
+}
