@@ -57,6 +57,18 @@ fn whole_run(c: &mut Criterion) {
             b.iter(|| black_box(run(&m, &cfg, &|_| {}, None).unwrap().summary.iterations))
         });
     }
+    // The same run on scrambled Sobol' points: the points and the
+    // randomisations' sums are what it adds.
+    let cfg = RunConfig {
+        iterations: 1024,
+        seed: 1,
+        threads: 2,
+        sampling: pbrsim::engine::Sampling::Sobol { randomisations: 16 },
+        ..Default::default()
+    };
+    g.bench_function("2_threads_sobol", |b| {
+        b.iter(|| black_box(run(&m, &cfg, &|_| {}, None).unwrap().summary.iterations))
+    });
     g.finish();
 }
 

@@ -469,6 +469,8 @@ pub struct SensitivityArgs {
     /// High percentile of each input for the tornado (0-100).
     #[arg(long, default_value_t = 90.0)]
     pub high: f64,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Directory for tornado.csv and sobol.csv.
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -664,6 +666,8 @@ pub struct SolveArgs {
     /// The value the statistic should take.
     #[arg(long, allow_negative_numbers = true)]
     pub target: f64,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Directory for solve.csv (created if missing).
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -682,6 +686,8 @@ pub struct ReverseArgs {
     /// A shock at full size: PATH*FACTOR or PATH+SHIFT (repeatable).
     #[arg(long, value_name = "SHOCK", required = true)]
     pub direction: Vec<pbrsim::stress::reverse::Direction>,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Directory for reverse_stress.csv and failure_rules.csv (created if
     /// missing).
     #[arg(short, long, value_name = "DIR")]

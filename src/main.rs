@@ -129,8 +129,7 @@ fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
             &dir.join("stress.csv"),
             &rows,
             &baseline.hash,
-            config.iterations,
-            config.seed,
+            &config,
         )?;
         note(format!("wrote {}", path.display()));
     }
@@ -165,7 +164,17 @@ fn sensitivity(args: SensitivityArgs, quiet: bool) -> anyhow::Result<()> {
     let stats = pbrsim::stress::statistic::parse_all(model, &args.statistic)?;
     let inputs =
         pbrsim::stress::sensitivity::check_inputs(model, &loaded.origin, args.low, args.high)?;
-    let config = config_of(&args.contract.sim);
+    let config = RunConfig {
+        sampling: args.sampling.sampling()?,
+        ..config_of(&args.contract.sim)
+    };
+    if config.sampling.randomisations().is_some() && args.method != Method::Tornado {
+        return Err(pbrsim::Error::Usage {
+            option: "--sampling sobol".into(),
+            message: "Sobol indices need a second, independent replicate of each world: use it with --method tornado".into(),
+        }
+        .into());
+    }
     let mut written = Vec::new();
     let (mut tornadoes, mut sobol) = (None, None);
     let tornado_arms = if args.method == Method::Sobol {
@@ -605,7 +614,10 @@ fn solve(args: SolveArgs, quiet: bool) -> anyhow::Result<()> {
         statistic: &stat,
         target: args.target,
     };
-    let config = config_of(&args.contract.sim);
+    let config = RunConfig {
+        sampling: args.sampling.sampling()?,
+        ..config_of(&args.contract.sim)
+    };
     let bar = Progress::new(
         quiet,
         config.iterations * pbrsim::stress::solve::TYPICAL_EVALUATIONS,
@@ -653,7 +665,10 @@ fn reverse_stress(args: ReverseArgs, quiet: bool) -> anyhow::Result<()> {
         .into());
     }
     let src = Source::read_or_embedded(args.contract.scenario.as_deref())?;
-    let config = config_of(&args.contract.sim);
+    let config = RunConfig {
+        sampling: args.sampling.sampling()?,
+        ..config_of(&args.contract.sim)
+    };
     let searches = args.direction.len() as u64 + u64::from(args.direction.len() > 1);
     let bar = Progress::new(
         quiet,

@@ -69,6 +69,16 @@ impl Sampling {
             Sampling::Sobol { .. } => "sobol",
         }
     }
+
+    /// The `sampling` and `randomisations` cells of an analysis table
+    /// (the second empty for plain Monte Carlo).
+    pub fn columns(&self) -> [String; 2] {
+        [
+            self.name().into(),
+            self.randomisations()
+                .map_or(String::new(), |r| r.to_string()),
+        ]
+    }
 }
 
 /// SplitMix64's finaliser: a bijection of 64-bit words whose outputs for

@@ -370,7 +370,7 @@ def run(
         [float(q) for q in quantiles],
         [float(r) for r in risk_levels],
         _out(out),
-        sobol=_sobol(sampling, randomisations),
+        qmc=_sobol(sampling, randomisations),
     )
     return Result(report, files)
 
@@ -395,7 +395,7 @@ def compare(
     sobol = _sobol(sampling, randomisations)
     report, files = _call(
         progress, "iterations", _native.compare, _scenario(a)._native(), _scenario(b)._native(), sim, _out(out),
-        sobol=sobol,
+        qmc=sobol,
     )
     return Analysis(report, files, "compare.csv")
 
@@ -422,7 +422,7 @@ def stress(
     native = None if scenario is None else _scenario(scenario)._native()
     report, files = _call(
         progress, "iteration-arms", _native.stress, os.fspath(file), native, list(only), sim, _out(out),
-        sobol=sobol,
+        qmc=sobol,
     )
     return Analysis(report, files, "stress.csv")
 
@@ -439,15 +439,19 @@ def sensitivity(
     high: float = 90.0,
     out: Optional[PathLike] = None,
     progress: Progress = True,
+    sampling: str = "monte-carlo",
+    randomisations: int = 16,
 ) -> Sensitivity:
     """Which uncertain inputs matter (``pbrsim sensitivity``): a tornado
     (each input at its ``low`` and ``high`` percentiles) and/or Sobol'
     indices, for each statistic (``party.figure`` means, or
     ``commissioner.<ratio>``). ``method``: ``"tornado"``, ``"sobol"`` or
     ``"both"``; ``result.tornado`` and ``result.sobol`` are the tables
-    (``None`` when not run)."""
+    (``None`` when not run). ``sampling="sobol"`` (as in :func:`run`)
+    needs ``method="tornado"``."""
     if method not in ("tornado", "sobol", "both"):
         raise ValueError(f"method: 'tornado', 'sobol' or 'both', got {method!r}")
+    qmc = _sobol(sampling, randomisations)
     stats = [statistics] if isinstance(statistics, str) else list(statistics)
     sim = _simulation(iterations, seed, threads)
     report, files = _call(
@@ -462,6 +466,7 @@ def sensitivity(
         float(high),
         sim,
         _out(out),
+        qmc=qmc,
     )
     return Sensitivity(report, files)
 
@@ -495,14 +500,18 @@ def solve(
     *,
     out: Optional[PathLike] = None,
     progress: Progress = True,
+    sampling: str = "monte-carlo",
+    randomisations: int = 16,
 ) -> Solution:
     """The value of the key ``vary`` in ``between`` at which ``statistic``
     meets ``target``, with a 95% interval, on common random numbers
     (``pbrsim solve``). E.g. the smallest reserves at which a charity's
     chance of failing is 5%:
     ``solve(s, "subcontractors.esa_charity.reserves", (0, 1e6), "esa_charity.failed", 0.05)``.
+    ``sampling`` and ``randomisations`` as in :func:`run`.
     """
     low, high = between
+    qmc = _sobol(sampling, randomisations)
     sim = _simulation(iterations, seed, threads)
     report, files, found = _call(
         progress,
@@ -516,6 +525,7 @@ def solve(
         float(target),
         sim,
         _out(out),
+        qmc=qmc,
     )
     return Solution(report, files, found)
 

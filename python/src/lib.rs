@@ -240,10 +240,10 @@ impl Job {
     }
 }
 
-/// `sobol`: the randomisations of `sampling="sobol"`, `None` for
+/// `qmc`: the randomisations of `sampling="sobol"`, `None` for
 /// independent draws.
-fn sampling(sobol: Option<u32>) -> PyResult<pbrsim::engine::Sampling> {
-    match sobol {
+fn sampling(qmc: Option<u32>) -> PyResult<pbrsim::engine::Sampling> {
+    match qmc {
         None => Ok(pbrsim::engine::Sampling::MonteCarlo),
         Some(r) if (2..=pbrsim::qmc::MAX_RANDOMISATIONS).contains(&r) => {
             Ok(pbrsim::engine::Sampling::Sobol { randomisations: r })
@@ -374,7 +374,7 @@ fn to_toml(v: &Bound<'_, PyAny>, at: &str) -> PyResult<toml::Value> {
 /// One run: the report, and `summary.json`, `figures.csv`, `risk.csv`,
 /// `allocation.csv`, `monthly.csv` (and `draws.csv` when asked).
 #[pyfunction]
-#[pyo3(signature = (scenario, simulation, draws, quantiles, risk_levels, out, progress, sobol=None))]
+#[pyo3(signature = (scenario, simulation, draws, quantiles, risk_levels, out, progress, qmc=None))]
 #[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
@@ -385,7 +385,7 @@ fn run(
     risk_levels: Vec<f64>,
     out: Option<PathBuf>,
     progress: Option<Bound<'_, PyAny>>,
-    sobol: Option<u32>,
+    qmc: Option<u32>,
 ) -> PyResult<Output> {
     pbrsim::output::check_levels(&quantiles, &risk_levels).map_err(|e| py_err(py, e))?;
     let loaded = load(py, &scenario)?;
@@ -395,7 +395,7 @@ fn run(
         stop,
         dest,
     } = Job::new(simulation, out)?;
-    cfg.sampling = sampling(sobol)?;
+    cfg.sampling = sampling(qmc)?;
     let dir = dest.dir.clone();
     let (report, written) = supervise(py, cfg.iterations, progress.as_ref(), &stop, |counter| {
         let mut info = pbrsim::output::RunInfo::new(
@@ -436,7 +436,7 @@ fn run(
 
 /// Two contracts on common random numbers: the report and `compare.csv`.
 #[pyfunction]
-#[pyo3(signature = (a, b, simulation, out, progress, sobol=None))]
+#[pyo3(signature = (a, b, simulation, out, progress, qmc=None))]
 #[allow(clippy::too_many_arguments)]
 fn compare(
     py: Python<'_>,
@@ -445,7 +445,7 @@ fn compare(
     simulation: Simulation,
     out: Option<PathBuf>,
     progress: Option<Bound<'_, PyAny>>,
-    sobol: Option<u32>,
+    qmc: Option<u32>,
 ) -> PyResult<Output> {
     let (la, lb) = (load(py, &a)?, load(py, &b)?);
     let Job {
@@ -453,7 +453,7 @@ fn compare(
         stop,
         dest,
     } = Job::new(simulation, out)?;
-    cfg.sampling = sampling(sobol)?;
+    cfg.sampling = sampling(qmc)?;
     let (report, path) = supervise(py, cfg.iterations, progress.as_ref(), &stop, |counter| {
         let pairs = pbrsim::engine::compare::compare(&la.model, &lb.model, &cfg, &|done| {
             counter.set(done)
@@ -470,7 +470,7 @@ fn compare(
 /// A stress file's stresses, each against its baseline: the report and
 /// `stress.csv`. `scenario`, when given, replaces the file's own.
 #[pyfunction]
-#[pyo3(signature = (file, scenario, only, simulation, out, progress, sobol=None))]
+#[pyo3(signature = (file, scenario, only, simulation, out, progress, qmc=None))]
 #[allow(clippy::too_many_arguments)]
 fn stress(
     py: Python<'_>,
@@ -480,9 +480,9 @@ fn stress(
     simulation: Simulation,
     out: Option<PathBuf>,
     progress: Option<Bound<'_, PyAny>>,
-    sobol: Option<u32>,
+    qmc: Option<u32>,
 ) -> PyResult<Output> {
-    let sampling = sampling(sobol)?;
+    let sampling = sampling(qmc)?;
     let mut file = pbrsim::stress::file::load_file(&file, None).map_err(|e| py_err(py, e))?;
     let baseline_overrides = match scenario {
         Some((text, origin, pairs)) => {
@@ -517,8 +517,7 @@ fn stress(
             &dest.dir.join("stress.csv"),
             &rows,
             &baseline.hash,
-            cfg.iterations,
-            cfg.seed,
+            &cfg,
         )?;
         let report =
             pbrsim::output::stress::render_stresses(&baseline.origin, &prepared, &rows, &cfg);
@@ -529,7 +528,7 @@ fn stress(
 
 /// Which inputs matter: the report, `tornado.csv` and/or `sobol.csv`.
 #[pyfunction]
-#[pyo3(signature = (scenario, statistics, tornado, sobol, low, high, simulation, out, progress))]
+#[pyo3(signature = (scenario, statistics, tornado, sobol, low, high, simulation, out, progress, qmc=None))]
 #[allow(clippy::too_many_arguments)]
 fn sensitivity(
     py: Python<'_>,
@@ -542,7 +541,14 @@ fn sensitivity(
     simulation: Simulation,
     out: Option<PathBuf>,
     progress: Option<Bound<'_, PyAny>>,
+    qmc: Option<u32>,
 ) -> PyResult<Output> {
+    let sampling = sampling(qmc)?;
+    if sobol && qmc.is_some() {
+        return Err(PyValueError::new_err(
+            "Sobol indices need a second, independent replicate of each world: use sampling=\"sobol\" with method=\"tornado\"",
+        ));
+    }
     use pbrsim::output::stress as report;
     use pbrsim::stress::sensitivity as analysis;
     let loaded = load(py, &scenario)?;
@@ -554,10 +560,11 @@ fn sensitivity(
     let tornado_arms = if tornado { 1 + 2 * (inputs - 1) } else { 0 };
     let sobol_arms = if sobol { inputs + 2 } else { 0 };
     let Job {
-        config: cfg,
+        config: mut cfg,
         stop,
         dest,
     } = Job::new(simulation, out)?;
+    cfg.sampling = sampling;
     let total = cfg.iterations * (tornado_arms + sobol_arms);
     let (text, written) = supervise(py, total, progress.as_ref(), &stop, |counter| {
         let mut written = Vec::new();
@@ -632,7 +639,7 @@ fn evidence(
 /// The value of one key at which a statistic meets a target: the report,
 /// `solve.csv`, and whether the target was reached in the range.
 #[pyfunction]
-#[pyo3(signature = (scenario, vary, low, high, statistic, target, simulation, out, progress))]
+#[pyo3(signature = (scenario, vary, low, high, statistic, target, simulation, out, progress, qmc=None))]
 #[allow(clippy::too_many_arguments)]
 fn solve(
     py: Python<'_>,
@@ -645,7 +652,9 @@ fn solve(
     simulation: Simulation,
     out: Option<PathBuf>,
     progress: Option<Bound<'_, PyAny>>,
+    qmc: Option<u32>,
 ) -> PyResult<(String, BTreeMap<String, String>, bool)> {
+    let sampling = sampling(qmc)?;
     let base = load(py, &scenario)?;
     let stat = pbrsim::stress::statistic::parse_all(&base.model, std::slice::from_ref(&statistic))
         .map_err(|e| py_err(py, e))?
@@ -664,10 +673,11 @@ fn solve(
         target,
     };
     let Job {
-        config: cfg,
+        config: mut cfg,
         stop,
         dest,
     } = Job::new(simulation, out)?;
+    cfg.sampling = sampling;
     let total = cfg.iterations * pbrsim::stress::solve::TYPICAL_EVALUATIONS;
     let (text, paths, found) = supervise(py, total, progress.as_ref(), &stop, |counter| {
         let (solution, evaluated) = search.solve_traced(&cfg, &|n| counter.add(n))?;

@@ -161,6 +161,32 @@ def test_solve(cli, in_root, tmp_path):
     assert t.found
 
 
+def test_solve_and_tornado_on_sobol_points(cli, in_root, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    cli(
+        "solve", "scenarios/supply_chain.toml", "--vary", "subcontractors.partner_b.reserves",
+        "--between", "0", "500000", "--statistic", "partner_b.failed", "--target", "0.3",
+        "-n", "256", "--sampling", "sobol", "--out", str(a), "--quiet",
+    )
+    t = pbrsim.solve(
+        "scenarios/supply_chain.toml", "subcontractors.partner_b.reserves", (0, 500_000),
+        "partner_b.failed", 0.3, iterations=256, sampling="sobol", progress=False,
+    )
+    assert_same(t.files, {"solve.csv": t.table, "solve_path.csv": t.path}, a)
+    assert list(t.table["sampling"]) == ["sobol"]
+    cli(
+        "sensitivity", "scenarios/supply_chain.toml", "--method", "tornado", "-n", "128",
+        "--sampling", "sobol", "--randomisations", "4", "--out", str(b), "--quiet",
+    )
+    s = pbrsim.sensitivity(
+        "scenarios/supply_chain.toml", iterations=128, method="tornado", sampling="sobol",
+        randomisations=4, progress=False,
+    )
+    assert_same(s.files, {"tornado.csv": s.tornado}, b)
+    with pytest.raises(ValueError, match="tornado"):
+        pbrsim.sensitivity("scenarios/supply_chain.toml", sampling="sobol")
+
+
 def test_sweep(cli, in_root, tmp_path):
     cli("sweep", "sweeps/work_programme_esa_charity.toml", "-n", "128", "--out", str(tmp_path / "cli"), "--quiet")
     t = pbrsim.sweep("sweeps/work_programme_esa_charity.toml", iterations=128, progress=False)

@@ -183,9 +183,10 @@ pub fn write_stresses(
     path: &Path,
     rows: &[StressRow],
     scenario_hash: &str,
-    iterations: u64,
-    seed: u64,
+    config: &crate::engine::RunConfig,
 ) -> Result<PathBuf, Error> {
+    let (iterations, seed) = (config.iterations, config.seed);
+    let [sampling, randomisations] = config.sampling.columns();
     let header = [
         "stress",
         "party",
@@ -199,6 +200,8 @@ pub fn write_stresses(
         "change_se",
         "change_lo95",
         "change_hi95",
+        "sampling",
+        "randomisations",
         "scenario_hash",
         "seed",
         "iterations",
@@ -221,6 +224,8 @@ pub fn write_stresses(
                 cse,
                 lo,
                 hi,
+                sampling.clone(),
+                randomisations.clone(),
                 scenario_hash.into(),
                 seed.to_string(),
                 iterations.to_string(),
@@ -231,8 +236,20 @@ pub fn write_stresses(
     write_csv(path, &header, &table)
 }
 
-fn run_columns(hash: &str, config: &crate::engine::RunConfig) -> [String; 4] {
+/// ", Sobol' points" in a report's first line when the worlds' parameters
+/// come from them.
+fn sampled(config: &crate::engine::RunConfig) -> &'static str {
+    match config.sampling.randomisations() {
+        Some(_) => ", Sobol' points",
+        None => "",
+    }
+}
+
+fn run_columns(hash: &str, config: &crate::engine::RunConfig) -> [String; 6] {
+    let [sampling, randomisations] = config.sampling.columns();
     [
+        sampling,
+        randomisations,
         hash.to_string(),
         config.seed.to_string(),
         config.iterations.to_string(),
@@ -356,6 +373,8 @@ pub fn write_tornado(
         "change_at_high_lo95",
         "change_at_high_hi95",
         "swing",
+        "sampling",
+        "randomisations",
         "scenario_hash",
         "seed",
         "iterations",
@@ -408,6 +427,8 @@ pub fn write_sobol(
         "total_lo95",
         "total_hi95",
         "variance",
+        "sampling",
+        "randomisations",
         "scenario_hash",
         "seed",
         "iterations",
@@ -492,6 +513,8 @@ pub fn write_split(
         "parameters_share",
         "share_se",
         "participants_share",
+        "sampling",
+        "randomisations",
         "scenario_hash",
         "seed",
         "iterations",
@@ -645,8 +668,10 @@ pub fn render_sensitivity(
         format!(": {} (the work of {runs} runs)", parts.join(" and "))
     };
     let mut o = format!(
-        "{origin}: {} iterations per arm on common random numbers, seed {}{cost}.\n",
-        config.iterations, config.seed
+        "{origin}: {} iterations per arm on common random numbers{}, seed {}{cost}.\n",
+        config.iterations,
+        sampled(config),
+        config.seed
     );
     if let Some(t) = tornadoes {
         o += &render_tornado(t);
@@ -746,12 +771,13 @@ pub fn render_solve(r: &SolveReport) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{}: {} = ? so that {} = {} ({} iterations per value, common random numbers, seed {}).",
+        "{}: {} = ? so that {} = {} ({} iterations per value, common random numbers{}, seed {}).",
         r.origin,
         r.vary,
         r.statistic,
         fmt_value(r.unit, r.target),
         r.config.iterations,
+        sampled(r.config),
         r.config.seed
     );
     match r.solution {
@@ -806,6 +832,8 @@ pub fn write_solve_path(path: &Path, r: &SolveReport, hash: &str) -> Result<Path
         "statistic",
         "estimate",
         "estimate_se",
+        "sampling",
+        "randomisations",
         "scenario_hash",
         "seed",
         "iterations",
@@ -823,11 +851,10 @@ pub fn write_solve_path(path: &Path, r: &SolveReport, hash: &str) -> Result<Path
                 r.statistic.to_string(),
                 csv_number(e.value),
                 csv_number(e.se),
-                hash.to_string(),
-                r.config.seed.to_string(),
-                r.config.iterations.to_string(),
-                crate::VERSION.to_string(),
             ]
+            .into_iter()
+            .chain(run_columns(hash, r.config))
+            .collect()
         })
         .collect();
     write_csv(path, &header, &rows)
@@ -853,6 +880,8 @@ pub fn write_solve(path: &Path, r: &SolveReport, hash: &str) -> Result<PathBuf, 
         "statistic_at_low_se",
         "statistic_at_high",
         "statistic_at_high_se",
+        "sampling",
+        "randomisations",
         "scenario_hash",
         "seed",
         "iterations",
@@ -907,8 +936,9 @@ pub fn render_reverse_stress(
     results: &[crate::stress::reverse::Reverse],
 ) -> String {
     format!(
-        "{origin}: the smallest shock at which {party} fails with probability >= {p} ({} iterations per size, seed {}).\n{}",
+        "{origin}: the smallest shock at which {party} fails with probability >= {p} ({} iterations per size{}, seed {}).\n{}",
         config.iterations,
+        sampled(config),
         config.seed,
         render_reverse(results, p)
     )
@@ -940,6 +970,8 @@ pub fn write_reverse_stress(
         "described_at",
         "failure",
         "failure_se",
+        "sampling",
+        "randomisations",
         "scenario_hash",
         "seed",
         "iterations",
@@ -1017,6 +1049,8 @@ pub fn write_reverse_stress(
         "failure_rate",
         "worlds",
         "failures_covered",
+        "sampling",
+        "randomisations",
         "scenario_hash",
         "seed",
         "iterations",

@@ -540,12 +540,15 @@ pub fn write_comparison(
             "difference",
             "difference_se",
             "independent_se",
+            "sampling",
+            "randomisations",
             "scenario_hash_a",
             "scenario_hash_b",
             "seed",
             "iterations",
             "pbrsim_version",
         ])?;
+        let [sampling, randomisations] = config.sampling.columns();
         for p in pairs {
             c.write_record([
                 p.key.clone(),
@@ -556,6 +559,8 @@ pub fn write_comparison(
                 csv_number(p.difference.mean()),
                 csv_number(p.difference_se()),
                 csv_number(p.independent_se()),
+                sampling.clone(),
+                randomisations.clone(),
                 hash_a.to_string(),
                 hash_b.to_string(),
                 config.seed.to_string(),

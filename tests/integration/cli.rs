@@ -537,3 +537,109 @@ fn randomisations_without_sobol_sampling_is_refused() {
     ]);
     assert!(out.status.success());
 }
+
+#[test]
+fn the_tornado_solve_and_reverse_stress_take_sobol_points_and_record_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        let o = pbrsim(args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let sobol = [
+        "-n",
+        "128",
+        "--sampling",
+        "sobol",
+        "--randomisations",
+        "4",
+        "-q",
+    ];
+    let last_columns = |file: &str| {
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let at = |name: &str| row[header.iter().position(|h| *h == name).unwrap()].to_string();
+        (at("sampling"), at("randomisations"))
+    };
+    let mut args = vec![
+        "sensitivity",
+        "scenarios/supply_chain.toml",
+        "--method",
+        "tornado",
+        "--out",
+        out,
+    ];
+    args.extend(sobol);
+    run(&args);
+    assert_eq!(last_columns("tornado.csv"), ("sobol".into(), "4".into()));
+    let mut args = vec![
+        "solve",
+        "scenarios/supply_chain.toml",
+        "--vary",
+        "subcontractors.partner_b.reserves",
+        "--between",
+        "0",
+        "500000",
+        "--statistic",
+        "partner_b.failed",
+        "--target",
+        "0.3",
+        "--out",
+        out,
+    ];
+    args.extend(sobol);
+    run(&args);
+    assert_eq!(last_columns("solve.csv"), ("sobol".into(), "4".into()));
+    let mut args = vec![
+        "reverse-stress",
+        "scenarios/supply_chain.toml",
+        "--party",
+        "partner_b",
+        "--probability",
+        "0.5",
+        "--direction",
+        "uncertainty.cost*1.5",
+        "--out",
+        out,
+    ];
+    args.extend(sobol);
+    run(&args);
+    assert_eq!(
+        last_columns("reverse_stress.csv"),
+        ("sobol".into(), "4".into())
+    );
+    // Sobol indices need independent replicates: refused before any work.
+    let o = pbrsim(&[
+        "sensitivity",
+        "scenarios/supply_chain.toml",
+        "-n",
+        "64",
+        "--sampling",
+        "sobol",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--method tornado"));
+    // Plain runs say so too.
+    run(&[
+        "stress",
+        "stresses/programme_history.toml",
+        "--only",
+        "volume_15pct_short",
+        "-n",
+        "64",
+        "-q",
+        "--out",
+        out,
+    ]);
+    assert_eq!(
+        last_columns("stress.csv"),
+        ("monte-carlo".into(), String::new())
+    );
+}
