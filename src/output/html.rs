@@ -2096,6 +2096,12 @@ pub fn render_html(dir: &Path, explain: Option<&str>) -> Result<Report, Error> {
     if let Some(n) = value("iterations") {
         line.push(format!("{n} simulated worlds"));
     }
+    if value("sampling") == Some("sobol") {
+        let r = value("randomisations").unwrap_or("?");
+        line.push(format!(
+            "Sobol' points, errors from {r} independent randomisations"
+        ));
+    }
     if let Some(seed) = value("seed") {
         line.push(format!("seed {seed}"));
     }

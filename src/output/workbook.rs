@@ -155,10 +155,17 @@ pub(super) fn identity(
             ("scenario hash", &s["hash"]),
             ("seed", &summary["seed"]),
             ("iterations", &summary["iterations"]),
+            ("sampling", &summary["sampling"]["method"]),
+            ("randomisations", &summary["sampling"]["randomisations"]),
             ("currency", &summary["currency"]),
             ("horizon (months)", &summary["horizon_months"]),
             ("pbrsim version", &summary["pbrsim_version"]),
         ] {
+            // Only a Sobol' run has randomisations (and older results no
+            // sampling at all).
+            if v.is_null() && matches!(label, "sampling" | "randomisations") {
+                continue;
+            }
             rows.push((label.into(), plain(v)));
         }
         if let Some(o) = s["overrides"].as_array() {
@@ -167,11 +174,13 @@ pub(super) fn identity(
             }
         }
     }
-    const IDENTITY: [&str; 7] = [
+    const IDENTITY: [&str; 9] = [
         "scenario_hash",
         "scenario_hash_a",
         "scenario_hash_b",
         "sweep_fingerprint",
+        "sampling",
+        "randomisations",
         "seed",
         "iterations",
         "pbrsim_version",
@@ -181,7 +190,8 @@ pub(super) fn identity(
             continue;
         };
         for (h, v) in t.header.iter().zip(first) {
-            if IDENTITY.contains(&h.as_str()) {
+            // An empty cell (randomisations of a plain run) identifies nothing.
+            if IDENTITY.contains(&h.as_str()) && !v.is_empty() {
                 rows.push((format!("{} {h}", t.name), v.clone()));
             }
         }
