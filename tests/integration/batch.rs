@@ -98,49 +98,62 @@ fn sweep_shards_merge_to_the_single_machine_bits() {
 fn run_shards_merge_to_the_single_machine_bits() {
     let tmp = tempfile::tempdir().unwrap();
     let sc = scenario("supply_chain.toml");
-    let whole = tmp.path().join("whole");
-    ok(&[
+    // Plain draws, and Sobol' points (whose randomisations' sums travel in
+    // the state files).
+    let samplings: [&[&str]; 2] = [&[], &["--sampling", "sobol", "--randomisations", "8"]];
+    for (k, sampling) in samplings.into_iter().enumerate() {
+        let whole = tmp.path().join(format!("whole{k}"));
+        let mut args = vec![
+            "run",
+            &sc,
+            "-n",
+            "700",
+            "-q",
+            "--set",
+            "payments.price_discount=0.05",
+        ];
+        args.extend(sampling);
+        ok(&[&args[..], &["--out", s(&whole)]].concat());
+        for n in [2u64, 5] {
+            let dir = tmp.path().join(format!("shards{k}_{n}"));
+            for i in 0..n {
+                let shard = format!("{i}/{n}");
+                ok(&[&args[..], &["--out", s(&dir), "--shard", &shard]].concat());
+            }
+            ok(&["merge", s(&dir)]);
+            for f in [
+                "summary.json",
+                "figures.csv",
+                "risk.csv",
+                "allocation.csv",
+                "monthly.csv",
+            ] {
+                assert!(
+                    bytes(&dir.join(f)) == bytes(&whole.join(f)),
+                    "{n} shards ({sampling:?}): {f} differs from one process"
+                );
+            }
+        }
+    }
+    // A shard of the other sampling is another job.
+    let dir = tmp.path().join("shards0_2");
+    let out = pbrsim(&[
         "run",
         &sc,
         "-n",
         "700",
-        "--out",
-        s(&whole),
         "-q",
         "--set",
         "payments.price_discount=0.05",
+        "--sampling",
+        "sobol",
+        "--out",
+        s(&dir),
+        "--shard",
+        "1/2",
     ]);
-    for n in [2u64, 5] {
-        let dir = tmp.path().join(format!("shards{n}"));
-        for i in 0..n {
-            ok(&[
-                "run",
-                &sc,
-                "-n",
-                "700",
-                "--out",
-                s(&dir),
-                "-q",
-                "--set",
-                "payments.price_discount=0.05",
-                "--shard",
-                &format!("{i}/{n}"),
-            ]);
-        }
-        ok(&["merge", s(&dir)]);
-        for f in [
-            "summary.json",
-            "figures.csv",
-            "risk.csv",
-            "allocation.csv",
-            "monthly.csv",
-        ] {
-            assert!(
-                bytes(&dir.join(f)) == bytes(&whole.join(f)),
-                "{n} shards: {f} differs from one process"
-            );
-        }
-    }
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("another job"), "{}", stderr(&out));
 }
 
 #[test]
