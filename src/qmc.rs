@@ -59,7 +59,7 @@ impl Sampling {
 
     /// The randomisation iteration `i` belongs to.
     pub fn replicate(&self, i: u64) -> Option<usize> {
-        self.randomisations().map(|r| (i % r as u64) as usize)
+        self.randomisations().map(|r| randomisation_of(i, r))
     }
 
     /// The method's name, as the command line and `summary.json` write it.
@@ -81,6 +81,20 @@ impl Sampling {
     }
 }
 
+/// The randomisation iteration `i` belongs to among `randomisations`: the
+/// one dealing of iterations every error of a Sobol' run relies on.
+pub fn randomisation_of(i: u64, randomisations: usize) -> usize {
+    (i % randomisations.max(1) as u64) as usize
+}
+
+/// How many of `randomisations` hold iterations in a run of `iterations`
+/// (all unless the run is shorter), at least one.
+pub fn randomisations_holding(randomisations: usize, iterations: u64) -> usize {
+    randomisations
+        .min(iterations.try_into().unwrap_or(usize::MAX))
+        .max(1)
+}
+
 /// SplitMix64's finaliser: a bijection of 64-bit words whose outputs for
 /// consecutive inputs look independent.
 fn mix(mut z: u64) -> u64 {
@@ -94,8 +108,8 @@ fn mix(mut z: u64) -> u64 {
 /// independent scrambles; `dither` (a uniform 64-bit word from the
 /// iteration's parameter stream) fills the bits below the point's 32.
 pub(crate) fn coordinate(seed: u64, randomisations: u32, i: u64, dim: u32, dither: u64) -> f64 {
-    let r = u64::from(randomisations.max(1));
-    let (replicate, k) = (i % r, i / r);
+    let replicate = randomisation_of(i, randomisations as usize) as u64;
+    let k = i / u64::from(randomisations.max(1));
     let (sequence, point) = (k / SEQUENCE_POINTS, (k % SEQUENCE_POINTS) as u32);
     let (group, d) = (dim / NUM_DIMENSIONS, dim % NUM_DIMENSIONS);
     let key =

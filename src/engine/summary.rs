@@ -245,7 +245,7 @@ impl Summary {
             self.sketches[k].push(x);
         }
         if let Some(rep) = self.replicates.as_mut() {
-            let r = (i % rep.count as u64) as usize;
+            let r = crate::qmc::randomisation_of(i, rep.count);
             let cells = r * figures.len()..(r + 1) * figures.len();
             let (sums, n) = (&mut rep.sums[cells.clone()], &mut rep.n[cells]);
             for ((sum, n), &x) in sums.iter_mut().zip(n).zip(figures) {

@@ -45,7 +45,7 @@ pub fn render_report(info: &RunInfo, model: &Model, result: &RunResult) -> Strin
     // Randomisations holding iterations (all of them unless the run is
     // shorter than their number).
     let randomisations = (result.summary.replicates.as_ref())
-        .map(|r| r.count.min(result.summary.iterations as usize));
+        .map(|r| crate::qmc::randomisations_holding(r.count, result.summary.iterations));
     let _ = writeln!(
         o,
         "{} · {} iterations{} · seed {} · pbrsim {} · scenario {}",
@@ -383,10 +383,8 @@ fn improvement_lines(model: &Model, result: &RunResult, o: &mut String) {
                 names.push("final".into());
             }
             let row = |m: &str| {
-                let met =
-                    idx("improvement", &format!("{}.{m}.met", r.label)).map_or(f64::NAN, mean);
-                let met_se = idx("improvement", &format!("{}.{m}.met", r.label))
-                    .map_or(f64::NAN, |k| s.mean_se(k, true));
+                let (met, met_se) = idx("improvement", &format!("{}.{m}.met", r.label))
+                    .map_or((f64::NAN, f64::NAN), |k| (mean(k), s.mean_se(k, true)));
                 let rel = idx(
                     "improvement",
                     &format!("{}.{m}.relative_improvement", r.label),
@@ -504,7 +502,7 @@ pub fn render_comparison(
         match config.sampling.randomisations() {
             Some(r) => format!(
                 " (Sobol' points; errors from {} independent randomisations)",
-                r.min(config.iterations as usize)
+                crate::qmc::randomisations_holding(r, config.iterations)
             ),
             None => String::new(),
         },

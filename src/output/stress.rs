@@ -87,7 +87,10 @@ pub fn render_stresses(
         o,
         "Change = stressed - baseline, world by world; intervals are 95% (jackknife over {}).",
         match randomisations {
-            Some(r) => format!("{} independent randomisations", r.min(iterations as usize)),
+            Some(r) => format!(
+                "{} independent randomisations",
+                crate::qmc::randomisations_holding(r, iterations)
+            ),
             None => "batches".into(),
         }
     );

@@ -123,13 +123,13 @@ where
     // randomisation (iteration i mod R): the points within one are not
     // independent, the randomisations are, so the jackknife deletes one
     // randomisation at a time.
-    let randomisations = config.sampling.randomisations().map(|r| r as u64);
+    let randomisations = config.sampling.randomisations();
     let batches = match randomisations {
-        Some(r) => r.min(config.iterations).max(1),
+        Some(r) => crate::qmc::randomisations_holding(r, config.iterations) as u64,
         None => config.iterations.clamp(1, MAX_BATCHES),
     };
     let batch_of = |i: u64| match randomisations {
-        Some(r) => (i % r) as usize,
+        Some(r) => crate::qmc::randomisation_of(i, r),
         None => (i as u128 * batches as u128 / config.iterations as u128) as usize,
     };
     if randomisations.is_some() && arms.iter().any(|a| !a.worlds.from_second.is_empty()) {

@@ -101,18 +101,18 @@ fn run_shards_merge_to_the_single_machine_bits() {
     // Plain draws, and Sobol' points (whose randomisations' sums travel in
     // the state files).
     let samplings: [&[&str]; 2] = [&[], &["--sampling", "sobol", "--randomisations", "8"]];
+    let base = [
+        "run",
+        sc.as_str(),
+        "-n",
+        "700",
+        "-q",
+        "--set",
+        "payments.price_discount=0.05",
+    ];
     for (k, sampling) in samplings.into_iter().enumerate() {
         let whole = tmp.path().join(format!("whole{k}"));
-        let mut args = vec![
-            "run",
-            &sc,
-            "-n",
-            "700",
-            "-q",
-            "--set",
-            "payments.price_discount=0.05",
-        ];
-        args.extend(sampling);
+        let args = [&base[..], sampling].concat();
         ok(&[&args[..], &["--out", s(&whole)]].concat());
         for n in [2u64, 5] {
             let dir = tmp.path().join(format!("shards{k}_{n}"));
@@ -137,21 +137,8 @@ fn run_shards_merge_to_the_single_machine_bits() {
     }
     // A shard of the other sampling is another job.
     let dir = tmp.path().join("shards0_2");
-    let out = pbrsim(&[
-        "run",
-        &sc,
-        "-n",
-        "700",
-        "-q",
-        "--set",
-        "payments.price_discount=0.05",
-        "--sampling",
-        "sobol",
-        "--out",
-        s(&dir),
-        "--shard",
-        "1/2",
-    ]);
+    let extra = ["--sampling", "sobol", "--out", s(&dir), "--shard", "1/2"];
+    let out = pbrsim(&[&base[..], &extra[..]].concat());
     assert!(!out.status.success());
     assert!(stderr(&out).contains("another job"), "{}", stderr(&out));
 }

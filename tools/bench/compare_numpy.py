@@ -28,10 +28,8 @@ Needs the release build (`cargo build --release`) and
 from __future__ import annotations
 
 import argparse
-import glob
 import math
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -44,7 +42,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
 import compare  # noqa: E402
 import pbr_numpy  # noqa: E402
-from tables import seconds, write_between  # noqa: E402
+from tables import measured_at, scenarios, seconds, write_between  # noqa: E402
 
 BEGIN = "<!-- compare_numpy:begin -->"
 END = "<!-- compare_numpy:end -->"
@@ -87,21 +85,17 @@ def main(argv=None):
     ap.add_argument("--write", metavar="FILE", help="put the tables into FILE between the markers")
     a = ap.parse_args(argv)
 
-    scenarios = a.scenarios or sorted(glob.glob(os.path.join(REPO, "scenarios", "*.toml")))
     exe = compare.pbrsim_binary()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                            capture_output=True, text=True).stdout.strip() or "unknown"
 
     lines = [
-        f"Measured by `tools/bench/compare_numpy.py --iterations {a.iterations}` at commit "
-        f"{commit} on {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+        f"Measured by `tools/bench/compare_numpy.py --iterations {a.iterations}` {measured_at()}, "
         f"NumPy {np.__version__}, seed {a.seed}:",
         "",
         "| scenario | NumPy | pbrsim, 1 thread | pbrsim, 2 threads | speed-up (1 / 2 threads) "
         f"| to 1% RSE of `{FIGURE}`: NumPy | pbrsim, 1 / 2 threads |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for path in scenarios:
+    for path in scenarios(a.scenarios):
         name = os.path.basename(path)
         out = tempfile.mkdtemp(prefix="pbr_bench_")
         subprocess.run([exe, "run", path, "-n", str(a.iterations), "--seed", str(a.seed),

@@ -35,10 +35,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import glob
 import math
 import os
-import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,7 +50,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
 import compare  # noqa: E402
 import pbr_numpy  # noqa: E402
-from tables import seconds, write_between  # noqa: E402
+from tables import measured_at, scenarios, seconds, write_between  # noqa: E402
 
 BEGIN = "<!-- rqmc:begin -->"
 END = "<!-- rqmc:end -->"
@@ -117,13 +116,9 @@ def main(argv=None):
     ap.add_argument("--write", metavar="FILE", help="put the tables into FILE between the markers")
     a = ap.parse_args(argv)
 
-    scenarios = a.scenarios or sorted(glob.glob(os.path.join(REPO, "scenarios", "*.toml")))
     exe = compare.pbrsim_binary()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                            capture_output=True, text=True).stdout.strip() or "unknown"
     vrf_lines = [
-        f"Measured by `tools/bench/rqmc.py --iterations {a.iterations} --seeds {a.seeds}` at commit "
-        f"{commit} on {os.cpu_count()} cores ({platform.processor() or platform.machine()}):",
+        f"Measured by `tools/bench/rqmc.py --iterations {a.iterations} --seeds {a.seeds}` {measured_at()}:",
         "",
         "| scenario | figure | VRF: mean net | P(loss) | P(failure) | VaR 95% | reported / seen variance (Sobol') |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -137,7 +132,7 @@ def main(argv=None):
         "| scenario | NumPy | pbrsim Sobol', 1 thread | 2 threads | iterations used | speed-up (1 / 2 threads) |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for path in scenarios:
+    for path in scenarios(a.scenarios):
         name = os.path.basename(path)
         runs = {m: [estimates(exe, path, a.iterations, 1 + s, m, a.threads) for s in range(a.seeds)]
                 for m in METHODS}
@@ -178,8 +173,9 @@ def main(argv=None):
                 cmd = [exe, "run", path, "-n", "1024", "--sampling", "sobol", "--precision",
                        "prime.net=0.01", "--max-iterations", str(a.max_iterations), "-j", str(threads), "-q"]
                 t, err = best_time(cmd, a.repeats)
-                n_used = next((int(w.replace(",", "")) for line in err.splitlines() if "iterations used" in line
-                               for w in line.split() if w.replace(",", "").isdigit()), None)
+                # The command notes "--precision: N iterations used".
+                found = re.search(r"([\d,]+) iterations used", err)
+                n_used = int(found.group(1).replace(",", "")) if found else None
                 if n_used is not None and n_used < a.max_iterations:
                     t_mine[threads], used = t, f"{n_used:,}"
         ratio = " / ".join(f"{factor(t_np / t_mine[k])}x" for k in (1, 2) if k in t_mine) or "-"

@@ -3,8 +3,25 @@ writing a table into a document between two marker lines."""
 
 from __future__ import annotations
 
+import glob
 import math
 import os
+import platform
+import subprocess
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def scenarios(given):
+    """The scenario files given, or every shipped one."""
+    return given or sorted(glob.glob(os.path.join(REPO, "scenarios", "*.toml")))
+
+
+def measured_at():
+    """'at commit C on N cores (machine)': where a table was measured."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    return f"at commit {commit} on {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
 
 
 def seconds(t):
