@@ -2,9 +2,10 @@
 //! scenario as shipped, with its 19 uncertain inputs (the participants'
 //! own randomness is a 20th for Sobol indices): a tornado (two arms per
 //! input and the baseline: 39), Sobol indices (22 arms), the variance
-//! split (2 arms), a comparison (2 arms), a solve (one run per value
-//! evaluated) and a single run, each of 256 iterations per arm on 2
-//! threads. The arm counts are printed before the timings.
+//! split (2 arms), a comparison (2 arms), a late shock shared with the
+//! baseline's months and the same unshared (2 arms each), a solve (one run
+//! per value evaluated) and a single run, each of 256 iterations per arm
+//! on 2 threads. The arm counts are printed before the timings.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pbrsim::engine::{RunConfig, run};
@@ -62,6 +63,32 @@ fn stress(c: &mut Criterion) {
             )
         })
     });
+    // A late shock, job entry 30% lower from year 3 on, against the
+    // contract: the shocked arm takes the baseline's first 24 months in
+    // every world. The same pair with the scenario renamed cannot share
+    // (the driver shares months only between models that differ in their
+    // parameters alone), so the two benchmarks time the sharing itself.
+    let late = |extra: &[&str]| {
+        let mut o: Vec<Override> = vec!["uncertainty.macro_by_year[2].scale=0.7".parse().unwrap()];
+        o.extend(extra.iter().map(|e| e.parse::<Override>().unwrap()));
+        load_str(DEFAULT_SCENARIO, "work_programme", &o)
+            .unwrap()
+            .model
+    };
+    for (name, shocked) in [
+        ("compare_late_shock", late(&[])),
+        ("compare_late_shock_unshared", late(&["name=renamed"])),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(
+                    pbrsim::engine::compare::compare(&m, &shocked, &cfg, &|_| {})
+                        .unwrap()
+                        .len(),
+                )
+            })
+        });
+    }
     // A solve: the bid discount at which the prime breaks even.
     let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> {
         let o: Override = format!("payments.price_discount={x}").parse().unwrap();

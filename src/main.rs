@@ -120,14 +120,15 @@ fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
             prepared.len() + 1
         ),
     );
-    let rows = pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &config, &|n| {
-        bar.inc(n)
-    })?;
+    let stresses =
+        pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &config, &|n| {
+            bar.inc(n)
+        })?;
     bar.finish();
     if let Some(dir) = &args.out {
         let path = pbrsim::output::stress::write_stresses(
             &dir.join("stress.csv"),
-            &rows,
+            &stresses.rows,
             &baseline.hash,
             &config,
         )?;
@@ -135,7 +136,7 @@ fn stress(args: StressArgs, quiet: bool) -> anyhow::Result<()> {
     }
     show(
         quiet,
-        &pbrsim::output::stress::render_stresses(&baseline.origin, &prepared, &rows, &config),
+        &pbrsim::output::stress::render_stresses(&baseline.origin, &prepared, &stresses, &config),
     );
     Ok(())
 }

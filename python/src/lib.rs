@@ -509,18 +509,18 @@ fn stress(
     cfg.sampling = sampling;
     let total = cfg.iterations * (prepared.len() as u64 + 1);
     let (report, path) = supervise(py, total, progress.as_ref(), &stop, |counter| {
-        let rows =
+        let stresses =
             pbrsim::stress::stresses::run_stresses(&baseline.model, &prepared, &cfg, &|n| {
                 counter.add(n)
             })?;
         let path = pbrsim::output::stress::write_stresses(
             &dest.dir.join("stress.csv"),
-            &rows,
+            &stresses.rows,
             &baseline.hash,
             &cfg,
         )?;
         let report =
-            pbrsim::output::stress::render_stresses(&baseline.origin, &prepared, &rows, &cfg);
+            pbrsim::output::stress::render_stresses(&baseline.origin, &prepared, &stresses, &cfg);
         Ok((report, path))
     })?;
     Ok((report, dest.read(&[path])?))

@@ -13,7 +13,10 @@
 
 use super::BLOCK;
 use super::plan::Plan;
-use super::world::{IterationResult, Scratch, Worlds, simulate_world};
+use super::world::{
+    IterationResult, Scratch, Worlds, draw_world, run_world, same_but_parameters, shared_months,
+    simulate_world,
+};
 use crate::figures::Catalog;
 use crate::model::Model;
 use rayon::prelude::*;
@@ -93,6 +96,28 @@ pub(crate) struct Steps<S, O, M, W> {
     pub(crate) after_wave: W,
 }
 
+/// The work a drive did, in simulated months: an analysis's cost in runs is
+/// `months / months_per_run`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Months simulated, over every arm and iteration.
+    pub months: u64,
+    /// Months each arm's iterations would take run from the start: what
+    /// `months` would be if no arm took another's months.
+    pub whole: u64,
+}
+
+impl Work {
+    /// The work in runs of `arms` arms: `arms` if nothing was shared.
+    pub fn runs(&self, arms: usize) -> f64 {
+        if self.whole == 0 {
+            arms as f64
+        } else {
+            arms as f64 * self.months as f64 / self.whole as f64
+        }
+    }
+}
+
 /// The thread pool every parallel step runs on.
 pub(crate) fn pool(threads: usize) -> Result<rayon::ThreadPool, crate::Error> {
     rayon::ThreadPoolBuilder::new()
@@ -102,12 +127,20 @@ pub(crate) fn pool(threads: usize) -> Result<rayon::ThreadPool, crate::Error> {
 }
 
 /// Runs `schedule.blocks` of every arm on common random numbers.
+///
+/// An arm whose model differs from the first arm's only in how uncertain
+/// parameters are drawn ([`same_but_parameters`]) takes, in each
+/// iteration, the first arm's state at the first month their drawn values
+/// can tell apart ([`shared_months`]: a shock to a late year's macro
+/// multiplier leaves the years before it alike) and runs on from there.
+/// The months it skips are exactly the months it would have simulated, so
+/// results are the same bits either way; the [`Work`] returned counts them.
 pub(crate) fn drive<B, S, O, M, W>(
     arms: &[Arm],
     catalogs: &[Catalog],
     schedule: &Schedule,
     steps: Steps<S, O, M, W>,
-) -> Result<(), crate::Error>
+) -> Result<Work, crate::Error>
 where
     B: Send,
     S: Fn(u64) -> B + Sync,
@@ -138,14 +171,22 @@ where
             super::footprint::check(arm.model, &needs)?;
         }
     }
+    let follows: Vec<bool> = arms
+        .iter()
+        .enumerate()
+        .map(|(k, a)| k > 0 && same_but_parameters(arms[0].model, a.model))
+        .collect();
+    let shares = follows.iter().any(|&f| f);
+    let months_per_run: Vec<u64> = plans.iter().map(|p| p.months_simulated as u64).collect();
     let wave = schedule
         .wave
         .unwrap_or((pool.current_num_threads() as u64 * 4).max(1));
     let run_block = |block: u64| {
         let mut acc = start(block);
+        let mut work = Work::default();
         if schedule.stop.requested() {
             // The wave is abandoned below: its blocks need not run.
-            return (acc, 0);
+            return (acc, 0, work);
         }
         let mut scratch: Vec<Scratch> = arms
             .iter()
@@ -162,17 +203,67 @@ where
             .max()
             .unwrap_or(0);
         let mut second = vec![0.0; widest];
+        let mut participants = vec![0u64; arms.len()];
+        let mut from = vec![0usize; arms.len()];
         let first = block * BLOCK;
         let end = ((block + 1) * BLOCK).min(schedule.iterations);
         for i in first..end {
             for (k, arm) in arms.iter().enumerate() {
                 let s = &mut scratch[k];
                 let second = &mut second[..arm.model.score_count()];
-                let participants =
+                participants[k] =
                     arm.worlds
                         .prepare(arm.model, schedule.seed, i, &mut s.scores, second);
-                simulate_world(arm.model, &plans[k], schedule.seed, participants, s);
-                catalogs[k].fill(arm.model, &s.result, &mut figures[k]);
+            }
+            if shares {
+                for (k, arm) in arms.iter().enumerate() {
+                    draw_world(arm.model, &mut scratch[k]);
+                }
+                for k in 1..arms.len() {
+                    from[k] = if follows[k] && participants[k] == participants[0] {
+                        shared_months(arms[k].model, &plans[k], &scratch[0], &scratch[k])
+                    } else {
+                        0
+                    };
+                }
+                let (leader, rest) = scratch.split_at_mut(1);
+                run_world(
+                    arms[0].model,
+                    &plans[0],
+                    schedule.seed,
+                    participants[0],
+                    &mut leader[0],
+                    0,
+                    rest,
+                    &from[1..],
+                );
+                for k in 1..arms.len() {
+                    run_world(
+                        arms[k].model,
+                        &plans[k],
+                        schedule.seed,
+                        participants[k],
+                        &mut scratch[k],
+                        from[k],
+                        &mut [],
+                        &[],
+                    );
+                }
+            } else {
+                for (k, arm) in arms.iter().enumerate() {
+                    simulate_world(
+                        arm.model,
+                        &plans[k],
+                        schedule.seed,
+                        participants[k],
+                        &mut scratch[k],
+                    );
+                }
+            }
+            for (k, arm) in arms.iter().enumerate() {
+                work.whole += months_per_run[k];
+                work.months += months_per_run[k] - from[k] as u64;
+                catalogs[k].fill(arm.model, &scratch[k].result, &mut figures[k]);
             }
             let outcomes = Outcomes {
                 scratch: &scratch,
@@ -180,19 +271,22 @@ where
             };
             observe(&mut acc, i, &outcomes);
         }
-        (acc, end.saturating_sub(first))
+        (acc, end.saturating_sub(first), work)
     };
     let mut done = 0;
+    let mut work = Work::default();
     let mut block = schedule.blocks.start;
     while block < schedule.blocks.end {
         let last = (block + wave).min(schedule.blocks.end);
-        let finished: Vec<(B, u64)> =
+        let finished: Vec<(B, u64, Work)> =
             pool.install(|| (block..last).into_par_iter().map(run_block).collect());
         if schedule.stop.requested() {
             return Err(crate::Error::Interrupted);
         }
-        for (b, (acc, n)) in (block..last).zip(finished) {
+        for (b, (acc, n, w)) in (block..last).zip(finished) {
             done += n;
+            work.months += w.months;
+            work.whole += w.whole;
             merge(b, acc, &pool)?;
         }
         block = last;
@@ -200,5 +294,155 @@ where
             break;
         }
     }
-    Ok(())
+    Ok(work)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Override, load_str};
+
+    /// A shipped scenario with `replace` applied to its text, `extra`
+    /// appended and `sets` as overrides.
+    fn load(name: &str, replace: (&str, &str), extra: &str, sets: &[&str]) -> Model {
+        let path = format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains(replace.0), "{name} has {}", replace.0);
+        let text = text.replacen(replace.0, replace.1, 1) + extra;
+        let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+        load_str(&text, name, &overrides).unwrap().model
+    }
+
+    /// Each arm's figures of every iteration, and the work done.
+    fn figures(arms: &[Arm], iterations: u64, threads: usize) -> (Vec<Vec<Vec<u64>>>, Work) {
+        let catalogs: Vec<Catalog> = arms.iter().map(|a| Catalog::new(a.model)).collect();
+        let schedule = Schedule {
+            blocks: 0..iterations.div_ceil(BLOCK),
+            iterations,
+            wave: None,
+            seed: 7,
+            threads,
+            allow_large: false,
+            stop: Default::default(),
+        };
+        let mut rows: Vec<Vec<Vec<u64>>> = Vec::new();
+        let steps = Steps {
+            start: |_| Vec::new(),
+            observe: |acc: &mut Vec<Vec<Vec<u64>>>, _, outcomes: &Outcomes| {
+                acc.push(
+                    outcomes
+                        .all_figures()
+                        .iter()
+                        .map(|f| f.iter().map(|x| x.to_bits()).collect())
+                        .collect(),
+                );
+            },
+            merge: |_, block: Vec<Vec<Vec<u64>>>, _: &rayon::ThreadPool| {
+                rows.extend(block);
+                Ok(())
+            },
+            after_wave: |_| true,
+        };
+        let work = drive(arms, &catalogs, &schedule, steps).unwrap();
+        (rows, work)
+    }
+
+    /// Runs `late` after `baseline` (taking its months where they agree)
+    /// and alone: the same bits, iteration by iteration; returns the work
+    /// of the pair.
+    fn shared_equals_alone(baseline: &Model, late: &Model, iterations: u64) -> Work {
+        let pair = [Arm::plain(baseline), Arm::plain(late)];
+        let (together, work) = figures(&pair, iterations, 2);
+        let (alone, alone_work) = figures(&[Arm::plain(late)], iterations, 1);
+        let (first, _) = figures(&[Arm::plain(baseline)], iterations, 1);
+        assert_eq!(alone_work.months, alone_work.whole);
+        for i in 0..iterations as usize {
+            assert_eq!(together[i][1], alone[i][0], "iteration {i}: the late arm");
+            assert_eq!(together[i][0], first[i][0], "iteration {i}: the baseline");
+        }
+        work
+    }
+
+    /// A shock to the third year's macro multiplier of the Work Programme
+    /// (no measured segment, so nothing reads it before month 24): every
+    /// iteration of the shocked arm takes the baseline's first 24 months.
+    #[test]
+    fn a_late_macro_shock_takes_the_baseline_months_before_it() {
+        let keep = ("", "");
+        let baseline = load("work_programme.toml", keep, "", &[]);
+        let late = load(
+            "work_programme.toml",
+            keep,
+            "",
+            &["uncertainty.macro_by_year[2].scale=0.8"],
+        );
+        assert!(same_but_parameters(&baseline, &late));
+        let n = 70;
+        let work = shared_equals_alone(&baseline, &late, n);
+        let months = Plan::new(&baseline).months_simulated as u64;
+        assert_eq!(work.whole, 2 * n * months);
+        assert_eq!(work.months, 2 * n * months - n * 24);
+    }
+
+    /// The same with a measured sustained-outcome segment: its simulated
+    /// comparison reads the macro path of a cohort's whole window at
+    /// referral, so a shock to year 3 (month 24) is read from month
+    /// 24 - (12 - 1) = 13. A shock to the first year shares nothing.
+    #[test]
+    fn a_measured_window_reads_the_macro_path_ahead() {
+        let path = (
+            "macro = 1.0",
+            "macro_by_year = [{ dist = \"lognormal\", median = 1.0, sigma = 0.1 }, 1.0, 0.9]",
+        );
+        let rule = r#"
+[[payments.improvement]]
+label = "Jobs"
+segments = ["jobseekers"]
+measure = "binary"
+comparison = { kind = "simulated", per_participant = 2 }
+cohorts = [{ from_month = 0, to_month = 24, threshold = 0.05 }]
+price_per_unit = 500
+measurement_lag_months = 12
+"#;
+        let baseline = load("minimal.toml", path, rule, &[]);
+        let late = load(
+            "minimal.toml",
+            path,
+            rule,
+            &["uncertainty.macro_by_year[2]=0.7"],
+        );
+        let early = load(
+            "minimal.toml",
+            path,
+            rule,
+            &["uncertainty.macro_by_year[0].scale=0.9"],
+        );
+        let n = 70;
+        let months = Plan::new(&baseline).months_simulated as u64;
+        let work = shared_equals_alone(&baseline, &late, n);
+        assert_eq!(work.months, 2 * n * months - n * 13);
+        let work = shared_equals_alone(&baseline, &early, n);
+        assert_eq!(work.months, work.whole);
+    }
+
+    /// Arms that differ in anything but parameters never share, and a
+    /// shocked arm identical in its draws takes every month.
+    #[test]
+    fn only_parameters_may_differ() {
+        let keep = ("", "");
+        let baseline = load("minimal.toml", keep, "", &[]);
+        let priced = load(
+            "minimal.toml",
+            keep,
+            "",
+            &["segments.jobseekers.tariff.outcome=1234"],
+        );
+        assert!(!same_but_parameters(&baseline, &priced));
+        let (_, work) = figures(&[Arm::plain(&baseline), Arm::plain(&priced)], 70, 1);
+        assert_eq!(work.months, work.whole);
+        let same = load("minimal.toml", keep, "", &["uncertainty.cost=1.0"]);
+        let work = shared_equals_alone(&baseline, &same, 70);
+        let months = Plan::new(&baseline).months_simulated as u64;
+        assert_eq!(work.months, 70 * months);
+    }
 }

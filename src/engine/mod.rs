@@ -12,6 +12,24 @@
 //! running one, whatever the iteration count, except for the raw rows
 //! handed to `on_rows` when the caller asks for them.
 
+/// `Clone` for an iteration's state, field by field, whose `clone_from`
+/// copies into the buffers already there instead of allocating new ones
+/// (a derived `clone_from` clones whole and drops the old). The struct
+/// literal in `clone` names every field, so a field added later and left
+/// out here does not compile.
+macro_rules! clone_in_place {
+    ($ty:ident { $($field:ident),+ $(,)? }) => {
+        impl Clone for $ty {
+            fn clone(&self) -> Self {
+                $ty { $($field: self.$field.clone()),+ }
+            }
+            fn clone_from(&mut self, source: &Self) {
+                $(self.$field.clone_from(&source.$field);)+
+            }
+        }
+    };
+}
+
 pub mod blend;
 pub mod compare;
 pub(crate) mod driver;
@@ -30,7 +48,7 @@ use plan::Plan;
 use world::{Scratch, simulate};
 
 pub use crate::qmc::Sampling;
-pub use driver::Arm;
+pub use driver::{Arm, Work};
 pub use summary::Summary;
 
 /// Iterations per block: the unit of work, of merging and of progress.

@@ -11,7 +11,7 @@
 use crate::model::{FeeForService, PRIME, Pence};
 
 /// Double-entry money: every amount leaves one account and enters another.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Ledger {
     accounts: usize,
     horizon: usize,
@@ -20,6 +20,14 @@ pub(crate) struct Ledger {
     revenue: Vec<Pence>,
     cost: Vec<Pence>,
 }
+
+clone_in_place!(Ledger {
+    accounts,
+    horizon,
+    flows,
+    revenue,
+    cost,
+});
 
 impl Ledger {
     /// A ledger of `accounts` parties (plus the external account) over
@@ -106,8 +114,17 @@ impl Ledger {
 /// Amounts falling due by month: a payment earned now and paid after its
 /// lag, or a clawback. What falls at or after the horizon is never paid and
 /// is counted instead.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Due(Vec<Pence>);
+
+impl Clone for Due {
+    fn clone(&self) -> Self {
+        Due(self.0.clone())
+    }
+    fn clone_from(&mut self, source: &Self) {
+        self.0.clone_from(&source.0);
+    }
+}
 
 impl Due {
     /// Nothing due in any of `horizon` months.

@@ -67,9 +67,10 @@ pub fn describe_statistic(name: &str) -> String {
 pub fn render_stresses(
     scenario: &str,
     prepared: &[Prepared],
-    rows: &[StressRow],
+    stresses: &crate::stress::stresses::Stresses,
     config: &crate::engine::RunConfig,
 ) -> String {
+    let rows = &stresses.rows[..];
     let mut o = String::new();
     let (iterations, seed) = (config.iterations, config.seed);
     let randomisations = config.sampling.randomisations();
@@ -94,6 +95,11 @@ pub fn render_stresses(
             None => "batches".into(),
         }
     );
+    let arms = prepared.len() + 1;
+    let runs = stresses.work.runs(arms);
+    if runs < arms as f64 - 0.005 {
+        let _ = writeln!(o, "{arms} arms: {}.", work_in_runs(arms, runs));
+    }
     for p in prepared {
         let s = &p.stress;
         let _ = writeln!(
@@ -630,6 +636,16 @@ pub fn render_reverse(results: &[crate::stress::reverse::Reverse], p: f64) -> St
     o
 }
 
+/// An analysis's cost: "the work of N runs" for `arms` arms, with the
+/// months arms took from the baseline's when they did.
+pub fn work_in_runs(arms: usize, runs: f64) -> String {
+    if runs < arms as f64 - 0.005 {
+        format!("the work of {runs:.2} runs: arms took the baseline's months before a late input")
+    } else {
+        format!("the work of {arms} runs")
+    }
+}
+
 /// Six significant digits, for values found by a search.
 pub fn fmt_found(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
@@ -648,14 +664,15 @@ pub fn render_sensitivity(
     sobol: Option<&[crate::stress::sensitivity::Sobol]>,
 ) -> String {
     // The cost in runs: a tornado is the baseline and two arms per input,
-    // Sobol indices two arms and one per input.
-    let arms: Vec<(usize, &str)> = [
+    // Sobol indices two arms and one per input; arms that took the
+    // baseline's months before a late input cost less than a run.
+    let arms: Vec<(usize, f64, &str)> = [
         tornadoes
             .and_then(|t| t.first())
-            .map(|t| (2 * t.bars.len() + 1, "the tornado")),
+            .map(|t| (2 * t.bars.len() + 1, t.runs, "the tornado")),
         sobol
             .and_then(|s| s.first())
-            .map(|s| (s.indices.len() + 2, "the Sobol indices")),
+            .map(|s| (s.indices.len() + 2, s.runs, "the Sobol indices")),
     ]
     .into_iter()
     .flatten()
@@ -665,10 +682,11 @@ pub fn render_sensitivity(
     } else {
         let parts: Vec<String> = arms
             .iter()
-            .map(|(n, what)| format!("{n} arms for {what}"))
+            .map(|(n, _, what)| format!("{n} arms for {what}"))
             .collect();
-        let runs: usize = arms.iter().map(|(n, _)| n).sum();
-        format!(": {} (the work of {runs} runs)", parts.join(" and "))
+        let count: usize = arms.iter().map(|(n, _, _)| n).sum();
+        let runs: f64 = arms.iter().map(|(_, r, _)| r).sum();
+        format!(": {} ({})", parts.join(" and "), work_in_runs(count, runs))
     };
     let mut o = format!(
         "{origin}: {} iterations per arm on common random numbers{}, seed {}{cost}.\n",

@@ -29,6 +29,9 @@ pub struct BatchSums {
     pub counts: Vec<u64>,
     /// `counts.len() * width` sums, batch-major.
     pub sums: Vec<f64>,
+    /// The months the arms simulated (fewer than their runs' when an arm
+    /// took the first arm's months before a late shock).
+    pub work: crate::engine::Work,
 }
 
 impl BatchSums {
@@ -149,6 +152,7 @@ where
         width,
         counts: vec![0; batches as usize],
         sums: vec![0.0; batches as usize * width],
+        work: Default::default(),
     };
     let schedule = Schedule {
         blocks: 0..blocks_of(config.iterations),
@@ -193,7 +197,8 @@ where
             true
         },
     };
-    drive(&arms, &catalogs, &schedule, steps)?;
+    let work = drive(&arms, &catalogs, &schedule, steps)?;
+    out.work = work;
     Ok(out)
 }
 
@@ -210,6 +215,7 @@ mod tests {
             width: 1,
             counts: vec![10; 4],
             sums: batch_means.iter().map(|m| m * 10.0).collect(),
+            work: Default::default(),
         };
         let e = sums.estimate(|s, n| s[0] / n);
         let m = batch_means.iter().sum::<f64>() / 4.0;

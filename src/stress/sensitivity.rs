@@ -68,6 +68,10 @@ pub struct Tornado {
     pub baseline: Estimate,
     /// One bar per input, the widest swing first.
     pub bars: Vec<Bar>,
+    /// The work of the tornado's arms in runs: their number, less the
+    /// months arms took from the baseline (those of a late year's macro
+    /// multiplier, before that year).
+    pub runs: f64,
 }
 
 /// The inputs a tornado or a Sobol analysis varies (every factor and
@@ -147,6 +151,7 @@ pub fn tornado(
                 percentiles: (low, high),
                 baseline: v(0),
                 bars,
+                runs: sums.work.runs(arms.len()),
             }
         })
         .collect())
@@ -172,6 +177,8 @@ pub struct Sobol {
     pub variance: Estimate,
     /// One entry per input, largest total index first.
     pub indices: Vec<Index>,
+    /// The work of the design's arms in runs (as [`Tornado::runs`]).
+    pub runs: f64,
 }
 
 /// Sums of the pick-freeze design for one statistic with `w` components
@@ -345,6 +352,7 @@ pub fn sobol(
                 statistic: stat.name(),
                 variance: sums.estimate(|t, n| d.variance(&t[at..], n)),
                 indices,
+                runs: sums.work.runs(arms.len()),
             }
         })
         .collect())

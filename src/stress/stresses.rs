@@ -29,6 +29,16 @@ pub struct StressRow {
     pub change: Estimate,
 }
 
+/// Every stress's rows, and the work the arms took.
+#[derive(Clone, Debug)]
+pub struct Stresses {
+    /// Per stress, party and statistic.
+    pub rows: Vec<StressRow>,
+    /// Months simulated: arms that differ from the baseline only in a late
+    /// year's macro multiplier take its months before that year.
+    pub work: crate::engine::Work,
+}
+
 /// What a stress report shows for each party: its expected net, P(loss),
 /// P(failure) for providers, the peak funding need; for the commissioner
 /// also what it pays, the outcomes it buys and their unit cost.
@@ -65,7 +75,7 @@ pub fn run_stresses(
     stresses: &[Prepared],
     config: &RunConfig,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<StressRow>, crate::Error> {
+) -> Result<Stresses, crate::Error> {
     let mut arms = vec![Arm {
         model: baseline,
         worlds: Worlds::default(),
@@ -107,5 +117,8 @@ pub fn run_stresses(
             });
         }
     }
-    Ok(out)
+    Ok(Stresses {
+        rows: out,
+        work: sums.work,
+    })
 }

@@ -628,3 +628,46 @@ fn standard_normal_quantile(u: f64) -> f64 {
     use statrs::distribution::{ContinuousCDF, Normal};
     Normal::standard().inverse_cdf(u)
 }
+
+/// A stress of a late year's macro multiplier takes the baseline's months
+/// before that year: its `stress.csv` is the same bytes as that of the
+/// same stress made unshareable (a changed scenario name, which the
+/// driver cannot prove harmless), and the report gives the smaller work.
+#[test]
+fn a_late_shock_shares_the_baseline_months_and_changes_no_number() {
+    let dir = std::env::temp_dir().join(format!("pbrsim-late-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/work_programme.toml");
+    let run = |name: &str, extra: &str| {
+        let file = dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "scenario = {scenario:?}\n[[stress]]\nname = \"year_3\"\nshocks = [{{ path = \"uncertainty.macro_by_year[2]\", multiply = 0.7 }}{extra}]\n"
+            ),
+        )
+        .unwrap();
+        let out = dir.join(name);
+        let o = Command::new(env!("CARGO_BIN_EXE_pbrsim"))
+            .args(["stress", file.to_str().unwrap(), "-n", "150", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            String::from_utf8(o.stdout).unwrap(),
+            std::fs::read(out.join("stress.csv")).unwrap(),
+        )
+    };
+    let (shared, csv) = run("shared", "");
+    let (alone, csv_alone) = run("alone", ", { path = \"name\", set = \"other\" }");
+    assert_eq!(csv, csv_alone);
+    // 2 arms of 112 months; the stressed arm skips months 0-23.
+    let runs = 2.0 - 24.0 / 112.0;
+    assert!(
+        shared.contains(&format!("2 arms: the work of {runs:.2} runs")),
+        "{shared}"
+    );
+    assert!(!alone.contains("the work of"), "{alone}");
+    std::fs::remove_dir_all(&dir).ok();
+}

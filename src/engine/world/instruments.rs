@@ -35,6 +35,13 @@ pub(super) struct Books {
     pub(super) result: InstrumentResult,
 }
 
+clone_in_place!(Books {
+    referred_before,
+    cost_before,
+    outstanding,
+    result
+});
+
 impl Books {
     pub(super) fn new(model: &Model) -> Books {
         let inst = &model.instruments;

@@ -137,7 +137,7 @@ enum Service {
 
 /// The participants of one delivery group (a segment at a provider), by
 /// cohort: the cohort referred in month `m` lives in slot `m % window`.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Group {
     service: Service,
     /// In the programme and not yet in outcome.
@@ -154,9 +154,19 @@ struct Group {
     entrants: Vec<u64>,
 }
 
+clone_in_place!(Group {
+    service,
+    waiting,
+    size,
+    entered,
+    power,
+    power_of,
+    entrants
+});
+
 /// Payments earned by one delivery group's participants, by rule and
 /// month due.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct GroupDues {
     attachment: Due,
     /// The part of `attachment` that is a blended payment's fee, which a
@@ -166,6 +176,14 @@ struct GroupDues {
     sustainment: Due,
     improvement: Due,
 }
+
+clone_in_place!(GroupDues {
+    attachment,
+    blended_fee,
+    outcome,
+    sustainment,
+    improvement
+});
 
 impl GroupDues {
     /// Outcome-related payments (those passed through to a subcontractor).
@@ -191,6 +209,15 @@ struct People {
     /// Per minimum performance level, the referrals its shift moved.
     shifted: Vec<u64>,
 }
+
+clone_in_place!(People {
+    groups,
+    referrals,
+    realised_months,
+    group_referrals,
+    shifts,
+    shifted
+});
 
 impl People {
     fn referrals_in(
@@ -223,6 +250,18 @@ struct Books {
     payers: payers::PayerBooks,
 }
 
+clone_in_place!(Books {
+    ledger,
+    group_dues,
+    service_fee,
+    fee_for_service,
+    clawback,
+    paid_in_year,
+    paid_by_segment,
+    segment_due,
+    payers
+});
+
 /// Where each provider stands.
 struct Providers {
     failed: Vec<Option<usize>>,
@@ -239,6 +278,16 @@ struct Providers {
     /// Delivery costs paid so far, per provider (for an alliance's budget).
     delivered: Vec<Pence>,
 }
+
+clone_in_place!(Providers {
+    failed,
+    cash,
+    accrued_cost,
+    caseload_cost,
+    results_received,
+    referred,
+    delivered
+});
 
 /// Counts behind improvement and additional-outcome rules.
 struct Measurements {
@@ -280,6 +329,23 @@ struct Measurements {
     performance: Vec<(f64, bool)>,
 }
 
+clone_in_place!(Measurements {
+    tallies,
+    treated_by_group,
+    first_tally,
+    comparison_carry,
+    reached,
+    yearly_outcomes,
+    verdicts,
+    improvement_earned,
+    interims_earned,
+    additional_earned,
+    outcomes_by_segment,
+    savings_by_segment,
+    group_outcomes,
+    performance
+});
+
 /// Sampling buffers reused by the steps.
 struct Buffers {
     /// Participants leaving outcome after exactly `L` months (index `L`).
@@ -295,6 +361,15 @@ struct Buffers {
     in_state_base: Vec<u64>,
 }
 
+clone_in_place!(Buffers {
+    stay_lengths,
+    pmf,
+    pmf_base,
+    counterfactual_entrants,
+    in_state,
+    in_state_base
+});
+
 /// What investors have put in and taken out, and what their caps still
 /// allow them to receive (pence, fractional while interest accrues).
 struct Investors {
@@ -302,6 +377,12 @@ struct Investors {
     drawn: Vec<Pence>,
     repaid: Vec<Pence>,
 }
+
+clone_in_place!(Investors {
+    owed,
+    drawn,
+    repaid
+});
 
 /// The contract's state during one iteration, by the steps that own it.
 struct State {
@@ -329,6 +410,22 @@ struct State {
     instruments: instruments::Books,
 }
 
+clone_in_place!(State {
+    people,
+    books,
+    providers,
+    investors,
+    measurements,
+    buffers,
+    commissioner,
+    live,
+    notice_ends,
+    watched_net,
+    ended_early,
+    risk,
+    instruments
+});
+
 /// The normal scores of an iteration: one per factor, then one per
 /// parameter slot ([`Model::slots`]); and per slot, a percentile it is held
 /// at, or NaN to draw it from its score.
@@ -346,6 +443,9 @@ pub(crate) struct Scratch {
     pub(crate) result: IterationResult,
     /// The iteration's model, when uncertain keys change it.
     drawn: Option<Box<keys::Drawn>>,
+    /// Where in the participant stream the state handed over by another
+    /// arm was (see [`run_world`]).
+    resume: Option<u128>,
 }
 
 impl Scratch {
@@ -399,6 +499,7 @@ impl Scratch {
                 instruments: instruments::Books::new(model).result,
             },
             drawn: keys::Drawn::new(model, plan),
+            resume: None,
         }
     }
 }
@@ -576,22 +677,119 @@ pub(crate) fn simulate_world(
     participants: u64,
     scratch: &mut Scratch,
 ) {
+    draw_world(model, scratch);
+    run_world(model, plan, seed, participants, scratch, 0, &mut [], &[]);
+}
+
+/// The parameter values of the world whose scores are in `scratch.scores`
+/// (and the iteration's model, when uncertain keys change it): the first
+/// step of [`simulate_world`], taken alone so that arms can compare their
+/// worlds before any is run ([`shared_months`]).
+pub(crate) fn draw_world(model: &Model, scratch: &mut Scratch) {
+    parameters::values(model, &scratch.scores, &mut scratch.result.draws);
+    if let Some(d) = &mut scratch.drawn {
+        d.set(&scratch.result.draws.keys);
+    }
+}
+
+/// Whether two models differ at most in how their uncertain parameters
+/// are drawn (`volume`, `macro`, `cost`, the effects): then two worlds of
+/// them with the same participant stream run alike for as long as their
+/// drawn values are alike ([`shared_months`]). Checked once per arm, on
+/// the whole model, so that nothing else can differ unseen.
+pub(crate) fn same_but_parameters(a: &Model, b: &Model) -> bool {
+    if a.segments.len() != b.segments.len() {
+        return false;
+    }
+    let mut b = b.clone();
+    b.volume = a.volume.clone();
+    b.macro_params = a.macro_params.clone();
+    b.cost = a.cost.clone();
+    b.shared_effect = a.shared_effect.clone();
+    for (sb, sa) in b.segments.iter_mut().zip(&a.segments) {
+        sb.effect = sa.effect.clone();
+    }
+    format!("{a:?}") == format!("{b:?}")
+}
+
+/// The months at the start of a world that `follower` (drawn, of a model
+/// [`same_but_parameters`] as `leader`'s, on the same participant stream)
+/// runs exactly as `leader` does: up to the first month that reads a
+/// drawn value in which they differ. Only the macro multiplier is read by
+/// year (job entry from the year's first month; a measured cohort's
+/// expected comparison outcome over its window at referral, `window - 1`
+/// months earlier); any other difference is read in month 0.
+pub(crate) fn shared_months(
+    model: &Model,
+    plan: &Plan,
+    leader: &Scratch,
+    follower: &Scratch,
+) -> usize {
+    let (a, b) = (&leader.result.draws, &follower.result.draws);
+    let same = |x: &[f64], y: &[f64]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(u, v)| u.to_bits() == v.to_bits())
+    };
+    if a.volume.to_bits() != b.volume.to_bits()
+        || a.cost.to_bits() != b.cost.to_bits()
+        || !same(&a.effect, &b.effect)
+        || !same(&a.keys, &b.keys)
+        || a.macro_by_year.len() != b.macro_by_year.len()
+    {
+        return 0;
+    }
+    let Some(year) = a
+        .macro_by_year
+        .iter()
+        .zip(&b.macro_by_year)
+        .position(|(u, v)| u.to_bits() != v.to_bits())
+    else {
+        return plan.months_simulated;
+    };
+    let ahead = model
+        .segments
+        .iter()
+        .zip(&plan.rules_of_segment)
+        .filter(|(_, rules)| !rules.is_empty())
+        .filter_map(|(seg, _)| seg.sustained().map(|o| o.window - 1))
+        .max()
+        .unwrap_or(0);
+    (12 * year).saturating_sub(ahead).min(plan.months_simulated)
+}
+
+/// Runs a drawn world ([`draw_world`]) from the start of month `from`:
+/// from the beginning when `from` is 0, otherwise from the state and
+/// stream another arm handed over at that month. At the start of month
+/// `copy_at[c]` (when above 0), hands this world's state and stream to
+/// `copies[c]`, which then runs on from there.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_world(
+    model: &Model,
+    plan: &Plan,
+    seed: u64,
+    participants: u64,
+    scratch: &mut Scratch,
+    from: usize,
+    copies: &mut [Scratch],
+    copy_at: &[usize],
+) {
     let Scratch {
-        scores,
         hazards,
         state,
         result,
         drawn,
+        resume,
+        ..
     } = scratch;
-    parameters::values(model, scores, &mut result.draws);
     let (model, plan) = match drawn {
-        Some(d) => {
-            d.set(&result.draws.keys);
-            (&d.model, &d.plan)
-        }
+        Some(d) => (&d.model, &d.plan),
         None => (model, plan),
     };
-    state.reset(model);
+    let rng = &mut stream(seed, participants, Purpose::Participants);
+    if from == 0 {
+        state.reset(model);
+    } else {
+        rng.set_word_pos(resume.expect("a handed-over stream position"));
+    }
     hazards.set(model, &result.draws);
     let contract = Contract {
         model,
@@ -599,8 +797,16 @@ pub(crate) fn simulate_world(
         draws: &result.draws,
         hazards,
     };
-    let rng = &mut stream(seed, participants, Purpose::Participants);
-    for t in 0..plan.months_simulated {
+    let hand_over = |t: usize, state: &State, rng: &Rng, copies: &mut [Scratch]| {
+        for (copy, &at) in copies.iter_mut().zip(copy_at) {
+            if at == t && at > 0 {
+                copy.state.clone_from(state);
+                copy.resume = Some(rng.get_word_pos());
+            }
+        }
+    };
+    for t in from..plan.months_simulated {
+        hand_over(t, state, rng, copies);
         let month = Month::new(t, model);
         start_month(&contract, month, state);
         if state.live && t < model.referral_months {
@@ -628,6 +834,7 @@ pub(crate) fn simulate_world(
         }
         payers::settle(&contract, month, state);
     }
+    hand_over(plan.months_simulated.max(from), state, rng, copies);
     instruments::close(model, state);
     counterfactual::expect(&contract, state);
     close_books(model, plan, state, result);

@@ -53,6 +53,14 @@ pub(super) struct PayerBooks {
     pool: PoolResult,
 }
 
+clone_in_place!(PayerBooks {
+    paid_in_year,
+    paid,
+    over_budget,
+    pot,
+    pool
+});
+
 impl PayerBooks {
     pub(super) fn new(model: &Model) -> PayerBooks {
         let n = model.payers.len();

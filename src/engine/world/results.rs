@@ -195,7 +195,7 @@ pub struct IterationResult {
 }
 
 /// What the risk-sharing instruments moved in one iteration (pence).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct InstrumentResult {
     /// Per volume guarantee: referrals missing below its threshold, summed
     /// over the years settled.
@@ -213,6 +213,15 @@ pub struct InstrumentResult {
     /// gain/pain settlements.
     pub gain_pain: Vec<Pence>,
 }
+
+clone_in_place!(InstrumentResult {
+    missing_referrals,
+    guarantee_paid,
+    advances,
+    pot,
+    pot_share,
+    gain_pain
+});
 
 /// One advance's money.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -28,6 +28,13 @@ pub(super) struct RiskBooks {
     pub(super) settled: Vec<Pence>,
 }
 
+clone_in_place!(RiskBooks {
+    delivered,
+    results,
+    marks,
+    settled
+});
+
 impl RiskBooks {
     pub(super) fn new(model: &Model) -> RiskBooks {
         let corridors = model.risk_sharing.corridors.len();
