@@ -89,6 +89,13 @@ impl Binomial {
         (!self.flip).then_some(1.0 - self.p)
     }
 
+    /// `(1 - p)^n` as a draw by inversion computes it (for `p <= 0.5`), so
+    /// that a caller keeping it gets the same draws.
+    #[inline]
+    pub fn failure_power(&self, n: u64) -> f64 {
+        math::exp(n as f64 * self.ln_q)
+    }
+
     /// Whether a draw from `n` trials walks the CDF from 0, the only method
     /// that uses `(1 - p)^n`.
     #[inline]
@@ -124,7 +131,7 @@ impl Binomial {
     /// reciprocals from a table keep the walk free of division.
     fn inversion<R: Rng + ?Sized>(&self, rng: &mut R, n: u64, power: Option<f64>) -> u64 {
         let a = (n as f64 + 1.0) * self.s;
-        let r0 = power.unwrap_or_else(|| math::exp(n as f64 * self.ln_q));
+        let r0 = power.unwrap_or_else(|| self.failure_power(n));
         loop {
             let mut u = rng.random::<f64>();
             let mut r = r0;

@@ -226,13 +226,28 @@ pub enum Leaving {
     Direct(Binomial),
 }
 
+/// How many `(1 - dropout)^n` an iteration keeps per sampler of leaving
+/// outcome ([`Leaving::sample`]).
+pub const KEPT_POWERS: usize = 512;
+
 impl Leaving {
-    /// Of `n` in outcome, how many leave this month.
+    /// Of `n` in outcome, how many leave this month. A drawn dropout's
+    /// sampler keeps `(1 - dropout)^n` in `powers[n]` (NaN until first
+    /// needed in the iteration): the same counts recur month after month,
+    /// and each would otherwise cost an `exp`.
     #[inline]
-    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R, n: u64) -> u64 {
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R, n: u64, powers: &mut [f64]) -> u64 {
         match self {
             Leaving::Table(t) => t.sample(rng, n),
-            Leaving::Direct(b) => b.sample(rng, n),
+            Leaving::Direct(b) => match powers.get_mut(n as usize) {
+                Some(kept) if b.inverts(n) && b.failure_probability().is_some() => {
+                    if kept.is_nan() {
+                        *kept = b.failure_power(n);
+                    }
+                    b.sample_with_power(rng, n, *kept)
+                }
+                _ => b.sample(rng, n),
+            },
         }
     }
 }
@@ -406,4 +421,32 @@ fn capped_prices_into(
         (prices.sustainment[m], prices.sustainment_removed[m]) = take(tariff.sustainment[y]);
     }
     (att, att_removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Purpose, stream};
+
+    /// A drawn dropout's sampler gives the same counts with the powers it
+    /// keeps as computing each afresh, on every path (few in outcome,
+    /// inversion, beyond the kept powers, rejection).
+    #[test]
+    fn kept_powers_change_no_draw() {
+        for d in [0.02, 0.09, 0.3, 0.7] {
+            let leave = Leaving::Direct(Binomial::new(d));
+            let mut powers = vec![f64::NAN; KEPT_POWERS];
+            let (mut a, mut b) = (
+                stream(5, 1, Purpose::Participants),
+                stream(5, 1, Purpose::Participants),
+            );
+            for k in 0..4000u64 {
+                let n = (k * 7919) % 900;
+                let kept = leave.sample(&mut a, n, &mut powers);
+                let afresh = leave.sample(&mut b, n, &mut []);
+                assert_eq!(kept, afresh, "dropout {d}, n {n}");
+            }
+            assert!(powers.iter().any(|p| !p.is_nan()) || d > 0.5);
+        }
+    }
 }

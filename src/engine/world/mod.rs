@@ -46,7 +46,7 @@ mod termination;
 
 use super::improvement::{Tally, Verdict};
 use super::money::{Due, Ledger};
-use super::plan::Plan;
+use super::plan::{KEPT_POWERS, Plan};
 use crate::math;
 use crate::model::{Model, Pence};
 use crate::rng::{Purpose, stream};
@@ -150,6 +150,9 @@ struct Group {
     /// that a month's draw needs no `exp`; NaN when not known.
     power: Vec<f64>,
     power_of: f64,
+    /// `power_of^e` for `e` below [`outcomes::SMALL_POWERS`] once computed
+    /// (a month's entrants of a cohort are few, and recur), else NaN.
+    small_powers: Vec<f64>,
     /// This month's entrants per price pool.
     entrants: Vec<u64>,
 }
@@ -161,6 +164,7 @@ clone_in_place!(Group {
     entered,
     power,
     power_of,
+    small_powers,
     entrants
 });
 
@@ -359,6 +363,9 @@ struct Buffers {
     /// and the same for a comparison group.
     in_state: Vec<u64>,
     in_state_base: Vec<u64>,
+    /// Per sampler of leaving outcome, `(1 - dropout)^n` for `n` below
+    /// [`KEPT_POWERS`] once computed in the iteration, else NaN.
+    leave_powers: Vec<f64>,
 }
 
 clone_in_place!(Buffers {
@@ -367,7 +374,8 @@ clone_in_place!(Buffers {
     pmf_base,
     counterfactual_entrants,
     in_state,
-    in_state_base
+    in_state_base,
+    leave_powers,
 });
 
 /// What investors have put in and taken out, and what their caps still
@@ -519,6 +527,7 @@ impl State {
                     entered: vec![0; slots],
                     power: vec![f64::NAN; slots],
                     power_of: f64::NAN,
+                    small_powers: vec![f64::NAN; outcomes::SMALL_POWERS],
                     entrants: vec![0; plan.pools[gp.segment].len()],
                 }
             })
@@ -582,6 +591,7 @@ impl State {
                 counterfactual_entrants: vec![0.0; max_pools * h],
                 in_state: vec![0; longest_state_follow_up(model)],
                 in_state_base: vec![0; longest_state_follow_up(model)],
+                leave_powers: vec![f64::NAN; plan.leave_tables.len() * KEPT_POWERS],
             },
             commissioner: CommissionerResult::default(),
             live: true,
@@ -634,6 +644,7 @@ impl State {
         self.investors.drawn.fill(0);
         self.investors.repaid.fill(0);
         self.measurements.reset();
+        self.buffers.leave_powers.fill(f64::NAN);
         self.commissioner = CommissionerResult::default();
         self.live = true;
         self.notice_ends = None;

@@ -9,8 +9,8 @@ use super::{
     Books, Buffers, CommissionerResult, Contract, Group, Measurements, Month, Providers, Rng,
     Service, State,
 };
-use crate::engine::plan::Leaving;
 use crate::engine::plan::{GroupPlan, PoolPrices};
+use crate::engine::plan::{KEPT_POWERS, Leaving};
 use crate::math;
 use crate::model::{Pence, PriceYear, Sustained};
 use crate::sample::{Binomial, binomial, expected_binomial, open_unit};
@@ -142,14 +142,24 @@ fn follow_entrants(
         measured,
     } = entered;
     let ages = plan.ages[segment];
-    let leave = &plan.leave_tables[plan.leave[segment]];
+    let table = plan.leave[segment];
+    let leave = &plan.leave_tables[table];
     let rounded = contract.model.counts.expected();
     for (pool, prices) in plan.pools[segment].iter().enumerate() {
         let entrants = participants.entrants[pool];
         if entrants == 0 {
             continue;
         }
-        let stays = &mut buffers.stay_lengths[..=ages];
+        let Buffers {
+            stay_lengths,
+            leave_powers,
+            ..
+        } = &mut *buffers;
+        let stays = &mut stay_lengths[..=ages];
+        let leave = (
+            leave,
+            &mut leave_powers[table * KEPT_POWERS..(table + 1) * KEPT_POWERS],
+        );
         if rounded {
             let reached = measurements.reached[pool];
             expected_stays(entrants, reached, process, ages, stays);
@@ -267,6 +277,9 @@ fn follow_stays(
     }
 }
 
+/// How many `q^e` a group keeps for the entry probability in force.
+pub(super) const SMALL_POWERS: usize = 64;
+
 /// Expected entries below which a group's entries are drawn as one total
 /// and then assigned to cohorts; above it, cohort by cohort.
 const POOLED_ENTRY_LIMIT: f64 = 2.0;
@@ -323,6 +336,9 @@ fn enter(
     let stay_out = entry.failure_probability();
     let cached = stay_out.is_some_and(|q| q == participants.power_of);
     if let Some(q) = stay_out {
+        if !cached {
+            participants.small_powers.fill(f64::NAN);
+        }
         participants.power_of = q;
     }
     let mut slot = first_slot;
@@ -341,7 +357,16 @@ fn enter(
                     participants.power[slot] = if e == 0 {
                         power
                     } else {
-                        power / math::powi(q, e as i64)
+                        let kept = participants.small_powers.get_mut(e as usize);
+                        power
+                            / match kept {
+                                Some(k) if !k.is_nan() => *k,
+                                Some(k) => {
+                                    *k = math::powi(q, e as i64);
+                                    *k
+                                }
+                                None => math::powi(q, e as i64),
+                            }
                     };
                     e
                 }
@@ -404,7 +429,7 @@ fn sample_stays(
     rng: &mut Rng,
     n: u64,
     dropout: f64,
-    leave: &Leaving,
+    (leave, powers): (&Leaving, &mut [f64]),
     ages: usize,
     stays: &mut [u64],
 ) {
@@ -432,7 +457,7 @@ fn sample_stays(
     }
     let mut remaining = n;
     for l in 1..ages {
-        let left = leave.sample(rng, remaining);
+        let left = leave.sample(rng, remaining, powers);
         stays[l] = left;
         remaining -= left;
         if remaining == 0 {
@@ -452,7 +477,7 @@ fn sample_stays_given_reached(
     n: u64,
     reached: u64,
     process: &Sustained,
-    leave: &Leaving,
+    (leave, powers): (&Leaving, &mut [f64]),
     ages: usize,
     stays: &mut [u64],
 ) {
@@ -487,7 +512,7 @@ fn sample_stays_given_reached(
         if remaining == 0 {
             return;
         }
-        let left = leave.sample(rng, remaining);
+        let left = leave.sample(rng, remaining, powers);
         stays[l] += left;
         remaining -= left;
     }
