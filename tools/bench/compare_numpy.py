@@ -11,6 +11,10 @@ For every scenario given (default: every shipped one), in one sitting:
   * the time each needs to bring the prime's mean net to 1% relative
     standard error: (sd / (0.01 |mean|))^2 iterations, from each one's own
     sample, at its own speed;
+  * the time per iteration of a contract ten times as large (every referral
+    profile and every amount of the contract's size, `tables.volume_sets`,
+    times 10, so the parties behave alike) against the contract as shipped,
+    for NumPy and for pbrsim on 1 thread (`--volume-iterations` each);
   * with `--rss`, pbrsim's peak resident memory on the Work Programme at
     10^4, 10^5 and 10^6 iterations (2 threads, measured by GNU time,
     /usr/bin/time; about seven minutes on the Work Programme at 10^6).
@@ -42,7 +46,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
 import compare  # noqa: E402
 import pbr_numpy  # noqa: E402
-from tables import measured_at, scenarios, seconds, write_between  # noqa: E402
+from tables import measured_at, scenarios, seconds, volume_sets, write_between  # noqa: E402
 
 BEGIN = "<!-- compare_numpy:begin -->"
 END = "<!-- compare_numpy:end -->"
@@ -82,6 +86,8 @@ def main(argv=None):
                     help="also measure peak memory at 10^4, 10^5 and 10^6 iterations")
     ap.add_argument("--rss-scenario", default=os.path.join(REPO, "scenarios", "work_programme.toml"),
                     help="the scenario whose memory --rss measures (default: the Work Programme)")
+    ap.add_argument("--volume-iterations", type=int, default=4000,
+                    help="iterations of each run of the ten-times-volume table (0: no table)")
     ap.add_argument("--write", metavar="FILE", help="put the tables into FILE between the markers")
     a = ap.parse_args(argv)
 
@@ -120,6 +126,35 @@ def main(argv=None):
             f"| {seconds(need_mine / speed[1])} / {seconds(need_mine / speed[2])} |"
         )
         print(lines[-1], file=sys.stderr)
+    if a.volume_iterations:
+        n = a.volume_iterations
+        lines += [
+            "",
+            f"Ten times the volume: time per iteration of each contract made ten times as large "
+            f"(referrals, reserves, credit lines, overheads, fixed fees, caps and the other amounts "
+            f"of the contract's size, `tables.volume_sets`) against the contract as shipped, "
+            f"{n:,} iterations each, pbrsim on 1 thread:",
+            "",
+            "| scenario | NumPy, as shipped | x10 | growth | pbrsim, as shipped | x10 | growth |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for path in scenarios(a.scenarios):
+            per = {}
+            for k in (1, 10):
+                sets = volume_sets(path, k) if k != 1 else []
+                sc = pbr_numpy.Scenario(path, sets)
+                t0 = time.perf_counter()
+                pbr_numpy.run(sc, n, a.seed + 7919)
+                t_np = time.perf_counter() - t0
+                args = [x for o in sets for x in ("--set", o)]
+                _, t_mine = compare.time_pbrsim(exe, path, n, a.seed, 1, sets=args, repeats=a.repeats)
+                per[k] = (t_np / n, t_mine / n)
+            lines.append(
+                f"| `{os.path.basename(path)}` | {per[1][0] * 1e6:,.0f} µs | {per[10][0] * 1e6:,.0f} µs "
+                f"| {per[10][0] / per[1][0]:.2f}x | {per[1][1] * 1e6:,.0f} µs | {per[10][1] * 1e6:,.0f} µs "
+                f"| {per[10][1] / per[1][1]:.2f}x |"
+            )
+            print(lines[-1], file=sys.stderr)
     if a.rss:
         first = a.rss_scenario
         lines += [
