@@ -164,8 +164,11 @@ A stress file names a scenario and lists [[stress]] tables:
   combine = [\"volume_30pct_short\", \"worst_decile_economy\"]
 
 A shock on an uncertain parameter moves every draw and keeps each world's percentile, so
-the stressed world is the baseline world, shocked. With --out DIR, stress.csv: one row per
-stress, party and statistic. The format and a worked example: docs/stress-testing.md.")]
+the stressed world is the baseline world, shocked. A shock to a later year's macro
+multiplier (uncertainty.macro_by_year[k]) costs only the months from that year on: each
+world takes the baseline's months before it (the same numbers, less time). With --out DIR,
+stress.csv: one row per stress, party and statistic. The format and a worked example:
+docs/stress-testing.md.")]
     Stress(StressArgs),
     /// Which uncertain inputs drive a statistic: a tornado (each input at a
     /// low and a high percentile, the others as drawn) and Sobol indices
