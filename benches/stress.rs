@@ -2,7 +2,9 @@
 //! scenario as shipped, with its 19 uncertain inputs (the participants'
 //! own randomness is a 20th for Sobol indices): a tornado (two arms per
 //! input and the baseline: 39), Sobol indices (22 arms), the variance
-//! split (2 arms), a comparison (2 arms), a late shock shared with the
+//! split (2 arms), a comparison (2 arms), the stresses of
+//! `stresses/programme_history.toml` (one arm each and the baseline), a
+//! late shock shared with the
 //! baseline's months and the same unshared (2 arms each), a solve (one run
 //! per value evaluated) and a single run, each of 256 iterations per arm
 //! on 2 threads. The arm counts are printed before the timings.
@@ -89,6 +91,28 @@ fn stress(c: &mut Criterion) {
             })
         });
     }
+    // The standard library of stresses (what happened to the real
+    // programmes) on the contract: the baseline and one arm per stress.
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/stresses/programme_history.toml"
+    ));
+    let file = pbrsim::stress::file::load_file(path, None).unwrap();
+    let prepared = file.prepare(&[]).unwrap();
+    eprintln!(
+        "programme_history: {} arms (the baseline and each stress)",
+        prepared.len() + 1
+    );
+    g.bench_function("programme_history", |b| {
+        b.iter(|| {
+            black_box(
+                pbrsim::stress::stresses::run_stresses(&m, &prepared, &cfg, &|_| {})
+                    .unwrap()
+                    .rows
+                    .len(),
+            )
+        })
+    });
     // A solve: the bid discount at which the prime breaks even.
     let build = |x: f64| -> Result<pbrsim::model::Model, pbrsim::Error> {
         let o: Override = format!("payments.price_discount={x}").parse().unwrap();
