@@ -425,6 +425,39 @@ measurement_lag_months = 12
         assert_eq!(work.months, work.whole);
     }
 
+    /// Counted adverse events (Peterborough, Transforming Rehabilitation,
+    /// measured by improvement rules) and months in a state (Essex) read
+    /// the macro multiplier of their referral year: a shock to the third
+    /// year shares months 0-23 and changes no figure.
+    #[test]
+    fn adverse_events_and_states_read_the_referral_year() {
+        for (name, line) in [
+            (
+                "peterborough_sib.toml",
+                "macro = { dist = \"lognormal\", median = 1.0, sigma = 0.08 }",
+            ),
+            (
+                "transforming_rehabilitation.toml",
+                "macro = { dist = \"lognormal\", median = 1.0, sigma = 0.2 }",
+            ),
+            (
+                "essex_edge_of_care.toml",
+                "macro = { dist = \"lognormal\", median = 1.0, sigma = 0.1 }",
+            ),
+        ] {
+            let path = (
+                line,
+                "macro_by_year = [{ dist = \"lognormal\", median = 1.0, sigma = 0.1 }, 1.0, 0.9]",
+            );
+            let baseline = load(name, path, "", &[]);
+            let late = load(name, path, "", &["uncertainty.macro_by_year[2]=0.6"]);
+            let n = 70;
+            let months = Plan::new(&baseline).months_simulated as u64;
+            let work = shared_equals_alone(&baseline, &late, n);
+            assert_eq!(work.months, 2 * n * months - n * 24, "{name}");
+        }
+    }
+
     /// Arms that differ in anything but parameters never share, and a
     /// shocked arm identical in its draws takes every month.
     #[test]
