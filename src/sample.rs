@@ -41,6 +41,21 @@ pub fn expected_binomial(n: u64, p: f64) -> u64 {
     ((n as f64 * p).round() as u64).min(n)
 }
 
+/// `kept[n]`, computed by `f` the first time it is asked for (NaN until
+/// then); past the end of `kept`, `f()` each time. For values that recur
+/// within an iteration (powers of one probability), kept bit for bit.
+#[inline]
+pub fn kept(kept: &mut [f64], n: u64, f: impl FnOnce() -> f64) -> f64 {
+    match kept.get_mut(n as usize) {
+        Some(k) if !k.is_nan() => *k,
+        Some(k) => {
+            *k = f();
+            *k
+        }
+        None => f(),
+    }
+}
+
 /// A binomial sampler for one success probability and any number of trials,
 /// with the per-probability work done once.
 ///

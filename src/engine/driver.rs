@@ -15,7 +15,6 @@ use super::BLOCK;
 use super::plan::Plan;
 use super::world::{
     IterationResult, Scratch, Worlds, draw_world, run_world, same_but_parameters, shared_months,
-    simulate_world,
 };
 use crate::figures::Catalog;
 use crate::model::Model;
@@ -107,6 +106,13 @@ pub struct Work {
     pub whole: u64,
 }
 
+impl std::ops::AddAssign for Work {
+    fn add_assign(&mut self, other: Work) {
+        self.months += other.months;
+        self.whole += other.whole;
+    }
+}
+
 impl Work {
     /// The work in runs of `arms` arms: `arms` if nothing was shared.
     pub fn runs(&self, arms: usize) -> f64 {
@@ -176,7 +182,6 @@ where
         .enumerate()
         .map(|(k, a)| k > 0 && same_but_parameters(arms[0].model, a.model))
         .collect();
-    let shares = follows.iter().any(|&f| f);
     let months_per_run: Vec<u64> = plans.iter().map(|p| p.months_simulated as u64).collect();
     let wave = schedule
         .wave
@@ -215,54 +220,47 @@ where
                     arm.worlds
                         .prepare(arm.model, schedule.seed, i, &mut s.scores, second);
             }
-            if shares {
-                for (k, arm) in arms.iter().enumerate() {
-                    draw_world(arm.model, &mut scratch[k]);
-                }
-                for k in 1..arms.len() {
-                    from[k] = if follows[k] && participants[k] == participants[0] {
-                        shared_months(arms[k].model, &plans[k], &scratch[0], &scratch[k])
-                    } else {
-                        0
-                    };
-                }
-                let (leader, rest) = scratch.split_at_mut(1);
+            // Every arm's values first, so that each follower knows from
+            // which month it takes the first arm's state (0: none).
+            for (k, arm) in arms.iter().enumerate() {
+                draw_world(arm.model, &mut scratch[k]);
+            }
+            for k in 1..arms.len() {
+                from[k] = if follows[k] && participants[k] == participants[0] {
+                    shared_months(arms[k].model, &plans[k], &scratch[0], &scratch[k])
+                } else {
+                    0
+                };
+            }
+            if let Some((leader, rest)) = scratch.split_first_mut() {
                 run_world(
                     arms[0].model,
                     &plans[0],
                     schedule.seed,
                     participants[0],
-                    &mut leader[0],
+                    leader,
                     0,
                     rest,
                     &from[1..],
                 );
-                for k in 1..arms.len() {
-                    run_world(
-                        arms[k].model,
-                        &plans[k],
-                        schedule.seed,
-                        participants[k],
-                        &mut scratch[k],
-                        from[k],
-                        &mut [],
-                        &[],
-                    );
-                }
-            } else {
-                for (k, arm) in arms.iter().enumerate() {
-                    simulate_world(
-                        arm.model,
-                        &plans[k],
-                        schedule.seed,
-                        participants[k],
-                        &mut scratch[k],
-                    );
-                }
+            }
+            for k in 1..arms.len() {
+                run_world(
+                    arms[k].model,
+                    &plans[k],
+                    schedule.seed,
+                    participants[k],
+                    &mut scratch[k],
+                    from[k],
+                    &mut [],
+                    &[],
+                );
             }
             for (k, arm) in arms.iter().enumerate() {
-                work.whole += months_per_run[k];
-                work.months += months_per_run[k] - from[k] as u64;
+                work += Work {
+                    months: months_per_run[k] - from[k] as u64,
+                    whole: months_per_run[k],
+                };
                 catalogs[k].fill(arm.model, &scratch[k].result, &mut figures[k]);
             }
             let outcomes = Outcomes {
@@ -285,8 +283,7 @@ where
         }
         for (b, (acc, n, w)) in (block..last).zip(finished) {
             done += n;
-            work.months += w.months;
-            work.whole += w.whole;
+            work += w;
             merge(b, acc, &pool)?;
         }
         block = last;

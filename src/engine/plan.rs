@@ -3,7 +3,7 @@
 
 use crate::math;
 use crate::model::*;
-use crate::sample::{Binomial, BinomialTable};
+use crate::sample::{Binomial, BinomialTable, kept};
 
 /// Participants of one segment delivered by one provider.
 #[derive(Clone, Debug)]
@@ -239,15 +239,10 @@ impl Leaving {
     pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R, n: u64, powers: &mut [f64]) -> u64 {
         match self {
             Leaving::Table(t) => t.sample(rng, n),
-            Leaving::Direct(b) => match powers.get_mut(n as usize) {
-                Some(kept) if b.inverts(n) && b.failure_probability().is_some() => {
-                    if kept.is_nan() {
-                        *kept = b.failure_power(n);
-                    }
-                    b.sample_with_power(rng, n, *kept)
-                }
-                _ => b.sample(rng, n),
-            },
+            Leaving::Direct(b) if b.inverts(n) && b.failure_probability().is_some() => {
+                b.sample_with_power(rng, n, kept(powers, n, || b.failure_power(n)))
+            }
+            Leaving::Direct(b) => b.sample(rng, n),
         }
     }
 }

@@ -568,53 +568,44 @@ fn the_tornado_solve_and_reverse_stress_take_sobol_points_and_record_them() {
         let at = |name: &str| row[header.iter().position(|h| *h == name).unwrap()].to_string();
         (at("sampling"), at("randomisations"))
     };
-    let mut args = vec![
-        "sensitivity",
-        "scenarios/supply_chain.toml",
-        "--method",
-        "tornado",
-        "--out",
-        out,
+    let analyses: [(&[&str], &str); 3] = [
+        (&["sensitivity", "--method", "tornado"], "tornado.csv"),
+        (
+            &[
+                "solve",
+                "--vary",
+                "subcontractors.partner_b.reserves",
+                "--between",
+                "0",
+                "500000",
+                "--statistic",
+                "partner_b.failed",
+                "--target",
+                "0.3",
+            ],
+            "solve.csv",
+        ),
+        (
+            &[
+                "reverse-stress",
+                "--party",
+                "partner_b",
+                "--probability",
+                "0.5",
+                "--direction",
+                "uncertainty.cost*1.5",
+            ],
+            "reverse_stress.csv",
+        ),
     ];
-    args.extend(sobol);
-    run(&args);
-    assert_eq!(last_columns("tornado.csv"), ("sobol".into(), "4".into()));
-    let mut args = vec![
-        "solve",
-        "scenarios/supply_chain.toml",
-        "--vary",
-        "subcontractors.partner_b.reserves",
-        "--between",
-        "0",
-        "500000",
-        "--statistic",
-        "partner_b.failed",
-        "--target",
-        "0.3",
-        "--out",
-        out,
-    ];
-    args.extend(sobol);
-    run(&args);
-    assert_eq!(last_columns("solve.csv"), ("sobol".into(), "4".into()));
-    let mut args = vec![
-        "reverse-stress",
-        "scenarios/supply_chain.toml",
-        "--party",
-        "partner_b",
-        "--probability",
-        "0.5",
-        "--direction",
-        "uncertainty.cost*1.5",
-        "--out",
-        out,
-    ];
-    args.extend(sobol);
-    run(&args);
-    assert_eq!(
-        last_columns("reverse_stress.csv"),
-        ("sobol".into(), "4".into())
-    );
+    for (command, table) in analyses {
+        let mut args = vec![command[0], "scenarios/supply_chain.toml"];
+        args.extend(&command[1..]);
+        args.extend(["--out", out]);
+        args.extend(sobol);
+        run(&args);
+        assert_eq!(last_columns(table), ("sobol".into(), "4".into()), "{table}");
+    }
     // Sobol indices need independent replicates: refused before any work.
     let o = pbrsim(&[
         "sensitivity",

@@ -13,7 +13,7 @@ use crate::engine::plan::{GroupPlan, PoolPrices};
 use crate::engine::plan::{KEPT_POWERS, Leaving};
 use crate::math;
 use crate::model::{Pence, PriceYear, Sustained};
-use crate::sample::{Binomial, binomial, expected_binomial, open_unit};
+use crate::sample::{Binomial, binomial, expected_binomial, kept, open_unit};
 
 /// Programme-month costs, entries and stays of every delivery group.
 pub(super) fn enter_and_stay(contract: &Contract, month: Month, state: &mut State, rng: &mut Rng) {
@@ -357,16 +357,10 @@ fn enter(
                     participants.power[slot] = if e == 0 {
                         power
                     } else {
-                        let kept = participants.small_powers.get_mut(e as usize);
                         power
-                            / match kept {
-                                Some(k) if !k.is_nan() => *k,
-                                Some(k) => {
-                                    *k = math::powi(q, e as i64);
-                                    *k
-                                }
-                                None => math::powi(q, e as i64),
-                            }
+                            / kept(&mut participants.small_powers, e, || {
+                                math::powi(q, e as i64)
+                            })
                     };
                     e
                 }
