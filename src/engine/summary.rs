@@ -10,7 +10,7 @@ use super::world::IterationResult;
 use super::{FIGURE_SKETCH_CAP, MONTHLY_SKETCH_ACCURACY};
 use crate::figures::Catalog;
 use crate::model::Model;
-use crate::stats::{CoMoments, ExactSum, Moments, QuantileSketch};
+use crate::stats::{CoMoments, ExactSum, Moments, QuantileSketch, Sorted};
 use rayon::prelude::*;
 
 /// What a run with independent randomisations keeps of each one, for
@@ -140,6 +140,15 @@ impl Summary {
     /// randomisations' quantiles in a Sobol' run (each party's net only;
     /// NaN for the others), otherwise the order-statistic interval's.
     pub fn quantile_se(&self, k: usize, p: f64) -> f64 {
+        self.quantile_se_by(k, p, || self.sketches[k].quantile_se(p))
+    }
+
+    /// As [`Summary::quantile_se`], with figure `k`'s values in order.
+    pub fn quantile_se_sorted(&self, k: usize, p: f64, sorted: &Sorted) -> f64 {
+        self.quantile_se_by(k, p, || sorted.quantile_se(p))
+    }
+
+    fn quantile_se_by(&self, k: usize, p: f64, plain: impl FnOnce() -> f64) -> f64 {
         match &self.replicates {
             Some(r) => match r.quantiled.iter().position(|&q| q == k) {
                 Some(j) => {
@@ -148,7 +157,7 @@ impl Summary {
                 }
                 None => f64::NAN,
             },
-            None => self.sketches[k].quantile_se(p),
+            None => plain(),
         }
     }
 

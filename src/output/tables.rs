@@ -73,10 +73,11 @@ pub fn figure_records(result: &RunResult, quantiles: &[f64]) -> Vec<Value> {
                 "min": jnum(m.min),
                 "max": jnum(m.max),
             });
+            let sorted = q.sorted();
             for &p in quantiles {
                 let name = quantile_column(p);
-                rec[&name] = jnum(q.quantile(p));
-                rec[format!("{name}_se")] = jnum(s.quantile_se(k, p));
+                rec[&name] = jnum(sorted.quantile(p));
+                rec[format!("{name}_se")] = jnum(s.quantile_se_sorted(k, p, &sorted));
             }
             rec
         })
@@ -94,10 +95,11 @@ pub fn risk_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
             continue;
         }
         let sketch = &s.sketches[k];
+        let sorted = sketch.sorted();
         let upper = f.worse_when_high();
         for &level in levels {
             let tail = 1.0 - level;
-            let Some((var, es, tail_var)) = sketch.tail(tail, upper) else {
+            let Some((var, es, tail_var)) = sorted.tail(tail, upper) else {
                 continue;
             };
             let n = sketch.len() as f64;
@@ -115,7 +117,11 @@ pub fn risk_records(result: &RunResult, levels: &[f64]) -> Vec<Value> {
                 "level": level,
                 "tail": if upper { "upper" } else { "lower" },
                 "value_at_risk": jnum(var),
-                "value_at_risk_se": jnum(s.quantile_se(k, if upper { level } else { tail })),
+                "value_at_risk_se": jnum(s.quantile_se_sorted(
+                    k,
+                    if upper { level } else { tail },
+                    &sorted
+                )),
                 "expected_shortfall": jnum(es),
                 "expected_shortfall_se": jnum(es_se),
             }));
@@ -370,10 +376,11 @@ pub fn write_outputs(
                         series.to_string(),
                         csv_number(mean(s, cell)),
                     ];
+                    let sorted = sk[cell].sorted();
                     row.extend(
                         MONTHLY_QUANTILES
                             .iter()
-                            .map(|&q| csv_number(sk[cell].quantile(q))),
+                            .map(|&q| csv_number(sorted.quantile(q))),
                     );
                     row.push(fail.clone());
                     row.extend(id_columns(info));

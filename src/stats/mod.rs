@@ -14,7 +14,7 @@ mod sketch;
 
 pub use allocation::{AllocationSketch, BATCHES as ALLOCATION_BATCHES, Share};
 pub use exact::ExactSum;
-pub use sketch::{MAX_VALUES as SKETCH_MAX_VALUES, QuantileSketch};
+pub use sketch::{MAX_VALUES as SKETCH_MAX_VALUES, QuantileSketch, Sorted};
 
 /// Serializes a bucket map in key order, so that equal sketches give equal
 /// bytes whatever their maps' insertion history.

@@ -175,53 +175,35 @@ impl QuantileSketch {
         self.buckets = Some(b);
     }
 
-    /// The `p`-quantile, `p` in [0, 1]; NaN when empty.
-    pub fn quantile(&self, p: f64) -> f64 {
-        if self.n == 0 {
-            return f64::NAN;
-        }
+    /// The values in order, for several queries at the cost of one sort
+    /// (a figure's quantiles, their errors and its tails).
+    pub fn sorted(&self) -> Sorted<'_> {
+        let (mut exact, mut buckets) = (Vec::new(), Vec::new());
         match &self.buckets {
             None => {
-                let mut v = self.exact.clone();
-                v.sort_by(f64::total_cmp);
-                let h = p.clamp(0.0, 1.0) * (v.len() - 1) as f64;
-                let (lo, frac) = (h.floor() as usize, h - h.floor());
-                if lo + 1 < v.len() {
-                    v[lo] + frac * (v[lo + 1] - v[lo])
-                } else {
-                    v[lo]
-                }
+                exact = self.exact.clone();
+                exact.sort_by(f64::total_cmp);
             }
             Some(b) => {
-                self.value_at_rank(b, (p.clamp(0.0, 1.0) * (self.n - 1) as f64).round() as u64)
+                buckets = b.iter().map(|(&k, &c)| (k, c as u64)).collect();
+                buckets.sort_unstable_by_key(|&(k, _)| k);
             }
         }
+        Sorted {
+            sketch: self,
+            exact,
+            buckets,
+        }
+    }
+
+    /// The `p`-quantile, `p` in [0, 1]; NaN when empty.
+    pub fn quantile(&self, p: f64) -> f64 {
+        self.sorted().quantile(p)
     }
 
     /// The value of 0-based rank `r` (approximate in bucketed form).
     pub fn at_rank(&self, r: u64) -> f64 {
-        let r = r.min(self.n.saturating_sub(1));
-        match &self.buckets {
-            None => {
-                let mut v = self.exact.clone();
-                v.sort_by(f64::total_cmp);
-                v[r as usize]
-            }
-            Some(b) => self.value_at_rank(b, r),
-        }
-    }
-
-    fn value_at_rank(&self, b: &Buckets, r: u64) -> f64 {
-        let mut sorted: Vec<(i32, u64)> = b.iter().map(|(&k, &c)| (k, c as u64)).collect();
-        sorted.sort_unstable_by_key(|&(k, _)| k);
-        let mut seen = 0;
-        for &(k, c) in &sorted {
-            seen += c;
-            if seen > r {
-                return self.value(k);
-            }
-        }
-        sorted.last().map_or(f64::NAN, |&(k, _)| self.value(k))
+        self.sorted().at_rank(r)
     }
 
     /// Value at risk and expected shortfall of the tail of probability
@@ -231,46 +213,7 @@ impl QuantileSketch {
     /// most extreme values (in bucketed form, of their bucket values).
     /// `None` when empty.
     pub fn tail(&self, tail: f64, upper: bool) -> Option<(f64, f64, f64)> {
-        if self.n == 0 {
-            return None;
-        }
-        let var = self.quantile(if upper { 1.0 - tail } else { tail });
-        let k = ((tail * self.n as f64).ceil() as u64).clamp(1, self.n);
-        // The k most extreme values, as (value, count) runs from the tail inward.
-        let runs: Vec<(f64, u64)> = match &self.buckets {
-            None => {
-                let mut v = self.exact.clone();
-                v.sort_by(f64::total_cmp);
-                if upper {
-                    v.reverse();
-                }
-                v.into_iter().take(k as usize).map(|x| (x, 1)).collect()
-            }
-            Some(b) => {
-                let mut sorted: Vec<(i32, u64)> =
-                    b.iter().map(|(&key, &c)| (key, c as u64)).collect();
-                sorted.sort_unstable_by_key(|&(key, _)| key);
-                if upper {
-                    sorted.reverse();
-                }
-                sorted
-                    .into_iter()
-                    .map(|(key, c)| (self.value(key), c))
-                    .collect()
-            }
-        };
-        let (mut sum, mut sum2, mut taken) = (0.0, 0.0, 0u64);
-        for (x, count) in runs {
-            if taken == k {
-                break;
-            }
-            let c = count.min(k - taken);
-            sum += x * c as f64;
-            sum2 += x * x * c as f64;
-            taken += c;
-        }
-        let es = sum / k as f64;
-        Some((var, es, (sum2 / k as f64 - es * es).max(0.0)))
+        self.sorted().tail(tail, upper)
     }
 
     /// How many values fall in each of the bins between consecutive `edges`
@@ -298,13 +241,102 @@ impl QuantileSketch {
     /// Standard error of the `p`-quantile from a distribution-free 95%
     /// order-statistic interval: half its width divided by 1.96.
     pub fn quantile_se(&self, p: f64) -> f64 {
-        let n = self.n as f64;
-        if self.n < 20 {
+        self.sorted().quantile_se(p)
+    }
+}
+
+/// A [`QuantileSketch`]'s values in order ([`QuantileSketch::sorted`]).
+#[derive(Debug)]
+pub struct Sorted<'a> {
+    sketch: &'a QuantileSketch,
+    /// In exact form, the values ascending.
+    exact: Vec<f64>,
+    /// In bucketed form, `(bucket, count)` ascending.
+    buckets: Vec<(i32, u64)>,
+}
+
+impl Sorted<'_> {
+    /// As [`QuantileSketch::quantile`].
+    pub fn quantile(&self, p: f64) -> f64 {
+        let n = self.sketch.n;
+        if n == 0 {
+            return f64::NAN;
+        }
+        if self.sketch.buckets.is_some() {
+            return self.at_rank((p.clamp(0.0, 1.0) * (n - 1) as f64).round() as u64);
+        }
+        let v = &self.exact;
+        let h = p.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+        let (lo, frac) = (h.floor() as usize, h - h.floor());
+        if lo + 1 < v.len() {
+            v[lo] + frac * (v[lo + 1] - v[lo])
+        } else {
+            v[lo]
+        }
+    }
+
+    /// As [`QuantileSketch::at_rank`].
+    pub fn at_rank(&self, r: u64) -> f64 {
+        let r = r.min(self.sketch.n.saturating_sub(1));
+        if self.sketch.buckets.is_none() {
+            return self.exact.get(r as usize).copied().unwrap_or(f64::NAN);
+        }
+        let mut seen = 0;
+        for &(k, c) in &self.buckets {
+            seen += c;
+            if seen > r {
+                return self.sketch.value(k);
+            }
+        }
+        self.buckets
+            .last()
+            .map_or(f64::NAN, |&(k, _)| self.sketch.value(k))
+    }
+
+    /// As [`QuantileSketch::tail`].
+    pub fn tail(&self, tail: f64, upper: bool) -> Option<(f64, f64, f64)> {
+        let n = self.sketch.n;
+        if n == 0 {
+            return None;
+        }
+        let var = self.quantile(if upper { 1.0 - tail } else { tail });
+        let k = ((tail * n as f64).ceil() as u64).clamp(1, n);
+        // The k most extreme values, as (value, count) runs from the tail inward.
+        let exact = self.exact.iter().map(|&x| (x, 1));
+        let buckets = self
+            .buckets
+            .iter()
+            .map(|&(key, c)| (self.sketch.value(key), c));
+        let runs: Box<dyn Iterator<Item = (f64, u64)>> =
+            match (self.sketch.buckets.is_some(), upper) {
+                (false, false) => Box::new(exact),
+                (false, true) => Box::new(exact.rev()),
+                (true, false) => Box::new(buckets),
+                (true, true) => Box::new(buckets.rev()),
+            };
+        let (mut sum, mut sum2, mut taken) = (0.0, 0.0, 0u64);
+        for (x, count) in runs {
+            if taken == k {
+                break;
+            }
+            let c = count.min(k - taken);
+            sum += x * c as f64;
+            sum2 += x * x * c as f64;
+            taken += c;
+        }
+        let es = sum / k as f64;
+        Some((var, es, (sum2 / k as f64 - es * es).max(0.0)))
+    }
+
+    /// As [`QuantileSketch::quantile_se`].
+    pub fn quantile_se(&self, p: f64) -> f64 {
+        let n = self.sketch.n as f64;
+        if self.sketch.n < 20 {
             return f64::NAN;
         }
         let half = 1.96 * (n * p * (1.0 - p)).sqrt();
         let lo = (n * p - half).floor().max(0.0) as u64;
-        let hi = ((n * p + half).ceil() as u64).min(self.n - 1);
+        let hi = ((n * p + half).ceil() as u64).min(self.sketch.n - 1);
         (self.at_rank(hi) - self.at_rank(lo)) / (2.0 * 1.96)
     }
 }
