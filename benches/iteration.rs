@@ -1,10 +1,12 @@
 //! The hot loop: one iteration of the shipped Work Programme scenario, as
 //! shipped and as a contract ten times as large (cost should grow far less
-//! than 10x, since participants are simulated as counts), and a whole
-//! 1,024-iteration run on 1 and 2 threads.
+//! than 10x, since participants are simulated as counts), a whole
+//! 1,024-iteration run on 1 and 2 threads, and writing the result files of
+//! a default run (10,000 iterations).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pbrsim::engine::{RunConfig, Simulator, run};
+use pbrsim::output::{RunInfo, write_outputs};
 use pbrsim::scenario::{DEFAULT_SCENARIO, load_str};
 use std::hint::black_box;
 
@@ -84,5 +86,27 @@ fn whole_run(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, iteration, whole_run);
+/// `pbrsim run --out DIR` after the simulation: every table of a default
+/// 10,000-iteration run (the figures' quantiles, risk and the monthly
+/// cash quantiles of every party) written to files.
+fn write_files(c: &mut Criterion) {
+    let mut g = c.benchmark_group("outputs");
+    g.sample_size(10);
+    let loaded = load_str(DEFAULT_SCENARIO, "work_programme", &[]).unwrap();
+    let cfg = RunConfig {
+        iterations: 10_000,
+        seed: 1,
+        threads: 2,
+        ..Default::default()
+    };
+    let result = run(&loaded.model, &cfg, &|_| {}, None).unwrap();
+    let info = RunInfo::new(&loaded, &[], 1, 10_000, &[0.05, 0.5, 0.95], &[0.95, 0.99]);
+    let dir = tempfile::tempdir().unwrap();
+    g.bench_function("write_10000_iterations", |b| {
+        b.iter(|| black_box(write_outputs(dir.path(), &info, &result, &loaded.model).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, iteration, whole_run, write_files);
 criterion_main!(benches);
