@@ -1,8 +1,9 @@
 //! The hot loop: one iteration of the shipped Work Programme scenario, as
 //! shipped and as a contract ten times as large (cost should grow far less
 //! than 10x, since participants are simulated as counts), a whole
-//! 1,024-iteration run on 1 and 2 threads, and writing the result files of
-//! a default run (10,000 iterations).
+//! 1,024-iteration run on 1 and 2 threads, writing the result files of a
+//! default run (10,000 iterations), and the binomial draws of one iteration
+//! alone (what an iteration cannot cost less than).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pbrsim::engine::{RunConfig, Simulator, run};
@@ -108,5 +109,44 @@ fn write_files(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, iteration, whole_run, write_files);
+/// The binomial draws one Work Programme iteration makes, with nothing
+/// else: their counts and mean sizes as an instrumented build counted them
+/// over 1,000 iterations (9,710 entry draws by inversion, mean 4.4
+/// entrants; 7,180 leaving draws by inversion, mean 4.9; 1,443 draws of at
+/// most 8 trials, counted one by one; 148 by BTRS), each given its `q^n`
+/// as the engine keeps it. The floor under `iteration/work_programme`.
+fn draws(c: &mut Criterion) {
+    use pbrsim::rng::{Purpose, stream};
+    use pbrsim::sample::Binomial;
+    let mut g = c.benchmark_group("draws");
+    let (entry, leave, wide) = (
+        Binomial::new(0.0246),
+        Binomial::new(0.09),
+        Binomial::new(0.03),
+    );
+    let (entry_power, leave_power) = (entry.failure_power(180), leave.failure_power(54));
+    g.throughput(Throughput::Elements(9_710 + 7_180 + 1_443 + 148));
+    let mut rng = stream(1, 0, Purpose::Participants);
+    g.bench_function("work_programme_iteration", |b| {
+        b.iter(|| {
+            let mut total = 0;
+            for _ in 0..9_710 {
+                total += entry.sample_with_power(&mut rng, black_box(180), entry_power);
+            }
+            for _ in 0..7_180 {
+                total += leave.sample_with_power(&mut rng, black_box(54), leave_power);
+            }
+            for _ in 0..1_443 {
+                total += leave.sample(&mut rng, black_box(6));
+            }
+            for _ in 0..148 {
+                total += wide.sample(&mut rng, black_box(1_000));
+            }
+            black_box(total)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, iteration, whole_run, write_files, draws);
 criterion_main!(benches);
