@@ -61,7 +61,7 @@ pub fn kept(kept: &mut [f64], n: u64, f: impl FnOnce() -> f64) -> f64 {
 ///
 /// Small `n` counts Bernoulli trials; small `n*p` inverts the CDF (BINV,
 /// Kachitvichyanukul and Schmeiser 1988, expected O(np)); otherwise BTRS
-/// (see [`btrs`], expected O(1)), so no draw costs more than a bounded
+/// (transformed rejection, expected O(1)), so no draw costs more than a bounded
 /// amount whatever `n`.
 #[derive(Clone, Copy, Debug)]
 pub struct Binomial {
