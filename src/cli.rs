@@ -912,6 +912,8 @@ pub struct SweepArgs {
     pub shard: Option<ShardArg>,
     #[command(flatten)]
     pub reporting: Reporting,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
 }
 
 #[derive(Args, Debug)]
@@ -983,6 +985,10 @@ pub struct SlurmArgs {
     pub mem: Option<String>,
     #[command(flatten)]
     pub reporting: Reporting,
+    // A run's or a sweep's sampling, passed to every array task (a design
+    // refuses Sobol' points).
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Let every shard run even when a run's estimated memory (4 GiB) or
     /// one iteration's work is beyond its limit.
     #[arg(long)]

@@ -857,7 +857,7 @@ fn sweep_command(args: SweepArgs, quiet: bool) -> anyhow::Result<()> {
         threads: args.sim.threads,
         quantiles: args.reporting.quantiles.clone(),
         risk_levels: args.reporting.risk_levels.clone(),
-        sampling: Default::default(),
+        sampling: args.sampling.sampling()?,
     };
     let manifest = Manifest::of_sweep(&sweep, &options, shard.count);
     if shard.count > 1 {
@@ -1023,9 +1023,16 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
         threads: args.cpus_per_task as usize,
         quantiles: args.reporting.quantiles.clone(),
         risk_levels: args.reporting.risk_levels.clone(),
-        sampling: Default::default(),
+        sampling: args.sampling.sampling()?,
     };
     if pbrsim::design::is_design_text(&text) {
+        if options.sampling.randomisations().is_some() {
+            return Err(usage(
+                "--sampling sobol",
+                "applies to a run or a sweep; a design samples its candidates' worlds independently",
+            )
+            .into());
+        }
         return design_slurm(args);
     }
     let is_sweep = sweep::is_sweep_text(&text);
@@ -1069,6 +1076,10 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
     );
     for o in &args.overrides {
         extra.push(format!("--set={}={}", o.path, o.value));
+    }
+    if let Some(r) = options.sampling.randomisations() {
+        extra.extend(["--sampling".into(), "sobol".into()]);
+        extra.extend(["--randomisations".into(), r.to_string()]);
     }
     if args.allow_large {
         extra.push("--allow-large".into());

@@ -540,12 +540,15 @@ def sweep(
     risk_levels: Sequence[float] = RISK_LEVELS,
     out: Optional[PathLike] = None,
     progress: Progress = True,
+    sampling: str = "monte-carlo",
+    randomisations: int = 16,
 ) -> Analysis:
     """A sweep file's points, or several scenario files as a batch
     (``pbrsim sweep``): ``result.table`` is ``sweep.csv``, one row per
     point and figure with the swept values as columns. With ``out``, the
     job's state is kept there and an interrupted sweep resumes where it
-    stopped."""
+    stopped. ``sampling`` and ``randomisations`` as in :func:`run`: every
+    point on the same Sobol' points, each as its own run would be."""
     paths = [os.fspath(files)] if isinstance(files, (str, os.PathLike)) else [os.fspath(f) for f in files]
     sim = _simulation(iterations, seed, threads)
     report, written = _call(
@@ -557,6 +560,7 @@ def sweep(
         [float(q) for q in quantiles],
         [float(r) for r in risk_levels],
         _out(out),
+        qmc=_sobol(sampling, randomisations),
     )
     return Analysis(report, written, "sweep.csv")
 

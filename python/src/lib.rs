@@ -713,7 +713,7 @@ fn solve(
 /// A sweep file (or several scenario files, as a batch): `sweep.csv`, one
 /// row per point and figure. With `out`, an interrupted sweep resumes.
 #[pyfunction]
-#[pyo3(signature = (files, simulation, quantiles, risk_levels, out, progress))]
+#[pyo3(signature = (files, simulation, quantiles, risk_levels, out, progress, qmc=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep(
     py: Python<'_>,
@@ -723,6 +723,7 @@ fn sweep(
     risk_levels: Vec<f64>,
     out: Option<PathBuf>,
     progress: Option<Bound<'_, PyAny>>,
+    qmc: Option<u32>,
 ) -> PyResult<Output> {
     use pbrsim::batch;
     pbrsim::output::check_levels(&quantiles, &risk_levels).map_err(|e| py_err(py, e))?;
@@ -738,7 +739,7 @@ fn sweep(
         threads: cfg.threads,
         quantiles,
         risk_levels,
-        sampling: Default::default(),
+        sampling: sampling(qmc)?,
     };
     let manifest = batch::Manifest::of_sweep(&sweep, &options, 1);
     batch::prepare(&dest.dir, &manifest).map_err(|e| py_err(py, e))?;

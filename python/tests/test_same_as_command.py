@@ -191,6 +191,16 @@ def test_sweep(cli, in_root, tmp_path):
     cli("sweep", "sweeps/work_programme_esa_charity.toml", "-n", "128", "--out", str(tmp_path / "cli"), "--quiet")
     t = pbrsim.sweep("sweeps/work_programme_esa_charity.toml", iterations=128, progress=False)
     assert_same(t.files, {"sweep.csv": t.table}, tmp_path / "cli")
+    cli(
+        "sweep", "sweeps/work_programme_esa_charity.toml", "-n", "128", "--sampling", "sobol",
+        "--randomisations", "4", "--out", str(tmp_path / "sobol"), "--quiet",
+    )
+    q = pbrsim.sweep(
+        "sweeps/work_programme_esa_charity.toml", iterations=128, sampling="sobol", randomisations=4,
+        progress=False,
+    )
+    assert_same(q.files, {"sweep.csv": q.table}, tmp_path / "sobol")
+    assert q.files["sweep.csv"] != t.files["sweep.csv"]
 
 
 def test_results_do_not_depend_on_threads(in_root):

@@ -505,6 +505,83 @@ fn a_batch_of_scenario_files_runs_like_a_sweep() {
     assert!(checked > 20);
 }
 
+/// A sweep on scrambled Sobol' points: each point is the run of that
+/// point with the same sampling (error bars from the randomisations
+/// included), shards merge to the same bytes, and the points are not the
+/// plain draws'.
+#[test]
+fn a_sweep_on_sobol_points_is_its_points_runs_and_shards_to_the_same_bits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = scenario("supply_chain.toml");
+    let sweep = tmp.path().join("sweep.toml");
+    std::fs::write(
+        &sweep,
+        format!("scenario = \"{sc}\"\n\n[grid]\n\"payments.price_discount\" = [0.0, 0.1]\n"),
+    )
+    .unwrap();
+    let sobol = ["--sampling", "sobol", "--randomisations", "8"];
+    let base = ["sweep", s(&sweep), "-n", "512", "-q"];
+    let whole = tmp.path().join("whole");
+    ok(&[&base[..], &sobol, &["--out", s(&whole)]].concat());
+    let csv = bytes(&whole.join("sweep.csv"));
+    let dir = tmp.path().join("shards");
+    for i in (0..3).rev() {
+        let shard = format!("{i}/3");
+        ok(&[
+            &base[..],
+            &sobol,
+            &["--out", s(&dir), "--shard", &shard, "-j", "1"],
+        ]
+        .concat());
+    }
+    ok(&["merge", s(&dir)]);
+    assert!(
+        bytes(&dir.join("sweep.csv")) == csv,
+        "3 shards: sweep.csv differs from one process"
+    );
+    let single = tmp.path().join("single");
+    let set = ["--set", "payments.price_discount=0.1"];
+    ok(&[
+        &["run", &sc, "-n", "512", "-q"][..],
+        &sobol,
+        &set,
+        &["--out", s(&single)],
+    ]
+    .concat());
+    let (header, rows) = table(&whole);
+    let col = |h: &[String], name: &str| h.iter().position(|x| x == name).unwrap();
+    let mut r = csv::Reader::from_path(single.join("figures.csv")).unwrap();
+    let h: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    let mut checked = 0;
+    for rec in r.records().map(|x| x.unwrap()) {
+        let row = rows
+            .iter()
+            .find(|row| {
+                row[col(&header, "point")] == "1"
+                    && row[col(&header, "party")] == rec[col(&h, "party")]
+                    && row[col(&header, "figure")] == rec[col(&h, "figure")]
+            })
+            .expect("figure in sweep table");
+        for c in ["mean", "mean_se", "sd", "p5", "p50", "p95"] {
+            assert_eq!(
+                row[col(&header, c)],
+                rec[col(&h, c)],
+                "{}.{} {c}",
+                &rec[col(&h, "party")],
+                &rec[col(&h, "figure")]
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 50);
+    let plain = tmp.path().join("plain");
+    ok(&[&base[..], &["--out", s(&plain)]].concat());
+    assert!(
+        bytes(&plain.join("sweep.csv")) != csv,
+        "--sampling sobol changed nothing"
+    );
+}
+
 #[test]
 fn latin_hypercube_points_are_stratified_and_seeded() {
     let tmp = tempfile::tempdir().unwrap();

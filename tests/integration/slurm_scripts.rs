@@ -333,3 +333,85 @@ fn a_newline_or_control_character_in_a_script_value_is_refused_before_writing() 
     assert!(!tmp.path().join("out\nx").exists());
     assert_eq!(canaries(tmp.path()), Vec::<PathBuf>::new());
 }
+
+/// `pbrsim slurm` passes `--sampling sobol` to its array tasks: the tasks
+/// and the merge, run as Slurm would start them, give the bytes of the
+/// same sweep in one process. A design, which samples its candidates'
+/// worlds independently, refuses it before writing anything.
+#[test]
+fn a_sweep_on_sobol_points_runs_on_slurm_as_in_one_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let sc = format!("{}/scenarios/supply_chain.toml", env!("CARGO_MANIFEST_DIR"));
+    std::fs::write(
+        work.join("sweep.toml"),
+        format!(
+            "scenario = {}\n[grid]\n\"payments.price_discount\" = [0.0, 0.1]\n",
+            toml_escape(&sc)
+        ),
+    )
+    .unwrap();
+    let sobol = ["--sampling", "sobol", "--randomisations", "8"];
+    let sizes = ["-n", "256", "-q"];
+    ok(
+        "one process",
+        &pbrsim_in(
+            work,
+            &[
+                &["sweep", "sweep.toml", "--out", "whole"][..],
+                &sizes,
+                &sobol,
+            ]
+            .concat(),
+        ),
+    );
+    let args = [
+        &["slurm", "sweep.toml", "--tasks", "2", "--out", "job"][..],
+        &sizes,
+        &sobol,
+    ];
+    ok("slurm", &pbrsim_in(work, &args.concat()));
+    let slurm_dir = work.join("job").join("slurm");
+    let bin = Path::new(env!("CARGO_BIN_EXE_pbrsim")).parent().unwrap();
+    for task in ["1", "0"] {
+        ok(
+            "shard",
+            &bash(
+                work,
+                &[bin],
+                &[slurm_dir.join("shards.sbatch").to_str().unwrap()],
+                &[("SLURM_ARRAY_TASK_ID", task), ("SLURM_CPUS_PER_TASK", "1")],
+            ),
+        );
+    }
+    ok(
+        "merge",
+        &bash(
+            work,
+            &[bin],
+            &[slurm_dir.join("merge.sbatch").to_str().unwrap()],
+            &[],
+        ),
+    );
+    let read = |p: PathBuf| std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    assert!(
+        read(work.join("job").join("sweep.csv")) == read(work.join("whole").join("sweep.csv")),
+        "the Slurm job's sweep.csv differs from one process"
+    );
+    let design = format!(
+        "{}/designs/work_programme_supply_chain.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let refused = pbrsim_in(
+        work,
+        &[
+            &["slurm", &design, "--tasks", "2", "--out", "design"][..],
+            &sobol,
+        ]
+        .concat(),
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--sampling sobol"), "{stderr}");
+    assert!(!work.join("design").exists(), "a refused job wrote files");
+}
