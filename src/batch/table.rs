@@ -157,10 +157,18 @@ pub fn write_sweep(
         );
         header.extend(stats.iter().cloned());
         header.extend(
-            ["sweep_fingerprint", "seed", "iterations", "pbrsim_version"]
-                .iter()
-                .map(|s| s.to_string()),
+            [
+                "sampling",
+                "randomisations",
+                "sweep_fingerprint",
+                "seed",
+                "iterations",
+                "pbrsim_version",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
         );
+        let [sampling, randomisations] = manifest.sampling.columns();
         c.write_record(&header)?;
         for (p, point_rows) in rows.iter().enumerate() {
             for r in point_rows {
@@ -174,6 +182,8 @@ pub fn write_sweep(
                 ]);
                 rec.extend(r.values.iter().map(|&x| num(x)));
                 rec.extend([
+                    sampling.clone(),
+                    randomisations.clone(),
                     manifest.fingerprint.clone(),
                     manifest.seed.to_string(),
                     manifest.iterations.to_string(),
@@ -210,6 +220,7 @@ mod parquet_out {
     /// A column's data, flattened over every row (point-major).
     enum Data {
         Int(Vec<i64>),
+        OptionalInt(Vec<Option<i64>>),
         Float(Vec<Option<f64>>),
         Bool(Vec<bool>),
         Text(Vec<String>),
@@ -218,6 +229,7 @@ mod parquet_out {
     fn field(name: &str, data: &Data) -> Arc<Type> {
         let (physical, logical, repetition) = match data {
             Data::Int(_) => (Physical::INT64, None, Repetition::REQUIRED),
+            Data::OptionalInt(_) => (Physical::INT64, None, Repetition::OPTIONAL),
             Data::Float(_) => (Physical::DOUBLE, None, Repetition::OPTIONAL),
             Data::Bool(_) => (Physical::BOOLEAN, None, Repetition::REQUIRED),
             Data::Text(_) => (
@@ -301,6 +313,17 @@ mod parquet_out {
         }
         let n = points.len();
         columns.push((
+            "sampling".into(),
+            Data::Text(vec![manifest.sampling.name().to_string(); n]),
+        ));
+        columns.push((
+            "randomisations".into(),
+            Data::OptionalInt(vec![
+                manifest.sampling.randomisations().map(|r| r as i64);
+                n
+            ]),
+        ));
+        columns.push((
             "sweep_fingerprint".into(),
             Data::Text(vec![manifest.fingerprint.clone(); n]),
         ));
@@ -346,6 +369,13 @@ mod parquet_out {
                     .typed::<Int64Type>()
                     .write_batch(v, None, None)
                     .map(|_| ()),
+                Data::OptionalInt(v) => {
+                    let present: Vec<i64> = v.iter().flatten().copied().collect();
+                    let levels: Vec<i16> = v.iter().map(|x| x.is_some() as i16).collect();
+                    col.typed::<Int64Type>()
+                        .write_batch(&present, Some(&levels), None)
+                        .map(|_| ())
+                }
                 Data::Bool(v) => col
                     .typed::<BoolType>()
                     .write_batch(v, None, None)
