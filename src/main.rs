@@ -1077,10 +1077,7 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<()> {
     for o in &args.overrides {
         extra.push(format!("--set={}={}", o.path, o.value));
     }
-    if let Some(r) = options.sampling.randomisations() {
-        extra.extend(["--sampling".into(), "sobol".into()]);
-        extra.extend(["--randomisations".into(), r.to_string()]);
-    }
+    extra.extend(options.sampling.options());
     if args.allow_large {
         extra.push("--allow-large".into());
     }

@@ -70,6 +70,20 @@ impl Sampling {
         }
     }
 
+    /// The command-line options that ask for this sampling (none for
+    /// plain Monte Carlo), as a job passes them to its shards and reruns.
+    pub fn options(&self) -> Vec<String> {
+        match self.randomisations() {
+            None => vec![],
+            Some(r) => vec![
+                "--sampling".into(),
+                "sobol".into(),
+                "--randomisations".into(),
+                r.to_string(),
+            ],
+        }
+    }
+
     /// The `sampling` and `randomisations` cells of an analysis table
     /// (the second empty for plain Monte Carlo).
     pub fn columns(&self) -> [String; 2] {

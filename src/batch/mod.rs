@@ -767,8 +767,8 @@ pub fn merge(dir: &Path) -> Result<Merged, Error> {
         if manifest.risk_levels != [0.95, 0.99] {
             command += &format!(" --risk-levels {}", levels(&manifest.risk_levels));
         }
-        if let Some(r) = manifest.sampling.randomisations() {
-            command += &format!(" --sampling sobol --randomisations {r}");
+        for option in manifest.sampling.options() {
+            command += &format!(" {option}");
         }
         let script = dir.join("slurm").join("shards.sbatch");
         let slurm = if script.exists() {

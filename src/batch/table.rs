@@ -247,6 +247,15 @@ mod parquet_out {
         )
     }
 
+    /// An optional column's values that are present, and each row's
+    /// definition level (1 present, 0 null).
+    fn present_and_levels<T: Copy>(v: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
+        (
+            v.iter().flatten().copied().collect(),
+            v.iter().map(|x| x.is_some() as i16).collect(),
+        )
+    }
+
     pub(super) fn write(
         path: &Path,
         manifest: &Manifest,
@@ -370,8 +379,7 @@ mod parquet_out {
                     .write_batch(v, None, None)
                     .map(|_| ()),
                 Data::OptionalInt(v) => {
-                    let present: Vec<i64> = v.iter().flatten().copied().collect();
-                    let levels: Vec<i16> = v.iter().map(|x| x.is_some() as i16).collect();
+                    let (present, levels) = present_and_levels(v);
                     col.typed::<Int64Type>()
                         .write_batch(&present, Some(&levels), None)
                         .map(|_| ())
@@ -388,8 +396,7 @@ mod parquet_out {
                         .map(|_| ())
                 }
                 Data::Float(v) => {
-                    let present: Vec<f64> = v.iter().flatten().copied().collect();
-                    let levels: Vec<i16> = v.iter().map(|x| x.is_some() as i16).collect();
+                    let (present, levels) = present_and_levels(v);
                     col.typed::<DoubleType>()
                         .write_batch(&present, Some(&levels), None)
                         .map(|_| ())

@@ -178,21 +178,21 @@ impl QuantileSketch {
     /// The values in order, for several queries at the cost of one sort
     /// (a figure's quantiles, their errors and its tails).
     pub fn sorted(&self) -> Sorted<'_> {
-        let (mut exact, mut buckets) = (Vec::new(), Vec::new());
-        match &self.buckets {
+        let order = match &self.buckets {
             None => {
-                exact = self.exact.clone();
-                exact.sort_by(f64::total_cmp);
+                let mut values = self.exact.clone();
+                values.sort_by(f64::total_cmp);
+                Order::Exact(values)
             }
             Some(b) => {
-                buckets = b.iter().map(|(&k, &c)| (k, c as u64)).collect();
-                buckets.sort_unstable_by_key(|&(k, _)| k);
+                let mut runs: Vec<(i32, u64)> = b.iter().map(|(&k, &c)| (k, c as u64)).collect();
+                runs.sort_unstable_by_key(|&(k, _)| k);
+                Order::Bucketed(runs)
             }
-        }
+        };
         Sorted {
             sketch: self,
-            exact,
-            buckets,
+            order,
         }
     }
 
@@ -249,10 +249,15 @@ impl QuantileSketch {
 #[derive(Debug)]
 pub struct Sorted<'a> {
     sketch: &'a QuantileSketch,
-    /// In exact form, the values ascending.
-    exact: Vec<f64>,
-    /// In bucketed form, `(bucket, count)` ascending.
-    buckets: Vec<(i32, u64)>,
+    order: Order,
+}
+
+#[derive(Debug)]
+enum Order {
+    /// The values ascending (a sketch in exact form).
+    Exact(Vec<f64>),
+    /// `(bucket, count)` by ascending bucket (a bucketed sketch).
+    Bucketed(Vec<(i32, u64)>),
 }
 
 impl Sorted<'_> {
@@ -262,10 +267,12 @@ impl Sorted<'_> {
         if n == 0 {
             return f64::NAN;
         }
-        if self.sketch.buckets.is_some() {
-            return self.at_rank((p.clamp(0.0, 1.0) * (n - 1) as f64).round() as u64);
-        }
-        let v = &self.exact;
+        let v = match &self.order {
+            Order::Exact(v) => v,
+            Order::Bucketed(_) => {
+                return self.at_rank((p.clamp(0.0, 1.0) * (n - 1) as f64).round() as u64);
+            }
+        };
         let h = p.clamp(0.0, 1.0) * (v.len() - 1) as f64;
         let (lo, frac) = (h.floor() as usize, h - h.floor());
         if lo + 1 < v.len() {
@@ -278,19 +285,18 @@ impl Sorted<'_> {
     /// As [`QuantileSketch::at_rank`].
     pub fn at_rank(&self, r: u64) -> f64 {
         let r = r.min(self.sketch.n.saturating_sub(1));
-        if self.sketch.buckets.is_none() {
-            return self.exact.get(r as usize).copied().unwrap_or(f64::NAN);
-        }
+        let runs = match &self.order {
+            Order::Exact(v) => return v.get(r as usize).copied().unwrap_or(f64::NAN),
+            Order::Bucketed(runs) => runs,
+        };
         let mut seen = 0;
-        for &(k, c) in &self.buckets {
+        for &(k, c) in runs {
             seen += c;
             if seen > r {
                 return self.sketch.value(k);
             }
         }
-        self.buckets
-            .last()
-            .map_or(f64::NAN, |&(k, _)| self.sketch.value(k))
+        runs.last().map_or(f64::NAN, |&(k, _)| self.sketch.value(k))
     }
 
     /// As [`QuantileSketch::tail`].
@@ -302,18 +308,24 @@ impl Sorted<'_> {
         let var = self.quantile(if upper { 1.0 - tail } else { tail });
         let k = ((tail * n as f64).ceil() as u64).clamp(1, n);
         // The k most extreme values, as (value, count) runs from the tail inward.
-        let exact = self.exact.iter().map(|&x| (x, 1));
-        let buckets = self
-            .buckets
-            .iter()
-            .map(|&(key, c)| (self.sketch.value(key), c));
-        let runs: Box<dyn Iterator<Item = (f64, u64)>> =
-            match (self.sketch.buckets.is_some(), upper) {
-                (false, false) => Box::new(exact),
-                (false, true) => Box::new(exact.rev()),
-                (true, false) => Box::new(buckets),
-                (true, true) => Box::new(buckets.rev()),
-            };
+        let runs: Box<dyn Iterator<Item = (f64, u64)>> = match &self.order {
+            Order::Exact(v) => {
+                let values = v.iter().map(|&x| (x, 1));
+                if upper {
+                    Box::new(values.rev())
+                } else {
+                    Box::new(values)
+                }
+            }
+            Order::Bucketed(b) => {
+                let values = b.iter().map(|&(key, c)| (self.sketch.value(key), c));
+                if upper {
+                    Box::new(values.rev())
+                } else {
+                    Box::new(values)
+                }
+            }
+        };
         let (mut sum, mut sum2, mut taken) = (0.0, 0.0, 0u64);
         for (x, count) in runs {
             if taken == k {
