@@ -111,10 +111,14 @@ fn write_files(c: &mut Criterion) {
 
 /// The binomial draws one Work Programme iteration makes, with nothing
 /// else: their counts and mean sizes as an instrumented build counted them
-/// over 1,000 iterations (9,710 entry draws by inversion, mean 4.4
-/// entrants; 7,180 leaving draws by inversion, mean 4.9; 1,443 draws of at
-/// most 8 trials, counted one by one; 148 by BTRS), each given its `q^n`
-/// as the engine keeps it. The floor under `iteration/work_programme`.
+/// (over 1,000 iterations as shipped: 9,710 entry draws by inversion, mean
+/// 4.4 entrants; 7,180 leaving draws by inversion, mean 4.9; 1,443 draws
+/// of at most 8 trials, counted one by one; 148 by BTRS. Over 500
+/// iterations ten times as large, `work_programme_x10_volume`: 15,315 by
+/// inversion, mean 5.0; 9,985 by BTRS, mean 76.3, mostly cohort entries;
+/// 1,848 of at most 8 trials, 4.5 on average), each inversion given its
+/// `q^n` as the engine keeps it. The floors under `iteration/work_programme`
+/// and `iteration/work_programme_x10_volume`.
 fn draws(c: &mut Criterion) {
     use pbrsim::rng::{Purpose, stream};
     use pbrsim::sample::Binomial;
@@ -141,6 +145,22 @@ fn draws(c: &mut Criterion) {
             }
             for _ in 0..148 {
                 total += wide.sample(&mut rng, black_box(1_000));
+            }
+            black_box(total)
+        })
+    });
+    g.throughput(Throughput::Elements(15_315 + 9_985 + 1_848));
+    g.bench_function("work_programme_x10_iteration", |b| {
+        b.iter(|| {
+            let mut total = 0;
+            for _ in 0..15_315 {
+                total += leave.sample_with_power(&mut rng, black_box(54), leave_power);
+            }
+            for _ in 0..9_985 {
+                total += entry.sample(&mut rng, black_box(3_100));
+            }
+            for _ in 0..1_848 {
+                total += leave.sample(&mut rng, black_box(5));
             }
             black_box(total)
         })
