@@ -122,50 +122,75 @@ fn write_files(c: &mut Criterion) {
 fn draws(c: &mut Criterion) {
     use pbrsim::rng::{Purpose, stream};
     use pbrsim::sample::Binomial;
-    let mut g = c.benchmark_group("draws");
     let (entry, leave, wide) = (
         Binomial::new(0.0246),
         Binomial::new(0.09),
         Binomial::new(0.03),
     );
-    let (entry_power, leave_power) = (entry.failure_power(180), leave.failure_power(54));
-    g.throughput(Throughput::Elements(9_710 + 7_180 + 1_443 + 148));
+    let shipped = [
+        Draws::kept(entry, 180, 9_710),
+        Draws::kept(leave, 54, 7_180),
+        Draws::afresh(leave, 6, 1_443),
+        Draws::afresh(wide, 1_000, 148),
+    ];
+    let ten_times = [
+        Draws::kept(leave, 54, 15_315),
+        Draws::afresh(entry, 3_100, 9_985),
+        Draws::afresh(leave, 5, 1_848),
+    ];
+    let mut g = c.benchmark_group("draws");
     let mut rng = stream(1, 0, Purpose::Participants);
-    g.bench_function("work_programme_iteration", |b| {
-        b.iter(|| {
-            let mut total = 0;
-            for _ in 0..9_710 {
-                total += entry.sample_with_power(&mut rng, black_box(180), entry_power);
-            }
-            for _ in 0..7_180 {
-                total += leave.sample_with_power(&mut rng, black_box(54), leave_power);
-            }
-            for _ in 0..1_443 {
-                total += leave.sample(&mut rng, black_box(6));
-            }
-            for _ in 0..148 {
-                total += wide.sample(&mut rng, black_box(1_000));
-            }
-            black_box(total)
-        })
-    });
-    g.throughput(Throughput::Elements(15_315 + 9_985 + 1_848));
-    g.bench_function("work_programme_x10_iteration", |b| {
-        b.iter(|| {
-            let mut total = 0;
-            for _ in 0..15_315 {
-                total += leave.sample_with_power(&mut rng, black_box(54), leave_power);
-            }
-            for _ in 0..9_985 {
-                total += entry.sample(&mut rng, black_box(3_100));
-            }
-            for _ in 0..1_848 {
-                total += leave.sample(&mut rng, black_box(5));
-            }
-            black_box(total)
-        })
-    });
+    for (name, mix) in [
+        ("work_programme_iteration", &shipped[..]),
+        ("work_programme_x10_iteration", &ten_times[..]),
+    ] {
+        g.throughput(Throughput::Elements(mix.iter().map(|d| d.count).sum()));
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(mix.iter().map(|d| d.make(&mut rng)).sum::<u64>()))
+        });
+    }
     g.finish();
+}
+
+/// `count` draws of `n` trials from one sampler.
+struct Draws {
+    sampler: pbrsim::sample::Binomial,
+    n: u64,
+    count: u64,
+    /// `q^n`, when the engine keeps it for such draws (inversions).
+    power: Option<f64>,
+}
+
+impl Draws {
+    fn kept(sampler: pbrsim::sample::Binomial, n: u64, count: u64) -> Self {
+        let power = Some(sampler.failure_power(n));
+        Draws {
+            sampler,
+            n,
+            count,
+            power,
+        }
+    }
+
+    fn afresh(sampler: pbrsim::sample::Binomial, n: u64, count: u64) -> Self {
+        Draws {
+            sampler,
+            n,
+            count,
+            power: None,
+        }
+    }
+
+    fn make<R: rand::Rng>(&self, rng: &mut R) -> u64 {
+        let mut total = 0;
+        for _ in 0..self.count {
+            total += match self.power {
+                Some(q) => self.sampler.sample_with_power(rng, black_box(self.n), q),
+                None => self.sampler.sample(rng, black_box(self.n)),
+            };
+        }
+        total
+    }
 }
 
 criterion_group!(benches, iteration, whole_run, write_files, draws);
