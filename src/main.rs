@@ -1191,6 +1191,10 @@ fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         max_iterations: args.max_iterations,
         allow_large: args.sim.allow_large,
         sampling: args.sampling.sampling()?,
+        // Only monthly.csv reads the monthly cash distributions (parties x
+        // months sketches, most of a small contract's statistics): a run
+        // reported on the terminal alone does not keep them.
+        skip_monthly: args.out.is_none() && !args.report,
         ..Default::default()
     };
     let mut info = RunInfo::new(

@@ -80,8 +80,9 @@ pub struct RunConfig {
     pub precision: Vec<(String, f64)>,
     /// With `precision`, the most iterations to run.
     pub max_iterations: u64,
-    /// Do not keep the monthly cash-flow distributions (a sweep reports
-    /// only figures; this keeps partial results small).
+    /// Do not keep the monthly cash-flow distributions: a sweep reports
+    /// only figures (this keeps partial results small), and a run reported
+    /// on the terminal alone never reads them. No figure changes.
     pub skip_monthly: bool,
     /// Run even beyond the memory and work limits of
     /// [`footprint::check`].

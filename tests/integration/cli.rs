@@ -27,6 +27,31 @@ fn run_without_a_scenario_uses_the_embedded_work_programme() {
 }
 
 #[test]
+fn a_run_reported_on_the_terminal_alone_reports_what_a_run_writing_files_does() {
+    // Without --out the run keeps no monthly distributions (nothing would
+    // read them); the report must not notice.
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("res");
+    let args = [
+        "run",
+        "scenarios/supply_chain.toml",
+        "-n",
+        "2500",
+        "--seed",
+        "3",
+    ];
+    let alone = pbrsim(&args);
+    let with_files = pbrsim(&[&args[..], &["--out", o.to_str().unwrap()]].concat());
+    assert!(alone.status.success() && with_files.status.success());
+    assert!(o.join("monthly.csv").exists());
+    assert!(String::from_utf8_lossy(&alone.stdout).contains("P(failure)"));
+    assert_eq!(
+        String::from_utf8_lossy(&alone.stdout),
+        String::from_utf8_lossy(&with_files.stdout)
+    );
+}
+
+#[test]
 fn outputs_are_written_and_record_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("res");

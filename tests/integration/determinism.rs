@@ -31,6 +31,30 @@ fn summary(threads: usize, seed: u64) -> (String, Vec<u64>) {
 }
 
 #[test]
+fn skipping_the_monthly_distributions_changes_no_figure() {
+    let m = model(SUPPLY_CHAIN, &[]);
+    let figures = |skip_monthly: bool| {
+        let cfg = RunConfig {
+            // Past the monthly sketches' exact size, so that they bucket.
+            iterations: 2_500,
+            seed: 9,
+            skip_monthly,
+            ..Default::default()
+        };
+        let result = run(&m, &cfg, &|_| {}, None).unwrap();
+        let records = figure_records(&result, &pbrsim::output::FIGURE_QUANTILES);
+        (
+            serde_json::to_string(&records).unwrap(),
+            result.summary.cash.len(),
+        )
+    };
+    let (kept, cells) = figures(false);
+    let (skipped, none) = figures(true);
+    assert!(cells > 0 && none == 0);
+    assert_eq!(kept, skipped);
+}
+
+#[test]
 fn one_and_two_threads_agree_bit_for_bit() {
     let one = summary(1, 42);
     let two = summary(2, 42);
